@@ -1,0 +1,73 @@
+/** Environment, validated once at start; every problem is reported together. */
+export type LogLevel = "fatal" | "error" | "warn" | "info" | "debug" | "trace" | "silent";
+
+export interface Config {
+  port: number;
+  host: string;
+  /** Unset: an embedded Postgres under `dataDir` and a demo organization. */
+  databaseUrl: string | undefined;
+  jwtSecret: string | undefined;
+  logLevel: LogLevel;
+  dataDir: string;
+  /** Largest accepted HTTP request body. */
+  bodyLimitBytes: number;
+  maxQueryDepth: number;
+  dbPoolSize: number;
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n  - ${problems.join("\n  - ")}`);
+    this.name = "ConfigError";
+  }
+}
+
+const LOG_LEVELS: readonly LogLevel[] = ["fatal", "error", "warn", "info", "debug", "trace", "silent"];
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const problems: string[] = [];
+
+  const int = (name: string, fallback: number, min: number, max: number): number => {
+    const raw = env[name];
+    if (raw === undefined || raw === "") return fallback;
+    const value = Number(raw);
+    if (!Number.isInteger(value) || value < min || value > max) {
+      problems.push(`${name} must be an integer between ${min} and ${max} (got "${raw}")`);
+      return fallback;
+    }
+    return value;
+  };
+
+  const databaseUrl = env.DATABASE_URL || undefined;
+  if (databaseUrl !== undefined && !/^postgres(ql)?:\/\//.test(databaseUrl)) {
+    problems.push(`DATABASE_URL must be a postgres:// URL`);
+  }
+
+  const jwtSecret = env.JWT_SECRET || undefined;
+  if (databaseUrl !== undefined && jwtSecret === undefined) {
+    problems.push("JWT_SECRET is required when DATABASE_URL is set");
+  }
+  if (jwtSecret !== undefined && jwtSecret.length < 16) {
+    problems.push("JWT_SECRET must be at least 16 characters");
+  }
+
+  const logLevel = (env.LOG_LEVEL || "info") as LogLevel;
+  if (!LOG_LEVELS.includes(logLevel)) {
+    problems.push(`LOG_LEVEL must be one of ${LOG_LEVELS.join(", ")} (got "${env.LOG_LEVEL}")`);
+  }
+
+  const config: Config = {
+    port: int("PORT", 4000, 0, 65535),
+    host: env.HOST || "0.0.0.0",
+    databaseUrl,
+    jwtSecret,
+    logLevel,
+    dataDir: env.BATON_DATA_DIR || ".data",
+    bodyLimitBytes: int("BODY_LIMIT_BYTES", 100_000, 1_000, 10_000_000),
+    maxQueryDepth: int("MAX_QUERY_DEPTH", 10, 3, 50),
+    dbPoolSize: int("DB_POOL_SIZE", 20, 1, 500),
+  };
+
+  if (problems.length > 0) throw new ConfigError(problems);
+  return config;
+}

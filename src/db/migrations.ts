@@ -1,0 +1,4 @@
+import { Init1764050000000 } from "../../migrations/1764050000000-Init";
+
+/** Listed explicitly (no glob): the same list works compiled, in vitest and in the CLI. */
+export const migrations = [Init1764050000000];

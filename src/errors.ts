@@ -1,0 +1,35 @@
+import { GraphQLError } from "graphql";
+
+/** Stable codes carried in `extensions.code`; clients branch on these, never on messages. */
+export enum ErrorCode {
+  UNAUTHENTICATED = "UNAUTHENTICATED",
+  FORBIDDEN = "FORBIDDEN",
+  NOT_FOUND = "NOT_FOUND",
+  BAD_USER_INPUT = "BAD_USER_INPUT",
+  ASSIGNMENT_ALREADY_PENDING = "ASSIGNMENT_ALREADY_PENDING",
+  REQUEST_NOT_PENDING = "REQUEST_NOT_PENDING",
+  REQUEST_EXPIRED = "REQUEST_EXPIRED",
+  CHAT_CLOSED = "CHAT_CLOSED",
+  INVALID_RECIPIENT = "INVALID_RECIPIENT",
+  QUERY_TOO_COMPLEX = "QUERY_TOO_COMPLEX",
+  PAYLOAD_TOO_LARGE = "PAYLOAD_TOO_LARGE",
+  INTERNAL_SERVER_ERROR = "INTERNAL_SERVER_ERROR",
+}
+
+/** The one error type services throw; formatted into `extensions.code` (+ details). */
+export class BatonError extends GraphQLError {
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    details: Record<string, unknown> = {},
+  ) {
+    super(message, { extensions: { code, ...details } });
+    this.name = "BatonError";
+  }
+}
+
+export const notFound = (what: string): BatonError => new BatonError(ErrorCode.NOT_FOUND, `${what} not found`);
+export const forbidden = (message = "You are not allowed to do this"): BatonError =>
+  new BatonError(ErrorCode.FORBIDDEN, message);
+export const badInput = (message: string, field?: string): BatonError =>
+  new BatonError(ErrorCode.BAD_USER_INPUT, message, field ? { field } : {});

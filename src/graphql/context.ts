@@ -1,0 +1,39 @@
+import type { DataSource } from "typeorm";
+import { BatonError, ErrorCode } from "../errors";
+import type { User } from "../modules/users/user.entity";
+import type { Services } from "../services";
+import { createLoaders, type Loaders } from "./loaders";
+
+export interface Context {
+  viewer: User | null;
+  /** Why there is no viewer, when a credential was sent and refused. */
+  authError: BatonError | null;
+  loaders: Loaders;
+  services: Services;
+}
+
+/** Authenticates once per operation; resolvers then call `viewerOf`. */
+export async function buildContext(
+  services: Services,
+  dataSource: DataSource,
+  authorization: string | undefined,
+): Promise<Context> {
+  let viewer: User | null = null;
+  let authError: BatonError | null = null;
+  if (authorization) {
+    try {
+      viewer = (await services.tokens.authenticate(authorization)).user;
+    } catch (err) {
+      if (!(err instanceof BatonError)) throw err;
+      authError = err;
+    }
+  }
+  // Without a viewer the loaders are never reached; an impossible org id keeps them harmless.
+  const loaders = createLoaders(dataSource, viewer?.organizationId ?? "00000000-0000-0000-0000-000000000000");
+  return { viewer, authError, loaders, services };
+}
+
+export function viewerOf(ctx: Context): User {
+  if (ctx.viewer) return ctx.viewer;
+  throw ctx.authError ?? new BatonError(ErrorCode.UNAUTHENTICATED, "Send Authorization: Bearer <token>");
+}

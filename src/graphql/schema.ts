@@ -1,0 +1,31 @@
+import { type GraphQLSchema, lexicographicSortSchema, printSchema } from "graphql";
+import { GraphQLDateTime } from "graphql-scalars";
+import { buildSchema } from "type-graphql";
+import { AssignmentResolver } from "../modules/assignments/assignment.resolver";
+import { ChatSessionResolver } from "../modules/chat-sessions/chat-session.resolver";
+import { NotificationResolver } from "../modules/notifications/notification.resolver";
+import { SettingsResolver } from "../modules/settings/settings.resolver";
+import { TrackingResolver } from "../modules/tracking/tracking.resolver";
+import { UserResolver } from "../modules/users/user.resolver";
+import { type BatonPubSub, createBatonPubSub } from "./pubsub";
+
+export const resolvers = [
+  UserResolver,
+  ChatSessionResolver,
+  AssignmentResolver,
+  TrackingResolver,
+  NotificationResolver,
+  SettingsResolver,
+] as const;
+
+export async function buildBatonSchema(pubSub: BatonPubSub = createBatonPubSub()): Promise<GraphQLSchema> {
+  return buildSchema({
+    resolvers,
+    pubSub,
+    scalarsMap: [{ type: Date, scalar: GraphQLDateTime }],
+    validate: false,
+  });
+}
+
+/** The SDL committed as schema/schema.graphql, sorted so diffs show only real changes. */
+export const printBatonSchema = (schema: GraphQLSchema): string => `${printSchema(lexicographicSortSchema(schema))}\n`;

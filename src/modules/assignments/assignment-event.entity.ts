@@ -1,0 +1,51 @@
+import { Field, ObjectType, registerEnumType } from "type-graphql";
+import { Column, Entity, PrimaryGeneratedColumn } from "typeorm";
+
+export enum AssignmentEventType {
+  CREATED = "CREATED",
+  ACCEPTED = "ACCEPTED",
+  REJECTED = "REJECTED",
+  WITHDRAWN = "WITHDRAWN",
+  TIMED_OUT = "TIMED_OUT",
+  CANCELLED = "CANCELLED",
+  ASSIGNED = "ASSIGNED",
+}
+registerEnumType(AssignmentEventType, { name: "AssignmentEventType" });
+
+/** Append-only: one row per transition, in commit order of its sequence. */
+@ObjectType({ description: "One change in a handover's life, in the order it happened." })
+@Entity("assignment_events")
+export class AssignmentEvent {
+  @Field(() => String, { description: "Increasing; pass the last one seen to assignmentEventsSince." })
+  @PrimaryGeneratedColumn("increment", { type: "bigint" })
+  sequence: string;
+
+  @Column("uuid", { name: "organization_id" })
+  organizationId: string;
+
+  @Field(() => AssignmentEventType)
+  @Column("text")
+  type: AssignmentEventType;
+
+  @Column("uuid", { name: "request_id", nullable: true })
+  requestId: string | null;
+
+  @Column("uuid", { name: "tracking_record_id" })
+  trackingRecordId: string;
+
+  @Column("uuid", { name: "chat_session_id" })
+  chatSessionId: string;
+
+  @Column("uuid", { name: "actor_id", nullable: true })
+  actorId: string | null;
+
+  @Column("uuid", { name: "from_user_id" })
+  fromUserId: string;
+
+  @Column("uuid", { name: "to_user_id" })
+  toUserId: string;
+
+  @Field()
+  @Column("timestamptz", { name: "occurred_at" })
+  occurredAt: Date;
+}

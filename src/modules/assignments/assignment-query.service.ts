@@ -1,0 +1,57 @@
+import type { DataSource } from "typeorm";
+import { type Connection, type PageArgs, toConnection } from "../../graphql/pagination";
+import { requireId } from "../../validation";
+import { isManagerOrAdmin, type User } from "../users/user.entity";
+import { AssignmentRequest, type RequestStatus } from "./assignment-request.entity";
+
+export enum RequestDirection {
+  INCOMING = "INCOMING",
+  OUTGOING = "OUTGOING",
+  ALL = "ALL",
+}
+
+export interface AssignmentRequestFilterData {
+  direction?: RequestDirection | null;
+  status?: RequestStatus | null;
+  chatSessionId?: string | null;
+}
+
+export class AssignmentQueryService {
+  constructor(private readonly dataSource: DataSource) {}
+
+  /**
+   * INCOMING: sent to me. OUTGOING: sent by me. ALL: both for users; the whole organization for
+   * managers and admins, who oversee every handover.
+   */
+  async list(
+    viewer: User,
+    filter: AssignmentRequestFilterData | null | undefined,
+    page: PageArgs,
+  ): Promise<Connection<AssignmentRequest>> {
+    const q = this.dataSource.manager
+      .createQueryBuilder(AssignmentRequest, "r")
+      .where("r.organization_id = :org", { org: viewer.organizationId })
+      .orderBy("r.created_at", "DESC")
+      .addOrderBy("r.id", "DESC")
+      .limit(page.first + 1);
+    const direction = filter?.direction ?? RequestDirection.ALL;
+    switch (direction) {
+      case RequestDirection.INCOMING:
+        q.andWhere("r.recipient_id = :me", { me: viewer.id });
+        break;
+      case RequestDirection.OUTGOING:
+        q.andWhere("r.sender_id = :me", { me: viewer.id });
+        break;
+      case RequestDirection.ALL:
+        if (!isManagerOrAdmin(viewer)) q.andWhere("(r.sender_id = :me OR r.recipient_id = :me)", { me: viewer.id });
+        break;
+    }
+    if (filter?.status) q.andWhere("r.status = :status", { status: filter.status });
+    if (filter?.chatSessionId) {
+      q.andWhere("r.chat_session_id = :chat", { chat: requireId(filter.chatSessionId, "chatSessionId") });
+    }
+    if (page.after) q.andWhere("(r.created_at, r.id) < (:at, :id)", { at: page.after.at, id: page.after.id });
+    const rows = await q.getMany();
+    return toConnection(rows, page, (r) => ({ at: r.createdAt, id: r.id }));
+  }
+}

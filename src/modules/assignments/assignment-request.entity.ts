@@ -1,0 +1,76 @@
+import { Field, ID, Int, ObjectType, registerEnumType } from "type-graphql";
+import { Column, Entity, PrimaryGeneratedColumn } from "typeorm";
+
+export enum RecipientType {
+  USER = "USER",
+  MANAGER = "MANAGER",
+}
+registerEnumType(RecipientType, {
+  name: "RecipientType",
+  description: "The \"Assign To\" field. MANAGER also covers admins.",
+});
+
+export enum RequestStatus {
+  PENDING = "PENDING",
+  ACCEPTED = "ACCEPTED",
+  REJECTED = "REJECTED",
+  WITHDRAWN = "WITHDRAWN",
+  TIMED_OUT = "TIMED_OUT",
+  CANCELLED = "CANCELLED",
+}
+registerEnumType(RequestStatus, { name: "AssignmentRequestStatus" });
+
+@ObjectType({ description: "A sender asks a recipient to take a chat over." })
+@Entity("assignment_requests")
+export class AssignmentRequest {
+  @Field(() => ID)
+  @PrimaryGeneratedColumn("uuid")
+  id: string;
+
+  @Column("uuid", { name: "organization_id" })
+  organizationId: string;
+
+  @Column("uuid", { name: "chat_session_id" })
+  chatSessionId: string;
+
+  @Column("uuid", { name: "sender_id" })
+  senderId: string;
+
+  @Column("uuid", { name: "recipient_id" })
+  recipientId: string;
+
+  @Field(() => RecipientType)
+  @Column("text", { name: "recipient_type" })
+  recipientType: RecipientType;
+
+  @Field(() => RequestStatus)
+  @Column("text")
+  status: RequestStatus;
+
+  @Field(() => String, { nullable: true })
+  @Column("text", { nullable: true })
+  note: string | null;
+
+  @Field(() => String, { nullable: true, description: "Why it was rejected, withdrawn or cancelled." })
+  @Column("text", { nullable: true })
+  reason: string | null;
+
+  @Field(() => Int, { description: "The timeout in force when the request was sent." })
+  @Column("integer", { name: "timeout_seconds" })
+  timeoutSeconds: number;
+
+  @Field()
+  @Column("timestamptz", { name: "created_at" })
+  createdAt: Date;
+
+  @Field({ description: "The deadline; an action after it fails with REQUEST_EXPIRED." })
+  @Column("timestamptz", { name: "expires_at" })
+  expiresAt: Date;
+
+  @Field(() => Date, { nullable: true })
+  @Column("timestamptz", { name: "responded_at", nullable: true })
+  respondedAt: Date | null;
+
+  @Column("uuid", { name: "responded_by_id", nullable: true })
+  respondedById: string | null;
+}

@@ -1,0 +1,82 @@
+import { Arg, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root } from "type-graphql";
+import { type Context, viewerOf } from "../../graphql/context";
+import { ConnectionType, pageArgs } from "../../graphql/pagination";
+import { ChatSession } from "../chat-sessions/chat-session.entity";
+import { EngagementTrackingRecord } from "../tracking/engagement-tracking-record.entity";
+import { User } from "../users/user.entity";
+import { AssignmentRequest } from "./assignment-request.entity";
+import { AssignChatInput, AssignmentRequestFilter } from "./assignment.inputs";
+
+const AssignmentRequestConnection = ConnectionType(AssignmentRequest, "AssignmentRequest");
+
+@Resolver(() => AssignmentRequest)
+export class AssignmentResolver {
+  @Query(() => AssignmentRequest, { nullable: true, description: "NOT_FOUND unless you sent it, received it, or manage the organization." })
+  assignmentRequest(@Arg("id", () => ID) id: string, @Ctx() ctx: Context): Promise<AssignmentRequest> {
+    return ctx.services.assignments.findVisible(viewerOf(ctx), id);
+  }
+
+  @Query(() => AssignmentRequestConnection)
+  assignmentRequests(
+    @Ctx() ctx: Context,
+    @Arg("filter", () => AssignmentRequestFilter, { nullable: true }) filter?: AssignmentRequestFilter,
+    @Arg("first", () => Int, { nullable: true }) first?: number,
+    @Arg("after", () => String, { nullable: true }) after?: string,
+  ) {
+    const viewer = viewerOf(ctx);
+    return ctx.services.assignmentQueries.list(viewer, filter, pageArgs(first, after));
+  }
+
+  @Mutation(() => AssignmentRequest, { description: "Ask a colleague to take a chat over." })
+  assignChat(@Arg("input", () => AssignChatInput) input: AssignChatInput, @Ctx() ctx: Context): Promise<AssignmentRequest> {
+    return ctx.services.assignments.assignChat(viewerOf(ctx), input);
+  }
+
+  @Mutation(() => AssignmentRequest, { description: "The recipient takes the chat; it becomes theirs." })
+  acceptAssignment(@Arg("requestId", () => ID) requestId: string, @Ctx() ctx: Context): Promise<AssignmentRequest> {
+    return ctx.services.assignments.acceptAssignment(viewerOf(ctx), requestId);
+  }
+
+  @Mutation(() => AssignmentRequest, { description: "The recipient declines, with a reason (1..500 characters)." })
+  rejectAssignment(
+    @Arg("requestId", () => ID) requestId: string,
+    @Arg("reason", () => String) reason: string,
+    @Ctx() ctx: Context,
+  ): Promise<AssignmentRequest> {
+    return ctx.services.assignments.rejectAssignment(viewerOf(ctx), requestId, reason);
+  }
+
+  @Mutation(() => AssignmentRequest, { description: "The sender (or a manager or admin) takes the request back, with a reason." })
+  withdrawAssignment(
+    @Arg("requestId", () => ID) requestId: string,
+    @Arg("reason", () => String) reason: string,
+    @Ctx() ctx: Context,
+  ): Promise<AssignmentRequest> {
+    return ctx.services.assignments.withdrawAssignment(viewerOf(ctx), requestId, reason);
+  }
+
+  @FieldResolver(() => ChatSession)
+  async chatSession(@Root() r: AssignmentRequest, @Ctx() ctx: Context): Promise<ChatSession | null> {
+    return ctx.loaders.chatSession.load(r.chatSessionId);
+  }
+
+  @FieldResolver(() => User)
+  async sender(@Root() r: AssignmentRequest, @Ctx() ctx: Context): Promise<User | null> {
+    return ctx.loaders.user.load(r.senderId);
+  }
+
+  @FieldResolver(() => User)
+  async recipient(@Root() r: AssignmentRequest, @Ctx() ctx: Context): Promise<User | null> {
+    return ctx.loaders.user.load(r.recipientId);
+  }
+
+  @FieldResolver(() => User, { nullable: true, description: "Who accepted, rejected, withdrew or cancelled it; null for a timeout." })
+  async respondedBy(@Root() r: AssignmentRequest, @Ctx() ctx: Context): Promise<User | null> {
+    return r.respondedById ? ctx.loaders.user.load(r.respondedById) : null;
+  }
+
+  @FieldResolver(() => EngagementTrackingRecord)
+  async trackingRecord(@Root() r: AssignmentRequest, @Ctx() ctx: Context): Promise<EngagementTrackingRecord | null> {
+    return ctx.loaders.trackingRecordByRequest.load(r.id);
+  }
+}

@@ -1,0 +1,404 @@
+import { randomUUID } from "node:crypto";
+import type { DataSource, EntityManager } from "typeorm";
+import { inTransaction, type Tx } from "../../db/transaction";
+import { BatonError, ErrorCode, forbidden, notFound } from "../../errors";
+import type { BatonPubSub } from "../../graphql/pubsub";
+import { optionalText, requireId, requireReason } from "../../validation";
+import { ChatSession, ChatStatus } from "../chat-sessions/chat-session.entity";
+import { NotificationType } from "../notifications/notification.entity";
+import { notificationMessage } from "../notifications/messages";
+import { type NewNotification, writeNotifications } from "../notifications/notification.writer";
+import { SettingsService } from "../settings/settings.service";
+import { EngagementTrackingRecord, TrackingKind, TrackingStatus } from "../tracking/engagement-tracking-record.entity";
+import { isManagerOrAdmin, User, UserRole } from "../users/user.entity";
+import { AssignmentEventType } from "./assignment-event.entity";
+import { appendEvent } from "./assignment-event.writer";
+import { AssignmentRequest, RecipientType, RequestStatus } from "./assignment-request.entity";
+import { assertTransition, OUTCOMES, type TerminalStatus } from "./transitions";
+
+export interface AssignChatInputData {
+  chatSessionId: string;
+  recipientType: RecipientType;
+  recipientId: string;
+  note?: string | null;
+}
+
+/** Called after commit, so a scheduler can follow the requests' deadlines. */
+export interface RequestLifecycleHooks {
+  pending(request: AssignmentRequest): void | Promise<void>;
+  settled(requestIds: string[]): void | Promise<void>;
+}
+
+const noHooks: RequestLifecycleHooks = { pending: () => {}, settled: () => {} };
+
+export interface SettleOptions {
+  actor: User | null;
+  reason: string | null;
+  now: Date;
+}
+
+type Outcome<T> = { ok: T } | { error: BatonError };
+
+export class AssignmentService {
+  hooks: RequestLifecycleHooks = noHooks;
+
+  constructor(
+    private readonly dataSource: DataSource,
+    private readonly pubsub: BatonPubSub,
+    private readonly settings: SettingsService,
+    private readonly clock: () => Date = () => new Date(),
+    private readonly onEffectError: (err: unknown) => void = () => {},
+  ) {}
+
+  private run<T>(work: (tx: Tx) => Promise<T>): Promise<T> {
+    return inTransaction(this.dataSource, work, this.onEffectError);
+  }
+
+  /** A request exists for the viewer only if they are a party to it or manage the organization. */
+  async findVisible(viewer: User, requestId: string, manager: EntityManager = this.dataSource.manager): Promise<AssignmentRequest> {
+    const id = requireId(requestId, "requestId");
+    const request = await manager.findOneBy(AssignmentRequest, { id, organizationId: viewer.organizationId });
+    if (!request || !canSee(viewer, request)) throw notFound("Assignment request");
+    return request;
+  }
+
+  async assignChat(viewer: User, input: AssignChatInputData): Promise<AssignmentRequest> {
+    const chatSessionId = requireId(input.chatSessionId, "chatSessionId");
+    const recipientId = requireId(input.recipientId, "recipientId");
+    const note = optionalText(input.note, "note", 1000);
+
+    const outcome = await this.run<Outcome<AssignmentRequest>>(async (tx) => {
+      const m = tx.manager;
+      const now = this.clock();
+      const chat = await m.findOne(ChatSession, {
+        where: { id: chatSessionId, organizationId: viewer.organizationId },
+        lock: { mode: "pessimistic_write" },
+      });
+      if (!chat) throw notFound("Chat session");
+      if (chat.status === ChatStatus.CLOSED) throw new BatonError(ErrorCode.CHAT_CLOSED, "The chat session is closed");
+      if (chat.ownerId !== viewer.id && !isManagerOrAdmin(viewer)) {
+        throw forbidden("Only the chat's owner, a manager or an admin may assign it");
+      }
+
+      const recipient = await m.findOneBy(User, { id: recipientId, organizationId: viewer.organizationId });
+      const invalid = recipientProblem(recipient, input.recipientType, chat, viewer);
+      if (invalid || !recipient) {
+        throw new BatonError(ErrorCode.INVALID_RECIPIENT, invalid ?? "No such recipient", { field: "recipientId" });
+      }
+
+      const pending = await m.findOne(AssignmentRequest, {
+        where: { chatSessionId: chat.id, status: RequestStatus.PENDING },
+        lock: { mode: "pessimistic_write" },
+      });
+      if (pending) {
+        if (now < pending.expiresAt) {
+          throw new BatonError(ErrorCode.ASSIGNMENT_ALREADY_PENDING, "This chat already has a pending assignment request", {
+            requestId: pending.id,
+          });
+        }
+        // The old request's deadline passed without a scheduler acting: it times out first.
+        await this.settle(tx, pending, RequestStatus.TIMED_OUT, { actor: null, reason: null, now });
+      }
+
+      const timeoutSeconds = (await this.settings.get(viewer.organizationId, m)).assignRequestTimeoutSeconds;
+      const request = Object.assign(new AssignmentRequest(), {
+        id: randomUUID(),
+        organizationId: viewer.organizationId,
+        chatSessionId: chat.id,
+        senderId: viewer.id,
+        recipientId: recipient.id,
+        recipientType: input.recipientType,
+        status: RequestStatus.PENDING,
+        note,
+        reason: null,
+        timeoutSeconds,
+        createdAt: now,
+        expiresAt: new Date(now.getTime() + timeoutSeconds * 1000),
+        respondedAt: null,
+        respondedById: null,
+      } satisfies AssignmentRequest);
+      try {
+        await m.insert(AssignmentRequest, request);
+      } catch (err) {
+        if (isUniqueViolation(err)) {
+          throw new BatonError(ErrorCode.ASSIGNMENT_ALREADY_PENDING, "This chat already has a pending assignment request");
+        }
+        throw err;
+      }
+      const record = Object.assign(new EngagementTrackingRecord(), {
+        id: randomUUID(),
+        organizationId: viewer.organizationId,
+        kind: TrackingKind.ASSIGN_REQUEST,
+        status: TrackingStatus.PENDING,
+        chatSessionId: chat.id,
+        requestId: request.id,
+        bulkOperationId: null,
+        initiatedById: viewer.id,
+        fromUserId: chat.ownerId,
+        toUserId: recipient.id,
+        respondedById: null,
+        recipientType: input.recipientType,
+        note,
+        reason: null,
+        requestedAt: now,
+        respondedAt: null,
+        expiresAt: request.expiresAt,
+        timeoutSeconds,
+        responseSeconds: null,
+        createdAt: now,
+        updatedAt: now,
+      } satisfies EngagementTrackingRecord);
+      await m.insert(EngagementTrackingRecord, record);
+      await appendEvent(
+        tx,
+        this.pubsub,
+        {
+          organizationId: viewer.organizationId,
+          type: AssignmentEventType.CREATED,
+          requestId: request.id,
+          trackingRecordId: record.id,
+          chatSessionId: chat.id,
+          actorId: viewer.id,
+          fromUserId: viewer.id,
+          toUserId: recipient.id,
+        },
+        now,
+      );
+      await writeNotifications(
+        tx,
+        this.pubsub,
+        [
+          {
+            organizationId: viewer.organizationId,
+            userId: recipient.id,
+            type: NotificationType.ASSIGNMENT_REQUESTED,
+            message: notificationMessage(NotificationType.ASSIGNMENT_REQUESTED, {
+              senderName: viewer.name,
+              recipientName: recipient.name,
+              actorName: viewer.name,
+              reason: null,
+              reader: "recipient",
+            }),
+            requestId: request.id,
+          },
+        ],
+        now,
+      );
+      tx.afterCommit(() => this.hooks.pending(request));
+      return { ok: request };
+    });
+    if ("error" in outcome) throw outcome.error;
+    return outcome.ok;
+  }
+
+  acceptAssignment(viewer: User, requestId: string): Promise<AssignmentRequest> {
+    return this.respond(viewer, requestId, RequestStatus.ACCEPTED, null);
+  }
+
+  rejectAssignment(viewer: User, requestId: string, reason: string): Promise<AssignmentRequest> {
+    return this.respond(viewer, requestId, RequestStatus.REJECTED, requireReason(reason));
+  }
+
+  withdrawAssignment(viewer: User, requestId: string, reason: string): Promise<AssignmentRequest> {
+    return this.respond(viewer, requestId, RequestStatus.WITHDRAWN, requireReason(reason));
+  }
+
+  private async respond(
+    viewer: User,
+    requestId: string,
+    to: RequestStatus.ACCEPTED | RequestStatus.REJECTED | RequestStatus.WITHDRAWN,
+    reason: string | null,
+  ): Promise<AssignmentRequest> {
+    const found = await this.findVisible(viewer, requestId);
+    if (to === RequestStatus.WITHDRAWN) {
+      if (found.senderId !== viewer.id && !isManagerOrAdmin(viewer)) {
+        throw forbidden("Only the sender, a manager or an admin may withdraw a request");
+      }
+    } else if (found.recipientId !== viewer.id) {
+      throw forbidden("Only the recipient may accept or reject a request");
+    }
+
+    const outcome = await this.run<Outcome<AssignmentRequest>>(async (tx) => {
+      const m = tx.manager;
+      // Lock order everywhere: chat, then request. Accepting changes the chat's owner.
+      if (to === RequestStatus.ACCEPTED) {
+        await m.findOne(ChatSession, { where: { id: found.chatSessionId }, lock: { mode: "pessimistic_write" } });
+      }
+      const request = await m.findOne(AssignmentRequest, {
+        where: { id: found.id },
+        lock: { mode: "pessimistic_write" },
+      });
+      if (!request) throw notFound("Assignment request");
+      assertTransition(request.status, to);
+      const now = this.clock();
+      if (now >= request.expiresAt) {
+        await this.settle(tx, request, RequestStatus.TIMED_OUT, { actor: null, reason: null, now });
+        return {
+          error: new BatonError(ErrorCode.REQUEST_EXPIRED, "The request expired before this action", {
+            status: RequestStatus.TIMED_OUT,
+            expiresAt: request.expiresAt.toISOString(),
+          }),
+        };
+      }
+      const settled = await this.settle(tx, request, to, { actor: viewer, reason, now });
+      return { ok: settled };
+    });
+    if ("error" in outcome) throw outcome.error;
+    return outcome.ok;
+  }
+
+  /**
+   * The deadline's own transition, for the scheduler and the sweeper: times the request out
+   * only if it is still pending and past its deadline. Returns whether it did.
+   */
+  async timeOut(requestId: string): Promise<boolean> {
+    return this.run(async (tx) => {
+      const request = await tx.manager.findOne(AssignmentRequest, {
+        where: { id: requestId, status: RequestStatus.PENDING },
+        lock: { mode: "pessimistic_write" },
+      });
+      const now = this.clock();
+      if (!request || now < request.expiresAt) return false;
+      await this.settle(tx, request, RequestStatus.TIMED_OUT, { actor: null, reason: null, now });
+      return true;
+    });
+  }
+
+  /** Cancels the pending requests of these chats inside the caller's transaction (chat closed, bulk move). */
+  async cancelPendingForChats(tx: Tx, chatIds: string[], actor: User | null, reason: string, now: Date): Promise<number> {
+    if (chatIds.length === 0) return 0;
+    const pending = await tx.manager
+      .createQueryBuilder(AssignmentRequest, "r")
+      .setLock("pessimistic_write")
+      .where("r.chat_session_id = ANY(:chatIds)", { chatIds })
+      .andWhere("r.status = :status", { status: RequestStatus.PENDING })
+      .getMany();
+    for (const request of pending) await this.settle(tx, request, RequestStatus.CANCELLED, { actor, reason, now });
+    return pending.length;
+  }
+
+  /** Cancels the pending requests a user sends or receives (the user was deactivated). */
+  async cancelPendingForUser(tx: Tx, userId: string, actor: User | null, reason: string, now: Date): Promise<number> {
+    const pending = await tx.manager
+      .createQueryBuilder(AssignmentRequest, "r")
+      .setLock("pessimistic_write")
+      .where("(r.sender_id = :userId OR r.recipient_id = :userId)", { userId })
+      .andWhere("r.status = :status", { status: RequestStatus.PENDING })
+      .orderBy("r.chat_session_id")
+      .getMany();
+    for (const request of pending) await this.settle(tx, request, RequestStatus.CANCELLED, { actor, reason, now });
+    return pending.length;
+  }
+
+  /**
+   * Applies one transition of a locked, pending request with all its effects: the request, the
+   * chat's owner on accept, the tracking record, the event row and the notifications.
+   */
+  async settle(tx: Tx, request: AssignmentRequest, to: TerminalStatus, opts: SettleOptions): Promise<AssignmentRequest> {
+    assertTransition(request.status, to);
+    const m = tx.manager;
+    const { now, actor, reason } = opts;
+    const result = await m.update(
+      AssignmentRequest,
+      { id: request.id, status: RequestStatus.PENDING },
+      { status: to, reason, respondedAt: now, respondedById: actor?.id ?? null },
+    );
+    if (result.affected !== 1) {
+      // Unreachable under the row lock; kept so a missing lock can never double-apply.
+      throw new BatonError(ErrorCode.REQUEST_NOT_PENDING, "The request is no longer pending");
+    }
+    const settled = Object.assign(new AssignmentRequest(), request, {
+      status: to,
+      reason,
+      respondedAt: now,
+      respondedById: actor?.id ?? null,
+    });
+
+    if (to === RequestStatus.ACCEPTED) {
+      await m.update(ChatSession, { id: request.chatSessionId }, { ownerId: request.recipientId, updatedAt: now });
+      tx.afterCommit(async () => {
+        const chat = await this.dataSource.manager.findOneBy(ChatSession, { id: request.chatSessionId });
+        if (chat) this.pubsub.publish("CHAT_SESSION_UPDATED", chat);
+      });
+    }
+
+    const [record] = (await m.query(
+      `UPDATE engagement_tracking_records
+          SET status = $2, reason = $3, responded_at = $4, responded_by_id = $5, updated_at = $4,
+              response_seconds = round(extract(epoch FROM ($4::timestamptz - requested_at))::numeric, 3)
+        WHERE request_id = $1
+        RETURNING id, from_user_id`,
+      [request.id, to, reason, now, actor?.id ?? null],
+    )) as [Array<{ id: string; from_user_id: string }>, number];
+    const trackingRecordId = record[0]?.id;
+    if (!trackingRecordId) throw new Error(`request ${request.id} has no tracking record`);
+
+    const outcome = OUTCOMES[to];
+    await appendEvent(
+      tx,
+      this.pubsub,
+      {
+        organizationId: request.organizationId,
+        type: outcome.event,
+        requestId: request.id,
+        trackingRecordId,
+        chatSessionId: request.chatSessionId,
+        actorId: actor?.id ?? null,
+        fromUserId: request.senderId,
+        toUserId: request.recipientId,
+      },
+      now,
+    );
+
+    const parties = await m.findBy(User, [{ id: request.senderId }, { id: request.recipientId }]);
+    const name = (id: string) => parties.find((u) => u.id === id)?.name ?? "A former user";
+    const facts = {
+      senderName: name(request.senderId),
+      recipientName: name(request.recipientId),
+      actorName: actor?.name ?? null,
+      reason,
+    };
+    const tell: NewNotification[] = [];
+    const add = (userId: string, type: NotificationType | null, reader: "sender" | "recipient") => {
+      // Nobody is told about what they did themselves.
+      if (type === null || userId === actor?.id) return;
+      tell.push({
+        organizationId: request.organizationId,
+        userId,
+        type,
+        message: notificationMessage(type, { ...facts, reader }),
+        requestId: request.id,
+      });
+    };
+    add(request.senderId, outcome.tell.sender, "sender");
+    add(request.recipientId, outcome.tell.recipient, "recipient");
+    // A manager withdrawing someone's request tells that someone too.
+    if (to === RequestStatus.WITHDRAWN) add(request.senderId, NotificationType.ASSIGNMENT_WITHDRAWN, "sender");
+    await writeNotifications(tx, this.pubsub, tell, now);
+
+    tx.afterCommit(() => this.hooks.settled([request.id]));
+    return settled;
+  }
+}
+
+export function canSee(viewer: User, request: AssignmentRequest): boolean {
+  return (
+    request.organizationId === viewer.organizationId &&
+    (isManagerOrAdmin(viewer) || request.senderId === viewer.id || request.recipientId === viewer.id)
+  );
+}
+
+function recipientProblem(recipient: User | null, type: RecipientType, chat: ChatSession, viewer: User): string | null {
+  if (!recipient) return "No such recipient";
+  if (!recipient.active) return "The recipient is not active";
+  if (recipient.id === chat.ownerId) return "The recipient already owns this chat";
+  if (recipient.id === viewer.id) return "You cannot send a request to yourself";
+  if (type === RecipientType.MANAGER && recipient.role === UserRole.USER) return "The recipient is not a manager";
+  if (type === RecipientType.USER && recipient.role !== UserRole.USER) return "The recipient is not a user";
+  return null;
+}
+
+function isUniqueViolation(err: unknown): boolean {
+  const e = err as { code?: string; driverError?: { code?: string } };
+  return e.code === "23505" || e.driverError?.code === "23505";
+}

@@ -1,0 +1,47 @@
+import jwt from "jsonwebtoken";
+import type { DataSource } from "typeorm";
+import { BatonError, ErrorCode } from "../../errors";
+import { isUuid } from "../../validation";
+import { User } from "../users/user.entity";
+
+export const DEFAULT_TOKEN_TTL_SECONDS = 7 * 24 * 3600;
+
+/** HS256 bearer tokens whose `sub` is a user id. Role, organization and active flag come from the database. */
+export class TokenService {
+  constructor(
+    private readonly secret: string,
+    private readonly dataSource: DataSource,
+  ) {}
+
+  sign(userId: string, ttlSeconds = DEFAULT_TOKEN_TTL_SECONDS): string {
+    return jwt.sign({}, this.secret, { algorithm: "HS256", subject: userId, expiresIn: ttlSeconds });
+  }
+
+  /** The token's claims, or UNAUTHENTICATED. */
+  verify(token: string): { userId: string; expiresAt: Date | null } {
+    let payload: jwt.JwtPayload;
+    try {
+      const decoded = jwt.verify(token, this.secret, { algorithms: ["HS256"] });
+      if (typeof decoded === "string") throw new Error("unexpected payload");
+      payload = decoded;
+    } catch (err) {
+      const expired = err instanceof jwt.TokenExpiredError;
+      throw new BatonError(ErrorCode.UNAUTHENTICATED, expired ? "The token has expired" : "The token is not valid");
+    }
+    if (typeof payload.sub !== "string" || !isUuid(payload.sub)) {
+      throw new BatonError(ErrorCode.UNAUTHENTICATED, "The token has no valid subject");
+    }
+    return { userId: payload.sub, expiresAt: payload.exp ? new Date(payload.exp * 1000) : null };
+  }
+
+  /** Reads `Bearer <jwt>` and loads the active user it names. */
+  async authenticate(header: string | undefined | null): Promise<{ user: User; expiresAt: Date | null }> {
+    const match = /^Bearer\s+(\S+)$/i.exec(header ?? "");
+    if (!match?.[1]) throw new BatonError(ErrorCode.UNAUTHENTICATED, "Send Authorization: Bearer <token>");
+    const { userId, expiresAt } = this.verify(match[1]);
+    const user = await this.dataSource.manager.findOneBy(User, { id: userId });
+    if (!user) throw new BatonError(ErrorCode.UNAUTHENTICATED, "The token's user does not exist");
+    if (!user.active) throw new BatonError(ErrorCode.UNAUTHENTICATED, "The user is deactivated");
+    return { user, expiresAt };
+  }
+}

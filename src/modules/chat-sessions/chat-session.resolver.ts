@@ -1,0 +1,74 @@
+import { Arg, Ctx, Field, FieldResolver, ID, InputType, Int, Mutation, Query, Resolver, Root } from "type-graphql";
+import { notFound } from "../../errors";
+import { type Context, viewerOf } from "../../graphql/context";
+import { ConnectionType, pageArgs } from "../../graphql/pagination";
+import { AssignmentRequest } from "../assignments/assignment-request.entity";
+import { User } from "../users/user.entity";
+import { ChatSession, ChatStatus } from "./chat-session.entity";
+
+const ChatSessionConnection = ConnectionType(ChatSession, "ChatSession");
+
+@InputType()
+export class ChatSessionFilter {
+  @Field(() => ID, { nullable: true })
+  ownerId?: string | null;
+
+  @Field(() => ChatStatus, { nullable: true })
+  status?: ChatStatus | null;
+}
+
+@InputType()
+export class OpenChatSessionInput {
+  @Field()
+  customerName: string;
+
+  @Field({ description: "E.164, e.g. +14155550123" })
+  customerPhone: string;
+
+  @Field(() => ID)
+  ownerId: string;
+
+  @Field(() => Date, { nullable: true })
+  lastCustomerMessageAt?: Date | null;
+}
+
+@Resolver(() => ChatSession)
+export class ChatSessionResolver {
+  @Query(() => ChatSessionConnection, { description: "The organization's chats, newest first." })
+  chatSessions(
+    @Ctx() ctx: Context,
+    @Arg("filter", () => ChatSessionFilter, { nullable: true }) filter?: ChatSessionFilter,
+    @Arg("first", () => Int, { nullable: true }) first?: number,
+    @Arg("after", () => String, { nullable: true }) after?: string,
+  ) {
+    const viewer = viewerOf(ctx);
+    return ctx.services.chats.list(viewer, filter, pageArgs(first, after));
+  }
+
+  @Query(() => ChatSession, { nullable: true })
+  async chatSession(@Arg("id", () => ID) id: string, @Ctx() ctx: Context): Promise<ChatSession> {
+    const chat = await ctx.services.chats.get(viewerOf(ctx), id);
+    if (!chat) throw notFound("Chat session");
+    return chat;
+  }
+
+  @Mutation(() => ChatSession, { description: "Admins (the WhatsApp connector): a new conversation and its owner." })
+  openChatSession(@Arg("input", () => OpenChatSessionInput) input: OpenChatSessionInput, @Ctx() ctx: Context): Promise<ChatSession> {
+    return ctx.services.chats.open(viewerOf(ctx), input);
+  }
+
+  @Mutation(() => ChatSession, { description: "The owner, a manager or an admin; cancels a pending request on it." })
+  closeChatSession(@Arg("id", () => ID) id: string, @Ctx() ctx: Context): Promise<ChatSession> {
+    return ctx.services.chats.close(viewerOf(ctx), id);
+  }
+
+  @FieldResolver(() => User)
+  async owner(@Root() chat: ChatSession, @Ctx() ctx: Context): Promise<User | null> {
+    return ctx.loaders.user.load(chat.ownerId);
+  }
+
+  @FieldResolver(() => AssignmentRequest, { nullable: true })
+  async pendingRequest(@Root() chat: ChatSession, @Ctx() ctx: Context): Promise<AssignmentRequest | null> {
+    return ctx.loaders.pendingRequestByChat.load(chat.id);
+  }
+}

@@ -1,0 +1,46 @@
+import { Field, ID, ObjectType, registerEnumType } from "type-graphql";
+import { Column, Entity, PrimaryGeneratedColumn } from "typeorm";
+
+export enum NotificationType {
+  ASSIGNMENT_REQUESTED = "ASSIGNMENT_REQUESTED",
+  ASSIGNMENT_ACCEPTED = "ASSIGNMENT_ACCEPTED",
+  ASSIGNMENT_REJECTED = "ASSIGNMENT_REJECTED",
+  ASSIGNMENT_WITHDRAWN = "ASSIGNMENT_WITHDRAWN",
+  ASSIGNMENT_TIMED_OUT = "ASSIGNMENT_TIMED_OUT",
+  ASSIGNMENT_CANCELLED = "ASSIGNMENT_CANCELLED",
+  CHATS_ASSIGNED = "CHATS_ASSIGNED",
+}
+registerEnumType(NotificationType, { name: "NotificationType" });
+
+@ObjectType({ description: "A stored message for one user, pushed live and readable later." })
+@Entity("notifications")
+export class Notification {
+  @Field(() => ID)
+  @PrimaryGeneratedColumn("uuid")
+  id: string;
+
+  @Column("uuid", { name: "organization_id" })
+  organizationId: string;
+
+  @Column("uuid", { name: "user_id" })
+  userId: string;
+
+  @Field(() => NotificationType)
+  @Column("text")
+  type: NotificationType;
+
+  @Field()
+  @Column("text")
+  message: string;
+
+  @Column("uuid", { name: "request_id", nullable: true })
+  requestId: string | null;
+
+  @Field()
+  @Column("timestamptz", { name: "created_at" })
+  createdAt: Date;
+
+  @Field(() => Date, { nullable: true })
+  @Column("timestamptz", { name: "read_at", nullable: true })
+  readAt: Date | null;
+}

@@ -1,0 +1,31 @@
+import { Arg, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root } from "type-graphql";
+import { type Context, viewerOf } from "../../graphql/context";
+import { ConnectionType, pageArgs } from "../../graphql/pagination";
+import { AssignmentRequest } from "../assignments/assignment-request.entity";
+import { Notification } from "./notification.entity";
+
+const NotificationConnection = ConnectionType(Notification, "Notification");
+
+@Resolver(() => Notification)
+export class NotificationResolver {
+  @Query(() => NotificationConnection, { description: "My notifications, newest first." })
+  notifications(
+    @Ctx() ctx: Context,
+    @Arg("unreadOnly", () => Boolean, { nullable: true }) unreadOnly?: boolean,
+    @Arg("first", () => Int, { nullable: true }) first?: number,
+    @Arg("after", () => String, { nullable: true }) after?: string,
+  ) {
+    const viewer = viewerOf(ctx);
+    return ctx.services.notifications.list(viewer, unreadOnly ?? false, pageArgs(first, after));
+  }
+
+  @Mutation(() => Int, { description: "Marks my notifications read; returns how many were unread. Others' ids are ignored." })
+  markNotificationsRead(@Arg("ids", () => [ID]) ids: string[], @Ctx() ctx: Context): Promise<number> {
+    return ctx.services.notifications.markRead(viewerOf(ctx), ids);
+  }
+
+  @FieldResolver(() => AssignmentRequest, { nullable: true })
+  async request(@Root() n: Notification, @Ctx() ctx: Context): Promise<AssignmentRequest | null> {
+    return n.requestId ? ctx.loaders.request.load(n.requestId) : null;
+  }
+}

@@ -1,0 +1,33 @@
+import type { DataSource } from "typeorm";
+import { type Connection, type PageArgs, toConnection } from "../../graphql/pagination";
+import { requireIds } from "../../validation";
+import type { User } from "../users/user.entity";
+import { Notification } from "./notification.entity";
+
+export class NotificationService {
+  constructor(private readonly dataSource: DataSource) {}
+
+  async list(viewer: User, unreadOnly: boolean, page: PageArgs): Promise<Connection<Notification>> {
+    const q = this.dataSource.manager
+      .createQueryBuilder(Notification, "n")
+      .where("n.user_id = :me", { me: viewer.id })
+      .orderBy("n.created_at", "DESC")
+      .addOrderBy("n.id", "DESC")
+      .limit(page.first + 1);
+    if (unreadOnly) q.andWhere("n.read_at IS NULL");
+    if (page.after) q.andWhere("(n.created_at, n.id) < (:at, :id)", { at: page.after.at, id: page.after.id });
+    const rows = await q.getMany();
+    return toConnection(rows, page, (n) => ({ at: n.createdAt, id: n.id }));
+  }
+
+  /** Marks the viewer's own notifications read; others' ids are ignored. Returns how many changed. */
+  async markRead(viewer: User, ids: readonly string[]): Promise<number> {
+    const valid = requireIds(ids, "ids", 1000);
+    if (valid.length === 0) return 0;
+    const [, affected] = (await this.dataSource.manager.query(
+      `UPDATE notifications SET read_at = now() WHERE user_id = $1 AND id = ANY($2::uuid[]) AND read_at IS NULL`,
+      [viewer.id, valid],
+    )) as [unknown, number];
+    return affected;
+  }
+}

@@ -1,0 +1,31 @@
+import { Arg, Ctx, Field, InputType, Int, Mutation, Query, Resolver } from "type-graphql";
+import { type Context, viewerOf } from "../../graphql/context";
+import { AssignDiscussSettings } from "./assign-discuss-settings.entity";
+
+@InputType()
+export class AssignDiscussSettingsInput {
+  @Field(() => Int, { nullable: true, description: "5..86400; applies to requests sent afterwards." })
+  assignRequestTimeoutSeconds?: number | null;
+
+  @Field(() => [String], { nullable: true })
+  rejectReasonPresets?: string[] | null;
+
+  @Field(() => [String], { nullable: true })
+  withdrawReasonPresets?: string[] | null;
+}
+
+@Resolver(() => AssignDiscussSettings)
+export class SettingsResolver {
+  @Query(() => AssignDiscussSettings)
+  assignDiscussSettings(@Ctx() ctx: Context): Promise<AssignDiscussSettings> {
+    return ctx.services.settings.get(viewerOf(ctx).organizationId);
+  }
+
+  @Mutation(() => AssignDiscussSettings, { description: "Admins only. Omitted fields keep their value." })
+  updateAssignDiscussSettings(
+    @Arg("input", () => AssignDiscussSettingsInput) input: AssignDiscussSettingsInput,
+    @Ctx() ctx: Context,
+  ): Promise<AssignDiscussSettings> {
+    return ctx.services.settings.update(viewerOf(ctx), input);
+  }
+}

@@ -1,0 +1,74 @@
+import type { DataSource, EntityManager } from "typeorm";
+import { badInput, forbidden } from "../../errors";
+import { type User, UserRole } from "../users/user.entity";
+import {
+  AssignDiscussSettings,
+  DEFAULT_TIMEOUT_SECONDS,
+  MAX_TIMEOUT_SECONDS,
+  MIN_TIMEOUT_SECONDS,
+} from "./assign-discuss-settings.entity";
+
+export interface SettingsPatch {
+  assignRequestTimeoutSeconds?: number | null;
+  rejectReasonPresets?: string[] | null;
+  withdrawReasonPresets?: string[] | null;
+}
+
+export const DEFAULT_REJECT_PRESETS = ["In a meeting", "Not available", "Handling priority issue"];
+export const DEFAULT_WITHDRAW_PRESETS = ["No longer needed", "I resolved it myself"];
+
+function presets(values: string[], field: string): string[] {
+  if (values.length > 20) throw badInput(`${field} takes at most 20 reasons`, field);
+  const trimmed = values.map((v) => v.trim());
+  if (trimmed.some((v) => v.length < 1 || v.length > 500)) {
+    throw badInput(`each of ${field} must be 1 to 500 characters after trimming`, field);
+  }
+  return [...new Set(trimmed)];
+}
+
+export class SettingsService {
+  constructor(private readonly dataSource: DataSource) {}
+
+  /** The organization's settings; defaults when it never saved any. */
+  async get(organizationId: string, manager: EntityManager = this.dataSource.manager): Promise<AssignDiscussSettings> {
+    const row = await manager.findOneBy(AssignDiscussSettings, { organizationId });
+    return (
+      row ??
+      Object.assign(new AssignDiscussSettings(), {
+        organizationId,
+        assignRequestTimeoutSeconds: DEFAULT_TIMEOUT_SECONDS,
+        rejectReasonPresets: DEFAULT_REJECT_PRESETS,
+        withdrawReasonPresets: DEFAULT_WITHDRAW_PRESETS,
+        updatedAt: new Date(0),
+      })
+    );
+  }
+
+  /** Admins only. A new timeout applies to requests sent afterwards; pending ones keep their deadline. */
+  async update(viewer: User, patch: SettingsPatch): Promise<AssignDiscussSettings> {
+    if (viewer.role !== UserRole.ADMIN) throw forbidden("Only admins may change the Assign/Discuss settings");
+    const timeout = patch.assignRequestTimeoutSeconds;
+    if (timeout !== undefined && timeout !== null) {
+      if (!Number.isInteger(timeout) || timeout < MIN_TIMEOUT_SECONDS || timeout > MAX_TIMEOUT_SECONDS) {
+        throw badInput(
+          `assignRequestTimeoutSeconds must be between ${MIN_TIMEOUT_SECONDS} and ${MAX_TIMEOUT_SECONDS}`,
+          "assignRequestTimeoutSeconds",
+        );
+      }
+    }
+    const reject = patch.rejectReasonPresets ? presets(patch.rejectReasonPresets, "rejectReasonPresets") : null;
+    const withdraw = patch.withdrawReasonPresets ? presets(patch.withdrawReasonPresets, "withdrawReasonPresets") : null;
+
+    return this.dataSource.transaction(async (m) => {
+      const current = await this.get(viewer.organizationId, m);
+      const next = Object.assign(new AssignDiscussSettings(), current, {
+        assignRequestTimeoutSeconds: timeout ?? current.assignRequestTimeoutSeconds,
+        rejectReasonPresets: reject ?? current.rejectReasonPresets,
+        withdrawReasonPresets: withdraw ?? current.withdrawReasonPresets,
+        updatedAt: new Date(),
+      });
+      await m.upsert(AssignDiscussSettings, next, ["organizationId"]);
+      return next;
+    });
+  }
+}

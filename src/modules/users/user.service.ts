@@ -1,0 +1,64 @@
+import type { DataSource } from "typeorm";
+import { inTransaction } from "../../db/transaction";
+import { forbidden } from "../../errors";
+import { requireEmail, requireText } from "../../validation";
+import type { AssignmentService } from "../assignments/assignment.service";
+import { User, UserRole } from "./user.entity";
+
+export interface UpsertUserData {
+  email: string;
+  name: string;
+  role: UserRole;
+  active?: boolean | null;
+}
+
+export class UserService {
+  constructor(
+    private readonly dataSource: DataSource,
+    private readonly assignments: AssignmentService,
+  ) {}
+
+  /** The "Select User" list: active users of the viewer's organization, by name. */
+  async list(viewer: User, role?: UserRole | null, search?: string | null): Promise<User[]> {
+    const q = this.dataSource.manager
+      .createQueryBuilder(User, "u")
+      .where("u.organization_id = :org AND u.active", { org: viewer.organizationId })
+      .orderBy("lower(u.name)")
+      .addOrderBy("u.id")
+      .limit(500);
+    if (role) q.andWhere("u.role = :role", { role });
+    const term = search?.trim();
+    if (term) {
+      const like = `%${term.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+      q.andWhere("(u.name ILIKE :like OR u.email ILIKE :like)", { like });
+    }
+    return q.getMany();
+  }
+
+  /**
+   * Admins provision users by email (the WhatsApp connector does this). Deactivating a user
+   * cancels the pending requests they sent or received, in the same transaction.
+   */
+  async upsert(viewer: User, input: UpsertUserData): Promise<User> {
+    if (viewer.role !== UserRole.ADMIN) throw forbidden("Only admins may create or change users");
+    const email = requireEmail(input.email);
+    const name = requireText(input.name, "name", 1, 200);
+    return inTransaction(this.dataSource, async (tx) => {
+      const now = new Date();
+      const rows = (await tx.manager.query(
+        `INSERT INTO users (organization_id, email, name, role, active)
+         VALUES ($1, $2, $3, $4, $5)
+         ON CONFLICT (organization_id, lower(email))
+         DO UPDATE SET name = EXCLUDED.name, role = EXCLUDED.role,
+                       active = COALESCE($6, users.active), updated_at = now()
+         RETURNING id`,
+        [viewer.organizationId, email, name, input.role, input.active ?? true, input.active ?? null],
+      )) as Array<{ id: string }>;
+      const user = await tx.manager.findOneByOrFail(User, { id: rows[0]?.id ?? "" });
+      if (!user.active) {
+        await this.assignments.cancelPendingForUser(tx, user.id, viewer, `${user.name} was deactivated`, now);
+      }
+      return user;
+    });
+  }
+}

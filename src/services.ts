@@ -1,0 +1,32 @@
+import type { DataSource } from "typeorm";
+import type { BatonPubSub } from "./graphql/pubsub";
+import type { Logger } from "./logger";
+import { AssignmentQueryService } from "./modules/assignments/assignment-query.service";
+import { AssignmentService } from "./modules/assignments/assignment.service";
+import { TokenService } from "./modules/auth/token.service";
+import { ChatSessionService } from "./modules/chat-sessions/chat-session.service";
+import { NotificationService } from "./modules/notifications/notification.service";
+import { OrganizationService } from "./modules/organizations/organization.service";
+import { SettingsService } from "./modules/settings/settings.service";
+import { TrackingService } from "./modules/tracking/tracking.service";
+import { UserService } from "./modules/users/user.service";
+
+export function createServices(dataSource: DataSource, pubsub: BatonPubSub, jwtSecret: string, logger: Logger) {
+  const settings = new SettingsService(dataSource);
+  const assignments = new AssignmentService(dataSource, pubsub, settings, undefined, (err) =>
+    logger.error({ err }, "after-commit effect failed"),
+  );
+  return {
+    tokens: new TokenService(jwtSecret, dataSource),
+    organizations: new OrganizationService(dataSource),
+    settings,
+    assignments,
+    assignmentQueries: new AssignmentQueryService(dataSource),
+    chats: new ChatSessionService(dataSource, pubsub, assignments),
+    users: new UserService(dataSource, assignments),
+    notifications: new NotificationService(dataSource),
+    tracking: new TrackingService(dataSource),
+  };
+}
+
+export type Services = ReturnType<typeof createServices>;
