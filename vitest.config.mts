@@ -2,7 +2,7 @@ import { createRequire } from "node:module";
 import swc from "unplugin-swc";
 import { defineConfig } from "vitest/config";
 
-const require = createRequire(__filename);
+const require = createRequire(import.meta.url);
 
 export default defineConfig({
   // esbuild/oxc drop decorator metadata, which TypeORM and type-graphql need: compile with swc.
@@ -14,7 +14,7 @@ export default defineConfig({
         transform: { legacyDecorator: true, decoratorMetadata: true, useDefineForClassFields: false },
         target: "es2022",
       },
-      module: { type: "commonjs" },
+      module: { type: "es6" },
     }),
   ],
   resolve: {

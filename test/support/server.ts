@@ -1,0 +1,56 @@
+import type { TypedDocumentNode } from "@graphql-typed-document-node/core";
+import { print } from "graphql";
+import pino from "pino";
+import type { DataSource } from "typeorm";
+import { type App, createApp } from "../../src/app";
+import { TEST_JWT_SECRET } from "./factories";
+
+export interface GqlResult<T> {
+  status: number;
+  data: T | null | undefined;
+  errors?: Array<{ message: string; extensions?: { code?: string; [k: string]: unknown } }>;
+}
+
+export interface TestServer {
+  app: App;
+  url: string;
+  gql<T, V>(doc: TypedDocumentNode<T, V>, variables: V, token?: string): Promise<GqlResult<T>>;
+  raw(body: unknown, token?: string, headers?: Record<string, string>): Promise<GqlResult<unknown>>;
+  stop(): Promise<void>;
+}
+
+/** The real server, on a free loopback port, driven over HTTP. */
+export async function startTestServer(dataSource: DataSource, overrides: { bodyLimitBytes?: number } = {}): Promise<TestServer> {
+  const app = await createApp({
+    config: { port: 0, host: "127.0.0.1", bodyLimitBytes: overrides.bodyLimitBytes ?? 100_000, maxQueryDepth: 10 },
+    dataSource,
+    jwtSecret: TEST_JWT_SECRET,
+    logger: pino({ level: process.env.TEST_LOG_LEVEL ?? "silent" }),
+  });
+  const url = await app.listen();
+  const post = async (body: string, token?: string, headers: Record<string, string> = {}) => {
+    const res = await fetch(url, {
+      method: "POST",
+      headers: {
+        "content-type": "application/json",
+        ...(token ? { authorization: `Bearer ${token}` } : {}),
+        ...headers,
+      },
+      body,
+    });
+    const json = (await res.json()) as Omit<GqlResult<unknown>, "status">;
+    return { status: res.status, ...json };
+  };
+  return {
+    app,
+    url,
+    gql: async (doc, variables, token) =>
+      (await post(JSON.stringify({ query: print(doc), variables }), token)) as GqlResult<never>,
+    raw: (body, token, headers) => post(typeof body === "string" ? body : JSON.stringify(body), token, headers),
+    stop: () => app.stop(),
+  };
+}
+
+export function codeOf(result: GqlResult<unknown>): string | undefined {
+  return result.errors?.[0]?.extensions?.code;
+}
