@@ -40,9 +40,9 @@ async function main(): Promise<void> {
       console.log(JSON.stringify({ ...created, adminToken: tokens.sign(created.adminUserId) }));
     } else {
       if (!values.email) throw new Error(USAGE);
-      const rows = (await db.dataSource.query(`SELECT id FROM users WHERE lower(email) = lower($1) AND active`, [
+      const rows = await db.dataSource.query<Array<{ id: string }>>(`SELECT id FROM users WHERE lower(email) = lower($1) AND active`, [
         values.email,
-      ])) as Array<{ id: string }>;
+      ]);
       if (rows.length !== 1 || !rows[0]) {
         throw new Error(rows.length === 0 ? `no active user with email ${values.email}` : `several organizations have ${values.email}`);
       }

@@ -42,10 +42,10 @@ async function main(): Promise<void> {
 
   if (db.embedded) {
     const tokens = new TokenService(jwtSecret, db.dataSource);
-    const demo = (await db.dataSource.query(
+    const demo = await db.dataSource.query<Array<{ id: string; name: string; email: string; role: string }>>(
       `SELECT u.id, u.name, u.email, u.role FROM users u JOIN organizations o ON o.id = u.organization_id
         WHERE o.name = 'Demo Org' AND u.active ORDER BY u.role, u.name`,
-    )) as Array<{ id: string; name: string; email: string; role: string }>;
+    );
     const lines = demo.map((u) => `  ${u.name.padEnd(10)} ${u.role.padEnd(8)} ${tokens.sign(u.id)}`);
     process.stdout.write(`\nBaton GraphQL: ${url}\nDemo tokens (Authorization: Bearer <token>):\n${lines.join("\n")}\n\n`);
   }

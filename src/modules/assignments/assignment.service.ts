@@ -322,14 +322,14 @@ export class AssignmentService {
       });
     }
 
-    const [record] = (await m.query(
+    const [record] = await m.query<[Array<{ id: string; from_user_id: string }>, number]>(
       `UPDATE engagement_tracking_records
           SET status = $2, reason = $3, responded_at = $4, responded_by_id = $5, updated_at = $4,
               response_seconds = round(extract(epoch FROM ($4::timestamptz - requested_at))::numeric, 3)
         WHERE request_id = $1
         RETURNING id, from_user_id`,
       [request.id, to, reason, now, actor?.id ?? null],
-    )) as [Array<{ id: string; from_user_id: string }>, number];
+    );
     const trackingRecordId = record[0]?.id;
     if (!trackingRecordId) throw new Error(`request ${request.id} has no tracking record`);
 

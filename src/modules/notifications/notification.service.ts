@@ -24,10 +24,10 @@ export class NotificationService {
   async markRead(viewer: User, ids: readonly string[]): Promise<number> {
     const valid = requireIds(ids, "ids", 1000);
     if (valid.length === 0) return 0;
-    const [, affected] = (await this.dataSource.manager.query(
+    const [, affected] = await this.dataSource.manager.query<[unknown, number]>(
       `UPDATE notifications SET read_at = now() WHERE user_id = $1 AND id = ANY($2::uuid[]) AND read_at IS NULL`,
       [viewer.id, valid],
-    )) as [unknown, number];
+    );
     return affected;
   }
 }

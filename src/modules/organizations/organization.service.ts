@@ -17,21 +17,21 @@ export class OrganizationService {
     const email = requireEmail(adminEmail);
     const admin = requireText(adminName, "adminName", 1, 200);
     return this.dataSource.transaction(async (m) => {
-      const [org] = (await m.query(`INSERT INTO organizations (name) VALUES ($1) RETURNING id`, [orgName])) as Array<{ id: string }>;
+      const [org] = await m.query<Array<{ id: string }>>(`INSERT INTO organizations (name) VALUES ($1) RETURNING id`, [orgName]);
       const organizationId = org?.id ?? "";
-      const [user] = (await m.query(
+      const [user] = await m.query<Array<{ id: string }>>(
         `INSERT INTO users (organization_id, email, name, role) VALUES ($1, $2, $3, 'ADMIN') RETURNING id`,
         [organizationId, email, admin],
-      )) as Array<{ id: string }>;
+      );
       await m.query(`INSERT INTO assign_discuss_settings (organization_id) VALUES ($1)`, [organizationId]);
       return { organizationId, adminUserId: user?.id ?? "" };
     });
   }
 
   async isEmpty(): Promise<boolean> {
-    const [row] = (await this.dataSource.query(`SELECT NOT EXISTS (SELECT 1 FROM organizations) AS empty`)) as Array<{
+    const [row] = await this.dataSource.query<Array<{
       empty: boolean;
-    }>;
+    }>>(`SELECT NOT EXISTS (SELECT 1 FROM organizations) AS empty`);
     return row?.empty ?? true;
   }
 
@@ -51,7 +51,7 @@ export class OrganizationService {
         );
         users[key] = inserted;
       }
-      const mark = users.mark as User;
+      const mark = users.mark;
       const chats = Array.from({ length: 20 }, (_, i) =>
         m.create(ChatSession, {
           organizationId,

@@ -45,7 +45,7 @@ export class UserService {
     const name = requireText(input.name, "name", 1, 200);
     return inTransaction(this.dataSource, async (tx) => {
       const now = new Date();
-      const rows = (await tx.manager.query(
+      const rows = await tx.manager.query<Array<{ id: string }>>(
         `INSERT INTO users (organization_id, email, name, role, active)
          VALUES ($1, $2, $3, $4, $5)
          ON CONFLICT (organization_id, lower(email))
@@ -53,7 +53,7 @@ export class UserService {
                        active = COALESCE($6, users.active), updated_at = now()
          RETURNING id`,
         [viewer.organizationId, email, name, input.role, input.active ?? true, input.active ?? null],
-      )) as Array<{ id: string }>;
+      );
       const user = await tx.manager.findOneByOrFail(User, { id: rows[0]?.id ?? "" });
       if (!user.active) {
         await this.assignments.cancelPendingForUser(tx, user.id, viewer, `${user.name} was deactivated`, now);
