@@ -8,10 +8,12 @@ import type { Logger } from "../logger";
  */
 export function formatError(logger: Logger) {
   return (formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError => {
-    const code = formatted.extensions?.code;
+    // Apollo files every validation-rule error under GRAPHQL_VALIDATION_FAILED; our limits keep their own code.
+    const original = (error as { originalError?: { extensions?: { code?: unknown } } } | null)?.originalError;
+    const code = original?.extensions?.code === ErrorCode.QUERY_TOO_COMPLEX ? ErrorCode.QUERY_TOO_COMPLEX : formatted.extensions?.code;
     if (code !== ErrorCode.INTERNAL_SERVER_ERROR && typeof code === "string") {
       const { stacktrace: _stack, ...extensions } = formatted.extensions ?? {};
-      return { ...formatted, extensions };
+      return { ...formatted, extensions: { ...extensions, code } };
     }
     logger.error({ err: error }, "unexpected error");
     return {

@@ -1,0 +1,56 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { AssignmentRequestsDocument, RequestInboxDocument } from "../../schema/generated/graphql";
+import { createTestDatabase, type TestDatabase } from "../support/db";
+import { assignInput, createChat, createUser, createWorld, type World } from "../support/factories";
+import { startTestServer, type TestServer } from "../support/server";
+import { testServices } from "../support/services";
+
+let db: TestDatabase;
+let server: TestServer;
+let w: World;
+
+
+beforeAll(async () => {
+  db = await createTestDatabase();
+  server = await startTestServer(db.dataSource);
+  w = await createWorld(db.dataSource);
+  const svc = testServices(db.dataSource);
+  // 100 requests from 10 senders to 10 recipients, so relations really fan out.
+  const senders = await Promise.all(Array.from({ length: 10 }, (_, i) => createUser(db.dataSource, w.organizationId, { name: `Sender ${i}` })));
+  const recipients = await Promise.all(Array.from({ length: 10 }, (_, i) => createUser(db.dataSource, w.organizationId, { name: `Recipient ${i}` })));
+  for (let i = 0; i < 100; i++) {
+    const sender = senders[i % 10]!;
+    const chat = await createChat(db.dataSource, w.organizationId, sender.id);
+    await svc.assignments.assignChat(sender, assignInput(chat.id, recipients[(i * 3) % 10]!.id));
+  }
+});
+afterAll(async () => {
+  await server?.stop();
+  await db?.drop();
+});
+
+async function statementsFor(run: () => Promise<unknown>): Promise<number> {
+  const before = db.counter.count;
+  await run();
+  return db.counter.count - before;
+}
+
+describe("lists resolve relations in batches", () => {
+  it("a page of 100 requests with chat, sender, recipient and record costs at most 6 statements", async () => {
+    let edges = 0;
+    const n = await statementsFor(async () => {
+      const res = await server.gql(RequestInboxDocument, { first: 100 }, w.token(w.maria));
+      edges = res.data!.assignmentRequests.edges.length;
+      expect(res.data!.assignmentRequests.edges.every((e) => e.node.sender.name.startsWith("Sender"))).toBe(true);
+    });
+    expect(edges).toBe(100);
+    expect(n).toBeLessThanOrEqual(6);
+  });
+
+  it("the full example operation costs the same for 10 items as for 100", async () => {
+    const ten = await statementsFor(() => server.gql(AssignmentRequestsDocument, { first: 10 }, w.token(w.maria)));
+    const hundred = await statementsFor(() => server.gql(AssignmentRequestsDocument, { first: 100 }, w.token(w.maria)));
+    expect(hundred).toBe(ten);
+    expect(hundred).toBeLessThanOrEqual(10);
+  });
+});
