@@ -19,9 +19,9 @@ beforeAll(async () => {
   const senders = await Promise.all(Array.from({ length: 10 }, (_, i) => createUser(db.dataSource, w.organizationId, { name: `Sender ${i}` })));
   const recipients = await Promise.all(Array.from({ length: 10 }, (_, i) => createUser(db.dataSource, w.organizationId, { name: `Recipient ${i}` })));
   for (let i = 0; i < 100; i++) {
-    const sender = senders[i % 10]!;
+    const sender = senders[i % 10];
     const chat = await createChat(db.dataSource, w.organizationId, sender.id);
-    await svc.assignments.assignChat(sender, assignInput(chat.id, recipients[(i * 3) % 10]!.id));
+    await svc.assignments.assignChat(sender, assignInput(chat.id, recipients[(i * 3) % 10].id));
   }
 });
 afterAll(async () => {

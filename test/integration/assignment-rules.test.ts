@@ -230,7 +230,7 @@ describe("races", () => {
     expect(won).toHaveLength(1);
     const winner = (won[0] as PromiseFulfilledResult<{ status: string }>).value.status;
     for (const lost of results.filter((x) => x.status === "rejected")) {
-      const e = (lost as PromiseRejectedResult).reason as { extensions: { code: string; status: string } };
+      const e = (lost).reason as { extensions: { code: string; status: string } };
       expect(e.extensions.code).toBe("REQUEST_NOT_PENDING");
       expect(e.extensions.status).toBe(winner);
     }
@@ -244,7 +244,7 @@ describe("races", () => {
   it("10 concurrent requests for one chat: exactly one is created", async () => {
     const people = [w.martha, w.tom, w.maria];
     const results = await Promise.allSettled(
-      Array.from({ length: 10 }, (_, i) => a.assignChat(w.mark, assignInput(chatId, people[i % 2]!.id))),
+      Array.from({ length: 10 }, (_, i) => a.assignChat(w.mark, assignInput(chatId, people[i % 2].id))),
     );
     expect(results.filter((x) => x.status === "fulfilled")).toHaveLength(1);
     for (const r of results.filter((x): x is PromiseRejectedResult => x.status === "rejected")) {
