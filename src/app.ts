@@ -6,6 +6,7 @@ import { expressMiddleware } from "@as-integrations/express5";
 import express, { type NextFunction, type Request, type Response } from "express";
 import type { DataSource } from "typeorm";
 import type { Config } from "./config";
+import { type SchedulerOptions, TimeoutScheduler } from "./jobs/timeout-scheduler";
 import { ErrorCode } from "./errors";
 import { buildContext, type Context } from "./graphql/context";
 import { formatError } from "./graphql/format-error";
@@ -17,6 +18,8 @@ import { createServices, type Services } from "./services";
 
 export interface AppOptions {
   config: Pick<Config, "port" | "host" | "bodyLimitBytes" | "maxQueryDepth">;
+  /** Scheduled timeouts; without it a deadline acts only when someone touches the request. */
+  scheduler?: SchedulerOptions;
   dataSource: DataSource;
   jwtSecret: string;
   logger: Logger;
@@ -25,6 +28,7 @@ export interface AppOptions {
 
 export interface App {
   httpServer: Server;
+  scheduler: TimeoutScheduler | null;
   services: Services;
   pubsub: BatonPubSub;
   /** Binds the port (0: any free one) and returns the GraphQL URL. */
@@ -37,6 +41,8 @@ export async function createApp(opts: AppOptions): Promise<App> {
   const pubsub = opts.pubsub ?? createBatonPubSub();
   const services = createServices(dataSource, pubsub, opts.jwtSecret, logger);
   const schema = await buildBatonSchema(pubsub);
+  const scheduler = opts.scheduler ? new TimeoutScheduler(opts.scheduler, dataSource, services.assignments, logger) : null;
+  await scheduler?.start();
 
   const app = express();
   app.disable("x-powered-by");
@@ -84,6 +90,7 @@ export async function createApp(opts: AppOptions): Promise<App> {
 
   return {
     httpServer,
+    scheduler,
     services,
     pubsub,
     listen: () =>
@@ -96,6 +103,7 @@ export async function createApp(opts: AppOptions): Promise<App> {
         });
       }),
     async stop() {
+      await scheduler?.stop();
       await apollo.stop();
     },
   };

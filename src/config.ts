@@ -1,3 +1,5 @@
+import { hostname } from "node:os";
+
 /** Environment, validated once at start; every problem is reported together. */
 export type LogLevel = "fatal" | "error" | "warn" | "info" | "debug" | "trace" | "silent";
 
@@ -13,6 +15,12 @@ export interface Config {
   bodyLimitBytes: number;
   maxQueryDepth: number;
   dbPoolSize: number;
+  /** Agenda on MongoDB instead of Baton's Postgres. */
+  agendaMongoUrl: string | undefined;
+  agendaProcessEveryMs: number;
+  timeoutSweepIntervalMs: number;
+  /** Name of this instance in logs and job locks. */
+  instanceName: string;
 }
 
 export class ConfigError extends Error {
@@ -56,6 +64,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     problems.push(`LOG_LEVEL must be one of ${LOG_LEVELS.join(", ")} (got "${env.LOG_LEVEL}")`);
   }
 
+  const agendaMongoUrl = env.AGENDA_MONGO_URL || undefined;
+  if (agendaMongoUrl !== undefined && !/^mongodb(\+srv)?:\/\//.test(agendaMongoUrl)) {
+    problems.push("AGENDA_MONGO_URL must be a mongodb:// URL");
+  }
+
   const config: Config = {
     port: int("PORT", 4000, 0, 65535),
     host: env.HOST || "0.0.0.0",
@@ -66,6 +79,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     bodyLimitBytes: int("BODY_LIMIT_BYTES", 100_000, 1_000, 10_000_000),
     maxQueryDepth: int("MAX_QUERY_DEPTH", 10, 3, 50),
     dbPoolSize: int("DB_POOL_SIZE", 20, 1, 500),
+    agendaMongoUrl,
+    agendaProcessEveryMs: int("AGENDA_PROCESS_EVERY_MS", 250, 50, 60_000),
+    timeoutSweepIntervalMs: int("TIMEOUT_SWEEP_INTERVAL_MS", 2_000, 100, 600_000),
+    instanceName: env.INSTANCE_NAME || `baton-${hostname()}-${process.pid}`,
   };
 
   if (problems.length > 0) throw new ConfigError(problems);

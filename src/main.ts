@@ -36,7 +36,19 @@ async function main(): Promise<void> {
     }
   }
 
-  const app = await createApp({ config, dataSource: db.dataSource, jwtSecret, logger });
+  const app = await createApp({
+    config,
+    dataSource: db.dataSource,
+    jwtSecret,
+    logger,
+    scheduler: {
+      postgresUrl: db.url,
+      mongoUrl: config.agendaMongoUrl,
+      processEveryMs: config.agendaProcessEveryMs,
+      sweepEveryMs: config.timeoutSweepIntervalMs,
+      name: config.instanceName,
+    },
+  });
   const url = await app.listen();
   logger.info({ url }, "Baton is listening");
 

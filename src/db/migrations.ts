@@ -1,4 +1,5 @@
 import { Init1764050000000 } from "../../migrations/1764050000000-Init";
+import { AgendaJobs1764060000000 } from "../../migrations/1764060000000-AgendaJobs";
 
 /** Listed explicitly (no glob): the same list works compiled, in vitest and in the CLI. */
-export const migrations = [Init1764050000000];
+export const migrations = [Init1764050000000, AgendaJobs1764060000000];

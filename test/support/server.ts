@@ -20,12 +20,28 @@ export interface TestServer {
 }
 
 /** The real server, on a free loopback port, driven over HTTP. */
-export async function startTestServer(dataSource: DataSource, overrides: { bodyLimitBytes?: number } = {}): Promise<TestServer> {
+export interface TestServerOptions {
+  bodyLimitBytes?: number;
+  /** Run the timeout scheduler against this database URL. */
+  schedulerUrl?: string;
+  sweepEveryMs?: number;
+  name?: string;
+}
+
+export async function startTestServer(dataSource: DataSource, overrides: TestServerOptions = {}): Promise<TestServer> {
   const app = await createApp({
     config: { port: 0, host: "127.0.0.1", bodyLimitBytes: overrides.bodyLimitBytes ?? 100_000, maxQueryDepth: 10 },
     dataSource,
     jwtSecret: TEST_JWT_SECRET,
     logger: pino({ level: process.env.TEST_LOG_LEVEL ?? "silent" }),
+    scheduler: overrides.schedulerUrl
+      ? {
+          postgresUrl: overrides.schedulerUrl,
+          processEveryMs: 200,
+          sweepEveryMs: overrides.sweepEveryMs ?? 2_000,
+          name: overrides.name ?? "test",
+        }
+      : undefined,
   });
   const url = await app.listen();
   const post = async (body: string, token?: string, headers: Record<string, string> = {}) => {

@@ -72,7 +72,7 @@ export class AssignmentService {
       const now = this.clock();
       const chat = await m.findOne(ChatSession, {
         where: { id: chatSessionId, organizationId: viewer.organizationId },
-        lock: { mode: "pessimistic_write" },
+        lock: { mode: "for_no_key_update" },
       });
       if (!chat) throw notFound("Chat session");
       if (chat.status === ChatStatus.CLOSED) throw new BatonError(ErrorCode.CHAT_CLOSED, "The chat session is closed");
@@ -88,7 +88,7 @@ export class AssignmentService {
 
       const pending = await m.findOne(AssignmentRequest, {
         where: { chatSessionId: chat.id, status: RequestStatus.PENDING },
-        lock: { mode: "pessimistic_write" },
+        lock: { mode: "for_no_key_update" },
       });
       if (pending) {
         if (now < pending.expiresAt) {
@@ -220,13 +220,14 @@ export class AssignmentService {
 
     const outcome = await this.run<Outcome<AssignmentRequest>>(async (tx) => {
       const m = tx.manager;
-      // Lock order everywhere: chat, then request. Accepting changes the chat's owner.
+      // Lock order everywhere: chat, then request. NO KEY UPDATE locks leave the FK checks of other
+      // transactions (KEY SHARE) unblocked, so inserting events that reference the chat cannot deadlock.
       if (to === RequestStatus.ACCEPTED) {
-        await m.findOne(ChatSession, { where: { id: found.chatSessionId }, lock: { mode: "pessimistic_write" } });
+        await m.findOne(ChatSession, { where: { id: found.chatSessionId }, lock: { mode: "for_no_key_update" } });
       }
       const request = await m.findOne(AssignmentRequest, {
         where: { id: found.id },
-        lock: { mode: "pessimistic_write" },
+        lock: { mode: "for_no_key_update" },
       });
       if (!request) throw notFound("Assignment request");
       assertTransition(request.status, to);
@@ -255,7 +256,7 @@ export class AssignmentService {
     return this.run(async (tx) => {
       const request = await tx.manager.findOne(AssignmentRequest, {
         where: { id: requestId, status: RequestStatus.PENDING },
-        lock: { mode: "pessimistic_write" },
+        lock: { mode: "for_no_key_update" },
       });
       const now = this.clock();
       if (!request || now < request.expiresAt) return false;
@@ -269,7 +270,7 @@ export class AssignmentService {
     if (chatIds.length === 0) return 0;
     const pending = await tx.manager
       .createQueryBuilder(AssignmentRequest, "r")
-      .setLock("pessimistic_write")
+      .setLock("for_no_key_update")
       .where("r.chat_session_id = ANY(:chatIds)", { chatIds })
       .andWhere("r.status = :status", { status: RequestStatus.PENDING })
       .getMany();
@@ -281,7 +282,7 @@ export class AssignmentService {
   async cancelPendingForUser(tx: Tx, userId: string, actor: User | null, reason: string, now: Date): Promise<number> {
     const pending = await tx.manager
       .createQueryBuilder(AssignmentRequest, "r")
-      .setLock("pessimistic_write")
+      .setLock("for_no_key_update")
       .where("(r.sender_id = :userId OR r.recipient_id = :userId)", { userId })
       .andWhere("r.status = :status", { status: RequestStatus.PENDING })
       .orderBy("r.chat_session_id")

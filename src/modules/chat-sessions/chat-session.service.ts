@@ -84,7 +84,7 @@ export class ChatSessionService {
     return inTransaction(this.dataSource, async (tx) => {
       const chat = await tx.manager.findOne(ChatSession, {
         where: { id: chatId, organizationId: viewer.organizationId },
-        lock: { mode: "pessimistic_write" },
+        lock: { mode: "for_no_key_update" },
       });
       if (!chat) throw notFound("Chat session");
       if (chat.ownerId !== viewer.id && !isManagerOrAdmin(viewer)) {

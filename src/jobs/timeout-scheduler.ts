@@ -1,0 +1,134 @@
+import { Agenda, type AgendaBackend } from "agenda";
+import type { DataSource } from "typeorm";
+import type { Logger } from "../logger";
+import type { AssignmentRequest } from "../modules/assignments/assignment-request.entity";
+import type { AssignmentService, RequestLifecycleHooks } from "../modules/assignments/assignment.service";
+
+export const TIMEOUT_JOB = "assignment-request-timeout";
+
+export interface TimeoutJobData {
+  requestId: string;
+}
+
+export interface SchedulerOptions {
+  /** Postgres URL of Baton's database (the default backend) or, when set, a MongoDB URL. */
+  postgresUrl: string;
+  mongoUrl?: string;
+  /** How often Agenda polls for due jobs; LISTEN/NOTIFY wakes it sooner on Postgres. */
+  processEveryMs: number;
+  /** How often the sweeper looks for pending requests past their deadline whose job was lost. */
+  sweepEveryMs: number;
+  /** Instance name, written on locked jobs. */
+  name: string;
+}
+
+/** Builds the configured Agenda backend. Both are ESM-only packages, loaded on demand. */
+export async function createBackend(opts: Pick<SchedulerOptions, "postgresUrl" | "mongoUrl">): Promise<AgendaBackend> {
+  if (opts.mongoUrl) {
+    const { MongoBackend } = await import("@agendajs/mongo-backend");
+    return new MongoBackend({ address: opts.mongoUrl, collection: "agendaJobs" });
+  }
+  const { PostgresBackend } = await import("@agendajs/postgres-backend");
+  // The table comes from a migration: instances never race to create it.
+  return new PostgresBackend({ connectionString: opts.postgresUrl, ensureSchema: false, poolConfig: { max: 5 } });
+}
+
+/**
+ * Makes deadlines act on their own: one Agenda job per pending request, due at its expiresAt,
+ * removed when the request settles first; plus a sweeper for requests whose job was lost (a crash
+ * between commit and scheduling, a backend outage). Both end in `AssignmentService.timeOut`, a
+ * conditional transition, so a request times out exactly once whoever gets there first.
+ */
+export class TimeoutScheduler implements RequestLifecycleHooks {
+  private agenda: Agenda | null = null;
+  private sweepTimer: NodeJS.Timeout | null = null;
+  private sweeping: Promise<number> | null = null;
+
+  constructor(
+    private readonly opts: SchedulerOptions,
+    private readonly dataSource: DataSource,
+    private readonly assignments: AssignmentService,
+    private readonly logger: Logger,
+  ) {}
+
+  async start(): Promise<void> {
+    const agenda = new Agenda({
+      backend: await createBackend(this.opts),
+      name: this.opts.name,
+      processEvery: this.opts.processEveryMs,
+      defaultConcurrency: 50,
+      maxConcurrency: 100,
+      defaultLockLimit: 0,
+      // A timeout job takes milliseconds; a crashed holder's lock frees its jobs soon.
+      defaultLockLifetime: 10_000,
+      removeOnComplete: true,
+    });
+    agenda.define<TimeoutJobData>(TIMEOUT_JOB, async (job) => {
+      const timedOut = await this.assignments.timeOut(job.attrs.data.requestId);
+      if (timedOut) this.logger.debug({ requestId: job.attrs.data.requestId }, "request timed out");
+    });
+    agenda.on("error", (err: unknown) => {
+      // A request settled while its job ran: our cancel removed the job Agenda wanted to update.
+      const gone = err instanceof Error && err.message.includes("does not exist anymore");
+      if (gone) this.logger.debug({ err }, "timeout job removed while running");
+      else this.logger.error({ err }, "agenda error");
+    });
+    await agenda.start();
+    this.agenda = agenda;
+    this.assignments.hooks = this;
+    await this.sweep();
+    this.sweepTimer = setInterval(() => void this.sweep(), this.opts.sweepEveryMs);
+    this.sweepTimer.unref();
+  }
+
+  /** Lets other instances take this one's jobs: Agenda unlocks what it held. */
+  async stop(): Promise<void> {
+    if (this.sweepTimer) clearInterval(this.sweepTimer);
+    this.sweepTimer = null;
+    await this.sweeping;
+    if (this.agenda) await this.agenda.stop();
+    this.agenda = null;
+  }
+
+  async pending(request: AssignmentRequest): Promise<void> {
+    if (!this.agenda) return;
+    await this.agenda
+      .create<TimeoutJobData>(TIMEOUT_JOB, { requestId: request.id })
+      .unique({ "data.requestId": request.id }, { insertOnly: true })
+      .schedule(request.expiresAt)
+      .save();
+  }
+
+  async settled(requestIds: string[]): Promise<void> {
+    if (!this.agenda) return;
+    for (const requestId of requestIds) await this.agenda.cancel({ name: TIMEOUT_JOB, data: { requestId } });
+  }
+
+  /** Times out every pending request past its deadline; cheap (one indexed query) when there are none. */
+  sweep(): Promise<number> {
+    if (this.sweeping) return this.sweeping;
+    const run = async () => {
+      let total = 0;
+      try {
+        for (;;) {
+          const due = await this.dataSource.query<Array<{ id: string }>>(
+            `SELECT id FROM assignment_requests WHERE status = 'PENDING' AND expires_at <= now()
+              ORDER BY expires_at LIMIT 200`,
+          );
+          let done = 0;
+          for (const { id } of due) if (await this.assignments.timeOut(id)) done++;
+          total += done;
+          if (due.length < 200 || done === 0) break;
+        }
+        if (total > 0) this.logger.warn({ count: total }, "sweeper timed out requests whose job had not run");
+      } catch (err) {
+        this.logger.error({ err }, "timeout sweep failed");
+      }
+      return total;
+    };
+    this.sweeping = run().finally(() => {
+      this.sweeping = null;
+    });
+    return this.sweeping;
+  }
+}
