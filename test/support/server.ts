@@ -24,6 +24,8 @@ export interface TestServerOptions {
   bodyLimitBytes?: number;
   /** Run the timeout scheduler against this database URL. */
   schedulerUrl?: string;
+  /** Run the scheduler on Agenda's MongoDB backend instead. */
+  mongoUrl?: string;
   sweepEveryMs?: number;
   name?: string;
 }
@@ -34,9 +36,10 @@ export async function startTestServer(dataSource: DataSource, overrides: TestSer
     dataSource,
     jwtSecret: TEST_JWT_SECRET,
     logger: pino({ level: process.env.TEST_LOG_LEVEL ?? "silent" }),
-    scheduler: overrides.schedulerUrl
+    scheduler: overrides.schedulerUrl || overrides.mongoUrl
       ? {
-          postgresUrl: overrides.schedulerUrl,
+          postgresUrl: overrides.schedulerUrl ?? "",
+          mongoUrl: overrides.mongoUrl,
           processEveryMs: 200,
           sweepEveryMs: overrides.sweepEveryMs ?? 2_000,
           name: overrides.name ?? "test",

@@ -1,0 +1,48 @@
+import { type ChildProcess, spawn } from "node:child_process";
+import path from "node:path";
+import { TEST_JWT_SECRET } from "./factories";
+
+export interface ServerProcess {
+  child: ChildProcess;
+  url: string;
+  /** Resolves with the exit code or signal once the process is gone. */
+  exited: Promise<number | string | null>;
+}
+
+const MAIN = path.resolve(__dirname, "../../dist/src/main.js");
+
+/** Starts the compiled server (`npm run build` output) as its own process, on a free port. */
+export async function spawnServer(databaseUrl: string, env: Record<string, string> = {}): Promise<ServerProcess> {
+  const child = spawn(process.execPath, [MAIN], {
+    env: {
+      ...process.env,
+      DATABASE_URL: databaseUrl,
+      JWT_SECRET: TEST_JWT_SECRET,
+      PORT: "0",
+      HOST: "127.0.0.1",
+      LOG_LEVEL: "info",
+      AGENDA_PROCESS_EVERY_MS: "200",
+      ...env,
+    },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  const exited = new Promise<number | string | null>((resolve) => child.once("exit", (code, signal) => resolve(signal ?? code)));
+  let output = "";
+  const url = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`server did not start:\n${output}`)), 20_000);
+    child.stdout?.on("data", (chunk: Buffer) => {
+      output += chunk.toString();
+      const match = /"url":"([^"]+)","msg":"Baton is listening"/.exec(output);
+      if (match?.[1]) {
+        clearTimeout(timer);
+        resolve(match[1]);
+      }
+    });
+    child.stderr?.on("data", (chunk: Buffer) => (output += chunk.toString()));
+    void exited.then((how) => {
+      clearTimeout(timer);
+      reject(new Error(`server exited (${String(how)}) before listening:\n${output}`));
+    });
+  });
+  return { child, url, exited };
+}
