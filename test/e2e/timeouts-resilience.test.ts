@@ -77,7 +77,7 @@ describe("timeouts across crashes and instances", () => {
       expect(rows.filter((r) => r.status === "TIMED_OUT")).toHaveLength(100);
       expect(rows.every((r) => r.events === 1 && r.notes === 2)).toBe(true);
       const left = await db.dataSource.query<Array<{ n: number }>>(`SELECT count(*)::int AS n FROM agenda_jobs`);
-      expect(left[0]!.n).toBe(0);
+      expect(left[0].n).toBe(0);
     } finally {
       await a.stop();
       await b.stop();
@@ -94,7 +94,7 @@ describe("timeouts across crashes and instances", () => {
       expect(await server.app.scheduler!.sweep()).toBe(1);
       expect(await server.app.scheduler!.sweep()).toBe(0);
       const [row] = await db.dataSource.query<Array<{ status: string }>>(`SELECT status FROM assignment_requests WHERE id = $1`, [id]);
-      expect(row!.status).toBe("TIMED_OUT");
+      expect(row.status).toBe("TIMED_OUT");
     } finally {
       await server.stop();
     }

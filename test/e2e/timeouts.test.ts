@@ -8,7 +8,7 @@ import {
   UpdateAssignDiscussSettingsDocument,
 } from "../../schema/generated/graphql";
 import { TIMEOUT_JOB } from "../../src/jobs/timeout-scheduler";
-import type { AssignmentEvent } from "../../src/modules/assignments/assignment-event.entity";
+import { type AssignmentEvent, AssignmentEventType } from "../../src/modules/assignments/assignment-event.entity";
 import { createTestDatabase, type TestDatabase } from "../support/db";
 import { assignInput, createChat, createWorld, type World } from "../support/factories";
 import { codeOf, startTestServer, type TestServer } from "../support/server";
@@ -31,7 +31,7 @@ afterAll(async () => {
 });
 
 const jobsFor = async (requestId: string): Promise<number> =>
-  (await db.dataSource.query<Array<{ n: number }>>(`SELECT count(*)::int AS n FROM agenda_jobs WHERE name = $1 AND data->>'requestId' = $2`, [TIMEOUT_JOB, requestId]))[0]!.n;
+  (await db.dataSource.query<Array<{ n: number }>>(`SELECT count(*)::int AS n FROM agenda_jobs WHERE name = $1 AND data->>'requestId' = $2`, [TIMEOUT_JOB, requestId]))[0].n;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -42,7 +42,7 @@ describe("scheduled timeouts", () => {
     const collecting = (async () => {
       for await (const e of sub) {
         events.push(e);
-        if (e.type === "TIMED_OUT") break;
+        if (e.type === AssignmentEventType.TIMED_OUT) break;
       }
     })();
 
@@ -53,12 +53,12 @@ describe("scheduled timeouts", () => {
     expect(await jobsFor(request.id)).toBe(1);
 
     await Promise.race([collecting, sleep(8_000)]);
-    const timedOut = events.find((e) => e.type === "TIMED_OUT" && e.requestId === request.id);
+    const timedOut = events.find((e) => e.type === AssignmentEventType.TIMED_OUT && e.requestId === request.id);
     expect(timedOut).toBeDefined();
     const row = (await db.dataSource.query<Array<{ status: string; late_ms: number }>>(
       `SELECT status, extract(epoch FROM responded_at - created_at) * 1000 AS late_ms FROM assignment_requests WHERE id = $1`,
       [request.id],
-    ))[0]!;
+    ))[0];
     expect(row.status).toBe("TIMED_OUT");
     expect(Number(row.late_ms)).toBeGreaterThanOrEqual(5_000);
     expect(Number(row.late_ms)).toBeLessThan(6_500);
@@ -67,9 +67,9 @@ describe("scheduled timeouts", () => {
     expect(after.data!.assignmentRequest!.trackingRecord.status).toBe("TIMED_OUT");
     expect(after.data!.assignmentRequest!.respondedBy).toBeNull();
     const marks = await server.gql(NotificationsDocument, { first: 1 }, w.token(w.mark));
-    expect(marks.data!.notifications.edges[0]!.node.message).toBe("Your chat assignment request to Martha timed out.");
+    expect(marks.data!.notifications.edges[0].node.message).toBe("Your chat assignment request to Martha timed out.");
     const marthas = await server.gql(NotificationsDocument, { first: 1 }, w.token(w.martha));
-    expect(marthas.data!.notifications.edges[0]!.node.message).toBe("The chat assignment request from Mark timed out.");
+    expect(marthas.data!.notifications.edges[0].node.message).toBe("The chat assignment request from Mark timed out.");
     expect(await jobsFor(request.id)).toBe(0);
   }, 15_000);
 
