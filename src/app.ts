@@ -13,11 +13,16 @@ import { formatError } from "./graphql/format-error";
 import { queryLimitsRule } from "./graphql/limits";
 import { type BatonPubSub, createBatonPubSub } from "./graphql/pubsub";
 import { buildBatonSchema } from "./graphql/schema";
+import { attachWebSocket, type WebSocketEndpoint } from "./graphql/websocket";
 import type { Logger } from "./logger";
+import { LocalPresence, RedisPresence } from "./modules/presence/presence.service";
+import { Redis } from "ioredis";
 import { createServices, type Services } from "./services";
 
 export interface AppOptions {
   config: Pick<Config, "port" | "host" | "bodyLimitBytes" | "maxQueryDepth">;
+  /** Events and presence through Redis, shared by every instance. */
+  redisUrl?: string;
   /** Scheduled timeouts; without it a deadline acts only when someone touches the request. */
   scheduler?: SchedulerOptions;
   dataSource: DataSource;
@@ -29,6 +34,7 @@ export interface AppOptions {
 export interface App {
   httpServer: Server;
   scheduler: TimeoutScheduler | null;
+  websocket: WebSocketEndpoint;
   services: Services;
   pubsub: BatonPubSub;
   /** Binds the port (0: any free one) and returns the GraphQL URL. */
@@ -38,8 +44,12 @@ export interface App {
 
 export async function createApp(opts: AppOptions): Promise<App> {
   const { config, dataSource, logger } = opts;
-  const pubsub = opts.pubsub ?? createBatonPubSub();
-  const services = createServices(dataSource, pubsub, opts.jwtSecret, logger);
+  const redis = opts.redisUrl
+    ? { publish: new Redis(opts.redisUrl, { lazyConnect: false }), subscribe: new Redis(opts.redisUrl) }
+    : undefined;
+  const pubsub = opts.pubsub ?? createBatonPubSub(redis);
+  const presence = redis ? new RedisPresence(redis.publish) : new LocalPresence();
+  const services = createServices(dataSource, pubsub, opts.jwtSecret, logger, presence);
   const schema = await buildBatonSchema(pubsub);
   const scheduler = opts.scheduler ? new TimeoutScheduler(opts.scheduler, dataSource, services.assignments, logger) : null;
   await scheduler?.start();
@@ -47,6 +57,8 @@ export async function createApp(opts: AppOptions): Promise<App> {
   const app = express();
   app.disable("x-powered-by");
   const httpServer = createServer(app);
+
+  const websocket = attachWebSocket({ httpServer, schema, services, dataSource, logger });
 
   const apollo = new ApolloServer<Context>({
     schema,
@@ -91,6 +103,7 @@ export async function createApp(opts: AppOptions): Promise<App> {
   return {
     httpServer,
     scheduler,
+    websocket,
     services,
     pubsub,
     listen: () =>
@@ -104,7 +117,13 @@ export async function createApp(opts: AppOptions): Promise<App> {
       }),
     async stop() {
       await scheduler?.stop();
+      await websocket.close();
       await apollo.stop();
+      await presence.stop();
+      if (redis) {
+        redis.publish.disconnect();
+        redis.subscribe.disconnect();
+      }
     },
   };
 }

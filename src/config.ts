@@ -15,6 +15,8 @@ export interface Config {
   bodyLimitBytes: number;
   maxQueryDepth: number;
   dbPoolSize: number;
+  /** Events and presence across instances; unset: in-process. */
+  redisUrl: string | undefined;
   /** Agenda on MongoDB instead of Baton's Postgres. */
   agendaMongoUrl: string | undefined;
   agendaProcessEveryMs: number;
@@ -69,6 +71,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     problems.push("AGENDA_MONGO_URL must be a mongodb:// URL");
   }
 
+  const redisUrl = env.REDIS_URL || undefined;
+  if (redisUrl !== undefined && !/^rediss?:\/\//.test(redisUrl)) problems.push("REDIS_URL must be a redis:// URL");
+
   const config: Config = {
     port: int("PORT", 4000, 0, 65535),
     host: env.HOST || "0.0.0.0",
@@ -79,6 +84,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     bodyLimitBytes: int("BODY_LIMIT_BYTES", 100_000, 1_000, 10_000_000),
     maxQueryDepth: int("MAX_QUERY_DEPTH", 10, 3, 50),
     dbPoolSize: int("DB_POOL_SIZE", 20, 1, 500),
+    redisUrl,
     agendaMongoUrl,
     agendaProcessEveryMs: int("AGENDA_PROCESS_EVERY_MS", 250, 50, 60_000),
     timeoutSweepIntervalMs: int("TIMEOUT_SWEEP_INTERVAL_MS", 2_000, 100, 600_000),

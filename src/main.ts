@@ -41,6 +41,7 @@ async function main(): Promise<void> {
     dataSource: db.dataSource,
     jwtSecret,
     logger,
+    redisUrl: config.redisUrl,
     scheduler: {
       postgresUrl: db.url,
       mongoUrl: config.agendaMongoUrl,

@@ -1,6 +1,8 @@
 import type { DataSource } from "typeorm";
 import type { BatonPubSub } from "./graphql/pubsub";
 import type { Logger } from "./logger";
+import { AssignmentEventService } from "./modules/assignments/assignment-event.service";
+import { type Presence, LocalPresence } from "./modules/presence/presence.service";
 import { AssignmentQueryService } from "./modules/assignments/assignment-query.service";
 import { AssignmentService } from "./modules/assignments/assignment.service";
 import { TokenService } from "./modules/auth/token.service";
@@ -11,19 +13,28 @@ import { SettingsService } from "./modules/settings/settings.service";
 import { TrackingService } from "./modules/tracking/tracking.service";
 import { UserService } from "./modules/users/user.service";
 
-export function createServices(dataSource: DataSource, pubsub: BatonPubSub, jwtSecret: string, logger: Logger) {
+export function createServices(
+  dataSource: DataSource,
+  pubsub: BatonPubSub,
+  jwtSecret: string,
+  logger: Logger,
+  presence: Presence = new LocalPresence(),
+) {
   const settings = new SettingsService(dataSource);
   const assignments = new AssignmentService(dataSource, pubsub, settings, undefined, (err) =>
     logger.error({ err }, "after-commit effect failed"),
   );
   return {
+    pubsub,
+    presence,
+    events: new AssignmentEventService(dataSource),
     tokens: new TokenService(jwtSecret, dataSource),
     organizations: new OrganizationService(dataSource),
     settings,
     assignments,
     assignmentQueries: new AssignmentQueryService(dataSource),
     chats: new ChatSessionService(dataSource, pubsub, assignments),
-    users: new UserService(dataSource, assignments),
+    users: new UserService(dataSource, assignments, presence),
     notifications: new NotificationService(dataSource),
     tracking: new TrackingService(dataSource),
   };

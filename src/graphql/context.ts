@@ -29,7 +29,7 @@ export async function buildContext(
     }
   }
   // Without a viewer the loaders are never reached; an impossible org id keeps them harmless.
-  const loaders = createLoaders(dataSource, viewer?.organizationId ?? "00000000-0000-0000-0000-000000000000");
+  const loaders = createLoaders(dataSource, viewer?.organizationId ?? "00000000-0000-0000-0000-000000000000", services.presence);
   return { viewer, authError, loaders, services };
 }
 

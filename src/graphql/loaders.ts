@@ -3,6 +3,7 @@ import type { DataSource, EntityTarget, ObjectLiteral } from "typeorm";
 import { AssignmentRequest, RequestStatus } from "../modules/assignments/assignment-request.entity";
 import { ChatSession } from "../modules/chat-sessions/chat-session.entity";
 import { EngagementTrackingRecord } from "../modules/tracking/engagement-tracking-record.entity";
+import type { Presence } from "../modules/presence/presence.service";
 import { User } from "../modules/users/user.entity";
 
 /**
@@ -30,8 +31,12 @@ function loader<E extends ObjectLiteral, K extends keyof E & string>(
   });
 }
 
-export function createLoaders(dataSource: DataSource, organizationId: string) {
+export function createLoaders(dataSource: DataSource, organizationId: string, presence: Presence) {
   return {
+    online: new DataLoader<string, boolean>(async (ids) => {
+      const online = await presence.onlineUserIds(ids);
+      return ids.map((id) => online.has(id));
+    }),
     user: loader(dataSource, User, "id", organizationId),
     chatSession: loader(dataSource, ChatSession, "id", organizationId),
     request: loader(dataSource, AssignmentRequest, "id", organizationId),

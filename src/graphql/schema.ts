@@ -1,6 +1,7 @@
 import { type GraphQLSchema, lexicographicSortSchema, printSchema } from "graphql";
 import { GraphQLDateTime } from "graphql-scalars";
 import { buildSchema } from "type-graphql";
+import { AssignmentEventResolver } from "../modules/assignments/assignment-event.resolver";
 import { AssignmentResolver } from "../modules/assignments/assignment.resolver";
 import { ChatSessionResolver } from "../modules/chat-sessions/chat-session.resolver";
 import { NotificationResolver } from "../modules/notifications/notification.resolver";
@@ -13,6 +14,7 @@ export const resolvers = [
   UserResolver,
   ChatSessionResolver,
   AssignmentResolver,
+  AssignmentEventResolver,
   TrackingResolver,
   NotificationResolver,
   SettingsResolver,

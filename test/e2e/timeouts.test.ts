@@ -40,7 +40,7 @@ describe("scheduled timeouts", () => {
     const events: AssignmentEvent[] = [];
     const sub = server.app.pubsub.subscribe("ASSIGNMENT_EVENT");
     const collecting = (async () => {
-      for await (const e of sub) {
+      for await (const { event: e } of sub) {
         events.push(e);
         if (e.type === AssignmentEventType.TIMED_OUT) break;
       }

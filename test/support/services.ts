@@ -6,7 +6,7 @@ import { TEST_JWT_SECRET } from "./factories";
 
 export function testServices(ds: DataSource) {
   const pubsub = createBatonPubSub();
-  return { pubsub, ...createServices(ds, pubsub, TEST_JWT_SECRET, pino({ level: "silent" })) };
+  return { ...createServices(ds, pubsub, TEST_JWT_SECRET, pino({ level: "silent" })) };
 }
 
 /** The error code a promise rejects with, or "resolved". */

@@ -1,5 +1,6 @@
 import { randomUUID } from "node:crypto";
 import type { DataSource, EntityManager } from "typeorm";
+import { fromRow } from "../../db/hydrate";
 import { inTransaction, type Tx } from "../../db/transaction";
 import { BatonError, ErrorCode, forbidden, notFound } from "../../errors";
 import type { BatonPubSub } from "../../graphql/pubsub";
@@ -163,6 +164,7 @@ export class AssignmentService {
           toUserId: recipient.id,
         },
         now,
+        { request, trackingRecord: record, chat },
       );
       await writeNotifications(
         tx,
@@ -315,24 +317,33 @@ export class AssignmentService {
       respondedById: actor?.id ?? null,
     });
 
+    let chat: ChatSession | undefined;
     if (to === RequestStatus.ACCEPTED) {
-      await m.update(ChatSession, { id: request.chatSessionId }, { ownerId: request.recipientId, updatedAt: now });
-      tx.afterCommit(async () => {
-        const chat = await this.dataSource.manager.findOneBy(ChatSession, { id: request.chatSessionId });
-        if (chat) this.pubsub.publish("CHAT_SESSION_UPDATED", chat);
-      });
+      // The self-join reads the row as it was before this UPDATE: the previous owner.
+      const [rows] = await m.query<[Array<Record<string, unknown>>, number]>(
+        `UPDATE chat_sessions c SET owner_id = $2, updated_at = $3
+           FROM chat_sessions before WHERE c.id = $1 AND before.id = $1
+         RETURNING c.*, before.owner_id AS previous_owner_id`,
+        [request.chatSessionId, request.recipientId, now],
+      );
+      const row = rows[0] ?? {};
+      const moved = fromRow(ChatSession, row);
+      chat = moved;
+      const previousOwnerId = row.previous_owner_id as string;
+      tx.afterCommit(() => this.pubsub.publish("CHAT_SESSION_UPDATED", { chat: moved, previousOwnerId }));
     }
 
-    const [record] = await m.query<[Array<{ id: string; from_user_id: string }>, number]>(
+    const [records] = await m.query<[Array<Record<string, unknown>>, number]>(
       `UPDATE engagement_tracking_records
           SET status = $2, reason = $3, responded_at = $4, responded_by_id = $5, updated_at = $4,
               response_seconds = round(extract(epoch FROM ($4::timestamptz - requested_at))::numeric, 3)
         WHERE request_id = $1
-        RETURNING id, from_user_id`,
+        RETURNING *`,
       [request.id, to, reason, now, actor?.id ?? null],
     );
-    const trackingRecordId = record[0]?.id;
-    if (!trackingRecordId) throw new Error(`request ${request.id} has no tracking record`);
+    if (!records[0]) throw new Error(`request ${request.id} has no tracking record`);
+    const trackingRecord = fromRow(EngagementTrackingRecord, records[0]);
+    const trackingRecordId = trackingRecord.id;
 
     const outcome = OUTCOMES[to];
     await appendEvent(
@@ -349,6 +360,7 @@ export class AssignmentService {
         toUserId: request.recipientId,
       },
       now,
+      { request: settled, trackingRecord, chat },
     );
 
     const parties = await m.findBy(User, [{ id: request.senderId }, { id: request.recipientId }]);

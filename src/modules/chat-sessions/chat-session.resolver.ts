@@ -1,4 +1,7 @@
-import { Arg, Ctx, Field, FieldResolver, ID, InputType, Int, Mutation, Query, Resolver, Root } from "type-graphql";
+import { filter, pipe } from "@graphql-yoga/subscription";
+import { Arg, Ctx, Field, FieldResolver, ID, InputType, Int, Mutation, Query, Resolver, Root, Subscription } from "type-graphql";
+import type { ChatSessionMessage } from "../../graphql/pubsub";
+import { chatVisible, receiveChatSession } from "../../graphql/subscriptions";
 import { notFound } from "../../errors";
 import { type Context, viewerOf } from "../../graphql/context";
 import { ConnectionType, pageArgs } from "../../graphql/pagination";
@@ -60,6 +63,20 @@ export class ChatSessionResolver {
   @Mutation(() => ChatSession, { description: "The owner, a manager or an admin; cancels a pending request on it." })
   closeChatSession(@Arg("id", () => ID) id: string, @Ctx() ctx: Context): Promise<ChatSession> {
     return ctx.services.chats.close(viewerOf(ctx), id);
+  }
+
+  @Subscription(() => ChatSession, {
+    description: "Owner or status changes of chats I own or just lost; the whole organization's for managers and admins.",
+    subscribe: ({ context }: { context: Context }) => {
+      const viewer = viewerOf(context);
+      return pipe(
+        context.services.pubsub.subscribe("CHAT_SESSION_UPDATED"),
+        filter((m: ChatSessionMessage) => chatVisible(viewer, m)),
+      );
+    },
+  })
+  chatSessionUpdated(@Root() message: ChatSessionMessage, @Ctx() ctx: Context): ChatSession {
+    return receiveChatSession(ctx, message);
   }
 
   @FieldResolver(() => User)

@@ -74,7 +74,7 @@ export class ChatSessionService {
       lastCustomerMessageAt: last,
     });
     const chat = await this.dataSource.manager.findOneByOrFail(ChatSession, { id });
-    this.pubsub.publish("CHAT_SESSION_UPDATED", chat);
+    this.pubsub.publish("CHAT_SESSION_UPDATED", { chat, previousOwnerId: null });
     return chat;
   }
 
@@ -95,7 +95,7 @@ export class ChatSessionService {
       await tx.manager.update(ChatSession, { id: chat.id }, { status: ChatStatus.CLOSED, updatedAt: now });
       await this.assignments.cancelPendingForChats(tx, [chat.id], viewer, "The chat was closed", now);
       const closed = Object.assign(new ChatSession(), chat, { status: ChatStatus.CLOSED, updatedAt: now });
-      tx.afterCommit(() => this.pubsub.publish("CHAT_SESSION_UPDATED", closed));
+      tx.afterCommit(() => this.pubsub.publish("CHAT_SESSION_UPDATED", { chat: closed, previousOwnerId: null }));
       return closed;
     });
   }

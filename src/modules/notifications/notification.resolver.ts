@@ -1,4 +1,6 @@
-import { Arg, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root } from "type-graphql";
+import { filter, pipe } from "@graphql-yoga/subscription";
+import { Arg, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root, Subscription } from "type-graphql";
+import { receiveNotification } from "../../graphql/subscriptions";
 import { type Context, viewerOf } from "../../graphql/context";
 import { ConnectionType, pageArgs } from "../../graphql/pagination";
 import { AssignmentRequest } from "../assignments/assignment-request.entity";
@@ -22,6 +24,20 @@ export class NotificationResolver {
   @Mutation(() => Int, { description: "Marks my notifications read; returns how many were unread. Others' ids are ignored." })
   markNotificationsRead(@Arg("ids", () => [ID]) ids: string[], @Ctx() ctx: Context): Promise<number> {
     return ctx.services.notifications.markRead(viewerOf(ctx), ids);
+  }
+
+  @Subscription(() => Notification, {
+    description: "My notifications, live, as they are stored.",
+    subscribe: ({ context }: { context: Context }) => {
+      const viewer = viewerOf(context);
+      return pipe(
+        context.services.pubsub.subscribe("NOTIFICATION"),
+        filter((n: Notification) => n.userId === viewer.id),
+      );
+    },
+  })
+  notificationReceived(@Root() message: Notification): Notification {
+    return receiveNotification(message);
   }
 
   @FieldResolver(() => AssignmentRequest, { nullable: true })

@@ -1,4 +1,4 @@
-import { Arg, Ctx, Field, InputType, Mutation, Query, Resolver } from "type-graphql";
+import { Arg, Ctx, Field, FieldResolver, InputType, Mutation, Query, Resolver, Root } from "type-graphql";
 import { type Context, viewerOf } from "../../graphql/context";
 import { User, UserRole } from "./user.entity";
 
@@ -31,6 +31,11 @@ export class UserResolver {
     @Arg("search", () => String, { nullable: true }) search?: string,
   ): Promise<User[]> {
     return ctx.services.users.list(viewerOf(ctx), role, search);
+  }
+
+  @FieldResolver(() => Boolean, { description: "Has an open, authenticated subscription socket on any instance." })
+  online(@Root() user: User, @Ctx() ctx: Context): Promise<boolean> {
+    return ctx.loaders.online.load(user.id);
   }
 
   @Mutation(() => User, { description: "Admins: create or update a user by email." })

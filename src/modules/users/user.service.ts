@@ -3,6 +3,7 @@ import { inTransaction } from "../../db/transaction";
 import { forbidden } from "../../errors";
 import { requireEmail, requireText } from "../../validation";
 import type { AssignmentService } from "../assignments/assignment.service";
+import type { Presence } from "../presence/presence.service";
 import { User, UserRole } from "./user.entity";
 
 export interface UpsertUserData {
@@ -16,9 +17,10 @@ export class UserService {
   constructor(
     private readonly dataSource: DataSource,
     private readonly assignments: AssignmentService,
+    private readonly presence: Presence,
   ) {}
 
-  /** The "Select User" list: active users of the viewer's organization, by name. */
+  /** The "Select User" list: active users of the viewer's organization, online first, then by name. */
   async list(viewer: User, role?: UserRole | null, search?: string | null): Promise<User[]> {
     const q = this.dataSource.manager
       .createQueryBuilder(User, "u")
@@ -32,7 +34,10 @@ export class UserService {
       const like = `%${term.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
       q.andWhere("(u.name ILIKE :like OR u.email ILIKE :like)", { like });
     }
-    return q.getMany();
+    const users = await q.getMany();
+    const online = await this.presence.onlineUserIds(users.map((u) => u.id));
+    // Array.prototype.sort is stable: the name order holds within each group.
+    return users.sort((a, b) => Number(online.has(b.id)) - Number(online.has(a.id)));
   }
 
   /**

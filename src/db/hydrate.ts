@@ -1,0 +1,53 @@
+import { getMetadataArgsStorage, type ObjectLiteral } from "typeorm";
+
+type Ctor<T> = new () => T;
+
+interface ColumnInfo {
+  property: string;
+  column: string;
+  isDate: boolean;
+  from?: (value: unknown) => unknown;
+}
+
+const cache = new Map<unknown, ColumnInfo[]>();
+
+function columnsOf(target: Ctor<unknown>): ColumnInfo[] {
+  let columns = cache.get(target);
+  if (!columns) {
+    columns = getMetadataArgsStorage()
+      .columns.filter((c) => c.target === target)
+      .map((c) => {
+        const transformer = c.options.transformer;
+        const from = transformer && !Array.isArray(transformer) ? (v: unknown) => transformer.from(v) as unknown : undefined;
+        return {
+          property: c.propertyName,
+          column: c.options.name ?? c.propertyName,
+          isDate: c.options.type === "timestamptz",
+          from,
+        };
+      });
+    cache.set(target, columns);
+  }
+  return columns;
+}
+
+/** An entity from a raw `RETURNING *` row (snake_case columns). */
+export function fromRow<T extends ObjectLiteral>(target: Ctor<T>, row: Record<string, unknown>): T {
+  const entity = new target() as Record<string, unknown>;
+  for (const c of columnsOf(target)) {
+    const value = row[c.column];
+    entity[c.property] = c.from ? c.from(value) : value;
+  }
+  return entity as T;
+}
+
+/** An entity back from JSON (a payload that crossed Redis): timestamps become Dates again. */
+export function revive<T extends ObjectLiteral>(target: Ctor<T>, plain: T | Record<string, unknown>): T {
+  if (plain instanceof target) return plain;
+  const entity = Object.assign(new target(), plain) as Record<string, unknown>;
+  for (const c of columnsOf(target)) {
+    const value = entity[c.property];
+    if (c.isDate && typeof value === "string") entity[c.property] = new Date(value);
+  }
+  return entity as T;
+}

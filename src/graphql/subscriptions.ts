@@ -1,0 +1,64 @@
+import { revive } from "../db/hydrate";
+import { forbidden } from "../errors";
+import { AssignmentEvent } from "../modules/assignments/assignment-event.entity";
+import { AssignmentRequest } from "../modules/assignments/assignment-request.entity";
+import { ChatSession } from "../modules/chat-sessions/chat-session.entity";
+import { Notification } from "../modules/notifications/notification.entity";
+import { EngagementTrackingRecord } from "../modules/tracking/engagement-tracking-record.entity";
+import { isManagerOrAdmin, type User } from "../modules/users/user.entity";
+import type { Context } from "./context";
+import type { AssignmentEventMessage, ChatSessionMessage } from "./pubsub";
+
+export enum EventScope {
+  MINE = "MINE",
+  ORGANIZATION = "ORGANIZATION",
+}
+
+/** The one rule for which assignment events a user may see, live or caught up. */
+export function maySee(viewer: User, scope: EventScope, event: Pick<AssignmentEvent, "organizationId" | "fromUserId" | "toUserId">): boolean {
+  if (event.organizationId !== viewer.organizationId) return false;
+  if (scope === EventScope.ORGANIZATION) return isManagerOrAdmin(viewer);
+  return event.fromUserId === viewer.id || event.toUserId === viewer.id;
+}
+
+export function assertScope(viewer: User, scope: EventScope): void {
+  if (scope === EventScope.ORGANIZATION && !isManagerOrAdmin(viewer)) {
+    throw forbidden("Only managers and admins may follow the whole organization");
+  }
+}
+
+/**
+ * Turns a message (possibly JSON from Redis) back into entities and primes the subscriber's
+ * loaders with the rows as committed, so nested fields resolve without queries and never from
+ * a stale cache.
+ */
+export function receiveAssignmentEvent(ctx: Context, message: AssignmentEventMessage): AssignmentEvent {
+  const event = revive(AssignmentEvent, message.event);
+  const record = revive(EngagementTrackingRecord, message.trackingRecord);
+  const chat = revive(ChatSession, message.chat);
+  const { loaders } = ctx;
+  loaders.trackingRecord.clear(record.id).prime(record.id, record);
+  loaders.chatSession.clear(chat.id).prime(chat.id, chat);
+  loaders.pendingRequestByChat.clear(chat.id);
+  if (message.request) {
+    const request = revive(AssignmentRequest, message.request);
+    loaders.request.clear(request.id).prime(request.id, request);
+    loaders.trackingRecordByRequest.clear(request.id).prime(request.id, record);
+  }
+  return event;
+}
+
+export function receiveChatSession(ctx: Context, message: ChatSessionMessage): ChatSession {
+  const chat = revive(ChatSession, message.chat);
+  ctx.loaders.chatSession.clear(chat.id).prime(chat.id, chat);
+  ctx.loaders.pendingRequestByChat.clear(chat.id);
+  return chat;
+}
+
+export const receiveNotification = (message: Notification): Notification => revive(Notification, message);
+
+export function chatVisible(viewer: User, message: ChatSessionMessage): boolean {
+  const { chat, previousOwnerId } = message;
+  if (chat.organizationId !== viewer.organizationId) return false;
+  return isManagerOrAdmin(viewer) || chat.ownerId === viewer.id || previousOwnerId === viewer.id;
+}

@@ -1,0 +1,74 @@
+import { filter, pipe } from "@graphql-yoga/subscription";
+import { Arg, Ctx, FieldResolver, Int, Query, registerEnumType, Resolver, Root, Subscription } from "type-graphql";
+import { type Context, viewerOf } from "../../graphql/context";
+import type { AssignmentEventMessage } from "../../graphql/pubsub";
+import { assertScope, EventScope, maySee, receiveAssignmentEvent } from "../../graphql/subscriptions";
+import { ChatSession } from "../chat-sessions/chat-session.entity";
+import { EngagementTrackingRecord } from "../tracking/engagement-tracking-record.entity";
+import { User } from "../users/user.entity";
+import { AssignmentEvent } from "./assignment-event.entity";
+import { AssignmentRequest } from "./assignment-request.entity";
+
+registerEnumType(EventScope, {
+  name: "EventScope",
+  description: "MINE: requests I sent or received, chats handed to or from me. ORGANIZATION: everything (managers and admins).",
+});
+
+interface ScopeArgs {
+  scope: EventScope;
+}
+
+@Resolver(() => AssignmentEvent)
+export class AssignmentEventResolver {
+  @Subscription(() => AssignmentEvent, {
+    description: "Every change in the life of the handovers in scope, after it commits, in sequence order.",
+    subscribe: ({ args, context }: { args: ScopeArgs; context: Context }) => {
+      const viewer = viewerOf(context);
+      assertScope(viewer, args.scope);
+      return pipe(
+        context.services.pubsub.subscribe("ASSIGNMENT_EVENT"),
+        filter((m: AssignmentEventMessage) => maySee(viewer, args.scope, m.event)),
+      );
+    },
+  })
+  assignmentEvents(
+    @Root() message: AssignmentEventMessage,
+    @Ctx() ctx: Context,
+    @Arg("scope", () => EventScope, { defaultValue: EventScope.MINE }) _scope: EventScope,
+  ): AssignmentEvent {
+    return receiveAssignmentEvent(ctx, message);
+  }
+
+  @Query(() => [AssignmentEvent], {
+    description:
+      "Gap-free catch-up after a dropped connection: the events after `after` (a sequence) that the subscription with the same scope would have delivered, in order. At most `first` (1..500, default 100); call again from the last one while a full page comes back.",
+  })
+  assignmentEventsSince(
+    @Ctx() ctx: Context,
+    @Arg("after", () => String, { nullable: true }) after?: string,
+    @Arg("first", () => Int, { nullable: true }) first?: number,
+    @Arg("scope", () => EventScope, { defaultValue: EventScope.MINE }) scope: EventScope = EventScope.MINE,
+  ): Promise<AssignmentEvent[]> {
+    return ctx.services.events.since(viewerOf(ctx), scope, after ?? null, first ?? 100);
+  }
+
+  @FieldResolver(() => AssignmentRequest, { nullable: true, description: "Null for a direct (bulk) assignment." })
+  async request(@Root() e: AssignmentEvent, @Ctx() ctx: Context): Promise<AssignmentRequest | null> {
+    return e.requestId ? ctx.loaders.request.load(e.requestId) : null;
+  }
+
+  @FieldResolver(() => EngagementTrackingRecord)
+  async trackingRecord(@Root() e: AssignmentEvent, @Ctx() ctx: Context): Promise<EngagementTrackingRecord | null> {
+    return ctx.loaders.trackingRecord.load(e.trackingRecordId);
+  }
+
+  @FieldResolver(() => ChatSession)
+  async chatSession(@Root() e: AssignmentEvent, @Ctx() ctx: Context): Promise<ChatSession | null> {
+    return ctx.loaders.chatSession.load(e.chatSessionId);
+  }
+
+  @FieldResolver(() => User, { nullable: true, description: "Who acted; null when the deadline did." })
+  async actor(@Root() e: AssignmentEvent, @Ctx() ctx: Context): Promise<User | null> {
+    return e.actorId ? ctx.loaders.user.load(e.actorId) : null;
+  }
+}
