@@ -23,6 +23,7 @@ export interface AppOptions {
   config: Pick<Config, "port" | "host" | "bodyLimitBytes" | "maxQueryDepth">;
   /** Events and presence through Redis, shared by every instance. */
   redisUrl?: string;
+  presenceTtlMs?: number;
   /** Scheduled timeouts; without it a deadline acts only when someone touches the request. */
   scheduler?: SchedulerOptions;
   dataSource: DataSource;
@@ -48,7 +49,8 @@ export async function createApp(opts: AppOptions): Promise<App> {
     ? { publish: new Redis(opts.redisUrl, { lazyConnect: false }), subscribe: new Redis(opts.redisUrl) }
     : undefined;
   const pubsub = opts.pubsub ?? createBatonPubSub(redis);
-  const presence = redis ? new RedisPresence(redis.publish) : new LocalPresence();
+  const ttl = opts.presenceTtlMs ?? 30_000;
+  const presence = redis ? new RedisPresence(redis.publish, ttl, Math.max(250, Math.floor(ttl / 3))) : new LocalPresence();
   const services = createServices(dataSource, pubsub, opts.jwtSecret, logger, presence);
   const schema = await buildBatonSchema(pubsub);
   const scheduler = opts.scheduler ? new TimeoutScheduler(opts.scheduler, dataSource, services.assignments, logger) : null;

@@ -17,6 +17,8 @@ export interface Config {
   dbPoolSize: number;
   /** Events and presence across instances; unset: in-process. */
   redisUrl: string | undefined;
+  /** With Redis: how long a socket counts as online without its instance renewing it. */
+  presenceTtlMs: number;
   /** Agenda on MongoDB instead of Baton's Postgres. */
   agendaMongoUrl: string | undefined;
   agendaProcessEveryMs: number;
@@ -85,6 +87,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     maxQueryDepth: int("MAX_QUERY_DEPTH", 10, 3, 50),
     dbPoolSize: int("DB_POOL_SIZE", 20, 1, 500),
     redisUrl,
+    presenceTtlMs: int("PRESENCE_TTL_MS", 30_000, 1_000, 3_600_000),
     agendaMongoUrl,
     agendaProcessEveryMs: int("AGENDA_PROCESS_EVERY_MS", 250, 50, 60_000),
     timeoutSweepIntervalMs: int("TIMEOUT_SWEEP_INTERVAL_MS", 2_000, 100, 600_000),

@@ -42,6 +42,7 @@ async function main(): Promise<void> {
     jwtSecret,
     logger,
     redisUrl: config.redisUrl,
+    presenceTtlMs: config.presenceTtlMs,
     scheduler: {
       postgresUrl: db.url,
       mongoUrl: config.agendaMongoUrl,

@@ -28,6 +28,7 @@ export interface TestServerOptions {
   mongoUrl?: string;
   sweepEveryMs?: number;
   name?: string;
+  redisUrl?: string;
 }
 
 export async function startTestServer(dataSource: DataSource, overrides: TestServerOptions = {}): Promise<TestServer> {
@@ -36,6 +37,7 @@ export async function startTestServer(dataSource: DataSource, overrides: TestSer
     dataSource,
     jwtSecret: TEST_JWT_SECRET,
     logger: pino({ level: process.env.TEST_LOG_LEVEL ?? "silent" }),
+    redisUrl: overrides.redisUrl,
     scheduler: overrides.schedulerUrl || overrides.mongoUrl
       ? {
           postgresUrl: overrides.schedulerUrl ?? "",

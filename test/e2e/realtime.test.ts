@@ -1,0 +1,233 @@
+import jwt from "jsonwebtoken";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import {
+  AcceptAssignmentDocument,
+  AssignChatDocument,
+  AssignmentEventsDocument,
+  AssignmentEventsSinceDocument,
+  ChatSessionUpdatedDocument,
+  NotificationReceivedDocument,
+  RejectAssignmentDocument,
+  UsersOnlineDocument,
+  WithdrawAssignmentDocument,
+} from "../../schema/generated/graphql";
+import { createTestDatabase, type TestDatabase } from "../support/db";
+import { assignInput, createChat, createWorld, TEST_JWT_SECRET, type World } from "../support/factories";
+import { codeOf, startTestServer, type TestServer } from "../support/server";
+import { connect, rawSocket, subscribe } from "../support/ws-client";
+
+let db: TestDatabase;
+let server: TestServer;
+let w: World;
+let other: World;
+
+beforeAll(async () => {
+  db = await createTestDatabase();
+  server = await startTestServer(db.dataSource);
+  w = await createWorld(db.dataSource, "Acme");
+  other = await createWorld(db.dataSource, "Globex");
+});
+afterAll(async () => {
+  await server?.stop();
+  await db?.drop();
+});
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function until(check: () => boolean | Promise<boolean>, timeoutMs = 3_000): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > end) throw new Error("condition not met in time");
+    await sleep(20);
+  }
+}
+
+describe("assignmentEvents over graphql-ws", () => {
+  it("the recipient hears CREATED within a second, the sender ACCEPTED; nobody else hears anything", async () => {
+    const martha = connect(server.url, w.token(w.martha));
+    const mark = connect(server.url, w.token(w.mark));
+    const tom = connect(server.url, w.token(w.tom));
+    const globexBoss = connect(server.url, other.token(other.maria));
+    try {
+      const marthaSub = subscribe(martha, AssignmentEventsDocument, {});
+      const markSub = subscribe(mark, AssignmentEventsDocument, {});
+      const tomSub = subscribe(tom, AssignmentEventsDocument, {});
+      const outsider = subscribe(globexBoss, AssignmentEventsDocument, { scope: "ORGANIZATION" });
+      const tomsOrgWide = subscribe(tom, AssignmentEventsDocument, { scope: "ORGANIZATION" });
+      const refused = await tomsOrgWide.next();
+      expect(refused.errors?.[0]?.extensions?.code).toBe("FORBIDDEN");
+      expect(await tomsOrgWide.ended).toBe("complete");
+      await until(() => server.app.websocket.connectionCount() === 4);
+      await sleep(100); // subscriptions registered on the server
+
+      const chat = await createChat(db.dataSource, w.organizationId, w.mark.id);
+      const started = Date.now();
+      const sent = await server.gql(AssignChatDocument, { input: assignInput(chat.id, w.martha.id) }, w.token(w.mark));
+      const created = await marthaSub.next(1_000);
+      expect(Date.now() - started).toBeLessThan(1_000);
+      expect(created.data!.assignmentEvents.type).toBe("CREATED");
+      expect(created.data!.assignmentEvents.request!.id).toBe(sent.data!.assignChat.id);
+      expect(created.data!.assignmentEvents.request!.sender.name).toBe("Mark");
+      expect(created.data!.assignmentEvents.trackingRecord.status).toBe("PENDING");
+      expect((await markSub.next()).data!.assignmentEvents.type).toBe("CREATED");
+
+      await server.gql(AcceptAssignmentDocument, { requestId: sent.data!.assignChat.id }, w.token(w.martha));
+      const accepted = await markSub.next();
+      expect(accepted.data!.assignmentEvents.type).toBe("ACCEPTED");
+      expect(accepted.data!.assignmentEvents.actor!.name).toBe("Martha");
+      expect(accepted.data!.assignmentEvents.request!.chatSession.owner.name).toBe("Martha");
+      expect(accepted.data!.assignmentEvents.trackingRecord.status).toBe("ACCEPTED");
+      expect(BigInt(accepted.data!.assignmentEvents.sequence)).toBeGreaterThan(BigInt(created.data!.assignmentEvents.sequence));
+
+      expect(await tomSub.nothingWithin(300)).toBe(true);
+      expect(await outsider.nothingWithin(0)).toBe(true);
+    } finally {
+      await Promise.all([martha.dispose(), mark.dispose(), tom.dispose(), globexBoss.dispose()]);
+    }
+  });
+
+  it("a manager following the organization hears everyone's requests", async () => {
+    const maria = connect(server.url, w.token(w.maria));
+    try {
+      const sub = subscribe(maria, AssignmentEventsDocument, { scope: "ORGANIZATION" });
+      await until(() => server.app.websocket.connectionCount() >= 1);
+      await sleep(100);
+      const chat = await createChat(db.dataSource, w.organizationId, w.mark.id);
+      await server.gql(AssignChatDocument, { input: assignInput(chat.id, w.tom.id) }, w.token(w.mark));
+      const got = await sub.next();
+      expect(got.data!.assignmentEvents.type).toBe("CREATED");
+      expect(got.data!.assignmentEvents.request!.recipient.name).toBe("Tom");
+    } finally {
+      await maria.dispose();
+    }
+  });
+
+  it("notifications and chat updates arrive for their user only", async () => {
+    const martha = connect(server.url, w.token(w.martha));
+    const mark = connect(server.url, w.token(w.mark));
+    try {
+      const notes = subscribe(martha, NotificationReceivedDocument, {});
+      const marksNotes = subscribe(mark, NotificationReceivedDocument, {});
+      const marksChats = subscribe(mark, ChatSessionUpdatedDocument, {});
+      await until(() => server.app.websocket.connectionCount() >= 2);
+      await sleep(100);
+      const chat = await createChat(db.dataSource, w.organizationId, w.mark.id);
+      const sent = await server.gql(AssignChatDocument, { input: assignInput(chat.id, w.martha.id) }, w.token(w.mark));
+      const note = await notes.next();
+      expect(note.data!.notificationReceived.message).toBe("Mark has sent you a chat assignment request.");
+      expect(note.data!.notificationReceived.request!.id).toBe(sent.data!.assignChat.id);
+      await server.gql(AcceptAssignmentDocument, { requestId: sent.data!.assignChat.id }, w.token(w.martha));
+      expect((await marksNotes.next()).data!.notificationReceived.message).toBe("Martha accepted your chat assignment request.");
+      // Mark just lost the chat: he hears of it, with its new owner.
+      const moved = await marksChats.next();
+      expect(moved.data!.chatSessionUpdated.id).toBe(chat.id);
+      expect(moved.data!.chatSessionUpdated.owner.name).toBe("Martha");
+      expect(await notes.nothingWithin(200)).toBe(true);
+    } finally {
+      await Promise.all([martha.dispose(), mark.dispose()]);
+    }
+  });
+});
+
+describe("socket authentication", () => {
+  it("no connection_init, a forged token, an expired token, no token: closed with 4403, nothing delivered", async () => {
+    const silent = rawSocket(server.url);
+    await silent.opened;
+    const started = Date.now();
+    expect((await silent.closed).code).toBe(4403);
+    expect(Date.now() - started).toBeLessThan(7_000);
+
+    const forged = jwt.sign({}, "wrong-secret-wrong-secret", { subject: w.martha.id });
+    const expired = jwt.sign({ exp: Math.floor(Date.now() / 1000) - 5 }, TEST_JWT_SECRET, { subject: w.martha.id });
+    for (const token of [forged, expired, undefined]) {
+      let closedWith = 0;
+      const client = connect(server.url, token, (code) => (closedWith = code));
+      const sub = subscribe(client, AssignmentEventsDocument, {});
+      await sub.ended;
+      expect(closedWith).toBe(4403);
+      await client.dispose();
+    }
+  }, 15_000);
+
+  it("a socket whose token expires is closed then", async () => {
+    let closedWith = 0;
+    const client = connect(server.url, w.token(w.martha, 2), (code) => (closedWith = code));
+    try {
+      const sub = subscribe(client, AssignmentEventsDocument, {});
+      await sleep(300);
+      expect(closedWith).toBe(0);
+      await sub.ended;
+      expect(closedWith).toBe(4403);
+    } finally {
+      await client.dispose();
+    }
+  }, 10_000);
+});
+
+describe("recovery and presence", () => {
+  it("a client drops, three events happen, it catches up with exactly those three, in order", async () => {
+    let client = connect(server.url, w.token(w.martha));
+    const sub = subscribe(client, AssignmentEventsDocument, {});
+    await sleep(150);
+    const chat = await createChat(db.dataSource, w.organizationId, w.mark.id);
+    const first = await server.gql(AssignChatDocument, { input: assignInput(chat.id, w.martha.id) }, w.token(w.mark));
+    const last = (await sub.next()).data!.assignmentEvents.sequence;
+    await client.dispose();
+
+    await server.gql(RejectAssignmentDocument, { requestId: first.data!.assignChat.id, reason: "Busy" }, w.token(w.martha));
+    const second = await server.gql(AssignChatDocument, { input: assignInput(chat.id, w.martha.id) }, w.token(w.mark));
+    // Someone else's event in between: not Martha's to see.
+    const unrelated = await createChat(db.dataSource, w.organizationId, w.mark.id);
+    await server.gql(AssignChatDocument, { input: assignInput(unrelated.id, w.tom.id) }, w.token(w.mark));
+    await server.gql(WithdrawAssignmentDocument, { requestId: second.data!.assignChat.id, reason: "Solved" }, w.token(w.mark));
+
+    client = connect(server.url, w.token(w.martha));
+    try {
+      const missed = await server.gql(AssignmentEventsSinceDocument, { after: last }, w.token(w.martha));
+      const events = missed.data!.assignmentEventsSince;
+      expect(events.map((e) => e.type)).toEqual(["REJECTED", "CREATED", "WITHDRAWN"]);
+      expect(events[1].request!.id).toBe(second.data!.assignChat.id);
+      const seqs = events.map((e) => BigInt(e.sequence));
+      expect([...seqs].sort((a, b) => (a < b ? -1 : 1))).toEqual(seqs);
+      expect(seqs[0] > BigInt(last)).toBe(true);
+      // Paging: one at a time gives the same.
+      const one = await server.gql(AssignmentEventsSinceDocument, { after: last, first: 1 }, w.token(w.martha));
+      expect(one.data!.assignmentEventsSince.map((e) => e.sequence)).toEqual([events[0].sequence]);
+    } finally {
+      await client.dispose();
+    }
+  });
+
+  it("catch-up inputs: bad cursor and size are BAD_USER_INPUT; ORGANIZATION scope is for managers", async () => {
+    const bad = await server.gql(AssignmentEventsSinceDocument, { after: "abc" }, w.token(w.martha));
+    expect(codeOf(bad)).toBe("BAD_USER_INPUT");
+    const big = await server.gql(AssignmentEventsSinceDocument, { first: 501 }, w.token(w.martha));
+    expect(codeOf(big)).toBe("BAD_USER_INPUT");
+    const scope = await server.gql(AssignmentEventsSinceDocument, { scope: "ORGANIZATION" }, w.token(w.martha));
+    expect(codeOf(scope)).toBe("FORBIDDEN");
+    const foreign = await server.gql(AssignmentEventsSinceDocument, { scope: "ORGANIZATION" }, other.token(other.maria));
+    expect(foreign.data!.assignmentEventsSince).toEqual([]);
+  });
+
+  it("sockets dropped abruptly leave no leak: connections return to zero and presence to offline", async () => {
+    await until(() => server.app.websocket.connectionCount() === 0);
+    const sockets = Array.from({ length: 5 }, () => {
+      const raw = rawSocket(server.url);
+      raw.opened.then(() => raw.socket.send(JSON.stringify({ type: "connection_init", payload: { authorization: `Bearer ${w.token(w.tom)}` } }))).catch(() => {});
+      return raw;
+    });
+    await until(async () => {
+      const users = await server.gql(UsersOnlineDocument, {}, w.token(w.maria));
+      return users.data!.users.find((u) => u.id === w.tom.id)!.online;
+    });
+    const list = await server.gql(UsersOnlineDocument, {}, w.token(w.maria));
+    expect(list.data!.users[0].id).toBe(w.tom.id); // online first
+    expect(server.app.websocket.connectionCount()).toBe(5);
+    for (const s of sockets) s.socket.terminate();
+    await until(() => server.app.websocket.connectionCount() === 0);
+    await until(async () => {
+      const users = await server.gql(UsersOnlineDocument, {}, w.token(w.maria));
+      return !users.data!.users.find((u) => u.id === w.tom.id)!.online;
+    });
+  });
+});
