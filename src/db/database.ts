@@ -26,6 +26,18 @@ async function ensureDatabase(adminUrl: string, name: string): Promise<void> {
   }
 }
 
+/** Instances starting together take turns: the first migrates, the others find it done. */
+async function withMigrationLock(url: string, work: () => Promise<void>): Promise<void> {
+  const client = new Client({ connectionString: url });
+  await client.connect();
+  try {
+    await client.query("SELECT pg_advisory_lock(hashtextextended('baton:migrations', 0))");
+    await work();
+  } finally {
+    await client.end(); // ending the session releases the lock
+  }
+}
+
 /** Connects (starting embedded Postgres when no DATABASE_URL) and applies pending migrations. */
 export async function openDatabase(config: Config, logger: Logger): Promise<Database> {
   let url = config.databaseUrl;
@@ -42,8 +54,10 @@ export async function openDatabase(config: Config, logger: Logger): Promise<Data
   const dataSource = createDataSource({ url, poolSize: config.dbPoolSize, counter });
   try {
     await dataSource.initialize();
-    const applied = await dataSource.runMigrations({ transaction: "each" });
-    for (const m of applied) logger.info({ migration: m.name }, "migration applied");
+    await withMigrationLock(url, async () => {
+      const applied = await dataSource.runMigrations({ transaction: "each" });
+      for (const m of applied) logger.info({ migration: m.name }, "migration applied");
+    });
   } catch (err) {
     if (dataSource.isInitialized) await dataSource.destroy();
     if (stopEmbedded) await stopEmbedded();
