@@ -15,6 +15,7 @@ import { type BatonPubSub, createBatonPubSub } from "./graphql/pubsub";
 import { buildBatonSchema } from "./graphql/schema";
 import { attachWebSocket, type WebSocketEndpoint } from "./graphql/websocket";
 import type { Logger } from "./logger";
+import { trackingExportHandler } from "./modules/tracking/tracking-export";
 import { LocalPresence, RedisPresence } from "./modules/presence/presence.service";
 import { Redis } from "ioredis";
 import { createServices, type Services } from "./services";
@@ -79,6 +80,8 @@ export async function createApp(opts: AppOptions): Promise<App> {
       res.status(503).json({ status: "unavailable" });
     }
   });
+
+  app.get("/exports/engagement-tracking-records.csv", trackingExportHandler(dataSource, services.tokens, logger));
 
   app.use(
     "/graphql",

@@ -83,7 +83,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     jwtSecret,
     logLevel,
     dataDir: env.BATON_DATA_DIR || ".data",
-    bodyLimitBytes: int("BODY_LIMIT_BYTES", 100_000, 1_000, 10_000_000),
+    bodyLimitBytes: int("BODY_LIMIT_BYTES", 1_000_000, 1_000, 50_000_000),
     maxQueryDepth: int("MAX_QUERY_DEPTH", 10, 3, 50),
     dbPoolSize: int("DB_POOL_SIZE", 20, 1, 500),
     redisUrl,

@@ -3,6 +3,7 @@ import type { BatonPubSub } from "./graphql/pubsub";
 import type { Logger } from "./logger";
 import { AssignmentEventService } from "./modules/assignments/assignment-event.service";
 import { type Presence, LocalPresence } from "./modules/presence/presence.service";
+import { BulkAssignService } from "./modules/assignments/bulk-assign.service";
 import { AssignmentQueryService } from "./modules/assignments/assignment-query.service";
 import { AssignmentService } from "./modules/assignments/assignment.service";
 import { TokenService } from "./modules/auth/token.service";
@@ -25,6 +26,7 @@ export function createServices(
     logger.error({ err }, "after-commit effect failed"),
   );
   return {
+    bulk: new BulkAssignService(dataSource, pubsub, assignments, (err) => logger.error({ err }, "after-commit effect failed")),
     pubsub,
     presence,
     events: new AssignmentEventService(dataSource),

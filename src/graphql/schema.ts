@@ -2,6 +2,7 @@ import { type GraphQLSchema, lexicographicSortSchema, printSchema } from "graphq
 import { GraphQLDateTime } from "graphql-scalars";
 import { buildSchema } from "type-graphql";
 import { AssignmentEventResolver } from "../modules/assignments/assignment-event.resolver";
+import { BulkAssignResolver } from "../modules/assignments/bulk-assign.resolver";
 import { AssignmentResolver } from "../modules/assignments/assignment.resolver";
 import { ChatSessionResolver } from "../modules/chat-sessions/chat-session.resolver";
 import { NotificationResolver } from "../modules/notifications/notification.resolver";
@@ -15,6 +16,7 @@ export const resolvers = [
   ChatSessionResolver,
   AssignmentResolver,
   AssignmentEventResolver,
+  BulkAssignResolver,
   TrackingResolver,
   NotificationResolver,
   SettingsResolver,

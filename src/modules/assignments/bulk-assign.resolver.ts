@@ -1,0 +1,67 @@
+import { Arg, Ctx, Field, FieldResolver, ID, InputType, Int, Mutation, ObjectType, registerEnumType, Resolver, Root } from "type-graphql";
+import { type Context, viewerOf } from "../../graphql/context";
+import { EngagementTrackingRecord } from "../tracking/engagement-tracking-record.entity";
+import { BulkOutcome } from "./bulk-assign.service";
+
+registerEnumType(BulkOutcome, {
+  name: "BulkAssignOutcome",
+  description:
+    "ASSIGNED: moved. ALREADY_OWNER: the target owns it already. NOT_FOUND: no such chat in your organization (or a malformed id). CHAT_CLOSED: closed chats are not moved. FORBIDDEN: users move only chats they own.",
+});
+
+@InputType()
+export class BulkAssignChatsInput {
+  @Field(() => [ID], { description: "1..10,000 ids; duplicates count once." })
+  chatSessionIds: string[];
+
+  @Field(() => ID)
+  toUserId: string;
+
+  @Field(() => String, { nullable: true, description: "The same key again returns the first call's result and changes nothing." })
+  idempotencyKey?: string | null;
+}
+
+@ObjectType()
+export class BulkAssignItem {
+  @Field(() => ID)
+  chatSessionId: string;
+
+  @Field(() => BulkOutcome)
+  outcome: BulkOutcome;
+
+  trackingRecordId: string | null;
+}
+
+@ObjectType()
+export class BulkAssignResult {
+  @Field(() => ID, { description: "Also on each tracking record written (bulkOperationId)." })
+  operationId: string;
+
+  @Field(() => Int)
+  assignedCount: number;
+
+  @Field(() => Int)
+  skippedCount: number;
+
+  @Field({ description: "True when this answers a repeated idempotencyKey." })
+  replayed: boolean;
+
+  @Field(() => [BulkAssignItem], { description: "One per distinct id, in the order given." })
+  results: BulkAssignItem[];
+}
+
+@Resolver(() => BulkAssignItem)
+export class BulkAssignResolver {
+  @Mutation(() => BulkAssignResult, {
+    description:
+      "OOB Assign: moves chats directly, no request. Managers and admins move any open chat of the organization; users only their own.",
+  })
+  bulkAssignChats(@Arg("input", () => BulkAssignChatsInput) input: BulkAssignChatsInput, @Ctx() ctx: Context) {
+    return ctx.services.bulk.bulkAssign(viewerOf(ctx), input);
+  }
+
+  @FieldResolver(() => EngagementTrackingRecord, { nullable: true })
+  async trackingRecord(@Root() item: BulkAssignItem, @Ctx() ctx: Context): Promise<EngagementTrackingRecord | null> {
+    return item.trackingRecordId ? ctx.loaders.trackingRecord.load(item.trackingRecordId) : null;
+  }
+}

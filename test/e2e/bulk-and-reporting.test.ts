@@ -1,0 +1,258 @@
+import { randomUUID } from "node:crypto";
+import { parse } from "csv-parse/sync";
+import { Client } from "pg";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import {
+  AssignChatDocument,
+  AssignmentRequestDocument,
+  BulkAssignChatsDocument,
+  EngagementTrackingRecordsDocument,
+  type EngagementTrackingRecordsQuery,
+  NotificationsDocument,
+} from "../../schema/generated/graphql";
+import { ChatStatus } from "../../src/modules/chat-sessions/chat-session.entity";
+import { EXPORT_COLUMNS } from "../../src/modules/tracking/tracking-export";
+import { createTestDatabase, type TestDatabase } from "../support/db";
+import { assignInput, createChat, createUser, createWorld, type World } from "../support/factories";
+import { codeOf, type GqlResult, startTestServer, type TestServer } from "../support/server";
+
+let db: TestDatabase;
+let server: TestServer;
+let w: World;
+let other: World;
+
+beforeAll(async () => {
+  db = await createTestDatabase();
+  server = await startTestServer(db.dataSource);
+  w = await createWorld(db.dataSource, "Acme");
+  other = await createWorld(db.dataSource, "Globex");
+});
+afterAll(async () => {
+  await server?.stop();
+  await db?.drop();
+});
+
+const count = async (sql: string, params: unknown[]): Promise<number> =>
+  (await db.dataSource.query<Array<{ n: number }>>(`SELECT count(*)::int AS n FROM ${sql}`, params))[0].n;
+
+const chatsOf = (owner: { id: string }, n: number, overrides = {}) =>
+  Promise.all(Array.from({ length: n }, () => createChat(db.dataSource, w.organizationId, owner.id, overrides)));
+
+describe("bulk assignment", () => {
+  it("50 chats: 50 records, one notification to the target, an event for each", async () => {
+    const leaver = await createUser(db.dataSource, w.organizationId, { name: "Leaving Lee" });
+    const chats = await chatsOf(leaver, 50);
+    const res = await server.gql(BulkAssignChatsDocument, { input: { chatSessionIds: chats.map((c) => c.id), toUserId: w.martha.id } }, w.token(w.maria));
+    expect(res.errors).toBeUndefined();
+    const r = res.data!.bulkAssignChats;
+    expect(r.assignedCount).toBe(50);
+    expect(r.skippedCount).toBe(0);
+    expect(r.results.map((i) => i.chatSessionId)).toEqual(chats.map((c) => c.id));
+    expect(r.results.every((i) => i.outcome === "ASSIGNED" && i.trackingRecord!.kind === "DIRECT_ASSIGN" && i.trackingRecord!.status === "ASSIGNED")).toBe(true);
+    expect(r.results.every((i) => i.trackingRecord!.fromUser.id === leaver.id && i.trackingRecord!.toUser.id === w.martha.id)).toBe(true);
+
+    expect(await count(`engagement_tracking_records WHERE bulk_operation_id = $1`, [r.operationId])).toBe(50);
+    expect(await count(`chat_sessions WHERE id = ANY($1) AND owner_id = $2`, [chats.map((c) => c.id), w.martha.id])).toBe(50);
+    expect(await count(`assignment_events WHERE type = 'ASSIGNED' AND chat_session_id = ANY($1) AND actor_id = $2`, [chats.map((c) => c.id), w.maria.id])).toBe(50);
+    const notes = await server.gql(NotificationsDocument, { first: 5 }, w.token(w.martha));
+    const bulkNotes = notes.data!.notifications.edges.filter((e) => e.node.type === "CHATS_ASSIGNED");
+    expect(bulkNotes.map((e) => e.node.message)).toEqual(["Maria assigned you 50 chats."]);
+    const leavers = await server.gql(NotificationsDocument, {}, w.token(leaver));
+    expect(leavers.data!.notifications.edges.map((e) => e.node.message)).toEqual(["Maria moved 50 chats of yours to Martha."]);
+
+    const records = await server.gql(EngagementTrackingRecordsDocument, { filter: { bulkOperationId: r.operationId }, first: 100 }, w.token(w.maria));
+    expect(records.data!.engagementTrackingRecords.edges).toHaveLength(50);
+  });
+
+  it("a mixed batch: each item's outcome is right and the good ones move", async () => {
+    const [own1, own2] = await chatsOf(w.mark, 2);
+    const [closed] = await chatsOf(w.mark, 1, { status: ChatStatus.CLOSED });
+    const [already] = await chatsOf(w.tom, 1);
+    const unknown = randomUUID();
+    const ids = [own1.id, other.chat.id, closed.id, unknown, own1.id, already.id, "not-an-id", own2.id];
+    const res = await server.gql(BulkAssignChatsDocument, { input: { chatSessionIds: ids, toUserId: w.tom.id } }, w.token(w.maria));
+    const outcome = new Map(res.data!.bulkAssignChats.results.map((i) => [i.chatSessionId, i.outcome]));
+    expect(res.data!.bulkAssignChats.results).toHaveLength(7); // the duplicate counts once
+    expect(Object.fromEntries(outcome)).toEqual({
+      [own1.id]: "ASSIGNED",
+      [other.chat.id]: "NOT_FOUND",
+      [closed.id]: "CHAT_CLOSED",
+      [unknown]: "NOT_FOUND",
+      [already.id]: "ALREADY_OWNER",
+      "not-an-id": "NOT_FOUND",
+      [own2.id]: "ASSIGNED",
+    });
+    expect(res.data!.bulkAssignChats.assignedCount).toBe(2);
+    expect(res.data!.bulkAssignChats.skippedCount).toBe(5);
+    expect(await count(`chat_sessions WHERE id = ANY($1) AND owner_id = $2`, [[own1.id, own2.id], w.tom.id])).toBe(2);
+    expect(await count(`chat_sessions WHERE id = $1 AND owner_id = $2`, [other.chat.id, other.mark.id])).toBe(1);
+    expect(await count(`chat_sessions WHERE id = $1 AND owner_id = $2`, [closed.id, w.mark.id])).toBe(1);
+  });
+
+  it("a user moves only chats they own; the rest are FORBIDDEN items", async () => {
+    const [mine] = await chatsOf(w.mark, 1);
+    const [toms] = await chatsOf(w.tom, 1);
+    const res = await server.gql(BulkAssignChatsDocument, { input: { chatSessionIds: [mine.id, toms.id], toUserId: w.martha.id } }, w.token(w.mark));
+    expect(res.data!.bulkAssignChats.results.map((i) => i.outcome)).toEqual(["ASSIGNED", "FORBIDDEN"]);
+    expect(await count(`chat_sessions WHERE id = $1 AND owner_id = $2`, [toms.id, w.tom.id])).toBe(1);
+  });
+
+  it("a pending request on a moved chat is cancelled and its parties told", async () => {
+    const [chat] = await chatsOf(w.mark, 1);
+    const sent = await server.gql(AssignChatDocument, { input: assignInput(chat.id, w.martha.id) }, w.token(w.mark));
+    const res = await server.gql(BulkAssignChatsDocument, { input: { chatSessionIds: [chat.id], toUserId: w.tom.id } }, w.token(w.maria));
+    expect(res.data!.bulkAssignChats.assignedCount).toBe(1);
+    const req = await server.gql(AssignmentRequestDocument, { id: sent.data!.assignChat.id }, w.token(w.mark));
+    expect(req.data!.assignmentRequest!.status).toBe("CANCELLED");
+    expect(req.data!.assignmentRequest!.trackingRecord.status).toBe("CANCELLED");
+    expect(await count(`notifications WHERE request_id = $1 AND type = 'ASSIGNMENT_CANCELLED'`, [sent.data!.assignChat.id])).toBe(2);
+  });
+
+  it("the same idempotencyKey returns the first result and changes nothing; another request under it is refused", async () => {
+    const chats = await chatsOf(w.mark, 3);
+    const input = { chatSessionIds: chats.map((c) => c.id), toUserId: w.martha.id, idempotencyKey: "shift-change-42" };
+    const first = await server.gql(BulkAssignChatsDocument, { input }, w.token(w.maria));
+    expect(first.data!.bulkAssignChats.replayed).toBe(false);
+    const records = await count(`engagement_tracking_records WHERE chat_session_id = ANY($1)`, [input.chatSessionIds]);
+    const notes = await count(`notifications WHERE user_id = $1`, [w.martha.id]);
+    // Meanwhile the chats move on; a replay must not move them back.
+    await db.dataSource.query(`UPDATE chat_sessions SET owner_id = $2 WHERE id = $1`, [chats[0].id, w.tom.id]);
+
+    const again = await server.gql(BulkAssignChatsDocument, { input }, w.token(w.maria));
+    expect(again.data!.bulkAssignChats.replayed).toBe(true);
+    expect(again.data!.bulkAssignChats.operationId).toBe(first.data!.bulkAssignChats.operationId);
+    expect(again.data!.bulkAssignChats.results).toEqual(first.data!.bulkAssignChats.results);
+    expect(await count(`engagement_tracking_records WHERE chat_session_id = ANY($1)`, [input.chatSessionIds])).toBe(records);
+    expect(await count(`notifications WHERE user_id = $1`, [w.martha.id])).toBe(notes);
+    expect(await count(`chat_sessions WHERE id = $1 AND owner_id = $2`, [chats[0].id, w.tom.id])).toBe(1);
+
+    const different = await server.gql(BulkAssignChatsDocument, { input: { ...input, toUserId: w.tom.id } }, w.token(w.maria));
+    expect(codeOf(different)).toBe("BAD_USER_INPUT");
+  });
+
+  it("bad input: 10,001 ids or none are BAD_USER_INPUT; an inactive or foreign target is INVALID_RECIPIENT; nothing moves", async () => {
+    const [chat] = await chatsOf(w.mark, 1);
+    const tooMany = Array.from({ length: 10_001 }, () => randomUUID());
+    const results = await Promise.all([
+      server.gql(BulkAssignChatsDocument, { input: { chatSessionIds: tooMany, toUserId: w.martha.id } }, w.token(w.maria)),
+      server.gql(BulkAssignChatsDocument, { input: { chatSessionIds: [], toUserId: w.martha.id } }, w.token(w.maria)),
+      server.gql(BulkAssignChatsDocument, { input: { chatSessionIds: [chat.id], toUserId: "x" } }, w.token(w.maria)),
+    ]);
+    expect(results.map(codeOf)).toEqual(["BAD_USER_INPUT", "BAD_USER_INPUT", "BAD_USER_INPUT"]);
+    const gone = await createUser(db.dataSource, w.organizationId, { name: "Gone", active: false });
+    for (const toUserId of [gone.id, other.martha.id, randomUUID()]) {
+      const res = await server.gql(BulkAssignChatsDocument, { input: { chatSessionIds: [chat.id], toUserId } }, w.token(w.maria));
+      expect(codeOf(res)).toBe("INVALID_RECIPIENT");
+    }
+    const unauth = await server.gql(BulkAssignChatsDocument, { input: { chatSessionIds: [chat.id], toUserId: w.martha.id } });
+    expect(codeOf(unauth)).toBe("UNAUTHENTICATED");
+    expect(await count(`chat_sessions WHERE id = $1 AND owner_id = $2`, [chat.id, w.mark.id])).toBe(1);
+    expect(await count(`engagement_tracking_records WHERE chat_session_id = $1`, [chat.id])).toBe(0);
+  });
+});
+
+describe("tracking records for reporting", () => {
+  it("filters by user, kind, status and time; cursors stay stable while new records arrive", async () => {
+    const before = new Date();
+    const chats = await chatsOf(w.mark, 5);
+    await server.gql(BulkAssignChatsDocument, { input: { chatSessionIds: chats.map((c) => c.id), toUserId: w.martha.id } }, w.token(w.maria));
+    const t = w.token(w.maria);
+    const page1 = await server.gql(EngagementTrackingRecordsDocument, { filter: { kind: "DIRECT_ASSIGN", from: before.toISOString() }, first: 2 }, t);
+    const edges1 = page1.data!.engagementTrackingRecords.edges;
+    expect(edges1).toHaveLength(2);
+    // New records arrive between pages.
+    const more = await chatsOf(w.mark, 2);
+    await server.gql(BulkAssignChatsDocument, { input: { chatSessionIds: more.map((c) => c.id), toUserId: w.martha.id } }, t);
+    const rest = await server.gql(
+      EngagementTrackingRecordsDocument,
+      { filter: { kind: "DIRECT_ASSIGN", from: before.toISOString() }, first: 100, after: page1.data!.engagementTrackingRecords.pageInfo.endCursor },
+      t,
+    );
+    const seen = [...edges1, ...rest.data!.engagementTrackingRecords.edges].map((e) => e.node.chatSession.id);
+    expect(seen.sort()).toEqual(chats.map((c) => c.id).sort());
+
+    const byUser = await server.gql(EngagementTrackingRecordsDocument, { filter: { userId: w.martha.id, status: "ASSIGNED", from: before.toISOString() }, first: 100 }, t);
+    expect(byUser.data!.engagementTrackingRecords.edges).toHaveLength(7);
+    const future = await server.gql(EngagementTrackingRecordsDocument, { filter: { from: new Date(Date.now() + 60_000).toISOString() } }, t);
+    expect(future.data!.engagementTrackingRecords.edges).toHaveLength(0);
+    const backwards = await server.gql(EngagementTrackingRecordsDocument, { filter: { from: new Date().toISOString(), to: before.toISOString() } }, t);
+    expect(codeOf(backwards)).toBe("BAD_USER_INPUT");
+  });
+
+  it("baton_bi reads the bi views and nothing else, and writes nothing", async () => {
+    const client = new Client({ connectionString: db.url });
+    await client.connect();
+    try {
+      await client.query("SET ROLE baton_bi");
+      const rows = await client.query(`SELECT record_id, from_user_name, to_user_email FROM bi.engagement_tracking_records LIMIT 5`);
+      expect(rows.rows.length).toBeGreaterThan(0);
+      expect(rows.rows[0].from_user_name).toEqual(expect.any(String));
+      const events = await client.query(`SELECT sequence, type, actor_name FROM bi.assignment_events LIMIT 5`);
+      expect(events.rows.length).toBeGreaterThan(0);
+      for (const sql of [
+        "SELECT * FROM engagement_tracking_records LIMIT 1",
+        "SELECT * FROM public.users LIMIT 1",
+        "SELECT * FROM agenda_jobs LIMIT 1",
+        "DELETE FROM bi.engagement_tracking_records",
+        "UPDATE bi.assignment_events SET type = 'CREATED'",
+        "INSERT INTO bi.assignment_events (sequence) VALUES (1)",
+        "CREATE TABLE bi.mine (x int)",
+      ]) {
+        // Joined views are not updatable either: every write fails one way or the other.
+        await expect(client.query(sql), sql).rejects.toThrow(/permission denied|cannot (delete from|update|insert into) view/);
+      }
+    } finally {
+      await client.end();
+    }
+  });
+
+  it("the CSV export parses back to the rows the GraphQL query returns, tricky names included", async () => {
+    const tricky = await createUser(db.dataSource, w.organizationId, { name: 'O\'Brien, "Bob"\nSenior' });
+    const chat = await createChat(db.dataSource, w.organizationId, tricky.id, { customerName: "Zoë, Ltd. \"Acme\"\r\nBranch" });
+    await server.gql(BulkAssignChatsDocument, { input: { chatSessionIds: [chat.id], toUserId: w.martha.id } }, w.token(w.maria));
+
+    const res = await fetch(server.url.replace("/graphql", "/exports/engagement-tracking-records.csv"), {
+      headers: { authorization: `Bearer ${w.token(w.maria)}` },
+    });
+    expect(res.status).toBe(200);
+    expect(res.headers.get("content-type")).toMatch(/^text\/csv; charset=utf-8/);
+    const text = await res.text();
+    const rows = parse<Record<string, string>>(text, { columns: true });
+    expect(Object.keys(rows[0])).toEqual([...EXPORT_COLUMNS]);
+
+    const all: Array<{ id: string; status: string; fromUser: { name?: string; id: string }; chatSession: { id: string } }> = [];
+    let after: string | null | undefined = null;
+    for (;;) {
+      const page: GqlResult<EngagementTrackingRecordsQuery> = await server.gql(EngagementTrackingRecordsDocument, { first: 100, after }, w.token(w.maria));
+      const connection = page.data!.engagementTrackingRecords;
+      all.push(...connection.edges.map((e) => e.node));
+      if (!connection.pageInfo.hasNextPage) break;
+      after = connection.pageInfo.endCursor;
+    }
+    expect(rows.map((r) => r.record_id).sort()).toEqual(all.map((r) => r.id).sort());
+    const byId = new Map(all.map((r) => [r.id, r]));
+    for (const row of rows) {
+      const node = byId.get(row.record_id)!;
+      expect(row.status).toBe(node.status);
+      expect(row.from_user_id).toBe(node.fromUser.id);
+      expect(row.chat_session_id).toBe(node.chatSession.id);
+    }
+    const mine = rows.find((r) => r.chat_session_id === chat.id)!;
+    expect(mine.from_user_name).toBe('O\'Brien, "Bob"\nSenior');
+    expect(mine.customer_name).toBe("Zoë, Ltd. \"Acme\"\r\nBranch");
+    expect(rows.some((r) => r.organization_name !== "Acme")).toBe(false);
+  });
+
+  it("the export refuses users, missing tokens and bad times", async () => {
+    const url = server.url.replace("/graphql", "/exports/engagement-tracking-records.csv");
+    const asUser = await fetch(url, { headers: { authorization: `Bearer ${w.token(w.mark)}` } });
+    expect(asUser.status).toBe(403);
+    expect(((await asUser.json()) as { errors: Array<{ extensions: { code: string } }> }).errors[0].extensions.code).toBe("FORBIDDEN");
+    const anon = await fetch(url);
+    expect(anon.status).toBe(401);
+    const bad = await fetch(`${url}?from=yesterday`, { headers: { authorization: `Bearer ${w.token(w.maria)}` } });
+    expect(bad.status).toBe(400);
+    const empty = await fetch(`${url}?from=2000-01-01T00:00:00Z&to=2000-01-02T00:00:00Z`, { headers: { authorization: `Bearer ${w.token(w.maria)}` } });
+    expect((await empty.text()).trim()).toBe(EXPORT_COLUMNS.join(","));
+  });
+});
