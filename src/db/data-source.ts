@@ -5,8 +5,11 @@ import { migrations } from "./migrations";
 /** Counts statements sent to Postgres; tests and the benchmark hold query budgets to it. */
 export class QueryCounter implements OrmLogger {
   count = 0;
-  logQuery(): void {
+  /** When set, every statement and its parameters are appended (the benchmark replays them). */
+  recording: Array<{ query: string; parameters: unknown[] }> | null = null;
+  logQuery(query: string, parameters?: unknown[]): void {
     this.count++;
+    this.recording?.push({ query, parameters: parameters ?? [] });
   }
   logQueryError(): void {}
   logQuerySlow(): void {}

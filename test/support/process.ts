@@ -1,4 +1,5 @@
 import { type ChildProcess, spawn } from "node:child_process";
+import { existsSync } from "node:fs";
 import path from "node:path";
 import { TEST_JWT_SECRET } from "./factories";
 
@@ -9,7 +10,13 @@ export interface ServerProcess {
   exited: Promise<number | string | null>;
 }
 
-const MAIN = path.resolve(__dirname, "../../dist/src/main.js");
+/** The compiled entry point, found from the project root (this file runs from test/ or dist/test/). */
+function projectRoot(): string {
+  let dir = __dirname;
+  while (!existsSync(path.join(dir, "package.json"))) dir = path.dirname(dir);
+  return dir;
+}
+const MAIN = path.join(projectRoot(), "dist/src/main.js");
 
 /** Starts the compiled server (`npm run build` output) as its own process, on a free port. */
 export async function spawnServer(databaseUrl: string, env: Record<string, string> = {}): Promise<ServerProcess> {
