@@ -30,7 +30,16 @@ export async function createBackend(opts: Pick<SchedulerOptions, "postgresUrl" |
   }
   const { PostgresBackend } = await import("@agendajs/postgres-backend");
   // The table comes from a migration: instances never race to create it.
-  return new PostgresBackend({ connectionString: opts.postgresUrl, ensureSchema: false, poolConfig: { max: 5 } });
+  return new PostgresBackend({
+    ensureSchema: false,
+    poolConfig: {
+      connectionString: opts.postgresUrl,
+      max: 10,
+      // A job row lost in a crash is recreated by nobody and needed by nobody: the sweeper times
+      // the request out from assignment_requests, the truth. So job writes skip the WAL flush wait.
+      options: "-c synchronous_commit=off",
+    },
+  });
 }
 
 /**

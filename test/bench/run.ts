@@ -75,7 +75,7 @@ async function main(): Promise<void> {
   const ds = createDataSource({ url: dbUrl, poolSize: 20, counter });
   await ds.initialize();
   await ds.runMigrations({ transaction: "each" });
-  const pgVersion = ((await ds.query<Array<{ v: string }>>("SHOW server_version"))[0]?.v ?? "?").split(" ")[0];
+  const pgVersion = ((await ds.query<Array<{ server_version: string }>>("SHOW server_version"))[0]?.server_version ?? "?").split(" ")[0];
   const servers: ServerProcess[] = [];
   const floorPool: Pool = new PgPool({ connectionString: dbUrl, max: 20 });
 
@@ -108,7 +108,7 @@ async function main(): Promise<void> {
         )
       ).map((r) => r.id);
 
-    const s1 = await spawnServer(dbUrl, { LOG_LEVEL: "warn", DB_POOL_SIZE: "20" });
+    const s1 = await spawnServer(dbUrl, { DB_POOL_SIZE: "20" });
     servers.push(s1);
     log(`server up at ${s1.url}`);
 
@@ -237,9 +237,9 @@ async function main(): Promise<void> {
     // --- 3. cross-instance delivery through Redis ---
     const redisUrl = process.env.REDIS_URL ?? "redis://127.0.0.1:6379";
     try {
-      const a = await spawnServer(dbUrl, { LOG_LEVEL: "warn", REDIS_URL: redisUrl });
+      const a = await spawnServer(dbUrl, { REDIS_URL: redisUrl });
       servers.push(a);
-      const b = await spawnServer(dbUrl, { LOG_LEVEL: "warn", REDIS_URL: redisUrl });
+      const b = await spawnServer(dbUrl, { REDIS_URL: redisUrl });
       servers.push(b);
       const listeners3 = agents.slice(100, 300);
       const clients3 = listeners3.map((u) => connect(a.url, token.get(u.id)));

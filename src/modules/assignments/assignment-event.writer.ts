@@ -28,7 +28,8 @@ export interface EventSubjects {
  * Appends the event row in the caller's transaction and publishes it after commit.
  *
  * The per-organization advisory lock, taken just before the sequence is drawn and held to commit,
- * makes sequences commit in order within an organization: once a client has seen sequence N,
+ * makes sequences commit in order within an organization (callers append the event as their
+ * transaction's last write, so the lock is held for one statement and the commit): once a client has seen sequence N,
  * every earlier event of its organization is committed, so `assignmentEventsSince(N)` never
  * skips one that commits late.
  */
@@ -39,6 +40,12 @@ export async function appendEvent(
   now: Date,
   subjects: EventSubjects,
 ): Promise<AssignmentEvent> {
+  // Read before taking the ordering lock, so the lock is held for the insert and the commit only.
+  let chat = subjects.chat;
+  if (!chat) {
+    const [chatRow] = await tx.manager.query<Array<Record<string, unknown>>>(`SELECT * FROM chat_sessions WHERE id = $1`, [item.chatSessionId]);
+    chat = fromRow(ChatSession, chatRow ?? {});
+  }
   const [row] = await tx.manager.query<Array<{ sequence: string }>>(
     `WITH ordered AS (SELECT pg_advisory_xact_lock(hashtextextended($1::uuid::text, 0)))
      INSERT INTO assignment_events
@@ -48,11 +55,6 @@ export async function appendEvent(
     [item.organizationId, item.type, item.requestId, item.trackingRecordId, item.chatSessionId, item.actorId, item.fromUserId, item.toUserId, now],
   );
   const event = Object.assign(new AssignmentEvent(), item, { sequence: String(row?.sequence), occurredAt: now });
-  let chat = subjects.chat;
-  if (!chat) {
-    const [chatRow] = await tx.manager.query<Array<Record<string, unknown>>>(`SELECT * FROM chat_sessions WHERE id = $1`, [item.chatSessionId]);
-    chat = fromRow(ChatSession, chatRow ?? {});
-  }
   const message = { event, request: subjects.request, trackingRecord: subjects.trackingRecord, chat };
   tx.afterCommit(() => pubsub.publish("ASSIGNMENT_EVENT", message));
   return event;

@@ -150,22 +150,6 @@ export class AssignmentService {
         updatedAt: now,
       } satisfies EngagementTrackingRecord);
       await m.insert(EngagementTrackingRecord, record);
-      await appendEvent(
-        tx,
-        this.pubsub,
-        {
-          organizationId: viewer.organizationId,
-          type: AssignmentEventType.CREATED,
-          requestId: request.id,
-          trackingRecordId: record.id,
-          chatSessionId: chat.id,
-          actorId: viewer.id,
-          fromUserId: viewer.id,
-          toUserId: recipient.id,
-        },
-        now,
-        { request, trackingRecord: record, chat },
-      );
       await writeNotifications(
         tx,
         this.pubsub,
@@ -185,6 +169,23 @@ export class AssignmentService {
           },
         ],
         now,
+      );
+      // Last write of the transaction: the event's ordering lock is held only until commit.
+      await appendEvent(
+        tx,
+        this.pubsub,
+        {
+          organizationId: viewer.organizationId,
+          type: AssignmentEventType.CREATED,
+          requestId: request.id,
+          trackingRecordId: record.id,
+          chatSessionId: chat.id,
+          actorId: viewer.id,
+          fromUserId: viewer.id,
+          toUserId: recipient.id,
+        },
+        now,
+        { request, trackingRecord: record, chat },
       );
       tx.afterCommit(() => this.hooks.pending(request));
       return { ok: request };
@@ -346,23 +347,6 @@ export class AssignmentService {
     const trackingRecordId = trackingRecord.id;
 
     const outcome = OUTCOMES[to];
-    await appendEvent(
-      tx,
-      this.pubsub,
-      {
-        organizationId: request.organizationId,
-        type: outcome.event,
-        requestId: request.id,
-        trackingRecordId,
-        chatSessionId: request.chatSessionId,
-        actorId: actor?.id ?? null,
-        fromUserId: request.senderId,
-        toUserId: request.recipientId,
-      },
-      now,
-      { request: settled, trackingRecord, chat },
-    );
-
     const parties = await m.findBy(User, [{ id: request.senderId }, { id: request.recipientId }]);
     const name = (id: string) => parties.find((u) => u.id === id)?.name ?? "A former user";
     const facts = {
@@ -388,7 +372,23 @@ export class AssignmentService {
     // A manager withdrawing someone's request tells that someone too.
     if (to === RequestStatus.WITHDRAWN) add(request.senderId, NotificationType.ASSIGNMENT_WITHDRAWN, "sender");
     await writeNotifications(tx, this.pubsub, tell, now);
-
+    // Last write of the transaction: the event's ordering lock is held only until commit.
+    await appendEvent(
+      tx,
+      this.pubsub,
+      {
+        organizationId: request.organizationId,
+        type: outcome.event,
+        requestId: request.id,
+        trackingRecordId,
+        chatSessionId: request.chatSessionId,
+        actorId: actor?.id ?? null,
+        fromUserId: request.senderId,
+        toUserId: request.recipientId,
+      },
+      now,
+      { request: settled, trackingRecord, chat },
+    );
     tx.afterCommit(() => this.hooks.settled([request.id]));
     return settled;
   }
