@@ -1,8 +1,7 @@
-import { Transform, type TransformCallback } from "node:stream";
-import { pipeline } from "node:stream/promises";
+import { once } from "node:events";
 import type { Request, Response } from "express";
 import type { Pool, PoolClient } from "pg";
-import QueryStream from "pg-query-stream";
+import Cursor from "pg-cursor";
 import type { DataSource } from "typeorm";
 import { BatonError, ErrorCode } from "../../errors";
 import type { Logger } from "../../logger";
@@ -51,6 +50,12 @@ export function csvField(value: string | number | boolean | Date | null | undefi
   return /[",\r\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
 }
 
+const BATCH = 2_000;
+const TIMESTAMPS = new Set(["requested_at", "responded_at", "expires_at", "created_at", "updated_at"]);
+/** Timestamps leave Postgres as ISO 8601 UTC text, the same as the GraphQL API's DateTime. */
+const asText = (column: string): string =>
+  TIMESTAMPS.has(column) ? `to_char(${column} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS ${column}` : column;
+
 const csvLine = (values: ReadonlyArray<Parameters<typeof csvField>[0]>): string => `${values.map(csvField).join(",")}\r\n`;
 
 function parseTime(value: unknown, name: string): Date | null {
@@ -84,26 +89,33 @@ export function trackingExportHandler(dataSource: DataSource, tokens: TokenServi
       if (from && to && from > to) throw new BatonError(ErrorCode.BAD_USER_INPUT, "from must not be after to", { field: "from" });
 
       client = await pool.connect();
-      const stream = client.query(
-        new QueryStream(
-          `SELECT ${EXPORT_COLUMNS.join(", ")} FROM bi.engagement_tracking_records
+      const cursor = client.query(
+        new Cursor<Array<Parameters<typeof csvField>[0]>>(
+          `SELECT ${EXPORT_COLUMNS.map(asText).join(", ")} FROM bi.engagement_tracking_records
             WHERE organization_id = $1 AND ($2::timestamptz IS NULL OR created_at >= $2) AND ($3::timestamptz IS NULL OR created_at < $3)
             ORDER BY created_at, record_id`,
           [user.organizationId, from, to],
-          { batchSize: 1000, rowMode: "array" },
+          { rowMode: "array" },
         ),
       );
       res.status(200);
       res.setHeader("content-type", "text/csv; charset=utf-8");
       res.setHeader("content-disposition", 'attachment; filename="engagement-tracking-records.csv"');
       res.write(csvLine([...EXPORT_COLUMNS]));
-      const toCsv = new Transform({
-        writableObjectMode: true,
-        transform(row: Array<Parameters<typeof csvField>[0]>, _enc: BufferEncoding, done: TransformCallback) {
-          done(null, csvLine(row));
-        },
-      });
-      await pipeline(stream, toCsv, res);
+      let gone = false;
+      res.once("close", () => (gone = true));
+      // Read ahead one batch: Postgres produces the next while this one is formatted and sent.
+      // At most two batches are in memory; a slow client holds us at `drain` (backpressure).
+      let next = cursor.read(BATCH);
+      for (;;) {
+        const rows = await next;
+        if (rows.length === 0 || gone) break;
+        next = cursor.read(BATCH);
+        if (!res.write(rows.map(csvLine).join(""))) await once(res, "drain");
+      }
+      await cursor.close();
+      if (gone) throw new Error("client closed the export");
+      res.end();
     } catch (err) {
       if (!res.headersSent) {
         const code = err instanceof BatonError ? err.code : ErrorCode.INTERNAL_SERVER_ERROR;
