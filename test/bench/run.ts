@@ -95,7 +95,7 @@ async function main(): Promise<void> {
       `SELECT id, name FROM users WHERE organization_id = $1 AND role <> 'ADMIN' ORDER BY (regexp_replace(name, '\\D', '', 'g'))::int`,
       [organizationId],
     );
-    const manager = users[0]!;
+    const manager = users[0];
     const agents = users.slice(1);
     const token = new Map(users.map((u) => [u.id, tokens.sign(u.id, 3600)]));
     token.set(adminUserId, tokens.sign(adminUserId, 3600));
@@ -116,14 +116,14 @@ async function main(): Promise<void> {
     const CONC = 16;
     const cycleMs = quick ? 4_000 : 20_000;
     const pairs = await Promise.all(
-      Array.from({ length: CONC }, async (_, i) => ({ a: agents[2 * i]!, b: agents[2 * i + 1]!, chat: (await newChats(agents[2 * i]!.id, 1))[0]! })),
+      Array.from({ length: CONC }, async (_, i) => ({ a: agents[2 * i], b: agents[2 * i + 1], chat: (await newChats(agents[2 * i].id, 1))[0] })),
     );
     const owner = pairs.map((p) => p.a);
     const minimalAssign = `mutation($input: AssignChatInput!) { assignChat(input: $input) { id } }`;
     const minimalAccept = `mutation($id: ID!) { acceptAssignment(requestId: $id) { id status } }`;
     const cycle = async (i: number) => {
-      const p = pairs[i]!;
-      const from = owner[i]!;
+      const p = pairs[i];
+      const from = owner[i];
       const to = from.id === p.a.id ? p.b : p.a;
       const sent = (await gql(s1.url, token.get(from.id)!, minimalAssign, {
         input: { chatSessionId: p.chat, recipientType: RecipientType.USER, recipientId: to.id },
@@ -137,7 +137,7 @@ async function main(): Promise<void> {
 
     // Floor: the statements Baton sent for one cycle (auth included), replayed through pg.
     const services = createServices(ds, createBatonPubSub(), TEST_JWT_SECRET, pino({ level: "silent" }));
-    const rec = { a: agents[900]!, b: agents[901]!, chat: (await newChats(agents[900]!.id, 1))[0]! };
+    const rec = { a: agents[900], b: agents[901], chat: (await newChats(agents[900].id, 1))[0] };
     const asUser = async (id: string): Promise<User> => (await services.tokens.authenticate(`Bearer ${token.get(id)}`)).user;
     counter.recording = [];
     const sender = await asUser(rec.a.id);
@@ -149,7 +149,7 @@ async function main(): Promise<void> {
     const statementsPerCycle = recorded.length;
     const fixed = new Set([organizationId]);
     const replay = async (client: PoolClient, i: number) => {
-      const p = pairs[i]!;
+      const p = pairs[i];
       const map = new Map<string, string>([
         [rec.a.id, p.a.id],
         [rec.b.id, p.b.id],
@@ -167,9 +167,9 @@ async function main(): Promise<void> {
       for (const s of recorded) await client.query(s.query, s.parameters.map(swap));
     };
     const clients = await Promise.all(pairs.map(() => floorPool.connect()));
-    await closedLoop(CONC, 1_000, (i) => replay(clients[i]!, i));
+    await closedLoop(CONC, 1_000, (i) => replay(clients[i], i));
     log("assign/accept: floor");
-    const floor = await closedLoop(CONC, cycleMs, (i) => replay(clients[i]!, i));
+    const floor = await closedLoop(CONC, cycleMs, (i) => replay(clients[i], i));
     clients.forEach((c) => c.release());
     const batonRate = baton.latencies.length / (baton.elapsedMs / 1000);
     const floorRate = floor.latencies.length / (floor.elapsedMs / 1000);
@@ -190,7 +190,7 @@ async function main(): Promise<void> {
     const wsClients = listeners.map((u) => connect(s1.url, token.get(u.id)));
     const arrivals = new Map<string, number>(); // recipient id -> arrival time of its latest CREATED
     const subs = listeners.map((u, i) => {
-      const sub = subscribe(wsClients[i]!, AssignmentEventsDocument, {});
+      const sub = subscribe(wsClients[i], AssignmentEventsDocument, {});
       void (async () => {
         for (;;) {
           const msg = await sub.next(600_000).catch(() => null);
@@ -202,7 +202,7 @@ async function main(): Promise<void> {
     });
     await sleep(quick ? 3_000 : 5_000);
     const rssSockets = await rssMb(s1.child.pid!);
-    const sender2 = agents[998]!;
+    const sender2 = agents[998];
     const deliveries: number[] = [];
     const targets = listeners.filter((u) => u.id !== sender2.id && u.id !== manager.id).slice(0, quick ? 100 : 300);
     const chats2 = await newChats(sender2.id, targets.length);
@@ -211,7 +211,7 @@ async function main(): Promise<void> {
       Array.from({ length: 8 }, async () => {
         while (next < targets.length) {
           const k = next++;
-          const target = targets[k]!;
+          const target = targets[k];
           await gql(s1.url, token.get(sender2.id)!, minimalAssign, { input: { chatSessionId: chats2[k], recipientType: RecipientType.USER, recipientId: target.id } });
           const responded = performance.now();
           const deadline = responded + 5_000;
@@ -245,7 +245,7 @@ async function main(): Promise<void> {
       const clients3 = listeners3.map((u) => connect(a.url, token.get(u.id)));
       const arrived3 = new Map<string, number>();
       const subs3 = listeners3.map((u, i) => {
-        const sub = subscribe(clients3[i]!, AssignmentEventsDocument, {});
+        const sub = subscribe(clients3[i], AssignmentEventsDocument, {});
         void (async () => {
           for (;;) {
             const msg = await sub.next(600_000).catch(() => null);
@@ -256,12 +256,12 @@ async function main(): Promise<void> {
         return sub;
       });
       await sleep(2_000);
-      const sender3 = agents[997]!;
+      const sender3 = agents[997];
       const measure = async (via: string, group: typeof listeners3): Promise<number[]> => {
         const chats = await newChats(sender3.id, group.length);
         const out: number[] = [];
         for (let k = 0; k < group.length; k++) {
-          const target = group[k]!;
+          const target = group[k];
           arrived3.delete(target.id);
           await gql(via, token.get(sender3.id)!, minimalAssign, { input: { chatSessionId: chats[k], recipientType: RecipientType.USER, recipientId: target.id } });
           const t = performance.now();
@@ -289,13 +289,13 @@ async function main(): Promise<void> {
 
     // --- 4. bulk assign 10,000 chats ---
     const BULK = 10_000;
-    const leaver = agents[996]!;
+    const leaver = agents[996];
     const bulkChats = await newChats(leaver.id, BULK);
     const floorChats = await newChats(leaver.id, BULK);
     log("bulk assign");
     const t4 = performance.now();
     const bulkRes = (await gql(s1.url, token.get(manager.id)!, `mutation($input: BulkAssignChatsInput!) { bulkAssignChats(input: $input) { assignedCount results { chatSessionId outcome } } }`, {
-      input: { chatSessionIds: bulkChats, toUserId: agents[995]!.id },
+      input: { chatSessionIds: bulkChats, toUserId: agents[995].id },
     })) as { bulkAssignChats: { assignedCount: number } };
     const bulkS = (performance.now() - t4) / 1000;
     if (bulkRes.bulkAssignChats.assignedCount !== BULK) throw new Error("bulk assign moved too few chats");
@@ -305,18 +305,18 @@ async function main(): Promise<void> {
       await fc.query("BEGIN");
       const op = randomUUID();
       await fc.query(`SELECT id FROM chat_sessions WHERE id = ANY($1::uuid[]) ORDER BY id FOR NO KEY UPDATE`, [floorChats]);
-      await fc.query(`UPDATE chat_sessions SET owner_id = $2, updated_at = now() WHERE id = ANY($1::uuid[])`, [floorChats, agents[995]!.id]);
+      await fc.query(`UPDATE chat_sessions SET owner_id = $2, updated_at = now() WHERE id = ANY($1::uuid[])`, [floorChats, agents[995].id]);
       await fc.query(
         `INSERT INTO engagement_tracking_records (organization_id, kind, status, chat_session_id, bulk_operation_id, initiated_by_id, from_user_id, to_user_id, requested_at, responded_at)
          SELECT $2, 'DIRECT_ASSIGN', 'ASSIGNED', c, $3, $4, $5, $6, now(), now() FROM unnest($1::uuid[]) c`,
-        [floorChats, organizationId, op, manager.id, leaver.id, agents[995]!.id],
+        [floorChats, organizationId, op, manager.id, leaver.id, agents[995].id],
       );
       await fc.query(
         `INSERT INTO assignment_events (organization_id, type, tracking_record_id, chat_session_id, actor_id, from_user_id, to_user_id)
          SELECT organization_id, 'ASSIGNED', id, chat_session_id, initiated_by_id, from_user_id, to_user_id FROM engagement_tracking_records WHERE bulk_operation_id = $1`,
         [op],
       );
-      await fc.query(`INSERT INTO notifications (organization_id, user_id, type, message) VALUES ($1, $2, 'CHATS_ASSIGNED', 'x'), ($1, $3, 'CHATS_ASSIGNED', 'y')`, [organizationId, agents[995]!.id, leaver.id]);
+      await fc.query(`INSERT INTO notifications (organization_id, user_id, type, message) VALUES ($1, $2, 'CHATS_ASSIGNED', 'x'), ($1, $3, 'CHATS_ASSIGNED', 'y')`, [organizationId, agents[995].id, leaver.id]);
       await fc.query("COMMIT");
     } finally {
       fc.release();
@@ -334,7 +334,7 @@ async function main(): Promise<void> {
     // --- 5. 1,000 requests expiring together ---
     const EXPIRING = quick ? 300 : 1_000;
     await ds.query(`UPDATE assign_discuss_settings SET assign_request_timeout_seconds = 5 WHERE organization_id = $1`, [organizationId]);
-    const expSender = agents[994]!;
+    const expSender = agents[994];
     const expChats = await newChats(expSender.id, EXPIRING);
     const ids: string[] = [];
     let k5 = 0;
@@ -343,15 +343,15 @@ async function main(): Promise<void> {
       Array.from({ length: 32 }, async () => {
         while (k5 < EXPIRING) {
           const k = k5++;
-          const target = agents[k % 900]!;
+          const target = agents[k % 900];
           const r = (await gql(s1.url, token.get(expSender.id)!, minimalAssign, { input: { chatSessionId: expChats[k], recipientType: RecipientType.USER, recipientId: target.id } })) as { assignChat: { id: string } };
           ids.push(r.assignChat.id);
         }
       }),
     );
-    const window = (await ds.query<Array<{ span: number }>>(`SELECT extract(epoch FROM max(expires_at) - min(expires_at)) * 1000 AS span FROM assignment_requests WHERE id = ANY($1)`, [ids]))[0]!.span;
+    const window = (await ds.query<Array<{ span: number }>>(`SELECT extract(epoch FROM max(expires_at) - min(expires_at)) * 1000 AS span FROM assignment_requests WHERE id = ANY($1)`, [ids]))[0].span;
     for (let waited = 0; waited < 20_000; waited += 250) {
-      const pending = (await ds.query<Array<{ n: number }>>(`SELECT count(*)::int AS n FROM assignment_requests WHERE id = ANY($1) AND status = 'PENDING'`, [ids]))[0]!.n;
+      const pending = (await ds.query<Array<{ n: number }>>(`SELECT count(*)::int AS n FROM assignment_requests WHERE id = ANY($1) AND status = 'PENDING'`, [ids]))[0].n;
       if (pending === 0) break;
       await sleep(250);
     }
@@ -392,12 +392,12 @@ async function main(): Promise<void> {
 
     // --- 7. CSV export of 100,000 records ---
     const EXPORT = 100_000;
-    const have = (await ds.query<Array<{ n: number }>>(`SELECT count(*)::int AS n FROM engagement_tracking_records`))[0]!.n;
+    const have = (await ds.query<Array<{ n: number }>>(`SELECT count(*)::int AS n FROM engagement_tracking_records`))[0].n;
     await ds.query(
       `INSERT INTO engagement_tracking_records (organization_id, kind, status, chat_session_id, initiated_by_id, from_user_id, to_user_id, requested_at, responded_at, reason)
        SELECT $1, 'DIRECT_ASSIGN', 'ASSIGNED', $2, $3, $4, $5, now(), now(), CASE WHEN g % 10 = 0 THEN 'Reason, with "quotes"' END
          FROM generate_series(1, $6) g`,
-      [organizationId, bulkChats[0], manager.id, leaver.id, agents[995]!.id, Math.max(0, EXPORT - have)],
+      [organizationId, bulkChats[0], manager.id, leaver.id, agents[995].id, Math.max(0, EXPORT - have)],
     );
     const base = await rssMb(s1.child.pid!);
     let peak = base;

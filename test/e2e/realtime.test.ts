@@ -5,6 +5,7 @@ import {
   AssignChatDocument,
   AssignmentEventsDocument,
   AssignmentEventsSinceDocument,
+  BulkAssignChatsDocument,
   ChatSessionUpdatedDocument,
   NotificationReceivedDocument,
   RejectAssignmentDocument,
@@ -99,6 +100,28 @@ describe("assignmentEvents over graphql-ws", () => {
       expect(got.data!.assignmentEvents.request!.recipient.name).toBe("Tom");
     } finally {
       await maria.dispose();
+    }
+  });
+
+  it("a bulk assignment reaches subscribers: one ASSIGNED event per chat, and the chat updates", async () => {
+    const maria = connect(server.url, w.token(w.maria));
+    const martha = connect(server.url, w.token(w.martha));
+    try {
+      const events = subscribe(maria, AssignmentEventsDocument, { scope: "ORGANIZATION" });
+      const chatsForMartha = subscribe(martha, ChatSessionUpdatedDocument, {});
+      await until(() => server.app.websocket.connectionCount() >= 2);
+      await sleep(100);
+      const chats = await Promise.all([1, 2, 3].map(() => createChat(db.dataSource, w.organizationId, w.tom.id)));
+      const res = await server.gql(BulkAssignChatsDocument, { input: { chatSessionIds: chats.map((c) => c.id), toUserId: w.martha.id } }, w.token(w.maria));
+      expect(res.data!.bulkAssignChats.assignedCount).toBe(3);
+      const got = [await events.next(), await events.next(), await events.next()].map((m) => m.data!.assignmentEvents);
+      expect(got.map((e) => e.type)).toEqual(["ASSIGNED", "ASSIGNED", "ASSIGNED"]);
+      expect(got.every((e) => e.request === null && e.trackingRecord.kind === "DIRECT_ASSIGN")).toBe(true);
+      const moved = [await chatsForMartha.next(), await chatsForMartha.next(), await chatsForMartha.next()];
+      expect(moved.map((m) => m.data!.chatSessionUpdated.id).sort()).toEqual(chats.map((c) => c.id).sort());
+      expect(moved.every((m) => m.data!.chatSessionUpdated.owner.name === "Martha")).toBe(true);
+    } finally {
+      await Promise.all([maria.dispose(), martha.dispose()]);
     }
   });
 

@@ -243,50 +243,63 @@ export class BulkAssignService {
     const recordByChat = new Map(chatIds.map((id, i) => [id, recordIds[i] as string]));
     const fromByChat = new Map(chatIds.map((id, i) => [id, fromIds[i]]));
     const seqByRecord = new Map(sequences.map((s) => [s.tracking_record_id, String(s.sequence)]));
-    tx.afterCommit(() => {
-      for (const row of updated) {
-        const chat = fromRow(ChatSession, row);
-        const recordId = recordByChat.get(chat.id) as string;
-        const fromUserId = fromByChat.get(chat.id) as string;
-        const trackingRecord = Object.assign(new EngagementTrackingRecord(), {
-          id: recordId,
-          organizationId: org,
-          kind: TrackingKind.DIRECT_ASSIGN,
-          status: TrackingStatus.ASSIGNED,
-          chatSessionId: chat.id,
-          requestId: null,
-          bulkOperationId: operationId,
-          initiatedById: actor.id,
-          fromUserId,
-          toUserId: target.id,
-          respondedById: actor.id,
-          recipientType: null,
-          note: null,
-          reason: null,
-          requestedAt: now,
-          respondedAt: now,
-          expiresAt: null,
-          timeoutSeconds: null,
-          responseSeconds: 0,
-          createdAt: now,
-          updatedAt: now,
-        } satisfies EngagementTrackingRecord);
-        const event = Object.assign(new AssignmentEvent(), {
-          sequence: seqByRecord.get(recordId) ?? "0",
-          organizationId: org,
-          type: AssignmentEventType.ASSIGNED,
-          requestId: null,
-          trackingRecordId: recordId,
-          chatSessionId: chat.id,
-          actorId: actor.id,
-          fromUserId,
-          toUserId: target.id,
-          occurredAt: now,
-        } satisfies AssignmentEvent);
-        this.pubsub.publish("ASSIGNMENT_EVENT", { event, request: null, trackingRecord, chat });
-        this.pubsub.publish("CHAT_SESSION_UPDATED", { chat, previousOwnerId: fromUserId });
-      }
-    });
+    // Thousands of messages: published after the response is on its way, not before it.
+    tx.afterCommit(() => void setImmediate(() => this.publishMoves(updated, org, actor, target, operationId, now, recordByChat, fromByChat, seqByRecord)));
     return recordByChat;
+  }
+
+  private publishMoves(
+    updated: Array<Record<string, unknown>>,
+    org: string,
+    actor: User,
+    target: User,
+    operationId: string,
+    now: Date,
+    recordByChat: Map<string, string>,
+    fromByChat: Map<string, string>,
+    seqByRecord: Map<string, string>,
+  ): void {
+    for (const row of updated) {
+      const chat = fromRow(ChatSession, row);
+      const recordId = recordByChat.get(chat.id) as string;
+      const fromUserId = fromByChat.get(chat.id) as string;
+      const trackingRecord = Object.assign(new EngagementTrackingRecord(), {
+        id: recordId,
+        organizationId: org,
+        kind: TrackingKind.DIRECT_ASSIGN,
+        status: TrackingStatus.ASSIGNED,
+        chatSessionId: chat.id,
+        requestId: null,
+        bulkOperationId: operationId,
+        initiatedById: actor.id,
+        fromUserId,
+        toUserId: target.id,
+        respondedById: actor.id,
+        recipientType: null,
+        note: null,
+        reason: null,
+        requestedAt: now,
+        respondedAt: now,
+        expiresAt: null,
+        timeoutSeconds: null,
+        responseSeconds: 0,
+        createdAt: now,
+        updatedAt: now,
+      } satisfies EngagementTrackingRecord);
+      const event = Object.assign(new AssignmentEvent(), {
+        sequence: seqByRecord.get(recordId) ?? "0",
+        organizationId: org,
+        type: AssignmentEventType.ASSIGNED,
+        requestId: null,
+        trackingRecordId: recordId,
+        chatSessionId: chat.id,
+        actorId: actor.id,
+        fromUserId,
+        toUserId: target.id,
+        occurredAt: now,
+      } satisfies AssignmentEvent);
+      this.pubsub.publish("ASSIGNMENT_EVENT", { event, request: null, trackingRecord, chat });
+      this.pubsub.publish("CHAT_SESSION_UPDATED", { chat, previousOwnerId: fromUserId });
+    }
   }
 }
