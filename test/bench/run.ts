@@ -223,7 +223,7 @@ async function main(): Promise<void> {
     );
     const rssAfter = await rssMb(s1.child.pid!);
     subs.forEach((s) => s.dispose());
-    await Promise.all(wsClients.map((c) => c.dispose()));
+    await Promise.all(wsClients.map(async (c) => c.dispose()));
     const p99 = percentile(deliveries, 99);
     rows.push({
       scenario: `subscription delivery, ${SOCKETS} open sockets (${deliveries.length} events)`,
@@ -273,7 +273,7 @@ async function main(): Promise<void> {
       const single = await measure(a.url, listeners3.slice(0, 100));
       const cross = await measure(b.url, listeners3.slice(100, 200));
       subs3.forEach((s) => s.dispose());
-      await Promise.all(clients3.map((c) => c.dispose()));
+      await Promise.all(clients3.map(async (c) => c.dispose()));
       const c99 = percentile(cross, 99);
       rows.push({
         scenario: "cross-instance delivery, 2 instances + Redis (100 events each way)",
