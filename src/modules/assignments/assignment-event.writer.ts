@@ -1,3 +1,4 @@
+import { randomUUID } from "node:crypto";
 import type { Tx } from "../../db/transaction";
 import { fromRow } from "../../db/hydrate";
 import type { BatonPubSub } from "../../graphql/pubsub";
@@ -25,13 +26,14 @@ export interface EventSubjects {
 }
 
 /**
- * Appends the event row in the caller's transaction and publishes it after commit.
+ * Writes the event in the caller's transaction and publishes it, with its sequence, after commit.
  *
- * The per-organization advisory lock, taken just before the sequence is drawn and held to commit,
- * makes sequences commit in order within an organization (callers append the event as their
- * transaction's last write, so the lock is held for one statement and the commit): once a client has seen sequence N,
- * every earlier event of its organization is committed, so `assignmentEventsSince(N)` never
- * skips one that commits late.
+ * The row goes to `assignment_event_outbox`; as the transaction commits, a deferred trigger takes
+ * the organization's advisory lock and moves it into `assignment_events`, drawing the sequence
+ * there (see the CommitOrderedEvents migration). So sequences commit in order within an
+ * organization: once a client has seen sequence N, every earlier event of its organization is
+ * committed, and `assignmentEventsSince(N)` never skips one that commits late. The lock is held
+ * only inside the commit, never across a round trip to this process.
  */
 export async function appendEvent(
   tx: Tx,
@@ -40,22 +42,25 @@ export async function appendEvent(
   now: Date,
   subjects: EventSubjects,
 ): Promise<AssignmentEvent> {
-  // Read before taking the ordering lock, so the lock is held for the insert and the commit only.
   let chat = subjects.chat;
   if (!chat) {
     const [chatRow] = await tx.manager.query<Array<Record<string, unknown>>>(`SELECT * FROM chat_sessions WHERE id = $1`, [item.chatSessionId]);
     chat = fromRow(ChatSession, chatRow ?? {});
   }
-  const [row] = await tx.manager.query<Array<{ sequence: string }>>(
-    `WITH ordered AS (SELECT pg_advisory_xact_lock(hashtextextended($1::uuid::text, 0)))
-     INSERT INTO assignment_events
-       (organization_id, type, request_id, tracking_record_id, chat_session_id, actor_id, from_user_id, to_user_id, occurred_at)
-     SELECT $1::uuid, $2, $3::uuid, $4::uuid, $5::uuid, $6::uuid, $7::uuid, $8::uuid, $9::timestamptz FROM ordered
-     RETURNING sequence`,
-    [item.organizationId, item.type, item.requestId, item.trackingRecordId, item.chatSessionId, item.actorId, item.fromUserId, item.toUserId, now],
+  const eventId = randomUUID();
+  await tx.manager.query(
+    `INSERT INTO assignment_event_outbox
+       (event_id, organization_id, type, request_id, tracking_record_id, chat_session_id, actor_id, from_user_id, to_user_id, occurred_at)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+    [eventId, item.organizationId, item.type, item.requestId, item.trackingRecordId, item.chatSessionId, item.actorId, item.fromUserId, item.toUserId, now],
   );
-  const event = Object.assign(new AssignmentEvent(), item, { sequence: String(row?.sequence), occurredAt: now });
-  const message = { event, request: subjects.request, trackingRecord: subjects.trackingRecord, chat };
-  tx.afterCommit(() => pubsub.publish("ASSIGNMENT_EVENT", message));
+  const event = Object.assign(new AssignmentEvent(), item, { sequence: "", occurredAt: now });
+  const dataSource = tx.manager.dataSource;
+  const committedChat = chat;
+  tx.afterCommit(async () => {
+    const [row] = await dataSource.query<Array<{ sequence: string }>>(`SELECT sequence FROM assignment_events WHERE event_id = $1`, [eventId]);
+    event.sequence = String(row?.sequence);
+    pubsub.publish("ASSIGNMENT_EVENT", { event, request: subjects.request, trackingRecord: subjects.trackingRecord, chat: committedChat });
+  });
   return event;
 }

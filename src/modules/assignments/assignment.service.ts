@@ -170,7 +170,6 @@ export class AssignmentService {
         ],
         now,
       );
-      // Last write of the transaction: the event's ordering lock is held only until commit.
       await appendEvent(
         tx,
         this.pubsub,
@@ -372,7 +371,6 @@ export class AssignmentService {
     // A manager withdrawing someone's request tells that someone too.
     if (to === RequestStatus.WITHDRAWN) add(request.senderId, NotificationType.ASSIGNMENT_WITHDRAWN, "sender");
     await writeNotifications(tx, this.pubsub, tell, now);
-    // Last write of the transaction: the event's ordering lock is held only until commit.
     await appendEvent(
       tx,
       this.pubsub,

@@ -202,7 +202,8 @@ export class BulkAssignService {
          FROM unnest($1::uuid[], $2::uuid[], $3::uuid[]) AS r(id, chat_id, from_id)`,
       [recordIds, chatIds, fromIds, org, operationId, actor.id, target.id, now],
     );
-    // One ordered append for the batch (see appendEvent for the advisory lock).
+    // One ordered append for the whole batch: it takes the organization's event lock itself (held to
+    // commit) rather than going through the outbox, whose trigger would run once per row.
     const sequences = await m.query<Array<{ sequence: string; tracking_record_id: string }>>(
       `WITH ordered AS (SELECT pg_advisory_xact_lock(hashtextextended($4::uuid::text, 0)))
        INSERT INTO assignment_events
