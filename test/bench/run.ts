@@ -53,6 +53,30 @@ async function gql(url: string, token: string, query: string, variables: unknown
   return json.data ?? {};
 }
 
+/** One graphql-ws client per user, subscribed to its events; records when each user's latest CREATED arrived. */
+function listenForCreated(url: string, users: ReadonlyArray<{ id: string }>, token: Map<string, string>) {
+  const arrivals = new Map<string, number>();
+  const clients = users.map((u) => connect(url, token.get(u.id)));
+  const subs = users.map((u, i) => {
+    const sub = subscribe(clients[i], AssignmentEventsDocument, {});
+    void (async () => {
+      for (;;) {
+        const msg = await sub.next(600_000).catch(() => null);
+        if (!msg) return;
+        if (msg.data?.assignmentEvents.type === "CREATED") arrivals.set(u.id, performance.now());
+      }
+    })();
+    return sub;
+  });
+  return {
+    arrivals,
+    async close() {
+      subs.forEach((sub) => sub.dispose());
+      await Promise.all(clients.map(async (c) => c.dispose()));
+    },
+  };
+}
+
 async function main(): Promise<void> {
   const started = Date.now();
   let tmp: string | undefined;
@@ -187,19 +211,8 @@ async function main(): Promise<void> {
     const listeners = agents.slice(0, SOCKETS - 1).concat(manager);
     log(`opening ${SOCKETS} sockets`);
     const rssBefore = await rssMb(s1.child.pid!);
-    const wsClients = listeners.map((u) => connect(s1.url, token.get(u.id)));
-    const arrivals = new Map<string, number>(); // recipient id -> arrival time of its latest CREATED
-    const subs = listeners.map((u, i) => {
-      const sub = subscribe(wsClients[i], AssignmentEventsDocument, {});
-      void (async () => {
-        for (;;) {
-          const msg = await sub.next(600_000).catch(() => null);
-          if (!msg) return;
-          if (msg.data?.assignmentEvents.type === "CREATED") arrivals.set(u.id, performance.now());
-        }
-      })();
-      return sub;
-    });
+    const sockets = listenForCreated(s1.url, listeners, token);
+    const arrivals = sockets.arrivals;
     await sleep(quick ? 3_000 : 5_000);
     const rssSockets = await rssMb(s1.child.pid!);
     const sender2 = agents[998];
@@ -222,8 +235,7 @@ async function main(): Promise<void> {
       }),
     );
     const rssAfter = await rssMb(s1.child.pid!);
-    subs.forEach((s) => s.dispose());
-    await Promise.all(wsClients.map(async (c) => c.dispose()));
+    await sockets.close();
     const p99 = percentile(deliveries, 99);
     rows.push({
       scenario: `subscription delivery, ${SOCKETS} open sockets (${deliveries.length} events)`,
@@ -242,19 +254,8 @@ async function main(): Promise<void> {
       const b = await spawnServer(dbUrl, { REDIS_URL: redisUrl });
       servers.push(b);
       const listeners3 = agents.slice(100, 300);
-      const clients3 = listeners3.map((u) => connect(a.url, token.get(u.id)));
-      const arrived3 = new Map<string, number>();
-      const subs3 = listeners3.map((u, i) => {
-        const sub = subscribe(clients3[i], AssignmentEventsDocument, {});
-        void (async () => {
-          for (;;) {
-            const msg = await sub.next(600_000).catch(() => null);
-            if (!msg) return;
-            if (msg.data?.assignmentEvents.type === "CREATED") arrived3.set(u.id, performance.now());
-          }
-        })();
-        return sub;
-      });
+      const sockets3 = listenForCreated(a.url, listeners3, token);
+      const arrived3 = sockets3.arrivals;
       await sleep(2_000);
       const sender3 = agents[997];
       const measure = async (via: string, group: typeof listeners3): Promise<number[]> => {
@@ -272,8 +273,7 @@ async function main(): Promise<void> {
       };
       const single = await measure(a.url, listeners3.slice(0, 100));
       const cross = await measure(b.url, listeners3.slice(100, 200));
-      subs3.forEach((s) => s.dispose());
-      await Promise.all(clients3.map(async (c) => c.dispose()));
+      await sockets3.close();
       const c99 = percentile(cross, 99);
       rows.push({
         scenario: "cross-instance delivery, 2 instances + Redis (100 events each way)",

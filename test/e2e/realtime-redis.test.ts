@@ -5,6 +5,7 @@ import { assignInput, createChat, createWorld, type World } from "../support/fac
 import { spawnServer } from "../support/process";
 import { startTestServer, type TestServer } from "../support/server";
 import { connect, rawSocket, subscribe } from "../support/ws-client";
+import { until } from "../support/wait";
 
 /** The machine's Redis (issue 3 asks for the real thing). */
 const redisUrl = process.env.TEST_REDIS_URL ?? "redis://127.0.0.1:6379";
@@ -26,14 +27,6 @@ afterAll(async () => {
   await db?.drop();
 });
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-async function until(check: () => Promise<boolean>, timeoutMs = 5_000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > end) throw new Error("condition not met in time");
-    await sleep(50);
-  }
-}
 const isOnline = async (server: { url: string }, userId: string): Promise<boolean> => {
   const res = await fetch(server.url, {
     method: "POST",

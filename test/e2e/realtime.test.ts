@@ -16,6 +16,7 @@ import { createTestDatabase, type TestDatabase } from "../support/db";
 import { assignInput, createChat, createWorld, TEST_JWT_SECRET, type World } from "../support/factories";
 import { codeOf, startTestServer, type TestServer } from "../support/server";
 import { connect, rawSocket, subscribe } from "../support/ws-client";
+import { sleep, until } from "../support/wait";
 
 let db: TestDatabase;
 let server: TestServer;
@@ -33,15 +34,7 @@ afterAll(async () => {
   await db?.drop();
 });
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-async function until(check: () => boolean | Promise<boolean>, timeoutMs = 3_000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > end) throw new Error("condition not met in time");
-    await sleep(20);
-  }
-}
 
 describe("assignmentEvents over graphql-ws", () => {
   it("the recipient hears CREATED within a second, the sender ACCEPTED; nobody else hears anything", async () => {

@@ -6,6 +6,7 @@ import { assignInput, createChat, createWorld, type World } from "../support/fac
 import { spawnServer } from "../support/process";
 import { startTestServer } from "../support/server";
 import { testServices } from "../support/services";
+import { sleep } from "../support/wait";
 
 let db: TestDatabase;
 let w: World;
@@ -17,7 +18,6 @@ beforeAll(async () => {
 });
 afterAll(() => db?.drop());
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 async function assign(url: string, chatId: string): Promise<string> {
   const res = await fetch(url, {

@@ -12,6 +12,7 @@ import { type AssignmentEvent, AssignmentEventType } from "../../src/modules/ass
 import { createTestDatabase, type TestDatabase } from "../support/db";
 import { assignInput, createChat, createWorld, type World } from "../support/factories";
 import { codeOf, startTestServer, type TestServer } from "../support/server";
+import { sleep } from "../support/wait";
 
 let db: TestDatabase;
 let server: TestServer;
@@ -33,7 +34,6 @@ afterAll(async () => {
 const jobsFor = async (requestId: string): Promise<number> =>
   (await db.dataSource.query<Array<{ n: number }>>(`SELECT count(*)::int AS n FROM agenda_jobs WHERE name = $1 AND data->>'requestId' = $2`, [TIMEOUT_JOB, requestId]))[0].n;
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe("scheduled timeouts", () => {
   it("a 5 s request times out between 5 and 6.5 s with no client action; both told, record and event", async () => {
