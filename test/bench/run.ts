@@ -450,6 +450,8 @@ async function main(): Promise<void> {
   const doc = `# Benchmarks\n\nMeasured ${new Date().toISOString()} with \`${command}\` in ${((Date.now() - started) / 1000).toFixed(0)} s.\n\nMachine: ${machine}. Database: ${process.env.BENCH_DATABASE_URL ? "the machine's Postgres (BENCH_DATABASE_URL)" : "embedded Postgres"}; Baton runs as its own process (\`node dist/src/main.js\`), clients in the bench process, all on loopback.\n\nEach ratio compares figures taken in this one run. Percentiles come from every sample.\n\n${table}\n\nNotes:\n- The assign/accept floor replays, through one \`pg\` client per worker, exactly the statements Baton's services sent for one cycle (its two authentications included), with fresh ids. Baton's figure additionally pays for HTTP, GraphQL, and Agenda scheduling and cancelling each request's timeout job on its own connection pool.\n- Delivery latency is measured from the mutation's HTTP response to the event's arrival on the subscriber's socket (0 when the event arrived first).\n- Lateness is \`responded_at - expires_at\` as stored, with the default \`AGENDA_PROCESS_EVERY_MS\` (250).\n`;
   await writeFile(path.join(process.cwd(), "BENCHMARKS.md"), doc);
   process.stdout.write(`\n${machine}\n${table}\n\nwritten to BENCHMARKS.md\n`);
+  // Client sockets (keep-alive HTTP, closed graphql-ws clients) may linger: the run is over.
+  process.exit(0);
 }
 
 main().catch((err: unknown) => {
