@@ -1,5 +1,5 @@
 import { Agenda, type AgendaBackend } from "agenda";
-import type { DataSource } from "typeorm";
+import { DataSource, type DataSourceOptions } from "typeorm";
 import type { Logger } from "../logger";
 import type { AssignmentRequest } from "../modules/assignments/assignment-request.entity";
 import type { AssignmentService, RequestLifecycleHooks } from "../modules/assignments/assignment.service";
@@ -52,6 +52,8 @@ export class TimeoutScheduler implements RequestLifecycleHooks {
   private agenda: Agenda | null = null;
   private sweepTimer: NodeJS.Timeout | null = null;
   private sweeping: Promise<number> | null = null;
+  /** Connections of the scheduler's own, apart from the API's pool. */
+  private pool: DataSource | null = null;
 
   constructor(
     private readonly opts: SchedulerOptions,
@@ -61,6 +63,10 @@ export class TimeoutScheduler implements RequestLifecycleHooks {
   ) {}
 
   async start(): Promise<void> {
+    const options: DataSourceOptions = this.dataSource.options;
+    const extra = ("extra" in options ? (options.extra as object | undefined) : undefined) ?? {};
+    this.pool = new DataSource({ ...options, extra: { ...extra, max: 4, application_name: "baton-timeouts" } });
+    await this.pool.initialize();
     const agenda = new Agenda({
       backend: await createBackend(this.opts),
       name: this.opts.name,
@@ -73,7 +79,7 @@ export class TimeoutScheduler implements RequestLifecycleHooks {
       removeOnComplete: true,
     });
     agenda.define<TimeoutJobData>(TIMEOUT_JOB, async (job) => {
-      const timedOut = await this.assignments.timeOut(job.attrs.data.requestId);
+      const timedOut = await this.assignments.timeOut(job.attrs.data.requestId, this.connections());
       if (timedOut) this.logger.debug({ requestId: job.attrs.data.requestId }, "request timed out");
     });
     agenda.on("error", (err: unknown) => {
@@ -97,6 +103,12 @@ export class TimeoutScheduler implements RequestLifecycleHooks {
     await this.sweeping;
     if (this.agenda) await this.agenda.stop();
     this.agenda = null;
+    if (this.pool?.isInitialized) await this.pool.destroy();
+    this.pool = null;
+  }
+
+  private connections(): DataSource {
+    return this.pool ?? this.dataSource;
   }
 
   async pending(request: AssignmentRequest): Promise<void> {
@@ -120,12 +132,12 @@ export class TimeoutScheduler implements RequestLifecycleHooks {
       let total = 0;
       try {
         for (;;) {
-          const due = await this.dataSource.query<Array<{ id: string }>>(
+          const due = await this.connections().query<Array<{ id: string }>>(
             `SELECT id FROM assignment_requests WHERE status = 'PENDING' AND expires_at <= now()
               ORDER BY expires_at LIMIT 200`,
           );
           let done = 0;
-          for (const { id } of due) if (await this.assignments.timeOut(id)) done++;
+          for (const { id } of due) if (await this.assignments.timeOut(id, this.connections())) done++;
           total += done;
           if (due.length < 200 || done === 0) break;
         }

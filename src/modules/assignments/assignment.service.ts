@@ -51,8 +51,8 @@ export class AssignmentService {
     private readonly onEffectError: (err: unknown) => void = () => {},
   ) {}
 
-  private run<T>(work: (tx: Tx) => Promise<T>): Promise<T> {
-    return inTransaction(this.dataSource, work, this.onEffectError);
+  private run<T>(work: (tx: Tx) => Promise<T>, dataSource: DataSource = this.dataSource): Promise<T> {
+    return inTransaction(dataSource, work, this.onEffectError);
   }
 
   /** A request exists for the viewer only if they are a party to it or manage the organization. */
@@ -252,9 +252,10 @@ export class AssignmentService {
 
   /**
    * The deadline's own transition, for the scheduler and the sweeper: times the request out
-   * only if it is still pending and past its deadline. Returns whether it did.
+   * only if it is still pending and past its deadline. Returns whether it did. The scheduler
+   * passes its own small pool, so deadlines never queue behind a burst of API requests.
    */
-  async timeOut(requestId: string): Promise<boolean> {
+  async timeOut(requestId: string, dataSource: DataSource = this.dataSource): Promise<boolean> {
     return this.run(async (tx) => {
       const request = await tx.manager.findOne(AssignmentRequest, {
         where: { id: requestId, status: RequestStatus.PENDING },
@@ -264,7 +265,7 @@ export class AssignmentService {
       if (!request || now < request.expiresAt) return false;
       await this.settle(tx, request, RequestStatus.TIMED_OUT, { actor: null, reason: null, now });
       return true;
-    });
+    }, dataSource);
   }
 
   /** Cancels the pending requests of these chats inside the caller's transaction (chat closed, bulk move). */
