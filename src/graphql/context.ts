@@ -28,6 +28,11 @@ export async function buildContext(
       authError = err;
     }
   }
+  return contextFor(services, dataSource, viewer, authError);
+}
+
+/** The context of one operation, over HTTP or a socket. */
+export function contextFor(services: Services, dataSource: DataSource, viewer: User | null, authError: BatonError | null = null): Context {
   // Without a viewer the loaders are never reached; an impossible org id keeps them harmless.
   const loaders = createLoaders(dataSource, viewer?.organizationId ?? "00000000-0000-0000-0000-000000000000", services.presence);
   return { viewer, authError, loaders, services };

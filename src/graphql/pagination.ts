@@ -1,4 +1,5 @@
 import { type ClassType, Field, ObjectType } from "type-graphql";
+import type { SelectQueryBuilder } from "typeorm";
 import { badInput } from "../errors";
 import { isUuid } from "../validation";
 
@@ -84,4 +85,18 @@ export function toConnection<T>(rows: T[], page: PageArgs, key: (row: T) => Curs
     return { cursor: encodeCursor(at, id), node };
   });
   return { edges, pageInfo: { hasNextPage, endCursor: edges.at(-1)?.cursor ?? null } };
+}
+
+/**
+ * Runs a filtered query as one page, newest first by (created_at, id) — the order every list's
+ * index serves — from the page's cursor on.
+ */
+export async function newestFirst<T extends { createdAt: Date; id: string }>(
+  q: SelectQueryBuilder<T>,
+  page: PageArgs,
+): Promise<Connection<T>> {
+  const a = q.alias;
+  q.orderBy(`${a}.created_at`, "DESC").addOrderBy(`${a}.id`, "DESC").limit(page.first + 1);
+  if (page.after) q.andWhere(`(${a}.created_at, ${a}.id) < (:at, :id)`, { at: page.after.at, id: page.after.id });
+  return toConnection(await q.getMany(), page, (row) => ({ at: row.createdAt, id: row.id }));
 }

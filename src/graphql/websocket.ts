@@ -7,8 +7,7 @@ import { type WebSocket, WebSocketServer } from "ws";
 import type { Logger } from "../logger";
 import type { User } from "../modules/users/user.entity";
 import type { Services } from "../services";
-import type { Context } from "./context";
-import { createLoaders } from "./loaders";
+import { type Context, contextFor } from "./context";
 
 /** graphql-ws closes with this when credentials are missing, wrong, or run out. */
 export const CLOSE_FORBIDDEN = 4403;
@@ -82,15 +81,7 @@ export function attachWebSocket(opts: {
           logger.warn({ err }, "presence update failed");
         });
       },
-      context: (ctx): Context => {
-        const viewer = ctx.extra.session?.viewer ?? null;
-        return {
-          viewer,
-          authError: null,
-          services,
-          loaders: createLoaders(dataSource, viewer?.organizationId ?? "00000000-0000-0000-0000-000000000000", services.presence),
-        };
-      },
+      context: (ctx): Context => contextFor(services, dataSource, ctx.extra.session?.viewer ?? null),
     },
     wss,
   );

@@ -12,7 +12,7 @@ import {
 } from "../../schema/generated/graphql";
 import { ChatStatus } from "../../src/modules/chat-sessions/chat-session.entity";
 import { EXPORT_COLUMNS } from "../../src/modules/tracking/tracking-export";
-import { createTestDatabase, type TestDatabase } from "../support/db";
+import { countRows, createTestDatabase, type TestDatabase } from "../support/db";
 import { assignInput, createChat, createUser, createWorld, type World } from "../support/factories";
 import { codeOf, type GqlResult, startTestServer, type TestServer } from "../support/server";
 
@@ -32,8 +32,7 @@ afterAll(async () => {
   await db?.drop();
 });
 
-const count = async (sql: string, params: unknown[]): Promise<number> =>
-  (await db.dataSource.query<Array<{ n: number }>>(`SELECT count(*)::int AS n FROM ${sql}`, params))[0].n;
+const count = (sql: string, params: unknown[]): Promise<number> => countRows(db.dataSource, sql, params);
 
 const chatsOf = (owner: { id: string }, n: number, overrides = {}) =>
   Promise.all(Array.from({ length: n }, () => createChat(db.dataSource, w.organizationId, owner.id, overrides)));

@@ -3,7 +3,7 @@ import { RecipientType, RequestStatus } from "../../src/modules/assignments/assi
 import type { AssignmentService } from "../../src/modules/assignments/assignment.service";
 import { ChatStatus } from "../../src/modules/chat-sessions/chat-session.entity";
 import { UserRole } from "../../src/modules/users/user.entity";
-import { createTestDatabase, type TestDatabase } from "../support/db";
+import { countRows, createTestDatabase, type TestDatabase } from "../support/db";
 import { assignInput, createChat, createUser, createWorld, type World } from "../support/factories";
 import { codeOfRejection, testServices } from "../support/services";
 
@@ -25,8 +25,7 @@ beforeEach(async () => {
   chatId = (await createChat(db.dataSource, w.organizationId, w.mark.id)).id;
 });
 
-const count = async (sql: string, params: unknown[]): Promise<number> =>
-  ((await db.dataSource.query<Array<{ n: number }>>(`SELECT count(*)::int AS n FROM ${sql}`, params))[0]?.n ?? -1);
+const count = (sql: string, params: unknown[]): Promise<number> => countRows(db.dataSource, sql, params);
 
 const send = () => a.assignChat(w.mark, assignInput(chatId, w.martha.id));
 

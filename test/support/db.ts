@@ -33,3 +33,9 @@ export async function createTestDatabase(): Promise<TestDatabase> {
     },
   };
 }
+
+/** `countRows(ds, "chat_sessions WHERE owner_id = $1", [id])`: how many rows match, straight from Postgres. */
+export async function countRows(dataSource: DataSource, from: string, params: unknown[] = []): Promise<number> {
+  const [row] = await dataSource.query<Array<{ n: number }>>(`SELECT count(*)::int AS n FROM ${from}`, params);
+  return row?.n ?? -1;
+}

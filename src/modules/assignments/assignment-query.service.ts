@@ -1,5 +1,5 @@
 import type { DataSource } from "typeorm";
-import { type Connection, type PageArgs, toConnection } from "../../graphql/pagination";
+import { type Connection, type PageArgs, newestFirst } from "../../graphql/pagination";
 import { requireId } from "../../validation";
 import { isManagerOrAdmin, type User } from "../users/user.entity";
 import { AssignmentRequest, type RequestStatus } from "./assignment-request.entity";
@@ -30,10 +30,7 @@ export class AssignmentQueryService {
   ): Promise<Connection<AssignmentRequest>> {
     const q = this.dataSource.manager
       .createQueryBuilder(AssignmentRequest, "r")
-      .where("r.organization_id = :org", { org: viewer.organizationId })
-      .orderBy("r.created_at", "DESC")
-      .addOrderBy("r.id", "DESC")
-      .limit(page.first + 1);
+      .where("r.organization_id = :org", { org: viewer.organizationId });
     const direction = filter?.direction ?? RequestDirection.ALL;
     switch (direction) {
       case RequestDirection.INCOMING:
@@ -50,8 +47,6 @@ export class AssignmentQueryService {
     if (filter?.chatSessionId) {
       q.andWhere("r.chat_session_id = :chat", { chat: requireId(filter.chatSessionId, "chatSessionId") });
     }
-    if (page.after) q.andWhere("(r.created_at, r.id) < (:at, :id)", { at: page.after.at, id: page.after.id });
-    const rows = await q.getMany();
-    return toConnection(rows, page, (r) => ({ at: r.createdAt, id: r.id }));
+    return newestFirst(q, page);
   }
 }

@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import type { DataSource } from "typeorm";
 import { inTransaction } from "../../db/transaction";
 import { BatonError, badInput, ErrorCode, forbidden, notFound } from "../../errors";
-import { type Connection, type PageArgs, toConnection } from "../../graphql/pagination";
+import { type Connection, type PageArgs, newestFirst } from "../../graphql/pagination";
 import type { BatonPubSub } from "../../graphql/pubsub";
 import { requireId, requirePhone, requireText } from "../../validation";
 import type { AssignmentService } from "../assignments/assignment.service";
@@ -39,15 +39,10 @@ export class ChatSessionService {
   async list(viewer: User, filter: ChatSessionFilterData | null | undefined, page: PageArgs): Promise<Connection<ChatSession>> {
     const q = this.dataSource.manager
       .createQueryBuilder(ChatSession, "c")
-      .where("c.organization_id = :org", { org: viewer.organizationId })
-      .orderBy("c.created_at", "DESC")
-      .addOrderBy("c.id", "DESC")
-      .limit(page.first + 1);
+      .where("c.organization_id = :org", { org: viewer.organizationId });
     if (filter?.ownerId) q.andWhere("c.owner_id = :owner", { owner: requireId(filter.ownerId, "ownerId") });
     if (filter?.status) q.andWhere("c.status = :status", { status: filter.status });
-    if (page.after) q.andWhere("(c.created_at, c.id) < (:at, :id)", { at: page.after.at, id: page.after.id });
-    const rows = await q.getMany();
-    return toConnection(rows, page, (c) => ({ at: c.createdAt, id: c.id }));
+    return newestFirst(q, page);
   }
 
   /** Admins (the WhatsApp connector) open chats for a customer and give them an owner. */

@@ -1,5 +1,5 @@
 import type { DataSource } from "typeorm";
-import { type Connection, type PageArgs, toConnection } from "../../graphql/pagination";
+import { type Connection, type PageArgs, newestFirst } from "../../graphql/pagination";
 import { requireIds } from "../../validation";
 import type { User } from "../users/user.entity";
 import { Notification } from "./notification.entity";
@@ -10,14 +10,9 @@ export class NotificationService {
   async list(viewer: User, unreadOnly: boolean, page: PageArgs): Promise<Connection<Notification>> {
     const q = this.dataSource.manager
       .createQueryBuilder(Notification, "n")
-      .where("n.user_id = :me", { me: viewer.id })
-      .orderBy("n.created_at", "DESC")
-      .addOrderBy("n.id", "DESC")
-      .limit(page.first + 1);
+      .where("n.user_id = :me", { me: viewer.id });
     if (unreadOnly) q.andWhere("n.read_at IS NULL");
-    if (page.after) q.andWhere("(n.created_at, n.id) < (:at, :id)", { at: page.after.at, id: page.after.id });
-    const rows = await q.getMany();
-    return toConnection(rows, page, (n) => ({ at: n.createdAt, id: n.id }));
+    return newestFirst(q, page);
   }
 
   /** Marks the viewer's own notifications read; others' ids are ignored. Returns how many changed. */

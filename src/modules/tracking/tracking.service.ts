@@ -1,6 +1,6 @@
 import type { DataSource } from "typeorm";
 import { badInput } from "../../errors";
-import { type Connection, type PageArgs, toConnection } from "../../graphql/pagination";
+import { type Connection, type PageArgs, newestFirst } from "../../graphql/pagination";
 import { requireId } from "../../validation";
 import { isManagerOrAdmin, type User } from "../users/user.entity";
 import { EngagementTrackingRecord, type TrackingKind, type TrackingStatus } from "./engagement-tracking-record.entity";
@@ -23,10 +23,7 @@ export class TrackingService {
   async list(viewer: User, filter: TrackingFilterData | null | undefined, page: PageArgs): Promise<Connection<EngagementTrackingRecord>> {
     const q = this.dataSource.manager
       .createQueryBuilder(EngagementTrackingRecord, "t")
-      .where("t.organization_id = :org", { org: viewer.organizationId })
-      .orderBy("t.created_at", "DESC")
-      .addOrderBy("t.id", "DESC")
-      .limit(page.first + 1);
+      .where("t.organization_id = :org", { org: viewer.organizationId });
     if (!isManagerOrAdmin(viewer)) {
       q.andWhere("(t.initiated_by_id = :me OR t.from_user_id = :me OR t.to_user_id = :me)", { me: viewer.id });
     }
@@ -44,8 +41,6 @@ export class TrackingService {
     if (filter?.from && filter?.to && filter.from > filter.to) throw badInput("from must not be after to", "from");
     if (filter?.from) q.andWhere("t.created_at >= :from", { from: filter.from });
     if (filter?.to) q.andWhere("t.created_at < :to", { to: filter.to });
-    if (page.after) q.andWhere("(t.created_at, t.id) < (:at, :id)", { at: page.after.at, id: page.after.id });
-    const rows = await q.getMany();
-    return toConnection(rows, page, (t) => ({ at: t.createdAt, id: t.id }));
+    return newestFirst(q, page);
   }
 }
