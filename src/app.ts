@@ -30,7 +30,6 @@ export interface AppOptions {
   dataSource: DataSource;
   jwtSecret: string;
   logger: Logger;
-  pubsub?: BatonPubSub;
 }
 
 export interface App {
@@ -49,7 +48,7 @@ export async function createApp(opts: AppOptions): Promise<App> {
   const redis = opts.redisUrl
     ? { publish: new Redis(opts.redisUrl, { lazyConnect: false }), subscribe: new Redis(opts.redisUrl) }
     : undefined;
-  const pubsub = opts.pubsub ?? createBatonPubSub(redis);
+  const pubsub = createBatonPubSub(redis);
   const ttl = opts.presenceTtlMs ?? 30_000;
   const presence = redis ? new RedisPresence(redis.publish, ttl, Math.max(250, Math.floor(ttl / 3))) : new LocalPresence();
   const services = createServices(dataSource, pubsub, opts.jwtSecret, logger, presence);
