@@ -1,3 +1,4 @@
+import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { AssignChatDocument, AssignmentEventsDocument, UsersOnlineDocument } from "../../schema/generated/graphql";
 import { createTestDatabase, type TestDatabase } from "../support/db";
@@ -7,8 +8,24 @@ import { startTestServer, type TestServer } from "../support/server";
 import { connect, rawSocket, subscribe } from "../support/ws-client";
 import { until } from "../support/wait";
 
-/** The machine's Redis (issue 3 asks for the real thing). */
-const redisUrl = process.env.TEST_REDIS_URL ?? "redis://127.0.0.1:6379";
+/** The machine's Redis (issue 3 asks for the real thing). CI sets TEST_REDIS_URL, so there it must answer. */
+const redisUrl = process.env.TEST_REDIS_URL || "redis://127.0.0.1:6379";
+
+/** Without TEST_REDIS_URL and no Redis at the default address (a machine with only Node), these tests skip, saying why. */
+async function redisAnswers(): Promise<boolean> {
+  if (process.env.TEST_REDIS_URL) return true;
+  const probe = new Redis(redisUrl, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+  try {
+    await probe.connect();
+    return (await probe.ping()) === "PONG";
+  } catch {
+    return false;
+  } finally {
+    probe.disconnect();
+  }
+}
+let haveRedis = false;
+const SKIP_WHY = `no Redis at ${redisUrl}; set TEST_REDIS_URL to run the cross-instance tests`;
 
 let db: TestDatabase;
 let a: TestServer;
@@ -16,6 +33,8 @@ let b: TestServer;
 let w: World;
 
 beforeAll(async () => {
+  haveRedis = await redisAnswers();
+  if (!haveRedis) return;
   db = await createTestDatabase();
   a = await startTestServer(db.dataSource, { redisUrl });
   b = await startTestServer(db.dataSource, { redisUrl });
@@ -38,7 +57,8 @@ const isOnline = async (server: { url: string }, userId: string): Promise<boolea
 };
 
 describe("two instances sharing Redis", () => {
-  it("subscribe on one, mutate on the other: the event arrives; presence is seen from both", async () => {
+  it("subscribe on one, mutate on the other: the event arrives; presence is seen from both", async (ctx) => {
+    ctx.skip(!haveRedis, SKIP_WHY);
     const martha = connect(a.url, w.token(w.martha));
     try {
       const sub = subscribe(martha, AssignmentEventsDocument, {});
@@ -61,7 +81,8 @@ describe("two instances sharing Redis", () => {
     await until(async () => !(await isOnline(b, w.martha.id)));
   });
 
-  it("a crashed instance's sockets expire from presence", async () => {
+  it("a crashed instance's sockets expire from presence", async (ctx) => {
+    ctx.skip(!haveRedis, SKIP_WHY);
     const doomed = await spawnServer(db.url, { REDIS_URL: redisUrl, PRESENCE_TTL_MS: "1500" });
     try {
       const raw = rawSocket(doomed.url);
