@@ -9,6 +9,7 @@ import {
   EngagementTrackingRecordsDocument,
   type EngagementTrackingRecordsQuery,
   NotificationsDocument,
+  RejectAssignmentDocument,
 } from "../../schema/generated/graphql";
 import { ChatStatus } from "../../src/modules/chat-sessions/chat-session.entity";
 import { EXPORT_COLUMNS } from "../../src/modules/tracking/tracking-export";
@@ -209,6 +210,10 @@ describe("tracking records for reporting", () => {
     const tricky = await createUser(db.dataSource, w.organizationId, { name: 'O\'Brien, "Bob"\nSenior' });
     const chat = await createChat(db.dataSource, w.organizationId, tricky.id, { customerName: "Zoë, Ltd. \"Acme\"\r\nBranch" });
     await server.gql(BulkAssignChatsDocument, { input: { chatSessionIds: [chat.id], toUserId: w.martha.id } }, w.token(w.maria));
+    // A request answered with a reason and a note: every column of the record is filled.
+    const asked = await createChat(db.dataSource, w.organizationId, w.mark.id);
+    const sent = await server.gql(AssignChatDocument, { input: { ...assignInput(asked.id, w.martha.id), note: 'Line one\nline "two", three' } }, w.token(w.mark));
+    await server.gql(RejectAssignmentDocument, { requestId: sent.data!.assignChat.id, reason: "Busy, sorry" }, w.token(w.martha));
 
     const res = await fetch(server.url.replace("/graphql", "/exports/engagement-tracking-records.csv"), {
       headers: { authorization: `Bearer ${w.token(w.maria)}` },
@@ -216,10 +221,12 @@ describe("tracking records for reporting", () => {
     expect(res.status).toBe(200);
     expect(res.headers.get("content-type")).toMatch(/^text\/csv; charset=utf-8/);
     const text = await res.text();
-    const rows = parse<Record<string, string>>(text, { columns: true });
+    expect(text.endsWith("\r\n")).toBe(true);
+    // RFC 4180: records end in CRLF. A parser told to accept only CRLF must still find every row.
+    const rows = parse<Record<string, string>>(text, { columns: true, record_delimiter: "\r\n" });
     expect(Object.keys(rows[0])).toEqual([...EXPORT_COLUMNS]);
 
-    const all: Array<{ id: string; status: string; fromUser: { name?: string; id: string }; chatSession: { id: string } }> = [];
+    const all: Array<EngagementTrackingRecordsQuery["engagementTrackingRecords"]["edges"][number]["node"]> = [];
     let after: string | null | undefined = null;
     for (;;) {
       const page: GqlResult<EngagementTrackingRecordsQuery> = await server.gql(EngagementTrackingRecordsDocument, { first: 100, after }, w.token(w.maria));
@@ -230,16 +237,62 @@ describe("tracking records for reporting", () => {
     }
     expect(rows.map((r) => r.record_id).sort()).toEqual(all.map((r) => r.id).sort());
     const byId = new Map(all.map((r) => [r.id, r]));
+    const text_ = (v: string | number | null | undefined): string => (v === null || v === undefined ? "" : String(v));
     for (const row of rows) {
       const node = byId.get(row.record_id)!;
-      expect(row.status).toBe(node.status);
-      expect(row.from_user_id).toBe(node.fromUser.id);
-      expect(row.chat_session_id).toBe(node.chatSession.id);
+      expect({
+        kind: row.kind,
+        status: row.status,
+        recipientType: row.recipient_type,
+        reason: row.reason,
+        note: row.note,
+        requestedAt: row.requested_at,
+        respondedAt: row.responded_at,
+        expiresAt: row.expires_at,
+        timeoutSeconds: row.timeout_seconds,
+        responseSeconds: row.response_seconds === "" ? "" : String(Number(row.response_seconds)),
+        bulkOperationId: row.bulk_operation_id,
+        initiatedBy: [row.initiated_by_id, row.initiated_by_name],
+        fromUser: [row.from_user_id, row.from_user_name],
+        toUser: [row.to_user_id, row.to_user_name],
+        respondedBy: [row.responded_by_id, row.responded_by_name],
+        chatSession: row.chat_session_id,
+        request: row.request_id,
+      }).toEqual({
+        kind: node.kind,
+        status: node.status,
+        recipientType: text_(node.recipientType),
+        reason: text_(node.reason),
+        note: text_(node.note),
+        requestedAt: text_(node.requestedAt),
+        respondedAt: text_(node.respondedAt),
+        expiresAt: text_(node.expiresAt),
+        timeoutSeconds: text_(node.timeoutSeconds),
+        responseSeconds: text_(node.responseSeconds),
+        bulkOperationId: text_(node.bulkOperationId),
+        initiatedBy: [node.initiatedBy.id, node.initiatedBy.name],
+        fromUser: [node.fromUser.id, node.fromUser.name],
+        toUser: [text_(node.toUser?.id), text_(node.toUser?.name)],
+        respondedBy: [text_(node.respondedBy?.id), text_(node.respondedBy?.name)],
+        chatSession: node.chatSession.id,
+        request: text_(node.request?.id),
+      });
     }
     const mine = rows.find((r) => r.chat_session_id === chat.id)!;
     expect(mine.from_user_name).toBe('O\'Brien, "Bob"\nSenior');
     expect(mine.customer_name).toBe("Zoë, Ltd. \"Acme\"\r\nBranch");
+    const rejected = rows.find((r) => r.request_id === sent.data!.assignChat.id)!;
+    expect([rejected.status, rejected.reason, rejected.note]).toEqual(["REJECTED", "Busy, sorry", 'Line one\nline "two", three']);
     expect(rows.some((r) => r.organization_name !== "Acme")).toBe(false);
+
+    // A window [from, to) keeps exactly the rows created in it.
+    const since = rejected.created_at;
+    const windowed = await fetch(`${server.url.replace("/graphql", "/exports/engagement-tracking-records.csv")}?from=${since}&to=2999-01-01T00:00:00Z`, {
+      headers: { authorization: `Bearer ${w.token(w.maria)}` },
+    });
+    const inWindow = parse<Record<string, string>>(await windowed.text(), { columns: true, record_delimiter: "\r\n" });
+    expect(inWindow.map((r) => r.record_id)).toEqual(rows.filter((r) => r.created_at >= since).map((r) => r.record_id));
+    expect(inWindow.length).toBeLessThan(rows.length);
   });
 
   it("the export refuses users, missing tokens and bad times", async () => {
@@ -251,7 +304,12 @@ describe("tracking records for reporting", () => {
     expect(anon.status).toBe(401);
     const bad = await fetch(`${url}?from=yesterday`, { headers: { authorization: `Bearer ${w.token(w.maria)}` } });
     expect(bad.status).toBe(400);
+    const backwards = await fetch(`${url}?from=2026-02-01T00:00:00Z&to=2026-01-01T00:00:00Z`, { headers: { authorization: `Bearer ${w.token(w.maria)}` } });
+    expect(backwards.status).toBe(400);
+    expect(((await backwards.json()) as { errors: Array<{ extensions: { code: string; field: string } }> }).errors[0].extensions).toEqual({ code: "BAD_USER_INPUT", field: "from" });
+    const injected = await fetch(`${url}?from=${encodeURIComponent("2026-01-01'; DROP TABLE users; --")}`, { headers: { authorization: `Bearer ${w.token(w.maria)}` } });
+    expect(injected.status).toBe(400);
     const empty = await fetch(`${url}?from=2000-01-01T00:00:00Z&to=2000-01-02T00:00:00Z`, { headers: { authorization: `Bearer ${w.token(w.maria)}` } });
-    expect((await empty.text()).trim()).toBe(EXPORT_COLUMNS.join(","));
+    expect(await empty.text()).toBe(`${EXPORT_COLUMNS.join(",")}\r\n`);
   });
 });
