@@ -28,7 +28,7 @@ describe("CsvCrlfTransform", () => {
     expect(out).toBe(
       ["id,name,note", '1,"O\'Brien, ""Bob""\nSenior",', '2,"Zoë ""Acme""\r\nBranch",""', '3,plain,"ends with quote """', '4,"""",x', ""].join("\r\n"),
     );
-    const rows = parse<string[]>(out, { record_delimiter: "\r\n" });
+    const rows: string[][] = parse(out, { record_delimiter: "\r\n" });
     expect(rows).toEqual([
       ["id", "name", "note"],
       ["1", "O'Brien, \"Bob\"\nSenior", ""],
