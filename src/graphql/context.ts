@@ -10,6 +10,11 @@ export interface Context {
   authError: BatonError | null;
   loaders: Loaders;
   services: Services;
+  /**
+   * Starts `loaders` afresh. A subscription's context lives as long as its socket: each delivered
+   * event renews them, so caches hold one event's rows (never stale ones, never all of them).
+   */
+  renewLoaders(): Loaders;
 }
 
 /** Authenticates once per operation; resolvers then call `viewerOf`. */
@@ -34,8 +39,15 @@ export async function buildContext(
 /** The context of one operation, over HTTP or a socket. */
 export function contextFor(services: Services, dataSource: DataSource, viewer: User | null, authError: BatonError | null = null): Context {
   // Without a viewer the loaders are never reached; an impossible org id keeps them harmless.
-  const loaders = createLoaders(dataSource, viewer?.organizationId ?? "00000000-0000-0000-0000-000000000000", services.presence);
-  return { viewer, authError, loaders, services };
+  const organizationId = viewer?.organizationId ?? "00000000-0000-0000-0000-000000000000";
+  const context: Context = {
+    viewer,
+    authError,
+    services,
+    loaders: createLoaders(dataSource, organizationId, services.presence),
+    renewLoaders: () => (context.loaders = createLoaders(dataSource, organizationId, services.presence)),
+  };
+  return context;
 }
 
 export function viewerOf(ctx: Context): User {

@@ -29,33 +29,34 @@ export function assertScope(viewer: User, scope: EventScope): void {
 
 /**
  * Turns a message (possibly JSON from Redis) back into entities and primes the subscriber's
- * loaders with the rows as committed, so nested fields resolve without queries and never from
- * a stale cache.
+ * loaders, fresh for this event, with the rows as committed: nested fields resolve without
+ * queries, never from a stale cache, and a long-lived subscription does not accumulate rows.
  */
 export function receiveAssignmentEvent(ctx: Context, message: AssignmentEventMessage): AssignmentEvent {
   const event = revive(AssignmentEvent, message.event);
   const record = revive(EngagementTrackingRecord, message.trackingRecord);
   const chat = revive(ChatSession, message.chat);
-  const { loaders } = ctx;
-  loaders.trackingRecord.clear(record.id).prime(record.id, record);
-  loaders.chatSession.clear(chat.id).prime(chat.id, chat);
-  loaders.pendingRequestByChat.clear(chat.id);
+  const loaders = ctx.renewLoaders();
+  loaders.trackingRecord.prime(record.id, record);
+  loaders.chatSession.prime(chat.id, chat);
   if (message.request) {
     const request = revive(AssignmentRequest, message.request);
-    loaders.request.clear(request.id).prime(request.id, request);
-    loaders.trackingRecordByRequest.clear(request.id).prime(request.id, record);
+    loaders.request.prime(request.id, request);
+    loaders.trackingRecordByRequest.prime(request.id, record);
   }
   return event;
 }
 
 export function receiveChatSession(ctx: Context, message: ChatSessionMessage): ChatSession {
   const chat = revive(ChatSession, message.chat);
-  ctx.loaders.chatSession.clear(chat.id).prime(chat.id, chat);
-  ctx.loaders.pendingRequestByChat.clear(chat.id);
+  ctx.renewLoaders().chatSession.prime(chat.id, chat);
   return chat;
 }
 
-export const receiveNotification = (message: Notification): Notification => revive(Notification, message);
+export function receiveNotification(ctx: Context, message: Notification): Notification {
+  ctx.renewLoaders();
+  return revive(Notification, message);
+}
 
 export function chatVisible(viewer: User, message: ChatSessionMessage): boolean {
   const { chat, previousOwnerId } = message;

@@ -13,7 +13,7 @@ import {
   WithdrawAssignmentDocument,
 } from "../../schema/generated/graphql";
 import { createTestDatabase, type TestDatabase } from "../support/db";
-import { assignInput, createChat, createWorld, TEST_JWT_SECRET, type World } from "../support/factories";
+import { assignInput, createChat, createUser, createWorld, TEST_JWT_SECRET, type World } from "../support/factories";
 import { codeOf, startTestServer, type TestServer } from "../support/server";
 import { connect, rawSocket, subscribe } from "../support/ws-client";
 import { sleep, until } from "../support/wait";
@@ -91,6 +91,26 @@ describe("assignmentEvents over graphql-ws", () => {
       const got = await sub.next();
       expect(got.data!.assignmentEvents.type).toBe("CREATED");
       expect(got.data!.assignmentEvents.request!.recipient.name).toBe("Tom");
+    } finally {
+      await maria.dispose();
+    }
+  });
+
+  it("a long-lived subscription resolves each event's people afresh: a rename shows in the next event", async () => {
+    const nina = await createUser(db.dataSource, w.organizationId, { name: "Nina" });
+    const maria = connect(server.url, w.token(w.maria));
+    try {
+      const sub = subscribe(maria, AssignmentEventsDocument, { scope: "ORGANIZATION" });
+      await until(() => server.app.websocket.connectionCount() >= 1);
+      await sleep(100);
+      const first = await createChat(db.dataSource, w.organizationId, nina.id);
+      await server.gql(AssignChatDocument, { input: assignInput(first.id, w.tom.id) }, w.token(nina));
+      expect((await sub.next()).data!.assignmentEvents.request!.sender.name).toBe("Nina");
+
+      await db.dataSource.query(`UPDATE users SET name = 'Nina Lopez' WHERE id = $1`, [nina.id]);
+      const second = await createChat(db.dataSource, w.organizationId, nina.id);
+      await server.gql(AssignChatDocument, { input: assignInput(second.id, w.tom.id) }, w.token(nina));
+      expect((await sub.next()).data!.assignmentEvents.request!.sender.name).toBe("Nina Lopez");
     } finally {
       await maria.dispose();
     }

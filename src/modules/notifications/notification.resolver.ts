@@ -36,8 +36,8 @@ export class NotificationResolver {
       );
     },
   })
-  notificationReceived(@Root() message: Notification): Notification {
-    return receiveNotification(message);
+  notificationReceived(@Root() message: Notification, @Ctx() ctx: Context): Notification {
+    return receiveNotification(ctx, message);
   }
 
   @FieldResolver(() => AssignmentRequest, { nullable: true })
