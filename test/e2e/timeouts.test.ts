@@ -7,6 +7,7 @@ import {
   NotificationsDocument,
   UpdateAssignDiscussSettingsDocument,
 } from "../../schema/generated/graphql";
+import { audience } from "../../src/graphql/pubsub";
 import { TIMEOUT_JOB } from "../../src/jobs/timeout-scheduler";
 import { type AssignmentEvent, AssignmentEventType } from "../../src/modules/assignments/assignment-event.entity";
 import { createTestDatabase, type TestDatabase } from "../support/db";
@@ -38,7 +39,7 @@ const jobsFor = async (requestId: string): Promise<number> =>
 describe("scheduled timeouts", () => {
   it("a 5 s request times out between 5 and 6.5 s with no client action; both told, record and event", async () => {
     const events: AssignmentEvent[] = [];
-    const sub = server.app.pubsub.subscribe("ASSIGNMENT_EVENT");
+    const sub = server.app.pubsub.subscribe("ASSIGNMENT_EVENT", audience.organization(w.organizationId));
     const collecting = (async () => {
       for await (const { event: e } of sub) {
         events.push(e);

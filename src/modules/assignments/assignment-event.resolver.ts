@@ -1,7 +1,7 @@
 import { filter, pipe } from "@graphql-yoga/subscription";
 import { Arg, Ctx, FieldResolver, Int, Query, registerEnumType, Resolver, Root, Subscription } from "type-graphql";
 import { type Context, viewerOf } from "../../graphql/context";
-import type { AssignmentEventMessage } from "../../graphql/pubsub";
+import { type AssignmentEventMessage, audience } from "../../graphql/pubsub";
 import { assertScope, EventScope, maySee, receiveAssignmentEvent } from "../../graphql/subscriptions";
 import { ChatSession } from "../chat-sessions/chat-session.entity";
 import { EngagementTrackingRecord } from "../tracking/engagement-tracking-record.entity";
@@ -26,7 +26,7 @@ export class AssignmentEventResolver {
       const viewer = viewerOf(context);
       assertScope(viewer, args.scope);
       return pipe(
-        context.services.pubsub.subscribe("ASSIGNMENT_EVENT"),
+        context.services.pubsub.subscribe("ASSIGNMENT_EVENT", args.scope === EventScope.ORGANIZATION ? audience.organization(viewer.organizationId) : audience.user(viewer.id)),
         filter((m: AssignmentEventMessage) => maySee(viewer, args.scope, m.event)),
       );
     },

@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import type { Tx } from "../../db/transaction";
 import { fromRow } from "../../db/hydrate";
-import type { BatonPubSub } from "../../graphql/pubsub";
+import { type BatonPubSub, publishAssignmentEvent } from "../../graphql/pubsub";
 import { ChatSession } from "../chat-sessions/chat-session.entity";
 import type { EngagementTrackingRecord } from "../tracking/engagement-tracking-record.entity";
 import { AssignmentEvent, type AssignmentEventType } from "./assignment-event.entity";
@@ -60,7 +60,7 @@ export async function appendEvent(
   tx.afterCommit(async () => {
     const [row] = await dataSource.query<Array<{ sequence: string }>>(`SELECT sequence FROM assignment_events WHERE event_id = $1`, [eventId]);
     event.sequence = String(row?.sequence);
-    pubsub.publish("ASSIGNMENT_EVENT", { event, request: subjects.request, trackingRecord: subjects.trackingRecord, chat: committedChat });
+    publishAssignmentEvent(pubsub, { event, request: subjects.request, trackingRecord: subjects.trackingRecord, chat: committedChat });
   });
   return event;
 }

@@ -3,7 +3,7 @@ import type { DataSource, EntityManager } from "typeorm";
 import { fromRow } from "../../db/hydrate";
 import { inTransaction, type Tx } from "../../db/transaction";
 import { BatonError, ErrorCode, forbidden, notFound } from "../../errors";
-import type { BatonPubSub } from "../../graphql/pubsub";
+import { type BatonPubSub, publishChatSessionUpdated } from "../../graphql/pubsub";
 import { optionalText, requireId, requireReason } from "../../validation";
 import { ChatSession, ChatStatus } from "../chat-sessions/chat-session.entity";
 import { NotificationType } from "../notifications/notification.entity";
@@ -331,7 +331,7 @@ export class AssignmentService {
       const moved = fromRow(ChatSession, row);
       chat = moved;
       const previousOwnerId = row.previous_owner_id as string;
-      tx.afterCommit(() => this.pubsub.publish("CHAT_SESSION_UPDATED", { chat: moved, previousOwnerId }));
+      tx.afterCommit(() => publishChatSessionUpdated(this.pubsub, { chat: moved, previousOwnerId }));
     }
 
     const [records] = await m.query<[Array<Record<string, unknown>>, number]>(

@@ -3,7 +3,7 @@ import type { DataSource } from "typeorm";
 import { fromRow } from "../../db/hydrate";
 import { inTransaction, type Tx } from "../../db/transaction";
 import { badInput, BatonError, ErrorCode } from "../../errors";
-import type { BatonPubSub } from "../../graphql/pubsub";
+import { type BatonPubSub, publishAssignmentEvent, publishChatSessionUpdated } from "../../graphql/pubsub";
 import { isUuid, optionalText, requireId } from "../../validation";
 import { ChatSession, ChatStatus } from "../chat-sessions/chat-session.entity";
 import { NotificationType } from "../notifications/notification.entity";
@@ -299,8 +299,8 @@ export class BulkAssignService {
         toUserId: target.id,
         occurredAt: now,
       } satisfies AssignmentEvent);
-      this.pubsub.publish("ASSIGNMENT_EVENT", { event, request: null, trackingRecord, chat });
-      this.pubsub.publish("CHAT_SESSION_UPDATED", { chat, previousOwnerId: fromUserId });
+      publishAssignmentEvent(this.pubsub, { event, request: null, trackingRecord, chat });
+      publishChatSessionUpdated(this.pubsub, { chat, previousOwnerId: fromUserId });
     }
   }
 }

@@ -1,12 +1,12 @@
 import { filter, pipe } from "@graphql-yoga/subscription";
 import { Arg, Ctx, Field, FieldResolver, ID, InputType, Int, Mutation, Query, Resolver, Root, Subscription } from "type-graphql";
-import type { ChatSessionMessage } from "../../graphql/pubsub";
+import { audience, type ChatSessionMessage } from "../../graphql/pubsub";
 import { chatVisible, receiveChatSession } from "../../graphql/subscriptions";
 import { notFound } from "../../errors";
 import { type Context, viewerOf } from "../../graphql/context";
 import { ConnectionType, pageArgs } from "../../graphql/pagination";
 import { AssignmentRequest } from "../assignments/assignment-request.entity";
-import { User } from "../users/user.entity";
+import { isManagerOrAdmin, User } from "../users/user.entity";
 import { ChatSession, ChatStatus } from "./chat-session.entity";
 
 const ChatSessionConnection = ConnectionType(ChatSession, "ChatSession");
@@ -70,7 +70,7 @@ export class ChatSessionResolver {
     subscribe: ({ context }: { context: Context }) => {
       const viewer = viewerOf(context);
       return pipe(
-        context.services.pubsub.subscribe("CHAT_SESSION_UPDATED"),
+        context.services.pubsub.subscribe("CHAT_SESSION_UPDATED", isManagerOrAdmin(viewer) ? audience.organization(viewer.organizationId) : audience.user(viewer.id)),
         filter((m: ChatSessionMessage) => chatVisible(viewer, m)),
       );
     },

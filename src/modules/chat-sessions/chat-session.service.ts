@@ -3,7 +3,7 @@ import type { DataSource } from "typeorm";
 import { inTransaction } from "../../db/transaction";
 import { BatonError, badInput, ErrorCode, forbidden, notFound } from "../../errors";
 import { type Connection, type PageArgs, newestFirst } from "../../graphql/pagination";
-import type { BatonPubSub } from "../../graphql/pubsub";
+import { type BatonPubSub, publishChatSessionUpdated } from "../../graphql/pubsub";
 import { requireId, requirePhone, requireText } from "../../validation";
 import type { AssignmentService } from "../assignments/assignment.service";
 import { isManagerOrAdmin, User, UserRole } from "../users/user.entity";
@@ -69,7 +69,7 @@ export class ChatSessionService {
       lastCustomerMessageAt: last,
     });
     const chat = await this.dataSource.manager.findOneByOrFail(ChatSession, { id });
-    this.pubsub.publish("CHAT_SESSION_UPDATED", { chat, previousOwnerId: null });
+    publishChatSessionUpdated(this.pubsub, { chat, previousOwnerId: null });
     return chat;
   }
 
@@ -90,7 +90,7 @@ export class ChatSessionService {
       await tx.manager.update(ChatSession, { id: chat.id }, { status: ChatStatus.CLOSED, updatedAt: now });
       await this.assignments.cancelPendingForChats(tx, [chat.id], viewer, "The chat was closed", now);
       const closed = Object.assign(new ChatSession(), chat, { status: ChatStatus.CLOSED, updatedAt: now });
-      tx.afterCommit(() => this.pubsub.publish("CHAT_SESSION_UPDATED", { chat: closed, previousOwnerId: null }));
+      tx.afterCommit(() => publishChatSessionUpdated(this.pubsub, { chat: closed, previousOwnerId: null }));
       return closed;
     });
   }

@@ -1,5 +1,6 @@
 import { filter, pipe } from "@graphql-yoga/subscription";
 import { Arg, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root, Subscription } from "type-graphql";
+import { audience } from "../../graphql/pubsub";
 import { receiveNotification } from "../../graphql/subscriptions";
 import { type Context, viewerOf } from "../../graphql/context";
 import { ConnectionType, pageArgs } from "../../graphql/pagination";
@@ -31,7 +32,7 @@ export class NotificationResolver {
     subscribe: ({ context }: { context: Context }) => {
       const viewer = viewerOf(context);
       return pipe(
-        context.services.pubsub.subscribe("NOTIFICATION"),
+        context.services.pubsub.subscribe("NOTIFICATION", audience.user(viewer.id)),
         filter((n: Notification) => n.userId === viewer.id),
       );
     },

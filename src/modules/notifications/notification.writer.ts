@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import type { Tx } from "../../db/transaction";
-import type { BatonPubSub } from "../../graphql/pubsub";
+import { type BatonPubSub, publishNotification } from "../../graphql/pubsub";
 import { Notification, type NotificationType } from "./notification.entity";
 
 export interface NewNotification {
@@ -34,7 +34,7 @@ export async function writeNotifications(
     ],
   );
   tx.afterCommit(() => {
-    for (const row of rows) pubsub.publish("NOTIFICATION", row);
+    for (const row of rows) publishNotification(pubsub, row);
   });
   return rows;
 }
