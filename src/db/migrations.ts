@@ -2,6 +2,13 @@ import { Init1764050000000 } from "../../migrations/1764050000000-Init";
 import { AgendaJobs1764060000000 } from "../../migrations/1764060000000-AgendaJobs";
 import { BulkAndReporting1764070000000 } from "../../migrations/1764070000000-BulkAndReporting";
 import { CommitOrderedEvents1764080000000 } from "../../migrations/1764080000000-CommitOrderedEvents";
+import { TimeoutJobsByRequest1764090000000 } from "../../migrations/1764090000000-TimeoutJobsByRequest";
 
 /** Listed explicitly (no glob): the same list works compiled, in vitest and in the CLI. */
-export const migrations = [Init1764050000000, AgendaJobs1764060000000, BulkAndReporting1764070000000, CommitOrderedEvents1764080000000];
+export const migrations = [
+  Init1764050000000,
+  AgendaJobs1764060000000,
+  BulkAndReporting1764070000000,
+  CommitOrderedEvents1764080000000,
+  TimeoutJobsByRequest1764090000000,
+];

@@ -52,6 +52,8 @@ export class TimeoutScheduler implements RequestLifecycleHooks {
   private agenda: Agenda | null = null;
   private sweepTimer: NodeJS.Timeout | null = null;
   private sweeping: Promise<number> | null = null;
+  private draining: Promise<number> | null = null;
+  private drainAgain: Promise<number> | null = null;
   /** Connections of the scheduler's own, apart from the API's pool. */
   private pool: DataSource | null = null;
 
@@ -78,9 +80,11 @@ export class TimeoutScheduler implements RequestLifecycleHooks {
       defaultLockLifetime: 10_000,
       removeOnComplete: true,
     });
-    agenda.define<TimeoutJobData>(TIMEOUT_JOB, async (job) => {
-      const timedOut = await this.assignments.timeOut(job.attrs.data.requestId, this.connections());
-      if (timedOut) this.logger.debug({ requestId: job.attrs.data.requestId }, "request timed out");
+    // A job's deadline has come: time out every request that is due, not only its own, in set-based
+    // batches. When many fall due together (a burst of requests made seconds apart), the first job
+    // settles them all in a few statements and the rest find theirs done (and cancelled).
+    agenda.define<TimeoutJobData>(TIMEOUT_JOB, async () => {
+      await this.drain();
     });
     agenda.on("error", (err: unknown) => {
       // A request settled while its job ran: our cancel removed the job Agenda wanted to update.
@@ -113,39 +117,66 @@ export class TimeoutScheduler implements RequestLifecycleHooks {
 
   async pending(request: AssignmentRequest): Promise<void> {
     if (!this.agenda) return;
-    await this.agenda
-      .create<TimeoutJobData>(TIMEOUT_JOB, { requestId: request.id })
-      .unique({ "data.requestId": request.id }, { insertOnly: true })
-      .schedule(request.expiresAt)
-      .save();
+    // One job per request, created once after the request commits: unique by construction, so no
+    // unique() lookup before the insert.
+    await this.agenda.create<TimeoutJobData>(TIMEOUT_JOB, { requestId: request.id }).schedule(request.expiresAt).save();
   }
 
   async settled(requestIds: string[]): Promise<void> {
-    if (!this.agenda) return;
-    for (const requestId of requestIds) await this.agenda.cancel({ name: TIMEOUT_JOB, data: { requestId } });
+    if (!this.agenda || requestIds.length === 0) return;
+    if (this.opts.mongoUrl) {
+      for (const requestId of requestIds) await this.agenda.cancel({ name: TIMEOUT_JOB, data: { requestId } });
+      return;
+    }
+    // Agenda's table lives in Baton's database: one statement for the whole batch, by the
+    // expression index of the TimeoutJobsByRequest migration.
+    await this.connections().query(`DELETE FROM agenda_jobs WHERE name = $1 AND data->>'requestId' = ANY($2::text[])`, [TIMEOUT_JOB, requestIds]);
   }
 
-  /** Times out every pending request past its deadline; cheap (one indexed query) when there are none. */
+  /**
+   * Times out all due requests, batch after batch. Jobs that fire while a drain runs share one
+   * more drain after it (which sees what fell due meanwhile), instead of each starting its own.
+   */
+  drain(): Promise<number> {
+    if (!this.draining) {
+      this.draining = this.timeOutAllDue().finally(() => (this.draining = null));
+      return this.draining;
+    }
+    this.drainAgain ??= this.draining
+      .catch(() => 0) // that drain's failure is its callers'; this one runs regardless
+      .then(() => {
+        this.drainAgain = null;
+        return this.drain();
+      });
+    return this.drainAgain;
+  }
+
+  private async timeOutAllDue(): Promise<number> {
+    const BATCH = 500;
+    let total = 0;
+    for (;;) {
+      const ids = await this.assignments.timeOutDue(this.connections(), BATCH);
+      total += ids.length;
+      if (ids.length < BATCH) return total;
+    }
+  }
+
+  /**
+   * The safety net: times out every pending request past its deadline whatever happened to its
+   * job (a crash between commit and scheduling, a backend outage). Cheap (one indexed query)
+   * when there are none.
+   */
   sweep(): Promise<number> {
     if (this.sweeping) return this.sweeping;
     const run = async () => {
-      let total = 0;
       try {
-        for (;;) {
-          const due = await this.connections().query<Array<{ id: string }>>(
-            `SELECT id FROM assignment_requests WHERE status = 'PENDING' AND expires_at <= now()
-              ORDER BY expires_at LIMIT 200`,
-          );
-          let done = 0;
-          for (const { id } of due) if (await this.assignments.timeOut(id, this.connections())) done++;
-          total += done;
-          if (due.length < 200 || done === 0) break;
-        }
-        if (total > 0) this.logger.warn({ count: total }, "sweeper timed out requests whose job had not run");
+        const total = await this.timeOutAllDue();
+        if (total > 0) this.logger.info({ count: total }, "sweeper timed out requests past their deadline");
+        return total;
       } catch (err) {
         this.logger.error({ err }, "timeout sweep failed");
+        return 0;
       }
-      return total;
     };
     this.sweeping = run().finally(() => {
       this.sweeping = null;

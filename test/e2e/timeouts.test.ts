@@ -10,7 +10,7 @@ import {
 import { audience } from "../../src/graphql/pubsub";
 import { TIMEOUT_JOB } from "../../src/jobs/timeout-scheduler";
 import { type AssignmentEvent, AssignmentEventType } from "../../src/modules/assignments/assignment-event.entity";
-import { createTestDatabase, type TestDatabase } from "../support/db";
+import { countRows, createTestDatabase, type TestDatabase } from "../support/db";
 import { assignInput, createChat, createWorld, type World } from "../support/factories";
 import { codeOf, startTestServer, type TestServer } from "../support/server";
 import { sleep } from "../support/wait";
@@ -111,6 +111,8 @@ describe("scheduled timeouts", () => {
         expect(types).toEqual(["CREATED", "TIMED_OUT"]);
       }
     }
+    // Whichever way each ended, no timeout job is left behind.
+    expect(await countRows(db.dataSource, `agenda_jobs WHERE name = $1 AND data->>'requestId' = ANY($2)`, [TIMEOUT_JOB, outcomes.map((o) => o.id)])).toBe(0);
     // Both outcomes really happened: the boundary was exercised.
     expect(outcomes.some((o) => o.status === "ACCEPTED")).toBe(true);
     expect(outcomes.some((o) => o.status !== "ACCEPTED")).toBe(true);

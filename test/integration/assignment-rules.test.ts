@@ -82,6 +82,49 @@ describe("allowed transitions, each with its record, event and notifications", (
     expect(await count(`assignment_events WHERE request_id = $1 AND type = 'TIMED_OUT'`, [r.id])).toBe(1);
   });
 
+  it("timeOutDue settles every due request in one transaction, set-based, skipping rows another transaction holds", async () => {
+    const due = async (n: number) => {
+      const ids: string[] = [];
+      for (let i = 0; i < n; i++) {
+        const chat = await createChat(db.dataSource, w.organizationId, w.mark.id);
+        ids.push((await a.assignChat(w.mark, assignInput(chat.id, w.martha.id))).id);
+      }
+      await db.dataSource.query(`UPDATE assignment_requests SET expires_at = now() - interval '1 second' WHERE id = ANY($1)`, [ids]);
+      return ids;
+    };
+    const notYet = await send();
+    // Leftovers of earlier tests are settled first so the counts below are this test's.
+    await a.timeOutDue();
+
+    const two = await due(2);
+    let before = db.counter.count;
+    expect((await a.timeOutDue()).sort()).toEqual([...two].sort());
+    const statementsForTwo = db.counter.count - before;
+
+    const many = await due(25);
+    const held = many.pop()!;
+    const holder = db.dataSource.createQueryRunner();
+    await holder.startTransaction();
+    try {
+      await holder.query(`SELECT id FROM assignment_requests WHERE id = $1 FOR NO KEY UPDATE`, [held]);
+      before = db.counter.count;
+      expect((await a.timeOutDue()).sort()).toEqual([...many].sort());
+      // 24 requests cost what 2 did (the holder's SELECT is not counted: it ran before).
+      expect(db.counter.count - before).toBe(statementsForTwo);
+    } finally {
+      await holder.rollbackTransaction();
+      await holder.release();
+    }
+    expect(await count(`assignment_requests WHERE id = ANY($1) AND status = 'TIMED_OUT'`, [many])).toBe(24);
+    expect(await count(`engagement_tracking_records WHERE request_id = ANY($1) AND status = 'TIMED_OUT' AND response_seconds IS NOT NULL`, [many])).toBe(24);
+    expect(await count(`assignment_events WHERE request_id = ANY($1) AND type = 'TIMED_OUT'`, [many])).toBe(24);
+    expect(await count(`notifications WHERE request_id = ANY($1) AND type = 'ASSIGNMENT_TIMED_OUT'`, [many])).toBe(48);
+    expect(await count(`assignment_requests WHERE id = $1 AND status = 'PENDING'`, [notYet.id])).toBe(1);
+    // Released, the held one is due and taken by the next call.
+    expect(await a.timeOutDue()).toEqual([held]);
+    expect(await a.timeOutDue()).toEqual([]);
+  });
+
   it("PENDING -> CANCELLED when the chat is closed; both parties told", async () => {
     const r = await send();
     await svc.chats.close(w.maria, chatId);

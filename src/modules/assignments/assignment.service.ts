@@ -13,7 +13,7 @@ import { SettingsService } from "../settings/settings.service";
 import { EngagementTrackingRecord, TrackingKind, TrackingStatus } from "../tracking/engagement-tracking-record.entity";
 import { isManagerOrAdmin, User, UserRole } from "../users/user.entity";
 import { AssignmentEventType } from "./assignment-event.entity";
-import { appendEvent } from "./assignment-event.writer";
+import { appendEvent, appendEvents } from "./assignment-event.writer";
 import { AssignmentRequest, RecipientType, RequestStatus } from "./assignment-request.entity";
 import { assertTransition, OUTCOMES, type TerminalStatus } from "./transitions";
 
@@ -268,6 +268,28 @@ export class AssignmentService {
     }, dataSource);
   }
 
+  /**
+   * Times out, in one transaction, up to `limit` pending requests past their deadline (oldest
+   * deadline first) and returns their ids. Requests another transaction holds (an accept in
+   * flight, another instance's batch) are skipped, not waited for: whoever holds one settles it,
+   * or the next batch or the sweeper finds it still due.
+   */
+  async timeOutDue(dataSource: DataSource = this.dataSource, limit = 500): Promise<string[]> {
+    return this.run(async (tx) => {
+      const now = this.clock();
+      const rows = await tx.manager.query<Array<Record<string, unknown>>>(
+        `SELECT * FROM assignment_requests
+          WHERE status = '${RequestStatus.PENDING}' AND expires_at <= $1
+          ORDER BY expires_at LIMIT $2
+          FOR NO KEY UPDATE SKIP LOCKED`,
+        [now, limit],
+      );
+      const due = rows.map((row) => fromRow(AssignmentRequest, row));
+      await this.settleMany(tx, due, RequestStatus.TIMED_OUT, { actor: null, reason: null, now });
+      return due.map((r) => r.id);
+    }, dataSource);
+  }
+
   /** Cancels the pending requests of these chats inside the caller's transaction (chat closed, bulk move). */
   async cancelPendingForChats(tx: Tx, chatIds: string[], actor: User | null, reason: string, now: Date): Promise<number> {
     if (chatIds.length === 0) return 0;
@@ -277,7 +299,7 @@ export class AssignmentService {
       .where("r.chat_session_id = ANY(:chatIds)", { chatIds })
       .andWhere("r.status = :status", { status: RequestStatus.PENDING })
       .getMany();
-    for (const request of pending) await this.settle(tx, request, RequestStatus.CANCELLED, { actor, reason, now });
+    await this.settleMany(tx, pending, RequestStatus.CANCELLED, { actor, reason, now });
     return pending.length;
   }
 
@@ -290,7 +312,7 @@ export class AssignmentService {
       .andWhere("r.status = :status", { status: RequestStatus.PENDING })
       .orderBy("r.chat_session_id")
       .getMany();
-    for (const request of pending) await this.settle(tx, request, RequestStatus.CANCELLED, { actor, reason, now });
+    await this.settleMany(tx, pending, RequestStatus.CANCELLED, { actor, reason, now });
     return pending.length;
   }
 
@@ -299,27 +321,38 @@ export class AssignmentService {
    * chat's owner on accept, the tracking record, the event row and the notifications.
    */
   async settle(tx: Tx, request: AssignmentRequest, to: TerminalStatus, opts: SettleOptions): Promise<AssignmentRequest> {
-    assertTransition(request.status, to);
+    const [settled] = await this.settleMany(tx, [request], to, opts);
+    return settled;
+  }
+
+  /**
+   * `settle` for many locked, pending requests at once, set-based: one statement per table
+   * whatever their number (timeouts falling due together, a closed chat, a deactivated user).
+   * Accepting moves a chat, so it takes one request at a time.
+   */
+  async settleMany(tx: Tx, requests: AssignmentRequest[], to: TerminalStatus, opts: SettleOptions): Promise<AssignmentRequest[]> {
+    if (requests.length === 0) return [];
+    for (const request of requests) assertTransition(request.status, to);
+    if (to === RequestStatus.ACCEPTED && requests.length !== 1) throw new Error("accept settles one request at a time");
     const m = tx.manager;
     const { now, actor, reason } = opts;
-    const result = await m.update(
-      AssignmentRequest,
-      { id: request.id, status: RequestStatus.PENDING },
-      { status: to, reason, respondedAt: now, respondedById: actor?.id ?? null },
+    const ids = requests.map((r) => r.id);
+    const [, affected] = await m.query<[unknown[], number]>(
+      `UPDATE assignment_requests SET status = $2, reason = $3, responded_at = $4, responded_by_id = $5
+        WHERE id = ANY($1::uuid[]) AND status = '${RequestStatus.PENDING}'`,
+      [ids, to, reason, now, actor?.id ?? null],
     );
-    if (result.affected !== 1) {
-      // Unreachable under the row lock; kept so a missing lock can never double-apply.
+    if (affected !== requests.length) {
+      // Unreachable under the row locks; kept so a missing lock can never double-apply.
       throw new BatonError(ErrorCode.REQUEST_NOT_PENDING, "The request is no longer pending");
     }
-    const settled = Object.assign(new AssignmentRequest(), request, {
-      status: to,
-      reason,
-      respondedAt: now,
-      respondedById: actor?.id ?? null,
-    });
+    const settled = requests.map((request) =>
+      Object.assign(new AssignmentRequest(), request, { status: to, reason, respondedAt: now, respondedById: actor?.id ?? null }),
+    );
 
     let chat: ChatSession | undefined;
     if (to === RequestStatus.ACCEPTED) {
+      const [request] = requests;
       // The self-join reads the row as it was before this UPDATE: the previous owner.
       const [rows] = await m.query<[Array<Record<string, unknown>>, number]>(
         `UPDATE chat_sessions c SET owner_id = $2, updated_at = $3
@@ -334,61 +367,59 @@ export class AssignmentService {
       tx.afterCommit(() => publishChatSessionUpdated(this.pubsub, { chat: moved, previousOwnerId }));
     }
 
-    const [records] = await m.query<[Array<Record<string, unknown>>, number]>(
+    const [recordRows] = await m.query<[Array<Record<string, unknown>>, number]>(
       `UPDATE engagement_tracking_records
           SET status = $2, reason = $3, responded_at = $4, responded_by_id = $5, updated_at = $4,
               response_seconds = round(extract(epoch FROM ($4::timestamptz - requested_at))::numeric, 3)
-        WHERE request_id = $1
+        WHERE request_id = ANY($1::uuid[])
         RETURNING *`,
-      [request.id, to, reason, now, actor?.id ?? null],
+      [ids, to, reason, now, actor?.id ?? null],
     );
-    if (!records[0]) throw new Error(`request ${request.id} has no tracking record`);
-    const trackingRecord = fromRow(EngagementTrackingRecord, records[0]);
-    const trackingRecordId = trackingRecord.id;
+    const records = new Map(recordRows.map((row) => [row.request_id as string, fromRow(EngagementTrackingRecord, row)]));
 
     const outcome = OUTCOMES[to];
-    const parties = await m.findBy(User, [{ id: request.senderId }, { id: request.recipientId }]);
-    const name = (id: string) => parties.find((u) => u.id === id)?.name ?? "A former user";
-    const facts = {
-      senderName: name(request.senderId),
-      recipientName: name(request.recipientId),
-      actorName: actor?.name ?? null,
-      reason,
-    };
+    const people = [...new Set(requests.flatMap((r) => [r.senderId, r.recipientId]))];
+    const parties = await m.query<Array<{ id: string; name: string }>>(`SELECT id, name FROM users WHERE id = ANY($1::uuid[])`, [people]);
+    const names = new Map(parties.map((u) => [u.id, u.name]));
+    const name = (id: string) => names.get(id) ?? "A former user";
     const tell: NewNotification[] = [];
-    const add = (userId: string, type: NotificationType | null, reader: "sender" | "recipient") => {
-      // Nobody is told about what they did themselves.
-      if (type === null || userId === actor?.id) return;
-      tell.push({
-        organizationId: request.organizationId,
-        userId,
-        type,
-        message: notificationMessage(type, { ...facts, reader }),
-        requestId: request.id,
+    const events: Parameters<typeof appendEvents>[2][number][] = [];
+    for (const [i, request] of requests.entries()) {
+      const trackingRecord = records.get(request.id);
+      if (!trackingRecord) throw new Error(`request ${request.id} has no tracking record`);
+      const facts = { senderName: name(request.senderId), recipientName: name(request.recipientId), actorName: actor?.name ?? null, reason };
+      const add = (userId: string, type: NotificationType | null, reader: "sender" | "recipient") => {
+        // Nobody is told about what they did themselves.
+        if (type === null || userId === actor?.id) return;
+        tell.push({
+          organizationId: request.organizationId,
+          userId,
+          type,
+          message: notificationMessage(type, { ...facts, reader }),
+          requestId: request.id,
+        });
+      };
+      add(request.senderId, outcome.tell.sender, "sender");
+      add(request.recipientId, outcome.tell.recipient, "recipient");
+      // A manager withdrawing someone's request tells that someone too.
+      if (to === RequestStatus.WITHDRAWN) add(request.senderId, NotificationType.ASSIGNMENT_WITHDRAWN, "sender");
+      events.push({
+        item: {
+          organizationId: request.organizationId,
+          type: outcome.event,
+          requestId: request.id,
+          trackingRecordId: trackingRecord.id,
+          chatSessionId: request.chatSessionId,
+          actorId: actor?.id ?? null,
+          fromUserId: request.senderId,
+          toUserId: request.recipientId,
+        },
+        subjects: { request: settled[i], trackingRecord, chat },
       });
-    };
-    add(request.senderId, outcome.tell.sender, "sender");
-    add(request.recipientId, outcome.tell.recipient, "recipient");
-    // A manager withdrawing someone's request tells that someone too.
-    if (to === RequestStatus.WITHDRAWN) add(request.senderId, NotificationType.ASSIGNMENT_WITHDRAWN, "sender");
+    }
     await writeNotifications(tx, this.pubsub, tell, now);
-    await appendEvent(
-      tx,
-      this.pubsub,
-      {
-        organizationId: request.organizationId,
-        type: outcome.event,
-        requestId: request.id,
-        trackingRecordId,
-        chatSessionId: request.chatSessionId,
-        actorId: actor?.id ?? null,
-        fromUserId: request.senderId,
-        toUserId: request.recipientId,
-      },
-      now,
-      { request: settled, trackingRecord, chat },
-    );
-    tx.afterCommit(() => this.hooks.settled([request.id]));
+    await appendEvents(tx, this.pubsub, events, now);
+    tx.afterCommit(() => this.hooks.settled(ids));
     return settled;
   }
 }
