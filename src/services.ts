@@ -22,7 +22,7 @@ export function createServices(
   presence: Presence = new LocalPresence(),
 ) {
   const settings = new SettingsService(dataSource);
-  const assignments = new AssignmentService(dataSource, pubsub, settings, undefined, (err) =>
+  const assignments = new AssignmentService(dataSource, pubsub, undefined, (err) =>
     logger.error({ err }, "after-commit effect failed"),
   );
   return {

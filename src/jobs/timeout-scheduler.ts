@@ -14,7 +14,7 @@ export interface SchedulerOptions {
   /** Postgres URL of Baton's database (the default backend) or, when set, a MongoDB URL. */
   postgresUrl: string;
   mongoUrl?: string;
-  /** How often Agenda polls for due jobs; LISTEN/NOTIFY wakes it sooner on Postgres. */
+  /** How often Agenda polls for due jobs (and locks those due before its next poll). */
   processEveryMs: number;
   /** How often the sweeper looks for pending requests past their deadline whose job was lost. */
   sweepEveryMs: number;
@@ -32,6 +32,9 @@ export async function createBackend(opts: Pick<SchedulerOptions, "postgresUrl" |
   // The table comes from a migration: instances never race to create it.
   return new PostgresBackend({
     ensureSchema: false,
+    // LISTEN/NOTIFY wakes Agenda for jobs due before its next poll; ours are due 5 s or more
+    // after they are made, so it would only add a NOTIFY round trip to every request.
+    disableNotifications: true,
     poolConfig: {
       connectionString: opts.postgresUrl,
       max: 10,

@@ -9,7 +9,7 @@ import { ChatSession, ChatStatus } from "../chat-sessions/chat-session.entity";
 import { NotificationType } from "../notifications/notification.entity";
 import { notificationMessage } from "../notifications/messages";
 import { type NewNotification, writeNotifications } from "../notifications/notification.writer";
-import { SettingsService } from "../settings/settings.service";
+import { DEFAULT_TIMEOUT_SECONDS } from "../settings/assign-discuss-settings.entity";
 import { EngagementTrackingRecord, TrackingKind, TrackingStatus } from "../tracking/engagement-tracking-record.entity";
 import { isManagerOrAdmin, User, UserRole } from "../users/user.entity";
 import { AssignmentEventType } from "./assignment-event.entity";
@@ -46,7 +46,6 @@ export class AssignmentService {
   constructor(
     private readonly dataSource: DataSource,
     private readonly pubsub: BatonPubSub,
-    private readonly settings: SettingsService,
     private readonly clock: () => Date = () => new Date(),
     private readonly onEffectError: (err: unknown) => void = () => {},
   ) {}
@@ -71,37 +70,56 @@ export class AssignmentService {
     const outcome = await this.run<Outcome<AssignmentRequest>>(async (tx) => {
       const m = tx.manager;
       const now = this.clock();
-      const chat = await m.findOne(ChatSession, {
-        where: { id: chatSessionId, organizationId: viewer.organizationId },
-        lock: { mode: "for_no_key_update" },
-      });
-      if (!chat) throw notFound("Chat session");
+      // One round trip: the chat (locked: lock order everywhere is chat, then request), the
+      // recipient, the chat's pending request if any, and the organization's timeout.
+      const [row] = await m.query<Array<Record<string, unknown>>>(
+        `SELECT c.*, u.id AS recipient_id, u.name AS recipient_name, u.role AS recipient_role, u.active AS recipient_active,
+                p.id AS pending_id, p.expires_at AS pending_expires_at, s.assign_request_timeout_seconds AS settings_timeout_seconds
+           FROM chat_sessions c
+           LEFT JOIN users u ON u.id = $2 AND u.organization_id = c.organization_id
+           LEFT JOIN assignment_requests p ON p.chat_session_id = c.id AND p.status = '${RequestStatus.PENDING}'
+           LEFT JOIN assign_discuss_settings s ON s.organization_id = c.organization_id
+          WHERE c.id = $1 AND c.organization_id = $3
+          FOR NO KEY UPDATE OF c`,
+        [chatSessionId, recipientId, viewer.organizationId],
+      );
+      if (!row) throw notFound("Chat session");
+      const chat = fromRow(ChatSession, row);
       if (chat.status === ChatStatus.CLOSED) throw new BatonError(ErrorCode.CHAT_CLOSED, "The chat session is closed");
       if (chat.ownerId !== viewer.id && !isManagerOrAdmin(viewer)) {
         throw forbidden("Only the chat's owner, a manager or an admin may assign it");
       }
 
-      const recipient = await m.findOneBy(User, { id: recipientId, organizationId: viewer.organizationId });
+      const recipient = row.recipient_id
+        ? Object.assign(new User(), {
+            id: row.recipient_id as string,
+            organizationId: viewer.organizationId,
+            name: row.recipient_name as string,
+            role: row.recipient_role as UserRole,
+            active: row.recipient_active as boolean,
+          })
+        : null;
       const invalid = recipientProblem(recipient, input.recipientType, chat, viewer);
       if (invalid || !recipient) {
         throw new BatonError(ErrorCode.INVALID_RECIPIENT, invalid ?? "No such recipient", { field: "recipientId" });
       }
 
-      const pending = await m.findOne(AssignmentRequest, {
-        where: { chatSessionId: chat.id, status: RequestStatus.PENDING },
-        lock: { mode: "for_no_key_update" },
-      });
-      if (pending) {
-        if (now < pending.expiresAt) {
+      if (row.pending_id) {
+        if (now < (row.pending_expires_at as Date)) {
           throw new BatonError(ErrorCode.ASSIGNMENT_ALREADY_PENDING, "This chat already has a pending assignment request", {
-            requestId: pending.id,
+            requestId: row.pending_id,
           });
         }
-        // The old request's deadline passed without a scheduler acting: it times out first.
-        await this.settle(tx, pending, RequestStatus.TIMED_OUT, { actor: null, reason: null, now });
+        // The old request's deadline passed without a scheduler acting: it times out first
+        // (unless a timeout job got there since: then it is no longer pending).
+        const stale = await m.findOne(AssignmentRequest, {
+          where: { id: row.pending_id as string, status: RequestStatus.PENDING },
+          lock: { mode: "for_no_key_update" },
+        });
+        if (stale) await this.settle(tx, stale, RequestStatus.TIMED_OUT, { actor: null, reason: null, now });
       }
 
-      const timeoutSeconds = (await this.settings.get(viewer.organizationId, m)).assignRequestTimeoutSeconds;
+      const timeoutSeconds = (row.settings_timeout_seconds as number | null) ?? DEFAULT_TIMEOUT_SECONDS;
       const request = Object.assign(new AssignmentRequest(), {
         id: randomUUID(),
         organizationId: viewer.organizationId,
@@ -211,27 +229,32 @@ export class AssignmentService {
     to: RequestStatus.ACCEPTED | RequestStatus.REJECTED | RequestStatus.WITHDRAWN,
     reason: string | null,
   ): Promise<AssignmentRequest> {
-    const found = await this.findVisible(viewer, requestId);
-    if (to === RequestStatus.WITHDRAWN) {
-      if (found.senderId !== viewer.id && !isManagerOrAdmin(viewer)) {
-        throw forbidden("Only the sender, a manager or an admin may withdraw a request");
-      }
-    } else if (found.recipientId !== viewer.id) {
-      throw forbidden("Only the recipient may accept or reject a request");
-    }
-
+    const id = requireId(requestId, "requestId");
     const outcome = await this.run<Outcome<AssignmentRequest>>(async (tx) => {
       const m = tx.manager;
       // Lock order everywhere: chat, then request. NO KEY UPDATE locks leave the FK checks of other
       // transactions (KEY SHARE) unblocked, so inserting events that reference the chat cannot deadlock.
+      // Accepting moves the chat: one statement finds the request's chat and locks it.
       if (to === RequestStatus.ACCEPTED) {
-        await m.findOne(ChatSession, { where: { id: found.chatSessionId }, lock: { mode: "for_no_key_update" } });
+        await m.query(
+          `SELECT 1 FROM chat_sessions
+            WHERE id = (SELECT chat_session_id FROM assignment_requests WHERE id = $1 AND organization_id = $2)
+            FOR NO KEY UPDATE`,
+          [id, viewer.organizationId],
+        );
       }
       const request = await m.findOne(AssignmentRequest, {
-        where: { id: found.id },
+        where: { id, organizationId: viewer.organizationId },
         lock: { mode: "for_no_key_update" },
       });
-      if (!request) throw notFound("Assignment request");
+      if (!request || !canSee(viewer, request)) throw notFound("Assignment request");
+      if (to === RequestStatus.WITHDRAWN) {
+        if (request.senderId !== viewer.id && !isManagerOrAdmin(viewer)) {
+          throw forbidden("Only the sender, a manager or an admin may withdraw a request");
+        }
+      } else if (request.recipientId !== viewer.id) {
+        throw forbidden("Only the recipient may accept or reject a request");
+      }
       assertTransition(request.status, to);
       const now = this.clock();
       if (now >= request.expiresAt) {
@@ -367,21 +390,27 @@ export class AssignmentService {
       tx.afterCommit(() => publishChatSessionUpdated(this.pubsub, { chat: moved, previousOwnerId }));
     }
 
+    // The parties' names come back with the records (for the notifications' wording).
     const [recordRows] = await m.query<[Array<Record<string, unknown>>, number]>(
-      `UPDATE engagement_tracking_records
+      `UPDATE engagement_tracking_records t
           SET status = $2, reason = $3, responded_at = $4, responded_by_id = $5, updated_at = $4,
-              response_seconds = round(extract(epoch FROM ($4::timestamptz - requested_at))::numeric, 3)
-        WHERE request_id = ANY($1::uuid[])
-        RETURNING *`,
+              response_seconds = round(extract(epoch FROM ($4::timestamptz - t.requested_at))::numeric, 3)
+         FROM assignment_requests r
+        WHERE r.id = ANY($1::uuid[]) AND t.request_id = r.id
+        RETURNING t.*, (SELECT name FROM users WHERE id = r.sender_id) AS sender_name,
+                       (SELECT name FROM users WHERE id = r.recipient_id) AS recipient_name`,
       [ids, to, reason, now, actor?.id ?? null],
     );
     const records = new Map(recordRows.map((row) => [row.request_id as string, fromRow(EngagementTrackingRecord, row)]));
-
-    const outcome = OUTCOMES[to];
-    const people = [...new Set(requests.flatMap((r) => [r.senderId, r.recipientId]))];
-    const parties = await m.query<Array<{ id: string; name: string }>>(`SELECT id, name FROM users WHERE id = ANY($1::uuid[])`, [people]);
-    const names = new Map(parties.map((u) => [u.id, u.name]));
+    const names = new Map<string, string>();
+    const byId = new Map(requests.map((r) => [r.id, r]));
+    for (const row of recordRows) {
+      const request = byId.get(row.request_id as string);
+      if (request && row.sender_name) names.set(request.senderId, row.sender_name as string);
+      if (request && row.recipient_name) names.set(request.recipientId, row.recipient_name as string);
+    }
     const name = (id: string) => names.get(id) ?? "A former user";
+    const outcome = OUTCOMES[to];
     const tell: NewNotification[] = [];
     const events: Parameters<typeof appendEvents>[2][number][] = [];
     for (const [i, request] of requests.entries()) {
