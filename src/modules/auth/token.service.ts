@@ -1,3 +1,4 @@
+import { createSecretKey, type KeyObject } from "node:crypto";
 import jwt from "jsonwebtoken";
 import type { DataSource } from "typeorm";
 import { BatonError, ErrorCode } from "../../errors";
@@ -8,20 +9,25 @@ export const DEFAULT_TOKEN_TTL_SECONDS = 7 * 24 * 3600;
 
 /** HS256 bearer tokens whose `sub` is a user id. Role, organization and active flag come from the database. */
 export class TokenService {
+  /** Made once: given the string, jsonwebtoken would build a key object on every verify. */
+  private readonly key: KeyObject;
+
   constructor(
-    private readonly secret: string,
+    secret: string,
     private readonly dataSource: DataSource,
-  ) {}
+  ) {
+    this.key = createSecretKey(Buffer.from(secret, "utf8"));
+  }
 
   sign(userId: string, ttlSeconds = DEFAULT_TOKEN_TTL_SECONDS): string {
-    return jwt.sign({}, this.secret, { algorithm: "HS256", subject: userId, expiresIn: ttlSeconds });
+    return jwt.sign({}, this.key, { algorithm: "HS256", subject: userId, expiresIn: ttlSeconds });
   }
 
   /** The token's claims, or UNAUTHENTICATED. */
   verify(token: string): { userId: string; expiresAt: Date | null } {
     let payload: jwt.JwtPayload;
     try {
-      const decoded = jwt.verify(token, this.secret, { algorithms: ["HS256"] });
+      const decoded = jwt.verify(token, this.key, { algorithms: ["HS256"] });
       if (typeof decoded === "string") throw new Error("unexpected payload");
       payload = decoded;
     } catch (err) {
