@@ -1,5 +1,6 @@
 import { Agenda, type AgendaBackend } from "agenda";
 import { DataSource, type DataSourceOptions } from "typeorm";
+import type { Tx } from "../db/transaction";
 import type { Logger } from "../logger";
 import type { AssignmentRequest } from "../modules/assignments/assignment-request.entity";
 import type { AssignmentService, RequestLifecycleHooks } from "../modules/assignments/assignment.service";
@@ -118,22 +119,40 @@ export class TimeoutScheduler implements RequestLifecycleHooks {
     return this.pool ?? this.dataSource;
   }
 
-  async pending(request: AssignmentRequest): Promise<void> {
-    if (!this.agenda) return;
-    // One job per request, created once after the request commits: unique by construction, so no
-    // unique() lookup before the insert.
-    await this.agenda.create<TimeoutJobData>(TIMEOUT_JOB, { requestId: request.id }).schedule(request.expiresAt).save();
-  }
-
-  async settled(requestIds: string[]): Promise<void> {
-    if (!this.agenda || requestIds.length === 0) return;
+  /**
+   * With the Postgres backend, Agenda's table is in Baton's database: the job is written in the
+   * request's own transaction (one request, one job, atomically: no crash can leave a pending
+   * request without its job, nor a job without its request). Agenda then finds it by polling.
+   * With MongoDB the job is saved through Agenda once the request commits.
+   */
+  async pending(tx: Tx, request: AssignmentRequest): Promise<void> {
+    const agenda = this.agenda;
+    if (!agenda) return;
     if (this.opts.mongoUrl) {
-      for (const requestId of requestIds) await this.agenda.cancel({ name: TIMEOUT_JOB, data: { requestId } });
+      tx.afterCommit(async () => {
+        await agenda.create<TimeoutJobData>(TIMEOUT_JOB, { requestId: request.id }).schedule(request.expiresAt).save();
+      });
       return;
     }
-    // Agenda's table lives in Baton's database: one statement for the whole batch, by the
-    // expression index of the TimeoutJobsByRequest migration.
-    await this.connections().query(`DELETE FROM agenda_jobs WHERE name = $1 AND data->>'requestId' = ANY($2::text[])`, [TIMEOUT_JOB, requestIds]);
+    // The row Agenda's PostgresBackend writes for create(name, data).schedule(at).save().
+    await tx.manager.query(
+      `INSERT INTO agenda_jobs (name, priority, next_run_at, type, data, disabled, fork, last_modified_by)
+       VALUES ($1, 0, $2, 'normal', $3::jsonb, false, false, $4)`,
+      [TIMEOUT_JOB, request.expiresAt, JSON.stringify({ requestId: request.id } satisfies TimeoutJobData), this.opts.name],
+    );
+  }
+
+  /** Removes the jobs of settled requests: in their transaction (Postgres, one statement), or after it. */
+  async settled(tx: Tx, requestIds: string[]): Promise<void> {
+    const agenda = this.agenda;
+    if (!agenda || requestIds.length === 0) return;
+    if (this.opts.mongoUrl) {
+      tx.afterCommit(async () => {
+        for (const requestId of requestIds) await agenda.cancel({ name: TIMEOUT_JOB, data: { requestId } });
+      });
+      return;
+    }
+    await tx.manager.query(`DELETE FROM agenda_jobs WHERE name = $1 AND data->>'requestId' = ANY($2::text[])`, [TIMEOUT_JOB, requestIds]);
   }
 
   /**

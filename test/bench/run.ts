@@ -7,6 +7,7 @@
 import "reflect-metadata";
 import { randomUUID } from "node:crypto";
 import { chmod, mkdtemp, rm, writeFile } from "node:fs/promises";
+import http from "node:http";
 import os from "node:os";
 import path from "node:path";
 import { print } from "graphql";
@@ -45,15 +46,40 @@ interface Row {
 }
 const rows: Row[] = [];
 
-async function gql(url: string, token: string, query: string, variables: unknown): Promise<Record<string, unknown>> {
-  const res = await fetch(url, {
-    method: "POST",
-    headers: { "content-type": "application/json", authorization: `Bearer ${token}` },
-    body: JSON.stringify({ query, variables }),
+/**
+ * The bench's GraphQL client: node:http over keep-alive connections. undici's fetch cost the bench
+ * process about 3 ms of CPU per assign/accept cycle on a 2-core machine, CPU then missing from the
+ * server and Postgres being measured.
+ */
+const agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
+function gql(url: string, token: string, query: string, variables: unknown): Promise<Record<string, unknown>> {
+  const body = JSON.stringify({ query, variables });
+  return new Promise((resolve, reject) => {
+    const req = http.request(
+      url,
+      {
+        method: "POST",
+        agent,
+        headers: { "content-type": "application/json", "content-length": Buffer.byteLength(body), authorization: `Bearer ${token}` },
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on("data", (chunk: Buffer) => chunks.push(chunk));
+        res.on("error", reject);
+        res.on("end", () => {
+          try {
+            const json = JSON.parse(Buffer.concat(chunks).toString("utf8")) as { data?: Record<string, unknown>; errors?: Array<{ message: string }> };
+            if (json.errors?.length) reject(new Error(json.errors[0]?.message));
+            else resolve(json.data ?? {});
+          } catch (err) {
+            reject(err instanceof Error ? err : new Error(String(err)));
+          }
+        });
+      },
+    );
+    req.on("error", reject);
+    req.end(body);
   });
-  const json = (await res.json()) as { data?: Record<string, unknown>; errors?: Array<{ message: string }> };
-  if (json.errors?.length) throw new Error(json.errors[0]?.message);
-  return json.data ?? {};
 }
 
 /** One graphql-ws client per user, subscribed to its events; records when each user's latest CREATED arrived. */

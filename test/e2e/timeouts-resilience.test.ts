@@ -1,7 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { print } from "graphql";
 import { AssignChatDocument } from "../../schema/generated/graphql";
-import { createTestDatabase, type TestDatabase } from "../support/db";
+import { inTransaction } from "../../src/db/transaction";
+import { RequestStatus } from "../../src/modules/assignments/assignment-request.entity";
+import { countRows, createTestDatabase, type TestDatabase } from "../support/db";
 import { assignInput, createChat, createWorld, type World } from "../support/factories";
 import { spawnServer } from "../support/process";
 import { startTestServer } from "../support/server";
@@ -95,6 +97,37 @@ describe("timeouts across crashes and instances", () => {
       expect(await server.app.scheduler!.sweep()).toBe(0);
       const [row] = await db.dataSource.query<Array<{ status: string }>>(`SELECT status FROM assignment_requests WHERE id = $1`, [id]);
       expect(row.status).toBe("TIMED_OUT");
+    } finally {
+      await server.stop();
+    }
+  });
+
+  it("a timeout job is written and removed in its request's transaction: a rollback leaves neither", async () => {
+    const chat = await createChat(db.dataSource, w.organizationId, w.mark.id);
+    const server = await startTestServer(db.dataSource, { schedulerUrl: db.url, name: "atomic", sweepEveryMs: 600_000 });
+    const jobs = (id: string) => countRows(db.dataSource, `agenda_jobs WHERE data->>'requestId' = $1`, [id]);
+    try {
+      const id = await assign(server.url, chat.id);
+      expect(await jobs(id)).toBe(1);
+      const request = await server.app.services.assignments.findVisible(w.mark, id);
+      // Settling inside a transaction that then fails: the job is still there, the request pending.
+      await expect(
+        inTransaction(db.dataSource, async (tx) => {
+          await server.app.services.assignments.settle(tx, request, RequestStatus.CANCELLED, { actor: null, reason: "test", now: new Date() });
+          expect(await tx.manager.query(`SELECT 1 FROM agenda_jobs WHERE data->>'requestId' = $1`, [id])).toHaveLength(0);
+          throw new Error("roll back");
+        }),
+      ).rejects.toThrow("roll back");
+      expect(await jobs(id)).toBe(1);
+      // Scheduling inside a transaction that fails writes no job.
+      const ghost = { ...request, id: "00000000-0000-4000-8000-000000000001" };
+      await expect(
+        inTransaction(db.dataSource, async (tx) => {
+          await server.app.scheduler!.pending(tx, ghost);
+          throw new Error("roll back");
+        }),
+      ).rejects.toThrow("roll back");
+      expect(await jobs(ghost.id)).toBe(0);
     } finally {
       await server.stop();
     }

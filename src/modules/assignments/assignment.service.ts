@@ -24,10 +24,13 @@ export interface AssignChatInputData {
   note?: string | null;
 }
 
-/** Called after commit, so a scheduler can follow the requests' deadlines. */
+/**
+ * Called inside the transaction that makes requests pending or settles them, so a scheduler can
+ * follow their deadlines: it writes its jobs in that transaction, or defers them to its commit.
+ */
 export interface RequestLifecycleHooks {
-  pending(request: AssignmentRequest): void | Promise<void>;
-  settled(requestIds: string[]): void | Promise<void>;
+  pending(tx: Tx, request: AssignmentRequest): void | Promise<void>;
+  settled(tx: Tx, requestIds: string[]): void | Promise<void>;
 }
 
 const noHooks: RequestLifecycleHooks = { pending: () => {}, settled: () => {} };
@@ -204,7 +207,7 @@ export class AssignmentService {
         now,
         { request, trackingRecord: record, chat },
       );
-      tx.afterCommit(() => this.hooks.pending(request));
+      await this.hooks.pending(tx, request);
       return { ok: request };
     });
     if ("error" in outcome) throw outcome.error;
@@ -448,7 +451,7 @@ export class AssignmentService {
     }
     await writeNotifications(tx, this.pubsub, tell, now);
     await appendEvents(tx, this.pubsub, events, now);
-    tx.afterCommit(() => this.hooks.settled(ids));
+    await this.hooks.settled(tx, ids);
     return settled;
   }
 }
