@@ -277,9 +277,9 @@ export class AssignmentService {
   }
 
   /**
-   * The deadline's own transition, for the scheduler and the sweeper: times the request out
-   * only if it is still pending and past its deadline. Returns whether it did. The scheduler
-   * passes its own small pool, so deadlines never queue behind a burst of API requests.
+   * One request's deadline transition: times it out only if it is still pending and past its
+   * deadline, waiting for its lock. Returns whether it did. (The scheduler uses `timeOutDue`, the
+   * batch form that skips locked rows.)
    */
   async timeOut(requestId: string, dataSource: DataSource = this.dataSource): Promise<boolean> {
     return this.run(async (tx) => {
