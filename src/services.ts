@@ -36,7 +36,7 @@ export function createServices(
     assignments,
     assignmentQueries: new AssignmentQueryService(dataSource),
     chats: new ChatSessionService(dataSource, pubsub, assignments),
-    users: new UserService(dataSource, assignments, presence),
+    users: new UserService(dataSource, assignments, presence, pubsub),
     notifications: new NotificationService(dataSource),
     tracking: new TrackingService(dataSource),
   };

@@ -31,7 +31,14 @@ export type Topics = {
   ASSIGNMENT_EVENT: [audience: string, message: AssignmentEventMessage];
   NOTIFICATION: [audience: string, message: Notification];
   CHAT_SESSION_UPDATED: [audience: string, message: ChatSessionMessage];
+  /** A user's account changed (an admin's upsert): their open sockets react (see websocket.ts). */
+  USER_CHANGED: [audience: string, message: UserChangedMessage];
 };
+
+export interface UserChangedMessage {
+  userId: string;
+  active: boolean;
+}
 
 export type BatonPubSub = PubSub<Topics>;
 
@@ -56,6 +63,10 @@ export function publishChatSessionUpdated(pubsub: BatonPubSub, message: ChatSess
   for (const key of usersAndOrganization(message.chat.organizationId, message.chat.ownerId, message.previousOwnerId)) {
     pubsub.publish("CHAT_SESSION_UPDATED", key, message);
   }
+}
+
+export function publishUserChanged(pubsub: BatonPubSub, message: UserChangedMessage): void {
+  pubsub.publish("USER_CHANGED", audience.user(message.userId), message);
 }
 
 export function publishNotification(pubsub: BatonPubSub, notification: Notification): void {

@@ -8,6 +8,7 @@ import type { Logger } from "../logger";
 import type { User } from "../modules/users/user.entity";
 import type { Services } from "../services";
 import { type Context, contextFor } from "./context";
+import { audience, type UserChangedMessage } from "./pubsub";
 
 /** graphql-ws closes with this when credentials are missing, wrong, or run out. */
 export const CLOSE_FORBIDDEN = 4403;
@@ -16,6 +17,8 @@ interface Session {
   viewer: User;
   connectionId: string;
   expiry: NodeJS.Timeout | null;
+  /** Changes to the viewer's account, until the socket closes. */
+  changes: AsyncIterableIterator<UserChangedMessage> & { return(): Promise<unknown> };
 }
 
 export interface WebSocketEndpoint {
@@ -60,10 +63,17 @@ export function attachWebSocket(opts: {
         try {
           const { user, expiresAt } = await services.tokens.authenticate(typeof header === "string" ? header : undefined);
           const socket = ctx.extra.socket;
-          const session: Session = { viewer: user, connectionId: randomUUID(), expiry: null };
+          const changes = services.pubsub.subscribe("USER_CHANGED", audience.user(user.id));
+          const session: Session = { viewer: user, connectionId: randomUUID(), expiry: null, changes };
           if (expiresAt) {
             session.expiry = setTimeout(() => socket.close(CLOSE_FORBIDDEN, "Forbidden: token expired"), Math.max(0, expiresAt.getTime() - Date.now()));
           }
+          // Deactivated (on any instance): the socket closes as an expired token's would.
+          void (async () => {
+            for await (const change of changes) {
+              if (!change.active) socket.close(CLOSE_FORBIDDEN, "Forbidden: user deactivated");
+            }
+          })();
           sessions.set(socket, session);
           ctx.extra.session = session;
           await services.presence.connected(user.id, session.connectionId);
@@ -77,6 +87,7 @@ export function attachWebSocket(opts: {
         const session = ctx.extra.session;
         if (!session) return;
         if (session.expiry) clearTimeout(session.expiry);
+        await session.changes.return();
         await services.presence.disconnected(session.viewer.id, session.connectionId).catch((err: unknown) => {
           logger.warn({ err }, "presence update failed");
         });

@@ -9,6 +9,7 @@ import {
   ChatSessionUpdatedDocument,
   NotificationReceivedDocument,
   RejectAssignmentDocument,
+  UpsertUserDocument,
   UsersOnlineDocument,
   WithdrawAssignmentDocument,
 } from "../../schema/generated/graphql";
@@ -196,6 +197,37 @@ describe("socket authentication", () => {
       expect(closedWith).toBe(4403);
     } finally {
       await client.dispose();
+    }
+  }, 10_000);
+});
+
+describe("deactivation", () => {
+  it("a deactivated user's open socket is closed with 4403 and cannot reconnect; others stay open", async () => {
+    const temp = await createUser(db.dataSource, w.organizationId, { name: "Temp", email: "temp@acme.test" });
+    let tempClosedWith = 0;
+    let marthaClosedWith = 0;
+    const tempClient = connect(server.url, w.token(temp), (code) => (tempClosedWith = code));
+    const martha = connect(server.url, w.token(w.martha), (code) => (marthaClosedWith = code));
+    try {
+      const tempSub = subscribe(tempClient, AssignmentEventsDocument, {});
+      subscribe(martha, NotificationReceivedDocument, {});
+      await until(() => server.app.websocket.connectionCount() >= 2);
+      await sleep(100);
+      const res = await server.gql(UpsertUserDocument, { input: { email: "temp@acme.test", name: "Temp", role: "USER", active: false } }, w.token(w.admin));
+      expect(res.errors).toBeUndefined();
+      await tempSub.ended;
+      expect(tempClosedWith).toBe(4403);
+      await sleep(200);
+      expect(marthaClosedWith).toBe(0);
+      // Reconnecting is refused too: the token's user is deactivated.
+      let again = 0;
+      const retry = connect(server.url, w.token(temp), (code) => (again = code));
+      subscribe(retry, AssignmentEventsDocument, {}); // graphql-ws connects on the first subscription
+      await until(() => again !== 0);
+      expect(again).toBe(4403);
+      await retry.dispose();
+    } finally {
+      await Promise.all([tempClient.dispose(), martha.dispose()]);
     }
   }, 10_000);
 });

@@ -1,5 +1,6 @@
 import type { DataSource } from "typeorm";
 import { inTransaction } from "../../db/transaction";
+import { type BatonPubSub, publishUserChanged } from "../../graphql/pubsub";
 import { forbidden } from "../../errors";
 import { requireEmail, requireText } from "../../validation";
 import type { AssignmentService } from "../assignments/assignment.service";
@@ -18,6 +19,7 @@ export class UserService {
     private readonly dataSource: DataSource,
     private readonly assignments: AssignmentService,
     private readonly presence: Presence,
+    private readonly pubsub: BatonPubSub,
   ) {}
 
   /** The "Select User" list: active users of the viewer's organization, online first, then by name. */
@@ -42,7 +44,8 @@ export class UserService {
 
   /**
    * Admins provision users by email (the WhatsApp connector does this). Deactivating a user
-   * cancels the pending requests they sent or received, in the same transaction.
+   * cancels the pending requests they sent or received, in the same transaction, and closes
+   * their open sockets once it commits.
    */
   async upsert(viewer: User, input: UpsertUserData): Promise<User> {
     if (viewer.role !== UserRole.ADMIN) throw forbidden("Only admins may create or change users");
@@ -63,6 +66,8 @@ export class UserService {
       if (!user.active) {
         await this.assignments.cancelPendingForUser(tx, user.id, viewer, `${user.name} was deactivated`, now);
       }
+      // Open sockets of a deactivated user close, on every instance (with Redis).
+      tx.afterCommit(() => publishUserChanged(this.pubsub, { userId: user.id, active: user.active }));
       return user;
     });
   }
