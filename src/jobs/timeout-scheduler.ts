@@ -55,7 +55,6 @@ export async function createBackend(opts: Pick<SchedulerOptions, "postgresUrl" |
 export class TimeoutScheduler implements RequestLifecycleHooks {
   private agenda: Agenda | null = null;
   private sweepTimer: NodeJS.Timeout | null = null;
-  private sweeping: Promise<number> | null = null;
   private draining: Promise<number> | null = null;
   private drainAgain: Promise<number> | null = null;
   /** Connections of the scheduler's own, apart from the API's pool. */
@@ -108,9 +107,11 @@ export class TimeoutScheduler implements RequestLifecycleHooks {
   async stop(): Promise<void> {
     if (this.sweepTimer) clearInterval(this.sweepTimer);
     this.sweepTimer = null;
-    await this.sweeping;
     if (this.agenda) await this.agenda.stop();
     this.agenda = null;
+    // A drain a job or the sweeper started finishes on the pool before it closes.
+    await this.drainAgain?.catch(() => 0);
+    await this.draining?.catch(() => 0);
     if (this.pool?.isInitialized) await this.pool.destroy();
     this.pool = null;
   }
@@ -184,25 +185,18 @@ export class TimeoutScheduler implements RequestLifecycleHooks {
   }
 
   /**
-   * The safety net: times out every pending request past its deadline whatever happened to its
-   * job (a crash between commit and scheduling, a backend outage). Cheap (one indexed query)
-   * when there are none.
+   * The safety net, at start and every `sweepEveryMs`: a drain whatever happened to the jobs (a
+   * crash between commit and scheduling with MongoDB, a backend outage). Cheap (one indexed query)
+   * when nothing is due.
    */
-  sweep(): Promise<number> {
-    if (this.sweeping) return this.sweeping;
-    const run = async () => {
-      try {
-        const total = await this.timeOutAllDue();
-        if (total > 0) this.logger.info({ count: total }, "sweeper timed out requests past their deadline");
-        return total;
-      } catch (err) {
-        this.logger.error({ err }, "timeout sweep failed");
-        return 0;
-      }
-    };
-    this.sweeping = run().finally(() => {
-      this.sweeping = null;
-    });
-    return this.sweeping;
+  async sweep(): Promise<number> {
+    try {
+      const total = await this.drain();
+      if (total > 0) this.logger.info({ count: total }, "sweep timed out requests past their deadline");
+      return total;
+    } catch (err) {
+      this.logger.error({ err }, "timeout sweep failed");
+      return 0;
+    }
   }
 }
