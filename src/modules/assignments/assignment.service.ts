@@ -404,22 +404,20 @@ export class AssignmentService {
                        (SELECT name FROM users WHERE id = r.recipient_id) AS recipient_name`,
       [ids, to, reason, now, actor?.id ?? null],
     );
-    const records = new Map(recordRows.map((row) => [row.request_id as string, fromRow(EngagementTrackingRecord, row)]));
-    const names = new Map<string, string>();
-    const byId = new Map(requests.map((r) => [r.id, r]));
-    for (const row of recordRows) {
-      const request = byId.get(row.request_id as string);
-      if (request && row.sender_name) names.set(request.senderId, row.sender_name as string);
-      if (request && row.recipient_name) names.set(request.recipientId, row.recipient_name as string);
-    }
-    const name = (id: string) => names.get(id) ?? "A former user";
+    const recordRowOf = new Map(recordRows.map((row) => [row.request_id as string, row]));
     const outcome = OUTCOMES[to];
     const tell: NewNotification[] = [];
     const events: Parameters<typeof appendEvents>[2][number][] = [];
     for (const [i, request] of requests.entries()) {
-      const trackingRecord = records.get(request.id);
-      if (!trackingRecord) throw new Error(`request ${request.id} has no tracking record`);
-      const facts = { senderName: name(request.senderId), recipientName: name(request.recipientId), actorName: actor?.name ?? null, reason };
+      const row = recordRowOf.get(request.id);
+      if (!row) throw new Error(`request ${request.id} has no tracking record`);
+      const trackingRecord = fromRow(EngagementTrackingRecord, row);
+      const facts = {
+        senderName: (row.sender_name as string | null) ?? "A former user",
+        recipientName: (row.recipient_name as string | null) ?? "A former user",
+        actorName: actor?.name ?? null,
+        reason,
+      };
       const add = (userId: string, type: NotificationType | null, reader: "sender" | "recipient") => {
         // Nobody is told about what they did themselves.
         if (type === null || userId === actor?.id) return;
