@@ -7,6 +7,7 @@ interface ColumnInfo {
   column: string;
   isDate: boolean;
   from?: (value: unknown) => unknown;
+  to?: (value: unknown) => unknown;
 }
 
 const cache = new Map<unknown, ColumnInfo[]>();
@@ -18,12 +19,13 @@ function columnsOf(target: Ctor<unknown>): ColumnInfo[] {
       .columns.filter((c) => c.target === target)
       .map((c) => {
         const transformer = c.options.transformer;
-        const from = transformer && !Array.isArray(transformer) ? (v: unknown) => transformer.from(v) as unknown : undefined;
+        const single = transformer && !Array.isArray(transformer) ? transformer : undefined;
         return {
           property: c.propertyName,
           column: c.options.name ?? c.propertyName,
           isDate: c.options.type === "timestamptz",
-          from,
+          from: single ? (v: unknown) => single.from(v) as unknown : undefined,
+          to: single ? (v: unknown) => single.to(v) as unknown : undefined,
         };
       });
     cache.set(target, columns);
@@ -50,4 +52,20 @@ export function revive<T extends ObjectLiteral>(target: Ctor<T>, plain: T | Reco
     if (c.isDate && typeof value === "string") entity[c.property] = new Date(value);
   }
   return entity as T;
+}
+
+/**
+ * `INSERT INTO <table> (<every column>) VALUES (…)` for one entity, as SQL text and parameters
+ * numbered from `firstParam`: for statements that write several tables at once (CTEs).
+ */
+export function insertSql<T extends ObjectLiteral>(target: Ctor<T>, entity: T, firstParam = 1): { sql: string; params: unknown[] } {
+  const table = getMetadataArgsStorage().tables.find((t) => t.target === target)?.name;
+  if (!table) throw new Error(`${target.name} is not an entity`);
+  const columns = columnsOf(target);
+  const params = columns.map((c) => {
+    const value = (entity as Record<string, unknown>)[c.property] ?? null;
+    return c.to ? c.to(value) : value;
+  });
+  const placeholders = columns.map((_, i) => `$${firstParam + i}`);
+  return { sql: `INSERT INTO ${table} (${columns.map((c) => c.column).join(", ")}) VALUES (${placeholders.join(", ")})`, params };
 }

@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import type { DataSource, EntityManager } from "typeorm";
-import { fromRow } from "../../db/hydrate";
+import { fromRow, insertSql } from "../../db/hydrate";
 import { inTransaction, type Tx } from "../../db/transaction";
 import { BatonError, ErrorCode, forbidden, notFound } from "../../errors";
 import { type BatonPubSub, publishChatSessionUpdated } from "../../graphql/pubsub";
@@ -139,14 +139,6 @@ export class AssignmentService {
         respondedAt: null,
         respondedById: null,
       } satisfies AssignmentRequest);
-      try {
-        await m.insert(AssignmentRequest, request);
-      } catch (err) {
-        if (isUniqueViolation(err)) {
-          throw new BatonError(ErrorCode.ASSIGNMENT_ALREADY_PENDING, "This chat already has a pending assignment request");
-        }
-        throw err;
-      }
       const record = Object.assign(new EngagementTrackingRecord(), {
         id: randomUUID(),
         organizationId: viewer.organizationId,
@@ -170,7 +162,18 @@ export class AssignmentService {
         createdAt: now,
         updatedAt: now,
       } satisfies EngagementTrackingRecord);
-      await m.insert(EngagementTrackingRecord, record);
+      // The request and its record in one statement (the record's foreign key is checked at its end).
+      const insertRequest = insertSql(AssignmentRequest, request);
+      const insertRecord = insertSql(EngagementTrackingRecord, record, insertRequest.params.length + 1);
+      try {
+        await m.query(`WITH request AS (${insertRequest.sql}) ${insertRecord.sql}`, [...insertRequest.params, ...insertRecord.params]);
+      } catch (err) {
+        // Another request for this chat committed first (the partial unique index on pending ones).
+        if (isUniqueViolation(err)) {
+          throw new BatonError(ErrorCode.ASSIGNMENT_ALREADY_PENDING, "This chat already has a pending assignment request");
+        }
+        throw err;
+      }
       await writeNotifications(
         tx,
         this.pubsub,
@@ -246,10 +249,11 @@ export class AssignmentService {
           [id, viewer.organizationId],
         );
       }
-      const request = await m.findOne(AssignmentRequest, {
-        where: { id, organizationId: viewer.organizationId },
-        lock: { mode: "for_no_key_update" },
-      });
+      const [row] = await m.query<Array<Record<string, unknown>>>(
+        `SELECT * FROM assignment_requests WHERE id = $1 AND organization_id = $2 FOR NO KEY UPDATE`,
+        [id, viewer.organizationId],
+      );
+      const request = row ? fromRow(AssignmentRequest, row) : null;
       if (!request || !canSee(viewer, request)) throw notFound("Assignment request");
       if (to === RequestStatus.WITHDRAWN) {
         if (request.senderId !== viewer.id && !isManagerOrAdmin(viewer)) {

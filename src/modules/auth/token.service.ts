@@ -1,6 +1,7 @@
 import { createSecretKey, type KeyObject } from "node:crypto";
 import jwt from "jsonwebtoken";
 import type { DataSource } from "typeorm";
+import { fromRow } from "../../db/hydrate";
 import { BatonError, ErrorCode } from "../../errors";
 import { isUuid } from "../../validation";
 import { User } from "../users/user.entity";
@@ -45,7 +46,8 @@ export class TokenService {
     const match = /^Bearer\s+(\S+)$/i.exec(header ?? "");
     if (!match?.[1]) throw new BatonError(ErrorCode.UNAUTHENTICATED, "Send Authorization: Bearer <token>");
     const { userId, expiresAt } = this.verify(match[1]);
-    const user = await this.dataSource.manager.findOneBy(User, { id: userId });
+    const [row] = await this.dataSource.query<Array<Record<string, unknown>>>(`SELECT * FROM users WHERE id = $1`, [userId]);
+    const user = row ? fromRow(User, row) : null;
     if (!user) throw new BatonError(ErrorCode.UNAUTHENTICATED, "The token's user does not exist");
     if (!user.active) throw new BatonError(ErrorCode.UNAUTHENTICATED, "The user is deactivated");
     return { user, expiresAt };
