@@ -139,6 +139,28 @@ describe("assignmentEvents over graphql-ws", () => {
     }
   });
 
+  it("a bulk assignment of 520 chats publishes every event, in sequence order, across its publishing batches", async () => {
+    const maria = connect(server.url, w.token(w.maria));
+    try {
+      const events = subscribe(maria, AssignmentEventsDocument, { scope: "ORGANIZATION" });
+      await until(() => server.app.websocket.connectionCount() >= 1);
+      await sleep(100);
+      const chats = await db.dataSource.query<Array<{ id: string }>>(
+        `INSERT INTO chat_sessions (organization_id, customer_name, customer_phone, owner_id)
+         SELECT $1, 'Customer ' || g, '+1415555' || lpad(g::text, 4, '0'), $2 FROM generate_series(1, 520) g RETURNING id`,
+        [w.organizationId, w.tom.id],
+      );
+      const res = await server.gql(BulkAssignChatsDocument, { input: { chatSessionIds: chats.map((c) => c.id), toUserId: w.martha.id } }, w.token(w.maria));
+      expect(res.data!.bulkAssignChats.assignedCount).toBe(520);
+      const sequences: bigint[] = [];
+      for (let i = 0; i < 520; i++) sequences.push(BigInt((await events.next(5_000)).data!.assignmentEvents.sequence));
+      expect(sequences.every((s, i) => i === 0 || s > sequences[i - 1])).toBe(true);
+      expect(await events.nothingWithin(200)).toBe(true);
+    } finally {
+      await maria.dispose();
+    }
+  }, 20_000);
+
   it("notifications and chat updates arrive for their user only", async () => {
     const martha = connect(server.url, w.token(w.martha));
     const mark = connect(server.url, w.token(w.mark));

@@ -244,8 +244,20 @@ export class BulkAssignService {
     const recordByChat = new Map(chatIds.map((id, i) => [id, recordIds[i] as string]));
     const fromByChat = new Map(chatIds.map((id, i) => [id, fromIds[i]]));
     const seqByRecord = new Map(sequences.map((s) => [s.tracking_record_id, String(s.sequence)]));
-    // Thousands of messages: published after the response is on its way, not before it.
-    tx.afterCommit(() => void setImmediate(() => this.publishMoves(updated, org, actor, target, operationId, now, recordByChat, fromByChat, seqByRecord)));
+    // Thousands of messages: published after the response is on its way, not before it, 500 chats
+    // per turn of the event loop so other requests are served in between.
+    tx.afterCommit(() => {
+      // In sequence order, as every other event is published.
+      const sequenceOf = (row: Record<string, unknown>) => BigInt(seqByRecord.get(recordByChat.get(row.id as string) ?? "") ?? "0");
+      updated.sort((a, b) => (sequenceOf(a) < sequenceOf(b) ? -1 : 1));
+      const publishFrom = (start: number): void => {
+        const slice = updated.slice(start, start + 500);
+        if (slice.length === 0) return;
+        this.publishMoves(slice, org, actor, target, operationId, now, recordByChat, fromByChat, seqByRecord);
+        setImmediate(publishFrom, start + 500);
+      };
+      setImmediate(publishFrom, 0);
+    });
     return recordByChat;
   }
 
