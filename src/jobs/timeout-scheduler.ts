@@ -17,7 +17,7 @@ export interface SchedulerOptions {
   mongoUrl?: string;
   /** How often Agenda polls for due jobs (and locks those due before its next poll). */
   processEveryMs: number;
-  /** How often the sweeper looks for pending requests past their deadline whose job was lost. */
+  /** How often the sweeper drains pending requests past their deadline, whatever became of their jobs. */
   sweepEveryMs: number;
   /** Instance name, written on locked jobs. */
   name: string;
@@ -48,9 +48,9 @@ export async function createBackend(opts: Pick<SchedulerOptions, "postgresUrl" |
 
 /**
  * Makes deadlines act on their own: one Agenda job per pending request, due at its expiresAt,
- * removed when the request settles first; plus a sweeper for requests whose job was lost (a crash
- * between commit and scheduling, a backend outage). Both end in `AssignmentService.timeOut`, a
- * conditional transition, so a request times out exactly once whoever gets there first.
+ * removed when the request settles first; plus a sweeper for a backend outage or a lost job. Both
+ * end in a drain (`AssignmentService.timeOutDue`, set-based, skipping locked rows, conditional on
+ * the request still being pending and due), so a request times out exactly once whoever gets there first.
  */
 export class TimeoutScheduler implements RequestLifecycleHooks {
   private agenda: Agenda | null = null;
@@ -90,7 +90,7 @@ export class TimeoutScheduler implements RequestLifecycleHooks {
       await this.drain();
     });
     agenda.on("error", (err: unknown) => {
-      // A request settled while its job ran: our cancel removed the job Agenda wanted to update.
+      // A request settled while its job ran: the settling transaction deleted the job Agenda wanted to update.
       const gone = err instanceof Error && err.message.includes("does not exist anymore");
       if (gone) this.logger.debug({ err }, "timeout job removed while running");
       else this.logger.error({ err }, "agenda error");
