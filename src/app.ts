@@ -1,27 +1,27 @@
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { ApolloServer } from "@apollo/server";
-import { ApolloServerPluginDrainHttpServer } from "@apollo/server/plugin/drainHttpServer";
 import { expressMiddleware } from "@as-integrations/express5";
 import express, { type NextFunction, type Request, type Response } from "express";
 import type { DataSource } from "typeorm";
-import type { Config } from "./config";
+import { type Config, DEFAULT_SOCKET_LIMITS } from "./config";
 import { type SchedulerOptions, TimeoutScheduler } from "./jobs/timeout-scheduler";
 import { ErrorCode } from "./errors";
 import { buildContext, type Context } from "./graphql/context";
-import { formatError } from "./graphql/format-error";
-import { queryLimitsRule } from "./graphql/limits";
+import { formatError, serviceUnavailableStatus } from "./graphql/format-error";
+import { type OperationRules, textCheckPlugin, validationRules } from "./graphql/operation-rules";
 import { type BatonPubSub, createBatonPubSub } from "./graphql/pubsub";
 import { buildBatonSchema } from "./graphql/schema";
 import { attachWebSocket, type WebSocketEndpoint } from "./graphql/websocket";
 import type { Logger } from "./logger";
 import { trackingExportHandler } from "./modules/tracking/tracking-export";
 import { LocalPresence, RedisPresence } from "./modules/presence/presence.service";
-import { Redis } from "ioredis";
+import { RedisConnections } from "./redis";
 import { createServices, type Services } from "./services";
 
 export interface AppOptions {
-  config: Pick<Config, "port" | "host" | "bodyLimitBytes" | "maxQueryDepth">;
+  config: Pick<Config, "port" | "host" | "bodyLimitBytes" | "maxQueryDepth"> &
+    Partial<Pick<Config, "shutdownGraceMs" | "introspection" | "limits">>;
   /** Events and presence through Redis, shared by every instance. */
   redisUrl?: string;
   presenceTtlMs?: number;
@@ -40,19 +40,26 @@ export interface App {
   pubsub: BatonPubSub;
   /** Binds the port (0: any free one) and returns the GraphQL URL. */
   listen(): Promise<string>;
+  /** What /readyz reports: every check, and whether all pass. */
+  readiness(): Promise<{ ready: boolean; checks: Record<string, string> }>;
+  /**
+   * Graceful stop: readiness fails first, no new connections, HTTP requests in flight finish (up
+   * to `shutdownGraceMs`) and get their real answers, sockets close with 1001, a running timeout
+   * drain finishes, then everything is closed.
+   */
   stop(): Promise<void>;
 }
 
 export async function createApp(opts: AppOptions): Promise<App> {
   const { config, dataSource, logger } = opts;
-  const redis = opts.redisUrl
-    ? { publish: new Redis(opts.redisUrl, { lazyConnect: false }), subscribe: new Redis(opts.redisUrl) }
-    : undefined;
-  const pubsub = createBatonPubSub(redis);
+  const limits = config.limits ?? DEFAULT_SOCKET_LIMITS;
+  const redis = opts.redisUrl ? new RedisConnections(opts.redisUrl, logger) : undefined;
+  await redis?.connect();
+  const pubsub = createBatonPubSub({ redis, logger, maxQueued: limits.queuedEventsPerSubscription });
   const ttl = opts.presenceTtlMs ?? 30_000;
-  const presence = redis ? new RedisPresence(redis.publish, ttl, Math.max(250, Math.floor(ttl / 3))) : new LocalPresence();
+  const presence = redis ? new RedisPresence(redis.commands, ttl, Math.max(250, Math.floor(ttl / 3))) : new LocalPresence();
   const services = createServices(dataSource, pubsub, opts.jwtSecret, logger, presence);
-  const schema = await buildBatonSchema(pubsub);
+  const schema = await buildBatonSchema();
   const scheduler = opts.scheduler ? new TimeoutScheduler(opts.scheduler, dataSource, services.assignments, logger) : null;
   await scheduler?.start();
 
@@ -60,24 +67,67 @@ export async function createApp(opts: AppOptions): Promise<App> {
   app.disable("x-powered-by");
   const httpServer = createServer(app);
 
-  const websocket = attachWebSocket({ httpServer, schema, services, dataSource, logger });
+  // Requests in flight, so a stop can wait for each to get its answer.
+  let draining = false;
+  let inFlight = 0;
+  let idle: (() => void) | null = null;
+  app.use((_req: Request, res: Response, next: NextFunction) => {
+    inFlight++;
+    // Draining: answer, then close the connection, so no client sends it another request.
+    if (draining) res.setHeader("connection", "close");
+    res.once("close", () => {
+      if (--inFlight === 0) idle?.();
+    });
+    next();
+  });
+
+  const rules: OperationRules = { maxDepth: config.maxQueryDepth, maxFields: 2_000, maxAliases: 50, introspection: config.introspection ?? true };
+  const websocket = attachWebSocket({ httpServer, schema, services, dataSource, logger, limits, rules, maxPayloadBytes: config.bodyLimitBytes });
 
   const apollo = new ApolloServer<Context>({
     schema,
-    validationRules: [queryLimitsRule({ maxDepth: config.maxQueryDepth, maxFields: 2000 })],
+    validationRules: validationRules(rules),
+    introspection: rules.introspection,
+    // "Did you mean ...?" would reveal the schema that introspection hides.
+    hideSchemaDetailsFromClientErrors: !rules.introspection,
     formatError: formatError(logger),
     includeStacktraceInErrorResponses: false,
-    plugins: [ApolloServerPluginDrainHttpServer({ httpServer })],
+    // The HTTP server is drained by stop() below, before Apollo stops.
+    plugins: [serviceUnavailableStatus, textCheckPlugin],
   });
   await apollo.start();
 
-  app.get("/healthz", async (_req, res) => {
-    try {
-      await dataSource.query("SELECT 1");
-      res.json({ status: "ok" });
-    } catch {
-      res.status(503).json({ status: "unavailable" });
-    }
+  const readiness = async (): Promise<{ ready: boolean; checks: Record<string, string> }> => {
+    const checks: Record<string, string> = {};
+    const probe = async (name: string, check: () => Promise<string | null>) => {
+      try {
+        const problem = await withTimeout(check(), 1_000);
+        checks[name] = problem ? `failing: ${problem}` : "ok";
+      } catch (err) {
+        checks[name] = `failing: ${err instanceof Error ? err.message : String(err)}`;
+      }
+    };
+    await Promise.all([
+      probe("database", async () => {
+        await dataSource.query("SELECT 1");
+        return null;
+      }),
+      redis ? probe("redis", async () => (redis.available() ? null : "not connected")) : null,
+      scheduler ? probe("scheduler", async () => scheduler.problem()) : null,
+    ]);
+    checks.draining = draining ? "failing: the instance is stopping" : "ok";
+    return { ready: Object.values(checks).every((v) => v === "ok"), checks };
+  };
+
+  // Liveness: the process answers. It does not depend on Postgres or Redis, so an orchestrator
+  // never restarts a healthy process because a dependency is down.
+  app.get("/healthz", (_req, res) => {
+    res.json({ status: "ok" });
+  });
+  // Readiness: send traffic here only when every dependency answers and the instance is not stopping.
+  app.get("/readyz", async (_req, res) => {
+    const { ready, checks } = await readiness();
+    res.status(ready ? 200 : 503).json({ status: ready ? "ready" : "unavailable", checks });
   });
 
   app.get("/exports/engagement-tracking-records.csv", trackingExportHandler(dataSource, services.tokens, logger));
@@ -119,15 +169,38 @@ export async function createApp(opts: AppOptions): Promise<App> {
           resolve(`http://${host}:${port}/graphql`);
         });
       }),
+    readiness,
     async stop() {
-      await scheduler?.stop();
+      draining = true;
+      // No new connections; idle keep-alive connections close now, busy ones after their answer.
+      const closed = new Promise<void>((resolve) => httpServer.close(() => resolve()));
+      httpServer.closeIdleConnections();
+      if (inFlight > 0) {
+        const grace = config.shutdownGraceMs ?? 10_000;
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(() => resolve(), grace);
+          idle = () => {
+            clearTimeout(timer);
+            resolve();
+          };
+        });
+        if (inFlight > 0) logger.warn({ inFlight, graceMs: grace }, "requests still running at the end of the grace period are cut off");
+      }
       await websocket.close();
+      await scheduler?.stop();
+      httpServer.closeAllConnections();
+      await closed;
       await apollo.stop();
       await presence.stop();
-      if (redis) {
-        redis.publish.disconnect();
-        redis.subscribe.disconnect();
-      }
+      redis?.disconnect();
     },
   };
+}
+
+function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }

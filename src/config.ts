@@ -23,8 +23,27 @@ export interface Config {
   agendaMongoUrl: string | undefined;
   agendaProcessEveryMs: number;
   timeoutSweepIntervalMs: number;
-  /** Name of this instance in logs and job locks. */
+  /** Name of this instance in job locks (`lastModifiedBy`) and presence. */
   instanceName: string;
+  /** On SIGTERM: how long requests in flight may take to finish before they are cut off. */
+  shutdownGraceMs: number;
+  /** Introspection (`__schema`, `__type`) and "Did you mean" suggestions. */
+  introspection: boolean;
+  limits: SocketLimits;
+}
+
+/** Caps that keep one client from taking the server's memory or sockets. */
+export interface SocketLimits {
+  /** Operations (subscriptions) open at once on one socket. */
+  subscriptionsPerSocket: number;
+  /** Authenticated sockets one user may hold open on one instance. */
+  socketsPerUser: number;
+  /** Sockets not yet authenticated, on one instance. */
+  unauthenticatedSockets: number;
+  /** How long a socket may stay unauthenticated before it is closed with 4403. */
+  authTimeoutMs: number;
+  /** Events one subscription may fall behind before its socket is closed with 4508. */
+  queuedEventsPerSubscription: number;
 }
 
 export class ConfigError extends Error {
@@ -48,6 +67,15 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       return fallback;
     }
     return value;
+  };
+
+  const bool = (name: string, fallback: boolean): boolean => {
+    const raw = env[name];
+    if (raw === undefined || raw === "") return fallback;
+    if (/^(true|1|yes|on)$/i.test(raw)) return true;
+    if (/^(false|0|no|off)$/i.test(raw)) return false;
+    problems.push(`${name} must be true or false (got "${raw}")`);
+    return fallback;
   };
 
   const databaseUrl = env.DATABASE_URL || undefined;
@@ -92,8 +120,19 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     agendaProcessEveryMs: int("AGENDA_PROCESS_EVERY_MS", 250, 50, 60_000),
     timeoutSweepIntervalMs: int("TIMEOUT_SWEEP_INTERVAL_MS", 2_000, 100, 600_000),
     instanceName: env.INSTANCE_NAME || `baton-${hostname()}-${process.pid}`,
+    shutdownGraceMs: int("SHUTDOWN_GRACE_MS", 10_000, 0, 600_000),
+    introspection: bool("GRAPHQL_INTROSPECTION", true),
+    limits: {
+      subscriptionsPerSocket: int("WS_MAX_SUBSCRIPTIONS_PER_SOCKET", 50, 1, 10_000),
+      socketsPerUser: int("WS_MAX_SOCKETS_PER_USER", 20, 1, 10_000),
+      unauthenticatedSockets: int("WS_MAX_UNAUTHENTICATED_SOCKETS", 1_000, 1, 1_000_000),
+      authTimeoutMs: int("WS_AUTH_TIMEOUT_MS", 5_000, 100, 600_000),
+      queuedEventsPerSubscription: int("WS_MAX_QUEUED_EVENTS", 1_000, 10, 1_000_000),
+    },
   };
 
   if (problems.length > 0) throw new ConfigError(problems);
   return config;
 }
+
+export const DEFAULT_SOCKET_LIMITS: SocketLimits = loadConfig({}).limits;

@@ -13,6 +13,10 @@ export enum ErrorCode {
   INVALID_RECIPIENT = "INVALID_RECIPIENT",
   QUERY_TOO_COMPLEX = "QUERY_TOO_COMPLEX",
   PAYLOAD_TOO_LARGE = "PAYLOAD_TOO_LARGE",
+  /** A per-socket cap: too many operations open on one socket. */
+  LIMIT_EXCEEDED = "LIMIT_EXCEEDED",
+  /** Postgres cannot be reached right now (a restart, a failover): nothing was changed; retry. */
+  SERVICE_UNAVAILABLE = "SERVICE_UNAVAILABLE",
   INTERNAL_SERVER_ERROR = "INTERNAL_SERVER_ERROR",
 }
 
@@ -33,3 +37,8 @@ export const forbidden = (message = "You are not allowed to do this"): BatonErro
   new BatonError(ErrorCode.FORBIDDEN, message);
 export const badInput = (message: string, field?: string): BatonError =>
   new BatonError(ErrorCode.BAD_USER_INPUT, message, field ? { field } : {});
+
+export const DATABASE_UNAVAILABLE_MESSAGE = "The database is unavailable right now; nothing was changed. Retry shortly";
+
+export const serviceUnavailable = (): BatonError =>
+  new BatonError(ErrorCode.SERVICE_UNAVAILABLE, DATABASE_UNAVAILABLE_MESSAGE, { http: { status: 503, headers: new Map([["retry-after", "1"]]) } });

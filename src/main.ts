@@ -4,6 +4,7 @@ import { mkdir, readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { createApp } from "./app";
 import { ConfigError, loadConfig } from "./config";
+import { StartupError } from "./startup-error";
 import { openDatabase } from "./db/database";
 import { createLogger } from "./logger";
 import { OrganizationService } from "./modules/organizations/organization.service";
@@ -36,22 +37,39 @@ async function main(): Promise<void> {
     }
   }
 
-  const app = await createApp({
-    config,
-    dataSource: db.dataSource,
-    jwtSecret,
-    logger,
-    redisUrl: config.redisUrl,
-    presenceTtlMs: config.presenceTtlMs,
-    scheduler: {
-      postgresUrl: db.url,
-      mongoUrl: config.agendaMongoUrl,
-      processEveryMs: config.agendaProcessEveryMs,
-      sweepEveryMs: config.timeoutSweepIntervalMs,
-      name: config.instanceName,
-    },
-  });
-  const url = await app.listen();
+  let app: Awaited<ReturnType<typeof createApp>>;
+  try {
+    app = await createApp({
+      config,
+      dataSource: db.dataSource,
+      jwtSecret,
+      logger,
+      redisUrl: config.redisUrl,
+      presenceTtlMs: config.presenceTtlMs,
+      scheduler: {
+        postgresUrl: db.url,
+        mongoUrl: config.agendaMongoUrl,
+        processEveryMs: config.agendaProcessEveryMs,
+        sweepEveryMs: config.timeoutSweepIntervalMs,
+        name: config.instanceName,
+      },
+    });
+  } catch (err) {
+    await db.close();
+    throw err;
+  }
+  let url: string;
+  try {
+    url = await app.listen();
+  } catch (err) {
+    await app.stop().catch(() => undefined);
+    await db.close();
+    const code = (err as { code?: string }).code;
+    if (code === "EADDRINUSE") throw new StartupError(`port ${config.port} on ${config.host} is already in use`, "Stop what uses it, or set PORT to another port");
+    if (code === "EACCES") throw new StartupError(`port ${config.port} on ${config.host} needs privileges`, "Set PORT to a port above 1023");
+    if (code === "EADDRNOTAVAIL") throw new StartupError(`HOST ${config.host} is not an address of this machine`, "Set HOST to one (0.0.0.0 for all)");
+    throw err;
+  }
   logger.info({ url }, "Baton is listening");
 
   if (db.embedded) {
@@ -66,12 +84,16 @@ async function main(): Promise<void> {
 
   let stopping = false;
   const stop = async (signal: string) => {
-    if (stopping) return;
+    if (stopping) {
+      logger.warn({ signal }, "second signal: stopping now, without waiting");
+      process.exit(1);
+    }
     stopping = true;
-    logger.info({ signal }, "stopping");
+    logger.info({ signal, graceMs: config.shutdownGraceMs }, "stopping: readiness fails, requests in flight finish");
     try {
       await app.stop();
       await db.close();
+      logger.info("stopped");
       process.exit(0);
     } catch (err) {
       logger.error({ err }, "unclean stop");
@@ -80,13 +102,18 @@ async function main(): Promise<void> {
   };
   process.on("SIGINT", () => void stop("SIGINT"));
   process.on("SIGTERM", () => void stop("SIGTERM"));
+  // A promise nobody awaited failed: log it as the bug it is; one stray rejection must not take
+  // every connected client down with the process.
+  process.on("unhandledRejection", (err) => logger.error({ err }, "unhandled rejection"));
 }
 
 main().catch((err: unknown) => {
   if (err instanceof ConfigError) {
     console.error(err.message);
+  } else if (err instanceof StartupError) {
+    console.error(`baton: cannot start: ${err.message}`);
   } else {
-    console.error(err);
+    console.error("baton: cannot start:", err);
   }
   process.exit(1);
 });

@@ -16,10 +16,27 @@ export function requireIds(values: readonly string[], field: string, max: number
   return values.map((v) => requireId(v, field));
 }
 
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
+/** Why Baton will not store this text (Postgres refuses NUL; a lone surrogate is not Unicode), or null. */
+export function badText(value: string): string | null {
+  if (value.includes("\u0000")) return "contains a NUL character";
+  if (LONE_SURROGATE.test(value)) return "is not valid Unicode (it contains a lone surrogate)";
+  return null;
+}
+
+/** Length in characters (code points), as people count them: an emoji is one, not two UTF-16 units. */
+export const characters = (text: string): number => {
+  let n = 0;
+  for (const _ of text) n++;
+  return n;
+};
+
 /** Trimmed text of `min..max` characters. */
 export function requireText(value: string, field: string, min: number, max: number): string {
   const text = value.trim();
-  if (text.length < min || text.length > max) {
+  const length = characters(text);
+  if (length < min || length > max) {
     throw badInput(`${field} must be ${min} to ${max} characters after trimming`, field);
   }
   return text;
@@ -33,7 +50,7 @@ export function optionalText(value: string | null | undefined, field: string, ma
   if (value === null || value === undefined) return null;
   const text = value.trim();
   if (text.length === 0) return null;
-  if (text.length > max) throw badInput(`${field} must be at most ${max} characters`, field);
+  if (characters(text) > max) throw badInput(`${field} must be at most ${max} characters`, field);
   return text;
 }
 

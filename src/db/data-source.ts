@@ -22,9 +22,17 @@ export interface DataSourceOptions {
   url: string;
   poolSize?: number;
   counter?: QueryCounter;
+  /**
+   * Told when an idle pooled connection dies (a Postgres restart, a terminated backend, an idle
+   * reaper). The pool replaces the connection on next use; without a listener the process would exit.
+   */
+  onPoolError?: (err: Error) => void;
 }
 
-export function createDataSource({ url, poolSize = 20, counter }: DataSourceOptions): DataSource {
+/** How long a request waits for a pooled connection before failing with SERVICE_UNAVAILABLE. */
+export const CONNECT_TIMEOUT_MS = 5_000;
+
+export function createDataSource({ url, poolSize = 20, counter, onPoolError }: DataSourceOptions): DataSource {
   return new DataSource({
     type: "postgres",
     url,
@@ -34,6 +42,8 @@ export function createDataSource({ url, poolSize = 20, counter }: DataSourceOpti
     migrationsTransactionMode: "each",
     synchronize: false,
     logger: counter ?? new QueryCounter(),
-    extra: { max: poolSize, application_name: "baton" },
+    poolErrorHandler: onPoolError ?? (() => {}),
+    // Fail fast while Postgres is down instead of queueing requests without end.
+    extra: { max: poolSize, application_name: "baton", connectionTimeoutMillis: CONNECT_TIMEOUT_MS },
   });
 }

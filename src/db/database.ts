@@ -3,7 +3,8 @@ import { Client } from "pg";
 import type { DataSource } from "typeorm";
 import type { Config } from "../config";
 import type { Logger } from "../logger";
-import { createDataSource, QueryCounter } from "./data-source";
+import { CONNECT_TIMEOUT_MS, createDataSource, QueryCounter } from "./data-source";
+import { databaseStartupError } from "./faults";
 import { startEmbeddedPostgres } from "./embedded-postgres";
 
 export interface Database {
@@ -15,9 +16,16 @@ export interface Database {
   close(): Promise<void>;
 }
 
-async function ensureDatabase(adminUrl: string, name: string): Promise<void> {
-  const client = new Client({ connectionString: adminUrl });
+/** A short-lived client: its `error` is handled (an unhandled one would end the process). */
+async function connectClient(url: string): Promise<Client> {
+  const client = new Client({ connectionString: url, connectionTimeoutMillis: CONNECT_TIMEOUT_MS });
+  client.on("error", () => {}); // the pending query, if any, rejects with it
   await client.connect();
+  return client;
+}
+
+async function ensureDatabase(adminUrl: string, name: string): Promise<void> {
+  const client = await connectClient(adminUrl);
   try {
     const { rowCount } = await client.query("SELECT 1 FROM pg_database WHERE datname = $1", [name]);
     if (!rowCount) await client.query(`CREATE DATABASE "${name}"`);
@@ -28,8 +36,7 @@ async function ensureDatabase(adminUrl: string, name: string): Promise<void> {
 
 /** Instances starting together take turns: the first migrates, the others find it done. */
 async function withMigrationLock(url: string, work: () => Promise<void>): Promise<void> {
-  const client = new Client({ connectionString: url });
-  await client.connect();
+  const client = await connectClient(url);
   try {
     await client.query("SELECT pg_advisory_lock(hashtextextended('baton:migrations', 0))");
     await work();
@@ -45,13 +52,18 @@ export async function openDatabase(config: Config, logger: Logger): Promise<Data
   if (url === undefined) {
     const dir = path.join(config.dataDir, "pg");
     logger.info({ dir }, "starting embedded Postgres");
-    const pg = await startEmbeddedPostgres(dir);
+    const pg = await startEmbeddedPostgres(dir, { onNote: (msg, details) => logger.warn(details, msg) });
     stopEmbedded = pg.stop;
-    await ensureDatabase(pg.adminUrl, "baton");
+    try {
+      await ensureDatabase(pg.adminUrl, "baton");
+    } catch (err) {
+      await pg.stop();
+      throw databaseStartupError(err, pg.adminUrl);
+    }
     url = pg.adminUrl.replace(/\/postgres$/, "/baton");
   }
   const counter = new QueryCounter();
-  const dataSource = createDataSource({ url, poolSize: config.dbPoolSize, counter });
+  const dataSource = createDataSource({ url, poolSize: config.dbPoolSize, counter, onPoolError: poolErrorLogger(logger, "api") });
   try {
     await dataSource.initialize();
     await withMigrationLock(url, async () => {
@@ -59,9 +71,9 @@ export async function openDatabase(config: Config, logger: Logger): Promise<Data
       for (const m of applied) logger.info({ migration: m.name }, "migration applied");
     });
   } catch (err) {
-    if (dataSource.isInitialized) await dataSource.destroy();
+    if (dataSource.isInitialized) await dataSource.destroy().catch(() => undefined);
     if (stopEmbedded) await stopEmbedded();
-    throw err;
+    throw databaseStartupError(err, url);
   }
   return {
     dataSource,
@@ -69,8 +81,23 @@ export async function openDatabase(config: Config, logger: Logger): Promise<Data
     embedded: stopEmbedded !== undefined,
     counter,
     async close() {
-      await dataSource.destroy();
+      // Closing connections Postgres already dropped is not a failure of the stop.
+      await dataSource.destroy().catch((err: unknown) => logger.debug({ err }, "closing the pool"));
       if (stopEmbedded) await stopEmbedded();
     },
+  };
+}
+
+/**
+ * For a pool's `error` event: an idle connection died. Logged once per burst (a restart kills
+ * every idle connection at once), never thrown: the pool makes a new connection when next needed.
+ */
+export function poolErrorLogger(logger: Logger, pool: string): (err: Error) => void {
+  let last = 0;
+  return (err) => {
+    const now = Date.now();
+    if (now - last < 5_000) return;
+    last = now;
+    logger.warn({ pool, err: err.message }, "an idle database connection was closed; it will be replaced");
   };
 }

@@ -1,5 +1,6 @@
 import type { DataSource } from "typeorm";
-import { BatonError, ErrorCode } from "../errors";
+import { isDatabaseUnavailable } from "../db/faults";
+import { BatonError, ErrorCode, serviceUnavailable } from "../errors";
 import type { User } from "../modules/users/user.entity";
 import type { Services } from "../services";
 import { createLoaders, type Loaders } from "./loaders";
@@ -15,6 +16,8 @@ export interface Context {
    * event renews them, so caches hold one event's rows (never stale ones, never all of them).
    */
   renewLoaders(): Loaders;
+  /** On a socket: its subscription fell too far behind; the socket is closed (4508) to catch up. */
+  onFeedOverflow?: () => void;
 }
 
 /** Authenticates once per operation; resolvers then call `viewerOf`. */
@@ -29,6 +32,7 @@ export async function buildContext(
     try {
       viewer = (await services.tokens.authenticate(authorization)).user;
     } catch (err) {
+      if (isDatabaseUnavailable(err)) throw serviceUnavailable();
       if (!(err instanceof BatonError)) throw err;
       authError = err;
     }

@@ -1,5 +1,8 @@
+import type { ApolloServerPlugin } from "@apollo/server";
 import type { GraphQLFormattedError } from "graphql";
-import { ErrorCode } from "../errors";
+import type { Context } from "./context";
+import { isDatabaseUnavailable } from "../db/faults";
+import { DATABASE_UNAVAILABLE_MESSAGE, ErrorCode } from "../errors";
 import type { Logger } from "../logger";
 
 /**
@@ -7,7 +10,21 @@ import type { Logger } from "../logger";
  * through; anything else is an internal fault, logged with its stack and masked for the client.
  */
 export function formatError(logger: Logger) {
+  let lastOutageLog = 0;
   return (formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError => {
+    if (isDatabaseUnavailable(error)) {
+      // Expected during a restart or failover: one warning per burst, not a stack per request.
+      if (Date.now() - lastOutageLog > 5_000) {
+        lastOutageLog = Date.now();
+        logger.warn({ err: (error as Error).message }, "database unavailable: operations fail with SERVICE_UNAVAILABLE");
+      }
+      return {
+        message: DATABASE_UNAVAILABLE_MESSAGE,
+        locations: formatted.locations,
+        path: formatted.path,
+        extensions: { code: ErrorCode.SERVICE_UNAVAILABLE },
+      };
+    }
     // Apollo files every validation-rule error under GRAPHQL_VALIDATION_FAILED; our limits keep their own code.
     const original = (error as { originalError?: { extensions?: { code?: unknown } } } | null)?.originalError;
     const code = original?.extensions?.code === ErrorCode.QUERY_TOO_COMPLEX ? ErrorCode.QUERY_TOO_COMPLEX : formatted.extensions?.code;
@@ -24,3 +41,22 @@ export function formatError(logger: Logger) {
     };
   };
 }
+
+/**
+ * An operation that failed only because the database is unavailable (no data at all) answers
+ * HTTP 503 with Retry-After, so load balancers and HTTP clients see it for what it is.
+ */
+export const serviceUnavailableStatus: ApolloServerPlugin<Context> = {
+  async requestDidStart() {
+    return {
+      async willSendResponse({ response }) {
+        if (response.body.kind !== "single") return;
+        const { data, errors } = response.body.singleResult;
+        if (data == null && errors?.length && errors.every((e) => e.extensions?.code === ErrorCode.SERVICE_UNAVAILABLE)) {
+          response.http.status = 503;
+          response.http.headers.set("retry-after", "1");
+        }
+      },
+    };
+  },
+};

@@ -1,6 +1,6 @@
-import { createPubSub, type PubSub } from "@graphql-yoga/subscription";
-import { createRedisEventTarget } from "@graphql-yoga/redis-event-target";
-import type { Redis } from "ioredis";
+import pino from "pino";
+import type { Logger } from "../logger";
+import type { RedisConnections } from "../redis";
 import type { AssignmentEvent } from "../modules/assignments/assignment-event.entity";
 import type { AssignmentRequest } from "../modules/assignments/assignment-request.entity";
 import type { ChatSession } from "../modules/chat-sessions/chat-session.entity";
@@ -40,7 +40,6 @@ export interface UserChangedMessage {
   active: boolean;
 }
 
-export type BatonPubSub = PubSub<Topics>;
 
 export const audience = {
   /** One user's own events, notifications and chats. */
@@ -73,10 +72,235 @@ export function publishNotification(pubsub: BatonPubSub, notification: Notificat
   pubsub.publish("NOTIFICATION", audience.user(notification.userId), notification);
 }
 
-/** In-process, or through Redis pub/sub so that every instance hears every change. */
-export function createBatonPubSub(redis?: { publish: Redis; subscribe: Redis }): BatonPubSub {
-  if (!redis) return createPubSub<Topics>();
-  return createPubSub<Topics>({
-    eventTarget: createRedisEventTarget({ publishClient: redis.publish, subscribeClient: redis.subscribe }),
-  });
+/** Where a message goes: one channel per topic and audience. */
+const channelOf = (topic: string, key: string): string => `${topic}:${key}`;
+
+/**
+ * Moves messages between publishers and the feeds listening on a channel: in this process, or
+ * through Redis so that every instance hears every change.
+ */
+interface Transport {
+  publish(channel: string, message: unknown): void;
+  /** Returns the function that stops listening. */
+  listen(channel: string, deliver: (message: unknown) => void): () => void;
 }
+
+class Listeners {
+  private readonly byChannel = new Map<string, Set<(message: unknown) => void>>();
+
+  /** True when this is the channel's first listener. */
+  add(channel: string, deliver: (message: unknown) => void): boolean {
+    const set = this.byChannel.get(channel);
+    if (set) {
+      set.add(deliver);
+      return false;
+    }
+    this.byChannel.set(channel, new Set([deliver]));
+    return true;
+  }
+
+  /** True when that was the channel's last listener. */
+  remove(channel: string, deliver: (message: unknown) => void): boolean {
+    const set = this.byChannel.get(channel);
+    if (!set?.delete(deliver) || set.size > 0) return false;
+    this.byChannel.delete(channel);
+    return true;
+  }
+
+  deliver(channel: string, message: unknown): void {
+    for (const deliver of this.byChannel.get(channel) ?? []) deliver(message);
+  }
+
+  channels(): string[] {
+    return [...this.byChannel.keys()];
+  }
+}
+
+class LocalTransport implements Transport {
+  private readonly listeners = new Listeners();
+  publish(channel: string, message: unknown): void {
+    this.listeners.deliver(channel, message);
+  }
+  listen(channel: string, deliver: (message: unknown) => void): () => void {
+    this.listeners.add(channel, deliver);
+    return () => void this.listeners.remove(channel, deliver);
+  }
+}
+
+/** The channel on which an instance that could not publish tells the others, once Redis is back. */
+const MISSED_CHANNEL = "baton:missed";
+
+class RedisTransport implements Transport {
+  private readonly listeners = new Listeners();
+  /** Messages this instance could not publish since Redis last took one. */
+  private dropped = 0;
+
+  constructor(
+    private readonly redis: RedisConnections,
+    private readonly logger: Logger,
+    private readonly onMissed: () => void,
+  ) {
+    redis.subscriber.on("message", (channel: string, raw: string) => {
+      if (channel === MISSED_CHANNEL) return this.onMissed();
+      let message: unknown;
+      try {
+        message = JSON.parse(raw);
+      } catch {
+        return this.logger.warn({ channel }, "ignored a message that is not JSON");
+      }
+      this.listeners.deliver(channel, message);
+    });
+    // Channels whose SUBSCRIBE failed during an outage are subscribed again (repeating one is harmless).
+    redis.subscriber.on("ready", () => {
+      const channels = [MISSED_CHANNEL, ...this.listeners.channels()];
+      this.redis.subscriber.subscribe(...channels).catch(() => undefined);
+    });
+    redis.commands.on("ready", () => this.reportDropped());
+  }
+
+  publish(channel: string, message: unknown): void {
+    if (this.redis.commands.status !== "ready") {
+      this.dropped++;
+      return;
+    }
+    this.redis.commands.publish(channel, JSON.stringify(message)).catch(() => this.dropped++);
+  }
+
+  listen(channel: string, deliver: (message: unknown) => void): () => void {
+    if (this.listeners.add(channel, deliver)) this.redis.subscriber.subscribe(channel).catch(() => undefined);
+    return () => {
+      if (this.listeners.remove(channel, deliver)) this.redis.subscriber.unsubscribe(channel).catch(() => undefined);
+    };
+  }
+
+  /** Lost publishes are announced to every instance (this one too), whose sockets then catch up. */
+  private reportDropped(): void {
+    if (this.dropped === 0) return;
+    const count = this.dropped;
+    this.dropped = 0;
+    this.logger.warn({ count }, "events could not be published during the Redis outage; sockets are told to catch up");
+    this.redis.commands.publish(MISSED_CHANNEL, "").catch(() => (this.dropped += count));
+  }
+}
+
+/**
+ * A subscription's queue of messages not yet taken by its reader, bounded: a reader that falls
+ * `maxQueued` behind (a socket that stops reading) ends its feed and hears `onOverflow`,
+ * instead of growing memory without bound.
+ */
+export class BoundedFeed<T> implements AsyncIterableIterator<T> {
+  private queue: T[] = [];
+  private waiting: ((result: IteratorResult<T>) => void) | null = null;
+  private done = false;
+
+  constructor(
+    private readonly maxQueued: number,
+    private readonly onOverflow: () => void,
+    private readonly onEnd: () => void,
+  ) {}
+
+  push(value: T): void {
+    if (this.done) return;
+    if (this.waiting) {
+      const resolve = this.waiting;
+      this.waiting = null;
+      resolve({ value, done: false });
+    } else if (this.queue.length >= this.maxQueued) {
+      this.end();
+      this.onOverflow();
+    } else {
+      this.queue.push(value);
+    }
+  }
+
+  next(): Promise<IteratorResult<T>> {
+    if (this.queue.length > 0) return Promise.resolve({ value: this.queue.shift() as T, done: false });
+    if (this.done) return Promise.resolve({ value: undefined, done: true });
+    return new Promise((resolve) => (this.waiting = resolve));
+  }
+
+  return(): Promise<IteratorResult<T>> {
+    this.end();
+    return Promise.resolve({ value: undefined, done: true });
+  }
+
+  [Symbol.asyncIterator](): AsyncIterableIterator<T> {
+    return this;
+  }
+
+  private end(): void {
+    if (this.done) return;
+    this.done = true;
+    this.queue = [];
+    this.onEnd();
+    this.waiting?.({ value: undefined, done: true });
+    this.waiting = null;
+  }
+}
+
+export interface FeedOptions {
+  /** Called when the reader fell too far behind and the feed ended (the socket must be told). */
+  onOverflow?: () => void;
+}
+
+/** What delivery across instances can lose, for the sockets to be closed and catch up (websocket.ts). */
+export type DeliveryGap = "interrupted" | "resumed" | "missed";
+
+/** Typed topics over a transport; every feed is bounded. */
+export class BatonPubSub {
+  private readonly gapListeners = new Set<(gap: DeliveryGap) => void>();
+  private readonly transport: Transport;
+
+  constructor(
+    redis: RedisConnections | undefined,
+    private readonly logger: Logger,
+    private readonly maxQueued = 1_000,
+  ) {
+    if (redis) {
+      this.transport = new RedisTransport(redis, logger, () => this.gap("missed"));
+      redis.on("interrupted", () => this.gap("interrupted"));
+      redis.on("resumed", () => this.gap("resumed"));
+    } else {
+      this.transport = new LocalTransport();
+    }
+  }
+
+  publish<K extends keyof Topics>(topic: K, key: Topics[K][0], message: Topics[K][1]): void {
+    try {
+      this.transport.publish(channelOf(topic, key), message);
+    } catch (err) {
+      // A publish happens after commit: it must never turn a committed change into an error.
+      this.logger.error({ err, topic }, "publish failed");
+    }
+  }
+
+  subscribe<K extends keyof Topics>(topic: K, key: Topics[K][0], opts: FeedOptions = {}): BoundedFeed<Topics[K][1]> {
+    let stop = () => {};
+    const feed = new BoundedFeed<Topics[K][1]>(
+      this.maxQueued,
+      () => {
+        this.logger.warn({ topic, maxQueued: this.maxQueued }, "a subscriber fell too far behind; its feed ended");
+        opts.onOverflow?.();
+      },
+      () => stop(),
+    );
+    stop = this.transport.listen(channelOf(topic, key), (message) => feed.push(message as Topics[K][1]));
+    return feed;
+  }
+
+  /** Hears when live delivery may have lost messages (with Redis only). */
+  onGap(listener: (gap: DeliveryGap) => void): void {
+    this.gapListeners.add(listener);
+  }
+
+  private gap(gap: DeliveryGap): void {
+    for (const listener of this.gapListeners) listener(gap);
+  }
+}
+
+/** In-process, or through Redis pub/sub so that every instance hears every change. */
+export function createBatonPubSub(opts: { redis?: RedisConnections; logger?: Logger; maxQueued?: number } = {}): BatonPubSub {
+  return new BatonPubSub(opts.redis, opts.logger ?? silentLogger, opts.maxQueued);
+}
+
+const silentLogger = pino({ level: "silent" });

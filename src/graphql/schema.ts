@@ -9,7 +9,6 @@ import { NotificationResolver } from "../modules/notifications/notification.reso
 import { SettingsResolver } from "../modules/settings/settings.resolver";
 import { TrackingResolver } from "../modules/tracking/tracking.resolver";
 import { UserResolver } from "../modules/users/user.resolver";
-import { type BatonPubSub, createBatonPubSub } from "./pubsub";
 
 export const resolvers = [
   UserResolver,
@@ -22,10 +21,19 @@ export const resolvers = [
   SettingsResolver,
 ] as const;
 
-export async function buildBatonSchema(pubSub: BatonPubSub = createBatonPubSub()): Promise<GraphQLSchema> {
+/** Subscriptions take their feeds from `context.services.pubsub` (bounded, typed), not from type-graphql's topics. */
+export async function buildBatonSchema(): Promise<GraphQLSchema> {
   return buildSchema({
     resolvers,
-    pubSub,
+    // Required by type-graphql for any @Subscription; ours all bring their own `subscribe`.
+    pubSub: {
+      publish: () => {
+        throw new Error("publish through services.pubsub");
+      },
+      subscribe: () => {
+        throw new Error("subscribe through services.pubsub");
+      },
+    },
     scalarsMap: [{ type: Date, scalar: GraphQLDateTime }],
     validate: false,
   });

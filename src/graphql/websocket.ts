@@ -1,25 +1,51 @@
 import { randomUUID } from "node:crypto";
 import type { Server } from "node:http";
-import type { GraphQLSchema } from "graphql";
+import { type ExecutionArgs, getOperationAST, GraphQLError, type GraphQLSchema, OperationTypeNode, parse, validate } from "graphql";
 import { useServer } from "graphql-ws/use/ws";
 import type { DataSource } from "typeorm";
 import { type WebSocket, WebSocketServer } from "ws";
+import type { SocketLimits } from "../config";
+import { isDatabaseUnavailable } from "../db/faults";
+import { ErrorCode } from "../errors";
 import type { Logger } from "../logger";
 import type { User } from "../modules/users/user.entity";
 import type { Services } from "../services";
 import { type Context, contextFor } from "./context";
-import { audience, type UserChangedMessage } from "./pubsub";
+import { findBadText, type OperationRules, validationRules, withoutSuggestions } from "./operation-rules";
+import { audience, type BoundedFeed, type UserChangedMessage } from "./pubsub";
 
-/** graphql-ws closes with this when credentials are missing, wrong, or run out. */
-export const CLOSE_FORBIDDEN = 4403;
+/**
+ * The close codes a client may see, besides graphql-ws's own (4400, 4406, 4409...). Every one but
+ * 4403 and 4429 means: reconnect, then catch up with `assignmentEventsSince` from the last sequence seen.
+ */
+export const CloseCode = {
+  /** Shutdown (SIGTERM): reconnect, to another instance. */
+  GOING_AWAY: 1001,
+  /** The database is unavailable during connection_init: retry shortly. */
+  TRY_AGAIN_LATER: 1013,
+  /** Missing, wrong, expired credentials, a deactivated user, or no connection_init in time. */
+  FORBIDDEN: 4403,
+  /** This user already holds the most sockets allowed on this instance. Not retried by graphql-ws. */
+  TOO_MANY_SOCKETS: 4429,
+  /** Live delivery was interrupted (Redis outage or reconnect): events may have been missed. */
+  DELIVERY_INTERRUPTED: 4503,
+  /** The socket fell too far behind reading its events: they were dropped, not queued without end. */
+  TOO_SLOW: 4508,
+} as const;
+
+export const CLOSE_FORBIDDEN = CloseCode.FORBIDDEN;
 
 interface Session {
   viewer: User;
   connectionId: string;
   expiry: NodeJS.Timeout | null;
   /** Changes to the viewer's account, until the socket closes. */
-  changes: AsyncIterableIterator<UserChangedMessage> & { return(): Promise<unknown> };
+  changes: BoundedFeed<UserChangedMessage>;
+  /** Subscribed while live delivery was interrupted: to be closed once it resumes. */
+  subscribedDuringGap: boolean;
 }
+
+type Extra = { session?: Session };
 
 export interface WebSocketEndpoint {
   /** Sockets open right now, authenticated or not. */
@@ -29,8 +55,10 @@ export interface WebSocketEndpoint {
 
 /**
  * GraphQL over WebSocket on the HTTP server's port and path. The client authenticates in
- * `connection_init` with `{ authorization: "Bearer <JWT>" }`; a socket without valid credentials
- * within `initTimeoutMs`, or whose token expires, is closed with 4403.
+ * `connection_init` with `{ authorization: "Bearer <JWT>" }`. Every operation is validated with the
+ * same rules as over HTTP. Nothing a client does (not reading, many sockets, many subscriptions)
+ * grows the server's memory without bound, and whenever this instance may have missed or dropped
+ * events for a socket it closes it with a code that says so, never silently.
  */
 export function attachWebSocket(opts: {
   httpServer: Server;
@@ -38,61 +66,166 @@ export function attachWebSocket(opts: {
   services: Services;
   dataSource: DataSource;
   logger: Logger;
-  initTimeoutMs?: number;
+  limits: SocketLimits;
+  rules: OperationRules;
+  maxPayloadBytes: number;
 }): WebSocketEndpoint {
-  const { services, dataSource, logger } = opts;
-  const initTimeoutMs = opts.initTimeoutMs ?? 5_000;
-  const wss = new WebSocketServer({ server: opts.httpServer, path: "/graphql" });
-  const sessions = new WeakMap<WebSocket, Session>();
+  const { services, dataSource, logger, limits, rules } = opts;
+  const extraRules = validationRules(rules);
+  const sessions = new Map<WebSocket, Session>();
+  const operations = new Map<WebSocket, () => number>();
+  const socketsPerUser = new Map<string, number>();
+  let unauthenticated = 0;
+  /** Takes a socket out of the unauthenticated count, once. */
+  const authenticatedOnce = new WeakMap<WebSocket, () => void>();
+  let deliveryInterrupted = false;
 
-  wss.on("connection", (socket) => {
-    const timer = setTimeout(() => {
-      if (!sessions.has(socket)) socket.close(CLOSE_FORBIDDEN, "Forbidden: no connection_init with credentials");
-    }, initTimeoutMs);
-    socket.once("close", () => clearTimeout(timer));
+  const wss = new WebSocketServer({
+    server: opts.httpServer,
+    path: "/graphql",
+    maxPayload: opts.maxPayloadBytes,
+    // Unauthenticated sockets cost memory and a timer each: past the cap, the upgrade is refused.
+    verifyClient: (_info, callback) => {
+      if (unauthenticated >= limits.unauthenticatedSockets) callback(false, 503, "Too many connections waiting to authenticate");
+      else callback(true);
+    },
   });
 
-  const server = useServer<Record<string, unknown> | undefined, { session?: Session }>(
+  /** Closes with `code`; a peer that does not read the close frame is cut off soon after. */
+  const closeSocket = (socket: WebSocket, code: number, reason: string): void => {
+    if (socket.readyState === socket.CLOSED) return;
+    socket.close(code, reason);
+    setTimeout(() => socket.terminate(), 2_000).unref();
+  };
+
+  wss.on("connection", (socket) => {
+    unauthenticated++;
+    let counted = true;
+    const authenticated = () => {
+      if (counted) unauthenticated--;
+      counted = false;
+    };
+    const timer = setTimeout(() => {
+      if (!sessions.has(socket)) closeSocket(socket, CloseCode.FORBIDDEN, "Forbidden: no connection_init with credentials");
+    }, limits.authTimeoutMs);
+    authenticatedOnce.set(socket, authenticated);
+    socket.once("close", () => {
+      clearTimeout(timer);
+      authenticated();
+      operations.delete(socket);
+    });
+  });
+
+  // With Redis, events published while this instance's subscription link was down never reach it.
+  services.pubsub.onGap((gap) => {
+    if (gap === "interrupted") deliveryInterrupted = true;
+    if (gap === "resumed") deliveryInterrupted = false;
+    let closed = 0;
+    for (const [socket, session] of sessions) {
+      const live = (operations.get(socket)?.() ?? 0) > 0;
+      // interrupted: those with live subscriptions now; resumed: those that subscribed meanwhile; missed: all live ones.
+      const close = gap === "resumed" ? session.subscribedDuringGap : live;
+      if (!close) continue;
+      closed++;
+      closeSocket(socket, CloseCode.DELIVERY_INTERRUPTED, "Live delivery was interrupted: reconnect and catch up with assignmentEventsSince");
+    }
+    if (closed > 0) logger.warn({ gap, sockets: closed }, "closed sockets that may have missed events (4503)");
+  });
+
+  const server = useServer<Record<string, unknown> | undefined, Extra>(
     {
       schema: opts.schema,
       // Ours fires first and closes with 4403 rather than graphql-ws's 4408.
-      connectionInitWaitTimeout: initTimeoutMs + 5_000,
+      connectionInitWaitTimeout: limits.authTimeoutMs + 5_000,
       onConnect: async (ctx) => {
+        const socket = ctx.extra.socket;
         const params = ctx.connectionParams ?? {};
         const header = params.authorization ?? params.Authorization;
+        let user: User;
+        let expiresAt: Date;
         try {
-          const { user, expiresAt } = await services.tokens.authenticate(typeof header === "string" ? header : undefined);
-          const socket = ctx.extra.socket;
-          const changes = services.pubsub.subscribe("USER_CHANGED", audience.user(user.id));
-          const session: Session = { viewer: user, connectionId: randomUUID(), expiry: null, changes };
-          if (expiresAt) {
-            session.expiry = setTimeout(() => socket.close(CLOSE_FORBIDDEN, "Forbidden: token expired"), Math.max(0, expiresAt.getTime() - Date.now()));
-          }
-          // Deactivated (on any instance): the socket closes as an expired token's would.
-          void (async () => {
-            for await (const change of changes) {
-              if (!change.active) socket.close(CLOSE_FORBIDDEN, "Forbidden: user deactivated");
-            }
-          })();
-          sessions.set(socket, session);
-          ctx.extra.session = session;
-          await services.presence.connected(user.id, session.connectionId);
-          return true;
+          ({ user, expiresAt } = await services.tokens.authenticate(typeof header === "string" ? header : undefined));
         } catch (err) {
-          logger.debug({ err }, "websocket refused");
-          return false; // graphql-ws closes with 4403 Forbidden
+          if (isDatabaseUnavailable(err)) {
+            closeSocket(socket, CloseCode.TRY_AGAIN_LATER, "The database is unavailable: retry shortly");
+          } else {
+            logger.debug({ err }, "websocket refused");
+          }
+          return false; // graphql-ws closes with 4403 Forbidden (unless closed above)
         }
+        const held = socketsPerUser.get(user.id) ?? 0;
+        if (held >= limits.socketsPerUser) {
+          closeSocket(socket, CloseCode.TOO_MANY_SOCKETS, `Too many sockets: at most ${limits.socketsPerUser} per user`);
+          return false;
+        }
+        socketsPerUser.set(user.id, held + 1);
+        authenticatedOnce.get(socket)?.();
+        const changes = services.pubsub.subscribe("USER_CHANGED", audience.user(user.id));
+        const session: Session = { viewer: user, connectionId: randomUUID(), expiry: null, changes, subscribedDuringGap: false };
+        session.expiry = setTimeout(
+          () => closeSocket(socket, CloseCode.FORBIDDEN, "Forbidden: token expired"),
+          Math.max(0, expiresAt.getTime() - Date.now()),
+        );
+        // Deactivated (on any instance): the socket closes as an expired token's would.
+        void (async () => {
+          for await (const change of changes) {
+            if (!change.active) closeSocket(socket, CloseCode.FORBIDDEN, "Forbidden: user deactivated");
+          }
+        })();
+        sessions.set(socket, session);
+        operations.set(socket, () => Object.keys(ctx.subscriptions).length);
+        ctx.extra.session = session;
+        await services.presence.connected(user.id, session.connectionId).catch((err: unknown) => {
+          logger.debug({ err }, "presence update failed");
+        });
+        return true;
+      },
+      onSubscribe: (ctx, _id, payload) => {
+        const session = ctx.extra.session;
+        // Counted with this one: graphql-ws registers the id before asking us.
+        if (Object.keys(ctx.subscriptions).length > limits.subscriptionsPerSocket) {
+          return [limitError(`At most ${limits.subscriptionsPerSocket} operations may be open on one socket`)];
+        }
+        let document;
+        try {
+          document = parse(payload.query);
+        } catch (err) {
+          return [err instanceof GraphQLError ? err : new GraphQLError("The query does not parse")];
+        }
+        const errors = validate(opts.schema, document);
+        const more = errors.length > 0 ? [] : validate(opts.schema, document, extraRules);
+        const invalid = [...errors, ...more];
+        if (invalid.length > 0) {
+          return rules.introspection ? invalid : invalid.map((e) => new GraphQLError(withoutSuggestions(e.message), { nodes: e.nodes, extensions: e.extensions }));
+        }
+        const badText = findBadText(document, payload.variables);
+        if (badText) return [new GraphQLError(badText.message, { extensions: { code: ErrorCode.BAD_USER_INPUT, field: badText.extensions.field } })];
+        if (session && deliveryInterrupted && getOperationAST(document, payload.operationName)?.operation === OperationTypeNode.SUBSCRIPTION) {
+          session.subscribedDuringGap = true;
+        }
+        const args: ExecutionArgs = { schema: opts.schema, document, operationName: payload.operationName, variableValues: payload.variables };
+        return args;
       },
       onClose: async (ctx) => {
         const session = ctx.extra.session;
         if (!session) return;
+        sessions.delete(ctx.extra.socket);
+        const held = (socketsPerUser.get(session.viewer.id) ?? 1) - 1;
+        if (held > 0) socketsPerUser.set(session.viewer.id, held);
+        else socketsPerUser.delete(session.viewer.id);
         if (session.expiry) clearTimeout(session.expiry);
         await session.changes.return();
         await services.presence.disconnected(session.viewer.id, session.connectionId).catch((err: unknown) => {
-          logger.warn({ err }, "presence update failed");
+          logger.debug({ err }, "presence update failed");
         });
       },
-      context: (ctx): Context => contextFor(services, dataSource, ctx.extra.session?.viewer ?? null),
+      context: (ctx): Context => {
+        const context = contextFor(services, dataSource, ctx.extra.session?.viewer ?? null);
+        const socket = ctx.extra.socket;
+        context.onFeedOverflow = () =>
+          closeSocket(socket, CloseCode.TOO_SLOW, `Too slow: more than ${limits.queuedEventsPerSubscription} events unread; reconnect and catch up`);
+        return context;
+      },
     },
     wss,
   );
@@ -100,9 +233,13 @@ export function attachWebSocket(opts: {
   return {
     connectionCount: () => wss.clients.size,
     async close() {
-      for (const socket of wss.clients) socket.close(1001, "Going away");
+      for (const socket of wss.clients) closeSocket(socket, CloseCode.GOING_AWAY, "Going away");
       await server.dispose();
       await new Promise<void>((resolve) => wss.close(() => resolve()));
     },
   };
+}
+
+function limitError(message: string): GraphQLError {
+  return new GraphQLError(message, { extensions: { code: ErrorCode.LIMIT_EXCEEDED } });
 }

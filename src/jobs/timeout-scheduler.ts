@@ -1,5 +1,8 @@
 import { Agenda, type AgendaBackend } from "agenda";
+import { Pool } from "pg";
 import { DataSource, type DataSourceOptions } from "typeorm";
+import { CONNECT_TIMEOUT_MS } from "../db/data-source";
+import { poolErrorLogger } from "../db/database";
 import type { Tx } from "../db/transaction";
 import type { Logger } from "../logger";
 import type { AssignmentRequest } from "../modules/assignments/assignment-request.entity";
@@ -24,26 +27,36 @@ export interface SchedulerOptions {
 }
 
 /** Builds the configured Agenda backend. Both are ESM-only packages, loaded on demand. */
-export async function createBackend(opts: Pick<SchedulerOptions, "postgresUrl" | "mongoUrl">): Promise<AgendaBackend> {
+export async function createBackend(
+  opts: Pick<SchedulerOptions, "postgresUrl" | "mongoUrl">,
+  onPoolError: (err: Error) => void = () => {},
+): Promise<{ backend: AgendaBackend; close: () => Promise<void> }> {
   if (opts.mongoUrl) {
     const { MongoBackend } = await import("@agendajs/mongo-backend");
-    return new MongoBackend({ address: opts.mongoUrl, collection: "agendaJobs" });
+    return { backend: new MongoBackend({ address: opts.mongoUrl, collection: "agendaJobs" }), close: async () => {} };
   }
   const { PostgresBackend } = await import("@agendajs/postgres-backend");
+  // Our pool, not one Agenda makes: Agenda's has no `error` listener, so a dropped idle
+  // connection (a Postgres restart) would end the process. Agenda leaves a pool it was given open.
+  const pool = new Pool({
+    connectionString: opts.postgresUrl,
+    max: 10,
+    connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
+    application_name: "baton-agenda",
+    // A job row lost in a crash is recreated by nobody and needed by nobody: the sweeper times
+    // the request out from assignment_requests, the truth. So job writes skip the WAL flush wait.
+    options: "-c synchronous_commit=off",
+  });
+  pool.on("error", onPoolError);
   // The table comes from a migration: instances never race to create it.
-  return new PostgresBackend({
+  const backend = new PostgresBackend({
+    pool,
     ensureSchema: false,
     // LISTEN/NOTIFY wakes Agenda for jobs due before its next poll; ours are due 5 s or more
     // after they are made, so it would only add a NOTIFY round trip to every request.
     disableNotifications: true,
-    poolConfig: {
-      connectionString: opts.postgresUrl,
-      max: 10,
-      // A job row lost in a crash is recreated by nobody and needed by nobody: the sweeper times
-      // the request out from assignment_requests, the truth. So job writes skip the WAL flush wait.
-      options: "-c synchronous_commit=off",
-    },
   });
+  return { backend, close: () => pool.end() };
 }
 
 /**
@@ -59,6 +72,9 @@ export class TimeoutScheduler implements RequestLifecycleHooks {
   private drainAgain: Promise<number> | null = null;
   /** Connections of the scheduler's own, apart from the API's pool. */
   private pool: DataSource | null = null;
+  private closeBackend: () => Promise<void> = async () => {};
+  /** Why the last sweep failed, until one succeeds. */
+  private sweepError: string | null = null;
 
   constructor(
     private readonly opts: SchedulerOptions,
@@ -68,12 +84,18 @@ export class TimeoutScheduler implements RequestLifecycleHooks {
   ) {}
 
   async start(): Promise<void> {
-    const options: DataSourceOptions = this.dataSource.options;
-    const extra = ("extra" in options ? (options.extra as object | undefined) : undefined) ?? {};
-    this.pool = new DataSource({ ...options, extra: { ...extra, max: 4, application_name: "baton-timeouts" } });
+    const options = this.dataSource.options as Extract<DataSourceOptions, { type: "postgres" }>;
+    const extra = (options.extra as object | undefined) ?? {};
+    this.pool = new DataSource({
+      ...options,
+      poolErrorHandler: poolErrorLogger(this.logger, "timeouts"),
+      extra: { ...extra, max: 4, application_name: "baton-timeouts" },
+    });
     await this.pool.initialize();
+    const { backend, close } = await createBackend(this.opts, poolErrorLogger(this.logger, "agenda"));
+    this.closeBackend = close;
     const agenda = new Agenda({
-      backend: await createBackend(this.opts),
+      backend,
       name: this.opts.name,
       processEvery: this.opts.processEveryMs,
       defaultConcurrency: 50,
@@ -109,6 +131,7 @@ export class TimeoutScheduler implements RequestLifecycleHooks {
     this.sweepTimer = null;
     if (this.agenda) await this.agenda.stop();
     this.agenda = null;
+    await this.closeBackend().catch(() => undefined);
     // A drain a job or the sweeper started finishes on the pool before it closes.
     await this.drainAgain?.catch(() => 0);
     await this.draining?.catch(() => 0);
@@ -192,11 +215,21 @@ export class TimeoutScheduler implements RequestLifecycleHooks {
   async sweep(): Promise<number> {
     try {
       const total = await this.drain();
+      if (this.sweepError) this.logger.info("timeout sweep works again");
+      this.sweepError = null;
       if (total > 0) this.logger.info({ count: total }, "sweep timed out requests past their deadline");
       return total;
     } catch (err) {
-      this.logger.error({ err }, "timeout sweep failed");
+      // During a database outage every sweep fails: log the first, then wait for one to succeed.
+      if (!this.sweepError) this.logger.error({ err }, "timeout sweep failed; retrying every sweep interval");
+      this.sweepError = err instanceof Error ? err.message : String(err);
       return 0;
     }
+  }
+
+  /** For readiness: null while deadlines are being acted on, else why not. */
+  problem(): string | null {
+    if (!this.agenda) return "not running";
+    return this.sweepError ? `last sweep failed: ${this.sweepError}` : null;
   }
 }

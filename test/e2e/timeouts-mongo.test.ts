@@ -11,7 +11,7 @@ const mongoUrl = process.env.AGENDA_MONGO_URL;
 
 describe("Agenda's MongoDB backend", () => {
   it("is what AGENDA_MONGO_URL selects", async () => {
-    const backend = await createBackend({ postgresUrl: "postgres://unused", mongoUrl: "mongodb://127.0.0.1:1/baton" });
+    const { backend } = await createBackend({ postgresUrl: "postgres://unused", mongoUrl: "mongodb://127.0.0.1:1/baton" });
     expect(backend).toBeInstanceOf(MongoBackend);
     expect(backend.name).toMatch(/mongo/i);
   });

@@ -26,7 +26,7 @@ export class AssignmentEventResolver {
       const viewer = viewerOf(context);
       assertScope(viewer, args.scope);
       return pipe(
-        context.services.pubsub.subscribe("ASSIGNMENT_EVENT", args.scope === EventScope.ORGANIZATION ? audience.organization(viewer.organizationId) : audience.user(viewer.id)),
+        context.services.pubsub.subscribe("ASSIGNMENT_EVENT", args.scope === EventScope.ORGANIZATION ? audience.organization(viewer.organizationId) : audience.user(viewer.id), { onOverflow: context.onFeedOverflow }),
         filter((m: AssignmentEventMessage) => maySee(viewer, args.scope, m.event)),
       );
     },

@@ -70,7 +70,7 @@ export class ChatSessionResolver {
     subscribe: ({ context }: { context: Context }) => {
       const viewer = viewerOf(context);
       return pipe(
-        context.services.pubsub.subscribe("CHAT_SESSION_UPDATED", isManagerOrAdmin(viewer) ? audience.organization(viewer.organizationId) : audience.user(viewer.id)),
+        context.services.pubsub.subscribe("CHAT_SESSION_UPDATED", isManagerOrAdmin(viewer) ? audience.organization(viewer.organizationId) : audience.user(viewer.id), { onOverflow: context.onFeedOverflow }),
         filter((m: ChatSessionMessage) => chatVisible(viewer, m)),
       );
     },

@@ -32,7 +32,7 @@ export class NotificationResolver {
     subscribe: ({ context }: { context: Context }) => {
       const viewer = viewerOf(context);
       return pipe(
-        context.services.pubsub.subscribe("NOTIFICATION", audience.user(viewer.id)),
+        context.services.pubsub.subscribe("NOTIFICATION", audience.user(viewer.id), { onOverflow: context.onFeedOverflow }),
         filter((n: Notification) => n.userId === viewer.id),
       );
     },

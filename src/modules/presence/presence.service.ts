@@ -83,8 +83,14 @@ export class RedisPresence implements Presence {
     const now = Date.now();
     const batch = this.redis.pipeline();
     for (const id of userIds) batch.zcount(KEY(id), now, "+inf");
-    const results = (await batch.exec()) ?? [];
-    return new Set(userIds.filter((_, i) => Number(results[i]?.[1] ?? 0) > 0));
+    try {
+      const results = (await batch.exec()) ?? [];
+      return new Set(userIds.filter((_, i) => Number(results[i]?.[1] ?? 0) > 0));
+    } catch {
+      // Redis is down: what this instance knows (its own sockets) rather than an error.
+      const here = new Set(this.local.values());
+      return new Set(userIds.filter((id) => here.has(id)));
+    }
   }
 
   /** This instance's sockets go offline now, not after their lease. */

@@ -1,6 +1,7 @@
 import type { DataSource, EntityManager } from "typeorm";
 import { badInput, forbidden } from "../../errors";
 import { type User, UserRole } from "../users/user.entity";
+import { characters } from "../../validation";
 import {
   AssignDiscussSettings,
   DEFAULT_TIMEOUT_SECONDS,
@@ -20,7 +21,7 @@ export const DEFAULT_WITHDRAW_PRESETS = ["No longer needed", "I resolved it myse
 function presets(values: string[], field: string): string[] {
   if (values.length > 20) throw badInput(`${field} takes at most 20 reasons`, field);
   const trimmed = values.map((v) => v.trim());
-  if (trimmed.some((v) => v.length < 1 || v.length > 500)) {
+  if (trimmed.some((v) => characters(v) < 1 || characters(v) > 500)) {
     throw badInput(`each of ${field} must be 1 to 500 characters after trimming`, field);
   }
   return [...new Set(trimmed)];

@@ -3,7 +3,8 @@ import type { Request, Response } from "express";
 import type { Pool, PoolClient } from "pg";
 import { to as copyTo } from "pg-copy-streams";
 import type { DataSource } from "typeorm";
-import { BatonError, ErrorCode } from "../../errors";
+import { isDatabaseUnavailable } from "../../db/faults";
+import { BatonError, ErrorCode, serviceUnavailable } from "../../errors";
 import type { Logger } from "../../logger";
 import type { TokenService } from "../auth/token.service";
 import { isManagerOrAdmin } from "../users/user.entity";
@@ -60,7 +61,10 @@ const STATUS: Record<string, number> = {
   [ErrorCode.UNAUTHENTICATED]: 401,
   [ErrorCode.FORBIDDEN]: 403,
   [ErrorCode.BAD_USER_INPUT]: 400,
+  [ErrorCode.SERVICE_UNAVAILABLE]: 503,
 };
+
+const onClientError = (): void => {}; // the COPY's stream fails with the same error
 
 /**
  * GET /exports/engagement-tracking-records.csv?from=…&to=… (managers and admins, bearer token):
@@ -80,6 +84,8 @@ export function trackingExportHandler(dataSource: DataSource, tokens: TokenServi
       if (from && to && from > to) throw new BatonError(ErrorCode.BAD_USER_INPUT, "from must not be after to", { field: "from" });
 
       client = await pool.connect();
+      // While it is ours the pool does not listen on it: a connection dropped mid-export must not end the process.
+      client.on("error", onClientError);
       // COPY takes no bind parameters: the values go in as literals quoted by pg's escapeLiteral.
       const where = [`organization_id = ${client.escapeLiteral(user.organizationId)}::uuid`];
       if (from) where.push(`created_at >= ${client.escapeLiteral(from.toISOString())}::timestamptz`);
@@ -101,15 +107,23 @@ export function trackingExportHandler(dataSource: DataSource, tokens: TokenServi
     } catch (err) {
       if (!res.headersSent && !res.destroyed) {
         // The same error shape as the GraphQL API's: message and extensions (code, field, ...).
-        const error = err instanceof BatonError ? err : new BatonError(ErrorCode.INTERNAL_SERVER_ERROR, "Internal server error");
-        if (error !== err) logger.error({ err }, "export failed");
-        res.status(STATUS[error.code] ?? 500).json({ errors: [{ message: error.message, extensions: error.extensions }] });
+        const error =
+          err instanceof BatonError
+            ? err
+            : isDatabaseUnavailable(err)
+              ? serviceUnavailable()
+              : new BatonError(ErrorCode.INTERNAL_SERVER_ERROR, "Internal server error");
+        if (error.code === ErrorCode.INTERNAL_SERVER_ERROR) logger.error({ err }, "export failed");
+        if (error.code === ErrorCode.SERVICE_UNAVAILABLE) res.setHeader("retry-after", "1");
+        const { http: _http, ...extensions } = error.extensions;
+        res.status(STATUS[error.code] ?? 500).json({ errors: [{ message: error.message, extensions }] });
       } else {
         logger.warn({ err }, "export interrupted");
         res.destroy();
       }
     } finally {
       // A COPY that did not finish may leave the connection mid-protocol: drop it, never reuse it.
+      client?.off("error", onClientError);
       client?.release(copying && !res.writableFinished);
     }
   };
