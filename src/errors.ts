@@ -40,5 +40,8 @@ export const badInput = (message: string, field?: string): BatonError =>
 
 export const DATABASE_UNAVAILABLE_MESSAGE = "The database is unavailable right now; nothing was changed. Retry shortly";
 
+export const COMMIT_OUTCOME_UNKNOWN_MESSAGE =
+  "The database connection was lost while this change was committing: it may or may not have been made. Read it back before retrying";
+
 export const serviceUnavailable = (): BatonError =>
   new BatonError(ErrorCode.SERVICE_UNAVAILABLE, DATABASE_UNAVAILABLE_MESSAGE, { http: { status: 503, headers: new Map([["retry-after", "1"]]) } });

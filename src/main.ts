@@ -82,13 +82,16 @@ async function main(): Promise<void> {
     process.stdout.write(`\nBaton GraphQL: ${url}\nDemo tokens (Authorization: Bearer <token>):\n${lines.join("\n")}\n\n`);
   }
 
-  let stopping = false;
+  let stoppingSince = 0;
   const stop = async (signal: string) => {
-    if (stopping) {
+    if (stoppingSince) {
+      // Ctrl-C under `npm start` arrives twice at once (the terminal's and npm's forward): only a
+      // signal sent later, by someone tired of waiting, cuts the drain short.
+      if (Date.now() - stoppingSince < 2_000) return;
       logger.warn({ signal }, "second signal: stopping now, without waiting");
       process.exit(1);
     }
-    stopping = true;
+    stoppingSince = Date.now();
     logger.info({ signal, graceMs: config.shutdownGraceMs }, "stopping: readiness fails, requests in flight finish");
     try {
       await app.stop();

@@ -1,4 +1,17 @@
 import type { DataSource, EntityManager } from "typeorm";
+import { isDatabaseUnavailable } from "./faults";
+
+/**
+ * The connection was lost while COMMIT was under way: the change may or may not be in the
+ * database. The client is told so (SERVICE_UNAVAILABLE with `commitOutcome: UNKNOWN`) instead
+ * of "nothing was changed", and reads the object back before retrying.
+ */
+export class CommitOutcomeUnknown extends Error {
+  constructor(readonly cause: unknown) {
+    super("The connection to the database was lost while the change was committing");
+    this.name = "CommitOutcomeUnknown";
+  }
+}
 
 /** A transaction plus the work that must wait for its commit (publishing, scheduling). */
 export interface Tx {
@@ -18,9 +31,19 @@ export async function inTransaction<T>(
   onEffectError: AfterCommitErrorHandler = () => {},
 ): Promise<T> {
   const effects: Array<() => void | Promise<void>> = [];
-  const result = await dataSource.transaction((manager) =>
-    work({ manager, afterCommit: (effect) => effects.push(effect) }),
-  );
+  let workDone = false;
+  let result: T;
+  try {
+    result = await dataSource.transaction(async (manager) => {
+      const value = await work({ manager, afterCommit: (effect) => effects.push(effect) });
+      workDone = true;
+      return value;
+    });
+  } catch (err) {
+    // The work succeeded and COMMIT failed on a lost connection: Postgres may have committed.
+    if (workDone && isDatabaseUnavailable(err)) throw new CommitOutcomeUnknown(err);
+    throw err;
+  }
   for (const effect of effects) {
     try {
       await effect();

@@ -2,7 +2,8 @@ import type { ApolloServerPlugin } from "@apollo/server";
 import type { GraphQLFormattedError } from "graphql";
 import type { Context } from "./context";
 import { isDatabaseUnavailable } from "../db/faults";
-import { DATABASE_UNAVAILABLE_MESSAGE, ErrorCode } from "../errors";
+import { CommitOutcomeUnknown } from "../db/transaction";
+import { COMMIT_OUTCOME_UNKNOWN_MESSAGE, DATABASE_UNAVAILABLE_MESSAGE, ErrorCode } from "../errors";
 import type { Logger } from "../logger";
 
 /**
@@ -18,11 +19,12 @@ export function formatError(logger: Logger) {
         lastOutageLog = Date.now();
         logger.warn({ err: (error as Error).message }, "database unavailable: operations fail with SERVICE_UNAVAILABLE");
       }
+      const unknown = (error as { originalError?: unknown }).originalError instanceof CommitOutcomeUnknown || error instanceof CommitOutcomeUnknown;
       return {
-        message: DATABASE_UNAVAILABLE_MESSAGE,
+        message: unknown ? COMMIT_OUTCOME_UNKNOWN_MESSAGE : DATABASE_UNAVAILABLE_MESSAGE,
         locations: formatted.locations,
         path: formatted.path,
-        extensions: { code: ErrorCode.SERVICE_UNAVAILABLE },
+        extensions: { code: ErrorCode.SERVICE_UNAVAILABLE, ...(unknown ? { commitOutcome: "UNKNOWN" } : {}) },
       };
     }
     // Apollo files every validation-rule error under GRAPHQL_VALIDATION_FAILED; our limits keep their own code.
