@@ -1,5 +1,6 @@
 import { randomUUID } from "node:crypto";
-import type { Server } from "node:http";
+import type { IncomingMessage, Server } from "node:http";
+import type { Duplex } from "node:stream";
 import { type ExecutionArgs, getOperationAST, GraphQLError, type GraphQLSchema, OperationTypeNode, parse, validate } from "graphql";
 import { useServer } from "graphql-ws/use/ws";
 import type { DataSource } from "typeorm";
@@ -80,15 +81,24 @@ export function attachWebSocket(opts: {
   const authenticatedOnce = new WeakMap<WebSocket, () => void>();
   let deliveryInterrupted = false;
 
+  // noServer: the upgrade is routed below, so the HTTP server's own errors (a port taken at
+  // start) stay with it instead of being re-emitted here as "internal" WebSocket errors.
   const wss = new WebSocketServer({
-    server: opts.httpServer,
-    path: "/graphql",
+    noServer: true,
     maxPayload: opts.maxPayloadBytes,
     // Unauthenticated sockets cost memory and a timer each: past the cap, the upgrade is refused.
     verifyClient: (_info, callback) => {
       if (unauthenticated >= limits.unauthenticatedSockets) callback(false, 503, "Too many connections waiting to authenticate");
       else callback(true);
     },
+  });
+
+  opts.httpServer.on("upgrade", (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    if (new URL(req.url ?? "/", "http://x").pathname !== "/graphql") {
+      socket.destroy();
+      return;
+    }
+    wss.handleUpgrade(req, socket, head, (ws) => wss.emit("connection", ws, req));
   });
 
   /** Closes with `code`; a peer that does not read the close frame is cut off soon after. */

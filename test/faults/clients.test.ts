@@ -1,0 +1,299 @@
+import { spawn } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { createServer } from "node:net";
+import path from "node:path";
+import { getIntrospectionQuery } from "graphql";
+import jwt from "jsonwebtoken";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import WebSocket from "ws";
+import {
+  AssignChatDocument,
+  BulkAssignChatsDocument,
+  MeDocument,
+  RejectAssignmentDocument,
+  WithdrawAssignmentDocument,
+} from "../../schema/generated/graphql";
+import { createTestDatabase, type TestDatabase } from "../support/db";
+import { assignInput, createChat, createWorld, TEST_JWT_SECRET, type World } from "../support/factories";
+import { call, codeOfAnswer } from "../support/http-client";
+import { type ServerProcess, spawnServer } from "../support/process";
+import { sleep, until } from "../support/wait";
+import { rawSocket, wsUrl } from "../support/ws-client";
+
+let db: TestDatabase;
+let w: World;
+
+beforeAll(async () => {
+  db = await createTestDatabase();
+  w = await createWorld(db.dataSource);
+});
+afterAll(() => db?.drop());
+
+async function stopServer(s: ServerProcess | undefined): Promise<void> {
+  if (!s || s.child.exitCode !== null) return;
+  s.child.kill("SIGTERM");
+  await s.exited;
+}
+
+const rssKb = (pid: number): number => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1] ?? 0);
+
+/** A graphql-transport-ws socket, authenticated, that can open subscriptions and stop reading. */
+async function authedSocket(url: string, token: string) {
+  const { socket, closed, opened } = rawSocket(url);
+  await opened;
+  const acked = new Promise<void>((resolve) => socket.once("message", () => resolve()));
+  socket.send(JSON.stringify({ type: "connection_init", payload: { authorization: `Bearer ${token}` } }));
+  await acked;
+  return { socket, closed };
+}
+
+describe("slow and greedy clients", () => {
+  let server: ServerProcess;
+  let log = "";
+  beforeAll(async () => {
+    server = await spawnServer(db.url, {
+      WS_MAX_QUEUED_EVENTS: "50",
+      WS_MAX_SUBSCRIPTIONS_PER_SOCKET: "25",
+      WS_MAX_SOCKETS_PER_USER: "3",
+      WS_MAX_UNAUTHENTICATED_SOCKETS: "4",
+      WS_AUTH_TIMEOUT_MS: "1500",
+    });
+    server.child.stdout?.on("data", (c: Buffer) => (log += c.toString()));
+  });
+  afterAll(() => stopServer(server));
+
+  it("an admin who stops reading during a bulk move of 2,000 chats is closed with 4508; the server lives, memory stays bounded, others still hear events", async () => {
+    const { socket, closed } = await authedSocket(server.url, w.token(w.admin));
+    const query = `subscription { assignmentEvents(scope: ORGANIZATION) { sequence type chatSession { id customerName customerPhone owner { id name email } } trackingRecord { id status note } } }`;
+    for (let i = 0; i < 20; i++) socket.send(JSON.stringify({ id: `s${i}`, type: "subscribe", payload: { query } }));
+    await sleep(300);
+    // Stop reading: the kernel buffers fill, then the server's writes wait.
+    (socket as unknown as { _socket: { pause(): void } })._socket.pause();
+
+    const rows = await db.dataSource.query<Array<{ id: string }>>(
+      `INSERT INTO chat_sessions (organization_id, customer_name, customer_phone, owner_id)
+       SELECT $1, 'Customer ' || g, '+1415555' || lpad(g::text, 4, '0'), $2 FROM generate_series(1, 2000) g RETURNING id`,
+      [w.organizationId, w.mark.id],
+    );
+    const before = rssKb(server.child.pid!);
+    const moved = await call(server.url, BulkAssignChatsDocument, { input: { chatSessionIds: rows.map((r) => r.id), toUserId: w.tom.id } }, w.token(w.admin));
+    expect(moved.data?.bulkAssignChats.assignedCount).toBe(2000);
+    await until(() => /fell too far behind/.test(log), 10_000, 100);
+    (socket as unknown as { _socket: { resume(): void } })._socket.resume();
+    const { code } = await closed;
+    expect([4508, 1006]).toContain(code); // 1006 when the close frame could not get through in time
+    expect(server.child.exitCode).toBeNull();
+    expect(rssKb(server.child.pid!) - before).toBeLessThan(200_000);
+
+    // Everyone else is unaffected.
+    const other = await authedSocket(server.url, w.token(w.maria));
+    const got = new Promise<string>((resolve) => other.socket.on("message", (m: Buffer) => resolve(m.toString())));
+    other.socket.send(JSON.stringify({ id: "1", type: "subscribe", payload: { query: "subscription { assignmentEvents(scope: ORGANIZATION) { type } }" } }));
+    await sleep(200);
+    const chat = await createChat(db.dataSource, w.organizationId, w.mark.id);
+    await call(server.url, AssignChatDocument, { input: assignInput(chat.id, w.martha.id) }, w.token(w.mark));
+    expect(await got).toContain("CREATED");
+    other.socket.close();
+  }, 60_000);
+
+  it("caps: operations per socket (LIMIT_EXCEEDED), sockets per user (4429), unauthenticated sockets (upgrade refused) and their time (4403)", async () => {
+    const { socket } = await authedSocket(server.url, w.token(w.martha));
+    const errors: string[] = [];
+    socket.on("message", (m: Buffer) => {
+      const msg = JSON.parse(m.toString()) as { type: string; payload?: Array<{ extensions?: { code?: string } }> };
+      if (msg.type === "error") errors.push(msg.payload?.[0]?.extensions?.code ?? "?");
+    });
+    for (let i = 0; i < 26; i++) {
+      socket.send(JSON.stringify({ id: `n${i}`, type: "subscribe", payload: { query: "subscription { notificationReceived { id } }" } }));
+    }
+    await until(() => errors.length > 0, 3_000);
+    expect(errors).toEqual(["LIMIT_EXCEEDED"]);
+
+    const more = [await authedSocket(server.url, w.token(w.martha)), await authedSocket(server.url, w.token(w.martha))];
+    const { socket: fourth, closed } = rawSocket(server.url);
+    await new Promise((r) => fourth.once("open", r));
+    fourth.send(JSON.stringify({ type: "connection_init", payload: { authorization: `Bearer ${w.token(w.martha)}` } }));
+    expect((await closed).code).toBe(4429);
+    for (const s of [socket, ...more.map((m) => m.socket)]) s.close();
+
+    // Sockets that never authenticate: four are held, the fifth upgrade is refused, and each is closed in time.
+    const idle = Array.from({ length: 4 }, () => rawSocket(server.url));
+    await Promise.all(idle.map((s) => s.opened));
+    const refused = await new Promise<number>((resolve) => {
+      const s = new WebSocket(wsUrl(server.url), "graphql-transport-ws");
+      s.once("unexpected-response", (_req, res) => resolve(res.statusCode ?? 0));
+      s.once("open", () => resolve(101));
+      s.once("error", () => undefined);
+    });
+    expect(refused).toBe(503);
+    const codes = await Promise.all(idle.map((s) => s.closed));
+    expect(codes.map((c) => c.code)).toEqual([4403, 4403, 4403, 4403]);
+  });
+
+  it("over a socket, operations obey the same limits as over HTTP", async () => {
+    const { socket } = await authedSocket(server.url, w.token(w.martha));
+    const reply = new Promise<{ type: string; payload: Array<{ extensions?: { code?: string } }> }>((resolve) =>
+      socket.once("message", (m: Buffer) => resolve(JSON.parse(m.toString()))),
+    );
+    const flood = `query { ${Array.from({ length: 100 }, (_, i) => `a${i}: __schema { queryType { name } }`).join(" ")} }`;
+    socket.send(JSON.stringify({ id: "1", type: "subscribe", payload: { query: flood } }));
+    const r = await reply;
+    expect(r.type).toBe("error");
+    expect(r.payload[0]?.extensions?.code).toBe("QUERY_TOO_COMPLEX");
+    socket.close();
+  });
+});
+
+describe("bad input and tokens", () => {
+  let server: ServerProcess;
+  beforeAll(async () => {
+    server = await spawnServer(db.url);
+  });
+  afterAll(() => stopServer(server));
+
+  it("NUL bytes and lone surrogates are BAD_USER_INPUT naming the field; reasons count characters, so 500 emoji fit and 501 do not", async () => {
+    const chat = await createChat(db.dataSource, w.organizationId, w.mark.id);
+    const sent = await call(server.url, AssignChatDocument, { input: assignInput(chat.id, w.martha.id) }, w.token(w.mark));
+    const requestId = sent.data!.assignChat.id;
+    for (const reason of ["bad\u0000reason", "lone \ud800 surrogate"]) {
+      const r = await call(server.url, RejectAssignmentDocument, { requestId, reason }, w.token(w.martha));
+      expect(r.status).toBe(400);
+      expect(codeOfAnswer(r)).toBe("BAD_USER_INPUT");
+      expect(r.errors?.[0]?.extensions?.field).toBe("reason");
+    }
+    // In a literal too, and nothing was written.
+    const literal = await fetch(server.url, {
+      method: "POST",
+      headers: { "content-type": "application/json", authorization: `Bearer ${w.token(w.martha)}` },
+      body: JSON.stringify({ query: `mutation { rejectAssignment(requestId: "${requestId}", reason: "nul \\u0000 here") { id } }` }),
+    });
+    const literalBody = (await literal.json()) as { errors: Array<{ extensions: { code: string } }> };
+    expect(literalBody.errors[0]?.extensions.code).toBe("BAD_USER_INPUT");
+    const [{ status }] = await db.dataSource.query<Array<{ status: string }>>(`SELECT status FROM assignment_requests WHERE id = $1`, [requestId]);
+    expect(status).toBe("PENDING");
+
+    const tooLong = await call(server.url, WithdrawAssignmentDocument, { requestId, reason: "😀".repeat(501) }, w.token(w.mark));
+    expect(codeOfAnswer(tooLong)).toBe("BAD_USER_INPUT");
+    const fits = await call(server.url, WithdrawAssignmentDocument, { requestId, reason: "😀".repeat(500) }, w.token(w.mark));
+    expect(fits.data?.withdrawAssignment.status).toBe("WITHDRAWN");
+  });
+
+  it("tokens without exp, or living past 30 days, are refused", async () => {
+    const noExp = jwt.sign({}, TEST_JWT_SECRET, { algorithm: "HS256", subject: w.mark.id });
+    const tooLong = jwt.sign({}, TEST_JWT_SECRET, { algorithm: "HS256", subject: w.mark.id, expiresIn: 31 * 86_400 });
+    for (const token of [noExp, tooLong]) expect(codeOfAnswer(await call(server.url, MeDocument, {}, token))).toBe("UNAUTHENTICATED");
+    expect((await call(server.url, MeDocument, {}, w.token(w.mark))).data?.me.name).toBe("Mark");
+  });
+
+  it("introspection obeys the limits: the standard query passes, 2,000 __schema aliases do not, and /healthz stays quick", async () => {
+    const post = (query: string) =>
+      fetch(server.url, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ query }) });
+    const standard = (await (await post(getIntrospectionQuery())).json()) as { data?: { __schema: unknown } };
+    expect(standard.data?.__schema).toBeDefined();
+    const flood = `{ ${Array.from({ length: 2000 }, (_, i) => `a${i}: __schema { types { name fields { name } } }`).join(" ")} }`;
+    const started = Date.now();
+    const [res, health] = await Promise.all([post(flood), fetch(server.url.replace(/graphql$/, "healthz"))]);
+    const body = (await res.json()) as { errors: Array<{ extensions: { code: string } }> };
+    expect(body.errors[0]?.extensions.code).toBe("QUERY_TOO_COMPLEX");
+    expect(health.status).toBe(200);
+    expect(Date.now() - started).toBeLessThan(2_000);
+  });
+
+  it("with GRAPHQL_INTROSPECTION=false, __schema is refused and errors suggest no field names", async () => {
+    const closed = await spawnServer(db.url, { GRAPHQL_INTROSPECTION: "false" });
+    try {
+      const post = async (query: string) =>
+        (await (await fetch(closed.url, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ query }) })).json()) as {
+          errors?: Array<{ message: string }>;
+        };
+      expect((await post("{ __schema { queryType { name } } }")).errors?.[0]?.message).toMatch(/introspection/i);
+      const typo = await post("{ mee { id } }");
+      expect(typo.errors?.[0]?.message).toMatch(/Cannot query field "mee"/);
+      expect(typo.errors?.[0]?.message).not.toMatch(/Did you mean/);
+    } finally {
+      await stopServer(closed);
+    }
+  });
+});
+
+describe("SIGTERM with requests in flight", () => {
+  it("readiness fails, every request in flight gets its real answer, sockets close with 1001, exit 0", async () => {
+    const server = await spawnServer(db.url, { SHUTDOWN_GRACE_MS: "10000" });
+    const chats = await Promise.all(Array.from({ length: 40 }, () => createChat(db.dataSource, w.organizationId, w.mark.id)));
+    const { socket, closed } = await authedSocket(server.url, w.token(w.maria));
+    const token = w.token(w.mark);
+    let firstAnswered: () => void = () => {};
+    const oneAnswered = new Promise<void>((r) => (firstAnswered = r));
+    const answers = chats.map(async (c) => {
+      const a = await call(server.url, AssignChatDocument, { input: assignInput(c.id, w.martha.id) }, token);
+      firstAnswered();
+      return { chat: c.id, a };
+    });
+    await oneAnswered;
+    server.child.kill("SIGTERM");
+    const results = await Promise.all(answers);
+    expect(await server.exited).toBe(0);
+    expect((await closed).code).toBe(1001);
+    socket.close();
+
+    const pending = new Set(
+      (
+        await db.dataSource.query<Array<{ chat_session_id: string }>>(`SELECT chat_session_id FROM assignment_requests WHERE chat_session_id = ANY($1)`, [
+          chats.map((c) => c.id),
+        ])
+      ).map((r) => r.chat_session_id),
+    );
+    for (const { chat, a } of results) {
+      // Answered: it committed exactly when it says so. Unanswered: it never reached the server (refused).
+      if (a.status === 200 && a.data) expect(pending.has(chat)).toBe(true);
+      else if (a.status === 0) {
+        expect(a.failure).toMatch(/ECONNREFUSED|ECONNRESET|other side closed/);
+        expect(pending.has(chat)).toBe(false);
+      } else expect.fail(`unexpected answer ${JSON.stringify(a)}`);
+    }
+    expect(results.filter((r) => r.a.data).length).toBeGreaterThan(1);
+  });
+});
+
+describe("start-up failures: one line naming the cause and the remedy, exit 1", () => {
+  const MAIN = path.resolve(__dirname, "../../dist/src/main.js");
+  const start = (env: Record<string, string>) =>
+    new Promise<{ code: number | null; stderr: string }>((resolve) => {
+      const child = spawn(process.execPath, [MAIN], {
+        env: { ...process.env, JWT_SECRET: TEST_JWT_SECRET, HOST: "127.0.0.1", LOG_LEVEL: "silent", ...env },
+        stdio: ["ignore", "ignore", "pipe"],
+      });
+      let stderr = "";
+      child.stderr.on("data", (c: Buffer) => (stderr += c.toString()));
+      child.once("exit", (code) => resolve({ code, stderr }));
+    });
+  const oneLine = (stderr: string) => stderr.trim().split("\n").filter((l) => !/^npm warn/.test(l));
+
+  it.each([
+    ["database unreachable", { DATABASE_URL: "postgres://root@127.0.0.1:1/baton", PORT: "0" }, /cannot be reached \(ECONNREFUSED\).*Start Postgres/],
+    ["database missing", { PORT: "0" }, /does not exist.*createdb/],
+    ["Redis unreachable", { REDIS_URL: "redis://127.0.0.1:1", PORT: "0" }, /Redis at redis:\/\/127\.0\.0\.1:1.*cannot be reached.*REDIS_URL/],
+  ])("%s", async (_what, env, pattern) => {
+    const url = new URL(db.url);
+    url.pathname = "/baton_no_such_database";
+    const r = await start({ DATABASE_URL: db.url, ...(_what === "database missing" ? { DATABASE_URL: url.toString() } : {}), ...env });
+    expect(r.code).toBe(1);
+    const lines = oneLine(r.stderr);
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(/^baton: cannot start: /);
+    expect(lines[0]).toMatch(pattern);
+  });
+
+  it("port taken", async () => {
+    const blocker = createServer().listen(0, "127.0.0.1");
+    await new Promise((r) => blocker.once("listening", r));
+    const port = (blocker.address() as { port: number }).port;
+    try {
+      const r = await start({ DATABASE_URL: db.url, PORT: String(port) });
+      expect(r.code).toBe(1);
+      expect(oneLine(r.stderr)).toEqual([`baton: cannot start: port ${port} on 127.0.0.1 is already in use. Stop what uses it, or set PORT to another port`]);
+    } finally {
+      blocker.close();
+    }
+  });
+});
