@@ -133,7 +133,7 @@ describe("slow and greedy clients", () => {
   it("over a socket, operations obey the same limits as over HTTP", async () => {
     const { socket } = await authedSocket(server.url, w.token(w.martha));
     const reply = new Promise<{ type: string; payload: Array<{ extensions?: { code?: string } }> }>((resolve) =>
-      socket.once("message", (m: Buffer) => resolve(JSON.parse(m.toString()))),
+      socket.once("message", (m: Buffer) => resolve(JSON.parse(m.toString()) as { type: string; payload: Array<{ extensions?: { code?: string } }> })),
     );
     const flood = `query { ${Array.from({ length: 100 }, (_, i) => `a${i}: __schema { queryType { name } }`).join(" ")} }`;
     socket.send(JSON.stringify({ id: "1", type: "subscribe", payload: { query: flood } }));
