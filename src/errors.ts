@@ -43,5 +43,8 @@ export const DATABASE_UNAVAILABLE_MESSAGE = "The database is unavailable right n
 export const COMMIT_OUTCOME_UNKNOWN_MESSAGE =
   "The database connection was lost while this change was committing: it may or may not have been made. Read it back before retrying";
 
+export const COMMITTED_ANSWER_UNREADABLE_MESSAGE =
+  "The change was made, but the database became unavailable while its answer was read. Read it back; do not repeat it";
+
 export const serviceUnavailable = (): BatonError =>
   new BatonError(ErrorCode.SERVICE_UNAVAILABLE, DATABASE_UNAVAILABLE_MESSAGE, { http: { status: 503, headers: new Map([["retry-after", "1"]]) } });

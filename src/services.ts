@@ -22,11 +22,14 @@ export function createServices(
   presence: Presence = new LocalPresence(),
 ) {
   const settings = new SettingsService(dataSource);
-  const assignments = new AssignmentService(dataSource, pubsub, undefined, (err) =>
-    logger.error({ err }, "after-commit effect failed"),
-  );
+  // The change is committed but its events were not published: subscribers are told to catch up.
+  const afterCommitFailed = (err: unknown) => {
+    logger.error({ err }, "after-commit effect failed; sockets are told to catch up");
+    pubsub.reportMissed();
+  };
+  const assignments = new AssignmentService(dataSource, pubsub, undefined, afterCommitFailed);
   return {
-    bulk: new BulkAssignService(dataSource, pubsub, assignments, (err) => logger.error({ err }, "after-commit effect failed")),
+    bulk: new BulkAssignService(dataSource, pubsub, assignments, afterCommitFailed),
     pubsub,
     presence,
     events: new AssignmentEventService(dataSource),

@@ -20,6 +20,9 @@ const MESSAGES = [
   "Client has encountered a connection error and is not queryable",
   "Cannot use a pool after calling end on the pool",
   "Client was closed and is not queryable",
+  // TypeORM, once the connection under a transaction died and its query runner was released.
+  "query runner was already released",
+  "Query runner already released",
 ];
 
 /**

@@ -1,9 +1,9 @@
 import type { ApolloServerPlugin } from "@apollo/server";
-import type { GraphQLFormattedError } from "graphql";
+import { type GraphQLFormattedError, OperationTypeNode } from "graphql";
 import type { Context } from "./context";
 import { isDatabaseUnavailable } from "../db/faults";
 import { CommitOutcomeUnknown } from "../db/transaction";
-import { COMMIT_OUTCOME_UNKNOWN_MESSAGE, DATABASE_UNAVAILABLE_MESSAGE, ErrorCode } from "../errors";
+import { COMMIT_OUTCOME_UNKNOWN_MESSAGE, COMMITTED_ANSWER_UNREADABLE_MESSAGE, DATABASE_UNAVAILABLE_MESSAGE, ErrorCode } from "../errors";
 import type { Logger } from "../logger";
 
 /**
@@ -45,16 +45,29 @@ export function formatError(logger: Logger) {
 }
 
 /**
- * An operation that failed only because the database is unavailable (no data at all) answers
- * HTTP 503 with Retry-After, so load balancers and HTTP clients see it for what it is.
+ * Database outages, as the client must understand them:
+ * - A mutation whose own resolver returned has committed, even if the database went away while
+ *   the fields of its answer were read: its error says `commitOutcome: COMMITTED` (read it back;
+ *   do not repeat it), never "nothing was changed".
+ * - An operation that failed only because the database is unavailable (no data at all) answers
+ *   HTTP 503 with Retry-After, so load balancers and HTTP clients see it for what it is.
  */
 export const serviceUnavailableStatus: ApolloServerPlugin<Context> = {
   async requestDidStart() {
     return {
-      async willSendResponse({ response }) {
+      async willSendResponse({ response, operation }) {
         if (response.body.kind !== "single") return;
         const { data, errors } = response.body.singleResult;
-        if (data == null && errors?.length && errors.every((e) => e.extensions?.code === ErrorCode.SERVICE_UNAVAILABLE)) {
+        if (!errors?.length) return;
+        if (operation?.operation === OperationTypeNode.MUTATION) {
+          response.body.singleResult.errors = errors.map((e) =>
+            e.extensions?.code === ErrorCode.SERVICE_UNAVAILABLE && (e.path?.length ?? 0) > 1
+              ? { ...e, message: COMMITTED_ANSWER_UNREADABLE_MESSAGE, extensions: { ...e.extensions, commitOutcome: "COMMITTED" } }
+              : e,
+          );
+        }
+        const all = response.body.singleResult.errors ?? [];
+        if (data == null && all.every((e) => e.extensions?.code === ErrorCode.SERVICE_UNAVAILABLE && e.extensions.commitOutcome !== "COMMITTED")) {
           response.http.status = 503;
           response.http.headers.set("retry-after", "1");
         }

@@ -81,6 +81,8 @@ const channelOf = (topic: string, key: string): string => `${topic}:${key}`;
  */
 interface Transport {
   publish(channel: string, message: unknown): void;
+  /** Tells every instance's sockets that events may be missing (see websocket.ts). */
+  reportMissed(): void;
   /** Returns the function that stops listening. */
   listen(channel: string, deliver: (message: unknown) => void): () => void;
 }
@@ -118,6 +120,10 @@ class Listeners {
 
 class LocalTransport implements Transport {
   private readonly listeners = new Listeners();
+  constructor(private readonly onMissed: () => void) {}
+  reportMissed(): void {
+    this.onMissed();
+  }
   publish(channel: string, message: unknown): void {
     this.listeners.deliver(channel, message);
   }
@@ -173,12 +179,17 @@ class RedisTransport implements Transport {
     };
   }
 
+  reportMissed(): void {
+    this.dropped++;
+    if (this.redis.commands.status === "ready") this.reportDropped();
+  }
+
   /** Lost publishes are announced to every instance (this one too), whose sockets then catch up. */
   private reportDropped(): void {
     if (this.dropped === 0) return;
     const count = this.dropped;
     this.dropped = 0;
-    this.logger.warn({ count }, "events could not be published during the Redis outage; sockets are told to catch up");
+    this.logger.warn({ count }, "events could not be published; every instance's sockets are told to catch up");
     this.redis.commands.publish(MISSED_CHANNEL, "").catch(() => (this.dropped += count));
   }
 }
@@ -261,7 +272,7 @@ export class BatonPubSub {
       redis.on("interrupted", () => this.gap("interrupted"));
       redis.on("resumed", () => this.gap("resumed"));
     } else {
-      this.transport = new LocalTransport();
+      this.transport = new LocalTransport(() => this.gap("missed"));
     }
   }
 
@@ -288,7 +299,15 @@ export class BatonPubSub {
     return feed;
   }
 
-  /** Hears when live delivery may have lost messages (with Redis only). */
+  /**
+   * A committed change could not be published (its after-commit step failed): every socket that
+   * may have wanted it is closed (4503) to catch up, on every instance.
+   */
+  reportMissed(): void {
+    this.transport.reportMissed();
+  }
+
+  /** Hears when live delivery may have lost messages. */
   onGap(listener: (gap: DeliveryGap) => void): void {
     this.gapListeners.add(listener);
   }
