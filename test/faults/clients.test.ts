@@ -1,5 +1,6 @@
 import { spawn } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import os from "node:os";
 import { createServer } from "node:net";
 import path from "node:path";
 import { getIntrospectionQuery } from "graphql";
@@ -282,6 +283,22 @@ describe("start-up failures: one line naming the cause and the remedy, exit 1", 
     expect(lines).toHaveLength(1);
     expect(lines[0]).toMatch(/^baton: cannot start: /);
     expect(lines[0]).toMatch(pattern);
+  });
+
+  it("embedded Postgres unable to start (a data directory it cannot use)", async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), "baton-bad-pg-"));
+    chmodSync(dir, 0o755);
+    mkdirSync(path.join(dir, "pg"), { mode: 0o700 });
+    writeFileSync(path.join(dir, "pg", "PG_VERSION"), "9\n"); // a cluster of another major version
+    try {
+      const r = await start({ DATABASE_URL: "", BATON_DATA_DIR: dir, PORT: "0" });
+      expect(r.code).toBe(1);
+      const lines = oneLine(r.stderr);
+      expect(lines).toHaveLength(1);
+      expect(lines[0]).toMatch(/^baton: cannot start: the embedded Postgres did not start: .+\. (Remove the data directory|Its port)/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it("port taken", async () => {
