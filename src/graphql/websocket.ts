@@ -34,7 +34,6 @@ export const CloseCode = {
   TOO_SLOW: 4508,
 } as const;
 
-export const CLOSE_FORBIDDEN = CloseCode.FORBIDDEN;
 
 interface Session {
   viewer: User;
