@@ -9,7 +9,7 @@ import { type SchedulerOptions, TimeoutScheduler } from "./jobs/timeout-schedule
 import { ErrorCode } from "./errors";
 import { buildContext, type Context } from "./graphql/context";
 import { formatError, serviceUnavailableStatus } from "./graphql/format-error";
-import { type OperationRules, textCheckPlugin, validationRules } from "./graphql/operation-rules";
+import { DEFAULT_OPERATION_RULES, operationGuards, textCheckPlugin } from "./graphql/operation-rules";
 import { type BatonPubSub, createBatonPubSub } from "./graphql/pubsub";
 import { buildBatonSchema } from "./graphql/schema";
 import { attachWebSocket, type WebSocketEndpoint } from "./graphql/websocket";
@@ -81,19 +81,21 @@ export async function createApp(opts: AppOptions): Promise<App> {
     next();
   });
 
-  const rules: OperationRules = { maxDepth: config.maxQueryDepth, maxFields: 2_000, maxAliases: 50, introspection: config.introspection ?? true };
-  const websocket = attachWebSocket({ httpServer, schema, services, dataSource, logger, limits, rules, maxPayloadBytes: config.bodyLimitBytes });
+  const guards = operationGuards({ ...DEFAULT_OPERATION_RULES, maxDepth: config.maxQueryDepth, introspection: config.introspection ?? true });
+  const websocket = attachWebSocket({ httpServer, schema, services, dataSource, logger, limits, guards, maxPayloadBytes: config.bodyLimitBytes });
 
+  const rules = { introspection: config.introspection ?? true };
   const apollo = new ApolloServer<Context>({
     schema,
-    validationRules: validationRules(rules),
+    validationRules: guards.apollo.validationRules,
+    parseOptions: guards.apollo.parseOptions,
     introspection: rules.introspection,
     // "Did you mean ...?" would reveal the schema that introspection hides.
     hideSchemaDetailsFromClientErrors: !rules.introspection,
     formatError: formatError(logger),
     includeStacktraceInErrorResponses: false,
     // The HTTP server is drained by stop() below, before Apollo stops.
-    plugins: [serviceUnavailableStatus, textCheckPlugin],
+    plugins: [...guards.apollo.plugins, serviceUnavailableStatus, textCheckPlugin],
   });
   await apollo.start();
 

@@ -1,6 +1,7 @@
 import type { ApolloServerPlugin } from "@apollo/server";
 import { type GraphQLFormattedError, OperationTypeNode } from "graphql";
 import type { Context } from "./context";
+import { isTokenLimitError } from "./operation-rules";
 import { isDatabaseUnavailable } from "../db/faults";
 import { CommitOutcomeUnknown } from "../db/transaction";
 import { COMMIT_OUTCOME_UNKNOWN_MESSAGE, COMMITTED_ANSWER_UNREADABLE_MESSAGE, DATABASE_UNAVAILABLE_MESSAGE, ErrorCode } from "../errors";
@@ -29,7 +30,8 @@ export function formatError(logger: Logger) {
     }
     // Apollo files every validation-rule error under GRAPHQL_VALIDATION_FAILED; our limits keep their own code.
     const original = (error as { originalError?: { extensions?: { code?: unknown } } } | null)?.originalError;
-    const code = original?.extensions?.code === ErrorCode.QUERY_TOO_COMPLEX ? ErrorCode.QUERY_TOO_COMPLEX : formatted.extensions?.code;
+    const tooComplex = original?.extensions?.code === ErrorCode.QUERY_TOO_COMPLEX || isTokenLimitError(formatted.message);
+    const code = tooComplex ? ErrorCode.QUERY_TOO_COMPLEX : formatted.extensions?.code;
     if (code !== ErrorCode.INTERNAL_SERVER_ERROR && typeof code === "string") {
       const { stacktrace: _stack, ...extensions } = formatted.extensions ?? {};
       return { ...formatted, extensions: { ...extensions, code } };

@@ -1,24 +1,68 @@
 import type { ApolloServerPlugin } from "@apollo/server";
-import { type DocumentNode, GraphQLError, NoSchemaIntrospectionCustomRule, type ValidationRule, visit } from "graphql";
+import { ApolloArmor } from "@escape.tech/graphql-armor";
+import { type DocumentNode, GraphQLError, NoSchemaIntrospectionCustomRule, parse, type ValidationContext, type ValidationRule, visit } from "graphql";
 import { ErrorCode } from "../errors";
 import { badText } from "../validation";
 import type { Context } from "./context";
-import { queryLimitsRule } from "./limits";
+import { introspectionDepthRule } from "./limits";
 
 /** What every operation must respect, over HTTP and over a socket alike. */
 export interface OperationRules {
   maxDepth: number;
-  maxFields: number;
   maxAliases: number;
+  maxTokens: number;
+  maxCost: number;
+  maxDirectives: number;
   /** Off: `__schema`/`__type` are refused and errors suggest no field names. */
   introspection: boolean;
 }
 
-/** The validation rules beyond GraphQL's own, for Apollo (HTTP) and graphql-ws (sockets). */
-export function validationRules(rules: OperationRules): ValidationRule[] {
-  const list: ValidationRule[] = [queryLimitsRule(rules)];
-  if (!rules.introspection) list.push(NoSchemaIntrospectionCustomRule);
-  return list;
+export const DEFAULT_OPERATION_RULES: Omit<OperationRules, "maxDepth" | "introspection"> = {
+  maxAliases: 30,
+  maxTokens: 2_000,
+  maxCost: 5_000,
+  maxDirectives: 50,
+};
+
+/** Armor's rejections, reported with the code clients branch on. */
+const report = (ctx: ValidationContext | null, error: GraphQLError): void =>
+  ctx?.reportError(new GraphQLError(error.message.replace(/^Syntax Error: /, ""), { extensions: { code: ErrorCode.QUERY_TOO_COMPLEX } }));
+
+/** graphql-js's own parse error when a document has more than `maxTokens` tokens. */
+export const isTokenLimitError = (message: string): boolean => /tokens\. Parsing aborted/.test(message);
+
+/**
+ * GraphQL Armor (depth, aliases, cost, directives; field suggestions masked when introspection
+ * is off) for Apollo and for graphql-ws alike, plus the token limit, which graphql-js's parser
+ * enforces itself (`maxTokens`): Armor's token plugin throws out of Apollo 5's parsing hook as an
+ * unexpected error (500), while the parser's own limit fails as a syntax error (400), which we
+ * report as QUERY_TOO_COMPLEX. Each Armor rule gets a reporter of its own: given one shared
+ * `onReject` list, Armor's Apollo adapter appends its reporter to it once per rule.
+ * Introspection counts against every limit except depth and cost, which would refuse the
+ * standard introspection query; `introspectionDepthRule` bounds its depth instead.
+ */
+export function operationGuards(rules: OperationRules) {
+  const own = () => ({ propagateOnRejection: false, onReject: [report] });
+  const armor = new ApolloArmor({
+    maxDepth: { n: rules.maxDepth, ignoreIntrospection: true, flattenFragments: true, ...own() },
+    maxAliases: { n: rules.maxAliases, ...own() },
+    costLimit: { maxCost: rules.maxCost, ignoreIntrospection: true, ...own() },
+    maxDirectives: { n: rules.maxDirectives, ...own() },
+    maxTokens: { enabled: false },
+    blockFieldSuggestion: { enabled: !rules.introspection },
+  });
+  const { plugins, validationRules: armorRules } = armor.protect();
+  const validationRules: ValidationRule[] = [...armorRules, introspectionDepthRule];
+  if (!rules.introspection) validationRules.push(NoSchemaIntrospectionCustomRule);
+  const parseOptions = { maxTokens: rules.maxTokens };
+  return {
+    /** For ApolloServer. */
+    apollo: { plugins: plugins as ApolloServerPlugin<Context>[], validationRules, parseOptions },
+    /** For sockets: parse with the same token limit, then validate with `validationRules`. */
+    parse: (source: string): DocumentNode => parse(source, parseOptions),
+    validationRules,
+    introspection: rules.introspection,
+  };
 }
 
 /** "Did you mean ...?" names fields a client did not ask about: shown only when introspection is on. */

@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import type { IncomingMessage, Server } from "node:http";
 import type { Duplex } from "node:stream";
-import { type ExecutionArgs, getOperationAST, GraphQLError, type GraphQLSchema, OperationTypeNode, parse, validate } from "graphql";
+import { type ExecutionArgs, getOperationAST, GraphQLError, type GraphQLSchema, OperationTypeNode, validate } from "graphql";
 import { useServer } from "graphql-ws/use/ws";
 import type { DataSource } from "typeorm";
 import { type WebSocket, WebSocketServer } from "ws";
@@ -12,7 +12,7 @@ import type { Logger } from "../logger";
 import type { User } from "../modules/users/user.entity";
 import type { Services } from "../services";
 import { type Context, contextFor } from "./context";
-import { findBadText, type OperationRules, validationRules, withoutSuggestions } from "./operation-rules";
+import { findBadText, isTokenLimitError, type operationGuards, withoutSuggestions } from "./operation-rules";
 import { audience, type BoundedFeed, type UserChangedMessage } from "./pubsub";
 
 /**
@@ -67,11 +67,10 @@ export function attachWebSocket(opts: {
   dataSource: DataSource;
   logger: Logger;
   limits: SocketLimits;
-  rules: OperationRules;
+  guards: ReturnType<typeof operationGuards>;
   maxPayloadBytes: number;
 }): WebSocketEndpoint {
-  const { services, dataSource, logger, limits, rules } = opts;
-  const extraRules = validationRules(rules);
+  const { services, dataSource, logger, limits, guards } = opts;
   const sessions = new Map<WebSocket, Session>();
   const operations = new Map<WebSocket, () => number>();
   const socketsPerUser = new Map<string, number>();
@@ -197,15 +196,17 @@ export function attachWebSocket(opts: {
         }
         let document;
         try {
-          document = parse(payload.query);
+          document = guards.parse(payload.query);
         } catch (err) {
+          if (err instanceof GraphQLError && isTokenLimitError(err.message)) {
+            return [new GraphQLError(err.message, { extensions: { code: ErrorCode.QUERY_TOO_COMPLEX } })];
+          }
           return [err instanceof GraphQLError ? err : new GraphQLError("The query does not parse")];
         }
         const errors = validate(opts.schema, document);
-        const more = errors.length > 0 ? [] : validate(opts.schema, document, extraRules);
-        const invalid = [...errors, ...more];
+        const invalid = errors.length > 0 ? errors : validate(opts.schema, document, guards.validationRules);
         if (invalid.length > 0) {
-          return rules.introspection ? invalid : invalid.map((e) => new GraphQLError(withoutSuggestions(e.message), { nodes: e.nodes, extensions: e.extensions }));
+          return guards.introspection ? invalid : invalid.map((e) => new GraphQLError(withoutSuggestions(e.message), { nodes: e.nodes, extensions: e.extensions }));
         }
         const badText = findBadText(document, payload.variables);
         if (badText) return [new GraphQLError(badText.message, { extensions: { code: ErrorCode.BAD_USER_INPUT, field: badText.extensions.field } })];
