@@ -1,12 +1,17 @@
-import { createServer, type Server } from "node:http";
+import { createServer, type IncomingMessage, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { ApolloServer } from "@apollo/server";
 import { expressMiddleware } from "@as-integrations/express5";
+import cors from "cors";
 import express, { type NextFunction, type Request, type Response } from "express";
+import proxyaddr from "proxy-addr";
 import type { DataSource } from "typeorm";
 import { type Config, DEFAULT_SOCKET_LIMITS } from "./config";
 import { type SchedulerOptions, TimeoutScheduler } from "./jobs/timeout-scheduler";
-import { ErrorCode } from "./errors";
+import { BatonError, ErrorCode } from "./errors";
+import { observeOperations, operationObserver, requestLogging } from "./http/observability";
+import { Metrics } from "./metrics";
+import { RateLimits, userRateLimit } from "./rate-limits";
 import { buildContext, type Context } from "./graphql/context";
 import { formatError, serviceUnavailableStatus } from "./graphql/format-error";
 import { DEFAULT_OPERATION_RULES, operationGuards, textCheckPlugin } from "./graphql/operation-rules";
@@ -21,7 +26,7 @@ import { createServices, type Services } from "./services";
 
 export interface AppOptions {
   config: Pick<Config, "port" | "host" | "bodyLimitBytes" | "maxQueryDepth"> &
-    Partial<Pick<Config, "shutdownGraceMs" | "introspection" | "limits">>;
+    Partial<Pick<Config, "shutdownGraceMs" | "introspection" | "limits" | "metrics" | "rateLimits" | "corsOrigins" | "trustProxy">>;
   /** Events and presence through Redis, shared by every instance. */
   redisUrl?: string;
   presenceTtlMs?: number;
@@ -65,7 +70,18 @@ export async function createApp(opts: AppOptions): Promise<App> {
 
   const app = express();
   app.disable("x-powered-by");
+  app.set("trust proxy", config.trustProxy ?? false);
   const httpServer = createServer(app);
+  app.use(requestLogging(logger));
+  // Browsers on the listed origins may call the API; others get no CORS headers (same-origin only).
+  app.use(
+    cors({
+      origin: config.corsOrigins?.length ? config.corsOrigins : false,
+      allowedHeaders: ["content-type", "authorization", "x-request-id", "apollo-require-preflight"],
+      exposedHeaders: ["x-request-id", "retry-after"],
+      maxAge: 600,
+    }),
+  );
 
   // Requests in flight, so a stop can wait for each to get its answer.
   let draining = false;
@@ -82,7 +98,30 @@ export async function createApp(opts: AppOptions): Promise<App> {
   });
 
   const guards = operationGuards({ ...DEFAULT_OPERATION_RULES, maxDepth: config.maxQueryDepth, introspection: config.introspection ?? true });
-  const websocket = attachWebSocket({ httpServer, schema, services, dataSource, logger, limits, guards, maxPayloadBytes: config.bodyLimitBytes });
+  const rateLimits = new RateLimits(config.rateLimits ?? { perUserPerMinute: 0, perIpPerMinute: 0 }, redis?.commands, logger);
+  const metrics =
+    config.metrics?.enabled === false
+      ? null
+      : new Metrics({
+          pendingRequests: async () => Number((await dataSource.query<Array<{ n: string }>>(`SELECT count(*) AS n FROM assignment_requests WHERE status = 'PENDING'`))[0]?.n ?? 0),
+          websocketConnections: () => websocket.connectionCount(),
+        });
+  if (metrics) pubsub.onCommittedEvent((message) => metrics.event(message));
+  const observe = operationObserver(logger, metrics);
+  const clientIp = (req: IncomingMessage): string | undefined => proxyaddr(req, app.get("trust proxy fn") as (addr: string, i: number) => boolean);
+  const websocket = attachWebSocket({
+    httpServer,
+    schema,
+    services,
+    dataSource,
+    logger,
+    limits,
+    guards,
+    maxPayloadBytes: config.bodyLimitBytes,
+    rateLimits,
+    clientIp,
+    observe,
+  });
 
   const rules = { introspection: config.introspection ?? true };
   const apollo = new ApolloServer<Context>({
@@ -94,8 +133,13 @@ export async function createApp(opts: AppOptions): Promise<App> {
     hideSchemaDetailsFromClientErrors: !rules.introspection,
     formatError: formatError(logger),
     includeStacktraceInErrorResponses: false,
+    // Baton authenticates with the Authorization header only, never cookies: a cross-site request
+    // carries no credentials, GET cannot run mutations, and a POST must be application/json (a
+    // text/plain "simple" request is not parsed). Apollo's CSRF check would only refuse the plain
+    // GET queries that urql and other clients send by default.
+    csrfPrevention: false,
     // The HTTP server is drained by stop() below, before Apollo stops.
-    plugins: [...guards.apollo.plugins, serviceUnavailableStatus, textCheckPlugin],
+    plugins: [...guards.apollo.plugins, serviceUnavailableStatus, textCheckPlugin, userRateLimit(rateLimits), observeOperations(observe)],
   });
   await apollo.start();
 
@@ -132,10 +176,37 @@ export async function createApp(opts: AppOptions): Promise<App> {
     res.status(ready ? 200 : 503).json({ status: ready ? "ready" : "unavailable", checks });
   });
 
-  app.get("/exports/engagement-tracking-records.csv", trackingExportHandler(dataSource, services.tokens, logger));
+  // Prometheus, on this port unless METRICS_PORT moves it to a server of its own.
+  const serveMetrics = async (_req: Request, res: Response) => {
+    res.setHeader("content-type", metrics!.registry.contentType);
+    res.end(await metrics!.registry.metrics());
+  };
+  let metricsServer: Server | null = null;
+  if (metrics && !config.metrics?.port) app.get("/metrics", serveMetrics);
+  if (metrics && config.metrics?.port) {
+    const metricsApp = express();
+    metricsApp.get("/metrics", serveMetrics);
+    metricsServer = createServer(metricsApp);
+  }
+
+  // Per-IP budget for the API and the export (per-user: userRateLimit, once the user is known).
+  const ipLimit = async (req: Request, res: Response, next: NextFunction) => {
+    try {
+      await rateLimits.ip(req.ip);
+      next();
+    } catch (err) {
+      if (!(err instanceof BatonError)) return next(err);
+      const { http: _http, ...extensions } = err.extensions;
+      res.setHeader("retry-after", String(extensions.retryAfterSeconds));
+      res.status(429).json({ errors: [{ message: err.message, extensions }] });
+    }
+  };
+
+  app.get("/exports/engagement-tracking-records.csv", ipLimit, trackingExportHandler(dataSource, services.tokens, logger, rateLimits));
 
   app.use(
     "/graphql",
+    ipLimit,
     express.json({ limit: config.bodyLimitBytes }),
     expressMiddleware(apollo, {
       context: ({ req }) => buildContext(services, dataSource, req.headers.authorization),
@@ -162,15 +233,17 @@ export async function createApp(opts: AppOptions): Promise<App> {
     websocket,
     services,
     pubsub,
-    listen: () =>
-      new Promise((resolve, reject) => {
-        httpServer.once("error", reject);
-        httpServer.listen(config.port, config.host, () => {
-          const { port } = httpServer.address() as AddressInfo;
-          const host = config.host === "0.0.0.0" || config.host === "::" ? "localhost" : config.host;
-          resolve(`http://${host}:${port}/graphql`);
+    async listen() {
+      const bind = (server: Server, port: number) =>
+        new Promise<AddressInfo>((resolve, reject) => {
+          server.once("error", reject);
+          server.listen(port, config.host, () => resolve(server.address() as AddressInfo));
         });
-      }),
+      const { port } = await bind(httpServer, config.port);
+      if (metricsServer) await bind(metricsServer, config.metrics!.port!);
+      const host = config.host === "0.0.0.0" || config.host === "::" ? "localhost" : config.host;
+      return `http://${host}:${port}/graphql`;
+    },
     readiness,
     async stop() {
       draining = true;
@@ -195,6 +268,8 @@ export async function createApp(opts: AppOptions): Promise<App> {
       await apollo.stop();
       await presence.stop();
       redis?.disconnect();
+      metricsServer?.closeAllConnections();
+      if (metricsServer?.listening) await new Promise<void>((resolve) => metricsServer.close(() => resolve()));
     },
   };
 }

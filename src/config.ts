@@ -30,6 +30,14 @@ export interface Config {
   /** Introspection (`__schema`, `__type`) and "Did you mean" suggestions. */
   introspection: boolean;
   limits: SocketLimits;
+  /** Prometheus metrics at /metrics: on the API's port (`port` null) or a port of their own. */
+  metrics: { enabled: boolean; port: number | null };
+  /** Operations per minute; 0 turns a limit off. */
+  rateLimits: { perUserPerMinute: number; perIpPerMinute: number };
+  /** Origins allowed to call from a browser (CORS); empty: same-origin only. */
+  corsOrigins: string[];
+  /** Express's `trust proxy`: which proxies' X-Forwarded-For to believe for the client's IP. */
+  trustProxy: boolean | number | string;
 }
 
 /** Caps that keep one client from taking the server's memory or sockets. */
@@ -122,6 +130,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     instanceName: env.INSTANCE_NAME || `baton-${hostname()}-${process.pid}`,
     shutdownGraceMs: int("SHUTDOWN_GRACE_MS", 10_000, 0, 600_000),
     introspection: bool("GRAPHQL_INTROSPECTION", true),
+    metrics: { enabled: bool("METRICS_ENABLED", true), port: env.METRICS_PORT ? int("METRICS_PORT", 0, 1, 65535) : null },
+    rateLimits: {
+      perUserPerMinute: int("RATE_LIMIT_PER_MINUTE", 600, 0, 1_000_000),
+      perIpPerMinute: int("RATE_LIMIT_PER_IP_PER_MINUTE", 3_000, 0, 10_000_000),
+    },
+    corsOrigins: corsOrigins(env.CORS_ORIGINS, problems),
+    trustProxy: trustProxy(env.TRUST_PROXY),
     limits: {
       subscriptionsPerSocket: int("WS_MAX_SUBSCRIPTIONS_PER_SOCKET", 50, 1, 10_000),
       socketsPerUser: int("WS_MAX_SOCKETS_PER_USER", 20, 1, 10_000),
@@ -133,6 +148,28 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
 
   if (problems.length > 0) throw new ConfigError(problems);
   return config;
+}
+
+function corsOrigins(raw: string | undefined, problems: string[]): string[] {
+  const origins = (raw ?? "").split(",").map((o) => o.trim()).filter(Boolean);
+  for (const origin of origins) {
+    let ok = false;
+    try {
+      const u = new URL(origin);
+      ok = (u.protocol === "http:" || u.protocol === "https:") && u.origin === origin;
+    } catch {
+      ok = false;
+    }
+    if (!ok) problems.push(`CORS_ORIGINS must list origins like https://console.example.com (got "${origin}")`);
+  }
+  return origins;
+}
+
+function trustProxy(raw: string | undefined): boolean | number | string {
+  if (!raw || /^(false|0|no|off)$/i.test(raw)) return false;
+  if (/^(true|yes|on)$/i.test(raw)) return true;
+  if (/^\d+$/.test(raw)) return Number(raw);
+  return raw; // addresses, CIDRs or express's names (loopback, uniquelocal)
 }
 
 export const DEFAULT_SOCKET_LIMITS: SocketLimits = loadConfig({}).limits;

@@ -13,6 +13,8 @@ export enum ErrorCode {
   INVALID_RECIPIENT = "INVALID_RECIPIENT",
   QUERY_TOO_COMPLEX = "QUERY_TOO_COMPLEX",
   PAYLOAD_TOO_LARGE = "PAYLOAD_TOO_LARGE",
+  /** Too many operations for this user or IP in the last minute; `extensions.retryAfterSeconds`. */
+  RATE_LIMITED = "RATE_LIMITED",
   /** A per-socket cap: too many operations open on one socket. */
   LIMIT_EXCEEDED = "LIMIT_EXCEEDED",
   /** Postgres cannot be reached right now (a restart, a failover): nothing was changed; retry. */

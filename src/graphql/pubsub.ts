@@ -53,6 +53,7 @@ const usersAndOrganization = (organizationId: string, ...userIds: Array<string |
 
 /** To the organization (managers following it) and to the two people it is about. */
 export function publishAssignmentEvent(pubsub: BatonPubSub, message: AssignmentEventMessage): void {
+  pubsub.committed(message);
   const { organizationId, fromUserId, toUserId } = message.event;
   for (const key of usersAndOrganization(organizationId, fromUserId, toUserId)) pubsub.publish("ASSIGNMENT_EVENT", key, message);
 }
@@ -260,6 +261,7 @@ export type DeliveryGap = "interrupted" | "resumed" | "missed";
 /** Typed topics over a transport; every feed is bounded. */
 export class BatonPubSub {
   private readonly gapListeners = new Set<(gap: DeliveryGap) => void>();
+  private readonly eventListeners = new Set<(message: AssignmentEventMessage) => void>();
   private readonly transport: Transport;
 
   constructor(
@@ -305,6 +307,21 @@ export class BatonPubSub {
    */
   reportMissed(): void {
     this.transport.reportMissed();
+  }
+
+  /** Listeners on every committed assignment event, once each, on the instance that committed it (metrics). */
+  onCommittedEvent(listener: (message: AssignmentEventMessage) => void): void {
+    this.eventListeners.add(listener);
+  }
+
+  committed(message: AssignmentEventMessage): void {
+    for (const listener of this.eventListeners) {
+      try {
+        listener(message);
+      } catch (err) {
+        this.logger.error({ err }, "an event listener failed");
+      }
+    }
   }
 
   /** Hears when live delivery may have lost messages. */

@@ -1,13 +1,15 @@
 import { randomUUID } from "node:crypto";
 import type { IncomingMessage, Server } from "node:http";
 import type { Duplex } from "node:stream";
-import { type ExecutionArgs, getOperationAST, GraphQLError, type GraphQLSchema, OperationTypeNode, validate } from "graphql";
+import { type ExecutionArgs, type ExecutionResult, getOperationAST, GraphQLError, type GraphQLSchema, OperationTypeNode, validate } from "graphql";
 import { useServer } from "graphql-ws/use/ws";
 import type { DataSource } from "typeorm";
 import { type WebSocket, WebSocketServer } from "ws";
 import type { SocketLimits } from "../config";
 import { isDatabaseUnavailable } from "../db/faults";
-import { ErrorCode } from "../errors";
+import { BatonError, ErrorCode } from "../errors";
+import { outcomeCode, type operationObserver } from "../http/observability";
+import type { RateLimits } from "../rate-limits";
 import type { Logger } from "../logger";
 import type { User } from "../modules/users/user.entity";
 import type { Services } from "../services";
@@ -69,6 +71,10 @@ export function attachWebSocket(opts: {
   limits: SocketLimits;
   guards: ReturnType<typeof operationGuards>;
   maxPayloadBytes: number;
+  rateLimits?: RateLimits;
+  /** The client's address, through trusted proxies (express's `trust proxy`). */
+  clientIp?: (req: IncomingMessage) => string | undefined;
+  observe?: ReturnType<typeof operationObserver>;
 }): WebSocketEndpoint {
   const { services, dataSource, logger, limits, guards } = opts;
   const sessions = new Map<WebSocket, Session>();
@@ -140,6 +146,52 @@ export function attachWebSocket(opts: {
     if (closed > 0) logger.warn({ gap, sockets: closed }, "closed sockets that may have missed events (4503)");
   });
 
+  /** When each admitted operation started, until graphql-ws reports its first result. */
+  const started_ = new Map<string, number>();
+  /** Checks an operation before it runs: caps, syntax, limits, text, budget. Errors, or what to execute. */
+  const admit = async (
+    ctx: { subscriptions: Record<string, unknown>; extra: Extra & { request: IncomingMessage } },
+    payload: { query: string; operationName?: string | null; variables?: Record<string, unknown> | null },
+  ): Promise<readonly GraphQLError[] | ExecutionArgs> => {
+    const session = ctx.extra.session;
+    // Counted with this one: graphql-ws registers the id before asking us.
+    if (Object.keys(ctx.subscriptions).length > limits.subscriptionsPerSocket) {
+      return [limitError(`At most ${limits.subscriptionsPerSocket} operations may be open on one socket`)];
+    }
+    let document;
+    try {
+      document = guards.parse(payload.query);
+    } catch (err) {
+      if (err instanceof GraphQLError && isTokenLimitError(err.message)) {
+        return [new GraphQLError(err.message, { extensions: { code: ErrorCode.QUERY_TOO_COMPLEX } })];
+      }
+      return [err instanceof GraphQLError ? err : new GraphQLError("The query does not parse")];
+    }
+    const errors = validate(opts.schema, document);
+    const invalid = errors.length > 0 ? errors : validate(opts.schema, document, guards.validationRules);
+    if (invalid.length > 0) {
+      return guards.introspection ? invalid : invalid.map((e) => new GraphQLError(withoutSuggestions(e.message), { nodes: e.nodes, extensions: e.extensions }));
+    }
+    const badText = findBadText(document, payload.variables);
+    if (badText) return [new GraphQLError(badText.message, { extensions: { code: ErrorCode.BAD_USER_INPUT, field: badText.extensions.field } })];
+    if (session && deliveryInterrupted && getOperationAST(document, payload.operationName)?.operation === OperationTypeNode.SUBSCRIPTION) {
+      session.subscribedDuringGap = true;
+    }
+    if (session) {
+      try {
+        await opts.rateLimits?.user(session.viewer.id);
+        await opts.rateLimits?.ip(opts.clientIp?.(ctx.extra.request));
+      } catch (err) {
+        if (err instanceof BatonError) {
+          const { http: _http, ...extensions } = err.extensions;
+          return [new GraphQLError(err.message, { extensions })];
+        }
+        throw err;
+      }
+    }
+    return { schema: opts.schema, document, operationName: payload.operationName, variableValues: payload.variables };
+  };
+
   const server = useServer<Record<string, unknown> | undefined, Extra>(
     {
       schema: opts.schema,
@@ -188,33 +240,38 @@ export function attachWebSocket(opts: {
         });
         return true;
       },
-      onSubscribe: (ctx, _id, payload) => {
-        const session = ctx.extra.session;
-        // Counted with this one: graphql-ws registers the id before asking us.
-        if (Object.keys(ctx.subscriptions).length > limits.subscriptionsPerSocket) {
-          return [limitError(`At most ${limits.subscriptionsPerSocket} operations may be open on one socket`)];
+      onSubscribe: async (ctx, id, payload) => {
+        const started = performance.now();
+        const admitted = await admit(ctx, payload);
+        if (!Array.isArray(admitted)) {
+          started_.set(`${ctx.extra.session?.connectionId}:${id}`, started);
+          return admitted;
         }
-        let document;
-        try {
-          document = guards.parse(payload.query);
-        } catch (err) {
-          if (err instanceof GraphQLError && isTokenLimitError(err.message)) {
-            return [new GraphQLError(err.message, { extensions: { code: ErrorCode.QUERY_TOO_COMPLEX } })];
-          }
-          return [err instanceof GraphQLError ? err : new GraphQLError("The query does not parse")];
-        }
-        const errors = validate(opts.schema, document);
-        const invalid = errors.length > 0 ? errors : validate(opts.schema, document, guards.validationRules);
-        if (invalid.length > 0) {
-          return guards.introspection ? invalid : invalid.map((e) => new GraphQLError(withoutSuggestions(e.message), { nodes: e.nodes, extensions: e.extensions }));
-        }
-        const badText = findBadText(document, payload.variables);
-        if (badText) return [new GraphQLError(badText.message, { extensions: { code: ErrorCode.BAD_USER_INPUT, field: badText.extensions.field } })];
-        if (session && deliveryInterrupted && getOperationAST(document, payload.operationName)?.operation === OperationTypeNode.SUBSCRIPTION) {
-          session.subscribedDuringGap = true;
-        }
-        const args: ExecutionArgs = { schema: opts.schema, document, operationName: payload.operationName, variableValues: payload.variables };
-        return args;
+        const errors = [...(admitted as readonly GraphQLError[])];
+        opts.observe?.({
+          operation: payload.operationName,
+          code: outcomeCode(errors),
+          seconds: (performance.now() - started) / 1000,
+          userId: ctx.extra.session?.viewer.id,
+          organizationId: ctx.extra.session?.viewer.organizationId,
+          transport: "ws",
+        });
+        return errors;
+      },
+      onOperation: (ctx, id, payload, _args, result) => {
+        const key = `${ctx.extra.session?.connectionId}:${id}`;
+        const started = started_.get(key) ?? performance.now();
+        started_.delete(key);
+        const errors = Symbol.asyncIterator in result ? undefined : (result as ExecutionResult).errors;
+        opts.observe?.({
+          operation: payload.operationName,
+          code: outcomeCode(errors),
+          seconds: (performance.now() - started) / 1000,
+          userId: ctx.extra.session?.viewer.id,
+          organizationId: ctx.extra.session?.viewer.organizationId,
+          transport: "ws",
+        });
+        return undefined;
       },
       onClose: async (ctx) => {
         const session = ctx.extra.session;

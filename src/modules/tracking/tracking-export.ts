@@ -4,6 +4,7 @@ import type { Pool, PoolClient } from "pg";
 import { to as copyTo } from "pg-copy-streams";
 import type { DataSource } from "typeorm";
 import { isDatabaseUnavailable } from "../../db/faults";
+import type { RateLimits } from "../../rate-limits";
 import { BatonError, ErrorCode, serviceUnavailable } from "../../errors";
 import type { Logger } from "../../logger";
 import type { TokenService } from "../auth/token.service";
@@ -62,6 +63,7 @@ const STATUS: Record<string, number> = {
   [ErrorCode.FORBIDDEN]: 403,
   [ErrorCode.BAD_USER_INPUT]: 400,
   [ErrorCode.SERVICE_UNAVAILABLE]: 503,
+  [ErrorCode.RATE_LIMITED]: 429,
 };
 
 const onClientError = (): void => {}; // the COPY's stream fails with the same error
@@ -71,13 +73,14 @@ const onClientError = (): void => {}; // the COPY's stream fails with the same e
  * the organization's records created in [from, to), oldest first, streamed from Postgres's
  * `COPY … TO STDOUT` with backpressure, so memory stays flat however many rows there are.
  */
-export function trackingExportHandler(dataSource: DataSource, tokens: TokenService, logger: Logger) {
+export function trackingExportHandler(dataSource: DataSource, tokens: TokenService, logger: Logger, rateLimits?: RateLimits) {
   const pool = (dataSource.driver as unknown as { master: Pool }).master;
   return async (req: Request, res: Response): Promise<void> => {
     let client: PoolClient | undefined;
     let copying = false;
     try {
       const { user } = await tokens.authenticate(req.headers.authorization);
+      await rateLimits?.user(user.id);
       if (!isManagerOrAdmin(user)) throw new BatonError(ErrorCode.FORBIDDEN, "Only managers and admins may export tracking records");
       const from = parseTime(req.query.from, "from");
       const to = parseTime(req.query.to, "to");
@@ -115,6 +118,7 @@ export function trackingExportHandler(dataSource: DataSource, tokens: TokenServi
               : new BatonError(ErrorCode.INTERNAL_SERVER_ERROR, "Internal server error");
         if (error.code === ErrorCode.INTERNAL_SERVER_ERROR) logger.error({ err }, "export failed");
         if (error.code === ErrorCode.SERVICE_UNAVAILABLE) res.setHeader("retry-after", "1");
+        if (error.code === ErrorCode.RATE_LIMITED) res.setHeader("retry-after", String(error.extensions.retryAfterSeconds));
         const { http: _http, ...extensions } = error.extensions;
         res.status(STATUS[error.code] ?? 500).json({ errors: [{ message: error.message, extensions }] });
       } else {

@@ -1,0 +1,93 @@
+import { randomUUID } from "node:crypto";
+import type { IncomingMessage, ServerResponse } from "node:http";
+import type { ApolloServerPlugin } from "@apollo/server";
+import type { NextFunction, Request, Response } from "express";
+import { pinoHttp } from "pino-http";
+import type { Context } from "../graphql/context";
+import { type Logger, requestScope } from "../logger";
+import type { Metrics, OperationOutcome } from "../metrics";
+
+const INCOMING_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+const QUIET = new Set(["/healthz", "/readyz", "/metrics"]);
+
+/**
+ * One JSON line per HTTP request (pino-http): method, path, status, duration and a request id,
+ * taken from the client's `X-Request-Id` when it is sane, else made, and echoed in the response's
+ * `X-Request-Id`. Every line logged while serving the request carries it as `reqId`. Probes
+ * (/healthz, /readyz, /metrics) log at debug. Headers are never logged (they hold tokens).
+ */
+export function requestLogging(logger: Logger) {
+  const http = pinoHttp({
+    logger,
+    genReqId: (req: IncomingMessage, res: ServerResponse) => {
+      const incoming = req.headers["x-request-id"];
+      const id = typeof incoming === "string" && INCOMING_ID.test(incoming) ? incoming : randomUUID();
+      res.setHeader("x-request-id", id);
+      return id;
+    },
+    customLogLevel: (req, res, err) => {
+      if (err || res.statusCode >= 500) return "error";
+      return QUIET.has((req.url ?? "").split("?")[0] ?? "") ? "debug" : "info";
+    },
+    customProps: (req) => ({ reqId: req.id }),
+    serializers: {
+      req: (req: { method?: string; url?: string; remoteAddress?: string }) => ({ method: req.method, path: req.url?.split("?")[0], remoteAddress: req.remoteAddress }),
+      res: (res: { statusCode?: number }) => ({ statusCode: res.statusCode }),
+    },
+    quietReqLogger: true,
+  });
+  return (req: Request, res: Response, next: NextFunction) => {
+    http(req, res);
+    requestScope.run({ requestId: req.id as string }, next);
+  };
+}
+
+/** How an operation's answer ended: `OK`, or the code of its first error. */
+export const outcomeCode = (errors: ReadonlyArray<{ extensions?: { code?: unknown } }> | undefined): string => {
+  const code = errors?.[0]?.extensions?.code;
+  return errors?.length ? (typeof code === "string" ? code : "INTERNAL_SERVER_ERROR") : "OK";
+};
+
+/** One log line and one metric sample per GraphQL operation, over HTTP or a socket. */
+export function operationObserver(logger: Logger, metrics: Metrics | null) {
+  return (outcome: OperationOutcome & { userId?: string | null; organizationId?: string | null; transport: "http" | "ws" }) => {
+    metrics?.operation(outcome);
+    logger.info(
+      {
+        operation: outcome.operation ?? null,
+        code: outcome.code,
+        durationMs: Math.round(outcome.seconds * 1000 * 10) / 10,
+        userId: outcome.userId ?? null,
+        organizationId: outcome.organizationId ?? null,
+        transport: outcome.transport,
+      },
+      "graphql operation",
+    );
+  };
+}
+
+/** Apollo's side: observes every operation it answers, including those refused before they ran. */
+export function observeOperations(observe: ReturnType<typeof operationObserver>): ApolloServerPlugin<Context> {
+  return {
+    async contextCreationDidFail({ error }) {
+      const code = (error as { extensions?: { code?: unknown } }).extensions?.code;
+      observe({ operation: null, code: typeof code === "string" ? code : "INTERNAL_SERVER_ERROR", seconds: 0, transport: "http" });
+    },
+    async requestDidStart() {
+      const started = performance.now();
+      return {
+        async willSendResponse({ response, operationName, request, contextValue }) {
+          const errors = response.body.kind === "single" ? response.body.singleResult.errors : undefined;
+          observe({
+            operation: operationName ?? request.operationName,
+            code: outcomeCode(errors),
+            seconds: (performance.now() - started) / 1000,
+            userId: contextValue.viewer?.id,
+            organizationId: contextValue.viewer?.organizationId,
+            transport: "http",
+          });
+        },
+      };
+    },
+  };
+}
