@@ -1,50 +1,83 @@
 import "reflect-metadata";
+import { readFile } from "node:fs/promises";
+import path from "node:path";
 import { parseArgs } from "node:util";
 import { ConfigError, loadConfig } from "./config";
 import { openDatabase } from "./db/database";
 import { createLogger } from "./logger";
 import { TokenService } from "./modules/auth/token.service";
 import { OrganizationService } from "./modules/organizations/organization.service";
-import { BatonError } from "./errors";
-import { readFile } from "node:fs/promises";
-import path from "node:path";
+import { StartupError } from "./startup-error";
 
-const USAGE = `usage:
-  npm run cli -- org:create --name NAME --admin-email EMAIL --admin-name NAME
-  npm run cli -- token --email EMAIL`;
+const USAGE = `usage: npm run cli -- <command> [options]
+
+commands:
+  org:create --name NAME --admin-email EMAIL --admin-name NAME
+      a new organization and its first admin; prints {"organizationId","adminUserId","adminToken"}
+  token --email EMAIL
+      a 7-day token for that active user; prints {"userId","token"}
+  help
+      this text
+
+Reads the same environment as the server (DATABASE_URL, JWT_SECRET, BATON_DATA_DIR). With no
+DATABASE_URL it uses the embedded Postgres, the running server's if one runs. Results go to
+stdout as JSON; logs and errors to stderr; exit 1 on any error.`;
+
+class UsageError extends Error {}
 
 async function main(): Promise<void> {
   const [command, ...rest] = process.argv.slice(2);
-  const { values } = parseArgs({
-    args: rest,
-    options: {
-      name: { type: "string" },
-      "admin-email": { type: "string" },
-      "admin-name": { type: "string" },
-      email: { type: "string" },
-    },
-  });
-  if (command !== "org:create" && command !== "token") throw new Error(USAGE);
+  if (!command || command === "help" || command === "--help" || command === "-h") {
+    console.log(USAGE);
+    return;
+  }
+  if (command !== "org:create" && command !== "token") throw new UsageError(`unknown command "${command}"`);
+  let values: Record<string, string | boolean | undefined>;
+  try {
+    ({ values } = parseArgs({
+      args: rest,
+      options: {
+        name: { type: "string" },
+        "admin-email": { type: "string" },
+        "admin-name": { type: "string" },
+        email: { type: "string" },
+        help: { type: "boolean", short: "h" },
+      },
+    }));
+  } catch (err) {
+    throw new UsageError(err instanceof Error ? err.message : String(err));
+  }
+  if (values.help) {
+    console.log(USAGE);
+    return;
+  }
+  const need = (name: string): string => {
+    const value = values[name];
+    if (typeof value !== "string" || value.trim() === "") throw new UsageError(`${command} needs --${name}`);
+    return value;
+  };
+  const org = command === "org:create" ? { name: need("name"), adminEmail: need("admin-email"), adminName: need("admin-name") } : null;
+  const email = org ? "" : need("email");
 
   const config = loadConfig();
-  // Logs go to stderr so stdout stays pure JSON for scripts.
-  const logger = createLogger(config.logLevel === "info" ? "warn" : config.logLevel);
+  const logger = createLogger(config.logLevel === "info" ? "warn" : config.logLevel, "stderr");
   const db = await openDatabase(config, logger);
   try {
-    const secret = config.jwtSecret ?? (await readFile(path.join(config.dataDir, "jwt-secret"), "utf8")).trim();
+    let secret = config.jwtSecret;
+    if (!secret) {
+      const file = path.join(config.dataDir, "jwt-secret");
+      secret = (await readFile(file, "utf8").catch(() => {
+        throw new StartupError(`no JWT_SECRET and no ${file}`, "Set JWT_SECRET, or run `npm start` once to create the embedded setup's secret");
+      })).trim();
+    }
     const tokens = new TokenService(secret, db.dataSource);
-    if (command === "org:create") {
-      const { name, "admin-email": adminEmail, "admin-name": adminName } = values;
-      if (!name || !adminEmail || !adminName) throw new Error(USAGE);
-      const created = await new OrganizationService(db.dataSource).create(name, adminEmail, adminName);
+    if (org) {
+      const created = await new OrganizationService(db.dataSource).create(org.name, org.adminEmail, org.adminName);
       console.log(JSON.stringify({ ...created, adminToken: tokens.sign(created.adminUserId) }));
     } else {
-      if (!values.email) throw new Error(USAGE);
-      const rows = await db.dataSource.query<Array<{ id: string }>>(`SELECT id FROM users WHERE lower(email) = lower($1) AND active`, [
-        values.email,
-      ]);
+      const rows = await db.dataSource.query<Array<{ id: string }>>(`SELECT id FROM users WHERE lower(email) = lower($1) AND active`, [email]);
       if (rows.length !== 1 || !rows[0]) {
-        throw new Error(rows.length === 0 ? `no active user with email ${values.email}` : `several organizations have ${values.email}`);
+        throw new Error(rows.length === 0 ? `no active user has the email ${email}` : `${rows.length} organizations have an active user with the email ${email}`);
       }
       console.log(JSON.stringify({ userId: rows[0].id, token: tokens.sign(rows[0].id) }));
     }
@@ -54,6 +87,9 @@ async function main(): Promise<void> {
 }
 
 main().catch((err: unknown) => {
-  console.error(err instanceof ConfigError || err instanceof BatonError || err instanceof Error ? err.message : err);
+  if (err instanceof UsageError) console.error(`baton cli: ${err.message}\n\n${USAGE}`);
+  else if (err instanceof ConfigError) console.error(`baton cli: ${err.message}`);
+  else if (err instanceof StartupError) console.error(`baton cli: cannot start: ${err.message}`);
+  else console.error(`baton cli: ${err instanceof Error && err.message ? err.message : String(err)}`);
   process.exit(1);
 });

@@ -52,7 +52,7 @@ export async function openDatabase(config: Config, logger: Logger): Promise<Data
   if (url === undefined) {
     const dir = path.join(config.dataDir, "pg");
     logger.info({ dir }, "starting embedded Postgres");
-    const pg = await startEmbeddedPostgres(dir, { onNote: (msg, details) => logger.warn(details, msg) });
+    const pg = await startEmbeddedPostgres(dir, { onNote: (msg, details, level) => logger[level](details, msg) });
     stopEmbedded = pg.stop;
     try {
       await ensureDatabase(pg.adminUrl, "baton");

@@ -17,6 +17,8 @@ import { StartupError } from "../startup-error";
  * - It runs in its own process group, so Ctrl-C in a terminal reaches Baton only: Baton drains,
  *   then stops Postgres, instead of Postgres dropping every connection under a draining server.
  * - Every failure becomes one StartupError naming its cause and remedy.
+ * - A second process on the same data directory (the CLI while the server runs) shares the
+ *   running cluster instead of failing to start another.
  */
 export interface EmbeddedDatabase {
   /** Connection URL of the `postgres` database of the embedded cluster. */
@@ -31,7 +33,7 @@ export interface EmbeddedOptions {
   /** Reuse a port (a restart under a running server); default: any free one. */
   port?: number;
   /** Told where the cluster lives when it had to move. */
-  onNote?: (message: string, details: Record<string, unknown>) => void;
+  onNote?: (message: string, details: Record<string, unknown>, level: "info" | "warn") => void;
 }
 
 const USER = "postgres";
@@ -163,7 +165,7 @@ async function clusterDir(dir: string, account: Account | null, onNote: Embedded
   for (const base of ["/var/lib/baton", path.join(os.tmpdir(), "baton-root")]) {
     if (await rootOwnedDir(base)) {
       const moved = path.join(base, `pg-${key}`);
-      onNote?.("the system user `postgres` cannot reach the data directory; the embedded cluster lives elsewhere", { dir, moved });
+      onNote?.("the system user `postgres` cannot reach the data directory; the embedded cluster lives elsewhere", { dir, moved }, "warn");
       return moved;
     }
   }
@@ -173,24 +175,30 @@ async function clusterDir(dir: string, account: Account | null, onNote: Embedded
   );
 }
 
-/** A Postgres left running by a Baton that was killed (its parent is gone): stop it, so this one can start. */
-async function reclaimOrphan(dataDir: string): Promise<void> {
-  let pid: number;
+/**
+ * The Postgres already running on this cluster, if any: one whose Baton is gone (an orphan, left
+ * by a SIGKILL) is stopped so this one can start it; one whose Baton lives (a running server,
+ * when this is the CLI) is shared: its port is returned.
+ */
+async function runningCluster(dataDir: string): Promise<number | null> {
+  let lines: string[];
   try {
-    pid = Number(readFileSync(path.join(dataDir, "postmaster.pid"), "utf8").split("\n")[0]);
+    lines = readFileSync(path.join(dataDir, "postmaster.pid"), "utf8").split("\n");
   } catch {
-    return;
+    return null;
   }
-  if (!Number.isInteger(pid) || pid <= 0 || !existsSync(`/proc/${pid}`)) return; // stale: Postgres removes it
+  const pid = Number(lines[0]);
+  const port = Number(lines[3]);
+  if (!Number.isInteger(pid) || pid <= 0 || !existsSync(`/proc/${pid}`)) return null; // stale: Postgres removes it
   let stat: string;
   let cmdline: string;
   try {
     stat = readFileSync(`/proc/${pid}/stat`, "utf8");
     cmdline = readFileSync(`/proc/${pid}/cmdline`, "utf8");
   } catch {
-    return;
+    return null;
   }
-  if (!cmdline.includes(dataDir)) return;
+  if (!cmdline.includes(dataDir)) return null;
   const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
   let parent = "";
   try {
@@ -198,14 +206,10 @@ async function reclaimOrphan(dataDir: string): Promise<void> {
   } catch {
     // gone: an orphan
   }
-  if (ppid !== 1 && parent.includes("node")) {
-    throw new StartupError(
-      `another process (Postgres pid ${pid}) is already using the embedded cluster in ${dataDir}`,
-      "Stop the other Baton first, or give this one its own BATON_DATA_DIR",
-    );
-  }
+  if (ppid !== 1 && parent.includes("node") && Number.isInteger(port) && port > 0) return port;
   process.kill(pid, "SIGINT");
   for (let i = 0; i < 100 && existsSync(`/proc/${pid}`); i++) await new Promise((r) => setTimeout(r, 100));
+  return null;
 }
 
 function lastLines(text: string): string {
@@ -288,7 +292,12 @@ export async function startEmbeddedPostgres(dir: string, opts: EmbeddedOptions =
   const { bins, cleanup } = await reachableBinaries(await packagedBinaries(), account);
   try {
     const dataDir = await clusterDir(path.resolve(dir), account, opts.onNote);
-    await reclaimOrphan(dataDir);
+    const shared = await runningCluster(dataDir);
+    if (shared !== null) {
+      opts.onNote?.("using the embedded Postgres another Baton process started", { dataDir, port: shared }, "info");
+      await cleanup();
+      return { adminUrl: `postgres://${USER}:${PASSWORD}@127.0.0.1:${shared}/postgres`, port: shared, dataDir, stop: async () => {} };
+    }
     if (!existsSync(path.join(dataDir, "PG_VERSION"))) await initialise(bins, dataDir, account);
     const port = opts.port ?? (await freePort());
     const child = await startServer(bins, dataDir, port, account);

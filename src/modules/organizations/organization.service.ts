@@ -1,4 +1,5 @@
 import type { DataSource } from "typeorm";
+import { BatonError, ErrorCode } from "../../errors";
 import { requireEmail, requireText } from "../../validation";
 import { User, UserRole } from "../users/user.entity";
 import { ChatChannel, ChatSession, ChatStatus } from "../chat-sessions/chat-session.entity";
@@ -17,6 +18,14 @@ export class OrganizationService {
     const email = requireEmail(adminEmail);
     const admin = requireText(adminName, "adminName", 1, 200);
     return this.dataSource.transaction(async (m) => {
+      // One admin email, one organization: otherwise `cli token --email` could not tell them apart.
+      await m.query(`SELECT pg_advisory_xact_lock(hashtextextended('baton:admin-email:' || $1, 0))`, [email]);
+      const [taken] = await m.query<Array<{ organization_id: string }>>(`SELECT organization_id FROM users WHERE lower(email) = $1 LIMIT 1`, [email]);
+      if (taken) {
+        throw new BatonError(ErrorCode.BAD_USER_INPUT, `a user with the email ${email} already exists (organization ${taken.organization_id}); choose another admin email`, {
+          field: "adminEmail",
+        });
+      }
       const [org] = await m.query<Array<{ id: string }>>(`INSERT INTO organizations (name) VALUES ($1) RETURNING id`, [orgName]);
       const organizationId = org?.id ?? "";
       const [user] = await m.query<Array<{ id: string }>>(
