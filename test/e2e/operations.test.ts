@@ -70,17 +70,17 @@ describe("metrics and request logs", () => {
     const [c1, c2, c3, c4] = await Promise.all(Array.from({ length: 4 }, () => createChat(db.dataSource, w.organizationId, w.mark.id)));
     const mark = w.token(w.mark);
     const martha = w.token(w.martha);
-    const a1 = await call(server.url, AssignChatDocument, { input: assignInput(c1!.id, w.martha.id) }, mark);
+    const a1 = await call(server.url, AssignChatDocument, { input: assignInput(c1.id, w.martha.id) }, mark);
     await call(server.url, AcceptAssignmentDocument, { requestId: a1.data!.assignChat.id }, martha);
     const again = await call(server.url, AcceptAssignmentDocument, { requestId: a1.data!.assignChat.id }, martha);
     expect(codeOfAnswer(again)).toBe("REQUEST_NOT_PENDING");
-    const a2 = await call(server.url, AssignChatDocument, { input: assignInput(c2!.id, w.martha.id) }, mark);
+    const a2 = await call(server.url, AssignChatDocument, { input: assignInput(c2.id, w.martha.id) }, mark);
     await call(server.url, RejectAssignmentDocument, { requestId: a2.data!.assignChat.id, reason: "busy" }, martha);
-    const a3 = await call(server.url, AssignChatDocument, { input: assignInput(c3!.id, w.martha.id) }, mark);
+    const a3 = await call(server.url, AssignChatDocument, { input: assignInput(c3.id, w.martha.id) }, mark);
     await call(server.url, WithdrawAssignmentDocument, { requestId: a3.data!.assignChat.id, reason: "oops" }, mark);
     const bulkChats = await Promise.all(Array.from({ length: 3 }, () => createChat(db.dataSource, w.organizationId, w.mark.id)));
     await call(server.url, BulkAssignChatsDocument, { input: { chatSessionIds: bulkChats.map((c) => c.id), toUserId: w.tom.id } }, w.token(w.maria));
-    const a4 = await call(server.url, AssignChatDocument, { input: assignInput(c4!.id, w.martha.id) }, mark);
+    const a4 = await call(server.url, AssignChatDocument, { input: assignInput(c4.id, w.martha.id) }, mark);
     const mid = await (await fetch(`${base(server)}/metrics`)).text();
     expect(sample(mid, "baton_pending_requests")).toBe(1);
     expect(sample(mid, "baton_websocket_connections")).toBe(1); // open, not yet authenticated (closed after 5 s)
