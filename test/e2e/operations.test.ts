@@ -135,11 +135,14 @@ describe("metrics and request logs", () => {
       body: JSON.stringify({ query: "{ __typename }" }),
     });
     expect(replaced.headers.get("x-request-id")).toMatch(/^[0-9a-f-]{36}$/);
-    await until(() => output().includes('"reqId":"console-42"') && /"msg":"graphql operation".*"reqId":"console-42"|"reqId":"console-42".*"msg":"graphql operation"/.test(output()), 3_000);
-    const lines = output()
-      .split("\n")
-      .filter((l) => l.includes('"reqId":"console-42"'))
-      .map((l) => JSON.parse(l) as Record<string, unknown>);
+    const linesOf = (id: string) =>
+      output()
+        .split("\n")
+        .filter((l) => l.includes(`"reqId":"${id}"`))
+        .map((l) => JSON.parse(l) as Record<string, unknown>);
+    // The operation's line is written before the answer, the request's once it is sent.
+    await until(() => ["graphql operation", "request completed"].every((msg) => linesOf("console-42").some((l) => l.msg === msg)), 3_000);
+    const lines = linesOf("console-42");
     const op = lines.find((l) => l.msg === "graphql operation");
     expect(op).toMatchObject({ operation: "WhoAmI", code: "OK", userId: w.mark.id, organizationId: w.organizationId, transport: "http" });
     expect(typeof op?.durationMs).toBe("number");

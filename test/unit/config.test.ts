@@ -1,0 +1,46 @@
+import { describe, expect, it } from "vitest";
+import { ConfigError, loadConfig } from "../../src/config";
+
+describe("configuration", () => {
+  it("defaults: rate limits on, metrics on the API's port, introspection on, same-origin only, caps set", () => {
+    const c = loadConfig({});
+    expect(c.rateLimits).toEqual({ perUserPerMinute: 600, perIpPerMinute: 3_000 });
+    expect(c.metrics).toEqual({ enabled: true, port: null });
+    expect(c.introspection).toBe(true);
+    expect(c.corsOrigins).toEqual([]);
+    expect(c.trustProxy).toBe(false);
+    expect(c.shutdownGraceMs).toBe(10_000);
+    expect(c.limits).toEqual({ subscriptionsPerSocket: 50, socketsPerUser: 20, unauthenticatedSockets: 1_000, authTimeoutMs: 5_000, queuedEventsPerSubscription: 1_000 });
+  });
+
+  it("reads every variable it documents", () => {
+    const c = loadConfig({
+      RATE_LIMIT_PER_MINUTE: "0",
+      RATE_LIMIT_PER_IP_PER_MINUTE: "100",
+      METRICS_PORT: "9464",
+      METRICS_ENABLED: "false",
+      GRAPHQL_INTROSPECTION: "off",
+      CORS_ORIGINS: "https://console.example.com, http://localhost:5173",
+      TRUST_PROXY: "uniquelocal",
+      WS_MAX_SOCKETS_PER_USER: "3",
+    });
+    expect(c.rateLimits).toEqual({ perUserPerMinute: 0, perIpPerMinute: 100 });
+    expect(c.metrics).toEqual({ enabled: false, port: 9464 });
+    expect(c.introspection).toBe(false);
+    expect(c.corsOrigins).toEqual(["https://console.example.com", "http://localhost:5173"]);
+    expect(c.trustProxy).toBe("uniquelocal");
+    expect(c.limits.socketsPerUser).toBe(3);
+  });
+
+  it("reports every bad variable at once", () => {
+    let err: unknown;
+    try {
+      loadConfig({ CORS_ORIGINS: "console.example.com", GRAPHQL_INTROSPECTION: "maybe", RATE_LIMIT_PER_MINUTE: "-1", WS_MAX_QUEUED_EVENTS: "5" });
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(ConfigError);
+    const problems = (err as ConfigError).problems.join("\n");
+    for (const name of ["CORS_ORIGINS", "GRAPHQL_INTROSPECTION", "RATE_LIMIT_PER_MINUTE", "WS_MAX_QUEUED_EVENTS"]) expect(problems).toContain(name);
+  });
+});
