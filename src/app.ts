@@ -131,7 +131,7 @@ export async function createApp(opts: AppOptions): Promise<App> {
     introspection: rules.introspection,
     // "Did you mean ...?" would reveal the schema that introspection hides.
     hideSchemaDetailsFromClientErrors: !rules.introspection,
-    formatError: formatError(logger),
+    formatError,
     includeStacktraceInErrorResponses: false,
     // Baton authenticates with the Authorization header only, never cookies: a cross-site request
     // carries no credentials, GET cannot run mutations, and a POST must be application/json (a
@@ -139,7 +139,7 @@ export async function createApp(opts: AppOptions): Promise<App> {
     // GET queries that urql and other clients send by default.
     csrfPrevention: false,
     // The HTTP server is drained by stop() below, before Apollo stops.
-    plugins: [...guards.apollo.plugins, serviceUnavailableStatus, textCheckPlugin, userRateLimit(rateLimits), observeOperations(observe)],
+    plugins: [...guards.apollo.plugins, serviceUnavailableStatus, textCheckPlugin, userRateLimit(rateLimits), observeOperations(observe, logger)],
   });
   await apollo.start();
 
@@ -209,7 +209,7 @@ export async function createApp(opts: AppOptions): Promise<App> {
     ipLimit,
     express.json({ limit: config.bodyLimitBytes }),
     expressMiddleware(apollo, {
-      context: ({ req }) => buildContext(services, dataSource, req.headers.authorization),
+      context: ({ req }) => buildContext(services, dataSource, req.headers.authorization, req.id as string),
     }),
   );
 

@@ -16,6 +16,8 @@ export interface Context {
    * event renews them, so caches hold one event's rows (never stale ones, never all of them).
    */
   renewLoaders(): Loaders;
+  /** The HTTP request's id (X-Request-Id), or the socket's connection id: in every log line about it. */
+  requestId: string | null;
   /** On a socket: its subscription fell too far behind; the socket is closed (4508) to catch up. */
   onFeedOverflow?: () => void;
 }
@@ -25,6 +27,7 @@ export async function buildContext(
   services: Services,
   dataSource: DataSource,
   authorization: string | undefined,
+  requestId: string | null = null,
 ): Promise<Context> {
   let viewer: User | null = null;
   let authError: BatonError | null = null;
@@ -37,16 +40,23 @@ export async function buildContext(
       authError = err;
     }
   }
-  return contextFor(services, dataSource, viewer, authError);
+  return contextFor(services, dataSource, viewer, authError, requestId);
 }
 
 /** The context of one operation, over HTTP or a socket. */
-export function contextFor(services: Services, dataSource: DataSource, viewer: User | null, authError: BatonError | null = null): Context {
+export function contextFor(
+  services: Services,
+  dataSource: DataSource,
+  viewer: User | null,
+  authError: BatonError | null = null,
+  requestId: string | null = null,
+): Context {
   // Without a viewer the loaders are never reached; an impossible org id keeps them harmless.
   const organizationId = viewer?.organizationId ?? "00000000-0000-0000-0000-000000000000";
   const context: Context = {
     viewer,
     authError,
+    requestId,
     services,
     loaders: createLoaders(dataSource, organizationId, services.presence),
     renewLoaders: () => (context.loaders = createLoaders(dataSource, organizationId, services.presence)),

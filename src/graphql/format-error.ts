@@ -5,45 +5,44 @@ import { isTokenLimitError } from "./operation-rules";
 import { isDatabaseUnavailable } from "../db/faults";
 import { CommitOutcomeUnknown } from "../db/transaction";
 import { COMMIT_OUTCOME_UNKNOWN_MESSAGE, COMMITTED_ANSWER_UNREADABLE_MESSAGE, DATABASE_UNAVAILABLE_MESSAGE, ErrorCode } from "../errors";
-import type { Logger } from "../logger";
 
 /**
  * The one place errors become `extensions.code`: our codes and Apollo's request-level codes pass
- * through; anything else is an internal fault, logged with its stack and masked for the client.
+ * through; anything else is an internal fault, masked for the client (and logged, with the
+ * request's id, by `observeOperations`).
  */
-export function formatError(logger: Logger) {
-  let lastOutageLog = 0;
-  return (formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError => {
-    if (isDatabaseUnavailable(error)) {
-      // Expected during a restart or failover: one warning per burst, not a stack per request.
-      if (Date.now() - lastOutageLog > 5_000) {
-        lastOutageLog = Date.now();
-        logger.warn({ err: (error as Error).message }, "database unavailable: operations fail with SERVICE_UNAVAILABLE");
-      }
-      const unknown = (error as { originalError?: unknown }).originalError instanceof CommitOutcomeUnknown || error instanceof CommitOutcomeUnknown;
-      return {
-        message: unknown ? COMMIT_OUTCOME_UNKNOWN_MESSAGE : DATABASE_UNAVAILABLE_MESSAGE,
-        locations: formatted.locations,
-        path: formatted.path,
-        extensions: { code: ErrorCode.SERVICE_UNAVAILABLE, ...(unknown ? { commitOutcome: "UNKNOWN" } : {}) },
-      };
-    }
-    // Apollo files every validation-rule error under GRAPHQL_VALIDATION_FAILED; our limits keep their own code.
-    const original = (error as { originalError?: { extensions?: { code?: unknown } } } | null)?.originalError;
-    const tooComplex = original?.extensions?.code === ErrorCode.QUERY_TOO_COMPLEX || isTokenLimitError(formatted.message);
-    const code = tooComplex ? ErrorCode.QUERY_TOO_COMPLEX : formatted.extensions?.code;
-    if (code !== ErrorCode.INTERNAL_SERVER_ERROR && typeof code === "string") {
-      const { stacktrace: _stack, ...extensions } = formatted.extensions ?? {};
-      return { ...formatted, extensions: { ...extensions, code } };
-    }
-    logger.error({ err: error }, "unexpected error");
+export function formatError(formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError {
+  if (isDatabaseUnavailable(error)) {
+    const unknown = (error as { originalError?: unknown }).originalError instanceof CommitOutcomeUnknown || error instanceof CommitOutcomeUnknown;
     return {
-      message: "Internal server error",
+      message: unknown ? COMMIT_OUTCOME_UNKNOWN_MESSAGE : DATABASE_UNAVAILABLE_MESSAGE,
       locations: formatted.locations,
       path: formatted.path,
-      extensions: { code: ErrorCode.INTERNAL_SERVER_ERROR },
+      extensions: { code: ErrorCode.SERVICE_UNAVAILABLE, ...(unknown ? { commitOutcome: "UNKNOWN" } : {}) },
     };
+  }
+  const code = codeOf(formatted, error);
+  if (!isInternal(code)) {
+    const { stacktrace: _stack, ...extensions } = formatted.extensions ?? {};
+    return { ...formatted, extensions: { ...extensions, code } };
+  }
+  return {
+    message: "Internal server error",
+    locations: formatted.locations,
+    path: formatted.path,
+    extensions: { code: ErrorCode.INTERNAL_SERVER_ERROR },
   };
+}
+
+export const isInternal = (code: string): boolean => code === (ErrorCode.INTERNAL_SERVER_ERROR as string);
+
+/** The code an error will carry; INTERNAL_SERVER_ERROR for anything that is not ours or Apollo's. */
+export function codeOf(error: { message: string; extensions?: { code?: unknown } }, original: unknown = error): string {
+  // Apollo files every validation-rule error under GRAPHQL_VALIDATION_FAILED; our limits keep their own code.
+  const inner = (original as { originalError?: { extensions?: { code?: unknown } } } | null)?.originalError;
+  if (inner?.extensions?.code === ErrorCode.QUERY_TOO_COMPLEX || isTokenLimitError(error.message)) return ErrorCode.QUERY_TOO_COMPLEX;
+  const code = error.extensions?.code;
+  return typeof code === "string" ? code : ErrorCode.INTERNAL_SERVER_ERROR;
 }
 
 /**

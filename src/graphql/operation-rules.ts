@@ -76,34 +76,50 @@ export function withoutSuggestions(message: string): string {
  * before anything runs, for every field at once.
  */
 export function findBadText(document: DocumentNode, variables: Record<string, unknown> | undefined | null): GraphQLError | null {
-  let found: { field: string; problem: string } | null = null;
-  const walk = (value: unknown, where: string): void => {
-    if (found) return;
-    if (typeof value === "string") {
-      const problem = badText(value);
-      if (problem) found = { field: where, problem };
-    } else if (Array.isArray(value)) {
-      value.forEach((v, i) => walk(v, `${where}.${i}`));
-    } else if (value && typeof value === "object") {
-      for (const [k, v] of Object.entries(value)) walk(v, where ? `${where}.${k}` : k);
-    }
-  };
-  walk(variables ?? {}, "");
-  if (!found) {
-    let argument = "";
-    visit(document, {
-      Argument: { enter: (node) => void (argument = node.name.value) },
-      ObjectField: { enter: (node) => void (argument = node.name.value) },
-      StringValue(node) {
-        if (!found) walk(node.value, argument);
-      },
-    });
-  }
+  const found = badTextIn(variables ?? {}, []) ?? literalBadText(document);
   if (!found) return null;
-  const { field, problem } = found as { field: string; problem: string };
+  const { field, problem } = found;
   return new GraphQLError(`${field || "a text value"} ${problem}`, {
     extensions: { code: ErrorCode.BAD_USER_INPUT, field, http: { status: 400 } },
   });
+}
+
+type Found = { field: string; problem: string };
+
+/** The first bad text in a JSON value; the path is joined only when there is one. */
+function badTextIn(value: unknown, path: Array<string | number>): Found | null {
+  if (typeof value === "string") {
+    const problem = badText(value);
+    return problem ? { field: path.join("."), problem } : null;
+  }
+  if (value === null || typeof value !== "object") return null;
+  const entries: Iterable<[string | number, unknown]> = Array.isArray(value) ? value.entries() : Object.entries(value);
+  for (const [key, inner] of entries) {
+    path.push(key);
+    const found = badTextIn(inner, path);
+    path.pop();
+    if (found) return found;
+  }
+  return null;
+}
+
+/** Documents are cached and reused by Apollo: their literals are checked once per document. */
+const literalsChecked = new WeakMap<DocumentNode, Found | null>();
+
+function literalBadText(document: DocumentNode): Found | null {
+  const known = literalsChecked.get(document);
+  if (known !== undefined) return known;
+  let found: Found | null = null;
+  let argument = "";
+  visit(document, {
+    Argument: { enter: (node) => void (argument = node.name.value) },
+    ObjectField: { enter: (node) => void (argument = node.name.value) },
+    StringValue(node) {
+      found ??= badTextIn(node.value, argument ? [argument] : []);
+    },
+  });
+  literalsChecked.set(document, found);
+  return found;
 }
 
 /** Apollo's side of `findBadText`. */

@@ -14,6 +14,7 @@ import type { Logger } from "../logger";
 import type { User } from "../modules/users/user.entity";
 import type { Services } from "../services";
 import { type Context, contextFor } from "./context";
+import { codeOf, formatError, isInternal } from "./format-error";
 import { findBadText, isTokenLimitError, type operationGuards, withoutSuggestions } from "./operation-rules";
 import { audience, type BoundedFeed, type UserChangedMessage } from "./pubsub";
 
@@ -254,6 +255,7 @@ export function attachWebSocket(opts: {
           seconds: (performance.now() - started) / 1000,
           userId: ctx.extra.session?.viewer.id,
           organizationId: ctx.extra.session?.viewer.organizationId,
+          requestId: ctx.extra.session?.connectionId,
           transport: "ws",
         });
         return errors;
@@ -269,9 +271,20 @@ export function attachWebSocket(opts: {
           seconds: (performance.now() - started) / 1000,
           userId: ctx.extra.session?.viewer.id,
           organizationId: ctx.extra.session?.viewer.organizationId,
+          requestId: ctx.extra.session?.connectionId,
           transport: "ws",
         });
         return undefined;
+      },
+      // Results over a socket are formatted as over HTTP: stable codes, internal faults masked (and logged).
+      onNext: (ctx, _id, payload, _args, result) => {
+        if (!result.errors?.length) return undefined;
+        for (const error of result.errors) {
+          if (isInternal(codeOf(error)) && !isDatabaseUnavailable(error)) {
+            logger.error({ reqId: ctx.extra.session?.connectionId, operation: payload.operationName ?? null, err: error.originalError ?? error }, "unexpected error");
+          }
+        }
+        return { ...result, errors: result.errors.map((e) => formatError(e.toJSON(), e)) };
       },
       onClose: async (ctx) => {
         const session = ctx.extra.session;
@@ -287,7 +300,7 @@ export function attachWebSocket(opts: {
         });
       },
       context: (ctx): Context => {
-        const context = contextFor(services, dataSource, ctx.extra.session?.viewer ?? null);
+        const context = contextFor(services, dataSource, ctx.extra.session?.viewer ?? null, null, ctx.extra.session?.connectionId ?? null);
         const socket = ctx.extra.socket;
         context.onFeedOverflow = () =>
           closeSocket(socket, CloseCode.TOO_SLOW, `Too slow: more than ${limits.queuedEventsPerSubscription} events unread; reconnect and catch up`);

@@ -4,7 +4,9 @@ import type { ApolloServerPlugin } from "@apollo/server";
 import type { NextFunction, Request, Response } from "express";
 import { pinoHttp } from "pino-http";
 import type { Context } from "../graphql/context";
-import { type Logger, requestScope } from "../logger";
+import { isDatabaseUnavailable } from "../db/faults";
+import { codeOf, isInternal } from "../graphql/format-error";
+import type { Logger } from "../logger";
 import type { Metrics, OperationOutcome } from "../metrics";
 
 const INCOMING_ID = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -13,7 +15,7 @@ const QUIET = new Set(["/healthz", "/readyz", "/metrics"]);
 /**
  * One JSON line per HTTP request (pino-http): method, path, status, duration and a request id,
  * taken from the client's `X-Request-Id` when it is sane, else made, and echoed in the response's
- * `X-Request-Id`. Every line logged while serving the request carries it as `reqId`. Probes
+ * `X-Request-Id`; the operation's line and its error lines carry it as `reqId`. Probes
  * (/healthz, /readyz, /metrics) log at debug. Headers are never logged (they hold tokens).
  */
 export function requestLogging(logger: Logger) {
@@ -38,7 +40,7 @@ export function requestLogging(logger: Logger) {
   });
   return (req: Request, res: Response, next: NextFunction) => {
     http(req, res);
-    requestScope.run({ requestId: req.id as string }, next);
+    next();
   };
 }
 
@@ -50,10 +52,13 @@ export const outcomeCode = (errors: ReadonlyArray<{ extensions?: { code?: unknow
 
 /** One log line and one metric sample per GraphQL operation, over HTTP or a socket. */
 export function operationObserver(logger: Logger, metrics: Metrics | null) {
-  return (outcome: OperationOutcome & { userId?: string | null; organizationId?: string | null; transport: "http" | "ws" }) => {
+  return (
+    outcome: OperationOutcome & { userId?: string | null; organizationId?: string | null; requestId?: string | null; transport: "http" | "ws" },
+  ) => {
     metrics?.operation(outcome);
     logger.info(
       {
+        reqId: outcome.requestId ?? null,
         operation: outcome.operation ?? null,
         code: outcome.code,
         durationMs: Math.round(outcome.seconds * 1000 * 10) / 10,
@@ -66,16 +71,32 @@ export function operationObserver(logger: Logger, metrics: Metrics | null) {
   };
 }
 
-/** Apollo's side: observes every operation it answers, including those refused before they ran. */
-export function observeOperations(observe: ReturnType<typeof operationObserver>): ApolloServerPlugin<Context> {
+/**
+ * Apollo's side: observes every operation it answers, including those refused before they ran,
+ * and logs its unexpected errors (with their stacks) and database outages (once per burst).
+ */
+export function observeOperations(observe: ReturnType<typeof operationObserver>, logger: Logger): ApolloServerPlugin<Context> {
+  let lastOutageLog = 0;
   return {
     async contextCreationDidFail({ error }) {
-      const code = (error as { extensions?: { code?: unknown } }).extensions?.code;
-      observe({ operation: null, code: typeof code === "string" ? code : "INTERNAL_SERVER_ERROR", seconds: 0, transport: "http" });
+      const code = codeOf(error);
+      if (isInternal(code)) logger.error({ err: error }, "unexpected error while authenticating");
+      observe({ operation: null, code, seconds: 0, transport: "http" });
     },
     async requestDidStart() {
       const started = performance.now();
       return {
+        async didEncounterErrors({ errors, contextValue, operationName }) {
+          for (const error of errors) {
+            if (isDatabaseUnavailable(error)) {
+              if (Date.now() - lastOutageLog < 5_000) continue;
+              lastOutageLog = Date.now();
+              logger.warn({ reqId: contextValue.requestId, err: error.message }, "database unavailable: operations fail with SERVICE_UNAVAILABLE");
+            } else if (isInternal(codeOf(error))) {
+              logger.error({ reqId: contextValue.requestId, operation: operationName ?? null, err: error.originalError ?? error }, "unexpected error");
+            }
+          }
+        },
         async willSendResponse({ response, operationName, request, contextValue }) {
           const errors = response.body.kind === "single" ? response.body.singleResult.errors : undefined;
           observe({
@@ -84,6 +105,7 @@ export function observeOperations(observe: ReturnType<typeof operationObserver>)
             seconds: (performance.now() - started) / 1000,
             userId: contextValue.viewer?.id,
             organizationId: contextValue.viewer?.organizationId,
+            requestId: contextValue.requestId,
             transport: "http",
           });
         },

@@ -120,6 +120,7 @@ async function main(): Promise<void> {
   }
   const dbName = `baton_bench_${Date.now()}`;
   const admin = new PgPool({ connectionString: adminUrl, max: 1 });
+  admin.on("error", () => {}); // the cleanup's DROP ... WITH (FORCE) ends the other pools' connections
   await admin.query(`CREATE DATABASE "${dbName}"`);
   const url = new URL(adminUrl);
   url.pathname = `/${dbName}`;
@@ -131,6 +132,7 @@ async function main(): Promise<void> {
   const pgVersion = ((await ds.query<Array<{ server_version: string }>>("SHOW server_version"))[0]?.server_version ?? "?").split(" ")[0];
   const servers: ServerProcess[] = [];
   const floorPool: Pool = new PgPool({ connectionString: dbUrl, max: 20 });
+  floorPool.on("error", () => {}); // idle connections end when the database is dropped at the end
 
   try {
     // --- seed: one organization, a manager, 1,000 agents ---

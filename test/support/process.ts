@@ -43,14 +43,20 @@ export async function spawnServer(databaseUrl: string, env: Record<string, strin
   let output = "";
   const url = await new Promise<string>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`server did not start:\n${output}`)), 20_000);
-    child.stdout?.on("data", (chunk: Buffer) => {
+    const onStdout = (chunk: Buffer) => {
       output += chunk.toString();
       const match = /"url":"([^"]+)","msg":"Baton is listening"/.exec(output);
       if (match?.[1]) {
         clearTimeout(timer);
+        // Stop collecting (a line per request would pile up here, searched again on every chunk)
+        // but keep the pipe drained, or the server would block writing its logs.
+        child.stdout?.off("data", onStdout);
+        child.stdout?.resume();
+        output = "";
         resolve(match[1]);
       }
-    });
+    };
+    child.stdout?.on("data", onStdout);
     child.stderr?.on("data", (chunk: Buffer) => (output += chunk.toString()));
     void exited.then((how) => {
       clearTimeout(timer);
