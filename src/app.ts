@@ -26,7 +26,7 @@ import { createServices, type Services } from "./services";
 
 export interface AppOptions {
   config: Pick<Config, "port" | "host" | "bodyLimitBytes" | "maxQueryDepth"> &
-    Partial<Pick<Config, "shutdownGraceMs" | "introspection" | "limits" | "metrics" | "rateLimits" | "corsOrigins" | "trustProxy">>;
+    Partial<Pick<Config, "shutdownDelayMs" | "shutdownGraceMs" | "introspection" | "limits" | "metrics" | "rateLimits" | "corsOrigins" | "trustProxy">>;
   /** Events and presence through Redis, shared by every instance. */
   redisUrl?: string;
   presenceTtlMs?: number;
@@ -247,6 +247,8 @@ export async function createApp(opts: AppOptions): Promise<App> {
     readiness,
     async stop() {
       draining = true;
+      // Readiness fails first; the instance keeps serving while balancers notice and stop sending.
+      if (config.shutdownDelayMs) await new Promise((resolve) => setTimeout(resolve, config.shutdownDelayMs));
       // No new connections; idle keep-alive connections close now, busy ones after their answer.
       const closed = new Promise<void>((resolve) => httpServer.close(() => resolve()));
       httpServer.closeIdleConnections();

@@ -25,6 +25,8 @@ export interface Config {
   timeoutSweepIntervalMs: number;
   /** Name of this instance in job locks (`lastModifiedBy`) and presence. */
   instanceName: string;
+  /** On SIGTERM: how long readiness fails while the instance still serves, so balancers stop sending first. */
+  shutdownDelayMs: number;
   /** On SIGTERM: how long requests in flight may take to finish before they are cut off. */
   shutdownGraceMs: number;
   /** Introspection (`__schema`, `__type`) and "Did you mean" suggestions. */
@@ -128,6 +130,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     agendaProcessEveryMs: int("AGENDA_PROCESS_EVERY_MS", 250, 50, 60_000),
     timeoutSweepIntervalMs: int("TIMEOUT_SWEEP_INTERVAL_MS", 2_000, 100, 600_000),
     instanceName: env.INSTANCE_NAME || `baton-${hostname()}-${process.pid}`,
+    shutdownDelayMs: int("SHUTDOWN_DELAY_MS", 0, 0, 600_000),
     shutdownGraceMs: int("SHUTDOWN_GRACE_MS", 10_000, 0, 600_000),
     introspection: bool("GRAPHQL_INTROSPECTION", true),
     metrics: { enabled: bool("METRICS_ENABLED", true), port: env.METRICS_PORT ? int("METRICS_PORT", 0, 1, 65535) : null },

@@ -147,6 +147,18 @@ export function attachWebSocket(opts: {
     if (closed > 0) logger.warn({ gap, sockets: closed }, "closed sockets that may have missed events (4503)");
   });
 
+  /** One log line and metric sample per operation on a socket: refused, answered, or subscribed. */
+  const observe = (session: Session | undefined, operation: string | null | undefined, errors: readonly GraphQLError[] | undefined, started: number) =>
+    opts.observe?.({
+      operation,
+      code: outcomeCode(errors),
+      seconds: (performance.now() - started) / 1000,
+      userId: session?.viewer.id,
+      organizationId: session?.viewer.organizationId,
+      requestId: session?.connectionId,
+      transport: "ws",
+    });
+
   /** When each admitted operation started, until graphql-ws reports its first result. */
   const started_ = new Map<string, number>();
   /** Checks an operation before it runs: caps, syntax, limits, text, budget. Errors, or what to execute. */
@@ -249,31 +261,14 @@ export function attachWebSocket(opts: {
           return admitted;
         }
         const errors = [...(admitted as readonly GraphQLError[])];
-        opts.observe?.({
-          operation: payload.operationName,
-          code: outcomeCode(errors),
-          seconds: (performance.now() - started) / 1000,
-          userId: ctx.extra.session?.viewer.id,
-          organizationId: ctx.extra.session?.viewer.organizationId,
-          requestId: ctx.extra.session?.connectionId,
-          transport: "ws",
-        });
+        observe(ctx.extra.session, payload.operationName, errors, started);
         return errors;
       },
       onOperation: (ctx, id, payload, _args, result) => {
         const key = `${ctx.extra.session?.connectionId}:${id}`;
         const started = started_.get(key) ?? performance.now();
         started_.delete(key);
-        const errors = Symbol.asyncIterator in result ? undefined : (result as ExecutionResult).errors;
-        opts.observe?.({
-          operation: payload.operationName,
-          code: outcomeCode(errors),
-          seconds: (performance.now() - started) / 1000,
-          userId: ctx.extra.session?.viewer.id,
-          organizationId: ctx.extra.session?.viewer.organizationId,
-          requestId: ctx.extra.session?.connectionId,
-          transport: "ws",
-        });
+        observe(ctx.extra.session, payload.operationName, Symbol.asyncIterator in result ? undefined : (result as ExecutionResult).errors, started);
         return undefined;
       },
       // Results over a socket are formatted as over HTTP: stable codes, internal faults masked (and logged).

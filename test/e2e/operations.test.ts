@@ -19,7 +19,7 @@ import { freePort } from "../../src/db/embedded-postgres";
 import { createTestDatabase, type TestDatabase } from "../support/db";
 import { assignInput, createChat, createWorld, type World } from "../support/factories";
 import { call, codeOfAnswer } from "../support/http-client";
-import { type ServerProcess, spawnServer } from "../support/process";
+import { type ServerProcess, spawnServer, stopServer } from "../support/process";
 import { testServices } from "../support/services";
 import { until } from "../support/wait";
 import { rawSocket } from "../support/ws-client";
@@ -33,12 +33,6 @@ beforeAll(async () => {
   w = await createWorld(db.dataSource);
 });
 afterAll(() => db?.drop());
-
-async function stop(s: ServerProcess | undefined): Promise<void> {
-  if (!s || s.child.exitCode !== null) return;
-  s.child.kill("SIGTERM");
-  await s.exited;
-}
 
 function captured(s: ServerProcess): () => string {
   let out = "";
@@ -62,7 +56,7 @@ describe("metrics and request logs", () => {
     server = await spawnServer(db.url);
     output = captured(server);
   });
-  afterAll(() => stop(server));
+  afterAll(() => stopServer(server));
 
   it("/metrics moves with real operations: operations, transitions, response times, timeout lateness, pending, sockets, process", async () => {
     const socket = rawSocket(server.url);
@@ -163,7 +157,7 @@ describe("metrics and request logs", () => {
       expect(await there.text()).toContain("baton_pending_requests");
       expect((await fetch(`${base(off)}/metrics`)).status).toBe(404);
     } finally {
-      await Promise.all([stop(moved), stop(off)]);
+      await Promise.all([stopServer(moved), stopServer(off)]);
     }
   });
 });
@@ -193,7 +187,7 @@ describe("rate limits", () => {
       expect(limited.status).toBe(429);
       expect(limited.headers.get("retry-after")).toBeTruthy();
     } finally {
-      await stop(server);
+      await stopServer(server);
     }
   });
 
@@ -205,7 +199,7 @@ describe("rate limits", () => {
       expect(res.status).toBe(429);
       expect(((await res.json()) as { errors: Array<{ extensions: { code: string } }> }).errors[0]?.extensions.code).toBe("RATE_LIMITED");
     } finally {
-      await stop(server);
+      await stopServer(server);
     }
   });
 
@@ -219,7 +213,7 @@ describe("rate limits", () => {
       expect(codeOfAnswer(await call(a.url, MeDocument, {}, tom))).toBe("RATE_LIMITED");
       expect(codeOfAnswer(await call(b.url, MeDocument, {}, tom))).toBe("RATE_LIMITED");
     } finally {
-      await Promise.all([stop(a), stop(b)]);
+      await Promise.all([stopServer(a), stopServer(b)]);
       // The test's own keys only (never a flush of the shared Redis).
       const r = new Redis(redisUrl!);
       await r.del(`baton:rl-user:${w.tom.id}`);
@@ -233,7 +227,7 @@ describe("browsers and standard clients", () => {
   beforeAll(async () => {
     server = await spawnServer(db.url, { CORS_ORIGINS: "https://console.example.com" });
   });
-  afterAll(() => stop(server));
+  afterAll(() => stopServer(server));
 
   const preflight = (origin: string) =>
     fetch(server.url, {
@@ -328,7 +322,7 @@ describe("the CLI", () => {
       const nobody = await cli(["token", "--email", "nobody@nowhere.test"]);
       expect(nobody.stderr.trim()).toBe("baton cli: no active user has the email nobody@nowhere.test");
     } finally {
-      await stop(server);
+      await stopServer(server);
       rmSync(dir, { recursive: true, force: true });
     }
   }, 60_000);

@@ -17,7 +17,7 @@ import {
 import { createTestDatabase, type TestDatabase } from "../support/db";
 import { assignInput, createChat, createWorld, TEST_JWT_SECRET, type World } from "../support/factories";
 import { call, codeOfAnswer } from "../support/http-client";
-import { type ServerProcess, spawnServer } from "../support/process";
+import { type ServerProcess, spawnServer, stopServer } from "../support/process";
 import { sleep, until } from "../support/wait";
 import { rawSocket, wsUrl } from "../support/ws-client";
 
@@ -29,12 +29,6 @@ beforeAll(async () => {
   w = await createWorld(db.dataSource);
 });
 afterAll(() => db?.drop());
-
-async function stopServer(s: ServerProcess | undefined): Promise<void> {
-  if (!s || s.child.exitCode !== null) return;
-  s.child.kill("SIGTERM");
-  await s.exited;
-}
 
 const rssKb = (pid: number): number => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1] ?? 0);
 
@@ -253,6 +247,20 @@ describe("SIGTERM with requests in flight", () => {
       } else expect.fail(`unexpected answer ${JSON.stringify(a)}`);
     }
     expect(results.filter((r) => r.a.data).length).toBeGreaterThan(1);
+  });
+});
+
+describe("SIGTERM with SHUTDOWN_DELAY_MS", () => {
+  it("readiness answers 503 (draining) at once while requests are still served, then the process stops", async () => {
+    const server = await spawnServer(db.url, { SHUTDOWN_DELAY_MS: "1500" });
+    const readyz = server.url.replace(/graphql$/, "readyz");
+    expect((await fetch(readyz)).status).toBe(200);
+    server.child.kill("SIGTERM");
+    await until(async () => (await fetch(readyz)).status === 503, 1_000, 20);
+    const body = (await (await fetch(readyz)).json()) as { checks: Record<string, string> };
+    expect(body.checks.draining).toMatch(/^failing/);
+    expect((await call(server.url, MeDocument, {}, w.token(w.mark))).data?.me.name).toBe("Mark");
+    expect(await server.exited).toBe(0);
   });
 });
 

@@ -65,3 +65,10 @@ export async function spawnServer(databaseUrl: string, env: Record<string, strin
   });
   return { child, url, exited };
 }
+
+/** SIGTERM, then wait for the process to be gone (nothing to do if it already is). */
+export async function stopServer(s: ServerProcess | undefined): Promise<void> {
+  if (!s || s.child.exitCode !== null || s.child.signalCode !== null) return;
+  s.child.kill("SIGTERM");
+  await s.exited;
+}

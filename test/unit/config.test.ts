@@ -10,6 +10,7 @@ describe("configuration", () => {
     expect(c.corsOrigins).toEqual([]);
     expect(c.trustProxy).toBe(false);
     expect(c.shutdownGraceMs).toBe(10_000);
+    expect(c.shutdownDelayMs).toBe(0);
     expect(c.limits).toEqual({ subscriptionsPerSocket: 50, socketsPerUser: 20, unauthenticatedSockets: 1_000, authTimeoutMs: 5_000, queuedEventsPerSubscription: 1_000 });
   });
 
