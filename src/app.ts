@@ -11,17 +11,18 @@ import { type SchedulerOptions, TimeoutScheduler } from "./jobs/timeout-schedule
 import { BatonError, ErrorCode } from "./errors";
 import { observeOperations, operationObserver, requestLogging } from "./http/observability";
 import { Metrics } from "./metrics";
-import { RateLimits, userRateLimit } from "./rate-limits";
+import { RateLimits } from "./rate-limits";
+import { userRateLimit } from "./graphql/rate-limit-plugin";
 import { buildContext, type Context } from "./graphql/context";
 import { formatError, serviceUnavailableStatus } from "./graphql/format-error";
 import { DEFAULT_OPERATION_RULES, operationGuards, textCheckPlugin } from "./graphql/operation-rules";
-import { type BatonPubSub, createBatonPubSub } from "./graphql/pubsub";
+import { type BatonPubSub, createBatonPubSub } from "./events/pubsub";
 import { buildBatonSchema } from "./graphql/schema";
 import { attachWebSocket, type WebSocketEndpoint } from "./graphql/websocket";
 import type { Logger } from "./logger";
 import { trackingExportHandler } from "./modules/tracking/tracking-export";
 import { LocalPresence, RedisPresence } from "./modules/presence/presence.service";
-import { RedisConnections } from "./redis";
+import { RedisConnections } from "./events/redis";
 import { createServices, type Services } from "./services";
 
 export interface AppOptions {

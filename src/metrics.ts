@@ -1,5 +1,5 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from "prom-client";
-import type { AssignmentEventMessage } from "./graphql/pubsub";
+import type { AssignmentEventMessage } from "./events/pubsub";
 import { AssignmentEventType } from "./modules/assignments/assignment-event.entity";
 
 /** How an operation ended, for logs and metrics: `OK`, or its first error's code. */

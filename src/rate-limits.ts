@@ -1,6 +1,4 @@
-import type { ApolloServerPlugin } from "@apollo/server";
 import type { Redis } from "ioredis";
-import type { Context } from "./graphql/context";
 import { type RateLimiterAbstract, RateLimiterMemory, RateLimiterRedis, RateLimiterRes } from "rate-limiter-flexible";
 import { BatonError, ErrorCode } from "./errors";
 import type { Logger } from "./logger";
@@ -62,17 +60,4 @@ export class RateLimits {
       this.logger.warn({ err: res }, "rate limit store failed; operation allowed");
     }
   }
-}
-
-/** Apollo's side: an authenticated operation takes one from its user's budget before it runs. */
-export function userRateLimit(limits: RateLimits): ApolloServerPlugin<Context> {
-  return {
-    async requestDidStart() {
-      return {
-        async didResolveOperation({ contextValue }) {
-          if (contextValue.viewer) await limits.user(contextValue.viewer.id);
-        },
-      };
-    },
-  };
 }

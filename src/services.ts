@@ -1,5 +1,5 @@
 import type { DataSource } from "typeorm";
-import type { BatonPubSub } from "./graphql/pubsub";
+import type { BatonPubSub } from "./events/pubsub";
 import type { Logger } from "./logger";
 import { AssignmentEventService } from "./modules/assignments/assignment-event.service";
 import { type Presence, LocalPresence } from "./modules/presence/presence.service";

@@ -7,7 +7,7 @@ import { Notification } from "../modules/notifications/notification.entity";
 import { EngagementTrackingRecord } from "../modules/tracking/engagement-tracking-record.entity";
 import { isManagerOrAdmin, type User } from "../modules/users/user.entity";
 import type { Context } from "./context";
-import type { AssignmentEventMessage, ChatSessionMessage } from "./pubsub";
+import type { AssignmentEventMessage, ChatSessionMessage } from "../events/pubsub";
 
 export enum EventScope {
   MINE = "MINE",

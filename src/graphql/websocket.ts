@@ -16,7 +16,7 @@ import type { Services } from "../services";
 import { type Context, contextFor } from "./context";
 import { codeOf, formatError, isInternal } from "./format-error";
 import { findBadText, isTokenLimitError, type operationGuards, withoutSuggestions } from "./operation-rules";
-import { audience, type BoundedFeed, type UserChangedMessage } from "./pubsub";
+import { audience, type BoundedFeed, type UserChangedMessage } from "../events/pubsub";
 
 /**
  * The close codes a client may see, besides graphql-ws's own (4400, 4406, 4409...). Every one but

@@ -18,7 +18,7 @@ import { createApp } from "../../src/app";
 import { createDataSource, QueryCounter } from "../../src/db/data-source";
 import { startEmbeddedPostgres } from "../../src/db/embedded-postgres";
 import { createServices } from "../../src/services";
-import { createBatonPubSub } from "../../src/graphql/pubsub";
+import { createBatonPubSub } from "../../src/events/pubsub";
 import { RecipientType } from "../../src/modules/assignments/assignment-request.entity";
 import type { User } from "../../src/modules/users/user.entity";
 import { TokenService } from "../../src/modules/auth/token.service";

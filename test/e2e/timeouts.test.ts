@@ -7,7 +7,7 @@ import {
   NotificationsDocument,
   UpdateAssignDiscussSettingsDocument,
 } from "../../schema/generated/graphql";
-import { audience } from "../../src/graphql/pubsub";
+import { audience } from "../../src/events/pubsub";
 import { TIMEOUT_JOB } from "../../src/jobs/timeout-scheduler";
 import { type AssignmentEvent, AssignmentEventType } from "../../src/modules/assignments/assignment-event.entity";
 import { countRows, createTestDatabase, type TestDatabase } from "../support/db";

@@ -1,6 +1,6 @@
 import pino from "pino";
 import type { DataSource } from "typeorm";
-import { createBatonPubSub } from "../../src/graphql/pubsub";
+import { createBatonPubSub } from "../../src/events/pubsub";
 import { createServices } from "../../src/services";
 import { TEST_JWT_SECRET } from "./factories";
 

@@ -1,7 +1,7 @@
 import { filter, pipe } from "@graphql-yoga/subscription";
 import { Arg, Ctx, FieldResolver, Int, Query, registerEnumType, Resolver, Root, Subscription } from "type-graphql";
 import { type Context, viewerOf } from "../../graphql/context";
-import { type AssignmentEventMessage, audience } from "../../graphql/pubsub";
+import { type AssignmentEventMessage, audience } from "../../events/pubsub";
 import { assertScope, EventScope, maySee, receiveAssignmentEvent } from "../../graphql/subscriptions";
 import { ChatSession } from "../chat-sessions/chat-session.entity";
 import { EngagementTrackingRecord } from "../tracking/engagement-tracking-record.entity";

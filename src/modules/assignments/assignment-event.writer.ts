@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import type { Tx } from "../../db/transaction";
 import { fromRow } from "../../db/hydrate";
-import { type BatonPubSub, publishAssignmentEvent } from "../../graphql/pubsub";
+import { type BatonPubSub, publishAssignmentEvent } from "../../events/pubsub";
 import { ChatSession } from "../chat-sessions/chat-session.entity";
 import type { EngagementTrackingRecord } from "../tracking/engagement-tracking-record.entity";
 import { AssignmentEvent, type AssignmentEventType } from "./assignment-event.entity";

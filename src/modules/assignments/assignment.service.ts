@@ -3,7 +3,7 @@ import type { DataSource, EntityManager } from "typeorm";
 import { fromRow, insertSql } from "../../db/hydrate";
 import { inTransaction, type Tx } from "../../db/transaction";
 import { BatonError, ErrorCode, forbidden, notFound } from "../../errors";
-import { type BatonPubSub, publishChatSessionUpdated } from "../../graphql/pubsub";
+import { type BatonPubSub, publishChatSessionUpdated } from "../../events/pubsub";
 import { optionalText, requireId, requireReason } from "../../validation";
 import { ChatSession, ChatStatus } from "../chat-sessions/chat-session.entity";
 import { NotificationType } from "../notifications/notification.entity";

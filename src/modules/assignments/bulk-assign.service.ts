@@ -3,7 +3,7 @@ import type { DataSource } from "typeorm";
 import { fromRow } from "../../db/hydrate";
 import { inTransaction, type Tx } from "../../db/transaction";
 import { badInput, BatonError, ErrorCode } from "../../errors";
-import { type BatonPubSub, publishAssignmentEvent, publishChatSessionUpdated } from "../../graphql/pubsub";
+import { type BatonPubSub, publishAssignmentEvent, publishChatSessionUpdated } from "../../events/pubsub";
 import { isUuid, optionalText, requireId } from "../../validation";
 import { ChatSession, ChatStatus } from "../chat-sessions/chat-session.entity";
 import { NotificationType } from "../notifications/notification.entity";

@@ -1,6 +1,6 @@
 import { filter, pipe } from "@graphql-yoga/subscription";
 import { Arg, Ctx, Field, FieldResolver, ID, InputType, Int, Mutation, Query, Resolver, Root, Subscription } from "type-graphql";
-import { audience, type ChatSessionMessage } from "../../graphql/pubsub";
+import { audience, type ChatSessionMessage } from "../../events/pubsub";
 import { chatVisible, receiveChatSession } from "../../graphql/subscriptions";
 import { notFound } from "../../errors";
 import { type Context, viewerOf } from "../../graphql/context";

@@ -3,7 +3,7 @@ import type { DataSource } from "typeorm";
 import { inTransaction } from "../../db/transaction";
 import { BatonError, badInput, ErrorCode, forbidden, notFound } from "../../errors";
 import { type Connection, type PageArgs, newestFirst } from "../../graphql/pagination";
-import { type BatonPubSub, publishChatSessionUpdated } from "../../graphql/pubsub";
+import { type BatonPubSub, publishChatSessionUpdated } from "../../events/pubsub";
 import { requireId, requirePhone, requireText } from "../../validation";
 import type { AssignmentService } from "../assignments/assignment.service";
 import { isManagerOrAdmin, User, UserRole } from "../users/user.entity";

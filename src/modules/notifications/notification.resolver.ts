@@ -1,6 +1,6 @@
 import { filter, pipe } from "@graphql-yoga/subscription";
 import { Arg, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root, Subscription } from "type-graphql";
-import { audience } from "../../graphql/pubsub";
+import { audience } from "../../events/pubsub";
 import { receiveNotification } from "../../graphql/subscriptions";
 import { type Context, viewerOf } from "../../graphql/context";
 import { ConnectionType, pageArgs } from "../../graphql/pagination";

@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import type { Tx } from "../../db/transaction";
-import { type BatonPubSub, publishNotification } from "../../graphql/pubsub";
+import { type BatonPubSub, publishNotification } from "../../events/pubsub";
 import { Notification, type NotificationType } from "./notification.entity";
 
 export interface NewNotification {

@@ -1,6 +1,6 @@
 import type { DataSource } from "typeorm";
 import { inTransaction } from "../../db/transaction";
-import { type BatonPubSub, publishUserChanged } from "../../graphql/pubsub";
+import { type BatonPubSub, publishUserChanged } from "../../events/pubsub";
 import { forbidden } from "../../errors";
 import { requireEmail, requireText } from "../../validation";
 import type { AssignmentService } from "../assignments/assignment.service";

@@ -1,6 +1,6 @@
 import pino from "pino";
 import type { Logger } from "../logger";
-import type { RedisConnections } from "../redis";
+import type { RedisConnections } from "./redis";
 import type { AssignmentEvent } from "../modules/assignments/assignment-event.entity";
 import type { AssignmentRequest } from "../modules/assignments/assignment-request.entity";
 import type { ChatSession } from "../modules/chat-sessions/chat-session.entity";

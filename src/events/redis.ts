@@ -1,6 +1,6 @@
 import { Redis } from "ioredis";
-import type { Logger } from "./logger";
-import { StartupError } from "./startup-error";
+import type { Logger } from "../logger";
+import { StartupError } from "../startup-error";
 
 /**
  * Baton's two Redis connections (commands and publishing; subscribing), and whether they are up.
