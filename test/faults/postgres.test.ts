@@ -109,7 +109,12 @@ describe("Postgres faults under a running server", () => {
     const dueAt = Date.now() + 5_000;
 
     await pg.stop();
-    const during = await call(server.url, MeDocument, {}, w.token(w.mark));
+    let during = await call(server.url, MeDocument, {}, w.token(w.mark));
+    // A keep-alive connection the client reused as the server retired it is a client-side race
+    // (the request never reached the server); the question here is what the server answers.
+    if (during.status === 0 && /ECONNRESET|UND_ERR_SOCKET|other side closed/.test(during.failure ?? "")) {
+      during = await call(server.url, MeDocument, {}, w.token(w.mark));
+    }
     expect(during.status, JSON.stringify(during)).toBe(503);
     expect(codeOfAnswer(during)).toBe("SERVICE_UNAVAILABLE");
     expect(during.ms).toBeLessThan(6_000);
