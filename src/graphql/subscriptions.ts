@@ -1,5 +1,4 @@
 import { revive } from "../db/hydrate";
-import { forbidden } from "../errors";
 import { AssignmentEvent } from "../modules/assignments/assignment-event.entity";
 import { AssignmentRequest } from "../modules/assignments/assignment-request.entity";
 import { ChatSession } from "../modules/chat-sessions/chat-session.entity";
@@ -8,24 +7,6 @@ import { EngagementTrackingRecord } from "../modules/tracking/engagement-trackin
 import { isManagerOrAdmin, type User } from "../modules/users/user.entity";
 import type { Context } from "./context";
 import type { AssignmentEventMessage, ChatSessionMessage } from "../events/pubsub";
-
-export enum EventScope {
-  MINE = "MINE",
-  ORGANIZATION = "ORGANIZATION",
-}
-
-/** The one rule for which assignment events a user may see, live or caught up. */
-export function maySee(viewer: User, scope: EventScope, event: Pick<AssignmentEvent, "organizationId" | "fromUserId" | "toUserId">): boolean {
-  if (event.organizationId !== viewer.organizationId) return false;
-  if (scope === EventScope.ORGANIZATION) return isManagerOrAdmin(viewer);
-  return event.fromUserId === viewer.id || event.toUserId === viewer.id;
-}
-
-export function assertScope(viewer: User, scope: EventScope): void {
-  if (scope === EventScope.ORGANIZATION && !isManagerOrAdmin(viewer)) {
-    throw forbidden("Only managers and admins may follow the whole organization");
-  }
-}
 
 /**
  * Turns a message (possibly JSON from Redis) back into entities and primes the subscriber's

@@ -1,6 +1,6 @@
 import type { DataSource } from "typeorm";
 import { badInput } from "../../errors";
-import { assertScope, EventScope } from "../../graphql/subscriptions";
+import { assertScope, EventScope } from "./event-visibility";
 import type { User } from "../users/user.entity";
 import { AssignmentEvent } from "./assignment-event.entity";
 

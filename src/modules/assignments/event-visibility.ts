@@ -1,0 +1,21 @@
+import { forbidden } from "../../errors";
+import { isManagerOrAdmin, type User } from "../users/user.entity";
+import type { AssignmentEvent } from "./assignment-event.entity";
+
+export enum EventScope {
+  MINE = "MINE",
+  ORGANIZATION = "ORGANIZATION",
+}
+
+/** The one rule for which assignment events a user may see, live or caught up. */
+export function maySee(viewer: User, scope: EventScope, event: Pick<AssignmentEvent, "organizationId" | "fromUserId" | "toUserId">): boolean {
+  if (event.organizationId !== viewer.organizationId) return false;
+  if (scope === EventScope.ORGANIZATION) return isManagerOrAdmin(viewer);
+  return event.fromUserId === viewer.id || event.toUserId === viewer.id;
+}
+
+export function assertScope(viewer: User, scope: EventScope): void {
+  if (scope === EventScope.ORGANIZATION && !isManagerOrAdmin(viewer)) {
+    throw forbidden("Only managers and admins may follow the whole organization");
+  }
+}
