@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { ConfigError, loadConfig } from "../../src/config";
-import { decodeCursor, encodeCursor, pageArgs } from "../../src/graphql/pagination";
+import { decodeCursor, encodeCursor, pageArgs } from "../../src/kernel/page";
 import { notificationMessage } from "../../src/modules/notifications/messages";
 import { NotificationType } from "../../src/modules/notifications/notification.entity";
 import { optionalText, requireId, requirePhone, requireReason } from "../../src/validation";

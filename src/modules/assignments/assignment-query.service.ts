@@ -1,5 +1,6 @@
 import type { DataSource } from "typeorm";
-import { type Connection, type PageArgs, newestFirst } from "../../graphql/pagination";
+import { newestFirst } from "../../db/keyset";
+import type { Page, PageArgs } from "../../kernel/page";
 import { requireId } from "../../validation";
 import { isManagerOrAdmin, type User } from "../users/user.entity";
 import { AssignmentRequest, type RequestStatus } from "./assignment-request.entity";
@@ -27,7 +28,7 @@ export class AssignmentQueryService {
     viewer: User,
     filter: AssignmentRequestFilterData | null | undefined,
     page: PageArgs,
-  ): Promise<Connection<AssignmentRequest>> {
+  ): Promise<Page<AssignmentRequest>> {
     const q = this.dataSource.manager
       .createQueryBuilder(AssignmentRequest, "r")
       .where("r.organization_id = :org", { org: viewer.organizationId });

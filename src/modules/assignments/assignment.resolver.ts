@@ -1,6 +1,6 @@
 import { Arg, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root } from "type-graphql";
 import { type Context, viewerOf } from "../../graphql/context";
-import { ConnectionType, pageArgs } from "../../graphql/pagination";
+import { ConnectionType, pageArgs, toConnection } from "../../graphql/pagination";
 import { ChatSession } from "../chat-sessions/chat-session.entity";
 import { EngagementTrackingRecord } from "../tracking/engagement-tracking-record.entity";
 import { User } from "../users/user.entity";
@@ -24,7 +24,7 @@ export class AssignmentResolver {
     @Arg("after", () => String, { nullable: true }) after?: string,
   ) {
     const viewer = viewerOf(ctx);
-    return ctx.services.assignmentQueries.list(viewer, filter, pageArgs(first, after));
+    return ctx.services.assignmentQueries.list(viewer, filter, pageArgs(first, after)).then(toConnection);
   }
 
   @Mutation(() => AssignmentRequest, { description: "Ask a colleague to take a chat over." })

@@ -4,7 +4,7 @@ import { audience, type ChatSessionMessage } from "../../events/pubsub";
 import { chatVisible, receiveChatSession } from "../../graphql/subscriptions";
 import { notFound } from "../../errors";
 import { type Context, viewerOf } from "../../graphql/context";
-import { ConnectionType, pageArgs } from "../../graphql/pagination";
+import { ConnectionType, pageArgs, toConnection } from "../../graphql/pagination";
 import { AssignmentRequest } from "../assignments/assignment-request.entity";
 import { isManagerOrAdmin, User } from "../users/user.entity";
 import { ChatSession, ChatStatus } from "./chat-session.entity";
@@ -45,7 +45,7 @@ export class ChatSessionResolver {
     @Arg("after", () => String, { nullable: true }) after?: string,
   ) {
     const viewer = viewerOf(ctx);
-    return ctx.services.chats.list(viewer, filter, pageArgs(first, after));
+    return ctx.services.chats.list(viewer, filter, pageArgs(first, after)).then(toConnection);
   }
 
   @Query(() => ChatSession, { nullable: true })

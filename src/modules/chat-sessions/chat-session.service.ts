@@ -2,7 +2,8 @@ import { randomUUID } from "node:crypto";
 import type { DataSource } from "typeorm";
 import { inTransaction } from "../../db/transaction";
 import { BatonError, badInput, ErrorCode, forbidden, notFound } from "../../errors";
-import { type Connection, type PageArgs, newestFirst } from "../../graphql/pagination";
+import { newestFirst } from "../../db/keyset";
+import type { Page, PageArgs } from "../../kernel/page";
 import { type BatonPubSub, publishChatSessionUpdated } from "../../events/pubsub";
 import { requireId, requirePhone, requireText } from "../../validation";
 import type { AssignmentService } from "../assignments/assignment.service";
@@ -36,7 +37,7 @@ export class ChatSessionService {
     });
   }
 
-  async list(viewer: User, filter: ChatSessionFilterData | null | undefined, page: PageArgs): Promise<Connection<ChatSession>> {
+  async list(viewer: User, filter: ChatSessionFilterData | null | undefined, page: PageArgs): Promise<Page<ChatSession>> {
     const q = this.dataSource.manager
       .createQueryBuilder(ChatSession, "c")
       .where("c.organization_id = :org", { org: viewer.organizationId });

@@ -3,7 +3,7 @@ import { Arg, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root, Subs
 import { audience } from "../../events/pubsub";
 import { receiveNotification } from "../../graphql/subscriptions";
 import { type Context, viewerOf } from "../../graphql/context";
-import { ConnectionType, pageArgs } from "../../graphql/pagination";
+import { ConnectionType, pageArgs, toConnection } from "../../graphql/pagination";
 import { AssignmentRequest } from "../assignments/assignment-request.entity";
 import { Notification } from "./notification.entity";
 
@@ -19,7 +19,7 @@ export class NotificationResolver {
     @Arg("after", () => String, { nullable: true }) after?: string,
   ) {
     const viewer = viewerOf(ctx);
-    return ctx.services.notifications.list(viewer, unreadOnly ?? false, pageArgs(first, after));
+    return ctx.services.notifications.list(viewer, unreadOnly ?? false, pageArgs(first, after)).then(toConnection);
   }
 
   @Mutation(() => Int, { description: "Marks my notifications read; returns how many were unread. Others' ids are ignored." })

@@ -1,5 +1,6 @@
 import type { DataSource } from "typeorm";
-import { type Connection, type PageArgs, newestFirst } from "../../graphql/pagination";
+import { newestFirst } from "../../db/keyset";
+import type { Page, PageArgs } from "../../kernel/page";
 import { requireIds } from "../../validation";
 import type { User } from "../users/user.entity";
 import { Notification } from "./notification.entity";
@@ -7,7 +8,7 @@ import { Notification } from "./notification.entity";
 export class NotificationService {
   constructor(private readonly dataSource: DataSource) {}
 
-  async list(viewer: User, unreadOnly: boolean, page: PageArgs): Promise<Connection<Notification>> {
+  async list(viewer: User, unreadOnly: boolean, page: PageArgs): Promise<Page<Notification>> {
     const q = this.dataSource.manager
       .createQueryBuilder(Notification, "n")
       .where("n.user_id = :me", { me: viewer.id });

@@ -1,6 +1,6 @@
 import { Arg, Ctx, Field, FieldResolver, ID, InputType, Int, Query, Resolver, Root } from "type-graphql";
 import { type Context, viewerOf } from "../../graphql/context";
-import { ConnectionType, pageArgs } from "../../graphql/pagination";
+import { ConnectionType, pageArgs, toConnection } from "../../graphql/pagination";
 import { AssignmentRequest } from "../assignments/assignment-request.entity";
 import { ChatSession } from "../chat-sessions/chat-session.entity";
 import { User } from "../users/user.entity";
@@ -42,7 +42,7 @@ export class TrackingResolver {
     @Arg("after", () => String, { nullable: true }) after?: string,
   ) {
     const viewer = viewerOf(ctx);
-    return ctx.services.tracking.list(viewer, filter, pageArgs(first, after));
+    return ctx.services.tracking.list(viewer, filter, pageArgs(first, after)).then(toConnection);
   }
 
   @FieldResolver(() => ChatSession)

@@ -1,6 +1,7 @@
 import type { DataSource } from "typeorm";
 import { badInput } from "../../errors";
-import { type Connection, type PageArgs, newestFirst } from "../../graphql/pagination";
+import { newestFirst } from "../../db/keyset";
+import type { Page, PageArgs } from "../../kernel/page";
 import { requireId } from "../../validation";
 import { isManagerOrAdmin, type User } from "../users/user.entity";
 import { EngagementTrackingRecord, type TrackingKind, type TrackingStatus } from "./engagement-tracking-record.entity";
@@ -20,7 +21,7 @@ export class TrackingService {
   constructor(private readonly dataSource: DataSource) {}
 
   /** Newest first. Managers and admins read the organization's records; users those they took part in. */
-  async list(viewer: User, filter: TrackingFilterData | null | undefined, page: PageArgs): Promise<Connection<EngagementTrackingRecord>> {
+  async list(viewer: User, filter: TrackingFilterData | null | undefined, page: PageArgs): Promise<Page<EngagementTrackingRecord>> {
     const q = this.dataSource.manager
       .createQueryBuilder(EngagementTrackingRecord, "t")
       .where("t.organization_id = :org", { org: viewer.organizationId });
