@@ -104,7 +104,7 @@ export async function createApp(opts: AppOptions): Promise<App> {
     config.metrics?.enabled === false
       ? null
       : new Metrics({
-          pendingRequests: async () => Number((await dataSource.query<Array<{ n: string }>>(`SELECT count(*) AS n FROM assignment_requests WHERE status = 'PENDING'`))[0]?.n ?? 0),
+          pendingRequests: () => services.assignmentQueries.countPending(),
           websocketConnections: () => websocket.connectionCount(),
         });
   if (metrics) pubsub.onCommittedEvent((message) => metrics.event(message));
@@ -124,14 +124,13 @@ export async function createApp(opts: AppOptions): Promise<App> {
     observe,
   });
 
-  const rules = { introspection: config.introspection ?? true };
   const apollo = new ApolloServer<Context>({
     schema,
     validationRules: guards.apollo.validationRules,
     parseOptions: guards.apollo.parseOptions,
-    introspection: rules.introspection,
+    introspection: guards.introspection,
     // "Did you mean ...?" would reveal the schema that introspection hides.
-    hideSchemaDetailsFromClientErrors: !rules.introspection,
+    hideSchemaDetailsFromClientErrors: !guards.introspection,
     formatError,
     includeStacktraceInErrorResponses: false,
     // Baton authenticates with the Authorization header only, never cookies: a cross-site request

@@ -20,6 +20,12 @@ export interface AssignmentRequestFilterData {
 export class AssignmentQueryService {
   constructor(private readonly dataSource: DataSource) {}
 
+  /** Requests pending now, in every organization (an operator's figure: the metrics gauge). */
+  async countPending(): Promise<number> {
+    const [row] = await this.dataSource.query<Array<{ n: number }>>(`SELECT count(*)::int AS n FROM assignment_requests WHERE status = 'PENDING'`);
+    return row?.n ?? 0;
+  }
+
   /**
    * INCOMING: sent to me. OUTGOING: sent by me. ALL: both for users; the whole organization for
    * managers and admins, who oversee every handover.
