@@ -3,6 +3,7 @@ import { Pool } from "pg";
 import { DataSource, type DataSourceOptions } from "typeorm";
 import { CONNECT_TIMEOUT_MS } from "../db/data-source";
 import { poolErrorLogger } from "../db/database";
+import { isDatabaseUnavailable } from "../db/faults";
 import type { Tx } from "../db/transaction";
 import type { Logger } from "../logger";
 import type { AssignmentRequest } from "../modules/assignments/assignment-request.entity";
@@ -111,11 +112,18 @@ export class TimeoutScheduler implements RequestLifecycleHooks {
     agenda.define<TimeoutJobData>(TIMEOUT_JOB, async () => {
       await this.drain();
     });
+    let lastOutageLog = 0;
     agenda.on("error", (err: unknown) => {
       // A request settled while its job ran: the settling transaction deleted the job Agenda wanted to update.
       const gone = err instanceof Error && err.message.includes("does not exist anymore");
-      if (gone) this.logger.debug({ err }, "timeout job removed while running");
-      else this.logger.error({ err }, "agenda error");
+      if (gone) return this.logger.debug({ err }, "timeout job removed while running");
+      // Agenda polls every processEvery: during a database outage, one line per burst, not per poll.
+      if (isDatabaseUnavailable(err)) {
+        if (Date.now() - lastOutageLog < 5_000) return;
+        lastOutageLog = Date.now();
+        return this.logger.warn({ err: (err as Error).message }, "agenda cannot reach its job store; the sweeper catches up once it is back");
+      }
+      this.logger.error({ err }, "agenda error");
     });
     await agenda.start();
     this.agenda = agenda;
