@@ -35,6 +35,13 @@ module.exports = {
       to: { path: [transport, resolvers, "^src/jobs/"] },
     },
     {
+      name: "kernel-without-graphql",
+      severity: "error",
+      comment: "Errors, pages, the database and the publishing port are GraphQL-free: the edges map them (src/graphql/errors.ts).",
+      from: { path: "^src/(events|db|kernel)/|^src/(errors|validation|config|logger|startup-error|metrics|rate-limits)\\.ts$" },
+      to: { path: "^node_modules/(graphql|@apollo|graphql-ws|type-graphql|express)/" },
+    },
+    {
       name: "src-not-to-test",
       severity: "error",
       comment: "Production code never imports the tests.",
@@ -46,6 +53,6 @@ module.exports = {
     doNotFollow: { path: "node_modules" },
     tsPreCompilationDeps: true,
     tsConfig: { fileName: "tsconfig.json" },
-    exclude: { path: "^(dist|node_modules|schema/generated)/" },
+    exclude: { path: "^(dist|schema/generated)/" },
   },
 };

@@ -9,6 +9,7 @@ import type { DataSource } from "typeorm";
 import { type Config, DEFAULT_SOCKET_LIMITS } from "./config";
 import { type SchedulerOptions, TimeoutScheduler } from "./jobs/timeout-scheduler";
 import { BatonError, ErrorCode } from "./errors";
+import { sendError } from "./http/errors";
 import { observeOperations, operationObserver, requestLogging } from "./http/observability";
 import { Metrics } from "./metrics";
 import { RateLimits } from "./rate-limits";
@@ -20,7 +21,7 @@ import { type BatonPubSub, createBatonPubSub } from "./events/pubsub";
 import { buildBatonSchema } from "./graphql/schema";
 import { attachWebSocket, type WebSocketEndpoint } from "./graphql/websocket";
 import type { Logger } from "./logger";
-import { trackingExportHandler } from "./modules/tracking/tracking-export";
+import { trackingExportHandler } from "./http/tracking-export";
 import { LocalPresence, RedisPresence } from "./modules/presence/presence.service";
 import { RedisConnections } from "./events/redis";
 import { createServices, type Services } from "./services";
@@ -196,9 +197,7 @@ export async function createApp(opts: AppOptions): Promise<App> {
       next();
     } catch (err) {
       if (!(err instanceof BatonError)) return next(err);
-      const { http: _http, ...extensions } = err.extensions;
-      res.setHeader("retry-after", String(extensions.retryAfterSeconds));
-      res.status(429).json({ errors: [{ message: err.message, extensions }] });
+      sendError(res, err);
     }
   };
 

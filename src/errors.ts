@@ -1,5 +1,3 @@
-import { GraphQLError } from "graphql";
-
 /** Stable codes carried in `extensions.code`; clients branch on these, never on messages. */
 export enum ErrorCode {
   UNAUTHENTICATED = "UNAUTHENTICATED",
@@ -22,14 +20,19 @@ export enum ErrorCode {
   INTERNAL_SERVER_ERROR = "INTERNAL_SERVER_ERROR",
 }
 
-/** The one error type services throw; formatted into `extensions.code` (+ details). */
-export class BatonError extends GraphQLError {
+/**
+ * The one error type the domain throws: a stable code, a message for people, and details that
+ * clients may read (`field`, `status`, `requestId`, `retryAfterSeconds`). It knows nothing of
+ * GraphQL or HTTP: each edge maps it once (`src/graphql/errors.ts` for GraphQL and sockets,
+ * `src/http/errors.ts` for HTTP statuses).
+ */
+export class BatonError extends Error {
   constructor(
     readonly code: ErrorCode,
     message: string,
-    details: Record<string, unknown> = {},
+    readonly details: Readonly<Record<string, unknown>> = {},
   ) {
-    super(message, { extensions: { code, ...details } });
+    super(message);
     this.name = "BatonError";
   }
 }
@@ -48,5 +51,4 @@ export const COMMIT_OUTCOME_UNKNOWN_MESSAGE =
 export const COMMITTED_ANSWER_UNREADABLE_MESSAGE =
   "The change was made, but the database became unavailable while its answer was read. Read it back; do not repeat it";
 
-export const serviceUnavailable = (): BatonError =>
-  new BatonError(ErrorCode.SERVICE_UNAVAILABLE, DATABASE_UNAVAILABLE_MESSAGE, { http: { status: 503, headers: new Map([["retry-after", "1"]]) } });
+export const serviceUnavailable = (): BatonError => new BatonError(ErrorCode.SERVICE_UNAVAILABLE, DATABASE_UNAVAILABLE_MESSAGE, { retryAfterSeconds: 1 });

@@ -11,10 +11,7 @@ export interface RateLimitSettings {
 }
 
 export const rateLimited = (retryAfterSeconds: number): BatonError =>
-  new BatonError(ErrorCode.RATE_LIMITED, `Too many requests: retry in ${retryAfterSeconds} s`, {
-    retryAfterSeconds,
-    http: { status: 429, headers: new Map([["retry-after", String(retryAfterSeconds)]]) },
-  });
+  new BatonError(ErrorCode.RATE_LIMITED, `Too many requests: retry in ${retryAfterSeconds} s`, { retryAfterSeconds });
 
 /**
  * Per-user and per-IP budgets of operations per minute (rate-limiter-flexible). With Redis the

@@ -1,6 +1,7 @@
 import type { DataSource } from "typeorm";
 import { isDatabaseUnavailable } from "../db/faults";
 import { BatonError, ErrorCode, serviceUnavailable } from "../errors";
+import { toGraphQLError } from "./errors";
 import type { User } from "../modules/users/user.entity";
 import type { Services } from "../services";
 import { createLoaders, type Loaders } from "./loaders";
@@ -35,7 +36,7 @@ export async function buildContext(
     try {
       viewer = (await services.tokens.authenticate(authorization)).user;
     } catch (err) {
-      if (isDatabaseUnavailable(err)) throw serviceUnavailable();
+      if (isDatabaseUnavailable(err)) throw toGraphQLError(serviceUnavailable(), true);
       if (!(err instanceof BatonError)) throw err;
       authError = err;
     }

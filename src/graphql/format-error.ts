@@ -1,6 +1,7 @@
 import type { ApolloServerPlugin } from "@apollo/server";
 import { type GraphQLFormattedError, OperationTypeNode } from "graphql";
 import type { Context } from "./context";
+import { domainErrorOf, extensionsOf } from "./errors";
 import { isTokenLimitError } from "./operation-rules";
 import { isDatabaseUnavailable } from "../db/faults";
 import { CommitOutcomeUnknown } from "../db/transaction";
@@ -21,6 +22,8 @@ export function formatError(formatted: GraphQLFormattedError, error: unknown): G
       extensions: { code: ErrorCode.SERVICE_UNAVAILABLE, ...(unknown ? { commitOutcome: "UNKNOWN" } : {}) },
     };
   }
+  const domain = domainErrorOf(error);
+  if (domain) return { message: formatted.message, locations: formatted.locations, path: formatted.path, extensions: extensionsOf(domain) };
   const code = codeOf(formatted, error);
   if (!isInternal(code)) {
     const { stacktrace: _stack, ...extensions } = formatted.extensions ?? {};
@@ -38,6 +41,8 @@ export const isInternal = (code: string): boolean => code === (ErrorCode.INTERNA
 
 /** The code an error will carry; INTERNAL_SERVER_ERROR for anything that is not ours or Apollo's. */
 export function codeOf(error: { message: string; extensions?: { code?: unknown } }, original: unknown = error): string {
+  const domain = domainErrorOf(original);
+  if (domain) return domain.code;
   // Apollo files every validation-rule error under GRAPHQL_VALIDATION_FAILED; our limits keep their own code.
   const inner = (original as { originalError?: { extensions?: { code?: unknown } } } | null)?.originalError;
   if (inner?.extensions?.code === ErrorCode.QUERY_TOO_COMPLEX || isTokenLimitError(error.message)) return ErrorCode.QUERY_TOO_COMPLEX;

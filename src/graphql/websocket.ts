@@ -14,6 +14,7 @@ import type { Logger } from "../logger";
 import type { User } from "../modules/users/user.entity";
 import type { Services } from "../services";
 import { type Context, contextFor } from "./context";
+import { toGraphQLError } from "./errors";
 import { codeOf, formatError, isInternal } from "./format-error";
 import { findBadText, isTokenLimitError, type operationGuards, withoutSuggestions } from "./operation-rules";
 import { audience, type BoundedFeed, type UserChangedMessage } from "../events/pubsub";
@@ -195,10 +196,7 @@ export function attachWebSocket(opts: {
         await opts.rateLimits?.user(session.viewer.id);
         await opts.rateLimits?.ip(opts.clientIp?.(ctx.extra.request));
       } catch (err) {
-        if (err instanceof BatonError) {
-          const { http: _http, ...extensions } = err.extensions;
-          return [new GraphQLError(err.message, { extensions })];
-        }
+        if (err instanceof BatonError) return [toGraphQLError(err)];
         throw err;
       }
     }

@@ -159,9 +159,9 @@ describe("illegal transitions", () => {
           await doSecond(r.id);
           expect.unreachable();
         } catch (err) {
-          const e = err as { extensions: { code: string; status: string } };
-          expect(e.extensions.code).toBe("REQUEST_NOT_PENDING");
-          expect(e.extensions.status).toBe(first);
+          const e = err as { code: string; details: { status: string } };
+          expect(e.code).toBe("REQUEST_NOT_PENDING");
+          expect(e.details.status).toBe(first);
         }
         expect(await count(`assignment_events WHERE request_id = $1`, [r.id])).toBe(events);
       });
@@ -272,9 +272,9 @@ describe("races", () => {
     expect(won).toHaveLength(1);
     const winner = (won[0] as PromiseFulfilledResult<{ status: string }>).value.status;
     for (const lost of results.filter((x) => x.status === "rejected")) {
-      const e = (lost).reason as { extensions: { code: string; status: string } };
-      expect(e.extensions.code).toBe("REQUEST_NOT_PENDING");
-      expect(e.extensions.status).toBe(winner);
+      const e = (lost).reason as { code: string; details: { status: string } };
+      expect(e.code).toBe("REQUEST_NOT_PENDING");
+      expect(e.details.status).toBe(winner);
     }
     expect(await count(`assignment_events WHERE request_id = $1 AND type <> 'CREATED'`, [r.id])).toBe(1);
     expect(await count(`engagement_tracking_records WHERE request_id = $1 AND status = $2`, [r.id, winner])).toBe(1);
@@ -290,7 +290,7 @@ describe("races", () => {
     );
     expect(results.filter((x) => x.status === "fulfilled")).toHaveLength(1);
     for (const r of results.filter((x): x is PromiseRejectedResult => x.status === "rejected")) {
-      expect((r.reason as { extensions: { code: string } }).extensions.code).toBe("ASSIGNMENT_ALREADY_PENDING");
+      expect((r.reason as { code: string }).code).toBe("ASSIGNMENT_ALREADY_PENDING");
     }
     expect(await count(`assignment_requests WHERE chat_session_id = $1`, [chatId])).toBe(1);
     expect(await count(`engagement_tracking_records WHERE chat_session_id = $1`, [chatId])).toBe(1);

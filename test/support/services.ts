@@ -15,7 +15,7 @@ export async function codeOfRejection(promise: Promise<unknown>): Promise<string
     await promise;
     return "resolved";
   } catch (err) {
-    const code = (err as { extensions?: { code?: string } }).extensions?.code;
+    const code = (err as { code?: string }).code;
     if (!code) throw err;
     return code;
   }

@@ -2,7 +2,7 @@ import { Readable } from "node:stream";
 import { text } from "node:stream/consumers";
 import { parse } from "csv-parse/sync";
 import { describe, expect, it } from "vitest";
-import { CsvCrlfTransform } from "../../src/modules/tracking/csv-crlf";
+import { CsvCrlfTransform } from "../../src/http/csv-crlf";
 
 /** Feeds `input` through the transform cut into chunks at the given offsets. */
 async function convert(input: string, cuts: number[]): Promise<string> {

@@ -25,9 +25,9 @@ describe("the request state machine", () => {
         assertTransition(from, to);
         expect.unreachable();
       } catch (err) {
-        const e = err as { extensions: { code: string; status: string } };
-        expect(e.extensions.code).toBe(ErrorCode.REQUEST_NOT_PENDING);
-        expect(e.extensions.status).toBe(from);
+        const e = err as { code: string; details: { status: string } };
+        expect(e.code).toBe(ErrorCode.REQUEST_NOT_PENDING);
+        expect(e.details.status).toBe(from);
       }
     });
   }

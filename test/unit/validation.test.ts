@@ -10,7 +10,7 @@ const code = (fn: () => unknown): string | undefined => {
     fn();
     return undefined;
   } catch (err) {
-    return (err as { extensions?: { code?: string } }).extensions?.code;
+    return (err as { code?: string }).code;
   }
 };
 

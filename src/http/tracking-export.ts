@@ -3,12 +3,13 @@ import type { Request, Response } from "express";
 import type { Pool, PoolClient } from "pg";
 import { to as copyTo } from "pg-copy-streams";
 import type { DataSource } from "typeorm";
-import { isDatabaseUnavailable } from "../../db/faults";
-import type { RateLimits } from "../../rate-limits";
-import { BatonError, ErrorCode, serviceUnavailable } from "../../errors";
-import type { Logger } from "../../logger";
-import type { TokenService } from "../auth/token.service";
-import { isManagerOrAdmin } from "../users/user.entity";
+import { isDatabaseUnavailable } from "../db/faults";
+import type { RateLimits } from "../rate-limits";
+import { sendError } from "./errors";
+import { BatonError, ErrorCode, serviceUnavailable } from "../errors";
+import type { Logger } from "../logger";
+import type { TokenService } from "../modules/auth/token.service";
+import { isManagerOrAdmin } from "../modules/users/user.entity";
 import { CsvCrlfTransform } from "./csv-crlf";
 
 /** The CSV's columns, in order: the `bi.engagement_tracking_records` view's, less the organization id. */
@@ -58,13 +59,6 @@ function parseTime(value: unknown, name: string): Date | null {
   return date;
 }
 
-const STATUS: Record<string, number> = {
-  [ErrorCode.UNAUTHENTICATED]: 401,
-  [ErrorCode.FORBIDDEN]: 403,
-  [ErrorCode.BAD_USER_INPUT]: 400,
-  [ErrorCode.SERVICE_UNAVAILABLE]: 503,
-  [ErrorCode.RATE_LIMITED]: 429,
-};
 
 const onClientError = (): void => {}; // the COPY's stream fails with the same error
 
@@ -117,10 +111,7 @@ export function trackingExportHandler(dataSource: DataSource, tokens: TokenServi
               ? serviceUnavailable()
               : new BatonError(ErrorCode.INTERNAL_SERVER_ERROR, "Internal server error");
         if (error.code === ErrorCode.INTERNAL_SERVER_ERROR) logger.error({ err }, "export failed");
-        if (error.code === ErrorCode.SERVICE_UNAVAILABLE) res.setHeader("retry-after", "1");
-        if (error.code === ErrorCode.RATE_LIMITED) res.setHeader("retry-after", String(error.extensions.retryAfterSeconds));
-        const { http: _http, ...extensions } = error.extensions;
-        res.status(STATUS[error.code] ?? 500).json({ errors: [{ message: error.message, extensions }] });
+        sendError(res, error);
       } else {
         logger.warn({ err }, "export interrupted");
         res.destroy();

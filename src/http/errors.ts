@@ -1,0 +1,26 @@
+import type { Response } from "express";
+import { type BatonError, ErrorCode } from "../errors";
+
+/** The HTTP status of a request that failed as a whole with this code (otherwise 200, as GraphQL answers). */
+const STATUS: Partial<Record<ErrorCode, number>> = {
+  [ErrorCode.BAD_USER_INPUT]: 400,
+  [ErrorCode.UNAUTHENTICATED]: 401,
+  [ErrorCode.FORBIDDEN]: 403,
+  [ErrorCode.PAYLOAD_TOO_LARGE]: 413,
+  [ErrorCode.RATE_LIMITED]: 429,
+  [ErrorCode.INTERNAL_SERVER_ERROR]: 500,
+  [ErrorCode.SERVICE_UNAVAILABLE]: 503,
+};
+
+export const httpStatusOf = (code: ErrorCode): number => STATUS[code] ?? 400;
+
+/** `Retry-After` for the codes that have one. */
+export const retryAfterOf = (error: BatonError): string | null =>
+  typeof error.details.retryAfterSeconds === "number" ? String(error.details.retryAfterSeconds) : null;
+
+/** A whole-request failure outside GraphQL (the CSV export, the per-IP limit), in GraphQL's error shape. */
+export function sendError(res: Response, error: BatonError): void {
+  const retryAfter = retryAfterOf(error);
+  if (retryAfter) res.setHeader("retry-after", retryAfter);
+  res.status(httpStatusOf(error.code)).json({ errors: [{ message: error.message, extensions: { code: error.code, ...error.details } }] });
+}
