@@ -38,8 +38,8 @@ export function createServices(
     settings,
     assignments,
     assignmentQueries: new AssignmentQueryService(dataSource),
-    chats: new ChatSessionService(dataSource, pubsub, assignments),
-    users: new UserService(dataSource, assignments, presence, pubsub),
+    chats: new ChatSessionService(dataSource, pubsub, assignments, afterCommitFailed),
+    users: new UserService(dataSource, assignments, presence, pubsub, afterCommitFailed),
     notifications: new NotificationService(dataSource),
     tracking: new TrackingService(dataSource),
   };

@@ -28,7 +28,8 @@ export type AfterCommitErrorHandler = (err: unknown) => void;
 export async function inTransaction<T>(
   dataSource: DataSource,
   work: (tx: Tx) => Promise<T>,
-  onEffectError: AfterCommitErrorHandler = () => {},
+  /** Required: an effect that fails after commit must be told to someone (services log it and close sockets to catch up). */
+  onEffectError: AfterCommitErrorHandler,
 ): Promise<T> {
   const effects: Array<() => void | Promise<void>> = [];
   let workDone = false;

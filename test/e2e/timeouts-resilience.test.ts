@@ -106,6 +106,9 @@ describe("timeouts across crashes and instances", () => {
     const chat = await createChat(db.dataSource, w.organizationId, w.mark.id);
     const server = await startTestServer(db.dataSource, { schedulerUrl: db.url, name: "atomic", sweepEveryMs: 600_000 });
     const jobs = (id: string) => countRows(db.dataSource, `agenda_jobs WHERE data->>'requestId' = $1`, [id]);
+    const rethrow = (err: unknown) => {
+      throw err;
+    };
     try {
       const id = await assign(server.url, chat.id);
       expect(await jobs(id)).toBe(1);
@@ -116,7 +119,7 @@ describe("timeouts across crashes and instances", () => {
           await server.app.services.assignments.settle(tx, request, RequestStatus.CANCELLED, { actor: null, reason: "test", now: new Date() });
           expect(await tx.manager.query(`SELECT 1 FROM agenda_jobs WHERE data->>'requestId' = $1`, [id])).toHaveLength(0);
           throw new Error("roll back");
-        }),
+        }, rethrow),
       ).rejects.toThrow("roll back");
       expect(await jobs(id)).toBe(1);
       // Scheduling inside a transaction that fails writes no job.
@@ -125,7 +128,7 @@ describe("timeouts across crashes and instances", () => {
         inTransaction(db.dataSource, async (tx) => {
           await server.app.scheduler!.pending(tx, ghost);
           throw new Error("roll back");
-        }),
+        }, rethrow),
       ).rejects.toThrow("roll back");
       expect(await jobs(ghost.id)).toBe(0);
     } finally {

@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import type { DataSource } from "typeorm";
-import { inTransaction } from "../../db/transaction";
+import { type AfterCommitErrorHandler, inTransaction } from "../../db/transaction";
 import { BatonError, badInput, ErrorCode, forbidden, notFound } from "../../errors";
 import { newestFirst } from "../../db/keyset";
 import type { Page, PageArgs } from "../../kernel/page";
@@ -27,6 +27,7 @@ export class ChatSessionService {
     private readonly dataSource: DataSource,
     private readonly pubsub: BatonPubSub,
     private readonly assignments: AssignmentService,
+    private readonly onEffectError: AfterCommitErrorHandler,
   ) {}
 
   /** Chats are the team's shared inbox: every member of the organization may read them. */
@@ -93,6 +94,6 @@ export class ChatSessionService {
       const closed = Object.assign(new ChatSession(), chat, { status: ChatStatus.CLOSED, updatedAt: now });
       tx.afterCommit(() => publishChatSessionUpdated(this.pubsub, { chat: closed, previousOwnerId: null }));
       return closed;
-    });
+    }, this.onEffectError);
   }
 }

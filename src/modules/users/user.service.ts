@@ -1,5 +1,5 @@
 import type { DataSource } from "typeorm";
-import { inTransaction } from "../../db/transaction";
+import { type AfterCommitErrorHandler, inTransaction } from "../../db/transaction";
 import { type BatonPubSub, publishUserChanged } from "../../events/pubsub";
 import { forbidden } from "../../errors";
 import { requireEmail, requireText } from "../../validation";
@@ -20,6 +20,7 @@ export class UserService {
     private readonly assignments: AssignmentService,
     private readonly presence: Presence,
     private readonly pubsub: BatonPubSub,
+    private readonly onEffectError: AfterCommitErrorHandler,
   ) {}
 
   /** The "Select User" list: active users of the viewer's organization, online first, then by name. */
@@ -69,6 +70,6 @@ export class UserService {
       // Open sockets of a deactivated user close, on every instance (with Redis).
       tx.afterCommit(() => publishUserChanged(this.pubsub, { userId: user.id, active: user.active }));
       return user;
-    });
+    }, this.onEffectError);
   }
 }
