@@ -12,6 +12,7 @@ import { BatonError, ErrorCode } from "./errors";
 import { sendError } from "./http/errors";
 import { observeOperations, operationObserver, requestLogging } from "./http/observability";
 import { Metrics } from "./metrics";
+import { withTimeout } from "./kernel/time";
 import { RateLimits } from "./rate-limits";
 import { userRateLimit } from "./graphql/rate-limit-plugin";
 import { buildContext, type Context } from "./graphql/context";
@@ -273,12 +274,4 @@ export async function createApp(opts: AppOptions): Promise<App> {
       if (metricsServer?.listening) await new Promise<void>((resolve) => metricsServer.close(() => resolve()));
     },
   };
-}
-
-function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }

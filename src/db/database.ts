@@ -4,6 +4,7 @@ import type { DataSource } from "typeorm";
 import type { Config } from "../config";
 import type { Logger } from "../logger";
 import { CONNECT_TIMEOUT_MS, createDataSource, QueryCounter } from "./data-source";
+import { oncePer } from "../kernel/time";
 import { databaseStartupError } from "./faults";
 import { startEmbeddedPostgres } from "./embedded-postgres";
 
@@ -93,11 +94,9 @@ export async function openDatabase(config: Config, logger: Logger): Promise<Data
  * every idle connection at once), never thrown: the pool makes a new connection when next needed.
  */
 export function poolErrorLogger(logger: Logger, pool: string): (err: Error) => void {
-  let last = 0;
+  const gate = oncePer(5_000);
   return (err) => {
-    const now = Date.now();
-    if (now - last < 5_000) return;
-    last = now;
+    if (!gate()) return;
     logger.warn({ pool, err: err.message }, "an idle database connection was closed; it will be replaced");
   };
 }

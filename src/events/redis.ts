@@ -1,5 +1,6 @@
 import { Redis } from "ioredis";
 import type { Logger } from "../logger";
+import { withTimeout } from "../kernel/time";
 import { StartupError } from "../startup-error";
 
 /**
@@ -59,7 +60,7 @@ export class RedisConnections {
   async connect(timeoutMs = 5_000): Promise<void> {
     const where = redactedUrl(this.url);
     try {
-      await withDeadline(Promise.all([this.commands.connect(), this.subscriber.connect()]), timeoutMs);
+      await withTimeout(Promise.all([this.commands.connect(), this.subscriber.connect()]), timeoutMs);
       await this.commands.ping();
     } catch (err) {
       this.disconnect();
@@ -107,14 +108,4 @@ export function redactedUrl(url: string): string {
   } catch {
     return "(invalid URL)";
   }
-}
-
-function withDeadline<T>(promise: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  return Promise.race([
-    promise,
-    new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
-    }),
-  ]).finally(() => clearTimeout(timer));
 }

@@ -32,9 +32,8 @@ const report = (ctx: ValidationContext | null, error: GraphQLError): void =>
 export const isTokenLimitError = (message: string): boolean => /tokens\. Parsing aborted/.test(message);
 
 /**
- * GraphQL Armor (depth, aliases, cost, directives; field suggestions masked when introspection
- * is off) for Apollo and for graphql-ws alike, plus the token limit, which graphql-js's parser
- * enforces itself (`maxTokens`): Armor's token plugin throws out of Apollo 5's parsing hook as an
+ * GraphQL Armor (depth, aliases, cost, directives) for Apollo and for graphql-ws alike, plus
+ * the token limit, which graphql-js's parser enforces itself (`maxTokens`): Armor's token plugin throws out of Apollo 5's parsing hook as an
  * unexpected error (500), while the parser's own limit fails as a syntax error (400), which we
  * report as QUERY_TOO_COMPLEX. Each Armor rule gets a reporter of its own: given one shared
  * `onReject` list, Armor's Apollo adapter appends its reporter to it once per rule.
@@ -49,7 +48,8 @@ export function operationGuards(rules: OperationRules) {
     costLimit: { maxCost: rules.maxCost, ignoreIntrospection: true, ...own() },
     maxDirectives: { n: rules.maxDirectives, ...own() },
     maxTokens: { enabled: false },
-    blockFieldSuggestion: { enabled: !rules.introspection },
+    // Suggestions: Apollo's hideSchemaDetailsFromClientErrors (HTTP) and withoutSuggestions (sockets).
+    blockFieldSuggestion: { enabled: false },
   });
   const { plugins, validationRules: armorRules } = armor.protect();
   const validationRules: ValidationRule[] = [...armorRules, introspectionDepthRule];

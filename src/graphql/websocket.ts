@@ -47,6 +47,8 @@ interface Session {
   changes: BoundedFeed<UserChangedMessage>;
   /** Subscribed while live delivery was interrupted: to be closed once it resumes. */
   subscribedDuringGap: boolean;
+  /** Operations (mostly subscriptions) open on the socket now, as graphql-ws keeps them. */
+  openOperations: () => number;
 }
 
 type Extra = { session?: Session };
@@ -80,7 +82,6 @@ export function attachWebSocket(opts: {
 }): WebSocketEndpoint {
   const { services, dataSource, logger, limits, guards } = opts;
   const sessions = new Map<WebSocket, Session>();
-  const operations = new Map<WebSocket, () => number>();
   const socketsPerUser = new Map<string, number>();
   let unauthenticated = 0;
   /** Takes a socket out of the unauthenticated count, once. */
@@ -128,7 +129,6 @@ export function attachWebSocket(opts: {
     socket.once("close", () => {
       clearTimeout(timer);
       authenticated();
-      operations.delete(socket);
     });
   });
 
@@ -138,7 +138,7 @@ export function attachWebSocket(opts: {
     if (gap === "resumed") deliveryInterrupted = false;
     let closed = 0;
     for (const [socket, session] of sessions) {
-      const live = (operations.get(socket)?.() ?? 0) > 0;
+      const live = session.openOperations() > 0;
       // interrupted: those with live subscriptions now; resumed: those that subscribed meanwhile; missed: all live ones.
       const close = gap === "resumed" ? session.subscribedDuringGap : live;
       if (!close) continue;
@@ -232,7 +232,14 @@ export function attachWebSocket(opts: {
         socketsPerUser.set(user.id, held + 1);
         authenticatedOnce.get(socket)?.();
         const changes = services.pubsub.subscribe("USER_CHANGED", audience.user(user.id));
-        const session: Session = { viewer: user, connectionId: randomUUID(), expiry: null, changes, subscribedDuringGap: false };
+        const session: Session = {
+          viewer: user,
+          connectionId: randomUUID(),
+          expiry: null,
+          changes,
+          subscribedDuringGap: false,
+          openOperations: () => Object.keys(ctx.subscriptions).length,
+        };
         session.expiry = setTimeout(
           () => closeSocket(socket, CloseCode.FORBIDDEN, "Forbidden: token expired"),
           Math.max(0, expiresAt.getTime() - Date.now()),
@@ -244,7 +251,6 @@ export function attachWebSocket(opts: {
           }
         })();
         sessions.set(socket, session);
-        operations.set(socket, () => Object.keys(ctx.subscriptions).length);
         ctx.extra.session = session;
         await services.presence.connected(user.id, session.connectionId).catch((err: unknown) => {
           logger.debug({ err }, "presence update failed");

@@ -5,6 +5,7 @@ import type { NextFunction, Request, Response } from "express";
 import { pinoHttp } from "pino-http";
 import type { Context } from "../graphql/context";
 import { isDatabaseUnavailable } from "../db/faults";
+import { oncePer } from "../kernel/time";
 import { codeOf, isInternal } from "../graphql/format-error";
 import type { Logger } from "../logger";
 import type { Metrics, OperationOutcome } from "../metrics";
@@ -76,7 +77,7 @@ export function operationObserver(logger: Logger, metrics: Metrics | null) {
  * and logs its unexpected errors (with their stacks) and database outages (once per burst).
  */
 export function observeOperations(observe: ReturnType<typeof operationObserver>, logger: Logger): ApolloServerPlugin<Context> {
-  let lastOutageLog = 0;
+  const outageLog = oncePer(5_000);
   return {
     async contextCreationDidFail({ error }) {
       const code = codeOf(error);
@@ -89,8 +90,7 @@ export function observeOperations(observe: ReturnType<typeof operationObserver>,
         async didEncounterErrors({ errors, contextValue, operationName }) {
           for (const error of errors) {
             if (isDatabaseUnavailable(error)) {
-              if (Date.now() - lastOutageLog < 5_000) continue;
-              lastOutageLog = Date.now();
+              if (!outageLog()) continue;
               logger.warn({ reqId: contextValue.requestId, err: error.message }, "database unavailable: operations fail with SERVICE_UNAVAILABLE");
             } else if (isInternal(codeOf(error))) {
               logger.error({ reqId: contextValue.requestId, operation: operationName ?? null, err: error.originalError ?? error }, "unexpected error");

@@ -4,6 +4,7 @@ import { DataSource, type DataSourceOptions } from "typeorm";
 import { CONNECT_TIMEOUT_MS } from "../db/data-source";
 import { poolErrorLogger } from "../db/database";
 import { isDatabaseUnavailable } from "../db/faults";
+import { oncePer } from "../kernel/time";
 import type { Tx } from "../db/transaction";
 import type { Logger } from "../logger";
 import type { AssignmentRequest } from "../modules/assignments/assignment-request.entity";
@@ -112,15 +113,14 @@ export class TimeoutScheduler implements RequestLifecycleHooks {
     agenda.define<TimeoutJobData>(TIMEOUT_JOB, async () => {
       await this.drain();
     });
-    let lastOutageLog = 0;
+    const outageLog = oncePer(5_000);
     agenda.on("error", (err: unknown) => {
       // A request settled while its job ran: the settling transaction deleted the job Agenda wanted to update.
       const gone = err instanceof Error && err.message.includes("does not exist anymore");
       if (gone) return this.logger.debug({ err }, "timeout job removed while running");
       // Agenda polls every processEvery: during a database outage, one line per burst, not per poll.
       if (isDatabaseUnavailable(err)) {
-        if (Date.now() - lastOutageLog < 5_000) return;
-        lastOutageLog = Date.now();
+        if (!outageLog()) return;
         return this.logger.warn({ err: (err as Error).message }, "agenda cannot reach its job store; the sweeper catches up once it is back");
       }
       this.logger.error({ err }, "agenda error");
