@@ -1,11 +1,11 @@
 import type { DataSource } from "typeorm";
 import type { BatonPubSub } from "./events/pubsub";
 import type { Logger } from "./logger";
+import { HandoverEngine } from "./engine/handover-engine";
 import { AssignmentEventService } from "./modules/assignments/assignment-event.service";
 import { type Presence, LocalPresence } from "./modules/presence/presence.service";
 import { BulkAssignService } from "./modules/assignments/bulk-assign.service";
 import { AssignmentQueryService } from "./modules/assignments/assignment-query.service";
-import { AssignmentService } from "./modules/assignments/assignment.service";
 import { TokenService } from "./modules/auth/token.service";
 import { ChatSessionService } from "./modules/chat-sessions/chat-session.service";
 import { NotificationService } from "./modules/notifications/notification.service";
@@ -27,13 +27,13 @@ export function createServices(
     logger.error({ err }, "after-commit effect failed; sockets are told to catch up");
     pubsub.reportMissed();
   };
-  const assignments = new AssignmentService(dataSource, pubsub, undefined, afterCommitFailed);
+  const assignments = new HandoverEngine(dataSource, pubsub, undefined, afterCommitFailed);
   return {
     bulk: new BulkAssignService(dataSource, pubsub, assignments, afterCommitFailed),
     pubsub,
     presence,
     events: new AssignmentEventService(dataSource),
-    tokens: new TokenService(jwtSecret, dataSource),
+    tokens: new TokenService(jwtSecret, dataSource, pubsub),
     organizations: new OrganizationService(dataSource),
     settings,
     assignments,

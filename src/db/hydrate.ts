@@ -69,3 +69,13 @@ export function insertSql<T extends ObjectLiteral>(target: Ctor<T>, entity: T, f
   const placeholders = columns.map((_, i) => `$${firstParam + i}`);
   return { sql: `INSERT INTO ${table} (${columns.map((c) => c.column).join(", ")}) VALUES (${placeholders.join(", ")})`, params };
 }
+
+/** An entity from a row read as JSON (`to_json(t)`): snake_case keys, timestamps as ISO strings. */
+export function fromJson<T extends ObjectLiteral>(target: Ctor<T>, json: Record<string, unknown>): T {
+  const entity = new target() as Record<string, unknown>;
+  for (const c of columnsOf(target)) {
+    const value = json[c.column] ?? null;
+    entity[c.property] = c.isDate && typeof value === "string" ? new Date(value) : c.from ? c.from(value) : value;
+  }
+  return entity as T;
+}

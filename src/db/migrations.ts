@@ -3,6 +3,7 @@ import { AgendaJobs1764060000000 } from "../../migrations/1764060000000-AgendaJo
 import { BulkAndReporting1764070000000 } from "../../migrations/1764070000000-BulkAndReporting";
 import { CommitOrderedEvents1764080000000 } from "../../migrations/1764080000000-CommitOrderedEvents";
 import { TimeoutJobsByRequest1764090000000 } from "../../migrations/1764090000000-TimeoutJobsByRequest";
+import { EventsAppendedInStatement1764100000000 } from "../../migrations/1764100000000-EventsAppendedInStatement";
 
 /** Listed explicitly (no glob): the same list works compiled, in vitest and in the CLI. */
 export const migrations = [
@@ -11,4 +12,5 @@ export const migrations = [
   BulkAndReporting1764070000000,
   CommitOrderedEvents1764080000000,
   TimeoutJobsByRequest1764090000000,
+  EventsAppendedInStatement1764100000000,
 ];

@@ -16,7 +16,7 @@ export class CommitOutcomeUnknown extends Error {
 /** A transaction plus the work that must wait for its commit (publishing, scheduling). */
 export interface Tx {
   manager: EntityManager;
-  afterCommit(effect: () => void | Promise<void>): void;
+  afterCommit: (effect: () => void | Promise<void>) => void;
 }
 
 export type AfterCommitErrorHandler = (err: unknown) => void;

@@ -46,6 +46,8 @@ export const audience = {
   user: (userId: string): string => `user:${userId}`,
   /** Everything in an organization: what managers and admins follow. */
   organization: (organizationId: string): string => `org:${organizationId}`,
+  /** Every instance's own caches (user changes). */
+  instances: (): string => "instances",
 };
 
 const usersAndOrganization = (organizationId: string, ...userIds: Array<string | null>): Set<string> =>
@@ -65,8 +67,10 @@ export function publishChatSessionUpdated(pubsub: BatonPubSub, message: ChatSess
   }
 }
 
+/** To the user's own sockets, and to every instance (which drops the user from its cache). */
 export function publishUserChanged(pubsub: BatonPubSub, message: UserChangedMessage): void {
   pubsub.publish("USER_CHANGED", audience.user(message.userId), message);
+  pubsub.publish("USER_CHANGED", audience.instances(), message);
 }
 
 export function publishNotification(pubsub: BatonPubSub, notification: Notification): void {

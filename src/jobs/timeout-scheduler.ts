@@ -5,10 +5,10 @@ import { CONNECT_TIMEOUT_MS } from "../db/data-source";
 import { poolErrorLogger } from "../db/database";
 import { isDatabaseUnavailable } from "../db/faults";
 import { oncePer } from "../kernel/time";
-import type { Tx } from "../db/transaction";
 import type { Logger } from "../logger";
 import type { AssignmentRequest } from "../modules/assignments/assignment-request.entity";
-import type { AssignmentService, RequestLifecycleHooks } from "../modules/assignments/assignment.service";
+import type { DeadlineJobs, HandoverEngine } from "../engine/handover-engine";
+import type { JobTable } from "../repositories/handover.repository";
 
 export const TIMEOUT_JOB = "assignment-request-timeout";
 
@@ -64,10 +64,10 @@ export async function createBackend(
 /**
  * Makes deadlines act on their own: one Agenda job per pending request, due at its expiresAt,
  * removed when the request settles first; plus a sweeper for a backend outage or a lost job. Both
- * end in a drain (`AssignmentService.timeOutDue`, set-based, skipping locked rows, conditional on
+ * end in a drain (`HandoverEngine.timeOutDue`, set-based, skipping locked rows, conditional on
  * the request still being pending and due), so a request times out exactly once whoever gets there first.
  */
-export class TimeoutScheduler implements RequestLifecycleHooks {
+export class TimeoutScheduler implements DeadlineJobs {
   private agenda: Agenda | null = null;
   private sweepTimer: NodeJS.Timeout | null = null;
   private draining: Promise<number> | null = null;
@@ -81,7 +81,7 @@ export class TimeoutScheduler implements RequestLifecycleHooks {
   constructor(
     private readonly opts: SchedulerOptions,
     private readonly dataSource: DataSource,
-    private readonly assignments: AssignmentService,
+    private readonly assignments: HandoverEngine,
     private readonly logger: Logger,
   ) {}
 
@@ -127,7 +127,7 @@ export class TimeoutScheduler implements RequestLifecycleHooks {
     });
     await agenda.start();
     this.agenda = agenda;
-    this.assignments.hooks = this;
+    this.assignments.jobs = this;
     await this.sweep();
     this.sweepTimer = setInterval(() => void this.sweep(), this.opts.sweepEveryMs);
     this.sweepTimer.unref();
@@ -152,39 +152,25 @@ export class TimeoutScheduler implements RequestLifecycleHooks {
   }
 
   /**
-   * With the Postgres backend, Agenda's table is in Baton's database: the job is written in the
-   * request's own transaction (one request, one job, atomically: no crash can leave a pending
-   * request without its job, nor a job without its request). Agenda then finds it by polling.
-   * With MongoDB the job is saved through Agenda once the request commits.
+   * With the Postgres backend, Agenda's table is in Baton's database: the engine writes a
+   * request's job in the very statement that opens the request, and removes it in the one that
+   * settles it (one request, one job, atomically: no crash can leave a pending request without its
+   * job, nor a job without its request). Agenda then finds it by polling. With MongoDB the job
+   * is saved and cancelled through Agenda once the request's change commits.
    */
-  async pending(tx: Tx, request: AssignmentRequest): Promise<void> {
-    const agenda = this.agenda;
-    if (!agenda) return;
-    if (this.opts.mongoUrl) {
-      tx.afterCommit(async () => {
-        await agenda.create<TimeoutJobData>(TIMEOUT_JOB, { requestId: request.id }).schedule(request.expiresAt).save();
-      });
-      return;
-    }
-    // The row Agenda's PostgresBackend writes for create(name, data).schedule(at).save().
-    await tx.manager.query(
-      `INSERT INTO agenda_jobs (name, priority, next_run_at, type, data, disabled, fork, last_modified_by)
-       VALUES ($1, 0, $2, 'normal', $3::jsonb, false, false, $4)`,
-      [TIMEOUT_JOB, request.expiresAt, JSON.stringify({ requestId: request.id } satisfies TimeoutJobData), this.opts.name],
-    );
+  get table(): JobTable | null {
+    if (!this.agenda || this.opts.mongoUrl) return null;
+    return { name: TIMEOUT_JOB, instance: this.opts.name };
   }
 
-  /** Removes the jobs of settled requests: in their transaction (Postgres, one statement), or after it. */
-  async settled(tx: Tx, requestIds: string[]): Promise<void> {
-    const agenda = this.agenda;
-    if (!agenda || requestIds.length === 0) return;
-    if (this.opts.mongoUrl) {
-      tx.afterCommit(async () => {
-        for (const requestId of requestIds) await agenda.cancel({ name: TIMEOUT_JOB, data: { requestId } });
-      });
-      return;
-    }
-    await tx.manager.query(`DELETE FROM agenda_jobs WHERE name = $1 AND data->>'requestId' = ANY($2::text[])`, [TIMEOUT_JOB, requestIds]);
+  async opened(request: AssignmentRequest): Promise<void> {
+    if (!this.agenda || !this.opts.mongoUrl) return;
+    await this.agenda.create<TimeoutJobData>(TIMEOUT_JOB, { requestId: request.id }).schedule(request.expiresAt).save();
+  }
+
+  async settled(requestIds: string[]): Promise<void> {
+    if (!this.agenda || !this.opts.mongoUrl) return;
+    for (const requestId of requestIds) await this.agenda.cancel({ name: TIMEOUT_JOB, data: { requestId } });
   }
 
   /**

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { RecipientType, RequestStatus } from "../../src/modules/assignments/assignment-request.entity";
-import type { AssignmentService } from "../../src/modules/assignments/assignment.service";
+import type { HandoverEngine } from "../../src/engine/handover-engine";
 import { ChatStatus } from "../../src/modules/chat-sessions/chat-session.entity";
 import { UserRole } from "../../src/modules/users/user.entity";
 import { countRows, createTestDatabase, type TestDatabase } from "../support/db";
@@ -10,7 +10,7 @@ import { codeOfRejection, testServices } from "../support/services";
 let db: TestDatabase;
 let w: World;
 let svc: ReturnType<typeof testServices>;
-let a: AssignmentService;
+let a: HandoverEngine;
 
 beforeAll(async () => {
   db = await createTestDatabase();
@@ -75,10 +75,10 @@ describe("allowed transitions, each with its record, event and notifications", (
 
   it("PENDING -> TIMED_OUT by the scheduler's transition, only past the deadline", async () => {
     const r = await send();
-    expect(await a.timeOut(r.id)).toBe(false);
+    expect(await a.timeOutDue()).not.toContain(r.id);
     await db.dataSource.query(`UPDATE assignment_requests SET expires_at = now() - interval '1 second' WHERE id = $1`, [r.id]);
-    expect(await a.timeOut(r.id)).toBe(true);
-    expect(await a.timeOut(r.id)).toBe(false);
+    expect(await a.timeOutDue()).toContain(r.id);
+    expect(await a.timeOutDue()).not.toContain(r.id);
     expect(await count(`assignment_events WHERE request_id = $1 AND type = 'TIMED_OUT'`, [r.id])).toBe(1);
   });
 

@@ -1,7 +1,7 @@
-import { randomUUID } from "node:crypto";
 import { Client } from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { RecipientType } from "../../src/modules/assignments/assignment-request.entity";
+import { appendEventsCtes } from "../../src/repositories/events.repository";
 import { createTestDatabase, type TestDatabase } from "../support/db";
 import { createWorld, type World } from "../support/factories";
 import { testServices } from "../support/services";
@@ -29,31 +29,34 @@ async function begin(): Promise<Client> {
   return client;
 }
 
-async function stage(client: Client, eventId: string): Promise<void> {
-  await client.query(
-    `INSERT INTO assignment_event_outbox (event_id, organization_id, type, request_id, tracking_record_id, chat_session_id, actor_id, from_user_id, to_user_id, occurred_at)
-     VALUES ($1, $2, 'CREATED', NULL, $3, $4, $5, $5, $6, now())`,
-    [eventId, w.organizationId, recordId, w.chat.id, w.mark.id, w.martha.id],
+/** Appends one event the way every transition does (the shared CTEs); resolves with its sequence. */
+async function stage(client: Client): Promise<bigint> {
+  const { rows } = await client.query<{ sequence: string }>(
+    `WITH ${appendEventsCtes(
+      `SELECT $1::uuid AS organization_id, 'CREATED'::text AS type, NULL::uuid AS request_id, $2::uuid AS tracking_record_id,
+              $3::uuid AS chat_session_id, $4::uuid AS actor_id, $4::uuid AS from_user_id, $5::uuid AS to_user_id, now() AS occurred_at, 1 AS ord`,
+    )} SELECT sequence FROM events`,
+    [w.organizationId, recordId, w.chat.id, w.mark.id, w.martha.id],
   );
+  return BigInt(rows[0].sequence);
 }
 
-const sequenceOf = async (eventId: string): Promise<bigint> =>
-  BigInt((await db.dataSource.query<Array<{ sequence: string }>>(`SELECT sequence FROM assignment_events WHERE event_id = $1`, [eventId]))[0].sequence);
-
 describe("event sequences follow commit order", () => {
-  it("an event written first but committed last gets the later sequence", async () => {
+  it("while one transaction's events are uncommitted, another's wait for them and draw later sequences", async () => {
     const early = await begin();
     const late = await begin();
-    const first = randomUUID();
-    const second = randomUUID();
     try {
-      await stage(early, first); // written first...
-      await stage(late, second);
-      await late.query("COMMIT"); // ...but the other transaction commits first
+      const first = await stage(early);
+      let secondDrawn = false;
+      const second = stage(late).then((seq) => {
+        secondDrawn = true;
+        return seq;
+      });
+      await new Promise((r) => setTimeout(r, 300));
+      expect(secondDrawn).toBe(false); // it waits for the organization's lock, held to commit
       await early.query("COMMIT");
-      expect(await sequenceOf(second)).toBeLessThan(await sequenceOf(first));
-      const left = await db.dataSource.query<Array<{ n: number }>>(`SELECT count(*)::int AS n FROM assignment_event_outbox`);
-      expect(left[0].n).toBe(0);
+      expect(await second).toBeGreaterThan(first);
+      await late.query("COMMIT");
     } finally {
       await early.end();
       await late.end();
@@ -62,11 +65,10 @@ describe("event sequences follow commit order", () => {
 
   it("a rolled-back transaction leaves no event behind", async () => {
     const tx = await begin();
-    const id = randomUUID();
     try {
-      await stage(tx, id);
+      const sequence = await stage(tx);
       await tx.query("ROLLBACK");
-      const rows = await db.dataSource.query(`SELECT 1 FROM assignment_events WHERE event_id = $1`, [id]);
+      const rows = await db.dataSource.query(`SELECT 1 FROM assignment_events WHERE sequence = $1`, [String(sequence)]);
       expect(rows).toHaveLength(0);
     } finally {
       await tx.end();

@@ -11,7 +11,8 @@ import { type NewNotification, writeNotifications } from "../notifications/notif
 import { EngagementTrackingRecord, TrackingKind, TrackingStatus } from "../tracking/engagement-tracking-record.entity";
 import { isManagerOrAdmin, User } from "../users/user.entity";
 import { AssignmentEvent, AssignmentEventType } from "./assignment-event.entity";
-import type { AssignmentService } from "./assignment.service";
+import type { HandoverEngine } from "../../engine/handover-engine";
+import { appendEventsCtes } from "../../repositories/events.repository";
 
 export const MAX_BULK = 10_000;
 
@@ -60,7 +61,7 @@ export class BulkAssignService {
   constructor(
     private readonly dataSource: DataSource,
     private readonly pubsub: BatonPubSub,
-    private readonly assignments: AssignmentService,
+    private readonly assignments: HandoverEngine,
     private readonly onEffectError: (err: unknown) => void = () => {},
   ) {}
 
@@ -202,16 +203,15 @@ export class BulkAssignService {
          FROM unnest($1::uuid[], $2::uuid[], $3::uuid[]) AS r(id, chat_id, from_id)`,
       [recordIds, chatIds, fromIds, org, operationId, actor.id, target.id, now],
     );
-    // One ordered append for the whole batch: it takes the organization's event lock itself (held to
-    // commit) rather than going through the outbox, whose trigger would run once per row.
+    // One ordered append for the whole batch, in the order of the ids given.
     const sequences = await m.query<Array<{ sequence: string; tracking_record_id: string }>>(
-      `WITH ordered AS (SELECT pg_advisory_xact_lock(hashtextextended($4::uuid::text, 0)))
-       INSERT INTO assignment_events
-         (organization_id, type, request_id, tracking_record_id, chat_session_id, actor_id, from_user_id, to_user_id, occurred_at)
-       SELECT $4::uuid, '${AssignmentEventType.ASSIGNED}', NULL, r.record_id, r.chat_id, $5::uuid, r.from_id, $6::uuid, $7::timestamptz
-         FROM ordered, unnest($1::uuid[], $2::uuid[], $3::uuid[]) WITH ORDINALITY AS r(record_id, chat_id, from_id, n)
-        ORDER BY r.n
-       RETURNING sequence, tracking_record_id`,
+      `WITH ${appendEventsCtes(
+        `SELECT $4::uuid AS organization_id, '${AssignmentEventType.ASSIGNED}'::text AS type, NULL::uuid AS request_id,
+                r.record_id AS tracking_record_id, r.chat_id AS chat_session_id, $5::uuid AS actor_id, r.from_id AS from_user_id,
+                $6::uuid AS to_user_id, $7::timestamptz AS occurred_at, r.n AS ord
+           FROM unnest($1::uuid[], $2::uuid[], $3::uuid[]) WITH ORDINALITY AS r(record_id, chat_id, from_id, n)`,
+      )}
+       SELECT sequence, tracking_record_id FROM events`,
       [recordIds, chatIds, fromIds, org, actor.id, target.id, now],
     );
 

@@ -3,6 +3,7 @@ import jwt from "jsonwebtoken";
 import type { DataSource } from "typeorm";
 import { fromRow } from "../../db/hydrate";
 import { BatonError, ErrorCode } from "../../errors";
+import { audience, type BatonPubSub } from "../../events/pubsub";
 import { isUuid } from "../../validation";
 import { User } from "../users/user.entity";
 
@@ -14,12 +15,27 @@ export const MAX_TOKEN_TTL_SECONDS = 30 * 24 * 3600;
 export class TokenService {
   /** Made once: given the string, jsonwebtoken would build a key object on every verify. */
   private readonly key: KeyObject;
+  /**
+   * Users read for authentication, kept USER_CACHE_MS at most. An admin's change to a user (role,
+   * name, deactivation) drops the entry at once on every instance (USER_CHANGED); when live
+   * delivery between instances may have lost such a message (a Redis outage), the whole cache
+   * goes. Without a pubsub (tools, tests) nothing is cached.
+   */
+  private readonly users = new Map<string, { user: User; until: number }>();
 
   constructor(
     secret: string,
     private readonly dataSource: DataSource,
+    private readonly pubsub?: BatonPubSub,
   ) {
     this.key = createSecretKey(Buffer.from(secret, "utf8"));
+    if (pubsub) {
+      const changes = pubsub.subscribe("USER_CHANGED", audience.instances(), { onOverflow: () => this.users.clear() });
+      void (async () => {
+        for await (const change of changes) this.users.delete(change.userId);
+      })();
+      pubsub.onGap(() => this.users.clear());
+    }
   }
 
   sign(userId: string, ttlSeconds = DEFAULT_TOKEN_TTL_SECONDS): string {
@@ -54,10 +70,26 @@ export class TokenService {
     const match = /^Bearer\s+(\S+)$/i.exec(header ?? "");
     if (!match?.[1]) throw new BatonError(ErrorCode.UNAUTHENTICATED, "Send Authorization: Bearer <token>");
     const { userId, expiresAt } = this.verify(match[1]);
-    const [row] = await this.dataSource.query<Array<Record<string, unknown>>>(`SELECT * FROM users WHERE id = $1`, [userId]);
-    const user = row ? fromRow(User, row) : null;
+    const user = await this.findUser(userId);
     if (!user) throw new BatonError(ErrorCode.UNAUTHENTICATED, "The token's user does not exist");
     if (!user.active) throw new BatonError(ErrorCode.UNAUTHENTICATED, "The user is deactivated");
     return { user, expiresAt };
   }
+
+  private async findUser(userId: string): Promise<User | null> {
+    const now = Date.now();
+    const cached = this.users.get(userId);
+    if (cached && cached.until > now) return cached.user;
+    const [row] = await this.dataSource.query<Array<Record<string, unknown>>>(`SELECT * FROM users WHERE id = $1`, [userId]);
+    const user = row ? fromRow(User, row) : null;
+    if (user && this.pubsub) {
+      if (this.users.size >= USER_CACHE_SIZE) this.users.clear();
+      this.users.set(userId, { user, until: now + USER_CACHE_MS });
+    }
+    return user;
+  }
 }
+
+/** How long an authenticated user is reused without reading it again (changes drop it sooner; see TokenService). */
+export const USER_CACHE_MS = 5_000;
+const USER_CACHE_SIZE = 50_000;

@@ -6,7 +6,7 @@ import { newestFirst } from "../../db/keyset";
 import type { Page, PageArgs } from "../../kernel/page";
 import { type BatonPubSub, publishChatSessionUpdated } from "../../events/pubsub";
 import { requireId, requirePhone, requireText } from "../../validation";
-import type { AssignmentService } from "../assignments/assignment.service";
+import type { HandoverEngine } from "../../engine/handover-engine";
 import { isManagerOrAdmin, User, UserRole } from "../users/user.entity";
 import { ChatChannel, ChatSession, ChatStatus } from "./chat-session.entity";
 
@@ -26,7 +26,7 @@ export class ChatSessionService {
   constructor(
     private readonly dataSource: DataSource,
     private readonly pubsub: BatonPubSub,
-    private readonly assignments: AssignmentService,
+    private readonly assignments: HandoverEngine,
     private readonly onEffectError: AfterCommitErrorHandler,
   ) {}
 

@@ -3,7 +3,7 @@ import { type AfterCommitErrorHandler, inTransaction } from "../../db/transactio
 import { type BatonPubSub, publishUserChanged } from "../../events/pubsub";
 import { forbidden } from "../../errors";
 import { requireEmail, requireText } from "../../validation";
-import type { AssignmentService } from "../assignments/assignment.service";
+import type { HandoverEngine } from "../../engine/handover-engine";
 import type { Presence } from "../presence/presence.service";
 import { User, UserRole } from "./user.entity";
 
@@ -17,7 +17,7 @@ export interface UpsertUserData {
 export class UserService {
   constructor(
     private readonly dataSource: DataSource,
-    private readonly assignments: AssignmentService,
+    private readonly assignments: HandoverEngine,
     private readonly presence: Presence,
     private readonly pubsub: BatonPubSub,
     private readonly onEffectError: AfterCommitErrorHandler,

@@ -1,0 +1,320 @@
+import { fromJson } from "../db/hydrate";
+import { AssignmentRequest, type RecipientType, RequestStatus } from "../modules/assignments/assignment-request.entity";
+import { ChatSession } from "../modules/chat-sessions/chat-session.entity";
+import type { UserRole } from "../modules/users/user.entity";
+import { EngagementTrackingRecord } from "../modules/tracking/engagement-tracking-record.entity";
+import { appendEventsCtes } from "./events.repository";
+import type { Sql } from "./sql";
+
+/**
+ * The handover engine's SQL: reading requests with what a transition needs, and writing a
+ * transition with all its effects (request, chat, tracking record, notifications, timeout job,
+ * event) as ONE statement. Run on the pool, that statement is its own transaction: one round
+ * trip, locks held only while Postgres runs it. The engine decides; this file only says it in SQL.
+ */
+
+/** A request with everything a transition reads: its tracking record, its chat, the parties' names. */
+export interface RequestState {
+  request: AssignmentRequest;
+  record: EngagementTrackingRecord;
+  chat: ChatSession;
+  senderName: string | null;
+  recipientName: string | null;
+}
+
+/** What opening a request on a chat reads: the chat, the named recipient, the chat's pending request, the deadline setting. */
+export interface OpeningState {
+  chat: ChatSession;
+  recipient: { id: string; name: string; role: UserRole; active: boolean } | null;
+  pending: { id: string; expiresAt: Date } | null;
+  timeoutSeconds: number | null;
+}
+
+export interface NewNotificationRow {
+  id: string;
+  organizationId: string;
+  userId: string;
+  type: string;
+  message: string;
+  requestId: string;
+}
+
+/** Where Agenda keeps timeout jobs when they live in Baton's database (its Postgres backend). */
+export interface JobTable {
+  name: string;
+  /** Written on the job as `last_modified_by`. */
+  instance: string;
+}
+
+/** When a transition may still apply, checked again by the write against the row as it is then. */
+export type DeadlineWindow = "beforeDeadline" | "pastDeadline" | "any";
+
+export interface SettleWrite {
+  requestIds: string[];
+  to: RequestStatus;
+  reason: string | null;
+  now: Date;
+  actorId: string | null;
+  window: DeadlineWindow;
+  /** Accepting an ASSIGN request: this chat is locked first, then given to the recipient. */
+  moveChatId: string | null;
+  notifications: NewNotificationRow[];
+  eventType: string;
+  jobs: JobTable | null;
+}
+
+export interface SettleResult {
+  requestId: string;
+  sequence: string;
+  responseSeconds: number | null;
+  /** The chat's owner when it was locked, before it moved (accept only). */
+  previousOwnerId: string | null;
+}
+
+export interface OpenWrite {
+  request: AssignmentRequest;
+  recordId: string;
+  trackingKind: string;
+  /** The chat's owner the decision was made on: the write applies only if it still is. */
+  ownerId: string;
+  notifications: NewNotificationRow[];
+  eventType: string;
+  jobs: JobTable | null;
+}
+
+const STATE_SELECT = `
+  SELECT to_json(r) AS request, to_json(t) AS record, to_json(c) AS chat, s.name AS sender_name, u.name AS recipient_name
+    FROM assignment_requests r
+    JOIN engagement_tracking_records t ON t.request_id = r.id
+    JOIN chat_sessions c ON c.id = r.chat_session_id
+    LEFT JOIN users s ON s.id = r.sender_id
+    LEFT JOIN users u ON u.id = r.recipient_id`;
+
+interface StateRow {
+  request: Record<string, unknown>;
+  record: Record<string, unknown>;
+  chat: Record<string, unknown>;
+  sender_name: string | null;
+  recipient_name: string | null;
+}
+
+const toState = (row: StateRow): RequestState => ({
+  request: fromJson(AssignmentRequest, row.request),
+  record: fromJson(EngagementTrackingRecord, row.record),
+  chat: fromJson(ChatSession, row.chat),
+  senderName: row.sender_name,
+  recipientName: row.recipient_name,
+});
+
+export class HandoverRepository {
+  /** One request of the organization, unlocked (the write re-checks what the decision relied on). */
+  async find(sql: Sql, organizationId: string, requestId: string): Promise<RequestState | null> {
+    const rows = await sql.query<StateRow[]>(`${STATE_SELECT} WHERE r.id = $1 AND r.organization_id = $2`, [requestId, organizationId]);
+    return rows[0] ? toState(rows[0]) : null;
+  }
+
+  /**
+   * Pending requests past their deadline, oldest deadline first, locked in the caller's
+   * transaction; rows another transaction holds are skipped, not waited for.
+   */
+  async lockDue(sql: Sql, now: Date, limit: number): Promise<RequestState[]> {
+    const rows = await sql.query<StateRow[]>(
+      `${STATE_SELECT} WHERE r.status = '${RequestStatus.PENDING}' AND r.expires_at <= $1
+        ORDER BY r.expires_at LIMIT $2 FOR NO KEY UPDATE OF r SKIP LOCKED`,
+      [now, limit],
+    );
+    return rows.map(toState);
+  }
+
+  /** The pending requests of these chats, locked in the caller's transaction (which holds the chats). */
+  async lockPendingForChats(sql: Sql, chatIds: string[]): Promise<RequestState[]> {
+    if (chatIds.length === 0) return [];
+    const rows = await sql.query<StateRow[]>(
+      `${STATE_SELECT} WHERE r.chat_session_id = ANY($1::uuid[]) AND r.status = '${RequestStatus.PENDING}'
+        ORDER BY r.chat_session_id FOR NO KEY UPDATE OF r`,
+      [chatIds],
+    );
+    return rows.map(toState);
+  }
+
+  /** The pending requests a user sent or received, locked in the caller's transaction. */
+  async lockPendingForUser(sql: Sql, userId: string): Promise<RequestState[]> {
+    const rows = await sql.query<StateRow[]>(
+      `${STATE_SELECT} WHERE (r.sender_id = $1 OR r.recipient_id = $1) AND r.status = '${RequestStatus.PENDING}'
+        ORDER BY r.chat_session_id FOR NO KEY UPDATE OF r`,
+      [userId],
+    );
+    return rows.map(toState);
+  }
+
+  /** What opening a request reads, in one statement, unlocked (the write re-checks the chat). */
+  async findOpening(sql: Sql, organizationId: string, chatId: string, recipientId: string): Promise<OpeningState | null> {
+    const [row] = await sql.query<
+      Array<{
+        chat: Record<string, unknown>;
+        recipient_id: string | null;
+        recipient_name: string;
+        recipient_role: UserRole;
+        recipient_active: boolean;
+        pending_id: string | null;
+        pending_expires_at: Date;
+        timeout_seconds: number | null;
+      }>
+    >(
+      `SELECT to_json(c) AS chat, u.id AS recipient_id, u.name AS recipient_name, u.role AS recipient_role, u.active AS recipient_active,
+              p.id AS pending_id, p.expires_at AS pending_expires_at, s.assign_request_timeout_seconds AS timeout_seconds
+         FROM chat_sessions c
+         LEFT JOIN users u ON u.id = $2 AND u.organization_id = c.organization_id
+         LEFT JOIN assignment_requests p ON p.chat_session_id = c.id AND p.status = '${RequestStatus.PENDING}'
+         LEFT JOIN assign_discuss_settings s ON s.organization_id = c.organization_id
+        WHERE c.id = $1 AND c.organization_id = $3`,
+      [chatId, recipientId, organizationId],
+    );
+    if (!row) return null;
+    return {
+      chat: fromJson(ChatSession, row.chat),
+      recipient: row.recipient_id
+        ? { id: row.recipient_id, name: row.recipient_name, role: row.recipient_role, active: row.recipient_active }
+        : null,
+      pending: row.pending_id ? { id: row.pending_id, expiresAt: row.pending_expires_at } : null,
+      timeoutSeconds: row.timeout_seconds,
+    };
+  }
+
+  /**
+   * Opens a request: the chat locked (and still owned by `ownerId`, still open), the request,
+   * its tracking record, notifications, timeout job and event, in one statement. Returns the
+   * event's sequence, or null when the chat changed since it was read (the caller reads again).
+   * A concurrent pending request for the chat fails it with a unique violation.
+   */
+  async open(sql: Sql, w: OpenWrite): Promise<string | null> {
+    const r = w.request;
+    const rows = await sql.query<Array<{ sequence: string }>>(
+      `WITH chat AS (
+         SELECT id FROM chat_sessions
+          WHERE id = $3 AND organization_id = $2 AND owner_id = $11 AND status = 'OPEN'
+          FOR NO KEY UPDATE),
+       req AS (
+         INSERT INTO assignment_requests
+           (id, organization_id, chat_session_id, sender_id, recipient_id, recipient_type, status, note, timeout_seconds, created_at, expires_at)
+         SELECT $1, $2, chat.id, $4, $5, $6, '${RequestStatus.PENDING}', $7, $8, $9, $10 FROM chat
+         RETURNING id, organization_id, chat_session_id),
+       rec AS (
+         INSERT INTO engagement_tracking_records
+           (id, organization_id, kind, status, chat_session_id, request_id, initiated_by_id, from_user_id, to_user_id,
+            recipient_type, note, requested_at, expires_at, timeout_seconds, created_at, updated_at)
+         SELECT $12, $2, $13, '${RequestStatus.PENDING}', req.chat_session_id, req.id, $4, $11, $5, $6, $7, $9, $10, $8, $9, $9 FROM req
+         RETURNING id, request_id),
+       told AS (
+         INSERT INTO notifications (id, organization_id, user_id, type, message, request_id, created_at)
+         SELECT n.id, $2, n.user_id, n.type, n.message, req.id, $9
+           FROM req, unnest($14::uuid[], $15::uuid[], $16::text[], $17::text[]) AS n(id, user_id, type, message)),
+       job AS (
+         INSERT INTO agenda_jobs (name, priority, next_run_at, type, data, disabled, fork, last_modified_by)
+         SELECT $19::text, 0, $10, 'normal', jsonb_build_object('requestId', req.id::text), false, false, $20::text
+           FROM req WHERE $19::text IS NOT NULL),
+       ${appendEventsCtes(
+         `SELECT $2::uuid AS organization_id, $18::text AS type, req.id AS request_id, rec.id AS tracking_record_id,
+                 req.chat_session_id, $4::uuid AS actor_id, $4::uuid AS from_user_id, $5::uuid AS to_user_id,
+                 $9::timestamptz AS occurred_at, 1 AS ord
+            FROM req JOIN rec ON rec.request_id = req.id`,
+       )}
+       SELECT sequence FROM events`,
+      [
+        r.id,
+        r.organizationId,
+        r.chatSessionId,
+        r.senderId,
+        r.recipientId,
+        r.recipientType satisfies RecipientType,
+        r.note,
+        r.timeoutSeconds,
+        r.createdAt,
+        r.expiresAt,
+        w.ownerId,
+        w.recordId,
+        w.trackingKind,
+        w.notifications.map((n) => n.id),
+        w.notifications.map((n) => n.userId),
+        w.notifications.map((n) => n.type),
+        w.notifications.map((n) => n.message),
+        w.eventType,
+        w.jobs?.name ?? null,
+        w.jobs?.instance ?? null,
+      ],
+    );
+    return rows[0] ? String(rows[0].sequence) : null;
+  }
+
+  /**
+   * Settles pending requests (one transition for all of them) with every effect, in one
+   * statement: the request rows (only those still pending and inside `window`), the chat moved
+   * on accept (locked first: lock order everywhere is chat, then request), tracking records,
+   * notifications, job removal, events. Returns one result per request it settled: fewer than
+   * asked when another transaction got there first.
+   */
+  async settle(sql: Sql, w: SettleWrite): Promise<SettleResult[]> {
+    if (w.requestIds.length === 0) return [];
+    const rows = await sql.query<Array<{ request_id: string; sequence: string; response_seconds: string | null; previous_owner_id: string | null }>>(
+      `WITH chat AS (
+         SELECT id, owner_id FROM chat_sessions WHERE id = $7 FOR NO KEY UPDATE),
+       req AS (
+         UPDATE assignment_requests r SET status = $2, reason = $3, responded_at = $4, responded_by_id = $5
+          WHERE r.id = ANY($1::uuid[]) AND r.status = '${RequestStatus.PENDING}'
+            AND CASE $6::text WHEN 'beforeDeadline' THEN r.expires_at > $4 WHEN 'pastDeadline' THEN r.expires_at <= $4 ELSE true END
+            AND ($7::uuid IS NULL OR EXISTS (SELECT 1 FROM chat))
+         RETURNING r.id, r.organization_id, r.chat_session_id, r.sender_id, r.recipient_id),
+       moved AS (
+         UPDATE chat_sessions c SET owner_id = req.recipient_id, updated_at = $4
+           FROM req WHERE c.id = $7 AND c.id = req.chat_session_id
+         RETURNING c.id),
+       rec AS (
+         UPDATE engagement_tracking_records t
+            SET status = $2, reason = $3, responded_at = $4, responded_by_id = $5, updated_at = $4,
+                response_seconds = round(extract(epoch FROM ($4::timestamptz - t.requested_at))::numeric, 3)
+           FROM req WHERE t.request_id = req.id
+         RETURNING t.id, t.request_id, t.response_seconds),
+       told AS (
+         INSERT INTO notifications (id, organization_id, user_id, type, message, request_id, created_at)
+         SELECT n.id, n.organization_id, n.user_id, n.type, n.message, n.request_id, $4
+           FROM unnest($8::uuid[], $9::uuid[], $10::uuid[], $11::text[], $12::text[], $13::uuid[])
+                AS n(id, organization_id, user_id, type, message, request_id)
+          WHERE n.request_id IN (SELECT id FROM req)),
+       jobs AS (
+         DELETE FROM agenda_jobs
+          WHERE $15::text IS NOT NULL AND name = $15::text AND data->>'requestId' IN (SELECT id::text FROM req)),
+       ${appendEventsCtes(
+         `SELECT req.organization_id, $14::text AS type, req.id AS request_id, rec.id AS tracking_record_id,
+                 req.chat_session_id, $5::uuid AS actor_id, req.sender_id AS from_user_id, req.recipient_id AS to_user_id,
+                 $4::timestamptz AS occurred_at, req.id AS ord
+            FROM req JOIN rec ON rec.request_id = req.id`,
+       )}
+       SELECT e.request_id, e.sequence, rec.response_seconds, (SELECT owner_id FROM chat) AS previous_owner_id
+         FROM events e JOIN rec ON rec.request_id = e.request_id
+        WHERE (SELECT count(*) FROM moved) >= 0`,
+      [
+        w.requestIds,
+        w.to,
+        w.reason,
+        w.now,
+        w.actorId,
+        w.window,
+        w.moveChatId,
+        w.notifications.map((n) => n.id),
+        w.notifications.map((n) => n.organizationId),
+        w.notifications.map((n) => n.userId),
+        w.notifications.map((n) => n.type),
+        w.notifications.map((n) => n.message),
+        w.notifications.map((n) => n.requestId),
+        w.eventType,
+        w.jobs?.name ?? null,
+      ],
+    );
+    return rows.map((row) => ({
+      requestId: row.request_id,
+      sequence: String(row.sequence),
+      responseSeconds: row.response_seconds === null ? null : Number(row.response_seconds),
+      previousOwnerId: row.previous_owner_id,
+    }));
+  }
+}
