@@ -20,7 +20,7 @@ import {
   type RequestState,
   type SettleResult,
 } from "../repositories/handover.repository";
-import { isUniqueViolation, type Sql } from "../repositories/sql";
+import { isUniqueViolation, poolSql, type Sql, txSql } from "../db/sql";
 import { optionalText, requireId, requireReason } from "../validation";
 import { type Action, ASSIGN, LIFECYCLE, type Party, type RequestKind, type Transition } from "./lifecycle";
 
@@ -63,6 +63,8 @@ const ATTEMPTS = 5;
 export class HandoverEngine {
   jobs: DeadlineJobs = noJobs;
   private readonly repo = new HandoverRepository();
+  /** Statements on the pool: each one its own transaction. */
+  private readonly db: Sql;
 
   constructor(
     private readonly dataSource: DataSource,
@@ -70,7 +72,9 @@ export class HandoverEngine {
     private readonly clock: () => Date = () => new Date(),
     /** An after-commit effect failed: told to someone (services log it, sockets catch up). */
     private readonly onEffectError: (err: unknown) => void = () => {},
-  ) {}
+  ) {
+    this.db = poolSql(dataSource);
+  }
 
   // ---- The GraphQL operations, by name ----
 
@@ -89,7 +93,7 @@ export class HandoverEngine {
 
   /** A request exists for the viewer only if the policy lets them see it; otherwise NOT_FOUND. */
   async findVisible(viewer: User, requestId: string): Promise<AssignmentRequest> {
-    const state = await this.repo.find(this.dataSource, viewer.organizationId, requireId(requestId, "requestId"));
+    const state = await this.repo.find(this.db, viewer.organizationId, requireId(requestId, "requestId"));
     if (!state || !can(viewer, "request.see", state.request)) throw notFound("Assignment request");
     return state.request;
   }
@@ -103,7 +107,7 @@ export class HandoverEngine {
     const note = optionalText(input.note, "note", 1000);
     const transition = LIFECYCLE.open;
     for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
-      const state = await this.repo.findOpening(this.dataSource, viewer.organizationId, chatId, recipientId);
+      const state = await this.repo.findOpening(this.db, viewer.organizationId, chatId, recipientId);
       if (!state) throw notFound("Chat session");
       const { chat } = state;
       if (chat.status === ChatStatus.CLOSED) throw new BatonError(ErrorCode.CHAT_CLOSED, "The chat session is closed");
@@ -117,8 +121,8 @@ export class HandoverEngine {
           });
         }
         // The old request's deadline passed without a scheduler acting: it times out first.
-        const stale = await this.repo.find(this.dataSource, viewer.organizationId, state.pending.id);
-        if (stale) await this.write(this.dataSource, [stale], LIFECYCLE.timeOut, ASSIGN, null, null, now);
+        const stale = await this.repo.find(this.db, viewer.organizationId, state.pending.id);
+        if (stale) await this.write(this.db, [stale], LIFECYCLE.timeOut, ASSIGN, null, null, now);
         continue;
       }
 
@@ -166,7 +170,7 @@ export class HandoverEngine {
 
       let sequence: string | null;
       try {
-        sequence = await this.repo.open(this.dataSource, {
+        sequence = await this.repo.open(this.db, {
           request,
           recordId: record.id,
           trackingKind: kind.trackingKind,
@@ -199,7 +203,7 @@ export class HandoverEngine {
     const id = requireId(requestId, "requestId");
     const given = transition.reasonRequired ? requireReason(reason ?? "") : null;
     for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
-      const state = await this.repo.find(this.dataSource, viewer.organizationId, id);
+      const state = await this.repo.find(this.db, viewer.organizationId, id);
       if (!state) throw notFound("Assignment request");
       requireAccess(viewer, "request.see", state.request);
       if (transition.by !== "deadline" && transition.by !== "system") requireAccess(viewer, transition.by, state.request);
@@ -207,14 +211,14 @@ export class HandoverEngine {
       const now = this.clock();
       if (now >= state.request.expiresAt) {
         // The deadline wins: the time-out is committed, and the action fails with REQUEST_EXPIRED.
-        const [expired] = await this.write(this.dataSource, [state], LIFECYCLE.timeOut, ASSIGN, null, null, now);
+        const [expired] = await this.write(this.db, [state], LIFECYCLE.timeOut, ASSIGN, null, null, now);
         if (!expired) continue; // someone settled it meanwhile: decide again
         throw new BatonError(ErrorCode.REQUEST_EXPIRED, "The request expired before this action", {
           status: RequestStatus.TIMED_OUT,
           expiresAt: state.request.expiresAt.toISOString(),
         });
       }
-      const [settled] = await this.write(this.dataSource, [state], transition, ASSIGN, viewer, given, now);
+      const [settled] = await this.write(this.db, [state], transition, ASSIGN, viewer, given, now);
       if (settled) return settled;
     }
     throw new Error("the request kept changing while it was being answered");
@@ -231,8 +235,9 @@ export class HandoverEngine {
       dataSource,
       async (tx) => {
         const now = this.clock();
-        const due = await this.repo.lockDue(tx.manager, now, limit);
-        const settled = await this.write(tx.manager, due, LIFECYCLE.timeOut, ASSIGN, null, null, now, tx.afterCommit);
+        const sql = txSql(tx.manager);
+        const due = await this.repo.lockDue(sql, now, limit);
+        const settled = await this.write(sql, due, LIFECYCLE.timeOut, ASSIGN, null, null, now, tx.afterCommit);
         lockedOrFail(due, settled);
         return settled.map((r) => r.id);
       },
@@ -242,15 +247,17 @@ export class HandoverEngine {
 
   /** `cancel`, in the caller's transaction: the pending requests of these chats (closed, or moved by a bulk assignment). */
   async cancelPendingForChats(tx: Tx, chatIds: string[], actor: User | null, reason: string, now: Date): Promise<number> {
-    const pending = await this.repo.lockPendingForChats(tx.manager, chatIds);
-    lockedOrFail(pending, await this.write(tx.manager, pending, LIFECYCLE.cancel, ASSIGN, actor, reason, now, tx.afterCommit));
+    const sql = txSql(tx.manager);
+    const pending = await this.repo.lockPendingForChats(sql, chatIds);
+    lockedOrFail(pending, await this.write(sql, pending, LIFECYCLE.cancel, ASSIGN, actor, reason, now, tx.afterCommit));
     return pending.length;
   }
 
   /** `cancel`, in the caller's transaction: the pending requests a deactivated user sent or received. */
   async cancelPendingForUser(tx: Tx, userId: string, actor: User | null, reason: string, now: Date): Promise<number> {
-    const pending = await this.repo.lockPendingForUser(tx.manager, userId);
-    lockedOrFail(pending, await this.write(tx.manager, pending, LIFECYCLE.cancel, ASSIGN, actor, reason, now, tx.afterCommit));
+    const sql = txSql(tx.manager);
+    const pending = await this.repo.lockPendingForUser(sql, userId);
+    lockedOrFail(pending, await this.write(sql, pending, LIFECYCLE.cancel, ASSIGN, actor, reason, now, tx.afterCommit));
     return pending.length;
   }
 

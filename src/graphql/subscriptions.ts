@@ -4,7 +4,8 @@ import { AssignmentRequest } from "../modules/assignments/assignment-request.ent
 import { ChatSession } from "../modules/chat-sessions/chat-session.entity";
 import { Notification } from "../modules/notifications/notification.entity";
 import { EngagementTrackingRecord } from "../modules/tracking/engagement-tracking-record.entity";
-import { isManagerOrAdmin, type User } from "../modules/users/user.entity";
+import type { User } from "../modules/users/user.entity";
+import { can } from "../policy/access";
 import type { Context } from "./context";
 import type { AssignmentEventMessage, ChatSessionMessage } from "../events/pubsub";
 
@@ -42,5 +43,5 @@ export function receiveNotification(ctx: Context, message: Notification): Notifi
 export function chatVisible(viewer: User, message: ChatSessionMessage): boolean {
   const { chat, previousOwnerId } = message;
   if (chat.organizationId !== viewer.organizationId) return false;
-  return isManagerOrAdmin(viewer) || chat.ownerId === viewer.id || previousOwnerId === viewer.id;
+  return can(viewer, "chat.follow", { chat, previousOwnerId });
 }

@@ -9,7 +9,7 @@ import { sendError } from "./errors";
 import { BatonError, ErrorCode, serviceUnavailable } from "../errors";
 import type { Logger } from "../logger";
 import type { TokenService } from "../modules/auth/token.service";
-import { isManagerOrAdmin } from "../modules/users/user.entity";
+import { requireAccess } from "../policy/access";
 import { CsvCrlfTransform } from "./csv-crlf";
 
 /** The CSV's columns, in order: the `bi.engagement_tracking_records` view's, less the organization id. */
@@ -75,7 +75,7 @@ export function trackingExportHandler(dataSource: DataSource, tokens: TokenServi
     try {
       const { user } = await tokens.authenticate(req.headers.authorization);
       await rateLimits?.user(user.id);
-      if (!isManagerOrAdmin(user)) throw new BatonError(ErrorCode.FORBIDDEN, "Only managers and admins may export tracking records");
+      requireAccess(user, "tracking.export");
       const from = parseTime(req.query.from, "from");
       const to = parseTime(req.query.to, "to");
       if (from && to && from > to) throw new BatonError(ErrorCode.BAD_USER_INPUT, "from must not be after to", { field: "from" });

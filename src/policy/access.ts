@@ -23,6 +23,10 @@ export interface RequestSubject {
   senderId: string;
   recipientId: string;
 }
+export interface EventSubject {
+  fromUserId: string;
+  toUserId: string;
+}
 export interface ChatUpdateSubject {
   chat: ChatSubject;
   previousOwnerId: string | null;
@@ -37,66 +41,89 @@ interface Rule<S> {
   refusal: string;
 }
 
+/** Each permission and what it is asked about (null: the viewer alone decides). */
+interface Subjects {
+  "chat.open": null;
+  "chat.close": ChatSubject;
+  "chat.assign": ChatSubject;
+  "chat.follow": ChatUpdateSubject;
+  "request.see": RequestSubject;
+  "request.answer": RequestSubject;
+  "request.withdraw": RequestSubject;
+  "event.see": EventSubject;
+  "organization.follow": null;
+  "organization.list": null;
+  "tracking.export": null;
+  "users.manage": null;
+  "settings.manage": null;
+}
+export type Permission = keyof Subjects;
+
 /** Permission -> rule. Read top to bottom: this is the whole access model. */
-const RULES = {
+const RULES: { [P in Permission]: Rule<Subjects[P]> } = {
   // Chats
-  "chat.open": { allows: (v) => isAdmin(v), refusal: "Only admins may open chat sessions" } satisfies Rule<null>,
+  "chat.open": { allows: (v) => isAdmin(v), refusal: "Only admins may open chat sessions" },
   "chat.close": {
     allows: (v, chat) => chat.ownerId === v.id || isManager(v),
     refusal: "Only the chat's owner, a manager or an admin may close it",
-  } satisfies Rule<ChatSubject>,
+  },
   /** Send an assignment request for the chat, or move it directly in a bulk assignment. */
   "chat.assign": {
     allows: (v, chat) => chat.ownerId === v.id || isManager(v),
     refusal: "Only the chat's owner, a manager or an admin may assign it",
-  } satisfies Rule<ChatSubject>,
+  },
   /** Hear of a chat's changes live: managers, its owner, and the owner it was taken from. */
   "chat.follow": {
     allows: (v, s) => isManager(v) || s.chat.ownerId === v.id || s.previousOwnerId === v.id,
     refusal: "You do not follow this chat",
-  } satisfies Rule<ChatUpdateSubject>,
+  },
 
   // Requests
   /** A request exists for its two parties and the organization's managers; for others it is not found. */
   "request.see": {
     allows: (v, r) => isManager(v) || r.senderId === v.id || r.recipientId === v.id,
     refusal: "Assignment request not found",
-  } satisfies Rule<RequestSubject>,
-  "request.answer": { allows: (v, r) => r.recipientId === v.id, refusal: "Only the recipient may accept or reject a request" } satisfies Rule<RequestSubject>,
+  },
+  "request.answer": { allows: (v, r) => r.recipientId === v.id, refusal: "Only the recipient may accept or reject a request" },
   "request.withdraw": {
     allows: (v, r) => r.senderId === v.id || isManager(v),
     refusal: "Only the sender, a manager or an admin may withdraw a request",
-  } satisfies Rule<RequestSubject>,
+  },
+
+  /** An assignment event, live or caught up: its two parties and the organization's managers. */
+  "event.see": {
+    allows: (v, e) => isManager(v) || e.fromUserId === v.id || e.toUserId === v.id,
+    refusal: "You may not see this event",
+  },
 
   // The organization as a whole
   /** Follow every event and chat of the organization, read and export its tracking records. */
-  "organization.follow": { allows: (v) => isManager(v), refusal: "Only managers and admins may follow the whole organization" } satisfies Rule<null>,
-  "tracking.read": { allows: (v) => isManager(v), refusal: "Only managers and admins may read tracking records" } satisfies Rule<null>,
-  "tracking.export": { allows: (v) => isManager(v), refusal: "Only managers and admins may export tracking records" } satisfies Rule<null>,
-  "users.manage": { allows: (v) => isAdmin(v), refusal: "Only admins may create or change users" } satisfies Rule<null>,
-  "settings.manage": { allows: (v) => isAdmin(v), refusal: "Only admins may change the Assign/Discuss settings" } satisfies Rule<null>,
+  "organization.follow": { allows: (v) => isManager(v), refusal: "Only managers and admins may follow the whole organization" },
+  /** Lists (requests, tracking records, events) cover the whole organization, not only the viewer's own. */
+  "organization.list": { allows: (v) => isManager(v), refusal: "Only managers and admins may list the whole organization" },
+  "tracking.export": { allows: (v) => isManager(v), refusal: "Only managers and admins may export tracking records" },
+  "users.manage": { allows: (v) => isAdmin(v), refusal: "Only admins may create or change users" },
+  "settings.manage": { allows: (v) => isAdmin(v), refusal: "Only admins may change the Assign/Discuss settings" },
 };
 
-export type Permission = keyof typeof RULES;
-type SubjectOf<P extends Permission> = (typeof RULES)[P] extends Rule<infer S> ? S : never;
-type Args<P extends Permission> = SubjectOf<P> extends null ? [] : [subject: SubjectOf<P>];
+type Args<P extends Permission> = Subjects[P] extends null ? [] : [subject: Subjects[P]];
 
 export function can<P extends Permission>(viewer: Viewer, permission: P, ...subject: Args<P>): boolean {
-  const rule = RULES[permission] as Rule<unknown>;
-  return rule.allows(viewer, subject[0] ?? null);
+  const rule = RULES[permission] as Rule<Subjects[P] | null>;
+  return rule.allows(viewer, (subject[0] ?? null) as Subjects[P] | null);
 }
 
 /** FORBIDDEN unless `can`; `request.see` answers NOT_FOUND instead, as for an id that does not exist. */
 export function requireAccess<P extends Permission>(viewer: Viewer, permission: P, ...subject: Args<P>): void {
   if (can(viewer, permission, ...subject)) return;
-  const rule = RULES[permission] as Rule<unknown>;
+  const rule = RULES[permission];
   throw new BatonError(permission === "request.see" ? ErrorCode.NOT_FOUND : ErrorCode.FORBIDDEN, rule.refusal);
 }
 
 /**
- * For lists: whose requests the viewer may see, as a filter a query applies. Null: all of the
- * organization's; else only those this user sent or received.
+ * For lists: whose rows the viewer may see, as a filter a query applies. Null: all of the
+ * organization's; else only those this user took part in (sent, received, initiated).
  */
-export function requestPartyFilter(viewer: Viewer): string | null {
-  return isManager(viewer) ? null : viewer.id;
+export function partyFilter(viewer: Viewer): string | null {
+  return can(viewer, "organization.list") ? null : viewer.id;
 }

@@ -4,7 +4,7 @@ import { ChatSession } from "../modules/chat-sessions/chat-session.entity";
 import type { UserRole } from "../modules/users/user.entity";
 import { EngagementTrackingRecord } from "../modules/tracking/engagement-tracking-record.entity";
 import { appendEventsCtes } from "./events.repository";
-import type { Sql } from "./sql";
+import type { Sql, Statement } from "../db/sql";
 
 /**
  * The handover engine's SQL: reading requests with what a transition needs, and writing a
@@ -106,91 +106,41 @@ const toState = (row: StateRow): RequestState => ({
   recipientName: row.recipient_name,
 });
 
-export class HandoverRepository {
-  /** One request of the organization, unlocked (the write re-checks what the decision relied on). */
-  async find(sql: Sql, organizationId: string, requestId: string): Promise<RequestState | null> {
-    const rows = await sql.query<StateRow[]>(`${STATE_SELECT} WHERE r.id = $1 AND r.organization_id = $2`, [requestId, organizationId]);
-    return rows[0] ? toState(rows[0]) : null;
-  }
+const FIND: Statement = { name: "handover.find", text: `${STATE_SELECT} WHERE r.id = $1 AND r.organization_id = $2` };
 
-  /**
-   * Pending requests past their deadline, oldest deadline first, locked in the caller's
-   * transaction; rows another transaction holds are skipped, not waited for.
-   */
-  async lockDue(sql: Sql, now: Date, limit: number): Promise<RequestState[]> {
-    const rows = await sql.query<StateRow[]>(
-      `${STATE_SELECT} WHERE r.status = '${RequestStatus.PENDING}' AND r.expires_at <= $1
-        ORDER BY r.expires_at LIMIT $2 FOR NO KEY UPDATE OF r SKIP LOCKED`,
-      [now, limit],
-    );
-    return rows.map(toState);
-  }
+const LOCK_DUE: Statement = {
+  name: "handover.lockDue",
+  text: `${STATE_SELECT} WHERE r.status = '${RequestStatus.PENDING}' AND r.expires_at <= $1
+          ORDER BY r.expires_at LIMIT $2 FOR NO KEY UPDATE OF r SKIP LOCKED`,
+};
 
-  /** The pending requests of these chats, locked in the caller's transaction (which holds the chats). */
-  async lockPendingForChats(sql: Sql, chatIds: string[]): Promise<RequestState[]> {
-    if (chatIds.length === 0) return [];
-    const rows = await sql.query<StateRow[]>(
-      `${STATE_SELECT} WHERE r.chat_session_id = ANY($1::uuid[]) AND r.status = '${RequestStatus.PENDING}'
-        ORDER BY r.chat_session_id FOR NO KEY UPDATE OF r`,
-      [chatIds],
-    );
-    return rows.map(toState);
-  }
+const LOCK_PENDING_FOR_CHATS: Statement = {
+  name: "handover.lockPendingForChats",
+  text: `${STATE_SELECT} WHERE r.chat_session_id = ANY($1::uuid[]) AND r.status = '${RequestStatus.PENDING}'
+          ORDER BY r.chat_session_id FOR NO KEY UPDATE OF r`,
+};
 
-  /** The pending requests a user sent or received, locked in the caller's transaction. */
-  async lockPendingForUser(sql: Sql, userId: string): Promise<RequestState[]> {
-    const rows = await sql.query<StateRow[]>(
-      `${STATE_SELECT} WHERE (r.sender_id = $1 OR r.recipient_id = $1) AND r.status = '${RequestStatus.PENDING}'
-        ORDER BY r.chat_session_id FOR NO KEY UPDATE OF r`,
-      [userId],
-    );
-    return rows.map(toState);
-  }
+const LOCK_PENDING_FOR_USER: Statement = {
+  name: "handover.lockPendingForUser",
+  text: `${STATE_SELECT} WHERE (r.sender_id = $1 OR r.recipient_id = $1) AND r.status = '${RequestStatus.PENDING}'
+          ORDER BY r.chat_session_id FOR NO KEY UPDATE OF r`,
+};
 
-  /** What opening a request reads, in one statement, unlocked (the write re-checks the chat). */
-  async findOpening(sql: Sql, organizationId: string, chatId: string, recipientId: string): Promise<OpeningState | null> {
-    const [row] = await sql.query<
-      Array<{
-        chat: Record<string, unknown>;
-        recipient_id: string | null;
-        recipient_name: string;
-        recipient_role: UserRole;
-        recipient_active: boolean;
-        pending_id: string | null;
-        pending_expires_at: Date;
-        timeout_seconds: number | null;
-      }>
-    >(
-      `SELECT to_json(c) AS chat, u.id AS recipient_id, u.name AS recipient_name, u.role AS recipient_role, u.active AS recipient_active,
+const FIND_OPENING: Statement = {
+  name: "handover.findOpening",
+  text: `SELECT to_json(c) AS chat, u.id AS recipient_id, u.name AS recipient_name, u.role AS recipient_role, u.active AS recipient_active,
               p.id AS pending_id, p.expires_at AS pending_expires_at, s.assign_request_timeout_seconds AS timeout_seconds
          FROM chat_sessions c
          LEFT JOIN users u ON u.id = $2 AND u.organization_id = c.organization_id
          LEFT JOIN assignment_requests p ON p.chat_session_id = c.id AND p.status = '${RequestStatus.PENDING}'
          LEFT JOIN assign_discuss_settings s ON s.organization_id = c.organization_id
         WHERE c.id = $1 AND c.organization_id = $3`,
-      [chatId, recipientId, organizationId],
-    );
-    if (!row) return null;
-    return {
-      chat: fromJson(ChatSession, row.chat),
-      recipient: row.recipient_id
-        ? { id: row.recipient_id, name: row.recipient_name, role: row.recipient_role, active: row.recipient_active }
-        : null,
-      pending: row.pending_id ? { id: row.pending_id, expiresAt: row.pending_expires_at } : null,
-      timeoutSeconds: row.timeout_seconds,
-    };
-  }
+};
 
-  /**
-   * Opens a request: the chat locked (and still owned by `ownerId`, still open), the request,
-   * its tracking record, notifications, timeout job and event, in one statement. Returns the
-   * event's sequence, or null when the chat changed since it was read (the caller reads again).
-   * A concurrent pending request for the chat fails it with a unique violation.
-   */
-  async open(sql: Sql, w: OpenWrite): Promise<string | null> {
-    const r = w.request;
-    const rows = await sql.query<Array<{ sequence: string }>>(
-      `WITH chat AS (
+/** See `HandoverRepository.open`. */
+const OPEN: Statement = {
+  name: "handover.open",
+  text: `WITH chat AS (
          SELECT id FROM chat_sessions
           WHERE id = $3 AND organization_id = $2 AND owner_id = $11 AND status = 'OPEN'
           FOR NO KEY UPDATE),
@@ -220,43 +170,12 @@ export class HandoverRepository {
             FROM req JOIN rec ON rec.request_id = req.id`,
        )}
        SELECT sequence FROM events`,
-      [
-        r.id,
-        r.organizationId,
-        r.chatSessionId,
-        r.senderId,
-        r.recipientId,
-        r.recipientType satisfies RecipientType,
-        r.note,
-        r.timeoutSeconds,
-        r.createdAt,
-        r.expiresAt,
-        w.ownerId,
-        w.recordId,
-        w.trackingKind,
-        w.notifications.map((n) => n.id),
-        w.notifications.map((n) => n.userId),
-        w.notifications.map((n) => n.type),
-        w.notifications.map((n) => n.message),
-        w.eventType,
-        w.jobs?.name ?? null,
-        w.jobs?.instance ?? null,
-      ],
-    );
-    return rows[0] ? String(rows[0].sequence) : null;
-  }
+};
 
-  /**
-   * Settles pending requests (one transition for all of them) with every effect, in one
-   * statement: the request rows (only those still pending and inside `window`), the chat moved
-   * on accept (locked first: lock order everywhere is chat, then request), tracking records,
-   * notifications, job removal, events. Returns one result per request it settled: fewer than
-   * asked when another transaction got there first.
-   */
-  async settle(sql: Sql, w: SettleWrite): Promise<SettleResult[]> {
-    if (w.requestIds.length === 0) return [];
-    const rows = await sql.query<Array<{ request_id: string; sequence: string; response_seconds: string | null; previous_owner_id: string | null }>>(
-      `WITH chat AS (
+/** See `HandoverRepository.settle`. */
+const SETTLE: Statement = {
+  name: "handover.settle",
+  text: `WITH chat AS (
          SELECT id, owner_id FROM chat_sessions WHERE id = $7 FOR NO KEY UPDATE),
        req AS (
          UPDATE assignment_requests r SET status = $2, reason = $3, responded_at = $4, responded_by_id = $5
@@ -292,6 +211,107 @@ export class HandoverRepository {
        SELECT e.request_id, e.sequence, rec.response_seconds, (SELECT owner_id FROM chat) AS previous_owner_id
          FROM events e JOIN rec ON rec.request_id = e.request_id
         WHERE (SELECT count(*) FROM moved) >= 0`,
+};
+
+export class HandoverRepository {
+  /** One request of the organization, unlocked (the write re-checks what the decision relied on). */
+  async find(sql: Sql, organizationId: string, requestId: string): Promise<RequestState | null> {
+    const rows = await sql.rows<StateRow>(FIND, [requestId, organizationId]);
+    return rows[0] ? toState(rows[0]) : null;
+  }
+
+  /**
+   * Pending requests past their deadline, oldest deadline first, locked in the caller's
+   * transaction; rows another transaction holds are skipped, not waited for.
+   */
+  async lockDue(sql: Sql, now: Date, limit: number): Promise<RequestState[]> {
+    const rows = await sql.rows<StateRow>(LOCK_DUE, [now, limit]);
+    return rows.map(toState);
+  }
+
+  /** The pending requests of these chats, locked in the caller's transaction (which holds the chats). */
+  async lockPendingForChats(sql: Sql, chatIds: string[]): Promise<RequestState[]> {
+    if (chatIds.length === 0) return [];
+    const rows = await sql.rows<StateRow>(LOCK_PENDING_FOR_CHATS, [chatIds]);
+    return rows.map(toState);
+  }
+
+  /** The pending requests a user sent or received, locked in the caller's transaction. */
+  async lockPendingForUser(sql: Sql, userId: string): Promise<RequestState[]> {
+    const rows = await sql.rows<StateRow>(LOCK_PENDING_FOR_USER, [userId]);
+    return rows.map(toState);
+  }
+
+  /** What opening a request reads, in one statement, unlocked (the write re-checks the chat). */
+  async findOpening(sql: Sql, organizationId: string, chatId: string, recipientId: string): Promise<OpeningState | null> {
+    const [row] = await sql.rows<{
+        chat: Record<string, unknown>;
+        recipient_id: string | null;
+        recipient_name: string;
+        recipient_role: UserRole;
+        recipient_active: boolean;
+        pending_id: string | null;
+        pending_expires_at: Date;
+        timeout_seconds: number | null;
+      }>(FIND_OPENING, [chatId, recipientId, organizationId]);
+    if (!row) return null;
+    return {
+      chat: fromJson(ChatSession, row.chat),
+      recipient: row.recipient_id
+        ? { id: row.recipient_id, name: row.recipient_name, role: row.recipient_role, active: row.recipient_active }
+        : null,
+      pending: row.pending_id ? { id: row.pending_id, expiresAt: row.pending_expires_at } : null,
+      timeoutSeconds: row.timeout_seconds,
+    };
+  }
+
+  /**
+   * Opens a request: the chat locked (and still owned by `ownerId`, still open), the request,
+   * its tracking record, notifications, timeout job and event, in one statement. Returns the
+   * event's sequence, or null when the chat changed since it was read (the caller reads again).
+   * A concurrent pending request for the chat fails it with a unique violation.
+   */
+  async open(sql: Sql, w: OpenWrite): Promise<string | null> {
+    const r = w.request;
+    const rows = await sql.rows<{ sequence: string }>(
+      OPEN,
+      [
+        r.id,
+        r.organizationId,
+        r.chatSessionId,
+        r.senderId,
+        r.recipientId,
+        r.recipientType satisfies RecipientType,
+        r.note,
+        r.timeoutSeconds,
+        r.createdAt,
+        r.expiresAt,
+        w.ownerId,
+        w.recordId,
+        w.trackingKind,
+        w.notifications.map((n) => n.id),
+        w.notifications.map((n) => n.userId),
+        w.notifications.map((n) => n.type),
+        w.notifications.map((n) => n.message),
+        w.eventType,
+        w.jobs?.name ?? null,
+        w.jobs?.instance ?? null,
+      ],
+    );
+    return rows[0] ? String(rows[0].sequence) : null;
+  }
+
+  /**
+   * Settles pending requests (one transition for all of them) with every effect, in one
+   * statement: the request rows (only those still pending and inside `window`), the chat moved
+   * on accept (locked first: lock order everywhere is chat, then request), tracking records,
+   * notifications, job removal, events. Returns one result per request it settled: fewer than
+   * asked when another transaction got there first.
+   */
+  async settle(sql: Sql, w: SettleWrite): Promise<SettleResult[]> {
+    if (w.requestIds.length === 0) return [];
+    const rows = await sql.rows<{ request_id: string; sequence: string; response_seconds: string | null; previous_owner_id: string | null }>(
+      SETTLE,
       [
         w.requestIds,
         w.to,

@@ -94,7 +94,7 @@ const resolvers = {
         );
         // 5 (last, so the organization's event lock is held only into COMMIT): the event.
         await c.query(
-          `WITH ordered AS (SELECT pg_advisory_xact_lock(hashtextextended($2::text, 0)))
+          `WITH ordered AS (SELECT pg_advisory_xact_lock(hashtextextended($2::uuid::text, 0)))
            INSERT INTO assignment_events (event_id, organization_id, type, request_id, tracking_record_id, chat_session_id, actor_id, from_user_id, to_user_id, occurred_at)
            SELECT $1, $2, 'CREATED', $3, $4, $5, $6, $6, $7, $8 FROM ordered`,
           [randomUUID(), chat.organization_id, requestId, recordId, input.chatSessionId, ctx.userId, input.recipientId, now],
@@ -129,7 +129,7 @@ const resolvers = {
         );
         // 5 (last): the event.
         await c.query(
-          `WITH ordered AS (SELECT pg_advisory_xact_lock(hashtextextended($2::text, 0)))
+          `WITH ordered AS (SELECT pg_advisory_xact_lock(hashtextextended($2::uuid::text, 0)))
            INSERT INTO assignment_events (event_id, organization_id, type, request_id, tracking_record_id, chat_session_id, actor_id, from_user_id, to_user_id, occurred_at)
            SELECT $1, $2, 'ACCEPTED', $3, $4, $5, $6, $7, $6, $8 FROM ordered`,
           [randomUUID(), request.organization_id, requestId, records[0]?.id, request.chat_session_id, ctx.userId, request.sender_id, now],

@@ -2,7 +2,8 @@ import type { DataSource } from "typeorm";
 import { newestFirst } from "../../db/keyset";
 import type { Page, PageArgs } from "../../kernel/page";
 import { requireId } from "../../validation";
-import { isManagerOrAdmin, type User } from "../users/user.entity";
+import type { User } from "../users/user.entity";
+import { partyFilter } from "../../policy/access";
 import { AssignmentRequest, type RequestStatus } from "./assignment-request.entity";
 
 export enum RequestDirection {
@@ -47,7 +48,7 @@ export class AssignmentQueryService {
         q.andWhere("r.sender_id = :me", { me: viewer.id });
         break;
       case RequestDirection.ALL:
-        if (!isManagerOrAdmin(viewer)) q.andWhere("(r.sender_id = :me OR r.recipient_id = :me)", { me: viewer.id });
+        if (partyFilter(viewer)) q.andWhere("(r.sender_id = :me OR r.recipient_id = :me)", { me: viewer.id });
         break;
     }
     if (filter?.status) q.andWhere("r.status = :status", { status: filter.status });

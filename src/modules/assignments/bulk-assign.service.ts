@@ -9,7 +9,8 @@ import { ChatSession, ChatStatus } from "../chat-sessions/chat-session.entity";
 import { NotificationType } from "../notifications/notification.entity";
 import { type NewNotification, writeNotifications } from "../notifications/notification.writer";
 import { EngagementTrackingRecord, TrackingKind, TrackingStatus } from "../tracking/engagement-tracking-record.entity";
-import { isManagerOrAdmin, User } from "../users/user.entity";
+import { User } from "../users/user.entity";
+import { can } from "../../policy/access";
 import { AssignmentEvent, AssignmentEventType } from "./assignment-event.entity";
 import type { HandoverEngine } from "../../engine/handover-engine";
 import { appendEventsCtes } from "../../repositories/events.repository";
@@ -105,11 +106,10 @@ export class BulkAssignService {
           [wellFormed, viewer.organizationId],
         );
         const byId = new Map(rows.map((r) => [r.id, r]));
-        const manager = isManagerOrAdmin(viewer);
         const outcomeOf = (id: string): BulkOutcome => {
           const chat = byId.get(id);
           if (!chat) return BulkOutcome.NOT_FOUND;
-          if (!manager && chat.owner_id !== viewer.id) return BulkOutcome.FORBIDDEN;
+          if (!can(viewer, "chat.assign", { ownerId: chat.owner_id })) return BulkOutcome.FORBIDDEN;
           if (chat.status === ChatStatus.CLOSED) return BulkOutcome.CHAT_CLOSED;
           if (chat.owner_id === target.id) return BulkOutcome.ALREADY_OWNER;
           return BulkOutcome.ASSIGNED;

@@ -1,5 +1,5 @@
-import { forbidden } from "../../errors";
-import { isManagerOrAdmin, type User } from "../users/user.entity";
+import { can, requireAccess } from "../../policy/access";
+import type { User } from "../users/user.entity";
 import type { AssignmentEvent } from "./assignment-event.entity";
 
 export enum EventScope {
@@ -10,12 +10,10 @@ export enum EventScope {
 /** The one rule for which assignment events a user may see, live or caught up. */
 export function maySee(viewer: User, scope: EventScope, event: Pick<AssignmentEvent, "organizationId" | "fromUserId" | "toUserId">): boolean {
   if (event.organizationId !== viewer.organizationId) return false;
-  if (scope === EventScope.ORGANIZATION) return isManagerOrAdmin(viewer);
-  return event.fromUserId === viewer.id || event.toUserId === viewer.id;
+  if (scope === EventScope.ORGANIZATION) return can(viewer, "organization.follow");
+  return (event.fromUserId === viewer.id || event.toUserId === viewer.id) && can(viewer, "event.see", event);
 }
 
 export function assertScope(viewer: User, scope: EventScope): void {
-  if (scope === EventScope.ORGANIZATION && !isManagerOrAdmin(viewer)) {
-    throw forbidden("Only managers and admins may follow the whole organization");
-  }
+  if (scope === EventScope.ORGANIZATION) requireAccess(viewer, "organization.follow");
 }

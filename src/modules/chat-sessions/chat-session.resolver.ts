@@ -6,7 +6,8 @@ import { notFound } from "../../errors";
 import { type Context, viewerOf } from "../../graphql/context";
 import { ConnectionType, pageArgs, toConnection } from "../../graphql/pagination";
 import { AssignmentRequest } from "../assignments/assignment-request.entity";
-import { isManagerOrAdmin, User } from "../users/user.entity";
+import { User } from "../users/user.entity";
+import { can } from "../../policy/access";
 import { ChatSession, ChatStatus } from "./chat-session.entity";
 
 const ChatSessionConnection = ConnectionType(ChatSession, "ChatSession");
@@ -70,7 +71,7 @@ export class ChatSessionResolver {
     subscribe: ({ context }: { context: Context }) => {
       const viewer = viewerOf(context);
       return pipe(
-        context.services.pubsub.subscribe("CHAT_SESSION_UPDATED", isManagerOrAdmin(viewer) ? audience.organization(viewer.organizationId) : audience.user(viewer.id), { onOverflow: context.onFeedOverflow }),
+        context.services.pubsub.subscribe("CHAT_SESSION_UPDATED", can(viewer, "organization.follow") ? audience.organization(viewer.organizationId) : audience.user(viewer.id), { onOverflow: context.onFeedOverflow }),
         filter((m: ChatSessionMessage) => chatVisible(viewer, m)),
       );
     },

@@ -1,13 +1,14 @@
 import { randomUUID } from "node:crypto";
 import type { DataSource } from "typeorm";
 import { type AfterCommitErrorHandler, inTransaction } from "../../db/transaction";
-import { BatonError, badInput, ErrorCode, forbidden, notFound } from "../../errors";
+import { BatonError, badInput, ErrorCode, notFound } from "../../errors";
 import { newestFirst } from "../../db/keyset";
 import type { Page, PageArgs } from "../../kernel/page";
 import { type BatonPubSub, publishChatSessionUpdated } from "../../events/pubsub";
 import { requireId, requirePhone, requireText } from "../../validation";
 import type { HandoverEngine } from "../../engine/handover-engine";
-import { isManagerOrAdmin, User, UserRole } from "../users/user.entity";
+import { User } from "../users/user.entity";
+import { requireAccess } from "../../policy/access";
 import { ChatChannel, ChatSession, ChatStatus } from "./chat-session.entity";
 
 export interface ChatSessionFilterData {
@@ -49,7 +50,7 @@ export class ChatSessionService {
 
   /** Admins (the WhatsApp connector) open chats for a customer and give them an owner. */
   async open(viewer: User, input: OpenChatSessionData): Promise<ChatSession> {
-    if (viewer.role !== UserRole.ADMIN) throw forbidden("Only admins may open chat sessions");
+    requireAccess(viewer, "chat.open");
     const customerName = requireText(input.customerName, "customerName", 1, 200);
     const customerPhone = requirePhone(input.customerPhone);
     const ownerId = requireId(input.ownerId, "ownerId");
@@ -84,9 +85,7 @@ export class ChatSessionService {
         lock: { mode: "for_no_key_update" },
       });
       if (!chat) throw notFound("Chat session");
-      if (chat.ownerId !== viewer.id && !isManagerOrAdmin(viewer)) {
-        throw forbidden("Only the chat's owner, a manager or an admin may close it");
-      }
+      requireAccess(viewer, "chat.close", chat);
       if (chat.status === ChatStatus.CLOSED) throw new BatonError(ErrorCode.CHAT_CLOSED, "The chat session is already closed");
       const now = new Date();
       await tx.manager.update(ChatSession, { id: chat.id }, { status: ChatStatus.CLOSED, updatedAt: now });

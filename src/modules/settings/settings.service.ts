@@ -1,6 +1,7 @@
 import type { DataSource, EntityManager } from "typeorm";
-import { badInput, forbidden } from "../../errors";
-import { type User, UserRole } from "../users/user.entity";
+import { badInput } from "../../errors";
+import { requireAccess } from "../../policy/access";
+import type { User } from "../users/user.entity";
 import { characters } from "../../validation";
 import {
   AssignDiscussSettings,
@@ -47,7 +48,7 @@ export class SettingsService {
 
   /** Admins only. A new timeout applies to requests sent afterwards; pending ones keep their deadline. */
   async update(viewer: User, patch: SettingsPatch): Promise<AssignDiscussSettings> {
-    if (viewer.role !== UserRole.ADMIN) throw forbidden("Only admins may change the Assign/Discuss settings");
+    requireAccess(viewer, "settings.manage");
     const timeout = patch.assignRequestTimeoutSeconds;
     if (timeout !== undefined && timeout !== null) {
       if (!Number.isInteger(timeout) || timeout < MIN_TIMEOUT_SECONDS || timeout > MAX_TIMEOUT_SECONDS) {

@@ -3,7 +3,8 @@ import { badInput } from "../../errors";
 import { newestFirst } from "../../db/keyset";
 import type { Page, PageArgs } from "../../kernel/page";
 import { requireId } from "../../validation";
-import { isManagerOrAdmin, type User } from "../users/user.entity";
+import type { User } from "../users/user.entity";
+import { partyFilter } from "../../policy/access";
 import { EngagementTrackingRecord, type TrackingKind, type TrackingStatus } from "./engagement-tracking-record.entity";
 
 export interface TrackingFilterData {
@@ -25,9 +26,8 @@ export class TrackingService {
     const q = this.dataSource.manager
       .createQueryBuilder(EngagementTrackingRecord, "t")
       .where("t.organization_id = :org", { org: viewer.organizationId });
-    if (!isManagerOrAdmin(viewer)) {
-      q.andWhere("(t.initiated_by_id = :me OR t.from_user_id = :me OR t.to_user_id = :me)", { me: viewer.id });
-    }
+    const me = partyFilter(viewer);
+    if (me) q.andWhere("(t.initiated_by_id = :me OR t.from_user_id = :me OR t.to_user_id = :me)", { me });
     if (filter?.chatSessionId) q.andWhere("t.chat_session_id = :chat", { chat: requireId(filter.chatSessionId, "chatSessionId") });
     if (filter?.userId) {
       q.andWhere("(t.initiated_by_id = :user OR t.from_user_id = :user OR t.to_user_id = :user)", {

@@ -1,7 +1,7 @@
 import type { DataSource } from "typeorm";
 import { type AfterCommitErrorHandler, inTransaction } from "../../db/transaction";
 import { type BatonPubSub, publishUserChanged } from "../../events/pubsub";
-import { forbidden } from "../../errors";
+import { requireAccess } from "../../policy/access";
 import { requireEmail, requireText } from "../../validation";
 import type { HandoverEngine } from "../../engine/handover-engine";
 import type { Presence } from "../presence/presence.service";
@@ -49,7 +49,7 @@ export class UserService {
    * their open sockets once it commits.
    */
   async upsert(viewer: User, input: UpsertUserData): Promise<User> {
-    if (viewer.role !== UserRole.ADMIN) throw forbidden("Only admins may create or change users");
+    requireAccess(viewer, "users.manage");
     const email = requireEmail(input.email);
     const name = requireText(input.name, "name", 1, 200);
     return inTransaction(this.dataSource, async (tx) => {
