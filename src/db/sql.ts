@@ -43,10 +43,12 @@ export function poolSql(dataSource: DataSource): Sql {
 
 /** Statements on the connection of the transaction `manager` belongs to. */
 export function txSql(manager: EntityManager): Sql {
-  const runner = manager.queryRunner as (QueryRunner & { connect(): Promise<PoolClient> }) | undefined;
+  const runner: QueryRunner | undefined = manager.queryRunner;
   if (!runner) throw new Error("txSql needs a transaction's manager");
+  // TypeORM's Postgres query runner hands out its pg client.
+  const connect = (): Promise<PoolClient> => runner.connect() as Promise<PoolClient>;
   return {
-    rows: async (statement, params) => run(await runner.connect(), manager.connection.logger, statement, params),
+    rows: async (statement, params) => run(await connect(), manager.connection.logger, statement, params),
   };
 }
 

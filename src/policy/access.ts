@@ -110,7 +110,7 @@ type Args<P extends Permission> = Subjects[P] extends null ? [] : [subject: Subj
 
 export function can<P extends Permission>(viewer: Viewer, permission: P, ...subject: Args<P>): boolean {
   const rule = RULES[permission] as Rule<Subjects[P] | null>;
-  return rule.allows(viewer, (subject[0] ?? null) as Subjects[P] | null);
+  return rule.allows(viewer, (subject[0] ?? null));
 }
 
 /** FORBIDDEN unless `can`; `request.see` answers NOT_FOUND instead, as for an id that does not exist. */
