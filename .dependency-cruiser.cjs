@@ -1,15 +1,20 @@
 /**
- * Baton's layers, checked by `npm run check` (dependency-cruiser):
+ * Baton's layers, checked by `npm run check` (dependency-cruiser). Arrows point down only:
  *
- *   transport  src/graphql, src/http, src/app.ts, src/main.ts, src/cli.ts   GraphQL, WebSocket, HTTP
- *   domain     src/modules/** services, writers and entities; src/jobs       rules and their effects
- *   ports      src/events                                                    publishing after commit
- *   kernel     src/kernel, src/db, src/errors.ts, src/validation.ts, ...     pages, database, errors, config
+ *   transport     src/graphql, src/http, src/app.ts, src/main.ts, src/cli.ts,   GraphQL, WebSocket, HTTP
+ *                 src/modules/** /*.resolver.ts
+ *   engine and    src/engine (the handover engine), src/policy (who may do what),  rules and their effects
+ *   services      src/modules/** services and entities, src/jobs (deadlines)
+ *   repositories  src/repositories                                               the SQL
+ *   database      src/db (pool, statements, transactions, migrations)            Postgres
+ *   ports/kernel  src/events (publishing after commit), src/kernel, errors, config
  *
- * Arrows point down: transport -> domain -> events/kernel -> nothing above them.
+ * transport -> engine and services -> repositories -> database; nothing imports upward, no circles.
  */
-const transport = "^src/(graphql|http)/|^src/(app|main|cli)\\.ts$";
-const resolvers = "^src/modules/.+\\.resolver\\.ts$";
+const transport = ["^src/(graphql|http)/", "^src/(app|main|cli)\\.ts$", "^src/modules/.+\\.resolver\\.ts$"];
+const services = ["^src/(engine|policy|jobs)/", "^src/modules/.+\\.(service|writer)\\.ts$", "^src/services\\.ts$"];
+const repositories = ["^src/repositories/"];
+const kernel = "^src/(events|db|kernel)/|^src/(errors|validation|config|logger|startup-error|metrics|rate-limits)\\.ts$";
 
 module.exports = {
   forbidden: [
@@ -21,24 +26,31 @@ module.exports = {
       to: { circular: true },
     },
     {
-      name: "domain-not-to-transport",
+      name: "services-not-to-transport",
       severity: "error",
-      comment: "Services, writers, entities and jobs know nothing of GraphQL, sockets or HTTP.",
-      from: { path: "^src/(modules|jobs)/", pathNot: resolvers },
-      to: { path: [transport, resolvers] },
+      comment: "The engine, the policy, services, entities and jobs know nothing of GraphQL, sockets or HTTP.",
+      from: { path: ["^src/(engine|policy|jobs|repositories)/", "^src/modules/"], pathNot: "\\.resolver\\.ts$" },
+      to: { path: transport },
     },
     {
-      name: "events-and-kernel-not-upward",
+      name: "repositories-not-upward",
       severity: "error",
-      comment: "The publishing port and the kernel (database, errors, config) depend on nothing above them.",
-      from: { path: "^src/(events|db|kernel)/|^src/(errors|validation|config|logger|startup-error|metrics|rate-limits)\\.ts$" },
-      to: { path: [transport, resolvers, "^src/jobs/"] },
+      comment: "Repositories say things in SQL; they know no service, engine, policy or transport.",
+      from: { path: repositories },
+      to: { path: [...transport, ...services] },
+    },
+    {
+      name: "database-and-kernel-not-upward",
+      severity: "error",
+      comment: "The database, the publishing port and the kernel depend on nothing above them.",
+      from: { path: kernel },
+      to: { path: [...transport, ...services, ...repositories] },
     },
     {
       name: "kernel-without-graphql",
       severity: "error",
       comment: "Errors, pages, the database and the publishing port are GraphQL-free: the edges map them (src/graphql/errors.ts).",
-      from: { path: "^src/(events|db|kernel)/|^src/(errors|validation|config|logger|startup-error|metrics|rate-limits)\\.ts$" },
+      from: { path: kernel },
       to: { path: "^node_modules/(graphql|@apollo|graphql-ws|type-graphql|express)/" },
     },
     {

@@ -1,0 +1,60 @@
+import { spawnSync } from "node:child_process";
+import { cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+
+// The layering rule of `npm run check` (.dependency-cruiser.cjs), run on small probe trees: it
+// must refuse an upward import and accept a downward one.
+const root = path.resolve(__dirname, "../..");
+const depcruise = path.join(root, "node_modules/dependency-cruiser/bin/dependency-cruise.mjs");
+const dirs: string[] = [];
+afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
+
+function cruise(files: Record<string, string>): { status: number | null; output: string } {
+  const dir = mkdtempSync(path.join(os.tmpdir(), "baton-layers-"));
+  dirs.push(dir);
+  cpSync(path.join(root, ".dependency-cruiser.cjs"), path.join(dir, ".dependency-cruiser.cjs"));
+  writeFileSync(path.join(dir, "tsconfig.json"), JSON.stringify({ compilerOptions: { module: "commonjs", target: "es2022" } }));
+  for (const [file, text] of Object.entries(files)) {
+    mkdirSync(path.dirname(path.join(dir, file)), { recursive: true });
+    writeFileSync(path.join(dir, file), text);
+  }
+  const run = spawnSync(process.execPath, [depcruise, "src", "--config", ".dependency-cruiser.cjs", "--output-type", "err"], { cwd: dir, encoding: "utf8" });
+  return { status: run.status, output: `${run.stdout}${run.stderr}` };
+}
+
+describe("the layering rule", () => {
+  it("fails when the engine or a service imports the GraphQL layer", () => {
+    const run = cruise({
+      "src/graphql/context.ts": "export const context = 1;\n",
+      "src/engine/handover-engine.ts": 'import { context } from "../graphql/context";\nexport const engine = context;\n',
+      "src/modules/users/user.service.ts": 'import { context } from "../../graphql/context";\nexport const users = context;\n',
+    });
+    expect(run.status).not.toBe(0);
+    expect(run.output).toContain("services-not-to-transport: src/engine/handover-engine.ts → src/graphql/context.ts");
+    expect(run.output).toContain("services-not-to-transport: src/modules/users/user.service.ts → src/graphql/context.ts");
+  });
+
+  it("fails when a repository imports the engine, or the database a repository", () => {
+    const run = cruise({
+      "src/engine/handover-engine.ts": "export const engine = 1;\n",
+      "src/repositories/handover.repository.ts": 'import { engine } from "../engine/handover-engine";\nexport const repo = engine;\n',
+      "src/db/sql.ts": 'import { repo } from "../repositories/handover.repository";\nexport const sql = repo;\n',
+    });
+    expect(run.status).not.toBe(0);
+    expect(run.output).toContain("repositories-not-upward: src/repositories/handover.repository.ts → src/engine/handover-engine.ts");
+    expect(run.output).toContain("database-and-kernel-not-upward: src/db/sql.ts → src/repositories/handover.repository.ts");
+  });
+
+  it("passes transport -> engine -> repositories -> database", () => {
+    const run = cruise({
+      "src/db/sql.ts": "export const sql = 1;\n",
+      "src/repositories/handover.repository.ts": 'import { sql } from "../db/sql";\nexport const repo = sql;\n',
+      "src/engine/handover-engine.ts": 'import { repo } from "../repositories/handover.repository";\nexport const engine = repo;\n',
+      "src/graphql/context.ts": 'import { engine } from "../engine/handover-engine";\nexport const context = engine;\n',
+    });
+    expect(run.output).toContain("no dependency violations found");
+    expect(run.status).toBe(0);
+  });
+});
