@@ -6,6 +6,7 @@ import cors from "cors";
 import express, { type NextFunction, type Request, type Response } from "express";
 import proxyaddr from "proxy-addr";
 import type { DataSource } from "typeorm";
+import { ping, poolSql } from "./db/sql";
 import { type Config, DEFAULT_SOCKET_LIMITS } from "./config";
 import { type SchedulerOptions, TimeoutScheduler } from "./jobs/timeout-scheduler";
 import { BatonError, ErrorCode } from "./errors";
@@ -67,6 +68,7 @@ export async function createApp(opts: AppOptions): Promise<App> {
   const ttl = opts.presenceTtlMs ?? 30_000;
   const presence = redis ? new RedisPresence(redis.commands, ttl, Math.max(250, Math.floor(ttl / 3))) : new LocalPresence();
   const services = createServices(dataSource, pubsub, opts.jwtSecret, logger, presence);
+  const db = poolSql(dataSource);
   const schema = await buildBatonSchema();
   const scheduler = opts.scheduler ? new TimeoutScheduler(opts.scheduler, dataSource, services.assignments, logger) : null;
   await scheduler?.start();
@@ -157,7 +159,7 @@ export async function createApp(opts: AppOptions): Promise<App> {
     };
     await Promise.all([
       probe("database", async () => {
-        await dataSource.query("SELECT 1");
+        await ping(db);
         return null;
       }),
       redis ? probe("redis", async () => (redis.available() ? null : "not connected")) : null,

@@ -8,6 +8,8 @@ import { createLogger } from "./logger";
 import { TokenService } from "./modules/auth/token.service";
 import { OrganizationService } from "./modules/organizations/organization.service";
 import { StartupError } from "./startup-error";
+import { poolSql } from "./db/sql";
+import { UserRepository } from "./repositories/user.repository";
 
 const USAGE = `usage: npm run cli -- <command> [options]
 
@@ -75,7 +77,7 @@ async function main(): Promise<void> {
       const created = await new OrganizationService(db.dataSource).create(org.name, org.adminEmail, org.adminName);
       console.log(JSON.stringify({ ...created, adminToken: tokens.sign(created.adminUserId) }));
     } else {
-      const rows = await db.dataSource.query<Array<{ id: string }>>(`SELECT id FROM users WHERE lower(email) = lower($1) AND active`, [email]);
+      const rows = await new UserRepository(poolSql(db.dataSource)).activeByEmail(email);
       if (rows.length !== 1 || !rows[0]) {
         throw new Error(rows.length === 0 ? `no active user has the email ${email}` : `${rows.length} organizations have an active user with the email ${email}`);
       }

@@ -9,6 +9,8 @@ import { openDatabase } from "./db/database";
 import { createLogger } from "./logger";
 import { OrganizationService } from "./modules/organizations/organization.service";
 import { TokenService } from "./modules/auth/token.service";
+import { poolSql } from "./db/sql";
+import { UserRepository } from "./repositories/user.repository";
 
 /** The embedded setup keeps its secret beside its data, so demo tokens survive restarts. */
 async function localSecret(dataDir: string): Promise<string> {
@@ -74,10 +76,7 @@ async function main(): Promise<void> {
 
   if (db.embedded) {
     const tokens = new TokenService(jwtSecret, db.dataSource);
-    const demo = await db.dataSource.query<Array<{ id: string; name: string; email: string; role: string }>>(
-      `SELECT u.id, u.name, u.email, u.role FROM users u JOIN organizations o ON o.id = u.organization_id
-        WHERE o.name = 'Demo Org' AND u.active ORDER BY u.role, u.name`,
-    );
+    const demo = await new UserRepository(poolSql(db.dataSource)).demoUsers();
     const lines = demo.map((u) => `  ${u.name.padEnd(10)} ${u.role.padEnd(8)} ${tokens.sign(u.id)}`);
     process.stdout.write(`\nBaton GraphQL: ${url}\nDemo tokens (Authorization: Bearer <token>):\n${lines.join("\n")}\n\n`);
   }

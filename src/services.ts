@@ -2,6 +2,8 @@ import type { DataSource } from "typeorm";
 import type { BatonPubSub } from "./events/pubsub";
 import type { Logger } from "./logger";
 import { HandoverEngine } from "./engine/handover-engine";
+import { poolSql } from "./db/sql";
+import { BatchRepository } from "./repositories/batch.repository";
 import { AssignmentEventService } from "./modules/assignments/assignment-event.service";
 import { type Presence, LocalPresence } from "./modules/presence/presence.service";
 import { BulkAssignService } from "./modules/assignments/bulk-assign.service";
@@ -42,6 +44,8 @@ export function createServices(
     users: new UserService(dataSource, assignments, presence, pubsub, afterCommitFailed),
     notifications: new NotificationService(dataSource),
     tracking: new TrackingService(dataSource),
+    /** Rows by key for the GraphQL loaders, one statement per relation and operation. */
+    reads: new BatchRepository(poolSql(dataSource)),
   };
 }
 

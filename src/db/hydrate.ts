@@ -54,22 +54,6 @@ export function revive<T extends ObjectLiteral>(target: Ctor<T>, plain: T | Reco
   return entity as T;
 }
 
-/**
- * `INSERT INTO <table> (<every column>) VALUES (…)` for one entity, as SQL text and parameters
- * numbered from `firstParam`: for statements that write several tables at once (CTEs).
- */
-export function insertSql<T extends ObjectLiteral>(target: Ctor<T>, entity: T, firstParam = 1): { sql: string; params: unknown[] } {
-  const table = getMetadataArgsStorage().tables.find((t) => t.target === target)?.name;
-  if (!table) throw new Error(`${target.name} is not an entity`);
-  const columns = columnsOf(target);
-  const params = columns.map((c) => {
-    const value = (entity as Record<string, unknown>)[c.property] ?? null;
-    return c.to ? c.to(value) : value;
-  });
-  const placeholders = columns.map((_, i) => `$${firstParam + i}`);
-  return { sql: `INSERT INTO ${table} (${columns.map((c) => c.column).join(", ")}) VALUES (${placeholders.join(", ")})`, params };
-}
-
 /** An entity from a row read as JSON (`to_json(t)`): snake_case keys, timestamps as ISO strings. */
 export function fromJson<T extends ObjectLiteral>(target: Ctor<T>, json: Record<string, unknown>): T {
   const entity = new target() as Record<string, unknown>;

@@ -1,13 +1,28 @@
-import type { SelectQueryBuilder } from "typeorm";
+import type { ObjectLiteral } from "typeorm";
 import { type Page, type PageArgs, toPage } from "../kernel/page";
+import { fromRow } from "./hydrate";
+import type { Conditions, Sql } from "./sql";
 
 /**
- * Runs a filtered query as one page, newest first by (created_at, id) — the order every list's
- * index serves — from the page's cursor on.
+ * One page of `table` (aliased `t`) filtered by `where`, newest first by (created_at, id), the
+ * order every list's index serves, from the page's cursor on.
  */
-export async function newestFirst<T extends { createdAt: Date; id: string }>(q: SelectQueryBuilder<T>, page: PageArgs): Promise<Page<T>> {
-  const a = q.alias;
-  q.orderBy(`${a}.created_at`, "DESC").addOrderBy(`${a}.id`, "DESC").limit(page.first + 1);
-  if (page.after) q.andWhere(`(${a}.created_at, ${a}.id) < (:at, :id)`, { at: page.after.at, id: page.after.id });
-  return toPage(await q.getMany(), page, (row) => ({ at: row.createdAt, id: row.id }));
+export async function newestFirst<T extends ObjectLiteral & { createdAt: Date; id: string }>(
+  sql: Sql,
+  target: new () => T,
+  table: string,
+  where: Conditions,
+  page: PageArgs,
+): Promise<Page<T>> {
+  if (page.after) where.and("(t.created_at, t.id) < (?, ?)", page.after.at, page.after.id);
+  const limit = where.param(page.first + 1);
+  const rows = await sql.rows<Record<string, unknown>>(
+    `SELECT t.* FROM ${table} t WHERE ${where.sql} ORDER BY t.created_at DESC, t.id DESC LIMIT ${limit}`,
+    where.params,
+  );
+  return toPage(
+    rows.map((row) => fromRow(target, row)),
+    page,
+    (row) => ({ at: row.createdAt, id: row.id }),
+  );
 }

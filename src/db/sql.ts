@@ -57,3 +57,36 @@ export function isUniqueViolation(err: unknown): boolean {
   const e = err as { code?: string; driverError?: { code?: string } };
   return e.code === "23505" || e.driverError?.code === "23505";
 }
+
+/**
+ * A WHERE clause built from optional filters, for the lists (their SQL varies with the filters
+ * given, so each runs unnamed and Postgres plans it for its values). `?` marks where each value
+ * goes; it becomes `$n`.
+ */
+export class Conditions {
+  readonly params: unknown[] = [];
+  private readonly parts: string[] = [];
+
+  and(text: string, ...values: unknown[]): this {
+    let i = 0;
+    this.parts.push(text.replace(/\?/g, () => this.param(values[i++])));
+    return this;
+  }
+
+  /** A value's placeholder, for a clause outside WHERE (LIMIT). */
+  param(value: unknown): string {
+    this.params.push(value);
+    return `$${this.params.length}`;
+  }
+
+  get sql(): string {
+    return this.parts.length > 0 ? this.parts.join(" AND ") : "TRUE";
+  }
+}
+
+const PING: Statement = { name: "db.ping", text: "SELECT 1" };
+
+/** One round trip to Postgres (the readiness probe's). */
+export async function ping(sql: Sql): Promise<void> {
+  await sql.rows(PING);
+}

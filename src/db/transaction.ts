@@ -1,5 +1,6 @@
 import type { DataSource, EntityManager } from "typeorm";
 import { isDatabaseUnavailable } from "./faults";
+import { type Sql, txSql } from "./sql";
 
 /**
  * The connection was lost while COMMIT was under way: the change may or may not be in the
@@ -16,6 +17,8 @@ export class CommitOutcomeUnknown extends Error {
 /** A transaction plus the work that must wait for its commit (publishing, scheduling). */
 export interface Tx {
   manager: EntityManager;
+  /** The transaction's connection, for repositories. */
+  sql: Sql;
   afterCommit: (effect: () => void | Promise<void>) => void;
 }
 
@@ -36,7 +39,7 @@ export async function inTransaction<T>(
   let result: T;
   try {
     result = await dataSource.transaction(async (manager) => {
-      const value = await work({ manager, afterCommit: (effect) => effects.push(effect) });
+      const value = await work({ manager, sql: txSql(manager), afterCommit: (effect) => effects.push(effect) });
       workDone = true;
       return value;
     });

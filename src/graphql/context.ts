@@ -59,8 +59,8 @@ export function contextFor(
     authError,
     requestId,
     services,
-    loaders: createLoaders(dataSource, organizationId, services.presence),
-    renewLoaders: () => (context.loaders = createLoaders(dataSource, organizationId, services.presence)),
+    loaders: createLoaders(services.reads, organizationId, services.presence),
+    renewLoaders: () => (context.loaders = createLoaders(services.reads, organizationId, services.presence)),
   };
   return context;
 }

@@ -10,47 +10,8 @@ import { BatonError, ErrorCode, serviceUnavailable } from "../errors";
 import type { Logger } from "../logger";
 import type { TokenService } from "../modules/auth/token.service";
 import { requireAccess } from "../policy/access";
+import { trackingExportCopy } from "../repositories/tracking.repository";
 import { CsvCrlfTransform } from "./csv-crlf";
-
-/** The CSV's columns, in order: the `bi.engagement_tracking_records` view's, less the organization id. */
-export const EXPORT_COLUMNS = [
-  "record_id",
-  "organization_name",
-  "kind",
-  "status",
-  "chat_session_id",
-  "customer_name",
-  "customer_phone",
-  "request_id",
-  "bulk_operation_id",
-  "recipient_type",
-  "initiated_by_id",
-  "initiated_by_name",
-  "initiated_by_email",
-  "from_user_id",
-  "from_user_name",
-  "from_user_email",
-  "to_user_id",
-  "to_user_name",
-  "to_user_email",
-  "responded_by_id",
-  "responded_by_name",
-  "responded_by_email",
-  "note",
-  "reason",
-  "requested_at",
-  "responded_at",
-  "expires_at",
-  "timeout_seconds",
-  "response_seconds",
-  "created_at",
-  "updated_at",
-] as const;
-
-const TIMESTAMPS = new Set(["requested_at", "responded_at", "expires_at", "created_at", "updated_at"]);
-/** Timestamps leave Postgres as ISO 8601 UTC text, the same as the GraphQL API's DateTime. */
-const asText = (column: string): string =>
-  TIMESTAMPS.has(column) ? `to_char(${column} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS ${column}` : column;
 
 function parseTime(value: unknown, name: string): Date | null {
   if (value === undefined || value === "") return null;
@@ -83,16 +44,8 @@ export function trackingExportHandler(dataSource: DataSource, tokens: TokenServi
       client = await pool.connect();
       // While it is ours the pool does not listen on it: a connection dropped mid-export must not end the process.
       client.on("error", onClientError);
-      // COPY takes no bind parameters: the values go in as literals quoted by pg's escapeLiteral.
-      const where = [`organization_id = ${client.escapeLiteral(user.organizationId)}::uuid`];
-      if (from) where.push(`created_at >= ${client.escapeLiteral(from.toISOString())}::timestamptz`);
-      if (to) where.push(`created_at < ${client.escapeLiteral(to.toISOString())}::timestamptz`);
       const copy = client.query(
-        copyTo(
-          `COPY (SELECT ${EXPORT_COLUMNS.map(asText).join(", ")} FROM bi.engagement_tracking_records
-                  WHERE ${where.join(" AND ")} ORDER BY created_at, record_id)
-             TO STDOUT WITH (FORMAT csv, HEADER true)`,
-        ),
+        copyTo(trackingExportCopy((value) => (client as PoolClient).escapeLiteral(value), { organizationId: user.organizationId, from, to })),
       );
       copying = true;
       res.status(200);

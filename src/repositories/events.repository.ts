@@ -1,3 +1,7 @@
+import { fromRow } from "../db/hydrate";
+import type { Sql, Statement } from "../db/sql";
+import { AssignmentEvent } from "../modules/assignments/assignment-event.entity";
+
 /**
  * The event log's one rule of order, used by every statement that writes events (the handover
  * engine's, bulk assignment's): within an organization, sequences commit in the order they are
@@ -27,4 +31,52 @@ export function appendEventsCtes(source: string): string {
        WHERE (SELECT count(*) FROM event_locks) > 0
        ORDER BY ord
       RETURNING sequence, tracking_record_id, request_id)`;
+}
+
+const SINCE: Statement = {
+  name: "events.since",
+  text: `SELECT * FROM assignment_events
+          WHERE organization_id = $1 AND sequence > $2 AND ($4::uuid IS NULL OR from_user_id = $4 OR to_user_id = $4)
+          ORDER BY sequence LIMIT $3`,
+};
+
+const APPEND_DIRECT: Statement = {
+  name: "events.appendDirect",
+  text: `WITH ${appendEventsCtes(
+    `SELECT $4::uuid AS organization_id, 'ASSIGNED'::text AS type, NULL::uuid AS request_id,
+            r.record_id AS tracking_record_id, r.chat_id AS chat_session_id, $5::uuid AS actor_id, r.from_id AS from_user_id,
+            $6::uuid AS to_user_id, $7::timestamptz AS occurred_at, r.n AS ord
+       FROM unnest($1::uuid[], $2::uuid[], $3::uuid[]) WITH ORDINALITY AS r(record_id, chat_id, from_id, n)`,
+  )}
+  SELECT sequence, tracking_record_id FROM events`,
+};
+
+export class EventRepository {
+  constructor(private readonly db: Sql) {}
+
+  /** The organization's events after `after`, in sequence order; only those about `partyId` when given. */
+  async since(organizationId: string, after: string, first: number, partyId: string | null): Promise<AssignmentEvent[]> {
+    const rows = await this.db.rows<Record<string, unknown>>(SINCE, [organizationId, after, first, partyId]);
+    return rows.map((row) => Object.assign(fromRow(AssignmentEvent, row), { sequence: String(row.sequence) }));
+  }
+
+  /**
+   * ASSIGNED events of a bulk assignment, in the order given; returns each record's sequence.
+   * Like every event append it holds the organization's lock to commit: make it the transaction's last statement.
+   */
+  async appendDirect(
+    sql: Sql,
+    e: { recordIds: string[]; chatIds: string[]; fromIds: string[]; organizationId: string; actorId: string; toUserId: string; now: Date },
+  ): Promise<Map<string, string>> {
+    const rows = await sql.rows<{ sequence: string; tracking_record_id: string }>(APPEND_DIRECT, [
+      e.recordIds,
+      e.chatIds,
+      e.fromIds,
+      e.organizationId,
+      e.actorId,
+      e.toUserId,
+      e.now,
+    ]);
+    return new Map(rows.map((r) => [r.tracking_record_id, String(r.sequence)]));
+  }
 }

@@ -4,7 +4,9 @@ import { ChatSession } from "../modules/chat-sessions/chat-session.entity";
 import type { UserRole } from "../modules/users/user.entity";
 import { EngagementTrackingRecord } from "../modules/tracking/engagement-tracking-record.entity";
 import { appendEventsCtes } from "./events.repository";
-import type { Sql, Statement } from "../db/sql";
+import { Conditions, type Sql, type Statement } from "../db/sql";
+import { newestFirst } from "../db/keyset";
+import type { Page, PageArgs } from "../kernel/page";
 
 /**
  * The handover engine's SQL: reading requests with what a transition needs, and writing a
@@ -337,4 +339,33 @@ export class HandoverRepository {
       previousOwnerId: row.previous_owner_id,
     }));
   }
+
+  /** A page of the organization's requests, newest first, narrowed by whichever filters are given. */
+  list(sql: Sql, f: RequestListFilter, page: PageArgs): Promise<Page<AssignmentRequest>> {
+    const where = new Conditions().and("t.organization_id = ?", f.organizationId);
+    if (f.recipientId) where.and("t.recipient_id = ?", f.recipientId);
+    if (f.senderId) where.and("t.sender_id = ?", f.senderId);
+    if (f.partyId) where.and("(t.sender_id = ? OR t.recipient_id = ?)", f.partyId, f.partyId);
+    if (f.status) where.and("t.status = ?", f.status);
+    if (f.chatSessionId) where.and("t.chat_session_id = ?", f.chatSessionId);
+    return newestFirst(sql, AssignmentRequest, "assignment_requests", where, page);
+  }
+
+  /** Requests pending now, in every organization. */
+  async countPending(sql: Sql): Promise<number> {
+    const [row] = await sql.rows<{ n: number }>(COUNT_PENDING);
+    return row?.n ?? 0;
+  }
 }
+
+export interface RequestListFilter {
+  organizationId: string;
+  recipientId?: string | null;
+  senderId?: string | null;
+  /** Sent or received by this user. */
+  partyId?: string | null;
+  status?: string | null;
+  chatSessionId?: string | null;
+}
+
+const COUNT_PENDING: Statement = { name: "handover.countPending", text: `SELECT count(*)::int AS n FROM assignment_requests WHERE status = '${RequestStatus.PENDING}'` };

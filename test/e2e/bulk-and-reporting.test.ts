@@ -12,7 +12,7 @@ import {
   RejectAssignmentDocument,
 } from "../../schema/generated/graphql";
 import { ChatStatus } from "../../src/modules/chat-sessions/chat-session.entity";
-import { EXPORT_COLUMNS } from "../../src/http/tracking-export";
+import { EXPORT_COLUMNS } from "../../src/repositories/tracking.repository";
 import { countRows, createTestDatabase, type TestDatabase } from "../support/db";
 import { assignInput, createChat, createUser, createWorld, type World } from "../support/factories";
 import { codeOf, type GqlResult, startTestServer, type TestServer } from "../support/server";

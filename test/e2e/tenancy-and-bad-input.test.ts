@@ -11,6 +11,7 @@ import {
   EngagementTrackingRecordsDocument,
   MarkNotificationsReadDocument,
   MeDocument,
+  UpsertUserDocument,
   NotificationsDocument,
   OpenChatSessionDocument,
   RejectAssignmentDocument,
@@ -18,7 +19,7 @@ import {
   WithdrawAssignmentDocument,
 } from "../../schema/generated/graphql";
 import { createTestDatabase, type TestDatabase } from "../support/db";
-import { assignInput, createWorld, TEST_JWT_SECRET, type World } from "../support/factories";
+import { assignInput, createUser, createWorld, TEST_JWT_SECRET, type World } from "../support/factories";
 import { codeOf, startTestServer, type TestServer } from "../support/server";
 
 let db: TestDatabase;
@@ -106,6 +107,18 @@ describe("authentication", () => {
     }
     const ok = await server.gql(MeDocument, {}, w.token(w.mark));
     expect(ok.data!.me.name).toBe("Mark");
+  });
+
+  it("an admin's change to a user holds from their next request: the authentication cache drops them", async () => {
+    const user = await createUser(db.dataSource, w.organizationId, { name: "Cached Carl" });
+    const token = w.token(user);
+    expect((await server.gql(MeDocument, {}, token)).data!.me.role).toBe("USER"); // now cached
+    const promote = await server.gql(UpsertUserDocument, { input: { email: user.email, name: "Cached Carl", role: "MANAGER" } }, w.token(w.admin));
+    expect(promote.errors).toBeUndefined();
+    expect((await server.gql(MeDocument, {}, token)).data!.me.role).toBe("MANAGER");
+    const deactivate = await server.gql(UpsertUserDocument, { input: { email: user.email, name: "Cached Carl", role: "MANAGER", active: false } }, w.token(w.admin));
+    expect(deactivate.errors).toBeUndefined();
+    expect(codeOf(await server.gql(MeDocument, {}, token))).toBe("UNAUTHENTICATED");
   });
 });
 

@@ -2,12 +2,18 @@ import type { DataSource } from "typeorm";
 import { badInput } from "../../errors";
 import { assertScope, EventScope } from "./event-visibility";
 import type { User } from "../users/user.entity";
-import { AssignmentEvent } from "./assignment-event.entity";
+import type { AssignmentEvent } from "./assignment-event.entity";
+import { poolSql } from "../../db/sql";
+import { EventRepository } from "../../repositories/events.repository";
 
 export const MAX_CATCH_UP = 500;
 
 export class AssignmentEventService {
-  constructor(private readonly dataSource: DataSource) {}
+  private readonly repo: EventRepository;
+
+  constructor(dataSource: DataSource) {
+    this.repo = new EventRepository(poolSql(dataSource));
+  }
 
   /** Exactly what `assignmentEvents(scope)` would have delivered after `after`, in sequence order. */
   async since(viewer: User, scope: EventScope, after: string | null, first: number): Promise<AssignmentEvent[]> {
@@ -16,13 +22,6 @@ export class AssignmentEventService {
     if (!Number.isInteger(first) || first < 1 || first > MAX_CATCH_UP) {
       throw badInput(`first must be between 1 and ${MAX_CATCH_UP}`, "first");
     }
-    const q = this.dataSource.manager
-      .createQueryBuilder(AssignmentEvent, "e")
-      .where("e.organization_id = :org", { org: viewer.organizationId })
-      .andWhere("e.sequence > :after", { after: after ?? "0" })
-      .orderBy("e.sequence", "ASC")
-      .limit(first);
-    if (scope === EventScope.MINE) q.andWhere("(e.from_user_id = :me OR e.to_user_id = :me)", { me: viewer.id });
-    return q.getMany();
+    return this.repo.since(viewer.organizationId, after ?? "0", first, scope === EventScope.MINE ? viewer.id : null);
   }
 }

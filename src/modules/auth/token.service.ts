@@ -1,11 +1,12 @@
 import { createSecretKey, type KeyObject } from "node:crypto";
 import jwt from "jsonwebtoken";
 import type { DataSource } from "typeorm";
-import { fromRow } from "../../db/hydrate";
+import { poolSql } from "../../db/sql";
+import { UserRepository } from "../../repositories/user.repository";
 import { BatonError, ErrorCode } from "../../errors";
 import { audience, type BatonPubSub } from "../../events/pubsub";
 import { isUuid } from "../../validation";
-import { User } from "../users/user.entity";
+import type { User } from "../users/user.entity";
 
 export const DEFAULT_TOKEN_TTL_SECONDS = 7 * 24 * 3600;
 /** The longest a token may live: one without `exp`, or expiring later than this from now, is refused. */
@@ -21,20 +22,22 @@ export class TokenService {
    * delivery between instances may have lost such a message (a Redis outage), the whole cache
    * goes. Without a pubsub (tools, tests) nothing is cached.
    */
-  private readonly users = new Map<string, { user: User; until: number }>();
+  private readonly cache = new Map<string, { user: User; until: number }>();
+  private readonly users: UserRepository;
 
   constructor(
     secret: string,
-    private readonly dataSource: DataSource,
+    dataSource: DataSource,
     private readonly pubsub?: BatonPubSub,
   ) {
     this.key = createSecretKey(Buffer.from(secret, "utf8"));
+    this.users = new UserRepository(poolSql(dataSource));
     if (pubsub) {
-      const changes = pubsub.subscribe("USER_CHANGED", audience.instances(), { onOverflow: () => this.users.clear() });
+      const changes = pubsub.subscribe("USER_CHANGED", audience.instances(), { onOverflow: () => this.cache.clear() });
       void (async () => {
-        for await (const change of changes) this.users.delete(change.userId);
+        for await (const change of changes) this.cache.delete(change.userId);
       })();
-      pubsub.onGap(() => this.users.clear());
+      pubsub.onGap(() => this.cache.clear());
     }
   }
 
@@ -78,13 +81,12 @@ export class TokenService {
 
   private async findUser(userId: string): Promise<User | null> {
     const now = Date.now();
-    const cached = this.users.get(userId);
+    const cached = this.cache.get(userId);
     if (cached && cached.until > now) return cached.user;
-    const [row] = await this.dataSource.query<Array<Record<string, unknown>>>(`SELECT * FROM users WHERE id = $1`, [userId]);
-    const user = row ? fromRow(User, row) : null;
+    const user = await this.users.findById(userId);
     if (user && this.pubsub) {
-      if (this.users.size >= USER_CACHE_SIZE) this.users.clear();
-      this.users.set(userId, { user, until: now + USER_CACHE_MS });
+      if (this.cache.size >= USER_CACHE_SIZE) this.cache.clear();
+      this.cache.set(userId, { user, until: now + USER_CACHE_MS });
     }
     return user;
   }

@@ -1,29 +1,26 @@
 import type { DataSource } from "typeorm";
-import { newestFirst } from "../../db/keyset";
+import { poolSql } from "../../db/sql";
+import { NotificationRepository } from "../../repositories/notification.repository";
 import type { Page, PageArgs } from "../../kernel/page";
 import { requireIds } from "../../validation";
 import type { User } from "../users/user.entity";
-import { Notification } from "./notification.entity";
+import type { Notification } from "./notification.entity";
 
 export class NotificationService {
-  constructor(private readonly dataSource: DataSource) {}
+  private readonly repo: NotificationRepository;
 
-  async list(viewer: User, unreadOnly: boolean, page: PageArgs): Promise<Page<Notification>> {
-    const q = this.dataSource.manager
-      .createQueryBuilder(Notification, "n")
-      .where("n.user_id = :me", { me: viewer.id });
-    if (unreadOnly) q.andWhere("n.read_at IS NULL");
-    return newestFirst(q, page);
+  constructor(dataSource: DataSource) {
+    this.repo = new NotificationRepository(poolSql(dataSource));
+  }
+
+  list(viewer: User, unreadOnly: boolean, page: PageArgs): Promise<Page<Notification>> {
+    return this.repo.list(viewer.id, unreadOnly, page);
   }
 
   /** Marks the viewer's own notifications read; others' ids are ignored. Returns how many changed. */
   async markRead(viewer: User, ids: readonly string[]): Promise<number> {
     const valid = requireIds(ids, "ids", 1000);
     if (valid.length === 0) return 0;
-    const [, affected] = await this.dataSource.manager.query<[unknown, number]>(
-      `UPDATE notifications SET read_at = now() WHERE user_id = $1 AND id = ANY($2::uuid[]) AND read_at IS NULL`,
-      [viewer.id, valid],
-    );
-    return affected;
+    return this.repo.markRead(viewer.id, valid);
   }
 }

@@ -1,8 +1,9 @@
 import type { DataSource } from "typeorm";
 import { BatonError, ErrorCode } from "../../errors";
 import { requireEmail, requireText } from "../../validation";
-import { User, UserRole } from "../users/user.entity";
-import { ChatChannel, ChatSession, ChatStatus } from "../chat-sessions/chat-session.entity";
+import { poolSql, txSql } from "../../db/sql";
+import { OrganizationRepository } from "../../repositories/organization.repository";
+import { type User, UserRole } from "../users/user.entity";
 
 export interface CreatedOrganization {
   organizationId: string;
@@ -10,7 +11,11 @@ export interface CreatedOrganization {
 }
 
 export class OrganizationService {
-  constructor(private readonly dataSource: DataSource) {}
+  private readonly repo: OrganizationRepository;
+
+  constructor(private readonly dataSource: DataSource) {
+    this.repo = new OrganizationRepository(poolSql(dataSource));
+  }
 
   /** A new tenant with its first admin, in one transaction. */
   async create(name: string, adminEmail: string, adminName: string): Promise<CreatedOrganization> {
@@ -18,62 +23,44 @@ export class OrganizationService {
     const email = requireEmail(adminEmail);
     const admin = requireText(adminName, "adminName", 1, 200);
     return this.dataSource.transaction(async (m) => {
+      const sql = txSql(m);
       // One admin email, one organization: otherwise `cli token --email` could not tell them apart.
-      await m.query(`SELECT pg_advisory_xact_lock(hashtextextended('baton:admin-email:' || $1, 0))`, [email]);
-      const [taken] = await m.query<Array<{ organization_id: string }>>(`SELECT organization_id FROM users WHERE lower(email) = $1 LIMIT 1`, [email]);
+      await this.repo.lockAdminEmail(sql, email);
+      const taken = await this.repo.organizationWithEmail(sql, email);
       if (taken) {
-        throw new BatonError(ErrorCode.BAD_USER_INPUT, `a user with the email ${email} already exists (organization ${taken.organization_id}); choose another admin email`, {
+        throw new BatonError(ErrorCode.BAD_USER_INPUT, `a user with the email ${email} already exists (organization ${taken}); choose another admin email`, {
           field: "adminEmail",
         });
       }
-      const [org] = await m.query<Array<{ id: string }>>(`INSERT INTO organizations (name) VALUES ($1) RETURNING id`, [orgName]);
-      const organizationId = org?.id ?? "";
-      const [user] = await m.query<Array<{ id: string }>>(
-        `INSERT INTO users (organization_id, email, name, role) VALUES ($1, $2, $3, 'ADMIN') RETURNING id`,
-        [organizationId, email, admin],
-      );
-      await m.query(`INSERT INTO assign_discuss_settings (organization_id) VALUES ($1)`, [organizationId]);
-      return { organizationId, adminUserId: user?.id ?? "" };
+      return this.repo.create(sql, orgName, email, admin);
     });
   }
 
-  async isEmpty(): Promise<boolean> {
-    const [row] = await this.dataSource.query<Array<{
-      empty: boolean;
-    }>>(`SELECT NOT EXISTS (SELECT 1 FROM organizations) AS empty`);
-    return row?.empty ?? true;
+  isEmpty(): Promise<boolean> {
+    return this.repo.isEmpty();
   }
 
   /** The demo: an admin; Mark and Martha, users; Maria, a manager; 20 open chats owned by Mark. */
   async seedDemo(): Promise<Record<string, User>> {
     const { organizationId, adminUserId } = await this.create("Demo Org", "admin@demo.baton", "Ada Admin");
     return this.dataSource.transaction(async (m) => {
-      const people: Array<[string, string, UserRole]> = [
-        ["mark", "Mark", UserRole.USER],
-        ["martha", "Martha", UserRole.USER],
-        ["maria", "Maria", UserRole.MANAGER],
-      ];
-      const users: Record<string, User> = { admin: await m.findOneByOrFail(User, { id: adminUserId }) };
-      for (const [key, name, role] of people) {
-        const inserted = await m.save(
-          m.create(User, { organizationId, email: `${key}@demo.baton`, name, role, active: true }),
-        );
-        users[key] = inserted;
-      }
-      const mark = users.mark;
-      const chats = Array.from({ length: 20 }, (_, i) =>
-        m.create(ChatSession, {
+      const sql = txSql(m);
+      const [mark, martha, maria] = await this.repo.insertUsers(sql, organizationId, [
+        { email: "mark@demo.baton", name: "Mark", role: UserRole.USER },
+        { email: "martha@demo.baton", name: "Martha", role: UserRole.USER },
+        { email: "maria@demo.baton", name: "Maria", role: UserRole.MANAGER },
+      ]);
+      await this.repo.insertChats(
+        sql,
+        Array.from({ length: 20 }, (_, i) => ({
           organizationId,
           customerName: `Customer ${i + 1}`,
           customerPhone: `+1415555${String(1000 + i).padStart(4, "0")}`,
-          channel: ChatChannel.WHATSAPP,
-          status: ChatStatus.OPEN,
           ownerId: mark.id,
           lastCustomerMessageAt: new Date(Date.now() - i * 60_000),
-        }),
+        })),
       );
-      await m.insert(ChatSession, chats);
-      return users;
+      return { admin: await this.repo.userById(sql, adminUserId), mark, martha, maria };
     });
   }
 }

@@ -1,4 +1,6 @@
-import type { DataSource, EntityManager } from "typeorm";
+import type { DataSource } from "typeorm";
+import { poolSql, type Sql, txSql } from "../../db/sql";
+import { SettingsRepository } from "../../repositories/settings.repository";
 import { badInput } from "../../errors";
 import { requireAccess } from "../../policy/access";
 import type { User } from "../users/user.entity";
@@ -29,11 +31,15 @@ function presets(values: string[], field: string): string[] {
 }
 
 export class SettingsService {
-  constructor(private readonly dataSource: DataSource) {}
+  private readonly repo: SettingsRepository;
+
+  constructor(private readonly dataSource: DataSource) {
+    this.repo = new SettingsRepository(poolSql(dataSource));
+  }
 
   /** The organization's settings; defaults when it never saved any. */
-  async get(organizationId: string, manager: EntityManager = this.dataSource.manager): Promise<AssignDiscussSettings> {
-    const row = await manager.findOneBy(AssignDiscussSettings, { organizationId });
+  async get(organizationId: string, sql?: Sql, lock = false): Promise<AssignDiscussSettings> {
+    const row = await this.repo.find(organizationId, sql, lock);
     return (
       row ??
       Object.assign(new AssignDiscussSettings(), {
@@ -62,14 +68,16 @@ export class SettingsService {
     const withdraw = patch.withdrawReasonPresets ? presets(patch.withdrawReasonPresets, "withdrawReasonPresets") : null;
 
     return this.dataSource.transaction(async (m) => {
-      const current = await this.get(viewer.organizationId, m);
+      const sql = txSql(m);
+      // Locked: two admins' concurrent changes to different fields both land.
+      const current = await this.get(viewer.organizationId, sql, true);
       const next = Object.assign(new AssignDiscussSettings(), current, {
         assignRequestTimeoutSeconds: timeout ?? current.assignRequestTimeoutSeconds,
         rejectReasonPresets: reject ?? current.rejectReasonPresets,
         withdrawReasonPresets: withdraw ?? current.withdrawReasonPresets,
         updatedAt: new Date(),
       });
-      await m.upsert(AssignDiscussSettings, next, ["organizationId"]);
+      await this.repo.save(sql, next);
       return next;
     });
   }

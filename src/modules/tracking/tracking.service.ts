@@ -1,11 +1,12 @@
 import type { DataSource } from "typeorm";
 import { badInput } from "../../errors";
-import { newestFirst } from "../../db/keyset";
+import { poolSql } from "../../db/sql";
+import { TrackingRepository } from "../../repositories/tracking.repository";
 import type { Page, PageArgs } from "../../kernel/page";
 import { requireId } from "../../validation";
 import type { User } from "../users/user.entity";
 import { partyFilter } from "../../policy/access";
-import { EngagementTrackingRecord, type TrackingKind, type TrackingStatus } from "./engagement-tracking-record.entity";
+import type { EngagementTrackingRecord, TrackingKind, TrackingStatus } from "./engagement-tracking-record.entity";
 
 export interface TrackingFilterData {
   chatSessionId?: string | null;
@@ -19,29 +20,28 @@ export interface TrackingFilterData {
 }
 
 export class TrackingService {
-  constructor(private readonly dataSource: DataSource) {}
+  private readonly repo: TrackingRepository;
+
+  constructor(dataSource: DataSource) {
+    this.repo = new TrackingRepository(poolSql(dataSource));
+  }
 
   /** Newest first. Managers and admins read the organization's records; users those they took part in. */
-  async list(viewer: User, filter: TrackingFilterData | null | undefined, page: PageArgs): Promise<Page<EngagementTrackingRecord>> {
-    const q = this.dataSource.manager
-      .createQueryBuilder(EngagementTrackingRecord, "t")
-      .where("t.organization_id = :org", { org: viewer.organizationId });
-    const me = partyFilter(viewer);
-    if (me) q.andWhere("(t.initiated_by_id = :me OR t.from_user_id = :me OR t.to_user_id = :me)", { me });
-    if (filter?.chatSessionId) q.andWhere("t.chat_session_id = :chat", { chat: requireId(filter.chatSessionId, "chatSessionId") });
-    if (filter?.userId) {
-      q.andWhere("(t.initiated_by_id = :user OR t.from_user_id = :user OR t.to_user_id = :user)", {
-        user: requireId(filter.userId, "userId"),
-      });
-    }
-    if (filter?.status) q.andWhere("t.status = :status", { status: filter.status });
-    if (filter?.kind) q.andWhere("t.kind = :kind", { kind: filter.kind });
-    if (filter?.bulkOperationId) {
-      q.andWhere("t.bulk_operation_id = :op", { op: requireId(filter.bulkOperationId, "bulkOperationId") });
-    }
+  list(viewer: User, filter: TrackingFilterData | null | undefined, page: PageArgs): Promise<Page<EngagementTrackingRecord>> {
     if (filter?.from && filter?.to && filter.from > filter.to) throw badInput("from must not be after to", "from");
-    if (filter?.from) q.andWhere("t.created_at >= :from", { from: filter.from });
-    if (filter?.to) q.andWhere("t.created_at < :to", { to: filter.to });
-    return newestFirst(q, page);
+    return this.repo.list(
+      {
+        organizationId: viewer.organizationId,
+        partyId: partyFilter(viewer),
+        chatSessionId: filter?.chatSessionId ? requireId(filter.chatSessionId, "chatSessionId") : null,
+        userId: filter?.userId ? requireId(filter.userId, "userId") : null,
+        status: filter?.status ?? null,
+        kind: filter?.kind ?? null,
+        bulkOperationId: filter?.bulkOperationId ? requireId(filter.bulkOperationId, "bulkOperationId") : null,
+        from: filter?.from ?? null,
+        to: filter?.to ?? null,
+      },
+      page,
+    );
   }
 }

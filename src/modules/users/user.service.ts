@@ -5,7 +5,9 @@ import { requireAccess } from "../../policy/access";
 import { requireEmail, requireText } from "../../validation";
 import type { HandoverEngine } from "../../engine/handover-engine";
 import type { Presence } from "../presence/presence.service";
-import { User, UserRole } from "./user.entity";
+import type { User, UserRole } from "./user.entity";
+import { poolSql } from "../../db/sql";
+import { UserRepository } from "../../repositories/user.repository";
 
 export interface UpsertUserData {
   email: string;
@@ -15,29 +17,21 @@ export interface UpsertUserData {
 }
 
 export class UserService {
+  private readonly repo: UserRepository;
+
   constructor(
     private readonly dataSource: DataSource,
     private readonly assignments: HandoverEngine,
     private readonly presence: Presence,
     private readonly pubsub: BatonPubSub,
     private readonly onEffectError: AfterCommitErrorHandler,
-  ) {}
+  ) {
+    this.repo = new UserRepository(poolSql(dataSource));
+  }
 
   /** The "Select User" list: active users of the viewer's organization, online first, then by name. */
   async list(viewer: User, role?: UserRole | null, search?: string | null): Promise<User[]> {
-    const q = this.dataSource.manager
-      .createQueryBuilder(User, "u")
-      .where("u.organization_id = :org AND u.active", { org: viewer.organizationId })
-      .orderBy("lower(u.name)")
-      .addOrderBy("u.id")
-      .limit(500);
-    if (role) q.andWhere("u.role = :role", { role });
-    const term = search?.trim();
-    if (term) {
-      const like = `%${term.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
-      q.andWhere("(u.name ILIKE :like OR u.email ILIKE :like)", { like });
-    }
-    const users = await q.getMany();
+    const users = await this.repo.listActive(viewer.organizationId, role ?? null, search?.trim() || null);
     const online = await this.presence.onlineUserIds(users.map((u) => u.id));
     // Array.prototype.sort is stable: the name order holds within each group.
     return users.sort((a, b) => Number(online.has(b.id)) - Number(online.has(a.id)));
@@ -54,16 +48,7 @@ export class UserService {
     const name = requireText(input.name, "name", 1, 200);
     return inTransaction(this.dataSource, async (tx) => {
       const now = new Date();
-      const rows = await tx.manager.query<Array<{ id: string }>>(
-        `INSERT INTO users (organization_id, email, name, role, active)
-         VALUES ($1, $2, $3, $4, $5)
-         ON CONFLICT (organization_id, lower(email))
-         DO UPDATE SET name = EXCLUDED.name, role = EXCLUDED.role,
-                       active = COALESCE($6, users.active), updated_at = now()
-         RETURNING id`,
-        [viewer.organizationId, email, name, input.role, input.active ?? true, input.active ?? null],
-      );
-      const user = await tx.manager.findOneByOrFail(User, { id: rows[0]?.id ?? "" });
+      const user = await this.repo.upsert(tx.sql, viewer.organizationId, { email, name, role: input.role, active: input.active ?? null });
       if (!user.active) {
         await this.assignments.cancelPendingForUser(tx, user.id, viewer, `${user.name} was deactivated`, now);
       }

@@ -1,0 +1,76 @@
+import { newestFirst } from "../db/keyset";
+import { fromRow } from "../db/hydrate";
+import { Conditions, type Sql, type Statement } from "../db/sql";
+import type { Page, PageArgs } from "../kernel/page";
+import { ChatSession, ChatStatus } from "../modules/chat-sessions/chat-session.entity";
+
+const BY_ID: Statement = { name: "chats.byId", text: "SELECT * FROM chat_sessions WHERE id = $1 AND organization_id = $2" };
+const LOCK: Statement = { name: "chats.lock", text: "SELECT * FROM chat_sessions WHERE id = $1 AND organization_id = $2 FOR NO KEY UPDATE" };
+const CLOSE: Statement = {
+  name: "chats.close",
+  text: `UPDATE chat_sessions SET status = '${ChatStatus.CLOSED}', updated_at = $2 WHERE id = $1 RETURNING *`,
+};
+const INSERT: Statement = {
+  name: "chats.insert",
+  text: `INSERT INTO chat_sessions (organization_id, customer_name, customer_phone, channel, status, owner_id, last_customer_message_at)
+         VALUES ($1, $2, $3, $4, '${ChatStatus.OPEN}', $5, $6) RETURNING *`,
+};
+const LOCK_MANY: Statement = {
+  name: "chats.lockMany",
+  text: "SELECT * FROM chat_sessions WHERE id = ANY($1::uuid[]) AND organization_id = $2 ORDER BY id FOR NO KEY UPDATE",
+};
+const MOVE_MANY: Statement = {
+  name: "chats.moveMany",
+  text: "UPDATE chat_sessions SET owner_id = $2, updated_at = $3 WHERE id = ANY($1::uuid[]) RETURNING *",
+};
+
+const toChat = (row: Record<string, unknown>): ChatSession => fromRow(ChatSession, row);
+
+export class ChatRepository {
+  constructor(private readonly db: Sql) {}
+
+  async findById(organizationId: string, id: string): Promise<ChatSession | null> {
+    const [row] = await this.db.rows<Record<string, unknown>>(BY_ID, [id, organizationId]);
+    return row ? toChat(row) : null;
+  }
+
+  list(organizationId: string, f: { ownerId: string | null; status: ChatStatus | null }, page: PageArgs): Promise<Page<ChatSession>> {
+    const where = new Conditions().and("t.organization_id = ?", organizationId);
+    if (f.ownerId) where.and("t.owner_id = ?", f.ownerId);
+    if (f.status) where.and("t.status = ?", f.status);
+    return newestFirst(this.db, ChatSession, "chat_sessions", where, page);
+  }
+
+  async insert(c: Pick<ChatSession, "organizationId" | "customerName" | "customerPhone" | "channel" | "ownerId" | "lastCustomerMessageAt">): Promise<ChatSession> {
+    const [row] = await this.db.rows<Record<string, unknown>>(INSERT, [
+      c.organizationId,
+      c.customerName,
+      c.customerPhone,
+      c.channel,
+      c.ownerId,
+      c.lastCustomerMessageAt,
+    ]);
+    return toChat(row ?? {});
+  }
+
+  /** The chat, locked in the caller's transaction (lock order everywhere: chat, then request). */
+  async lock(sql: Sql, organizationId: string, id: string): Promise<ChatSession | null> {
+    const [row] = await sql.rows<Record<string, unknown>>(LOCK, [id, organizationId]);
+    return row ? toChat(row) : null;
+  }
+
+  async close(sql: Sql, id: string, now: Date): Promise<ChatSession> {
+    const [row] = await sql.rows<Record<string, unknown>>(CLOSE, [id, now]);
+    return toChat(row ?? {});
+  }
+
+  /** These chats of the organization, locked in id order (the order every batch locks in). */
+  async lockMany(sql: Sql, organizationId: string, ids: string[]): Promise<ChatSession[]> {
+    return (await sql.rows<Record<string, unknown>>(LOCK_MANY, [ids, organizationId])).map(toChat);
+  }
+
+  /** Gives these chats to one owner; returns them as changed. */
+  async moveMany(sql: Sql, ids: string[], ownerId: string, now: Date): Promise<ChatSession[]> {
+    return (await sql.rows<Record<string, unknown>>(MOVE_MANY, [ids, ownerId, now])).map(toChat);
+  }
+}

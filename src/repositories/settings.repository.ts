@@ -1,0 +1,30 @@
+import { fromRow } from "../db/hydrate";
+import type { Sql, Statement } from "../db/sql";
+import { AssignDiscussSettings } from "../modules/settings/assign-discuss-settings.entity";
+
+const GET: Statement = { name: "settings.get", text: "SELECT * FROM assign_discuss_settings WHERE organization_id = $1" };
+const LOCK: Statement = { name: "settings.lock", text: "SELECT * FROM assign_discuss_settings WHERE organization_id = $1 FOR UPDATE" };
+const SAVE: Statement = {
+  name: "settings.save",
+  text: `INSERT INTO assign_discuss_settings (organization_id, assign_request_timeout_seconds, reject_reason_presets, withdraw_reason_presets, updated_at)
+         VALUES ($1, $2, $3, $4, $5)
+         ON CONFLICT (organization_id) DO UPDATE
+            SET assign_request_timeout_seconds = EXCLUDED.assign_request_timeout_seconds,
+                reject_reason_presets = EXCLUDED.reject_reason_presets,
+                withdraw_reason_presets = EXCLUDED.withdraw_reason_presets,
+                updated_at = EXCLUDED.updated_at`,
+};
+
+export class SettingsRepository {
+  constructor(private readonly db: Sql) {}
+
+  /** The organization's saved settings; with `lock`, locked in the caller's transaction. */
+  async find(organizationId: string, sql: Sql = this.db, lock = false): Promise<AssignDiscussSettings | null> {
+    const [row] = await sql.rows<Record<string, unknown>>(lock ? LOCK : GET, [organizationId]);
+    return row ? fromRow(AssignDiscussSettings, row) : null;
+  }
+
+  async save(sql: Sql, s: AssignDiscussSettings): Promise<void> {
+    await sql.rows(SAVE, [s.organizationId, s.assignRequestTimeoutSeconds, s.rejectReasonPresets, s.withdrawReasonPresets, s.updatedAt]);
+  }
+}

@@ -1,0 +1,106 @@
+import { newestFirst } from "../db/keyset";
+import { Conditions, type Sql, type Statement } from "../db/sql";
+import type { Page, PageArgs } from "../kernel/page";
+import { EngagementTrackingRecord, TrackingKind, TrackingStatus } from "../modules/tracking/engagement-tracking-record.entity";
+
+export interface TrackingListFilter {
+  organizationId: string;
+  /** Only records this user took part in (initiated, from, to). */
+  partyId: string | null;
+  chatSessionId: string | null;
+  userId: string | null;
+  status: TrackingStatus | null;
+  kind: TrackingKind | null;
+  bulkOperationId: string | null;
+  from: Date | null;
+  to: Date | null;
+}
+
+const INSERT_DIRECT: Statement = {
+  name: "tracking.insertDirect",
+  text: `INSERT INTO engagement_tracking_records
+           (id, organization_id, kind, status, chat_session_id, bulk_operation_id, initiated_by_id, from_user_id, to_user_id,
+            responded_by_id, requested_at, responded_at, response_seconds, created_at, updated_at)
+         SELECT r.id, $4, '${TrackingKind.DIRECT_ASSIGN}', '${TrackingStatus.ASSIGNED}', r.chat_id, $5, $6, r.from_id, $7,
+                $6, $8, $8, 0, $8, $8
+           FROM unnest($1::uuid[], $2::uuid[], $3::uuid[]) AS r(id, chat_id, from_id)`,
+};
+
+export class TrackingRepository {
+  constructor(private readonly db: Sql) {}
+
+  list(f: TrackingListFilter, page: PageArgs): Promise<Page<EngagementTrackingRecord>> {
+    const where = new Conditions().and("t.organization_id = ?", f.organizationId);
+    if (f.partyId) where.and("(t.initiated_by_id = ? OR t.from_user_id = ? OR t.to_user_id = ?)", f.partyId, f.partyId, f.partyId);
+    if (f.chatSessionId) where.and("t.chat_session_id = ?", f.chatSessionId);
+    if (f.userId) where.and("(t.initiated_by_id = ? OR t.from_user_id = ? OR t.to_user_id = ?)", f.userId, f.userId, f.userId);
+    if (f.status) where.and("t.status = ?", f.status);
+    if (f.kind) where.and("t.kind = ?", f.kind);
+    if (f.bulkOperationId) where.and("t.bulk_operation_id = ?", f.bulkOperationId);
+    if (f.from) where.and("t.created_at >= ?", f.from);
+    if (f.to) where.and("t.created_at < ?", f.to);
+    return newestFirst(this.db, EngagementTrackingRecord, "engagement_tracking_records", where, page);
+  }
+
+  /** DIRECT_ASSIGN records of one bulk assignment (in its transaction), one per moved chat. */
+  async insertDirect(
+    sql: Sql,
+    r: { ids: string[]; chatIds: string[]; fromIds: string[]; organizationId: string; operationId: string; actorId: string; toUserId: string; now: Date },
+  ): Promise<void> {
+    await sql.rows(INSERT_DIRECT, [r.ids, r.chatIds, r.fromIds, r.organizationId, r.operationId, r.actorId, r.toUserId, r.now]);
+  }
+}
+
+/** The CSV export's columns, in order: the `bi.engagement_tracking_records` view's, less the organization id. */
+export const EXPORT_COLUMNS = [
+  "record_id",
+  "organization_name",
+  "kind",
+  "status",
+  "chat_session_id",
+  "customer_name",
+  "customer_phone",
+  "request_id",
+  "bulk_operation_id",
+  "recipient_type",
+  "initiated_by_id",
+  "initiated_by_name",
+  "initiated_by_email",
+  "from_user_id",
+  "from_user_name",
+  "from_user_email",
+  "to_user_id",
+  "to_user_name",
+  "to_user_email",
+  "responded_by_id",
+  "responded_by_name",
+  "responded_by_email",
+  "note",
+  "reason",
+  "requested_at",
+  "responded_at",
+  "expires_at",
+  "timeout_seconds",
+  "response_seconds",
+  "created_at",
+  "updated_at",
+] as const;
+
+const TIMESTAMPS = new Set(["requested_at", "responded_at", "expires_at", "created_at", "updated_at"]);
+/** Timestamps leave Postgres as ISO 8601 UTC text, the same as the GraphQL API's DateTime. */
+const asText = (column: string): string =>
+  TIMESTAMPS.has(column) ? `to_char(${column} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS ${column}` : column;
+
+/**
+ * The export's `COPY … TO STDOUT` of an organization's records created in [from, to), oldest
+ * first, as CSV with a header. COPY takes no bind parameters: `literal` quotes each value (pg's
+ * escapeLiteral on the connection that runs it).
+ */
+export function trackingExportCopy(literal: (value: string) => string, f: { organizationId: string; from: Date | null; to: Date | null }): string {
+  const where = [`organization_id = ${literal(f.organizationId)}::uuid`];
+  if (f.from) where.push(`created_at >= ${literal(f.from.toISOString())}::timestamptz`);
+  if (f.to) where.push(`created_at < ${literal(f.to.toISOString())}::timestamptz`);
+  return `COPY (SELECT ${EXPORT_COLUMNS.map(asText).join(", ")} FROM bi.engagement_tracking_records
+                 WHERE ${where.join(" AND ")} ORDER BY created_at, record_id)
+            TO STDOUT WITH (FORMAT csv, HEADER true)`;
+}

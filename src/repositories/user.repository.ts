@@ -1,0 +1,60 @@
+import { fromRow } from "../db/hydrate";
+import { Conditions, type Sql, type Statement } from "../db/sql";
+import { User, type UserRole } from "../modules/users/user.entity";
+
+const BY_ID: Statement = { name: "users.byId", text: "SELECT * FROM users WHERE id = $1" };
+
+const UPSERT: Statement = {
+  name: "users.upsert",
+  text: `INSERT INTO users (organization_id, email, name, role, active)
+         VALUES ($1, $2, $3, $4, $5)
+         ON CONFLICT (organization_id, lower(email))
+         DO UPDATE SET name = EXCLUDED.name, role = EXCLUDED.role,
+                       active = COALESCE($6, users.active), updated_at = now()
+         RETURNING *`,
+};
+
+const ACTIVE_BY_EMAIL: Statement = { name: "users.activeByEmail", text: "SELECT * FROM users WHERE lower(email) = lower($1) AND active" };
+
+const DEMO_USERS: Statement = {
+  name: "users.demo",
+  text: `SELECT u.* FROM users u JOIN organizations o ON o.id = u.organization_id
+          WHERE o.name = 'Demo Org' AND u.active ORDER BY u.role, u.name`,
+};
+
+export class UserRepository {
+  constructor(private readonly db: Sql) {}
+
+  async findById(id: string, sql: Sql = this.db): Promise<User | null> {
+    const [row] = await sql.rows<Record<string, unknown>>(BY_ID, [id]);
+    return row ? fromRow(User, row) : null;
+  }
+
+  /** Active users of an organization by name, at most 500, optionally of a role and matching a search term. */
+  async listActive(organizationId: string, role: UserRole | null, search: string | null): Promise<User[]> {
+    const where = new Conditions().and("t.organization_id = ?", organizationId).and("t.active");
+    if (role) where.and("t.role = ?", role);
+    if (search) {
+      const like = `%${search.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+      where.and("(t.name ILIKE ? OR t.email ILIKE ?)", like, like);
+    }
+    const rows = await this.db.rows<Record<string, unknown>>(`SELECT t.* FROM users t WHERE ${where.sql} ORDER BY lower(t.name), t.id LIMIT 500`, where.params);
+    return rows.map((row) => fromRow(User, row));
+  }
+
+  /** Creates or updates the organization's user with this email; `active` null keeps it as it is. */
+  async upsert(sql: Sql, organizationId: string, u: { email: string; name: string; role: UserRole; active: boolean | null }): Promise<User> {
+    const [row] = await sql.rows<Record<string, unknown>>(UPSERT, [organizationId, u.email, u.name, u.role, u.active ?? true, u.active]);
+    return fromRow(User, row ?? {});
+  }
+
+  /** Active users with this email, in any organization (the CLI's `token --email`). */
+  async activeByEmail(email: string): Promise<User[]> {
+    return (await this.db.rows<Record<string, unknown>>(ACTIVE_BY_EMAIL, [email])).map((row) => fromRow(User, row));
+  }
+
+  /** The embedded demo's users, for the tokens printed at start. */
+  async demoUsers(): Promise<User[]> {
+    return (await this.db.rows<Record<string, unknown>>(DEMO_USERS)).map((row) => fromRow(User, row));
+  }
+}
