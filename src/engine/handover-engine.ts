@@ -11,14 +11,14 @@ import { Notification, type NotificationType } from "../modules/notifications/no
 import { DEFAULT_TIMEOUT_SECONDS } from "../modules/settings/assign-discuss-settings.entity";
 import { EngagementTrackingRecord, TrackingStatus } from "../modules/tracking/engagement-tracking-record.entity";
 import { type User, UserRole } from "../modules/users/user.entity";
-import { can, requireAccess } from "../policy/access";
+import { can, requestScope, type RequestScope, requireAccess } from "../policy/access";
 import {
   HandoverRepository,
   type JobTable,
-  type NewNotificationRow,
   type OpeningState,
+  type PartyNotification,
   type RequestState,
-  type SettleResult,
+  type SettleTarget,
 } from "../repositories/handover.repository";
 import { isUniqueViolation, poolSql, type Sql, txSql } from "../db/sql";
 import { optionalText, requireId, requireReason } from "../validation";
@@ -122,7 +122,7 @@ export class HandoverEngine {
         }
         // The old request's deadline passed without a scheduler acting: it times out first.
         const stale = await this.repo.find(this.db, viewer.organizationId, state.pending.id);
-        if (stale) await this.write(this.db, [stale], LIFECYCLE.timeOut, ASSIGN, null, null, now);
+        if (stale) await this.settleStates(this.db, [stale], LIFECYCLE.timeOut, null, null, now);
         continue;
       }
 
@@ -166,11 +166,11 @@ export class HandoverEngine {
         createdAt: now,
         updatedAt: now,
       } satisfies EngagementTrackingRecord);
-      const told = this.tell(transition, kind, [{ request, senderName: viewer.name, recipientName: recipient.name }], viewer, null);
+      const told = this.tell(transition, kind, request.id, { senderName: viewer.name, recipientName: recipient.name }, viewer, null);
 
-      let sequence: string | null;
+      let opened: { sequence: string; notifications: Notification[] } | null;
       try {
-        sequence = await this.repo.open(this.db, {
+        opened = await this.repo.open(this.db, {
           request,
           recordId: record.id,
           trackingKind: kind.trackingKind,
@@ -186,9 +186,10 @@ export class HandoverEngine {
         }
         throw err;
       }
-      if (sequence === null) continue; // the chat changed hands or closed since it was read: decide again
+      if (opened === null) continue; // the chat changed hands or closed since it was read: decide again
+      const { sequence, notifications } = opened;
       await this.afterCommit(() => {
-        this.publishNotifications(told, now);
+        for (const n of notifications) publishNotification(this.pubsub, n);
         this.publishEvent(transition, sequence, request, record, chat, viewer.id, now);
         return this.jobs.opened(request);
       });
@@ -197,11 +198,26 @@ export class HandoverEngine {
     throw new Error("the chat kept changing while a request was being opened");
   }
 
-  /** A person's action on a request: accept, reject or withdraw. */
+  /**
+   * A person's action on a request: accept, reject or withdraw.
+   *
+   * First the one-statement path: when the policy lets the viewer act on every request where
+   * they hold a given part (the recipient answers, a sender withdraws), the write itself checks
+   * that part, the status and the deadline, and does everything in one round trip. If it applies
+   * nothing (not theirs, not pending, past the deadline, no such request), the action reads the
+   * request and decides, which gives the precise error, or commits the time-out first.
+   */
   async act(viewer: User, action: "accept" | "reject" | "withdraw", requestId: string, reason: string | null): Promise<AssignmentRequest> {
     const transition = LIFECYCLE[action];
     const id = requireId(requestId, "requestId");
     const given = transition.reasonRequired ? requireReason(reason ?? "") : null;
+    const scope = transition.by === "deadline" || transition.by === "system" ? null : requestScope(viewer, transition.by);
+    const told = scope ? this.tellWithout(transition, ASSIGN, id, scope, viewer, given) : null;
+    if (scope && told) {
+      const target = { requestIds: [id], organizationId: viewer.organizationId, ...scope };
+      const [settled] = await this.write(this.db, target, transition, ASSIGN, viewer, given, this.clock(), told);
+      if (settled) return settled;
+    }
     for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
       const state = await this.repo.find(this.db, viewer.organizationId, id);
       if (!state) throw notFound("Assignment request");
@@ -211,14 +227,14 @@ export class HandoverEngine {
       const now = this.clock();
       if (now >= state.request.expiresAt) {
         // The deadline wins: the time-out is committed, and the action fails with REQUEST_EXPIRED.
-        const [expired] = await this.write(this.db, [state], LIFECYCLE.timeOut, ASSIGN, null, null, now);
+        const [expired] = await this.settleStates(this.db, [state], LIFECYCLE.timeOut, null, null, now);
         if (!expired) continue; // someone settled it meanwhile: decide again
         throw new BatonError(ErrorCode.REQUEST_EXPIRED, "The request expired before this action", {
           status: RequestStatus.TIMED_OUT,
           expiresAt: state.request.expiresAt.toISOString(),
         });
       }
-      const [settled] = await this.write(this.db, [state], transition, ASSIGN, viewer, given, now);
+      const [settled] = await this.settleStates(this.db, [state], transition, viewer, given, now);
       if (settled) return settled;
     }
     throw new Error("the request kept changing while it was being answered");
@@ -237,7 +253,7 @@ export class HandoverEngine {
         const now = this.clock();
         const sql = txSql(tx.manager);
         const due = await this.repo.lockDue(sql, now, limit);
-        const settled = await this.write(sql, due, LIFECYCLE.timeOut, ASSIGN, null, null, now, tx.afterCommit);
+        const settled = await this.settleStates(sql, due, LIFECYCLE.timeOut, null, null, now, tx.afterCommit);
         lockedOrFail(due, settled);
         return settled.map((r) => r.id);
       },
@@ -249,7 +265,7 @@ export class HandoverEngine {
   async cancelPendingForChats(tx: Tx, chatIds: string[], actor: User | null, reason: string, now: Date): Promise<number> {
     const sql = txSql(tx.manager);
     const pending = await this.repo.lockPendingForChats(sql, chatIds);
-    lockedOrFail(pending, await this.write(sql, pending, LIFECYCLE.cancel, ASSIGN, actor, reason, now, tx.afterCommit));
+    lockedOrFail(pending, await this.settleStates(sql, pending, LIFECYCLE.cancel, actor, reason, now, tx.afterCommit));
     return pending.length;
   }
 
@@ -257,117 +273,123 @@ export class HandoverEngine {
   async cancelPendingForUser(tx: Tx, userId: string, actor: User | null, reason: string, now: Date): Promise<number> {
     const sql = txSql(tx.manager);
     const pending = await this.repo.lockPendingForUser(sql, userId);
-    lockedOrFail(pending, await this.write(sql, pending, LIFECYCLE.cancel, ASSIGN, actor, reason, now, tx.afterCommit));
+    lockedOrFail(pending, await this.settleStates(sql, pending, LIFECYCLE.cancel, actor, reason, now, tx.afterCommit));
     return pending.length;
   }
 
   // ---- The one write path of every settling transition ----
 
-  /**
-   * Writes `transition` for these requests with all its effects, in one statement, and publishes
-   * after commit: at once when `sql` is the pool (the statement committed on its own), through
-   * `later` when it is a caller's transaction. Returns the requests it settled, as settled:
-   * fewer than given when others changed first (only possible without row locks).
-   */
-  private async write(
+  /** `write` for requests already read (and, in a transaction, locked): their names word the notifications. */
+  private settleStates(
     sql: Sql,
     states: RequestState[],
     transition: Transition,
-    kind: RequestKind,
     actor: User | null,
     reason: string | null,
     now: Date,
     later?: (effect: () => void | Promise<void>) => void,
   ): Promise<AssignmentRequest[]> {
-    if (states.length === 0) return [];
+    const kind = ASSIGN;
+    const told = states.flatMap((s) => this.tell(transition, kind, s.request.id, { senderName: s.senderName, recipientName: s.recipientName }, actor, reason));
+    const target = { requestIds: states.map((s) => s.request.id), organizationId: null };
+    return this.write(sql, target, transition, kind, actor, reason, now, told, later);
+  }
+
+  /**
+   * Writes `transition` for the requests of `target` with all its effects, in one statement, and
+   * publishes what was committed: at once when `sql` is the pool (the statement committed on its
+   * own), through `later` when it is a caller's transaction. Returns the requests it settled:
+   * fewer than targeted when others changed first or a row is outside the target.
+   */
+  private async write(
+    sql: Sql,
+    target: SettleTarget,
+    transition: Transition,
+    kind: RequestKind,
+    actor: User | null,
+    reason: string | null,
+    now: Date,
+    told: PartyNotification[],
+    later?: (effect: () => void | Promise<void>) => void,
+  ): Promise<AssignmentRequest[]> {
+    if (target.requestIds.length === 0) return [];
     const moveChat = transition.action === "accept" && kind.onAccept === "moveChat";
-    if (moveChat && states.length !== 1) throw new Error("accept settles one request at a time");
-    const told = this.tell(transition, kind, states, actor, reason);
-    const results = await this.repo.settle(sql, {
-      requestIds: states.map((s) => s.request.id),
+    if (moveChat && target.requestIds.length !== 1) throw new Error("accept settles one request at a time");
+    const settled = await this.repo.settle(sql, {
+      target,
       to: transition.to,
       reason,
       now,
       actorId: actor?.id ?? null,
       window: transition.window,
-      moveChatId: moveChat ? states[0].request.chatSessionId : null,
+      moveChat,
       notifications: told,
       eventType: transition.event,
       jobs: this.jobs.table,
     });
-    const byId = new Map<string, SettleResult>(results.map((r) => [r.requestId, r]));
-    const settled = states.filter((s) => byId.has(s.request.id));
-    const applied = new Set(settled.map((s) => s.request.id));
     const effect = () => {
-      this.publishNotifications(
-        told.filter((n) => applied.has(n.requestId)),
-        now,
-      );
-      for (const state of settled) {
-        const result = byId.get(state.request.id) as SettleResult;
-        const request = settledRequest(state.request, transition, actor, reason, now);
-        const record = Object.assign(new EngagementTrackingRecord(), state.record, {
-          status: transition.to as unknown as TrackingStatus,
-          reason,
-          respondedAt: now,
-          respondedById: actor?.id ?? null,
-          updatedAt: now,
-          responseSeconds: result.responseSeconds,
-        });
-        let chat: ChatSession = state.chat;
-        if (moveChat) {
-          chat = Object.assign(new ChatSession(), state.chat, {
-            ownerId: request.recipientId,
-            updatedAt: now,
-          });
-          publishChatSessionUpdated(this.pubsub, { chat, previousOwnerId: result.previousOwnerId ?? state.chat.ownerId });
-        }
-        this.publishEvent(transition, result.sequence, request, record, chat, actor?.id ?? null, now);
+      for (const s of settled) {
+        for (const n of s.notifications) publishNotification(this.pubsub, n);
+        if (moveChat) publishChatSessionUpdated(this.pubsub, { chat: s.chat, previousOwnerId: s.previousOwnerId });
+        this.publishEvent(transition, s.sequence, s.request, s.record, s.chat, actor?.id ?? null, now);
       }
       if (settled.length > 0) return this.jobs.settled(settled.map((s) => s.request.id));
     };
     if (later) later(effect);
     else await this.afterCommit(effect);
-    return settled.map((s) => settledRequest(s.request, transition, actor, reason, now));
+    return settled.map((s) => s.request);
   }
 
-  /** The notifications of a transition: each party it tells, in the kind's words, except the actor. */
+  /** The notifications of a transition on one request: each party it tells, in the kind's words (the write skips the actor). */
   private tell(
     transition: Transition,
     kind: RequestKind,
-    states: ReadonlyArray<{ request: AssignmentRequest; senderName: string | null; recipientName: string | null }>,
+    requestId: string,
+    names: { senderName: string | null; recipientName: string | null },
     actor: User | null,
     reason: string | null,
-  ): NewNotificationRow[] {
+  ): PartyNotification[] {
     const type: NotificationType = kind.notifications[transition.action];
-    const out: NewNotificationRow[] = [];
-    for (const { request, senderName, recipientName } of states) {
-      for (const party of transition.tell) {
-        const userId = partyId(request, party);
-        if (userId === actor?.id) continue; // nobody is told of what they did themselves
-        out.push({
-          id: randomUUID(),
-          organizationId: request.organizationId,
-          userId,
-          type,
-          requestId: request.id,
-          message: notificationMessage(type, {
-            senderName: senderName ?? "A former user",
-            recipientName: recipientName ?? "A former user",
-            actorName: actor?.name ?? null,
-            reason,
-            reader: party,
-          }),
-        });
-      }
-    }
-    return out;
+    return transition.tell.map((party) => ({
+      requestId,
+      party,
+      type,
+      message: notificationMessage(type, {
+        senderName: names.senderName ?? "A former user",
+        recipientName: names.recipientName ?? "A former user",
+        actorName: actor?.name ?? null,
+        reason,
+        reader: party,
+      }),
+    }));
   }
 
-  private publishNotifications(told: NewNotificationRow[], now: Date): void {
-    for (const n of told) {
-      publishNotification(this.pubsub, Object.assign(new Notification(), n, { type: n.type as NotificationType, createdAt: now, readAt: null }));
-    }
+  /**
+   * `tell` before the request is read, knowing only the viewer's own part in it (`scope`): null
+   * when a message would need a name not known yet (a manager's withdrawal tells the sender the
+   * recipient's name), and the action then takes the read-first path.
+   */
+  private tellWithout(
+    transition: Transition,
+    kind: RequestKind,
+    requestId: string,
+    scope: RequestScope,
+    viewer: User,
+    reason: string | null,
+  ): PartyNotification[] | null {
+    const unknown = "\u0000";
+    const told = this.tell(
+      transition,
+      kind,
+      requestId,
+      { senderName: scope.senderId === viewer.id ? viewer.name : unknown, recipientName: scope.recipientId === viewer.id ? viewer.name : unknown },
+      viewer,
+      reason,
+    );
+    // The viewer is not told of their own act: their message may be unknowable, it is never sent.
+    const mine = (party: Party) => (party === "sender" ? scope.senderId : scope.recipientId) === viewer.id;
+    const sent = told.filter((n) => !mine(n.party));
+    return sent.some((n) => n.message.includes(unknown)) ? null : sent;
   }
 
   private publishEvent(
@@ -402,12 +424,6 @@ export class HandoverEngine {
       this.onEffectError(err);
     }
   }
-}
-
-const partyId = (request: AssignmentRequest, party: Party): string => (party === "sender" ? request.senderId : request.recipientId);
-
-function settledRequest(request: AssignmentRequest, t: Transition, actor: User | null, reason: string | null, now: Date): AssignmentRequest {
-  return Object.assign(new AssignmentRequest(), request, { status: t.to, reason, respondedAt: now, respondedById: actor?.id ?? null });
 }
 
 function requirePending(request: AssignmentRequest, transition: Transition): void {

@@ -127,3 +127,21 @@ export function requireAccess<P extends Permission>(viewer: Viewer, permission: 
 export function partyFilter(viewer: Viewer): string | null {
   return can(viewer, "organization.list") ? null : viewer.id;
 }
+
+/**
+ * The requests on which the viewer may take an action of `permission` whatever else they hold,
+ * as a filter a write applies to the row itself: the recipient answers requests sent to them; a
+ * user withdraws requests they sent; a manager withdraws any of the organization's. Null when the
+ * permission is not decided by the viewer's part in the request. `can` agrees with it on every
+ * request matching the filter (test/unit/policy.test.ts).
+ */
+export interface RequestScope {
+  senderId?: string;
+  recipientId?: string;
+}
+
+export function requestScope(viewer: Viewer, permission: Permission): RequestScope | null {
+  if (permission === "request.answer") return { recipientId: viewer.id };
+  if (permission === "request.withdraw") return isManager(viewer) ? {} : { senderId: viewer.id };
+  return null;
+}

@@ -3,6 +3,7 @@ import { AssignmentRequest, type RecipientType, RequestStatus } from "../modules
 import { ChatSession } from "../modules/chat-sessions/chat-session.entity";
 import type { UserRole } from "../modules/users/user.entity";
 import { EngagementTrackingRecord } from "../modules/tracking/engagement-tracking-record.entity";
+import { Notification } from "../modules/notifications/notification.entity";
 import { appendEventsCtes } from "./events.repository";
 import { Conditions, type Sql, type Statement } from "../db/sql";
 import { newestFirst } from "../db/keyset";
@@ -32,15 +33,6 @@ export interface OpeningState {
   timeoutSeconds: number | null;
 }
 
-export interface NewNotificationRow {
-  id: string;
-  organizationId: string;
-  userId: string;
-  type: string;
-  message: string;
-  requestId: string;
-}
-
 /** Where Agenda keeps timeout jobs when they live in Baton's database (its Postgres backend). */
 export interface JobTable {
   name: string;
@@ -51,26 +43,47 @@ export interface JobTable {
 /** When a transition may still apply, checked again by the write against the row as it is then. */
 export type DeadlineWindow = "beforeDeadline" | "pastDeadline" | "any";
 
-export interface SettleWrite {
+/** A notification a settling transition sends: to a party of the request, unless that party is the actor. */
+export interface PartyNotification {
+  requestId: string;
+  party: "sender" | "recipient";
+  type: string;
+  message: string;
+}
+
+/** Which requests a write may touch, re-checked by the write itself on the rows as they are then. */
+export interface SettleTarget {
   requestIds: string[];
+  /** Only requests of this organization (null: any, for the deadline's batches). */
+  organizationId: string | null;
+  /** Only requests this user sent / received (the acting viewer's part, when that is what lets them act). */
+  senderId?: string | null;
+  recipientId?: string | null;
+}
+
+export interface SettleWrite {
+  target: SettleTarget;
   to: RequestStatus;
   reason: string | null;
   now: Date;
   actorId: string | null;
   window: DeadlineWindow;
-  /** Accepting an ASSIGN request: this chat is locked first, then given to the recipient. */
-  moveChatId: string | null;
-  notifications: NewNotificationRow[];
+  /** Accepting an ASSIGN request: its chat is locked first, then given to the recipient (one request only). */
+  moveChat: boolean;
+  notifications: PartyNotification[];
   eventType: string;
   jobs: JobTable | null;
 }
 
-export interface SettleResult {
-  requestId: string;
+/** One settled request, as committed, with everything its publication needs. */
+export interface Settled {
+  request: AssignmentRequest;
+  record: EngagementTrackingRecord;
+  chat: ChatSession;
   sequence: string;
-  responseSeconds: number | null;
-  /** The chat's owner when it was locked, before it moved (accept only). */
+  /** The chat's owner before it moved (accept only). */
   previousOwnerId: string | null;
+  notifications: Notification[];
 }
 
 export interface OpenWrite {
@@ -79,7 +92,7 @@ export interface OpenWrite {
   trackingKind: string;
   /** The chat's owner the decision was made on: the write applies only if it still is. */
   ownerId: string;
-  notifications: NewNotificationRow[];
+  notifications: Array<Omit<PartyNotification, "requestId">>;
   eventType: string;
   jobs: JobTable | null;
 }
@@ -150,7 +163,7 @@ const OPEN: Statement = {
          INSERT INTO assignment_requests
            (id, organization_id, chat_session_id, sender_id, recipient_id, recipient_type, status, note, timeout_seconds, created_at, expires_at)
          SELECT $1, $2, chat.id, $4, $5, $6, '${RequestStatus.PENDING}', $7, $8, $9, $10 FROM chat
-         RETURNING id, organization_id, chat_session_id),
+         RETURNING id, organization_id, chat_session_id, sender_id, recipient_id),
        rec AS (
          INSERT INTO engagement_tracking_records
            (id, organization_id, kind, status, chat_session_id, request_id, initiated_by_id, from_user_id, to_user_id,
@@ -159,60 +172,71 @@ const OPEN: Statement = {
          RETURNING id, request_id),
        told AS (
          INSERT INTO notifications (id, organization_id, user_id, type, message, request_id, created_at)
-         SELECT n.id, $2, n.user_id, n.type, n.message, req.id, $9
-           FROM req, unnest($14::uuid[], $15::uuid[], $16::text[], $17::text[]) AS n(id, user_id, type, message)),
+         SELECT gen_random_uuid(), $2, CASE n.party WHEN 'sender' THEN req.sender_id ELSE req.recipient_id END, n.type, n.message, req.id, $9
+           FROM req, unnest($14::text[], $15::text[], $16::text[]) AS n(party, type, message)
+         RETURNING *),
        job AS (
          INSERT INTO agenda_jobs (name, priority, next_run_at, type, data, disabled, fork, last_modified_by)
-         SELECT $19::text, 0, $10, 'normal', jsonb_build_object('requestId', req.id::text), false, false, $20::text
-           FROM req WHERE $19::text IS NOT NULL),
+         SELECT $18::text, 0, $10, 'normal', jsonb_build_object('requestId', req.id::text), false, false, $19::text
+           FROM req WHERE $18::text IS NOT NULL),
        ${appendEventsCtes(
-         `SELECT $2::uuid AS organization_id, $18::text AS type, req.id AS request_id, rec.id AS tracking_record_id,
+         `SELECT $2::uuid AS organization_id, $17::text AS type, req.id AS request_id, rec.id AS tracking_record_id,
                  req.chat_session_id, $4::uuid AS actor_id, $4::uuid AS from_user_id, $5::uuid AS to_user_id,
                  $9::timestamptz AS occurred_at, 1 AS ord
             FROM req JOIN rec ON rec.request_id = req.id`,
        )}
-       SELECT sequence FROM events`,
+       SELECT sequence, (SELECT coalesce(json_agg(to_json(t)), '[]') FROM told t) AS notifications FROM events`,
 };
 
 /** See `HandoverRepository.settle`. */
 const SETTLE: Statement = {
   name: "handover.settle",
   text: `WITH chat AS (
-         SELECT id, owner_id FROM chat_sessions WHERE id = $7 FOR NO KEY UPDATE),
+         SELECT id, owner_id FROM chat_sessions
+          WHERE $7 AND id = (SELECT chat_session_id FROM assignment_requests WHERE id = ($1::uuid[])[1])
+          FOR NO KEY UPDATE),
        req AS (
          UPDATE assignment_requests r SET status = $2, reason = $3, responded_at = $4, responded_by_id = $5
           WHERE r.id = ANY($1::uuid[]) AND r.status = '${RequestStatus.PENDING}'
+            AND ($14::uuid IS NULL OR r.organization_id = $14)
+            AND ($15::uuid IS NULL OR r.sender_id = $15)
+            AND ($16::uuid IS NULL OR r.recipient_id = $16)
             AND CASE $6::text WHEN 'beforeDeadline' THEN r.expires_at > $4 WHEN 'pastDeadline' THEN r.expires_at <= $4 ELSE true END
-            AND ($7::uuid IS NULL OR EXISTS (SELECT 1 FROM chat))
-         RETURNING r.id, r.organization_id, r.chat_session_id, r.sender_id, r.recipient_id),
+            AND (NOT $7 OR EXISTS (SELECT 1 FROM chat))
+         RETURNING r.*),
        moved AS (
          UPDATE chat_sessions c SET owner_id = req.recipient_id, updated_at = $4
-           FROM req WHERE c.id = $7 AND c.id = req.chat_session_id
-         RETURNING c.id),
+           FROM req WHERE $7 AND c.id = req.chat_session_id
+         RETURNING c.*),
        rec AS (
          UPDATE engagement_tracking_records t
             SET status = $2, reason = $3, responded_at = $4, responded_by_id = $5, updated_at = $4,
                 response_seconds = round(extract(epoch FROM ($4::timestamptz - t.requested_at))::numeric, 3)
            FROM req WHERE t.request_id = req.id
-         RETURNING t.id, t.request_id, t.response_seconds),
+         RETURNING t.*),
        told AS (
          INSERT INTO notifications (id, organization_id, user_id, type, message, request_id, created_at)
-         SELECT n.id, n.organization_id, n.user_id, n.type, n.message, n.request_id, $4
-           FROM unnest($8::uuid[], $9::uuid[], $10::uuid[], $11::text[], $12::text[], $13::uuid[])
-                AS n(id, organization_id, user_id, type, message, request_id)
-          WHERE n.request_id IN (SELECT id FROM req)),
+         SELECT gen_random_uuid(), req.organization_id, p.user_id, n.type, n.message, req.id, $4
+           FROM unnest($8::uuid[], $9::text[], $10::text[], $11::text[]) AS n(request_id, party, type, message)
+           JOIN req ON req.id = n.request_id
+           CROSS JOIN LATERAL (SELECT CASE n.party WHEN 'sender' THEN req.sender_id ELSE req.recipient_id END AS user_id) p
+          WHERE p.user_id IS DISTINCT FROM $5
+         RETURNING *),
        jobs AS (
          DELETE FROM agenda_jobs
-          WHERE $15::text IS NOT NULL AND name = $15::text AND data->>'requestId' IN (SELECT id::text FROM req)),
+          WHERE $13::text IS NOT NULL AND name = $13::text AND data->>'requestId' IN (SELECT id::text FROM req)),
        ${appendEventsCtes(
-         `SELECT req.organization_id, $14::text AS type, req.id AS request_id, rec.id AS tracking_record_id,
+         `SELECT req.organization_id, $12::text AS type, req.id AS request_id, rec.id AS tracking_record_id,
                  req.chat_session_id, $5::uuid AS actor_id, req.sender_id AS from_user_id, req.recipient_id AS to_user_id,
                  $4::timestamptz AS occurred_at, req.id AS ord
             FROM req JOIN rec ON rec.request_id = req.id`,
        )}
-       SELECT e.request_id, e.sequence, rec.response_seconds, (SELECT owner_id FROM chat) AS previous_owner_id
-         FROM events e JOIN rec ON rec.request_id = e.request_id
-        WHERE (SELECT count(*) FROM moved) >= 0`,
+       SELECT to_json(req) AS request, to_json(rec) AS record, e.sequence,
+              COALESCE((SELECT to_json(m) FROM moved m WHERE m.id = req.chat_session_id),
+                       (SELECT to_json(c) FROM chat_sessions c WHERE c.id = req.chat_session_id)) AS chat,
+              (SELECT owner_id FROM chat) AS previous_owner_id,
+              (SELECT coalesce(json_agg(to_json(t)), '[]') FROM told t WHERE t.request_id = req.id) AS notifications
+         FROM req JOIN rec ON rec.request_id = req.id JOIN events e ON e.request_id = req.id`,
 };
 
 export class HandoverRepository {
@@ -270,12 +294,13 @@ export class HandoverRepository {
   /**
    * Opens a request: the chat locked (and still owned by `ownerId`, still open), the request,
    * its tracking record, notifications, timeout job and event, in one statement. Returns the
-   * event's sequence, or null when the chat changed since it was read (the caller reads again).
+   * event's sequence and the notifications as stored, or null when the chat changed since it was
+   * read (the caller reads again).
    * A concurrent pending request for the chat fails it with a unique violation.
    */
-  async open(sql: Sql, w: OpenWrite): Promise<string | null> {
+  async open(sql: Sql, w: OpenWrite): Promise<{ sequence: string; notifications: Notification[] } | null> {
     const r = w.request;
-    const rows = await sql.rows<{ sequence: string }>(
+    const rows = await sql.rows<{ sequence: string; notifications: Array<Record<string, unknown>> }>(
       OPEN,
       [
         r.id,
@@ -291,8 +316,7 @@ export class HandoverRepository {
         w.ownerId,
         w.recordId,
         w.trackingKind,
-        w.notifications.map((n) => n.id),
-        w.notifications.map((n) => n.userId),
+        w.notifications.map((n) => n.party),
         w.notifications.map((n) => n.type),
         w.notifications.map((n) => n.message),
         w.eventType,
@@ -300,43 +324,51 @@ export class HandoverRepository {
         w.jobs?.instance ?? null,
       ],
     );
-    return rows[0] ? String(rows[0].sequence) : null;
+    const row = rows[0];
+    return row ? { sequence: String(row.sequence), notifications: row.notifications.map((n) => fromJson(Notification, n)) } : null;
   }
 
   /**
    * Settles pending requests (one transition for all of them) with every effect, in one
-   * statement: the request rows (only those still pending and inside `window`), the chat moved
-   * on accept (locked first: lock order everywhere is chat, then request), tracking records,
-   * notifications, job removal, events. Returns one result per request it settled: fewer than
-   * asked when another transaction got there first.
+   * statement: the request rows (only those still pending, inside `window` and within `target`),
+   * the chat moved on accept (locked first: lock order everywhere is chat, then request), tracking
+   * records, notifications, job removal, events. Returns each request it settled, as committed:
+   * fewer than asked when another transaction got there first, or a row is outside the target.
    */
-  async settle(sql: Sql, w: SettleWrite): Promise<SettleResult[]> {
-    if (w.requestIds.length === 0) return [];
-    const rows = await sql.rows<{ request_id: string; sequence: string; response_seconds: string | null; previous_owner_id: string | null }>(
-      SETTLE,
-      [
-        w.requestIds,
-        w.to,
-        w.reason,
-        w.now,
-        w.actorId,
-        w.window,
-        w.moveChatId,
-        w.notifications.map((n) => n.id),
-        w.notifications.map((n) => n.organizationId),
-        w.notifications.map((n) => n.userId),
-        w.notifications.map((n) => n.type),
-        w.notifications.map((n) => n.message),
-        w.notifications.map((n) => n.requestId),
-        w.eventType,
-        w.jobs?.name ?? null,
-      ],
-    );
+  async settle(sql: Sql, w: SettleWrite): Promise<Settled[]> {
+    if (w.target.requestIds.length === 0) return [];
+    const rows = await sql.rows<{
+      request: Record<string, unknown>;
+      record: Record<string, unknown>;
+      chat: Record<string, unknown>;
+      sequence: string;
+      previous_owner_id: string | null;
+      notifications: Array<Record<string, unknown>>;
+    }>(SETTLE, [
+      w.target.requestIds,
+      w.to,
+      w.reason,
+      w.now,
+      w.actorId,
+      w.window,
+      w.moveChat,
+      w.notifications.map((n) => n.requestId),
+      w.notifications.map((n) => n.party),
+      w.notifications.map((n) => n.type),
+      w.notifications.map((n) => n.message),
+      w.eventType,
+      w.jobs?.name ?? null,
+      w.target.organizationId,
+      w.target.senderId ?? null,
+      w.target.recipientId ?? null,
+    ]);
     return rows.map((row) => ({
-      requestId: row.request_id,
+      request: fromJson(AssignmentRequest, row.request),
+      record: fromJson(EngagementTrackingRecord, row.record),
+      chat: fromJson(ChatSession, row.chat),
       sequence: String(row.sequence),
-      responseSeconds: row.response_seconds === null ? null : Number(row.response_seconds),
       previousOwnerId: row.previous_owner_id,
+      notifications: row.notifications.map((n) => fromJson(Notification, n)),
     }));
   }
 

@@ -209,7 +209,8 @@ async function main(): Promise<void> {
         await stopServer(peer);
       }
 
-      // Floor: the statements Baton sent for one cycle (auth included), replayed through pg.
+      // Floor: the statements Baton sent for two cycles (there and back, so the chat ends where it
+      // started and every replayed statement does its work), replayed through pg.
       const services = createServices(ds, createBatonPubSub(), TEST_JWT_SECRET, pino({ level: "silent" }));
       const rec = { a: agents[900], b: agents[901], chat: (await newChats(agents[900].id, 1))[0] };
       const asUser = async (id: string): Promise<User> => (await services.tokens.authenticate(`Bearer ${token.get(id)}`)).user;
@@ -217,24 +218,30 @@ async function main(): Promise<void> {
       await asUser(rec.a.id);
       await asUser(rec.b.id);
       counter.recording = [];
-      const sender = await asUser(rec.a.id);
-      const req = await services.assignments.assignChat(sender, { chatSessionId: rec.chat, recipientType: RecipientType.USER, recipientId: rec.b.id });
-      const recipient = await asUser(rec.b.id);
-      await services.assignments.acceptAssignment(recipient, req.id);
+      const recordedAt = Date.now();
+      for (const [from, to] of [
+        [rec.a, rec.b],
+        [rec.b, rec.a],
+      ]) {
+        const req = await services.assignments.assignChat(await asUser(from.id), { chatSessionId: rec.chat, recipientType: RecipientType.USER, recipientId: to.id });
+        await services.assignments.acceptAssignment(await asUser(to.id), req.id);
+      }
       const recorded = counter.recording;
       counter.recording = null;
-      const statementsPerCycle = recorded.length;
+      const statementsPerCycle = recorded.length / 2;
       const fixed = new Set([organizationId]);
       const replay = async (client: PoolClient, i: number) => {
         const p = pairs[i];
+        const from = owner[i];
         const map = new Map<string, string>([
-          [rec.a.id, p.a.id],
-          [rec.b.id, p.b.id],
+          [rec.a.id, from.id],
+          [rec.b.id, from.id === p.a.id ? p.b.id : p.a.id],
           [rec.chat, p.chat],
         ]);
         const swap = (v: unknown): unknown => {
           if (Array.isArray(v)) return v.map(swap);
-          if (v instanceof Date) return new Date();
+          // Times move to now, keeping their distance (a deadline stays 120 s after its request).
+          if (v instanceof Date) return new Date(v.getTime() + (Date.now() - recordedAt));
           if (typeof v === "string" && UUID.test(v) && !fixed.has(v)) {
             if (!map.has(v)) map.set(v, randomUUID());
             return map.get(v);
@@ -242,13 +249,35 @@ async function main(): Promise<void> {
           return v;
         };
         // Prepared, as Baton's own statements are (src/db/sql.ts): the floor is the database's cost of them.
-        for (const [k, s] of recorded.entries()) await client.query({ name: `floor-${k}`, text: s.query, values: s.parameters.map(swap) });
+        for (const [k, s] of recorded.entries()) {
+          try {
+            await client.query({ name: `floor-${k}`, text: s.query, values: s.parameters.map(swap) });
+          } catch (err) {
+            firstFloorError ??= `${(err as Error).message} in: ${s.query.slice(0, 80)}`;
+            throw err;
+          }
+        }
       };
+      let firstFloorError: string | undefined;
+      const accepted = async (): Promise<number> =>
+        (
+          await ds.query<Array<{ n: number }>>(`SELECT count(*)::int AS n FROM assignment_requests WHERE chat_session_id = ANY($1) AND status = 'ACCEPTED'`, [
+            pairs.map((p) => p.chat),
+          ])
+        )[0].n;
+      const acceptedBefore = await accepted();
       const clients = await Promise.all(pairs.map(() => floorPool.connect()));
-      await closedLoop(CONC, 1_000, (i) => replay(clients[i], i));
+      const warm = await closedLoop(CONC, 1_000, (i) => replay(clients[i], i));
       log("assign/accept: floor");
-      const floor = await closedLoop(CONC, cycleMs, (i) => replay(clients[i], i));
+      const floorRun = await closedLoop(CONC, cycleMs, (i) => replay(clients[i], i));
       clients.forEach((c) => c.release());
+      // Each replay is two cycles; each must really have moved the chat there and back.
+      const replayed = warm.latencies.length + floorRun.latencies.length;
+      const moved = (await accepted()) - acceptedBefore;
+      if (moved !== 2 * replayed || floorRun.errors + warm.errors > 0) {
+        throw new Error(`the floor's replay did not do the work: ${moved} accepts for ${replayed} replays (${floorRun.errors + warm.errors} errors; first: ${firstFloorError})`);
+      }
+      const floor = { latencies: [...floorRun.latencies, ...floorRun.latencies], elapsedMs: floorRun.elapsedMs };
       const batonRate = baton.latencies.length / (baton.elapsedMs / 1000);
       const floorRate = floor.latencies.length / (floor.elapsedMs / 1000);
       const leanRate = lean.latencies.length / (lean.elapsedMs / 1000);

@@ -24,6 +24,8 @@ export class TokenService {
    */
   private readonly cache = new Map<string, { user: User; until: number }>();
   private readonly users: UserRepository;
+  /** Tokens whose signature and claims were checked: token -> claims. */
+  private readonly verified = new Map<string, { userId: string; expiresAt: Date }>();
 
   constructor(
     secret: string,
@@ -68,11 +70,28 @@ export class TokenService {
     return { userId: payload.sub, expiresAt: new Date(payload.exp * 1000) };
   }
 
+  /**
+   * `verify`, remembered per token string: a signature checked once stays checked (same secret,
+   * same bytes), so a client sending its token on every request costs one HMAC, not one per
+   * request. Only successes are kept, until the token's own expiry, which is checked each time.
+   */
+  private verifyOnce(token: string): { userId: string; expiresAt: Date } {
+    const known = this.verified.get(token);
+    if (known) {
+      if (known.expiresAt.getTime() > Date.now()) return known;
+      this.verified.delete(token);
+    }
+    const claims = this.verify(token);
+    if (this.verified.size >= VERIFIED_CACHE_SIZE) this.verified.clear();
+    this.verified.set(token, claims);
+    return claims;
+  }
+
   /** Reads `Bearer <jwt>` and loads the active user it names. */
   async authenticate(header: string | undefined | null): Promise<{ user: User; expiresAt: Date }> {
     const match = /^Bearer\s+(\S+)$/i.exec(header ?? "");
     if (!match?.[1]) throw new BatonError(ErrorCode.UNAUTHENTICATED, "Send Authorization: Bearer <token>");
-    const { userId, expiresAt } = this.verify(match[1]);
+    const { userId, expiresAt } = this.verifyOnce(match[1]);
     const user = await this.findUser(userId);
     if (!user) throw new BatonError(ErrorCode.UNAUTHENTICATED, "The token's user does not exist");
     if (!user.active) throw new BatonError(ErrorCode.UNAUTHENTICATED, "The user is deactivated");
@@ -95,3 +114,4 @@ export class TokenService {
 /** How long an authenticated user is reused without reading it again (changes drop it sooner; see TokenService). */
 export const USER_CACHE_MS = 5_000;
 const USER_CACHE_SIZE = 50_000;
+const VERIFIED_CACHE_SIZE = 50_000;

@@ -1,0 +1,49 @@
+import { describe, expect, it } from "vitest";
+import { can, type Permission, partyFilter, requestScope, requireAccess } from "../../src/policy/access";
+import { UserRole } from "../../src/modules/users/user.entity";
+
+const org = "00000000-0000-4000-8000-0000000000aa";
+const people = ["u1", "u2", "u3"].map((id) => id.padEnd(8, "0"));
+const viewers = Object.values(UserRole).flatMap((role) => people.map((id) => ({ id, organizationId: org, role })));
+const requests = people.flatMap((senderId) => people.filter((r) => r !== senderId).map((recipientId) => ({ senderId, recipientId })));
+
+describe("the policy", () => {
+  it("answers who may act on a request, as PRODUCT.md says", () => {
+    const [user, manager, admin] = [UserRole.USER, UserRole.MANAGER, UserRole.ADMIN].map((role) => ({ id: people[2], organizationId: org, role }));
+    const theirs = { senderId: people[0], recipientId: people[1] };
+    const mine = { senderId: people[0], recipientId: people[2] };
+    expect(can(user, "request.see", theirs)).toBe(false);
+    expect(can(manager, "request.see", theirs)).toBe(true);
+    expect(can(user, "request.answer", mine)).toBe(true);
+    expect(can(manager, "request.answer", theirs)).toBe(false); // only the recipient answers
+    expect(can(manager, "request.withdraw", theirs)).toBe(true);
+    expect(can(user, "request.withdraw", mine)).toBe(false); // the recipient cannot withdraw
+    expect(can(admin, "settings.manage")).toBe(true);
+    expect(can(manager, "settings.manage")).toBe(false);
+    expect(partyFilter(user)).toBe(user.id);
+    expect(partyFilter(manager)).toBeNull();
+  });
+
+  it("FORBIDDEN for a refused action, NOT_FOUND for a request the viewer may not see", () => {
+    const user = { id: people[2], organizationId: org, role: UserRole.USER };
+    const theirs = { senderId: people[0], recipientId: people[1] };
+    expect(() => requireAccess(user, "request.see", theirs)).toThrow(expect.objectContaining({ code: "NOT_FOUND" }));
+    expect(() => requireAccess(user, "request.withdraw", theirs)).toThrow(expect.objectContaining({ code: "FORBIDDEN" }));
+    expect(() => requireAccess(user, "users.manage")).toThrow(expect.objectContaining({ code: "FORBIDDEN" }));
+  });
+
+  // The engine's one-statement path trusts requestScope; the read-first path trusts can. They must agree.
+  for (const permission of ["request.answer", "request.withdraw"] as Permission[]) {
+    it(`requestScope(${permission}) covers exactly the requests can() allows`, () => {
+      for (const viewer of viewers) {
+        const scope = requestScope(viewer, permission);
+        expect(scope).not.toBeNull();
+        for (const r of requests) {
+          const inScope = (!scope?.senderId || r.senderId === scope.senderId) && (!scope?.recipientId || r.recipientId === scope.recipientId);
+          const allowed = can(viewer, permission as "request.answer", r) && can(viewer, "request.see", r);
+          expect(inScope, `${viewer.role} ${viewer.id} on ${JSON.stringify(r)}`).toBe(allowed);
+        }
+      }
+    });
+  }
+});
