@@ -1,0 +1,143 @@
+import pino from "pino";
+import type { PoolClient } from "pg";
+import type { User } from "../../../src/modules/users/user.entity";
+import { RecipientType } from "../../../src/modules/assignments/assignment-request.entity";
+import { TEST_JWT_SECRET } from "../../support/factories";
+import { createBatonPubSub } from "../../../src/events/pubsub";
+import { createServices } from "../../../src/services";
+import { randomUUID } from "node:crypto";
+import { spawnLeanPeer } from "../peer-process";
+import { stopServer } from "../../support/process";
+import { type Bench, gql, log, UUID, minimalAssign } from "../support";
+import { closedLoop, ms, percentile } from "../stats";
+
+/** Assign then accept, 16 concurrent clients. */
+export async function assign(bench: Bench): Promise<void> {
+  const { quick, ds, dbUrl, organizationId, s1, agents, token, newChats, counter, floorPool, rows } = bench;
+  const CONC = 16;
+  const cycleMs = quick ? 4_000 : 20_000;
+  const pairs = await Promise.all(
+    Array.from({ length: CONC }, async (_, i) => ({ a: agents[2 * i], b: agents[2 * i + 1], chat: (await newChats(agents[2 * i].id, 1))[0] })),
+  );
+  const owner = pairs.map((p) => p.a);
+  const minimalAccept = `mutation($id: ID!) { acceptAssignment(requestId: $id) { id status } }`;
+  const cycleAt = (url: string) => async (i: number) => {
+    const p = pairs[i];
+    const from = owner[i];
+    const to = from.id === p.a.id ? p.b : p.a;
+    const sent = (await gql(url, token.get(from.id)!, minimalAssign, {
+      input: { chatSessionId: p.chat, recipientType: RecipientType.USER, recipientId: to.id },
+    })) as { assignChat: { id: string } };
+    await gql(url, token.get(to.id)!, minimalAccept, { id: sent.assignChat.id });
+    owner[i] = to;
+  };
+  // Baton and the lean peer take turns (two rounds each), so drift on a shared machine falls on both.
+  const peer = await spawnLeanPeer(dbUrl);
+  const baton = { latencies: [] as number[], elapsedMs: 0, errors: 0 };
+  const lean = { latencies: [] as number[], elapsedMs: 0, errors: 0 };
+  try {
+    await closedLoop(CONC, 1_000, cycleAt(s1.url)); // warm-up
+    await closedLoop(CONC, 1_000, cycleAt(peer.url));
+    for (let round = 0; round < 2; round++) {
+      for (const [name, url, into] of [["Baton", s1.url, baton], ["lean peer", peer.url, lean]] as const) {
+        log(`assign/accept: ${name}, round ${round + 1}`);
+        const r = await closedLoop(CONC, cycleMs / 2, cycleAt(url));
+        into.latencies.push(...r.latencies);
+        into.elapsedMs += r.elapsedMs;
+        into.errors += r.errors;
+      }
+    }
+  } finally {
+    await stopServer(peer);
+  }
+
+  // Floor: the statements Baton sent for two cycles (there and back, so the chat ends where it
+  // started and every replayed statement does its work), replayed through pg.
+  const services = createServices(ds, createBatonPubSub(), TEST_JWT_SECRET, pino({ level: "silent" }));
+  const rec = { a: agents[900], b: agents[901], chat: (await newChats(agents[900].id, 1))[0] };
+  const asUser = async (id: string): Promise<User> => (await services.tokens.authenticate(`Bearer ${token.get(id)}`)).user;
+  // Authentication as the server does it in steady state: the users are cached (see TokenService).
+  await asUser(rec.a.id);
+  await asUser(rec.b.id);
+  counter.recording = [];
+  const recordedAt = Date.now();
+  for (const [from, to] of [
+    [rec.a, rec.b],
+    [rec.b, rec.a],
+  ]) {
+    const req = await services.assignments.assignChat(await asUser(from.id), { chatSessionId: rec.chat, recipientType: RecipientType.USER, recipientId: to.id });
+    await services.assignments.acceptAssignment(await asUser(to.id), req.id);
+  }
+  const recorded = counter.recording;
+  counter.recording = null;
+  const statementsPerCycle = recorded.length / 2;
+  const fixed = new Set([organizationId]);
+  const replay = async (client: PoolClient, i: number) => {
+    const p = pairs[i];
+    const from = owner[i];
+    const map = new Map<string, string>([
+      [rec.a.id, from.id],
+      [rec.b.id, from.id === p.a.id ? p.b.id : p.a.id],
+      [rec.chat, p.chat],
+    ]);
+    const swap = (v: unknown): unknown => {
+      if (Array.isArray(v)) return v.map(swap);
+      // Times move to now, keeping their distance (a deadline stays 120 s after its request).
+      if (v instanceof Date) return new Date(v.getTime() + (Date.now() - recordedAt));
+      if (typeof v === "string" && UUID.test(v) && !fixed.has(v)) {
+        if (!map.has(v)) map.set(v, randomUUID());
+        return map.get(v);
+      }
+      return v;
+    };
+    // Prepared, as Baton's own statements are (src/db/sql.ts): the floor is the database's cost of them.
+    for (const [k, s] of recorded.entries()) {
+      try {
+        await client.query({ name: `floor-${k}`, text: s.query, values: s.parameters.map(swap) });
+      } catch (err) {
+        firstFloorError ??= `${(err as Error).message} in: ${s.query.slice(0, 80)}`;
+        throw err;
+      }
+    }
+  };
+  let firstFloorError: string | undefined;
+  const accepted = async (): Promise<number> =>
+    (
+      await ds.query<Array<{ n: number }>>(`SELECT count(*)::int AS n FROM assignment_requests WHERE chat_session_id = ANY($1) AND status = 'ACCEPTED'`, [
+        pairs.map((p) => p.chat),
+      ])
+    )[0].n;
+  const acceptedBefore = await accepted();
+  const clients = await Promise.all(pairs.map(() => floorPool.connect()));
+  const warm = await closedLoop(CONC, 1_000, (i) => replay(clients[i], i));
+  log("assign/accept: floor");
+  const floorRun = await closedLoop(CONC, cycleMs, (i) => replay(clients[i], i));
+  clients.forEach((c) => c.release());
+  // Each replay is two cycles; each must really have moved the chat there and back.
+  const replayed = warm.latencies.length + floorRun.latencies.length;
+  const moved = (await accepted()) - acceptedBefore;
+  if (moved !== 2 * replayed || floorRun.errors + warm.errors > 0) {
+    throw new Error(`the floor's replay did not do the work: ${moved} accepts for ${replayed} replays (${floorRun.errors + warm.errors} errors; first: ${firstFloorError})`);
+  }
+  const floor = { latencies: [...floorRun.latencies, ...floorRun.latencies], elapsedMs: floorRun.elapsedMs };
+  const batonRate = baton.latencies.length / (baton.elapsedMs / 1000);
+  const floorRate = floor.latencies.length / (floor.elapsedMs / 1000);
+  const leanRate = lean.latencies.length / (lean.elapsedMs / 1000);
+  rows.push({
+    scenario: `assign then accept against the lean peer (hand-written Apollo + express + pg, 7 round trips per mutation), ${CONC} clients, ${cycleMs / 1000} s each`,
+    figure: `${batonRate.toFixed(0)} cycles/s; ${statementsPerCycle} SQL statements/cycle, ${(statementsPerCycle / 2).toFixed(1)} round trips per mutation; p50 ${ms(percentile(baton.latencies, 50))}, p99 ${ms(percentile(baton.latencies, 99))}`,
+    floor: `${leanRate.toFixed(0)} cycles/s; p50 ${ms(percentile(lean.latencies, 50))}, p99 ${ms(percentile(lean.latencies, 99))}${lean.errors ? `; ${lean.errors} errors` : ""}`,
+    ratio: (batonRate / leanRate).toFixed(2),
+    target: ">= 1.0",
+    met: batonRate / leanRate >= 1 ? "yes" : "no",
+  });
+  rows.push({
+    scenario: `assign then accept, ${CONC} concurrent clients, ${cycleMs / 1000} s`,
+    figure: `${batonRate.toFixed(0)} cycles/s; p50 ${ms(percentile(baton.latencies, 50))}, p99 ${ms(percentile(baton.latencies, 99))}${baton.errors ? `; ${baton.errors} errors` : ""}`,
+    floor: `${floorRate.toFixed(0)} cycles/s (${statementsPerCycle} statements/cycle through pg)`,
+    ratio: (batonRate / floorRate).toFixed(2),
+    target: ">= 0.5",
+    met: batonRate / floorRate >= 0.5 ? "yes" : "no",
+  });
+  
+}
