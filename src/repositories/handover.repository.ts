@@ -113,6 +113,13 @@ interface StateRow {
   recipient_name: string | null;
 }
 
+/** Party notifications as the columns the statements unnest: party, type, message. */
+const partyColumns = (ns: ReadonlyArray<Omit<PartyNotification, "requestId">>): [string[], string[], string[]] => [
+  ns.map((n) => n.party),
+  ns.map((n) => n.type),
+  ns.map((n) => n.message),
+];
+
 const toState = (row: StateRow): RequestState => ({
   request: fromJson(AssignmentRequest, row.request),
   record: fromJson(EngagementTrackingRecord, row.record),
@@ -234,9 +241,9 @@ const SETTLE: Statement = {
        SELECT to_json(req) AS request, to_json(rec) AS record, e.sequence,
               COALESCE((SELECT to_json(m) FROM moved m WHERE m.id = req.chat_session_id),
                        (SELECT to_json(c) FROM chat_sessions c WHERE c.id = req.chat_session_id)) AS chat,
-              (SELECT owner_id FROM chat) AS previous_owner_id,
-              (SELECT coalesce(json_agg(to_json(t)), '[]') FROM told t WHERE t.request_id = req.id) AS notifications
-         FROM req JOIN rec ON rec.request_id = req.id JOIN events e ON e.request_id = req.id`,
+              (SELECT owner_id FROM chat) AS previous_owner_id, coalesce(n.list, '[]') AS notifications
+         FROM req JOIN rec ON rec.request_id = req.id JOIN events e ON e.request_id = req.id
+         LEFT JOIN (SELECT request_id, json_agg(to_json(t)) AS list FROM told t GROUP BY request_id) n ON n.request_id = req.id`,
 };
 
 export class HandoverRepository {
@@ -316,9 +323,7 @@ export class HandoverRepository {
         w.ownerId,
         w.recordId,
         w.trackingKind,
-        w.notifications.map((n) => n.party),
-        w.notifications.map((n) => n.type),
-        w.notifications.map((n) => n.message),
+        ...partyColumns(w.notifications),
         w.eventType,
         w.jobs?.name ?? null,
         w.jobs?.instance ?? null,
@@ -353,9 +358,7 @@ export class HandoverRepository {
       w.window,
       w.moveChat,
       w.notifications.map((n) => n.requestId),
-      w.notifications.map((n) => n.party),
-      w.notifications.map((n) => n.type),
-      w.notifications.map((n) => n.message),
+      ...partyColumns(w.notifications),
       w.eventType,
       w.jobs?.name ?? null,
       w.target.organizationId,
