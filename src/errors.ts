@@ -9,6 +9,8 @@ export enum ErrorCode {
   REQUEST_EXPIRED = "REQUEST_EXPIRED",
   CHAT_CLOSED = "CHAT_CLOSED",
   INVALID_RECIPIENT = "INVALID_RECIPIENT",
+  /** The discussion has ended: nothing more can be written in it, and it cannot end twice. */
+  DISCUSSION_ENDED = "DISCUSSION_ENDED",
   QUERY_TOO_COMPLEX = "QUERY_TOO_COMPLEX",
   PAYLOAD_TOO_LARGE = "PAYLOAD_TOO_LARGE",
   /** Too many operations for this user or IP in the last minute; `extensions.retryAfterSeconds`. */

@@ -14,6 +14,7 @@ import { NotificationService } from "./modules/notifications/notification.servic
 import { OrganizationService } from "./modules/organizations/organization.service";
 import { SettingsService } from "./modules/settings/settings.service";
 import { TrackingService } from "./modules/tracking/tracking.service";
+import { DiscussionService } from "./modules/discussions/discussion.service";
 import { UserService } from "./modules/users/user.service";
 
 export function createServices(
@@ -44,6 +45,7 @@ export function createServices(
     users: new UserService(dataSource, assignments, presence, pubsub, afterCommitFailed),
     notifications: new NotificationService(dataSource),
     tracking: new TrackingService(dataSource),
+    discussions: new DiscussionService(dataSource, assignments, pubsub),
     /** Rows by key for the GraphQL loaders, one statement per relation and operation. */
     reads: new BatchRepository(poolSql(dataSource)),
   };

@@ -1,6 +1,7 @@
 import { AssignmentEvent } from "../modules/assignments/assignment-event.entity";
 import { AssignmentRequest } from "../modules/assignments/assignment-request.entity";
 import { ChatSession } from "../modules/chat-sessions/chat-session.entity";
+import { Discussion, DiscussionMessage } from "../modules/discussions/discussion.entity";
 import { Notification } from "../modules/notifications/notification.entity";
 import { Organization } from "../modules/organizations/organization.entity";
 import { AssignDiscussSettings } from "../modules/settings/assign-discuss-settings.entity";
@@ -16,4 +17,6 @@ export const entities = [
   AssignmentEvent,
   Notification,
   AssignDiscussSettings,
+  Discussion,
+  DiscussionMessage,
 ];

@@ -4,25 +4,28 @@ import { fromRow } from "./hydrate";
 import type { Conditions, Sql } from "./sql";
 
 /**
- * One page of `table` (aliased `t`) filtered by `where`, newest first by (created_at, id), the
- * order every list's index serves, from the page's cursor on.
+ * One page of `table` (aliased `t`) filtered by `where`, newest first by (`column`, id), the
+ * order every list's index serves, from the page's cursor on. `column` is a timestamp column
+ * (created_at unless said otherwise).
  */
-export async function newestFirst<T extends ObjectLiteral & { createdAt: Date; id: string }>(
+export async function newestFirst<T extends ObjectLiteral & { id: string }>(
   sql: Sql,
   target: new () => T,
   table: string,
   where: Conditions,
   page: PageArgs,
+  column = "created_at",
 ): Promise<Page<T>> {
-  if (page.after) where.and("(t.created_at, t.id) < (?, ?)", page.after.at, page.after.id);
+  if (page.after) where.and(`(t.${column}, t.id) < (?, ?)`, page.after.at, page.after.id);
   const limit = where.param(page.first + 1);
   const rows = await sql.rows<Record<string, unknown>>(
-    `SELECT t.* FROM ${table} t WHERE ${where.sql} ORDER BY t.created_at DESC, t.id DESC LIMIT ${limit}`,
+    `SELECT t.* FROM ${table} t WHERE ${where.sql} ORDER BY t.${column} DESC, t.id DESC LIMIT ${limit}`,
     where.params,
   );
-  return toPage(
-    rows.map((row) => fromRow(target, row)),
-    page,
-    (row) => ({ at: row.createdAt, id: row.id }),
-  );
+  return mapPage(rows, target, page, column);
+}
+
+function mapPage<T extends ObjectLiteral & { id: string }>(rows: Array<Record<string, unknown>>, target: new () => T, page: PageArgs, column: string): Page<T> {
+  const pairs = toPage(rows, page, (row) => ({ at: row[column] as Date, id: row.id as string }));
+  return { hasNextPage: pairs.hasNextPage, items: pairs.items.map(({ item, cursor }) => ({ item: fromRow(target, item), cursor })) };
 }

@@ -4,6 +4,7 @@ import { BulkAndReporting1764070000000 } from "../../migrations/1764070000000-Bu
 import { CommitOrderedEvents1764080000000 } from "../../migrations/1764080000000-CommitOrderedEvents";
 import { TimeoutJobsByRequest1764090000000 } from "../../migrations/1764090000000-TimeoutJobsByRequest";
 import { EventsAppendedInStatement1764100000000 } from "../../migrations/1764100000000-EventsAppendedInStatement";
+import { Discuss1764110000000 } from "../../migrations/1764110000000-Discuss";
 
 /** Listed explicitly (no glob): the same list works compiled, in vitest and in the CLI. */
 export const migrations = [
@@ -13,4 +14,5 @@ export const migrations = [
   CommitOrderedEvents1764080000000,
   TimeoutJobsByRequest1764090000000,
   EventsAppendedInStatement1764100000000,
+  Discuss1764110000000,
 ];

@@ -21,8 +21,11 @@ import {
   type SettleTarget,
 } from "../repositories/handover.repository";
 import { isUniqueViolation, poolSql, type Sql, txSql } from "../db/sql";
+import { DiscussionRepository } from "../repositories/discussion.repository";
+import { type Discussion, DiscussionStatus } from "../modules/discussions/discussion.entity";
+import { AssignmentEventType } from "../modules/assignments/assignment-event.entity";
 import { optionalText, requireId, requireReason } from "../validation";
-import { type Action, ASSIGN, LIFECYCLE, type Party, type RequestKind, type Transition } from "./lifecycle";
+import { type Action, ASSIGN, DISCUSS, DISCUSSION_END, KINDS, type KindSpec, LIFECYCLE, type Party, type Transition } from "./lifecycle";
 
 export interface OpenRequestInput {
   chatSessionId: string;
@@ -63,6 +66,7 @@ const ATTEMPTS = 5;
 export class HandoverEngine {
   jobs: DeadlineJobs = noJobs;
   private readonly repo = new HandoverRepository();
+  private readonly discussions: DiscussionRepository;
   /** Statements on the pool: each one its own transaction. */
   private readonly db: Sql;
 
@@ -74,12 +78,16 @@ export class HandoverEngine {
     private readonly onEffectError: (err: unknown) => void = () => {},
   ) {
     this.db = poolSql(dataSource);
+    this.discussions = new DiscussionRepository(this.db);
   }
 
   // ---- The GraphQL operations, by name ----
 
   assignChat(viewer: User, input: OpenRequestInput): Promise<AssignmentRequest> {
     return this.open(viewer, ASSIGN, input);
+  }
+  discussChat(viewer: User, input: OpenRequestInput): Promise<AssignmentRequest> {
+    return this.open(viewer, DISCUSS, input);
   }
   acceptAssignment(viewer: User, requestId: string): Promise<AssignmentRequest> {
     return this.act(viewer, "accept", requestId, null);
@@ -101,13 +109,13 @@ export class HandoverEngine {
   // ---- Transitions ----
 
   /** `open`: a new PENDING request of `kind` for a chat. */
-  async open(viewer: User, kind: RequestKind, input: OpenRequestInput): Promise<AssignmentRequest> {
+  async open(viewer: User, kind: KindSpec, input: OpenRequestInput): Promise<AssignmentRequest> {
     const chatId = requireId(input.chatSessionId, "chatSessionId");
     const recipientId = requireId(input.recipientId, "recipientId");
     const note = optionalText(input.note, "note", 1000);
     const transition = LIFECYCLE.open;
     for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
-      const state = await this.repo.findOpening(this.db, viewer.organizationId, chatId, recipientId);
+      const state = await this.repo.findOpening(this.db, viewer.organizationId, chatId, recipientId, kind.name);
       if (!state) throw notFound("Chat session");
       const { chat } = state;
       if (chat.status === ChatStatus.CLOSED) throw new BatonError(ErrorCode.CHAT_CLOSED, "The chat session is closed");
@@ -116,9 +124,7 @@ export class HandoverEngine {
       const now = this.clock();
       if (state.pending) {
         if (now < state.pending.expiresAt) {
-          throw new BatonError(ErrorCode.ASSIGNMENT_ALREADY_PENDING, "This chat already has a pending assignment request", {
-            requestId: state.pending.id,
-          });
+          throw alreadyPending(kind, state.pending.id);
         }
         // The old request's deadline passed without a scheduler acting: it times out first.
         const stale = await this.repo.find(this.db, viewer.organizationId, state.pending.id);
@@ -126,10 +132,11 @@ export class HandoverEngine {
         continue;
       }
 
-      const timeoutSeconds = state.timeoutSeconds ?? DEFAULT_TIMEOUT_SECONDS;
+      const timeoutSeconds = state.timeouts?.[kind.timeoutSetting] ?? DEFAULT_TIMEOUT_SECONDS;
       const request = Object.assign(new AssignmentRequest(), {
         id: randomUUID(),
         organizationId: viewer.organizationId,
+        kind: kind.name,
         chatSessionId: chat.id,
         senderId: viewer.id,
         recipientId: recipient.id,
@@ -163,6 +170,11 @@ export class HandoverEngine {
         expiresAt: request.expiresAt,
         timeoutSeconds,
         responseSeconds: null,
+        discussionId: null,
+        endedAt: null,
+        endedById: null,
+        endReason: null,
+        messageCount: null,
         createdAt: now,
         updatedAt: now,
       } satisfies EngagementTrackingRecord);
@@ -181,16 +193,14 @@ export class HandoverEngine {
         });
       } catch (err) {
         // Another request for this chat committed first (the partial unique index on pending ones).
-        if (isUniqueViolation(err)) {
-          throw new BatonError(ErrorCode.ASSIGNMENT_ALREADY_PENDING, "This chat already has a pending assignment request");
-        }
+        if (isUniqueViolation(err)) throw alreadyPending(kind, null);
         throw err;
       }
       if (opened === null) continue; // the chat changed hands or closed since it was read: decide again
       const { sequence, notifications } = opened;
       await this.afterCommit(() => {
         for (const n of notifications) publishNotification(this.pubsub, n);
-        this.publishEvent(transition, sequence, request, record, chat, viewer.id, now);
+        this.publishEvent(transition.event, sequence, request, record, chat, viewer.id, now);
         return this.jobs.opened(request);
       });
       return request;
@@ -201,11 +211,13 @@ export class HandoverEngine {
   /**
    * A person's action on a request: accept, reject or withdraw.
    *
-   * First the one-statement path: when the policy lets the viewer act on every request where
-   * they hold a given part (the recipient answers, a sender withdraws), the write itself checks
-   * that part, the status and the deadline, and does everything in one round trip. If it applies
-   * nothing (not theirs, not pending, past the deadline, no such request), the action reads the
-   * request and decides, which gives the precise error, or commits the time-out first.
+   * First the one-statement path, for ASSIGN requests: when the policy lets the viewer act on
+   * every request where they hold a given part (the recipient answers, a sender withdraws), the
+   * write itself checks that part, the status, the deadline and, for an accept, that nothing
+   * else is going on about the chat; it does everything in one round trip. If it applies nothing
+   * (not theirs, not pending, past the deadline, another kind, a busy chat, no such request), the
+   * action runs in a transaction that reads the request and decides: the precise error, the
+   * time-out committed first, or the transition with its kind's accept effects.
    */
   async act(viewer: User, action: "accept" | "reject" | "withdraw", requestId: string, reason: string | null): Promise<AssignmentRequest> {
     const transition = LIFECYCLE[action];
@@ -214,30 +226,115 @@ export class HandoverEngine {
     const scope = transition.by === "deadline" || transition.by === "system" ? null : requestScope(viewer, transition.by);
     const told = scope ? this.tellWithout(transition, ASSIGN, id, scope, viewer, given) : null;
     if (scope && told) {
-      const target = { requestIds: [id], organizationId: viewer.organizationId, ...scope };
-      const [settled] = await this.write(this.db, target, transition, ASSIGN, viewer, given, this.clock(), told);
+      const target = { requestIds: [id], organizationId: viewer.organizationId, ...scope, kinds: [ASSIGN.name], quietChat: action === "accept" };
+      const [settled] = await this.write(this.db, target, transition, action === "accept", viewer, given, this.clock(), told);
       if (settled) return settled;
     }
     for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
-      const state = await this.repo.find(this.db, viewer.organizationId, id);
-      if (!state) throw notFound("Assignment request");
-      requireAccess(viewer, "request.see", state.request);
-      if (transition.by !== "deadline" && transition.by !== "system") requireAccess(viewer, transition.by, state.request);
-      requirePending(state.request, transition);
-      const now = this.clock();
-      if (now >= state.request.expiresAt) {
-        // The deadline wins: the time-out is committed, and the action fails with REQUEST_EXPIRED.
-        const [expired] = await this.settleStates(this.db, [state], LIFECYCLE.timeOut, null, null, now);
-        if (!expired) continue; // someone settled it meanwhile: decide again
-        throw new BatonError(ErrorCode.REQUEST_EXPIRED, "The request expired before this action", {
-          status: RequestStatus.TIMED_OUT,
-          expiresAt: state.request.expiresAt.toISOString(),
-        });
-      }
-      const [settled] = await this.settleStates(this.db, [state], transition, viewer, given, now);
-      if (settled) return settled;
+      // The time-out of an expired request must commit, and the call still fail: the transaction
+      // returns the error instead of throwing it, which would roll the time-out back.
+      const outcome = await inTransaction<AssignmentRequest | BatonError | null>(
+        this.dataSource,
+        async (tx) => {
+          const state = await this.repo.find(tx.sql, viewer.organizationId, id);
+          if (!state) throw notFound("Assignment request");
+          requireAccess(viewer, "request.see", state.request);
+          if (transition.by !== "deadline" && transition.by !== "system") requireAccess(viewer, transition.by, state.request);
+          requirePending(state.request, transition);
+          const now = this.clock();
+          if (now >= state.request.expiresAt) {
+            const [expired] = await this.settleStates(tx.sql, [state], LIFECYCLE.timeOut, null, null, now, tx.afterCommit);
+            if (!expired) return null; // someone settled it meanwhile: decide again
+            return new BatonError(ErrorCode.REQUEST_EXPIRED, "The request expired before this action", {
+              status: RequestStatus.TIMED_OUT,
+              expiresAt: state.request.expiresAt.toISOString(),
+            });
+          }
+          const [settled] = await this.settleStates(tx.sql, [state], transition, viewer, given, now, tx.afterCommit);
+          if (!settled) return null;
+          if (action === "accept") await this.accepted(tx, KINDS[settled.kind], settled, viewer, now);
+          return settled;
+        },
+        this.onEffectError,
+      );
+      if (outcome instanceof BatonError) throw outcome;
+      if (outcome) return outcome;
     }
     throw new Error("the request kept changing while it was being answered");
+  }
+
+  /** The accept effects of a kind that one statement does not cover, in the accept's transaction. */
+  private async accepted(tx: Tx, kind: KindSpec, request: AssignmentRequest, actor: User, now: Date): Promise<void> {
+    if (kind.onAccept === "moveChat") {
+      // The chat changed hands: what else was going on about it ends with its old owner.
+      await this.chatChanged(tx, [request.chatSessionId], actor, `${actor.name} took the chat over`, now);
+    } else {
+      await this.discussions.start(tx.sql, request, randomUUID(), now);
+    }
+  }
+
+  /**
+   * A chat closed or changed hands (accept, bulk assignment): in the caller's transaction, its
+   * pending requests are cancelled and its active discussions end.
+   */
+  async chatChanged(tx: Tx, chatIds: string[], actor: User | null, reason: string, now: Date): Promise<void> {
+    await this.cancelPendingForChats(tx, chatIds, actor, reason, now);
+    const active = await this.discussions.lockActiveForChats(tx.sql, chatIds);
+    await this.endDiscussions(tx.sql, active, null, reason, now, tx.afterCommit);
+  }
+
+  // ---- The stage after an accepted DISCUSS request ----
+
+  /** A participant, a manager or an admin ends a discussion. */
+  async endDiscussion(viewer: User, discussionId: string, reason: string | null): Promise<Discussion> {
+    const id = requireId(discussionId, "discussionId");
+    const why = optionalText(reason, "reason", 500);
+    for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
+      const discussion = await this.discussions.findById(viewer.organizationId, id);
+      if (!discussion) throw notFound("Discussion");
+      requireAccess(viewer, "discussion.see", discussion);
+      requireAccess(viewer, DISCUSSION_END.by, discussion);
+      if (discussion.status !== DiscussionStatus.ACTIVE) throw discussionEnded();
+      const [ended] = await this.endDiscussions(this.db, [id], viewer, why, this.clock());
+      if (ended) return ended;
+    }
+    throw discussionEnded();
+  }
+
+  /** Ends these discussions (if still active) with every effect, in one statement; publishes after commit. */
+  private async endDiscussions(
+    sql: Sql,
+    ids: string[],
+    endedBy: User | null,
+    reason: string | null,
+    now: Date,
+    later?: (effect: () => void | Promise<void>) => void,
+  ): Promise<Discussion[]> {
+    if (ids.length === 0) return [];
+    const ended = await this.discussions.end(sql, {
+      ids,
+      now,
+      endedById: endedBy?.id ?? null,
+      reason,
+      notificationType: DISCUSSION_END.notification,
+      message: notificationMessage(DISCUSSION_END.notification, {
+        senderName: "",
+        recipientName: "",
+        actorName: endedBy?.name ?? null,
+        reason,
+        reader: "sender",
+      }),
+      eventType: DISCUSSION_END.event,
+    });
+    const effect = () => {
+      for (const e of ended) {
+        for (const n of e.notifications) publishNotification(this.pubsub, n);
+        this.publishEvent(DISCUSSION_END.event, e.sequence, e.request, e.record, e.chat, endedBy?.id ?? null, now);
+      }
+    };
+    if (later) later(effect);
+    else await this.afterCommit(effect);
+    return ended.map((e) => e.discussion);
   }
 
   /**
@@ -289,10 +386,12 @@ export class HandoverEngine {
     now: Date,
     later?: (effect: () => void | Promise<void>) => void,
   ): Promise<AssignmentRequest[]> {
-    const kind = ASSIGN;
-    const told = states.flatMap((s) => this.tell(transition, kind, s.request.id, { senderName: s.senderName, recipientName: s.recipientName }, actor, reason));
+    const told = states.flatMap((s) =>
+      this.tell(transition, KINDS[s.request.kind], s.request.id, { senderName: s.senderName, recipientName: s.recipientName }, actor, reason),
+    );
     const target = { requestIds: states.map((s) => s.request.id), organizationId: null };
-    return this.write(sql, target, transition, kind, actor, reason, now, told, later);
+    const moveChat = transition.action === "accept" && states.length === 1 && KINDS[states[0].request.kind].onAccept === "moveChat";
+    return this.write(sql, target, transition, moveChat, actor, reason, now, told, later);
   }
 
   /**
@@ -305,7 +404,8 @@ export class HandoverEngine {
     sql: Sql,
     target: SettleTarget,
     transition: Transition,
-    kind: RequestKind,
+    /** Accepting an ASSIGN request: the chat moves to the recipient in the same statement. */
+    moveChat: boolean,
     actor: User | null,
     reason: string | null,
     now: Date,
@@ -313,7 +413,6 @@ export class HandoverEngine {
     later?: (effect: () => void | Promise<void>) => void,
   ): Promise<AssignmentRequest[]> {
     if (target.requestIds.length === 0) return [];
-    const moveChat = transition.action === "accept" && kind.onAccept === "moveChat";
     if (moveChat && target.requestIds.length !== 1) throw new Error("accept settles one request at a time");
     const settled = await this.repo.settle(sql, {
       target,
@@ -331,7 +430,7 @@ export class HandoverEngine {
       for (const s of settled) {
         for (const n of s.notifications) publishNotification(this.pubsub, n);
         if (moveChat) publishChatSessionUpdated(this.pubsub, { chat: s.chat, previousOwnerId: s.previousOwnerId });
-        this.publishEvent(transition, s.sequence, s.request, s.record, s.chat, actor?.id ?? null, now);
+        this.publishEvent(transition.event, s.sequence, s.request, s.record, s.chat, actor?.id ?? null, now);
       }
       if (settled.length > 0) return this.jobs.settled(settled.map((s) => s.request.id));
     };
@@ -343,7 +442,7 @@ export class HandoverEngine {
   /** The notifications of a transition on one request: each party it tells, in the kind's words (the write skips the actor). */
   private tell(
     transition: Transition,
-    kind: RequestKind,
+    kind: KindSpec,
     requestId: string,
     names: { senderName: string | null; recipientName: string | null },
     actor: User | null,
@@ -371,7 +470,7 @@ export class HandoverEngine {
    */
   private tellWithout(
     transition: Transition,
-    kind: RequestKind,
+    kind: KindSpec,
     requestId: string,
     scope: RequestScope,
     viewer: User,
@@ -393,7 +492,7 @@ export class HandoverEngine {
   }
 
   private publishEvent(
-    transition: Transition,
+    type: AssignmentEventType,
     sequence: string,
     request: AssignmentRequest,
     trackingRecord: EngagementTrackingRecord,
@@ -404,7 +503,7 @@ export class HandoverEngine {
     const event = Object.assign(new AssignmentEvent(), {
       sequence,
       organizationId: request.organizationId,
-      type: transition.event,
+      type,
       requestId: request.id,
       trackingRecordId: trackingRecord.id,
       chatSessionId: request.chatSessionId,
@@ -425,6 +524,15 @@ export class HandoverEngine {
     }
   }
 }
+
+const alreadyPending = (kind: KindSpec, requestId: string | null): BatonError =>
+  new BatonError(
+    ErrorCode.ASSIGNMENT_ALREADY_PENDING,
+    kind === DISCUSS ? "This chat already has a pending discuss request" : "This chat already has a pending assignment request",
+    requestId ? { requestId } : {},
+  );
+
+const discussionEnded = (): BatonError => new BatonError(ErrorCode.DISCUSSION_ENDED, "The discussion has ended");
 
 function requirePending(request: AssignmentRequest, transition: Transition): void {
   if (request.status !== transition.from) {

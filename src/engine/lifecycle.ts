@@ -1,7 +1,7 @@
 import { AssignmentEventType } from "../modules/assignments/assignment-event.entity";
-import { RequestStatus } from "../modules/assignments/assignment-request.entity";
+import { RequestKind, RequestStatus } from "../modules/assignments/assignment-request.entity";
 import { NotificationType } from "../modules/notifications/notification.entity";
-import { TrackingKind } from "../modules/tracking/engagement-tracking-record.entity";
+import { TrackingKind, TrackingStatus } from "../modules/tracking/engagement-tracking-record.entity";
 import type { Permission } from "../policy/access";
 import type { DeadlineWindow } from "../repositories/handover.repository";
 
@@ -13,7 +13,7 @@ import type { DeadlineWindow } from "../repositories/handover.repository";
  *
  *                      accept (recipient)      -> ACCEPTED   (the kind's accept effect: ASSIGN moves the chat)
  *                      reject (recipient)      -> REJECTED
- *   open -> PENDING -- withdraw (sender/manager)-> WITHDRAWN
+ *   open -> PENDING -- withdraw (sender/manager)-> WITHDRAWN                 (DISCUSS: a discussion opens, ACTIVE -> ENDED)
  *                      timeOut (the deadline)  -> TIMED_OUT
  *                      cancel (the system: chat closed or moved, user deactivated) -> CANCELLED
  *
@@ -107,20 +107,27 @@ export const LIFECYCLE: Readonly<Record<Action, Transition>> = {
 };
 
 /**
- * A kind of request: what differs between kinds with the same life. A new kind (DISCUSS) is one
- * more entry here, with its notifications and its accept effect; the engine's core stays as it is.
+ * A kind of request: what differs between kinds with the same life. A kind is one entry of
+ * KINDS, with its tracking kind, its notifications, its deadline setting and what its accept
+ * does; the engine's core stays as it is.
  */
-export interface RequestKind {
-  name: string;
+export interface KindSpec {
+  name: RequestKind;
   trackingKind: TrackingKind;
   /** The notification each action sends. */
   notifications: Readonly<Record<Action, NotificationType>>;
-  /** What accepting does beyond settling the request. */
-  onAccept: "moveChat";
+  /** Which organization setting gives the deadline of a new request. */
+  timeoutSetting: "assignRequestTimeoutSeconds" | "discussRequestTimeoutSeconds";
+  /**
+   * What accepting does beyond settling the request: ASSIGN gives the chat to the recipient (and
+   * so ends whatever else was going on about the chat: its other pending request is cancelled,
+   * its discussions end); DISCUSS opens a discussion between sender and recipient.
+   */
+  onAccept: "moveChat" | "startDiscussion";
 }
 
-export const ASSIGN: RequestKind = {
-  name: "ASSIGN",
+export const ASSIGN: KindSpec = {
+  name: RequestKind.ASSIGN,
   trackingKind: TrackingKind.ASSIGN_REQUEST,
   notifications: {
     open: NotificationType.ASSIGNMENT_REQUESTED,
@@ -130,8 +137,38 @@ export const ASSIGN: RequestKind = {
     timeOut: NotificationType.ASSIGNMENT_TIMED_OUT,
     cancel: NotificationType.ASSIGNMENT_CANCELLED,
   },
+  timeoutSetting: "assignRequestTimeoutSeconds",
   onAccept: "moveChat",
 };
+
+export const DISCUSS: KindSpec = {
+  name: RequestKind.DISCUSS,
+  trackingKind: TrackingKind.DISCUSS_REQUEST,
+  notifications: {
+    open: NotificationType.DISCUSSION_REQUESTED,
+    accept: NotificationType.DISCUSSION_ACCEPTED,
+    reject: NotificationType.DISCUSSION_REJECTED,
+    withdraw: NotificationType.DISCUSSION_WITHDRAWN,
+    timeOut: NotificationType.DISCUSSION_TIMED_OUT,
+    cancel: NotificationType.DISCUSSION_CANCELLED,
+  },
+  timeoutSetting: "discussRequestTimeoutSeconds",
+  onAccept: "startDiscussion",
+};
+
+export const KINDS: Readonly<Record<RequestKind, KindSpec>> = { ASSIGN, DISCUSS };
+
+/**
+ * The stage after an accepted DISCUSS request: the discussion is ACTIVE until a participant or a
+ * manager ends it, or the chat closes or changes hands. Its end sets the tracking record to
+ * ENDED, appends a DISCUSSION_ENDED event and tells the participants (not the one who ended it).
+ */
+export const DISCUSSION_END = {
+  recordStatus: TrackingStatus.ENDED,
+  event: AssignmentEventType.DISCUSSION_ENDED,
+  notification: NotificationType.DISCUSSION_ENDED,
+  by: "discussion.end" as Permission,
+} as const;
 
 /** Which status each status may become: the table the transitions above imply. */
 export function canTransition(from: RequestStatus, to: RequestStatus): boolean {

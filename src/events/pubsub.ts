@@ -4,6 +4,7 @@ import type { RedisConnections } from "./redis";
 import type { AssignmentEvent } from "../modules/assignments/assignment-event.entity";
 import type { AssignmentRequest } from "../modules/assignments/assignment-request.entity";
 import type { ChatSession } from "../modules/chat-sessions/chat-session.entity";
+import type { DiscussionMessage } from "../modules/discussions/discussion.entity";
 import type { Notification } from "../modules/notifications/notification.entity";
 import type { EngagementTrackingRecord } from "../modules/tracking/engagement-tracking-record.entity";
 
@@ -31,6 +32,8 @@ export type Topics = {
   ASSIGNMENT_EVENT: [audience: string, message: AssignmentEventMessage];
   NOTIFICATION: [audience: string, message: Notification];
   CHAT_SESSION_UPDATED: [audience: string, message: ChatSessionMessage];
+  /** A message written in a discussion, to those following it. */
+  DISCUSSION_MESSAGE: [audience: string, message: DiscussionMessage];
   /** A user's account changed (an admin's upsert): their open sockets react (see websocket.ts). */
   USER_CHANGED: [audience: string, message: UserChangedMessage];
 };
@@ -46,6 +49,8 @@ export const audience = {
   user: (userId: string): string => `user:${userId}`,
   /** Everything in an organization: what managers and admins follow. */
   organization: (organizationId: string): string => `org:${organizationId}`,
+  /** One discussion's followers: its participants and the managers who opened it. */
+  discussion: (discussionId: string): string => `discussion:${discussionId}`,
   /** Every instance's own caches (user changes). */
   instances: (): string => "instances",
 };
@@ -71,6 +76,10 @@ export function publishChatSessionUpdated(pubsub: BatonPubSub, message: ChatSess
 export function publishUserChanged(pubsub: BatonPubSub, message: UserChangedMessage): void {
   pubsub.publish("USER_CHANGED", audience.user(message.userId), message);
   pubsub.publish("USER_CHANGED", audience.instances(), message);
+}
+
+export function publishDiscussionMessage(pubsub: BatonPubSub, message: DiscussionMessage): void {
+  pubsub.publish("DISCUSSION_MESSAGE", audience.discussion(message.discussionId), message);
 }
 
 export function publishNotification(pubsub: BatonPubSub, notification: Notification): void {

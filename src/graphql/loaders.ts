@@ -20,6 +20,8 @@ export function createLoaders(batch: BatchRepository, organizationId: string, pr
     pendingRequestByChat: loader(RELATIONS.pendingRequestByChat),
     trackingRecord: loader(RELATIONS.trackingRecord),
     trackingRecordByRequest: loader(RELATIONS.trackingRecordByRequest),
+    discussion: loader(RELATIONS.discussion),
+    discussionByRequest: loader(RELATIONS.discussionByRequest),
   };
 }
 

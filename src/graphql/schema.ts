@@ -5,6 +5,7 @@ import { AssignmentEventResolver } from "../modules/assignments/assignment-event
 import { BulkAssignResolver } from "../modules/assignments/bulk-assign.resolver";
 import { AssignmentResolver } from "../modules/assignments/assignment.resolver";
 import { ChatSessionResolver } from "../modules/chat-sessions/chat-session.resolver";
+import { DiscussionMessageResolver, DiscussionResolver } from "../modules/discussions/discussion.resolver";
 import { NotificationResolver } from "../modules/notifications/notification.resolver";
 import { SettingsResolver } from "../modules/settings/settings.resolver";
 import { TrackingResolver } from "../modules/tracking/tracking.resolver";
@@ -19,6 +20,8 @@ export const resolvers = [
   TrackingResolver,
   NotificationResolver,
   SettingsResolver,
+  DiscussionResolver,
+  DiscussionMessageResolver,
 ] as const;
 
 /** Subscriptions take their feeds from `context.services.pubsub` (bounded, typed), not from type-graphql's topics. */

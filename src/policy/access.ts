@@ -27,6 +27,10 @@ export interface EventSubject {
   fromUserId: string;
   toUserId: string;
 }
+export interface DiscussionSubject {
+  requesterId: string;
+  consultantId: string;
+}
 export interface ChatUpdateSubject {
   chat: ChatSubject;
   previousOwnerId: string | null;
@@ -51,6 +55,9 @@ interface Subjects {
   "request.answer": RequestSubject;
   "request.withdraw": RequestSubject;
   "event.see": EventSubject;
+  "discussion.see": DiscussionSubject;
+  "discussion.post": DiscussionSubject;
+  "discussion.end": DiscussionSubject;
   "organization.follow": null;
   "organization.list": null;
   "tracking.export": null;
@@ -96,6 +103,21 @@ const RULES: { [P in Permission]: Rule<Subjects[P]> } = {
     refusal: "You may not see this event",
   },
 
+  // Discussions (the stage after an accepted DISCUSS request)
+  /** Read it and its messages, follow it live: its two participants and the organization's managers; for others it is not found. */
+  "discussion.see": {
+    allows: (v, d) => isManager(v) || d.requesterId === v.id || d.consultantId === v.id,
+    refusal: "Discussion not found",
+  },
+  "discussion.post": {
+    allows: (v, d) => d.requesterId === v.id || d.consultantId === v.id,
+    refusal: "Only the two participants may write in a discussion",
+  },
+  "discussion.end": {
+    allows: (v, d) => isManager(v) || d.requesterId === v.id || d.consultantId === v.id,
+    refusal: "Only a participant, a manager or an admin may end a discussion",
+  },
+
   // The organization as a whole
   /** Follow every event and chat of the organization, read and export its tracking records. */
   "organization.follow": { allows: (v) => isManager(v), refusal: "Only managers and admins may follow the whole organization" },
@@ -113,11 +135,12 @@ export function can<P extends Permission>(viewer: Viewer, permission: P, ...subj
   return rule.allows(viewer, (subject[0] ?? null));
 }
 
-/** FORBIDDEN unless `can`; `request.see` answers NOT_FOUND instead, as for an id that does not exist. */
+/** FORBIDDEN unless `can`; `request.see` and `discussion.see` answer NOT_FOUND instead, as for an id that does not exist. */
 export function requireAccess<P extends Permission>(viewer: Viewer, permission: P, ...subject: Args<P>): void {
   if (can(viewer, permission, ...subject)) return;
   const rule = RULES[permission];
-  throw new BatonError(permission === "request.see" ? ErrorCode.NOT_FOUND : ErrorCode.FORBIDDEN, rule.refusal);
+  const hidden = permission === "request.see" || permission === "discussion.see";
+  throw new BatonError(hidden ? ErrorCode.NOT_FOUND : ErrorCode.FORBIDDEN, rule.refusal);
 }
 
 /**

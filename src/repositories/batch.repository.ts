@@ -1,6 +1,7 @@
 import { fromRow } from "../db/hydrate";
 import type { Sql, Statement } from "../db/sql";
-import { AssignmentRequest, RequestStatus } from "../modules/assignments/assignment-request.entity";
+import { AssignmentRequest, RequestKind, RequestStatus } from "../modules/assignments/assignment-request.entity";
+import { Discussion } from "../modules/discussions/discussion.entity";
 import { ChatSession } from "../modules/chat-sessions/chat-session.entity";
 import { EngagementTrackingRecord } from "../modules/tracking/engagement-tracking-record.entity";
 import { User } from "../modules/users/user.entity";
@@ -28,7 +29,10 @@ export const RELATIONS = {
   user: relation(User, "users", "id"),
   chatSession: relation(ChatSession, "chat_sessions", "id"),
   request: relation(AssignmentRequest, "assignment_requests", "id"),
-  pendingRequestByChat: relation(AssignmentRequest, "assignment_requests", "chat_session_id", `status = '${RequestStatus.PENDING}'`),
+  /** A chat's pending ASSIGN request (its pending DISCUSS request is listed by assignmentRequests). */
+  pendingRequestByChat: relation(AssignmentRequest, "assignment_requests", "chat_session_id", `status = '${RequestStatus.PENDING}' AND kind = '${RequestKind.ASSIGN}'`),
+  discussion: relation(Discussion, "discussions", "id"),
+  discussionByRequest: relation(Discussion, "discussions", "request_id"),
   trackingRecord: relation(EngagementTrackingRecord, "engagement_tracking_records", "id"),
   trackingRecordByRequest: relation(EngagementTrackingRecord, "engagement_tracking_records", "request_id"),
 };

@@ -29,8 +29,10 @@ export interface RequestState {
 export interface OpeningState {
   chat: ChatSession;
   recipient: { id: string; name: string; role: UserRole; active: boolean } | null;
+  /** The chat's pending request of the kind being opened. */
   pending: { id: string; expiresAt: Date } | null;
-  timeoutSeconds: number | null;
+  /** The organization's deadline settings, when it saved any. */
+  timeouts: { assignRequestTimeoutSeconds: number; discussRequestTimeoutSeconds: number } | null;
 }
 
 /** Where Agenda keeps timeout jobs when they live in Baton's database (its Postgres backend). */
@@ -59,6 +61,10 @@ export interface SettleTarget {
   /** Only requests this user sent / received (the acting viewer's part, when that is what lets them act). */
   senderId?: string | null;
   recipientId?: string | null;
+  /** Only requests of these kinds. */
+  kinds?: string[] | null;
+  /** Only if nothing else is going on about the chat (no other pending request, no active discussion). */
+  quietChat?: boolean;
 }
 
 export interface SettleWrite {
@@ -151,10 +157,11 @@ const LOCK_PENDING_FOR_USER: Statement = {
 const FIND_OPENING: Statement = {
   name: "handover.findOpening",
   text: `SELECT to_json(c) AS chat, u.id AS recipient_id, u.name AS recipient_name, u.role AS recipient_role, u.active AS recipient_active,
-              p.id AS pending_id, p.expires_at AS pending_expires_at, s.assign_request_timeout_seconds AS timeout_seconds
+              p.id AS pending_id, p.expires_at AS pending_expires_at,
+              s.assign_request_timeout_seconds AS assign_timeout, s.discuss_request_timeout_seconds AS discuss_timeout
          FROM chat_sessions c
          LEFT JOIN users u ON u.id = $2 AND u.organization_id = c.organization_id
-         LEFT JOIN assignment_requests p ON p.chat_session_id = c.id AND p.status = '${RequestStatus.PENDING}'
+         LEFT JOIN assignment_requests p ON p.chat_session_id = c.id AND p.status = '${RequestStatus.PENDING}' AND p.kind = $4
          LEFT JOIN assign_discuss_settings s ON s.organization_id = c.organization_id
         WHERE c.id = $1 AND c.organization_id = $3`,
 };
@@ -168,8 +175,8 @@ const OPEN: Statement = {
           FOR NO KEY UPDATE),
        req AS (
          INSERT INTO assignment_requests
-           (id, organization_id, chat_session_id, sender_id, recipient_id, recipient_type, status, note, timeout_seconds, created_at, expires_at)
-         SELECT $1, $2, chat.id, $4, $5, $6, '${RequestStatus.PENDING}', $7, $8, $9, $10 FROM chat
+           (id, organization_id, chat_session_id, sender_id, recipient_id, recipient_type, status, note, timeout_seconds, created_at, expires_at, kind)
+         SELECT $1, $2, chat.id, $4, $5, $6, '${RequestStatus.PENDING}', $7, $8, $9, $10, $20 FROM chat
          RETURNING id, organization_id, chat_session_id, sender_id, recipient_id),
        rec AS (
          INSERT INTO engagement_tracking_records
@@ -208,6 +215,10 @@ const SETTLE: Statement = {
             AND ($14::uuid IS NULL OR r.organization_id = $14)
             AND ($15::uuid IS NULL OR r.sender_id = $15)
             AND ($16::uuid IS NULL OR r.recipient_id = $16)
+            AND ($17::text[] IS NULL OR r.kind = ANY($17))
+            AND (NOT $18 OR NOT EXISTS (SELECT 1 FROM assignment_requests o
+                                          WHERE o.chat_session_id = r.chat_session_id AND o.status = '${RequestStatus.PENDING}' AND o.id <> r.id)
+                         AND NOT EXISTS (SELECT 1 FROM discussions d WHERE d.chat_session_id = r.chat_session_id AND d.status = 'ACTIVE'))
             AND CASE $6::text WHEN 'beforeDeadline' THEN r.expires_at > $4 WHEN 'pastDeadline' THEN r.expires_at <= $4 ELSE true END
             AND (NOT $7 OR EXISTS (SELECT 1 FROM chat))
          RETURNING r.*),
@@ -276,7 +287,7 @@ export class HandoverRepository {
   }
 
   /** What opening a request reads, in one statement, unlocked (the write re-checks the chat). */
-  async findOpening(sql: Sql, organizationId: string, chatId: string, recipientId: string): Promise<OpeningState | null> {
+  async findOpening(sql: Sql, organizationId: string, chatId: string, recipientId: string, kind: string): Promise<OpeningState | null> {
     const [row] = await sql.rows<{
         chat: Record<string, unknown>;
         recipient_id: string | null;
@@ -285,8 +296,9 @@ export class HandoverRepository {
         recipient_active: boolean;
         pending_id: string | null;
         pending_expires_at: Date;
-        timeout_seconds: number | null;
-      }>(FIND_OPENING, [chatId, recipientId, organizationId]);
+        assign_timeout: number | null;
+        discuss_timeout: number | null;
+      }>(FIND_OPENING, [chatId, recipientId, organizationId, kind]);
     if (!row) return null;
     return {
       chat: fromJson(ChatSession, row.chat),
@@ -294,7 +306,10 @@ export class HandoverRepository {
         ? { id: row.recipient_id, name: row.recipient_name, role: row.recipient_role, active: row.recipient_active }
         : null,
       pending: row.pending_id ? { id: row.pending_id, expiresAt: row.pending_expires_at } : null,
-      timeoutSeconds: row.timeout_seconds,
+      timeouts:
+        row.assign_timeout === null || row.discuss_timeout === null
+          ? null
+          : { assignRequestTimeoutSeconds: row.assign_timeout, discussRequestTimeoutSeconds: row.discuss_timeout },
     };
   }
 
@@ -327,6 +342,7 @@ export class HandoverRepository {
         w.eventType,
         w.jobs?.name ?? null,
         w.jobs?.instance ?? null,
+        r.kind,
       ],
     );
     const row = rows[0];
@@ -364,6 +380,8 @@ export class HandoverRepository {
       w.target.organizationId,
       w.target.senderId ?? null,
       w.target.recipientId ?? null,
+      w.target.kinds ?? null,
+      w.target.quietChat ?? false,
     ]);
     return rows.map((row) => ({
       request: fromJson(AssignmentRequest, row.request),
@@ -382,6 +400,7 @@ export class HandoverRepository {
     if (f.senderId) where.and("t.sender_id = ?", f.senderId);
     if (f.partyId) where.and("(t.sender_id = ? OR t.recipient_id = ?)", f.partyId, f.partyId);
     if (f.status) where.and("t.status = ?", f.status);
+    if (f.kind) where.and("t.kind = ?", f.kind);
     if (f.chatSessionId) where.and("t.chat_session_id = ?", f.chatSessionId);
     return newestFirst(sql, AssignmentRequest, "assignment_requests", where, page);
   }
@@ -400,6 +419,7 @@ export interface RequestListFilter {
   /** Sent or received by this user. */
   partyId?: string | null;
   status?: string | null;
+  kind?: string | null;
   chatSessionId?: string | null;
 }
 

@@ -6,10 +6,12 @@ const GET: Statement = { name: "settings.get", text: "SELECT * FROM assign_discu
 const LOCK: Statement = { name: "settings.lock", text: "SELECT * FROM assign_discuss_settings WHERE organization_id = $1 FOR UPDATE" };
 const SAVE: Statement = {
   name: "settings.save",
-  text: `INSERT INTO assign_discuss_settings (organization_id, assign_request_timeout_seconds, reject_reason_presets, withdraw_reason_presets, updated_at)
-         VALUES ($1, $2, $3, $4, $5)
+  text: `INSERT INTO assign_discuss_settings
+           (organization_id, assign_request_timeout_seconds, reject_reason_presets, withdraw_reason_presets, updated_at, discuss_request_timeout_seconds)
+         VALUES ($1, $2, $3, $4, $5, $6)
          ON CONFLICT (organization_id) DO UPDATE
             SET assign_request_timeout_seconds = EXCLUDED.assign_request_timeout_seconds,
+                discuss_request_timeout_seconds = EXCLUDED.discuss_request_timeout_seconds,
                 reject_reason_presets = EXCLUDED.reject_reason_presets,
                 withdraw_reason_presets = EXCLUDED.withdraw_reason_presets,
                 updated_at = EXCLUDED.updated_at`,
@@ -25,6 +27,6 @@ export class SettingsRepository {
   }
 
   async save(sql: Sql, s: AssignDiscussSettings): Promise<void> {
-    await sql.rows(SAVE, [s.organizationId, s.assignRequestTimeoutSeconds, s.rejectReasonPresets, s.withdrawReasonPresets, s.updatedAt]);
+    await sql.rows(SAVE, [s.organizationId, s.assignRequestTimeoutSeconds, s.rejectReasonPresets, s.withdrawReasonPresets, s.updatedAt, s.discussRequestTimeoutSeconds]);
   }
 }

@@ -84,9 +84,15 @@ export const EXPORT_COLUMNS = [
   "response_seconds",
   "created_at",
   "updated_at",
+  "discussion_id",
+  "ended_at",
+  "ended_by_id",
+  "ended_by_name",
+  "end_reason",
+  "message_count",
 ] as const;
 
-const TIMESTAMPS = new Set(["requested_at", "responded_at", "expires_at", "created_at", "updated_at"]);
+const TIMESTAMPS = new Set(["requested_at", "responded_at", "expires_at", "created_at", "updated_at", "ended_at"]);
 /** Timestamps leave Postgres as ISO 8601 UTC text, the same as the GraphQL API's DateTime. */
 const asText = (column: string): string =>
   TIMESTAMPS.has(column) ? `to_char(${column} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS ${column}` : column;

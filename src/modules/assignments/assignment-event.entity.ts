@@ -9,6 +9,8 @@ export enum AssignmentEventType {
   TIMED_OUT = "TIMED_OUT",
   CANCELLED = "CANCELLED",
   ASSIGNED = "ASSIGNED",
+  /** A discussion (the stage after an accepted DISCUSS request) ended. */
+  DISCUSSION_ENDED = "DISCUSSION_ENDED",
 }
 registerEnumType(AssignmentEventType, { name: "AssignmentEventType" });
 

@@ -5,7 +5,7 @@ import type { Page, PageArgs } from "../../kernel/page";
 import { requireId } from "../../validation";
 import type { User } from "../users/user.entity";
 import { partyFilter } from "../../policy/access";
-import type { AssignmentRequest, RequestStatus } from "./assignment-request.entity";
+import type { AssignmentRequest, RequestKind, RequestStatus } from "./assignment-request.entity";
 
 export enum RequestDirection {
   INCOMING = "INCOMING",
@@ -16,6 +16,7 @@ export enum RequestDirection {
 export interface AssignmentRequestFilterData {
   direction?: RequestDirection | null;
   status?: RequestStatus | null;
+  kind?: RequestKind | null;
   chatSessionId?: string | null;
 }
 
@@ -46,6 +47,7 @@ export class AssignmentQueryService {
         senderId: direction === RequestDirection.OUTGOING ? viewer.id : null,
         partyId: direction === RequestDirection.ALL ? partyFilter(viewer) : null,
         status: filter?.status ?? null,
+        kind: filter?.kind ?? null,
         chatSessionId: filter?.chatSessionId ? requireId(filter.chatSessionId, "chatSessionId") : null,
       },
       page,

@@ -20,12 +20,25 @@ export enum RequestStatus {
 }
 registerEnumType(RequestStatus, { name: "AssignmentRequestStatus" });
 
+export enum RequestKind {
+  ASSIGN = "ASSIGN",
+  DISCUSS = "DISCUSS",
+}
+registerEnumType(RequestKind, {
+  name: "RequestKind",
+  description: "ASSIGN hands the chat over on accept; DISCUSS opens a private discussion about it, the owner unchanged.",
+});
+
 @ObjectType({ description: "A sender asks a recipient to take a chat over." })
 @Entity("assignment_requests")
 export class AssignmentRequest {
   @Field(() => ID)
   @PrimaryGeneratedColumn("uuid")
   id: string;
+
+  @Field(() => RequestKind)
+  @Column("text")
+  kind: RequestKind;
 
   @Column("uuid", { name: "organization_id" })
   organizationId: string;

@@ -1,5 +1,5 @@
 import { Field, ID, InputType, registerEnumType } from "type-graphql";
-import { RecipientType, RequestStatus } from "./assignment-request.entity";
+import { RecipientType, RequestKind, RequestStatus } from "./assignment-request.entity";
 import { RequestDirection } from "./assignment-query.service";
 
 registerEnumType(RequestDirection, {
@@ -22,6 +22,21 @@ export class AssignChatInput {
   note?: string | null;
 }
 
+@InputType({ description: "Discuss: the same fields as AssignChatInput; the recipient becomes the consultant." })
+export class DiscussChatInput {
+  @Field(() => ID)
+  chatSessionId: string;
+
+  @Field(() => RecipientType, { description: "\"Assign To\": USER, or MANAGER (which covers admins)." })
+  recipientType: RecipientType;
+
+  @Field(() => ID, { description: "\"Select User\": an active user of the organization of that type." })
+  recipientId: string;
+
+  @Field(() => String, { nullable: true, description: "Optional context for the colleague, up to 1000 characters." })
+  note?: string | null;
+}
+
 @InputType()
 export class AssignmentRequestFilter {
   @Field(() => RequestDirection, { nullable: true, defaultValue: RequestDirection.ALL })
@@ -29,6 +44,9 @@ export class AssignmentRequestFilter {
 
   @Field(() => RequestStatus, { nullable: true })
   status?: RequestStatus | null;
+
+  @Field(() => RequestKind, { nullable: true, description: "ASSIGN or DISCUSS; both when omitted." })
+  kind?: RequestKind | null;
 
   @Field(() => ID, { nullable: true })
   chatSessionId?: string | null;

@@ -4,7 +4,8 @@ import { ConnectionType, pageArgs, toConnection } from "../../graphql/pagination
 import { ChatSession } from "../chat-sessions/chat-session.entity";
 import { EngagementTrackingRecord } from "../tracking/engagement-tracking-record.entity";
 import { User } from "../users/user.entity";
-import { AssignmentRequest } from "./assignment-request.entity";
+import { AssignmentRequest, RequestKind, RequestStatus } from "./assignment-request.entity";
+import { Discussion } from "../discussions/discussion.entity";
 import { AssignChatInput, AssignmentRequestFilter } from "./assignment.inputs";
 
 const AssignmentRequestConnection = ConnectionType(AssignmentRequest, "AssignmentRequest");
@@ -73,6 +74,13 @@ export class AssignmentResolver {
   @FieldResolver(() => User, { nullable: true, description: "Who accepted, rejected, withdrew or cancelled it; null for a timeout." })
   async respondedBy(@Root() r: AssignmentRequest, @Ctx() ctx: Context): Promise<User | null> {
     return r.respondedById ? ctx.loaders.user.load(r.respondedById) : null;
+  }
+
+  @FieldResolver(() => Discussion, { nullable: true, description: "DISCUSS requests, once accepted: the discussion they opened." })
+  async discussion(@Root() r: AssignmentRequest, @Ctx() ctx: Context): Promise<Discussion | null> {
+    if (r.kind !== RequestKind.DISCUSS || r.status !== RequestStatus.ACCEPTED) return null;
+    // Whoever sees the request (its two parties, managers) may see its discussion: the same people.
+    return ctx.loaders.discussionByRequest.load(r.id);
   }
 
   @FieldResolver(() => EngagementTrackingRecord)

@@ -119,7 +119,7 @@ export class BulkAssignService {
         const outcomes = ids.map((id) => ({ id, outcome: outcomeOf(id) }));
         const moving = outcomes.filter((o) => o.outcome === BulkOutcome.ASSIGNED).map((o) => byId.get(o.id) as ChatSession);
 
-        await this.assignments.cancelPendingForChats(
+        await this.assignments.chatChanged(
           tx,
           moving.map((c) => c.id),
           viewer,
@@ -251,6 +251,11 @@ export class BulkAssignService {
         expiresAt: null,
         timeoutSeconds: null,
         responseSeconds: 0,
+        discussionId: null,
+        endedAt: null,
+        endedById: null,
+        endReason: null,
+        messageCount: null,
         createdAt: now,
         updatedAt: now,
       } satisfies EngagementTrackingRecord);

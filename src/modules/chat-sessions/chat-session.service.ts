@@ -88,7 +88,7 @@ export class ChatSessionService {
         if (chat.status === ChatStatus.CLOSED) throw new BatonError(ErrorCode.CHAT_CLOSED, "The chat session is already closed");
         const now = new Date();
         const closed = await this.chats.close(tx.sql, chat.id, now);
-        await this.assignments.cancelPendingForChats(tx, [chat.id], viewer, "The chat was closed", now);
+        await this.assignments.chatChanged(tx, [chat.id], viewer, "The chat was closed", now);
         tx.afterCommit(() => publishChatSessionUpdated(this.pubsub, { chat: closed, previousOwnerId: null }));
         return closed;
       },

@@ -33,5 +33,25 @@ export function notificationMessage(type: NotificationType, f: MessageFacts): st
         : `The chat assignment request from ${f.senderName} was cancelled${reason}`;
     case NotificationType.CHATS_ASSIGNED:
       return `${f.actorName ?? f.senderName} assigned you a chat.`;
+    case NotificationType.DISCUSSION_REQUESTED:
+      return `${f.senderName} has requested to discuss with you.`;
+    case NotificationType.DISCUSSION_ACCEPTED:
+      return `${f.recipientName} accepted your request to discuss.`;
+    case NotificationType.DISCUSSION_REJECTED:
+      return `${f.recipientName} rejected your request to discuss${reason}`;
+    case NotificationType.DISCUSSION_WITHDRAWN:
+      return f.reader === "recipient"
+        ? `${f.actorName ?? f.senderName} withdrew the request to discuss${reason}`
+        : `${f.actorName ?? "A manager"} withdrew your request to discuss with ${f.recipientName}${reason}`;
+    case NotificationType.DISCUSSION_TIMED_OUT:
+      return f.reader === "sender"
+        ? `Your request to discuss with ${f.recipientName} timed out.`
+        : `The request to discuss from ${f.senderName} timed out.`;
+    case NotificationType.DISCUSSION_CANCELLED:
+      return f.reader === "sender"
+        ? `Your request to discuss with ${f.recipientName} was cancelled${reason}`
+        : `The request to discuss from ${f.senderName} was cancelled${reason}`;
+    case NotificationType.DISCUSSION_ENDED:
+      return `${f.actorName ?? "Baton"} ended the discussion${reason}`;
   }
 }

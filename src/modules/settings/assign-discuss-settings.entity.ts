@@ -15,6 +15,10 @@ export class AssignDiscussSettings {
   @Column("integer", { name: "assign_request_timeout_seconds" })
   assignRequestTimeoutSeconds: number;
 
+  @Field(() => Int, { description: "The deadline of Discuss requests sent from now on (5..86400; default 120)." })
+  @Column("integer", { name: "discuss_request_timeout_seconds" })
+  discussRequestTimeoutSeconds: number;
+
   @Field(() => [String], { description: "Suggestions for the reject popup; the reason itself is free text." })
   @Column("text", { name: "reject_reason_presets", array: true })
   rejectReasonPresets: string[];

@@ -7,6 +7,9 @@ export class AssignDiscussSettingsInput {
   @Field(() => Int, { nullable: true, description: "5..86400; applies to requests sent afterwards." })
   assignRequestTimeoutSeconds?: number | null;
 
+  @Field(() => Int, { nullable: true, description: "5..86400; applies to Discuss requests sent afterwards." })
+  discussRequestTimeoutSeconds?: number | null;
+
   @Field(() => [String], { nullable: true })
   rejectReasonPresets?: string[] | null;
 

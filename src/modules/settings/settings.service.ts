@@ -14,12 +14,21 @@ import {
 
 export interface SettingsPatch {
   assignRequestTimeoutSeconds?: number | null;
+  discussRequestTimeoutSeconds?: number | null;
   rejectReasonPresets?: string[] | null;
   withdrawReasonPresets?: string[] | null;
 }
 
 export const DEFAULT_REJECT_PRESETS = ["In a meeting", "Not available", "Handling priority issue"];
 export const DEFAULT_WITHDRAW_PRESETS = ["No longer needed", "I resolved it myself"];
+
+function timeoutSeconds(value: number | null | undefined, field: string): number | null {
+  if (value === undefined || value === null) return null;
+  if (!Number.isInteger(value) || value < MIN_TIMEOUT_SECONDS || value > MAX_TIMEOUT_SECONDS) {
+    throw badInput(`${field} must be between ${MIN_TIMEOUT_SECONDS} and ${MAX_TIMEOUT_SECONDS}`, field);
+  }
+  return value;
+}
 
 function presets(values: string[], field: string): string[] {
   if (values.length > 20) throw badInput(`${field} takes at most 20 reasons`, field);
@@ -45,6 +54,7 @@ export class SettingsService {
       Object.assign(new AssignDiscussSettings(), {
         organizationId,
         assignRequestTimeoutSeconds: DEFAULT_TIMEOUT_SECONDS,
+        discussRequestTimeoutSeconds: DEFAULT_TIMEOUT_SECONDS,
         rejectReasonPresets: DEFAULT_REJECT_PRESETS,
         withdrawReasonPresets: DEFAULT_WITHDRAW_PRESETS,
         updatedAt: new Date(0),
@@ -55,15 +65,8 @@ export class SettingsService {
   /** Admins only. A new timeout applies to requests sent afterwards; pending ones keep their deadline. */
   async update(viewer: User, patch: SettingsPatch): Promise<AssignDiscussSettings> {
     requireAccess(viewer, "settings.manage");
-    const timeout = patch.assignRequestTimeoutSeconds;
-    if (timeout !== undefined && timeout !== null) {
-      if (!Number.isInteger(timeout) || timeout < MIN_TIMEOUT_SECONDS || timeout > MAX_TIMEOUT_SECONDS) {
-        throw badInput(
-          `assignRequestTimeoutSeconds must be between ${MIN_TIMEOUT_SECONDS} and ${MAX_TIMEOUT_SECONDS}`,
-          "assignRequestTimeoutSeconds",
-        );
-      }
-    }
+    const timeout = timeoutSeconds(patch.assignRequestTimeoutSeconds, "assignRequestTimeoutSeconds");
+    const discussTimeout = timeoutSeconds(patch.discussRequestTimeoutSeconds, "discussRequestTimeoutSeconds");
     const reject = patch.rejectReasonPresets ? presets(patch.rejectReasonPresets, "rejectReasonPresets") : null;
     const withdraw = patch.withdrawReasonPresets ? presets(patch.withdrawReasonPresets, "withdrawReasonPresets") : null;
 
@@ -73,6 +76,7 @@ export class SettingsService {
       const current = await this.get(viewer.organizationId, sql, true);
       const next = Object.assign(new AssignDiscussSettings(), current, {
         assignRequestTimeoutSeconds: timeout ?? current.assignRequestTimeoutSeconds,
+        discussRequestTimeoutSeconds: discussTimeout ?? current.discussRequestTimeoutSeconds,
         rejectReasonPresets: reject ?? current.rejectReasonPresets,
         withdrawReasonPresets: withdraw ?? current.withdrawReasonPresets,
         updatedAt: new Date(),

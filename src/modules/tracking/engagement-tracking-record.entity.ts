@@ -5,6 +5,7 @@ import { RecipientType } from "../assignments/assignment-request.entity";
 export enum TrackingKind {
   ASSIGN_REQUEST = "ASSIGN_REQUEST",
   DIRECT_ASSIGN = "DIRECT_ASSIGN",
+  DISCUSS_REQUEST = "DISCUSS_REQUEST",
 }
 registerEnumType(TrackingKind, { name: "TrackingKind" });
 
@@ -16,6 +17,8 @@ export enum TrackingStatus {
   TIMED_OUT = "TIMED_OUT",
   CANCELLED = "CANCELLED",
   ASSIGNED = "ASSIGNED",
+  /** A DISCUSS request's discussion ended. */
+  ENDED = "ENDED",
 }
 registerEnumType(TrackingStatus, { name: "TrackingStatus" });
 
@@ -92,6 +95,25 @@ export class EngagementTrackingRecord {
   @Field(() => Float, { nullable: true, description: "Seconds from request to response." })
   @Column("numeric", { name: "response_seconds", nullable: true, transformer: numeric })
   responseSeconds: number | null;
+
+  @Field(() => ID, { nullable: true, description: "DISCUSS requests: the discussion their accept opened." })
+  @Column("uuid", { name: "discussion_id", nullable: true })
+  discussionId: string | null;
+
+  @Field(() => Date, { nullable: true, description: "DISCUSS requests: when the discussion ended." })
+  @Column("timestamptz", { name: "ended_at", nullable: true })
+  endedAt: Date | null;
+
+  @Column("uuid", { name: "ended_by_id", nullable: true })
+  endedById: string | null;
+
+  @Field(() => String, { nullable: true, description: "DISCUSS requests: why the discussion ended." })
+  @Column("text", { name: "end_reason", nullable: true })
+  endReason: string | null;
+
+  @Field(() => Int, { nullable: true, description: "DISCUSS requests: messages written in the discussion." })
+  @Column("integer", { name: "message_count", nullable: true })
+  messageCount: number | null;
 
   @Field()
   @Column("timestamptz", { name: "created_at" })

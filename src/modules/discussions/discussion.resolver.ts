@@ -1,0 +1,123 @@
+import { Arg, Ctx, Field, FieldResolver, ID, InputType, Int, Mutation, Query, Resolver, Root, Subscription } from "type-graphql";
+import { revive } from "../../db/hydrate";
+import { audience } from "../../events/pubsub";
+import { type Context, viewerOf } from "../../graphql/context";
+import { ConnectionType, pageArgs, toConnection } from "../../graphql/pagination";
+import { AssignmentRequest } from "../assignments/assignment-request.entity";
+import { DiscussChatInput } from "../assignments/assignment.inputs";
+import { ChatSession } from "../chat-sessions/chat-session.entity";
+import { User } from "../users/user.entity";
+import { Discussion, DiscussionMessage, DiscussionStatus } from "./discussion.entity";
+
+const DiscussionConnection = ConnectionType(Discussion, "Discussion");
+const DiscussionMessageConnection = ConnectionType(DiscussionMessage, "DiscussionMessage");
+
+@InputType()
+export class DiscussionFilter {
+  @Field(() => DiscussionStatus, { nullable: true })
+  status?: DiscussionStatus | null;
+
+  @Field(() => ID, { nullable: true })
+  chatSessionId?: string | null;
+}
+
+@Resolver(() => Discussion)
+export class DiscussionResolver {
+  @Query(() => Discussion, { nullable: true, description: "NOT_FOUND unless you take part in it or manage the organization." })
+  discussion(@Arg("id", () => ID) id: string, @Ctx() ctx: Context): Promise<Discussion> {
+    return ctx.services.discussions.get(viewerOf(ctx), id);
+  }
+
+  @Query(() => DiscussionConnection, { description: "Newest first: yours, or the organization's for managers and admins." })
+  discussions(
+    @Ctx() ctx: Context,
+    @Arg("filter", () => DiscussionFilter, { nullable: true }) filter?: DiscussionFilter,
+    @Arg("first", () => Int, { nullable: true }) first?: number,
+    @Arg("after", () => String, { nullable: true }) after?: string,
+  ) {
+    return ctx.services.discussions.list(viewerOf(ctx), filter, pageArgs(first, after)).then(toConnection);
+  }
+
+  @Mutation(() => AssignmentRequest, { description: "Ask a colleague to discuss a chat with you (a DISCUSS request); the chat stays yours." })
+  discussChat(@Arg("input", () => DiscussChatInput) input: DiscussChatInput, @Ctx() ctx: Context): Promise<AssignmentRequest> {
+    return ctx.services.assignments.discussChat(viewerOf(ctx), input);
+  }
+
+  @Mutation(() => DiscussionMessage, { description: "The two participants write (trimmed, 1..4000 characters) while the discussion is ACTIVE." })
+  postDiscussionMessage(
+    @Arg("discussionId", () => ID) discussionId: string,
+    @Arg("body", () => String) body: string,
+    @Ctx() ctx: Context,
+  ): Promise<DiscussionMessage> {
+    return ctx.services.discussions.post(viewerOf(ctx), discussionId, body);
+  }
+
+  @Mutation(() => Discussion, { description: "A participant, a manager or an admin ends it; the reason is optional (at most 500 characters)." })
+  endDiscussion(
+    @Arg("discussionId", () => ID) discussionId: string,
+    @Ctx() ctx: Context,
+    @Arg("reason", () => String, { nullable: true }) reason?: string,
+  ): Promise<Discussion> {
+    return ctx.services.discussions.end(viewerOf(ctx), discussionId, reason);
+  }
+
+  @Subscription(() => DiscussionMessage, {
+    description: "Messages of one discussion as they are written: its participants, and managers and admins of the organization.",
+    subscribe: async ({ args, context }: { args: { discussionId: string }; context: Context }) => {
+      const discussion = await context.services.discussions.get(viewerOf(context), args.discussionId);
+      return context.services.pubsub.subscribe("DISCUSSION_MESSAGE", audience.discussion(discussion.id), { onOverflow: context.onFeedOverflow });
+    },
+  })
+  discussionMessageAdded(@Arg("discussionId", () => ID) _discussionId: string, @Root() message: DiscussionMessage, @Ctx() ctx: Context): DiscussionMessage {
+    ctx.renewLoaders();
+    return revive(DiscussionMessage, message);
+  }
+
+  @FieldResolver(() => AssignmentRequest)
+  request(@Root() d: Discussion, @Ctx() ctx: Context): Promise<AssignmentRequest | null> {
+    return ctx.loaders.request.load(d.requestId);
+  }
+
+  @FieldResolver(() => ChatSession)
+  chatSession(@Root() d: Discussion, @Ctx() ctx: Context): Promise<ChatSession | null> {
+    return ctx.loaders.chatSession.load(d.chatSessionId);
+  }
+
+  @FieldResolver(() => User, { description: "Who asked: the DISCUSS request's sender." })
+  requester(@Root() d: Discussion, @Ctx() ctx: Context): Promise<User | null> {
+    return ctx.loaders.user.load(d.requesterId);
+  }
+
+  @FieldResolver(() => User, { description: "The colleague asked: the DISCUSS request's recipient." })
+  consultant(@Root() d: Discussion, @Ctx() ctx: Context): Promise<User | null> {
+    return ctx.loaders.user.load(d.consultantId);
+  }
+
+  @FieldResolver(() => User, { nullable: true, description: "Null while active, and when it ended by itself (the chat closed or changed hands)." })
+  async endedBy(@Root() d: Discussion, @Ctx() ctx: Context): Promise<User | null> {
+    return d.endedById ? ctx.loaders.user.load(d.endedById) : null;
+  }
+
+  @FieldResolver(() => DiscussionMessageConnection, { description: "Oldest first." })
+  messages(
+    @Root() d: Discussion,
+    @Ctx() ctx: Context,
+    @Arg("first", () => Int, { nullable: true }) first?: number,
+    @Arg("after", () => String, { nullable: true }) after?: string,
+  ) {
+    return ctx.services.discussions.messages(d, pageArgs(first, after)).then(toConnection);
+  }
+}
+
+@Resolver(() => DiscussionMessage)
+export class DiscussionMessageResolver {
+  @FieldResolver(() => Discussion)
+  discussion(@Root() m: DiscussionMessage, @Ctx() ctx: Context): Promise<Discussion | null> {
+    return ctx.loaders.discussion.load(m.discussionId);
+  }
+
+  @FieldResolver(() => User)
+  author(@Root() m: DiscussionMessage, @Ctx() ctx: Context): Promise<User | null> {
+    return ctx.loaders.user.load(m.authorId);
+  }
+}
