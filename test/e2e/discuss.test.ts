@@ -3,6 +3,7 @@ import {
   AcceptAssignmentDocument,
   AssignChatDocument,
   AssignmentRequestsDocument,
+  BulkAssignChatsDocument,
   CloseChatSessionDocument,
   DiscussChatDocument,
   DiscussionDocument,
@@ -227,6 +228,41 @@ describe("Discuss: rules", () => {
       expect(await count(`discussions WHERE request_id = $1`, [id])).toBe(accept.errors ? 0 : 1);
       expect(await count(`assignment_events WHERE request_id = $1`, [id])).toBe(2);
     }
+  });
+});
+
+describe("Discuss: races and chat changes", () => {
+  it("accept against withdraw against the deadline: exactly one wins, with its record and events", async () => {
+    for (let round = 0; round < 8; round++) {
+      const chat = await createChat(db.dataSource, w.organizationId, w.mark.id);
+      const sent = await server.gql(DiscussChatDocument, { input: assignInput(chat.id, w.martha.id) }, w.token(w.mark));
+      const id = sent.data!.discussChat.id;
+      // The deadline falls while the three race.
+      await db.dataSource.query(`UPDATE assignment_requests SET expires_at = now() + interval '15 milliseconds' WHERE id = $1`, [id]);
+      await sleep(10);
+      await Promise.allSettled([
+        server.gql(AcceptAssignmentDocument, { requestId: id }, w.token(w.martha)),
+        server.gql(WithdrawAssignmentDocument, { requestId: id, reason: "Never mind" }, w.token(w.mark)),
+        sleep(8).then(() => server.app.services.assignments.timeOutDue()),
+      ]);
+      await sleep(20);
+      await server.app.services.assignments.timeOutDue();
+      const [row] = await db.dataSource.query<Array<{ status: string }>>(`SELECT status FROM assignment_requests WHERE id = $1`, [id]);
+      expect(["ACCEPTED", "WITHDRAWN", "TIMED_OUT"]).toContain(row.status);
+      expect(await count(`engagement_tracking_records WHERE request_id = $1 AND status = $2`, [id, row.status])).toBe(1);
+      expect(await count(`assignment_events WHERE request_id = $1`, [id])).toBe(2);
+      expect(await count(`discussions WHERE request_id = $1`, [id])).toBe(row.status === "ACCEPTED" ? 1 : 0);
+    }
+  });
+
+  it("a bulk assignment of the chat ends its discussion and cancels its pending discuss", async () => {
+    const { chat, discussionId } = await openDiscussion();
+    const pending = await server.gql(DiscussChatDocument, { input: assignInput(chat.id, w.tom.id) }, w.token(w.mark));
+    const moved = await server.gql(BulkAssignChatsDocument, { input: { chatSessionIds: [chat.id], toUserId: w.tom.id } }, w.token(w.maria));
+    expect(moved.data!.bulkAssignChats.assignedCount).toBe(1);
+    const discussion = await server.gql(DiscussionDocument, { id: discussionId }, w.token(w.maria));
+    expect(discussion.data!.discussion).toMatchObject({ status: "ENDED", endedBy: null });
+    expect(await count(`assignment_requests WHERE id = $1 AND status = 'CANCELLED'`, [pending.data!.discussChat.id])).toBe(1);
   });
 });
 
