@@ -7,9 +7,9 @@ import { AssignmentEvent } from "../modules/assignments/assignment-event.entity"
 import { AssignmentRequest, RecipientType, RequestStatus } from "../modules/assignments/assignment-request.entity";
 import { ChatSession, ChatStatus } from "../modules/chat-sessions/chat-session.entity";
 import { notificationMessage } from "../modules/notifications/messages";
-import { Notification, type NotificationType } from "../modules/notifications/notification.entity";
+import type { NotificationType } from "../modules/notifications/notification.entity";
 import { DEFAULT_TIMEOUT_SECONDS } from "../modules/settings/assign-discuss-settings.entity";
-import { EngagementTrackingRecord, TrackingStatus } from "../modules/tracking/engagement-tracking-record.entity";
+import type { EngagementTrackingRecord } from "../modules/tracking/engagement-tracking-record.entity";
 import { type User, UserRole } from "../modules/users/user.entity";
 import { can, requestScope, type RequestScope, requireAccess } from "../policy/access";
 import {
@@ -150,41 +150,13 @@ export class HandoverEngine {
         respondedAt: null,
         respondedById: null,
       } satisfies AssignmentRequest);
-      const record = Object.assign(new EngagementTrackingRecord(), {
-        id: randomUUID(),
-        organizationId: viewer.organizationId,
-        kind: kind.trackingKind,
-        status: TrackingStatus.PENDING,
-        chatSessionId: chat.id,
-        requestId: request.id,
-        bulkOperationId: null,
-        initiatedById: viewer.id,
-        fromUserId: chat.ownerId,
-        toUserId: recipient.id,
-        respondedById: null,
-        recipientType: input.recipientType,
-        note,
-        reason: null,
-        requestedAt: now,
-        respondedAt: null,
-        expiresAt: request.expiresAt,
-        timeoutSeconds,
-        responseSeconds: null,
-        discussionId: null,
-        endedAt: null,
-        endedById: null,
-        endReason: null,
-        messageCount: null,
-        createdAt: now,
-        updatedAt: now,
-      } satisfies EngagementTrackingRecord);
       const told = this.tell(transition, kind, request.id, { senderName: viewer.name, recipientName: recipient.name }, viewer, null);
 
-      let opened: { sequence: string; notifications: Notification[] } | null;
+      let opened: Awaited<ReturnType<HandoverRepository["open"]>>;
       try {
         opened = await this.repo.open(this.db, {
           request,
-          recordId: record.id,
+          recordId: randomUUID(),
           trackingKind: kind.trackingKind,
           ownerId: chat.ownerId,
           notifications: told,
@@ -197,7 +169,7 @@ export class HandoverEngine {
         throw err;
       }
       if (opened === null) continue; // the chat changed hands or closed since it was read: decide again
-      const { sequence, notifications } = opened;
+      const { sequence, notifications, record } = opened;
       await this.afterCommit(() => {
         for (const n of notifications) publishNotification(this.pubsub, n);
         this.publishEvent(transition.event, sequence, request, record, chat, viewer.id, now);

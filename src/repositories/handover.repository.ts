@@ -183,7 +183,7 @@ const OPEN: Statement = {
            (id, organization_id, kind, status, chat_session_id, request_id, initiated_by_id, from_user_id, to_user_id,
             recipient_type, note, requested_at, expires_at, timeout_seconds, created_at, updated_at)
          SELECT $12, $2, $13, '${RequestStatus.PENDING}', req.chat_session_id, req.id, $4, $11, $5, $6, $7, $9, $10, $8, $9, $9 FROM req
-         RETURNING id, request_id),
+         RETURNING *),
        told AS (
          INSERT INTO notifications (id, organization_id, user_id, type, message, request_id, created_at)
          SELECT gen_random_uuid(), $2, CASE n.party WHEN 'sender' THEN req.sender_id ELSE req.recipient_id END, n.type, n.message, req.id, $9
@@ -199,7 +199,7 @@ const OPEN: Statement = {
                  $9::timestamptz AS occurred_at, 1 AS ord
             FROM req JOIN rec ON rec.request_id = req.id`,
        )}
-       SELECT sequence, (SELECT coalesce(json_agg(to_json(t)), '[]') FROM told t) AS notifications FROM events`,
+       SELECT sequence, (SELECT to_json(rec) FROM rec) AS record, (SELECT coalesce(json_agg(to_json(t)), '[]') FROM told t) AS notifications FROM events`,
 };
 
 /** See `HandoverRepository.settle`. */
@@ -316,13 +316,13 @@ export class HandoverRepository {
   /**
    * Opens a request: the chat locked (and still owned by `ownerId`, still open), the request,
    * its tracking record, notifications, timeout job and event, in one statement. Returns the
-   * event's sequence and the notifications as stored, or null when the chat changed since it was
+   * event's sequence, the tracking record and the notifications as stored, or null when the chat changed since it was
    * read (the caller reads again).
    * A concurrent pending request for the chat fails it with a unique violation.
    */
-  async open(sql: Sql, w: OpenWrite): Promise<{ sequence: string; notifications: Notification[] } | null> {
+  async open(sql: Sql, w: OpenWrite): Promise<{ sequence: string; record: EngagementTrackingRecord; notifications: Notification[] } | null> {
     const r = w.request;
-    const rows = await sql.rows<{ sequence: string; notifications: Array<Record<string, unknown>> }>(
+    const rows = await sql.rows<{ sequence: string; record: Record<string, unknown>; notifications: Array<Record<string, unknown>> }>(
       OPEN,
       [
         r.id,
@@ -346,7 +346,13 @@ export class HandoverRepository {
       ],
     );
     const row = rows[0];
-    return row ? { sequence: String(row.sequence), notifications: row.notifications.map((n) => fromJson(Notification, n)) } : null;
+    return row
+      ? {
+          sequence: String(row.sequence),
+          record: fromJson(EngagementTrackingRecord, row.record),
+          notifications: row.notifications.map((n) => fromJson(Notification, n)),
+        }
+      : null;
   }
 
   /**

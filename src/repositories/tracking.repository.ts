@@ -1,5 +1,6 @@
 import { newestFirst } from "../db/keyset";
 import { Conditions, type Sql, type Statement } from "../db/sql";
+import { fromRow } from "../db/hydrate";
 import type { Page, PageArgs } from "../kernel/page";
 import { EngagementTrackingRecord, TrackingKind, TrackingStatus } from "../modules/tracking/engagement-tracking-record.entity";
 
@@ -23,7 +24,8 @@ const INSERT_DIRECT: Statement = {
             responded_by_id, requested_at, responded_at, response_seconds, created_at, updated_at)
          SELECT r.id, $4, '${TrackingKind.DIRECT_ASSIGN}', '${TrackingStatus.ASSIGNED}', r.chat_id, $5, $6, r.from_id, $7,
                 $6, $8, $8, 0, $8, $8
-           FROM unnest($1::uuid[], $2::uuid[], $3::uuid[]) AS r(id, chat_id, from_id)`,
+           FROM unnest($1::uuid[], $2::uuid[], $3::uuid[]) AS r(id, chat_id, from_id)
+         RETURNING *`,
 };
 
 export class TrackingRepository {
@@ -46,8 +48,9 @@ export class TrackingRepository {
   async insertDirect(
     sql: Sql,
     r: { ids: string[]; chatIds: string[]; fromIds: string[]; organizationId: string; operationId: string; actorId: string; toUserId: string; now: Date },
-  ): Promise<void> {
-    await sql.rows(INSERT_DIRECT, [r.ids, r.chatIds, r.fromIds, r.organizationId, r.operationId, r.actorId, r.toUserId, r.now]);
+  ): Promise<EngagementTrackingRecord[]> {
+    const rows = await sql.rows<Record<string, unknown>>(INSERT_DIRECT, [r.ids, r.chatIds, r.fromIds, r.organizationId, r.operationId, r.actorId, r.toUserId, r.now]);
+    return rows.map((row) => fromRow(EngagementTrackingRecord, row));
   }
 }
 

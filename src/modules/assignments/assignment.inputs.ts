@@ -22,20 +22,9 @@ export class AssignChatInput {
   note?: string | null;
 }
 
+/** The same fields as AssignChatInput: the recipient becomes the consultant. */
 @InputType({ description: "Discuss: the same fields as AssignChatInput; the recipient becomes the consultant." })
-export class DiscussChatInput {
-  @Field(() => ID)
-  chatSessionId: string;
-
-  @Field(() => RecipientType, { description: "\"Assign To\": USER, or MANAGER (which covers admins)." })
-  recipientType: RecipientType;
-
-  @Field(() => ID, { description: "\"Select User\": an active user of the organization of that type." })
-  recipientId: string;
-
-  @Field(() => String, { nullable: true, description: "Optional context for the colleague, up to 1000 characters." })
-  note?: string | null;
-}
+export class DiscussChatInput extends AssignChatInput {}
 
 @InputType()
 export class AssignmentRequestFilter {

@@ -7,7 +7,7 @@ import { type BatonPubSub, publishAssignmentEvent, publishChatSessionUpdated, pu
 import { isUuid, optionalText, requireId } from "../../validation";
 import { type ChatSession, ChatStatus } from "../chat-sessions/chat-session.entity";
 import { Notification, NotificationType } from "../notifications/notification.entity";
-import { EngagementTrackingRecord, TrackingKind, TrackingStatus } from "../tracking/engagement-tracking-record.entity";
+import type { EngagementTrackingRecord } from "../tracking/engagement-tracking-record.entity";
 import type { User } from "../users/user.entity";
 import { can } from "../../policy/access";
 import { AssignmentEvent, AssignmentEventType } from "./assignment-event.entity";
@@ -169,7 +169,8 @@ export class BulkAssignService {
     const recordIds = chats.map(() => randomUUID());
 
     const updated = await this.chats.moveMany(tx.sql, chatIds, target.id, now);
-    await this.tracking.insertDirect(tx.sql, { ids: recordIds, chatIds, fromIds, organizationId: org, operationId, actorId: actor.id, toUserId: target.id, now });
+    const records = await this.tracking.insertDirect(tx.sql, { ids: recordIds, chatIds, fromIds, organizationId: org, operationId, actorId: actor.id, toUserId: target.id, now });
+    const recordById = new Map(records.map((r) => [r.id, r]));
 
     // One notification for the new owner, one per previous owner (nobody about their own act).
     const perOwner = new Map<string, number>();
@@ -209,7 +210,7 @@ export class BulkAssignService {
       const publishFrom = (start: number): void => {
         const slice = updated.slice(start, start + 500);
         if (slice.length === 0) return;
-        this.publishMoves(slice, org, actor, target, operationId, now, recordByChat, fromByChat, seqByRecord);
+        this.publishMoves(slice, org, actor, target, now, recordByChat, recordById, fromByChat, seqByRecord);
         setImmediate(publishFrom, start + 500);
       };
       setImmediate(publishFrom, 0);
@@ -222,43 +223,16 @@ export class BulkAssignService {
     org: string,
     actor: User,
     target: User,
-    operationId: string,
     now: Date,
     recordByChat: Map<string, string>,
+    recordById: Map<string, EngagementTrackingRecord>,
     fromByChat: Map<string, string>,
     seqByRecord: Map<string, string>,
   ): void {
     for (const chat of updated) {
       const recordId = recordByChat.get(chat.id) as string;
       const fromUserId = fromByChat.get(chat.id) as string;
-      const trackingRecord = Object.assign(new EngagementTrackingRecord(), {
-        id: recordId,
-        organizationId: org,
-        kind: TrackingKind.DIRECT_ASSIGN,
-        status: TrackingStatus.ASSIGNED,
-        chatSessionId: chat.id,
-        requestId: null,
-        bulkOperationId: operationId,
-        initiatedById: actor.id,
-        fromUserId,
-        toUserId: target.id,
-        respondedById: actor.id,
-        recipientType: null,
-        note: null,
-        reason: null,
-        requestedAt: now,
-        respondedAt: now,
-        expiresAt: null,
-        timeoutSeconds: null,
-        responseSeconds: 0,
-        discussionId: null,
-        endedAt: null,
-        endedById: null,
-        endReason: null,
-        messageCount: null,
-        createdAt: now,
-        updatedAt: now,
-      } satisfies EngagementTrackingRecord);
+      const trackingRecord = recordById.get(recordId) as EngagementTrackingRecord;
       const event = Object.assign(new AssignmentEvent(), {
         sequence: seqByRecord.get(recordId) ?? "0",
         organizationId: org,
