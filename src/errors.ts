@@ -9,6 +9,8 @@ export enum ErrorCode {
   REQUEST_EXPIRED = "REQUEST_EXPIRED",
   CHAT_CLOSED = "CHAT_CLOSED",
   INVALID_RECIPIENT = "INVALID_RECIPIENT",
+  /** The recipient is AWAY and the organization requires available recipients. */
+  RECIPIENT_UNAVAILABLE = "RECIPIENT_UNAVAILABLE",
   /** The discussion has ended: nothing more can be written in it, and it cannot end twice. */
   DISCUSSION_ENDED = "DISCUSSION_ENDED",
   QUERY_TOO_COMPLEX = "QUERY_TOO_COMPLEX",

@@ -5,6 +5,7 @@ import { CommitOrderedEvents1764080000000 } from "../../migrations/1764080000000
 import { TimeoutJobsByRequest1764090000000 } from "../../migrations/1764090000000-TimeoutJobsByRequest";
 import { EventsAppendedInStatement1764100000000 } from "../../migrations/1764100000000-EventsAppendedInStatement";
 import { Discuss1764110000000 } from "../../migrations/1764110000000-Discuss";
+import { Availability1764120000000 } from "../../migrations/1764120000000-Availability";
 
 /** Listed explicitly (no glob): the same list works compiled, in vitest and in the CLI. */
 export const migrations = [
@@ -15,4 +16,5 @@ export const migrations = [
   TimeoutJobsByRequest1764090000000,
   EventsAppendedInStatement1764100000000,
   Discuss1764110000000,
+  Availability1764120000000,
 ];

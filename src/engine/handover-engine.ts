@@ -10,7 +10,7 @@ import { notificationMessage } from "../modules/notifications/messages";
 import type { NotificationType } from "../modules/notifications/notification.entity";
 import { DEFAULT_TIMEOUT_SECONDS } from "../modules/settings/assign-discuss-settings.entity";
 import type { EngagementTrackingRecord } from "../modules/tracking/engagement-tracking-record.entity";
-import { type User, UserRole } from "../modules/users/user.entity";
+import { Availability, type User, UserRole } from "../modules/users/user.entity";
 import { can, requestScope, type RequestScope, requireAccess } from "../policy/access";
 import {
   HandoverRepository,
@@ -121,6 +121,7 @@ export class HandoverEngine {
       if (chat.status === ChatStatus.CLOSED) throw new BatonError(ErrorCode.CHAT_CLOSED, "The chat session is closed");
       requireAccess(viewer, "chat.assign", chat);
       const recipient = checkRecipient(state, input.recipientType, viewer);
+      if (state.requireAvailableRecipient && state.recipient?.availability === Availability.AWAY) throw recipientAway();
       const now = this.clock();
       if (state.pending) {
         if (now < state.pending.expiresAt) {
@@ -338,6 +339,17 @@ export class HandoverEngine {
     return pending.length;
   }
 
+  /**
+   * A user went AWAY: in the caller's transaction, the requests waiting for them are treated at
+   * once as if they timed out (TIMED_OUT, "Recipient went away", both parties told).
+   */
+  async recipientWentAway(tx: Tx, userId: string, now: Date): Promise<number> {
+    const pending = await this.repo.lockPendingForRecipient(tx.sql, userId);
+    const atOnce: Transition = { ...LIFECYCLE.timeOut, window: "any" };
+    lockedOrFail(pending, await this.settleStates(tx.sql, pending, atOnce, null, "Recipient went away", now, tx.afterCommit));
+    return pending.length;
+  }
+
   /** `cancel`, in the caller's transaction: the pending requests a deactivated user sent or received. */
   async cancelPendingForUser(tx: Tx, userId: string, actor: User | null, reason: string, now: Date): Promise<number> {
     const sql = txSql(tx.manager);
@@ -503,6 +515,11 @@ const alreadyPending = (kind: KindSpec, requestId: string | null): BatonError =>
     kind === DISCUSS ? "This chat already has a pending discuss request" : "This chat already has a pending assignment request",
     requestId ? { requestId } : {},
   );
+
+export const recipientAway = (): BatonError =>
+  new BatonError(ErrorCode.RECIPIENT_UNAVAILABLE, "The recipient is away, and this organization sends requests to available users only", {
+    field: "recipientId",
+  });
 
 const discussionEnded = (): BatonError => new BatonError(ErrorCode.DISCUSSION_ENDED, "The discussion has ended");
 

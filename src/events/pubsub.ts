@@ -5,6 +5,7 @@ import type { AssignmentEvent } from "../modules/assignments/assignment-event.en
 import type { AssignmentRequest } from "../modules/assignments/assignment-request.entity";
 import type { ChatSession } from "../modules/chat-sessions/chat-session.entity";
 import type { DiscussionMessage } from "../modules/discussions/discussion.entity";
+import type { User } from "../modules/users/user.entity";
 import type { Notification } from "../modules/notifications/notification.entity";
 import type { EngagementTrackingRecord } from "../modules/tracking/engagement-tracking-record.entity";
 
@@ -32,6 +33,8 @@ export type Topics = {
   ASSIGNMENT_EVENT: [audience: string, message: AssignmentEventMessage];
   NOTIFICATION: [audience: string, message: Notification];
   CHAT_SESSION_UPDATED: [audience: string, message: ChatSessionMessage];
+  /** A user's availability changed, to everyone in their organization. */
+  USER_AVAILABILITY_CHANGED: [audience: string, message: User];
   /** A message written in a discussion, to those following it. */
   DISCUSSION_MESSAGE: [audience: string, message: DiscussionMessage];
   /** A user's account changed (an admin's upsert): their open sockets react (see websocket.ts). */
@@ -76,6 +79,10 @@ export function publishChatSessionUpdated(pubsub: BatonPubSub, message: ChatSess
 export function publishUserChanged(pubsub: BatonPubSub, message: UserChangedMessage): void {
   pubsub.publish("USER_CHANGED", audience.user(message.userId), message);
   pubsub.publish("USER_CHANGED", audience.instances(), message);
+}
+
+export function publishAvailabilityChanged(pubsub: BatonPubSub, user: User): void {
+  pubsub.publish("USER_AVAILABILITY_CHANGED", audience.organization(user.organizationId), user);
 }
 
 export function publishDiscussionMessage(pubsub: BatonPubSub, message: DiscussionMessage): void {

@@ -62,6 +62,7 @@ interface Subjects {
   "organization.list": null;
   "tracking.export": null;
   "users.manage": null;
+  "user.setAvailability": { id: string };
   "settings.manage": null;
 }
 export type Permission = keyof Subjects;
@@ -125,6 +126,11 @@ const RULES: { [P in Permission]: Rule<Subjects[P]> } = {
   "organization.list": { allows: (v) => isManager(v), refusal: "Only managers and admins may list the whole organization" },
   "tracking.export": { allows: (v) => isManager(v), refusal: "Only managers and admins may export tracking records" },
   "users.manage": { allows: (v) => isAdmin(v), refusal: "Only admins may create or change users" },
+  /** Availability: one's own, or anyone's for managers and admins. */
+  "user.setAvailability": {
+    allows: (v, u) => u.id === v.id || isManager(v),
+    refusal: "Only managers and admins may set someone else's availability",
+  },
   "settings.manage": { allows: (v) => isAdmin(v), refusal: "Only admins may change the Assign/Discuss settings" },
 };
 

@@ -1,7 +1,7 @@
 import { fromJson } from "../db/hydrate";
 import { AssignmentRequest, type RecipientType, RequestStatus } from "../modules/assignments/assignment-request.entity";
 import { ChatSession } from "../modules/chat-sessions/chat-session.entity";
-import type { UserRole } from "../modules/users/user.entity";
+import type { Availability, UserRole } from "../modules/users/user.entity";
 import { EngagementTrackingRecord } from "../modules/tracking/engagement-tracking-record.entity";
 import { Notification } from "../modules/notifications/notification.entity";
 import { appendEventsCtes } from "./events.repository";
@@ -28,7 +28,9 @@ export interface RequestState {
 /** What opening a request on a chat reads: the chat, the named recipient, the chat's pending request, the deadline setting. */
 export interface OpeningState {
   chat: ChatSession;
-  recipient: { id: string; name: string; role: UserRole; active: boolean } | null;
+  recipient: { id: string; name: string; role: UserRole; active: boolean; availability: Availability } | null;
+  /** The organization refuses requests to AWAY users. */
+  requireAvailableRecipient: boolean;
   /** The chat's pending request of the kind being opened. */
   pending: { id: string; expiresAt: Date } | null;
   /** The organization's deadline settings, when it saved any. */
@@ -154,11 +156,18 @@ const LOCK_PENDING_FOR_USER: Statement = {
           ORDER BY r.chat_session_id FOR NO KEY UPDATE OF r`,
 };
 
+const LOCK_PENDING_FOR_RECIPIENT: Statement = {
+  name: "handover.lockPendingForRecipient",
+  text: `${STATE_SELECT} WHERE r.recipient_id = $1 AND r.status = '${RequestStatus.PENDING}'
+          ORDER BY r.chat_session_id FOR NO KEY UPDATE OF r`,
+};
+
 const FIND_OPENING: Statement = {
   name: "handover.findOpening",
   text: `SELECT to_json(c) AS chat, u.id AS recipient_id, u.name AS recipient_name, u.role AS recipient_role, u.active AS recipient_active,
               p.id AS pending_id, p.expires_at AS pending_expires_at,
-              s.assign_request_timeout_seconds AS assign_timeout, s.discuss_request_timeout_seconds AS discuss_timeout
+              s.assign_request_timeout_seconds AS assign_timeout, s.discuss_request_timeout_seconds AS discuss_timeout,
+              u.availability AS recipient_availability, coalesce(s.require_available_recipient, false) AS require_available
          FROM chat_sessions c
          LEFT JOIN users u ON u.id = $2 AND u.organization_id = c.organization_id
          LEFT JOIN assignment_requests p ON p.chat_session_id = c.id AND p.status = '${RequestStatus.PENDING}' AND p.kind = $4
@@ -280,6 +289,11 @@ export class HandoverRepository {
     return rows.map(toState);
   }
 
+  /** The pending requests sent to a user, locked in the caller's transaction. */
+  async lockPendingForRecipient(sql: Sql, userId: string): Promise<RequestState[]> {
+    return (await sql.rows<StateRow>(LOCK_PENDING_FOR_RECIPIENT, [userId])).map(toState);
+  }
+
   /** The pending requests a user sent or received, locked in the caller's transaction. */
   async lockPendingForUser(sql: Sql, userId: string): Promise<RequestState[]> {
     const rows = await sql.rows<StateRow>(LOCK_PENDING_FOR_USER, [userId]);
@@ -296,6 +310,8 @@ export class HandoverRepository {
         recipient_active: boolean;
         pending_id: string | null;
         pending_expires_at: Date;
+        recipient_availability: Availability;
+        require_available: boolean;
         assign_timeout: number | null;
         discuss_timeout: number | null;
       }>(FIND_OPENING, [chatId, recipientId, organizationId, kind]);
@@ -303,8 +319,9 @@ export class HandoverRepository {
     return {
       chat: fromJson(ChatSession, row.chat),
       recipient: row.recipient_id
-        ? { id: row.recipient_id, name: row.recipient_name, role: row.recipient_role, active: row.recipient_active }
+        ? { id: row.recipient_id, name: row.recipient_name, role: row.recipient_role, active: row.recipient_active, availability: row.recipient_availability }
         : null,
+      requireAvailableRecipient: row.require_available,
       pending: row.pending_id ? { id: row.pending_id, expiresAt: row.pending_expires_at } : null,
       timeouts:
         row.assign_timeout === null || row.discuss_timeout === null

@@ -1,6 +1,6 @@
 import { fromRow } from "../db/hydrate";
 import { Conditions, type Sql, type Statement } from "../db/sql";
-import { User, type UserRole } from "../modules/users/user.entity";
+import { type Availability, User, type UserRole } from "../modules/users/user.entity";
 
 const BY_ID: Statement = { name: "users.byId", text: "SELECT * FROM users WHERE id = $1" };
 
@@ -12,6 +12,11 @@ const UPSERT: Statement = {
          DO UPDATE SET name = EXCLUDED.name, role = EXCLUDED.role,
                        active = COALESCE($6, users.active), updated_at = now()
          RETURNING *`,
+};
+
+const SET_AVAILABILITY: Statement = {
+  name: "users.setAvailability",
+  text: "UPDATE users SET availability = $3, updated_at = now() WHERE id = $1 AND organization_id = $2 RETURNING *",
 };
 
 const ACTIVE_BY_EMAIL: Statement = { name: "users.activeByEmail", text: "SELECT * FROM users WHERE lower(email) = lower($1) AND active" };
@@ -31,9 +36,10 @@ export class UserRepository {
   }
 
   /** Active users of an organization by name, at most 500, optionally of a role and matching a search term. */
-  async listActive(organizationId: string, role: UserRole | null, search: string | null): Promise<User[]> {
+  async listActive(organizationId: string, role: UserRole | null, search: string | null, availableOnly = false): Promise<User[]> {
     const where = new Conditions().and("t.organization_id = ?", organizationId).and("t.active");
     if (role) where.and("t.role = ?", role);
+    if (availableOnly) where.and("t.availability <> 'AWAY'");
     if (search) {
       const like = `%${search.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
       where.and("(t.name ILIKE ? OR t.email ILIKE ?)", like, like);
@@ -46,6 +52,12 @@ export class UserRepository {
   async upsert(sql: Sql, organizationId: string, u: { email: string; name: string; role: UserRole; active: boolean | null }): Promise<User> {
     const [row] = await sql.rows<Record<string, unknown>>(UPSERT, [organizationId, u.email, u.name, u.role, u.active ?? true, u.active]);
     return fromRow(User, row ?? {});
+  }
+
+  /** Sets a user's availability (in the caller's transaction); null when no such user in the organization. */
+  async setAvailability(sql: Sql, organizationId: string, userId: string, availability: Availability): Promise<User | null> {
+    const [row] = await sql.rows<Record<string, unknown>>(SET_AVAILABILITY, [userId, organizationId, availability]);
+    return row ? fromRow(User, row) : null;
   }
 
   /** Active users with this email, in any organization (the CLI's `token --email`). */

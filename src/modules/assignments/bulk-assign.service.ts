@@ -7,11 +7,12 @@ import { type BatonPubSub, publishAssignmentEvent, publishChatSessionUpdated, pu
 import { isUuid, optionalText, requireId } from "../../validation";
 import { type ChatSession, ChatStatus } from "../chat-sessions/chat-session.entity";
 import { Notification, NotificationType } from "../notifications/notification.entity";
-import type { EngagementTrackingRecord } from "../tracking/engagement-tracking-record.entity";
-import type { User } from "../users/user.entity";
+import { directAssignRecord } from "../../repositories/tracking.repository";
+import { Availability, type User } from "../users/user.entity";
+import { SettingsRepository } from "../../repositories/settings.repository";
 import { can } from "../../policy/access";
 import { AssignmentEvent, AssignmentEventType } from "./assignment-event.entity";
-import type { HandoverEngine } from "../../engine/handover-engine";
+import { type HandoverEngine, recipientAway } from "../../engine/handover-engine";
 import { BulkRepository } from "../../repositories/bulk.repository";
 import { ChatRepository } from "../../repositories/chat.repository";
 import { EventRepository } from "../../repositories/events.repository";
@@ -64,6 +65,7 @@ export class BulkAssignService {
   private readonly tracking: TrackingRepository;
   private readonly events: EventRepository;
   private readonly notifications: NotificationRepository;
+  private readonly settings: SettingsRepository;
 
   constructor(
     private readonly dataSource: DataSource,
@@ -77,6 +79,7 @@ export class BulkAssignService {
     this.tracking = new TrackingRepository(this.db);
     this.events = new EventRepository(this.db);
     this.notifications = new NotificationRepository(this.db);
+    this.settings = new SettingsRepository(this.db);
   }
 
   async bulkAssign(viewer: User, input: BulkAssignData): Promise<BulkResult> {
@@ -106,6 +109,9 @@ export class BulkAssignService {
           });
         }
 
+        if (target.availability === Availability.AWAY && (await this.settings.find(viewer.organizationId, tx.sql))?.requireAvailableRecipient) {
+          throw recipientAway();
+        }
         const now = new Date();
         const byId = new Map((await this.chats.lockMany(tx.sql, viewer.organizationId, wellFormed)).map((c) => [c.id, c]));
         const outcomeOf = (id: string): BulkOutcome => {
@@ -169,8 +175,7 @@ export class BulkAssignService {
     const recordIds = chats.map(() => randomUUID());
 
     const updated = await this.chats.moveMany(tx.sql, chatIds, target.id, now);
-    const records = await this.tracking.insertDirect(tx.sql, { ids: recordIds, chatIds, fromIds, organizationId: org, operationId, actorId: actor.id, toUserId: target.id, now });
-    const recordById = new Map(records.map((r) => [r.id, r]));
+    await this.tracking.insertDirect(tx.sql, { ids: recordIds, chatIds, fromIds, organizationId: org, operationId, actorId: actor.id, toUserId: target.id, now });
 
     // One notification for the new owner, one per previous owner (nobody about their own act).
     const perOwner = new Map<string, number>();
@@ -210,7 +215,7 @@ export class BulkAssignService {
       const publishFrom = (start: number): void => {
         const slice = updated.slice(start, start + 500);
         if (slice.length === 0) return;
-        this.publishMoves(slice, org, actor, target, now, recordByChat, recordById, fromByChat, seqByRecord);
+        this.publishMoves(slice, org, actor, target, operationId, now, recordByChat, fromByChat, seqByRecord);
         setImmediate(publishFrom, start + 500);
       };
       setImmediate(publishFrom, 0);
@@ -223,16 +228,18 @@ export class BulkAssignService {
     org: string,
     actor: User,
     target: User,
+    operationId: string,
     now: Date,
     recordByChat: Map<string, string>,
-    recordById: Map<string, EngagementTrackingRecord>,
     fromByChat: Map<string, string>,
     seqByRecord: Map<string, string>,
   ): void {
     for (const chat of updated) {
       const recordId = recordByChat.get(chat.id) as string;
       const fromUserId = fromByChat.get(chat.id) as string;
-      const trackingRecord = recordById.get(recordId) as EngagementTrackingRecord;
+      // The record as the set-based INSERT wrote it (src/repositories/tracking.repository.ts): not
+      // read back, 10,000 rows would cost more than the statement that wrote them.
+      const trackingRecord = directAssignRecord({ id: recordId, org, chatId: chat.id, operationId, actorId: actor.id, fromUserId, toUserId: target.id, now });
       const event = Object.assign(new AssignmentEvent(), {
         sequence: seqByRecord.get(recordId) ?? "0",
         organizationId: org,

@@ -27,6 +27,18 @@ export class AssignDiscussSettings {
   @Column("text", { name: "withdraw_reason_presets", array: true })
   withdrawReasonPresets: string[];
 
+  @Field({ description: "Fallback chains: a rejection moves the chain on, as a timeout does (default false)." })
+  @Column("boolean", { name: "fallback_on_reject" })
+  fallbackOnReject: boolean;
+
+  @Field({ description: "Fallback chains: when nobody in the list took it, the request goes once to a manager (default false)." })
+  @Column("boolean", { name: "fallback_to_managers" })
+  fallbackToManagers: boolean;
+
+  @Field({ description: "Requests and bulk assignments to AWAY users are refused with RECIPIENT_UNAVAILABLE (default false)." })
+  @Column("boolean", { name: "require_available_recipient" })
+  requireAvailableRecipient: boolean;
+
   @Field()
   @Column("timestamptz", { name: "updated_at" })
   updatedAt: Date;

@@ -10,6 +10,15 @@ export class AssignDiscussSettingsInput {
   @Field(() => Int, { nullable: true, description: "5..86400; applies to Discuss requests sent afterwards." })
   discussRequestTimeoutSeconds?: number | null;
 
+  @Field(() => Boolean, { nullable: true })
+  fallbackOnReject?: boolean | null;
+
+  @Field(() => Boolean, { nullable: true })
+  fallbackToManagers?: boolean | null;
+
+  @Field(() => Boolean, { nullable: true })
+  requireAvailableRecipient?: boolean | null;
+
   @Field(() => [String], { nullable: true })
   rejectReasonPresets?: string[] | null;
 

@@ -15,6 +15,9 @@ import {
 export interface SettingsPatch {
   assignRequestTimeoutSeconds?: number | null;
   discussRequestTimeoutSeconds?: number | null;
+  fallbackOnReject?: boolean | null;
+  fallbackToManagers?: boolean | null;
+  requireAvailableRecipient?: boolean | null;
   rejectReasonPresets?: string[] | null;
   withdrawReasonPresets?: string[] | null;
 }
@@ -55,6 +58,9 @@ export class SettingsService {
         organizationId,
         assignRequestTimeoutSeconds: DEFAULT_TIMEOUT_SECONDS,
         discussRequestTimeoutSeconds: DEFAULT_TIMEOUT_SECONDS,
+        fallbackOnReject: false,
+        fallbackToManagers: false,
+        requireAvailableRecipient: false,
         rejectReasonPresets: DEFAULT_REJECT_PRESETS,
         withdrawReasonPresets: DEFAULT_WITHDRAW_PRESETS,
         updatedAt: new Date(0),
@@ -77,6 +83,9 @@ export class SettingsService {
       const next = Object.assign(new AssignDiscussSettings(), current, {
         assignRequestTimeoutSeconds: timeout ?? current.assignRequestTimeoutSeconds,
         discussRequestTimeoutSeconds: discussTimeout ?? current.discussRequestTimeoutSeconds,
+        fallbackOnReject: patch.fallbackOnReject ?? current.fallbackOnReject,
+        fallbackToManagers: patch.fallbackToManagers ?? current.fallbackToManagers,
+        requireAvailableRecipient: patch.requireAvailableRecipient ?? current.requireAvailableRecipient,
         rejectReasonPresets: reject ?? current.rejectReasonPresets,
         withdrawReasonPresets: withdraw ?? current.withdrawReasonPresets,
         updatedAt: new Date(),

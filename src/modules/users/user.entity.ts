@@ -8,6 +8,16 @@ export enum UserRole {
 }
 registerEnumType(UserRole, { name: "UserRole" });
 
+export enum Availability {
+  AVAILABLE = "AVAILABLE",
+  BUSY = "BUSY",
+  AWAY = "AWAY",
+}
+registerEnumType(Availability, {
+  name: "Availability",
+  description: "Set by each user (managers and admins may set anyone's). AWAY users are left out of availableOnly lists and, with requireAvailableRecipient, receive no requests.",
+});
+
 @ObjectType({ description: "An agent of an organization." })
 @Entity("users")
 export class User {
@@ -33,6 +43,10 @@ export class User {
   @Field()
   @Column("boolean")
   active: boolean;
+
+  @Field(() => Availability)
+  @Column("text")
+  availability: Availability;
 
   @Field()
   @Column({ type: "timestamptz", name: "created_at", insert: false, update: false })

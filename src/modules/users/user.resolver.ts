@@ -1,6 +1,8 @@
-import { Arg, Ctx, Field, FieldResolver, InputType, Mutation, Query, Resolver, Root } from "type-graphql";
+import { Arg, Ctx, Field, FieldResolver, ID, InputType, Mutation, Query, Resolver, Root, Subscription } from "type-graphql";
+import { revive } from "../../db/hydrate";
+import { audience } from "../../events/pubsub";
 import { type Context, viewerOf } from "../../graphql/context";
-import { User, UserRole } from "./user.entity";
+import { Availability, User, UserRole } from "./user.entity";
 
 @InputType()
 export class UpsertUserInput {
@@ -24,13 +26,43 @@ export class UserResolver {
     return viewerOf(ctx);
   }
 
-  @Query(() => [User], { description: "The \"Select User\" list: active users of my organization." })
+  @Query(() => [User], { description: "The \"Select User\" list: active users of my organization, online first, then AVAILABLE before BUSY, then by name." })
   users(
     @Ctx() ctx: Context,
     @Arg("role", () => UserRole, { nullable: true }) role?: UserRole,
     @Arg("search", () => String, { nullable: true }) search?: string,
+    @Arg("availableOnly", () => Boolean, { nullable: true, description: "Leave out AWAY users." }) availableOnly?: boolean,
   ): Promise<User[]> {
-    return ctx.services.users.list(viewerOf(ctx), role, search);
+    return ctx.services.users.list(viewerOf(ctx), role, search, availableOnly ?? false);
+  }
+
+  @Mutation(() => User, { description: "Sets my availability. Going AWAY times out the requests waiting for me." })
+  setMyAvailability(@Arg("availability", () => Availability) availability: Availability, @Ctx() ctx: Context): Promise<User> {
+    const viewer = viewerOf(ctx);
+    return ctx.services.users.setAvailability(viewer, viewer.id, availability);
+  }
+
+  @Mutation(() => User, { description: "Managers and admins: sets a user's availability." })
+  setUserAvailability(
+    @Arg("userId", () => ID) userId: string,
+    @Arg("availability", () => Availability) availability: Availability,
+    @Ctx() ctx: Context,
+  ): Promise<User> {
+    return ctx.services.users.setAvailability(viewerOf(ctx), userId, availability);
+  }
+
+  @Subscription(() => User, {
+    description: "Availability changes of my organization's users.",
+    subscribe: ({ context }: { context: Context }) => {
+      const viewer = viewerOf(context);
+      return context.services.pubsub.subscribe("USER_AVAILABILITY_CHANGED", audience.organization(viewer.organizationId), {
+        onOverflow: context.onFeedOverflow,
+      });
+    },
+  })
+  userAvailabilityChanged(@Root() user: User, @Ctx() ctx: Context): User {
+    ctx.renewLoaders();
+    return revive(User, user);
   }
 
   @FieldResolver(() => Boolean, { description: "Has an open, authenticated subscription socket on any instance." })

@@ -1,11 +1,14 @@
 import type { DataSource } from "typeorm";
 import { type AfterCommitErrorHandler, inTransaction } from "../../db/transaction";
-import { type BatonPubSub, publishUserChanged } from "../../events/pubsub";
+import { type BatonPubSub, publishAvailabilityChanged, publishUserChanged } from "../../events/pubsub";
+import { notFound } from "../../errors";
 import { requireAccess } from "../../policy/access";
-import { requireEmail, requireText } from "../../validation";
+import { requireEmail, requireId, requireText } from "../../validation";
 import type { HandoverEngine } from "../../engine/handover-engine";
 import type { Presence } from "../presence/presence.service";
-import type { User, UserRole } from "./user.entity";
+import { Availability, type User, type UserRole } from "./user.entity";
+
+const AVAILABILITY_RANK: Record<Availability, number> = { AVAILABLE: 0, BUSY: 1, AWAY: 2 };
 import { poolSql } from "../../db/sql";
 import { UserRepository } from "../../repositories/user.repository";
 
@@ -30,11 +33,37 @@ export class UserService {
   }
 
   /** The "Select User" list: active users of the viewer's organization, online first, then by name. */
-  async list(viewer: User, role?: UserRole | null, search?: string | null): Promise<User[]> {
-    const users = await this.repo.listActive(viewer.organizationId, role ?? null, search?.trim() || null);
+  async list(viewer: User, role?: UserRole | null, search?: string | null, availableOnly = false): Promise<User[]> {
+    const users = await this.repo.listActive(viewer.organizationId, role ?? null, search?.trim() || null, availableOnly);
     const online = await this.presence.onlineUserIds(users.map((u) => u.id));
-    // Array.prototype.sort is stable: the name order holds within each group.
-    return users.sort((a, b) => Number(online.has(b.id)) - Number(online.has(a.id)));
+    // Online first, then AVAILABLE before BUSY before AWAY; Array.prototype.sort is stable, so the name order holds within each group.
+    const rank = (u: User) => (online.has(u.id) ? 0 : 3) + AVAILABILITY_RANK[u.availability];
+    return users.sort((a, b) => rank(a) - rank(b));
+  }
+
+  /**
+   * Sets one's own availability, or anyone's for managers and admins. Going AWAY times out, at
+   * once and in the same transaction, the requests waiting for that user. Everyone in the
+   * organization hears of the change live.
+   */
+  async setAvailability(viewer: User, userId: string, availability: Availability): Promise<User> {
+    const id = requireId(userId, "userId");
+    return inTransaction(
+      this.dataSource,
+      async (tx) => {
+        const user = await this.repo.setAvailability(tx.sql, viewer.organizationId, id, availability);
+        if (!user) throw notFound("User");
+        requireAccess(viewer, "user.setAvailability", user);
+        if (availability === Availability.AWAY) await this.assignments.recipientWentAway(tx, user.id, new Date());
+        tx.afterCommit(() => {
+          publishAvailabilityChanged(this.pubsub, user);
+          // The user's cached copy (authentication) is dropped on every instance.
+          publishUserChanged(this.pubsub, { userId: user.id, active: user.active });
+        });
+        return user;
+      },
+      this.onEffectError,
+    );
   }
 
   /**
