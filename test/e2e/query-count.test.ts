@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { AssignmentRequestsDocument, RequestInboxDocument } from "../../schema/generated/graphql";
+import { AssignmentRequestsDocument, MeDocument, RequestInboxDocument } from "../../schema/generated/graphql";
 import { createTestDatabase, type TestDatabase } from "../support/db";
 import { assignInput, createChat, createUser, createWorld, type World } from "../support/factories";
 import { startTestServer, type TestServer } from "../support/server";
@@ -52,5 +52,36 @@ describe("lists resolve relations in batches", () => {
     const hundred = await statementsFor(() => server.gql(AssignmentRequestsDocument, { first: 100 }, w.token(w.maria)));
     expect(hundred).toBe(ten);
     expect(hundred).toBeLessThanOrEqual(10);
+  });
+});
+
+describe("the hot path's statement budget", () => {
+  /** A mutation selecting only scalars, as the benchmark sends it: the statements are the transition's own. */
+  const post = async (token: string, query: string, variables: unknown) => {
+    const res = await fetch(server.url, {
+      method: "POST",
+      headers: { "content-type": "application/json", authorization: `Bearer ${token}` },
+      body: JSON.stringify({ query, variables }),
+    });
+    const json = (await res.json()) as { data?: Record<string, { id: string; status: string }>; errors?: unknown };
+    expect(json.errors).toBeUndefined();
+    return json.data!;
+  };
+
+  it("over HTTP, with the users' authentication cached: assigning costs 2 statements, accepting 1", async () => {
+    const chat = await createChat(db.dataSource, w.organizationId, w.mark.id);
+    await server.gql(MeDocument, {}, w.token(w.mark));
+    await server.gql(MeDocument, {}, w.token(w.martha));
+    let requestId = "";
+    const assign = await statementsFor(async () => {
+      const sent = await post(w.token(w.mark), `mutation($input: AssignChatInput!) { assignChat(input: $input) { id } }`, { input: assignInput(chat.id, w.martha.id) });
+      requestId = sent.assignChat.id;
+    });
+    const accept = await statementsFor(async () => {
+      const done = await post(w.token(w.martha), `mutation($id: ID!) { acceptAssignment(requestId: $id) { id status } }`, { id: requestId });
+      expect(done.acceptAssignment.status).toBe("ACCEPTED");
+    });
+    expect(assign).toBe(2); // read the chat, recipient, pending request and settings; write everything
+    expect(accept).toBe(1); // write everything, checking the recipient, the status and the deadline in the statement
   });
 });
