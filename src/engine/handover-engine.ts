@@ -20,7 +20,7 @@ import {
   type RequestState,
   type SettleTarget,
 } from "../repositories/handover.repository";
-import { isUniqueViolation, poolSql, type Sql, txSql } from "../db/sql";
+import { isUniqueViolation, poolSql, type Sql } from "../db/sql";
 import { DiscussionRepository } from "../repositories/discussion.repository";
 import { type Discussion, DiscussionStatus } from "../modules/discussions/discussion.entity";
 import { AssignmentEventType } from "../modules/assignments/assignment-event.entity";
@@ -56,12 +56,14 @@ const ATTEMPTS = 5;
  * deactivated). The life itself is data (lifecycle.ts), who may act is the policy
  * (policy/access.ts), the SQL is the repository's (handover.repository.ts).
  *
- * How a person's action runs: read the request (one statement, no lock), decide (status,
- * policy, deadline), then write the transition with all its effects as one statement that
- * re-checks, on the row as it is then, what the decision relied on. That statement is its own
- * transaction. If another transaction changed the row in between, the write applies nothing and
- * the action decides again on a fresh read. Two round trips per action; nothing is published
- * before its commit.
+ * How an action runs: every transition is written with all its effects as one statement that
+ * re-checks, on the row as it is then, what the decision relied on; on the pool that statement
+ * is its own transaction. Opening reads first (one statement, no lock) and decides: two round
+ * trips. An answer writes first, within what the policy lets the viewer act on: one round trip;
+ * if that applies nothing, it reads and decides in a transaction (the precise error, the expired
+ * time-out, the kind's accept effects). A write that lost a race decides again on a fresh read.
+ * Nothing is published before its commit. Discussions, the stage after an accepted DISCUSS
+ * request, end through here too.
  */
 export class HandoverEngine {
   jobs: DeadlineJobs = noJobs;
@@ -321,9 +323,8 @@ export class HandoverEngine {
       dataSource,
       async (tx) => {
         const now = this.clock();
-        const sql = txSql(tx.manager);
-        const due = await this.repo.lockDue(sql, now, limit);
-        const settled = await this.settleStates(sql, due, LIFECYCLE.timeOut, null, null, now, tx.afterCommit);
+        const due = await this.repo.lockDue(tx.sql, now, limit);
+        const settled = await this.settleStates(tx.sql, due, LIFECYCLE.timeOut, null, null, now, tx.afterCommit);
         lockedOrFail(due, settled);
         return settled.map((r) => r.id);
       },
@@ -333,9 +334,8 @@ export class HandoverEngine {
 
   /** `cancel`, in the caller's transaction: the pending requests of these chats (closed, or moved by a bulk assignment). */
   async cancelPendingForChats(tx: Tx, chatIds: string[], actor: User | null, reason: string, now: Date): Promise<number> {
-    const sql = txSql(tx.manager);
-    const pending = await this.repo.lockPendingForChats(sql, chatIds);
-    lockedOrFail(pending, await this.settleStates(sql, pending, LIFECYCLE.cancel, actor, reason, now, tx.afterCommit));
+    const pending = await this.repo.lockPendingForChats(tx.sql, chatIds);
+    lockedOrFail(pending, await this.settleStates(tx.sql, pending, LIFECYCLE.cancel, actor, reason, now, tx.afterCommit));
     return pending.length;
   }
 
@@ -352,9 +352,8 @@ export class HandoverEngine {
 
   /** `cancel`, in the caller's transaction: the pending requests a deactivated user sent or received. */
   async cancelPendingForUser(tx: Tx, userId: string, actor: User | null, reason: string, now: Date): Promise<number> {
-    const sql = txSql(tx.manager);
-    const pending = await this.repo.lockPendingForUser(sql, userId);
-    lockedOrFail(pending, await this.settleStates(sql, pending, LIFECYCLE.cancel, actor, reason, now, tx.afterCommit));
+    const pending = await this.repo.lockPendingForUser(tx.sql, userId);
+    lockedOrFail(pending, await this.settleStates(tx.sql, pending, LIFECYCLE.cancel, actor, reason, now, tx.afterCommit));
     return pending.length;
   }
 
