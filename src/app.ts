@@ -23,7 +23,8 @@ import { type BatonPubSub, createBatonPubSub } from "./events/pubsub";
 import { buildBatonSchema } from "./graphql/schema";
 import { attachWebSocket, type WebSocketEndpoint } from "./graphql/websocket";
 import type { Logger } from "./logger";
-import { trackingExportHandler } from "./http/tracking-export";
+import { exportHandler } from "./http/tracking-export";
+import { EVENTS_EXPORT, RECORDS_EXPORT } from "./repositories/tracking.repository";
 import { LocalPresence, RedisPresence } from "./modules/presence/presence.service";
 import { RedisConnections } from "./events/redis";
 import { createServices, type Services } from "./services";
@@ -204,7 +205,12 @@ export async function createApp(opts: AppOptions): Promise<App> {
     }
   };
 
-  app.get("/exports/engagement-tracking-records.csv", ipLimit, trackingExportHandler(dataSource, services.tokens, logger, rateLimits));
+  for (const [spec, file] of [
+    [RECORDS_EXPORT, "engagement-tracking-records.csv"],
+    [EVENTS_EXPORT, "assignment-events.csv"],
+  ] as const) {
+    app.get(`/exports/${file}`, ipLimit, exportHandler(spec, file, dataSource, services.tokens, logger, rateLimits));
+  }
 
   app.use(
     "/graphql",

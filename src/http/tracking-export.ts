@@ -10,7 +10,7 @@ import { BatonError, ErrorCode, serviceUnavailable } from "../errors";
 import type { Logger } from "../logger";
 import type { TokenService } from "../modules/auth/token.service";
 import { requireAccess } from "../policy/access";
-import { trackingExportCopy } from "../repositories/tracking.repository";
+import { type ExportFormat, type ExportSpec, exportCopy } from "../repositories/tracking.repository";
 import { CsvCrlfTransform } from "./csv-crlf";
 
 function parseTime(value: unknown, name: string): Date | null {
@@ -21,14 +21,25 @@ function parseTime(value: unknown, name: string): Date | null {
 }
 
 
+function parseFormat(value: unknown): ExportFormat {
+  if (value === undefined || value === "" || value === "csv") return "csv";
+  if (value === "excel") return "excel";
+  throw new BatonError(ErrorCode.BAD_USER_INPUT, "format must be csv or excel", { field: "format" });
+}
+
+/** Excel reads a CSV as UTF-8 only when it starts with a byte-order mark (else "Zoë" shows as "ZoÃ«"). */
+const UTF8_BOM = "\uFEFF";
+
 const onClientError = (): void => {}; // the COPY's stream fails with the same error
 
 /**
- * GET /exports/engagement-tracking-records.csv?from=…&to=… (managers and admins, bearer token):
- * the organization's records created in [from, to), oldest first, streamed from Postgres's
- * `COPY … TO STDOUT` with backpressure, so memory stays flat however many rows there are.
+ * GET /exports/engagement-tracking-records.csv and /exports/assignment-events.csv
+ * ?from=…&to=…&format=csv|excel (managers and admins, bearer token): the organization's rows of
+ * the `bi` view in [from, to), oldest first, streamed from Postgres's `COPY … TO STDOUT` with
+ * backpressure, so memory stays flat however many rows there are. `format=excel` adds a
+ * byte-order mark and neutralizes cells a spreadsheet would run as formulas.
  */
-export function trackingExportHandler(dataSource: DataSource, tokens: TokenService, logger: Logger, rateLimits?: RateLimits) {
+export function exportHandler(spec: ExportSpec, filename: string, dataSource: DataSource, tokens: TokenService, logger: Logger, rateLimits?: RateLimits) {
   const pool = (dataSource.driver as unknown as { master: Pool }).master;
   return async (req: Request, res: Response): Promise<void> => {
     let client: PoolClient | undefined;
@@ -39,18 +50,20 @@ export function trackingExportHandler(dataSource: DataSource, tokens: TokenServi
       requireAccess(user, "tracking.export");
       const from = parseTime(req.query.from, "from");
       const to = parseTime(req.query.to, "to");
+      const format = parseFormat(req.query.format);
       if (from && to && from > to) throw new BatonError(ErrorCode.BAD_USER_INPUT, "from must not be after to", { field: "from" });
 
       client = await pool.connect();
       // While it is ours the pool does not listen on it: a connection dropped mid-export must not end the process.
       client.on("error", onClientError);
       const copy = client.query(
-        copyTo(trackingExportCopy((value) => (client as PoolClient).escapeLiteral(value), { organizationId: user.organizationId, from, to })),
+        copyTo(exportCopy(spec, (value) => (client as PoolClient).escapeLiteral(value), { organizationId: user.organizationId, from, to, format })),
       );
       copying = true;
       res.status(200);
       res.setHeader("content-type", "text/csv; charset=utf-8");
-      res.setHeader("content-disposition", 'attachment; filename="engagement-tracking-records.csv"');
+      res.setHeader("content-disposition", `attachment; filename="${filename}"`);
+      if (format === "excel") res.write(UTF8_BOM);
       // Postgres formats the CSV (quoting per RFC 4180, header row included); we only turn its
       // record-ending LFs into CRLFs. pipeline() gives backpressure: a slow client pauses the COPY.
       await pipeline(copy, new CsvCrlfTransform(), res);

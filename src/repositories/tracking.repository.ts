@@ -133,21 +133,86 @@ export const EXPORT_COLUMNS = [
   "message_count",
 ] as const;
 
-const TIMESTAMPS = new Set(["requested_at", "responded_at", "expires_at", "created_at", "updated_at", "ended_at"]);
-/** Timestamps leave Postgres as ISO 8601 UTC text, the same as the GraphQL API's DateTime. */
-const asText = (column: string): string =>
-  TIMESTAMPS.has(column) ? `to_char(${column} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS ${column}` : column;
+/** The events export's columns: the `bi.assignment_events` view's, less the organization id. */
+export const EVENT_EXPORT_COLUMNS = [
+  "sequence",
+  "organization_name",
+  "type",
+  "occurred_at",
+  "request_id",
+  "tracking_record_id",
+  "chat_session_id",
+  "customer_name",
+  "actor_id",
+  "actor_name",
+  "actor_email",
+  "from_user_id",
+  "from_user_name",
+  "from_user_email",
+  "to_user_id",
+  "to_user_name",
+  "to_user_email",
+  "request_kind",
+] as const;
+
+const TIMESTAMPS = new Set(["requested_at", "responded_at", "expires_at", "created_at", "updated_at", "ended_at", "occurred_at"]);
+const NUMBERS = new Set(["sequence", "timeout_seconds", "response_seconds", "message_count"]);
+/** Text a person or a customer wrote (names, emails, notes, reasons, phone numbers): what a spreadsheet could take for a formula. */
+const isFreeText = (column: string): boolean => !TIMESTAMPS.has(column) && !NUMBERS.has(column) && !column.endsWith("_id");
 
 /**
- * The export's `COPY … TO STDOUT` of an organization's records created in [from, to), oldest
- * first, as CSV with a header. COPY takes no bind parameters: `literal` quotes each value (pg's
- * escapeLiteral on the connection that runs it).
+ * How a column leaves Postgres. Timestamps as ISO 8601 UTC text, the same as the GraphQL API's
+ * DateTime. For spreadsheets (`excel`), text that starts with =, +, -, @, a tab or a CR gets a
+ * leading apostrophe, so Excel and its kin show it as text instead of running it as a formula
+ * (OWASP, CSV injection); this also keeps a phone number's "+".
  */
-export function trackingExportCopy(literal: (value: string) => string, f: { organizationId: string; from: Date | null; to: Date | null }): string {
+function columnSql(column: string, format: ExportFormat): string {
+  if (TIMESTAMPS.has(column)) return `to_char(${column} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS ${column}`;
+  if (format === "excel" && isFreeText(column)) {
+    return `CASE WHEN left(${column}, 1) IN ('=', '+', '-', '@', E'\\t', E'\\r') THEN '''' || ${column} ELSE ${column} END AS ${column}`;
+  }
+  return column;
+}
+
+/** `csv`: plain RFC 4180 for BI tools. `excel`: the same, safe to open in a spreadsheet (and with a byte-order mark, added by the handler). */
+export type ExportFormat = "csv" | "excel";
+
+/** What one export streams: a `bi` view, its columns, the time column [from, to) filters on, the order. */
+export interface ExportSpec {
+  view: string;
+  columns: readonly string[];
+  timeColumn: string;
+  orderBy: string;
+}
+
+export const RECORDS_EXPORT: ExportSpec = {
+  view: "bi.engagement_tracking_records",
+  columns: EXPORT_COLUMNS,
+  timeColumn: "created_at",
+  orderBy: "created_at, record_id",
+};
+
+export const EVENTS_EXPORT: ExportSpec = {
+  view: "bi.assignment_events",
+  columns: EVENT_EXPORT_COLUMNS,
+  timeColumn: "occurred_at",
+  orderBy: "sequence",
+};
+
+/**
+ * An export's `COPY … TO STDOUT` of an organization's rows in [from, to), as CSV with a header.
+ * COPY takes no bind parameters: `literal` quotes each value (pg's escapeLiteral on the
+ * connection that runs it).
+ */
+export function exportCopy(
+  spec: ExportSpec,
+  literal: (value: string) => string,
+  f: { organizationId: string; from: Date | null; to: Date | null; format: ExportFormat },
+): string {
   const where = [`organization_id = ${literal(f.organizationId)}::uuid`];
-  if (f.from) where.push(`created_at >= ${literal(f.from.toISOString())}::timestamptz`);
-  if (f.to) where.push(`created_at < ${literal(f.to.toISOString())}::timestamptz`);
-  return `COPY (SELECT ${EXPORT_COLUMNS.map(asText).join(", ")} FROM bi.engagement_tracking_records
-                 WHERE ${where.join(" AND ")} ORDER BY created_at, record_id)
+  if (f.from) where.push(`${spec.timeColumn} >= ${literal(f.from.toISOString())}::timestamptz`);
+  if (f.to) where.push(`${spec.timeColumn} < ${literal(f.to.toISOString())}::timestamptz`);
+  return `COPY (SELECT ${spec.columns.map((c) => columnSql(c, f.format)).join(", ")} FROM ${spec.view}
+                 WHERE ${where.join(" AND ")} ORDER BY ${spec.orderBy})
             TO STDOUT WITH (FORMAT csv, HEADER true)`;
 }

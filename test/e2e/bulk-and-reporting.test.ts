@@ -3,6 +3,7 @@ import { parse } from "csv-parse/sync";
 import { Client } from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
+  AcceptAssignmentDocument,
   AssignChatDocument,
   AssignmentRequestDocument,
   BulkAssignChatsDocument,
@@ -12,7 +13,7 @@ import {
   RejectAssignmentDocument,
 } from "../../schema/generated/graphql";
 import { ChatStatus } from "../../src/modules/chat-sessions/chat-session.entity";
-import { EXPORT_COLUMNS } from "../../src/repositories/tracking.repository";
+import { EVENT_EXPORT_COLUMNS, EXPORT_COLUMNS } from "../../src/repositories/tracking.repository";
 import { countRows, createTestDatabase, type TestDatabase } from "../support/db";
 import { assignInput, createChat, createUser, createWorld, type World } from "../support/factories";
 import { codeOf, type GqlResult, startTestServer, type TestServer } from "../support/server";
@@ -311,5 +312,60 @@ describe("tracking records for reporting", () => {
     expect(injected.status).toBe(400);
     const empty = await fetch(`${url}?from=2000-01-01T00:00:00Z&to=2000-01-02T00:00:00Z`, { headers: { authorization: `Bearer ${w.token(w.maria)}` } });
     expect(await empty.text()).toBe(`${EXPORT_COLUMNS.join(",")}\r\n`);
+  });
+
+  it("format=excel: a byte-order mark, formulas and phone numbers kept as text; plain csv unchanged; an unknown format refused", async () => {
+    const since = new Date().toISOString();
+    const evil = '=HYPERLINK("http://evil.example","Click")';
+    const chat = await createChat(db.dataSource, w.organizationId, w.mark.id, { customerName: evil, customerPhone: "+14155550199" });
+    await server.gql(AssignChatDocument, { input: { ...assignInput(chat.id, w.martha.id), note: "-5 EUR refund" } }, w.token(w.mark));
+    const url = server.url.replace("/graphql", "/exports/engagement-tracking-records.csv");
+    const auth = { headers: { authorization: `Bearer ${w.token(w.maria)}` } };
+
+    const excel = await fetch(`${url}?format=excel&from=${since}`, auth);
+    expect(excel.status).toBe(200);
+    const bytes = Buffer.from(await excel.arrayBuffer());
+    expect([...bytes.subarray(0, 3)]).toEqual([0xef, 0xbb, 0xbf]);
+    const rows = parse<Record<string, string>>(bytes.subarray(3).toString("utf8"), { columns: true, record_delimiter: "\r\n" });
+    const row = rows.find((r) => r.chat_session_id === chat.id)!;
+    expect(row.customer_name).toBe(`'${evil}`);
+    expect(row.customer_phone).toBe("'+14155550199");
+    expect(row.note).toBe("'-5 EUR refund");
+    expect(row.from_user_name).toBe("Mark"); // plain text is left alone
+    expect(row.requested_at).toMatch(/^\d{4}-\d\d-\d\dT/);
+
+    const plain = await fetch(`${url}?from=${since}`, auth);
+    const plainText = await plain.text();
+    expect(plainText.charCodeAt(0)).not.toBe(0xfeff);
+    const plainRow = parse<Record<string, string>>(plainText, { columns: true, record_delimiter: "\r\n" }).find((r) => r.chat_session_id === chat.id)!;
+    expect(plainRow.customer_name).toBe(evil);
+    expect(plainRow.customer_phone).toBe("+14155550199");
+
+    const bad = await fetch(`${url}?format=xlsx`, auth);
+    expect(bad.status).toBe(400);
+    expect(((await bad.json()) as { errors: Array<{ extensions: { code: string; field: string } }> }).errors[0].extensions).toEqual({ code: "BAD_USER_INPUT", field: "format" });
+  });
+
+  it("the events export: the organization's events in sequence order, for managers only, excel-safe on demand", async () => {
+    const since = new Date().toISOString();
+    const chat = await createChat(db.dataSource, w.organizationId, w.mark.id, { customerName: "+Plus Customer" });
+    const sent = await server.gql(AssignChatDocument, { input: assignInput(chat.id, w.martha.id) }, w.token(w.mark));
+    await server.gql(AcceptAssignmentDocument, { requestId: sent.data!.assignChat.id }, w.token(w.martha));
+    await server.gql(AssignChatDocument, { input: assignInput((await createChat(db.dataSource, other.organizationId, other.mark.id)).id, other.martha.id) }, other.token(other.mark));
+    const url = server.url.replace("/graphql", "/exports/assignment-events.csv");
+    expect((await fetch(url, { headers: { authorization: `Bearer ${w.token(w.mark)}` } })).status).toBe(403);
+    const res = await fetch(`${url}?from=${since}`, { headers: { authorization: `Bearer ${w.token(w.maria)}` } });
+    expect(res.headers.get("content-disposition")).toContain("assignment-events.csv");
+    const rows = parse<Record<string, string>>(await res.text(), { columns: true, record_delimiter: "\r\n" });
+    expect(Object.keys(rows[0])).toEqual([...EVENT_EXPORT_COLUMNS]);
+    expect(rows.every((r) => r.organization_name === rows[0].organization_name)).toBe(true);
+    const mine = rows.filter((r) => r.chat_session_id === chat.id);
+    expect(mine.map((r) => r.type)).toEqual(["CREATED", "ACCEPTED"]);
+    expect(mine.map((r) => r.request_kind)).toEqual(["ASSIGN", "ASSIGN"]);
+    const sequences = rows.map((r) => BigInt(r.sequence));
+    expect(sequences).toEqual([...sequences].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0)));
+    const excel = await fetch(`${url}?from=${since}&format=excel`, { headers: { authorization: `Bearer ${w.token(w.maria)}` } });
+    const excelRows = parse<Record<string, string>>((await excel.text()).replace(/^\uFEFF/, ""), { columns: true, record_delimiter: "\r\n" });
+    expect(excelRows.find((r) => r.chat_session_id === chat.id)?.customer_name).toBe("'+Plus Customer");
   });
 });
