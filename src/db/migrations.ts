@@ -6,6 +6,7 @@ import { TimeoutJobsByRequest1764090000000 } from "../../migrations/176409000000
 import { EventsAppendedInStatement1764100000000 } from "../../migrations/1764100000000-EventsAppendedInStatement";
 import { Discuss1764110000000 } from "../../migrations/1764110000000-Discuss";
 import { Availability1764120000000 } from "../../migrations/1764120000000-Availability";
+import { HonestMeasures1764130000000 } from "../../migrations/1764130000000-HonestMeasures";
 
 /** Listed explicitly (no glob): the same list works compiled, in vitest and in the CLI. */
 export const migrations = [
@@ -17,4 +18,5 @@ export const migrations = [
   EventsAppendedInStatement1764100000000,
   Discuss1764110000000,
   Availability1764120000000,
+  HonestMeasures1764130000000,
 ];

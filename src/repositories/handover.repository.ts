@@ -238,8 +238,16 @@ const SETTLE: Statement = {
        rec AS (
          UPDATE engagement_tracking_records t
             SET status = $2, reason = $3, responded_at = $4, responded_by_id = $5, updated_at = $4,
-                response_seconds = round(extract(epoch FROM ($4::timestamptz - t.requested_at))::numeric, 3)
-           FROM req WHERE t.request_id = req.id
+                -- Honest measures: a response time only when a person responded; the duration whatever settled it.
+                response_seconds = CASE WHEN $2 IN ('${RequestStatus.ACCEPTED}', '${RequestStatus.REJECTED}')
+                                        THEN round(extract(epoch FROM ($4::timestamptz - t.requested_at))::numeric, 3) END,
+                duration_seconds = round(extract(epoch FROM ($4::timestamptz - t.requested_at))::numeric, 3),
+                reason_is_preset = CASE WHEN $3::text IS NOT NULL THEN $3::text = ANY(
+                                     CASE $2 WHEN '${RequestStatus.REJECTED}' THEN s.reject_reason_presets
+                                             WHEN '${RequestStatus.WITHDRAWN}' THEN s.withdraw_reason_presets
+                                             ELSE '{}'::text[] END) END
+           FROM req LEFT JOIN assign_discuss_settings s ON s.organization_id = req.organization_id
+          WHERE t.request_id = req.id
          RETURNING t.*),
        told AS (
          INSERT INTO notifications (id, organization_id, user_id, type, message, request_id, created_at)

@@ -20,7 +20,7 @@ const INSERT_DIRECT: Statement = {
   name: "tracking.insertDirect",
   text: `INSERT INTO engagement_tracking_records
            (id, organization_id, kind, status, chat_session_id, bulk_operation_id, initiated_by_id, from_user_id, to_user_id,
-            responded_by_id, requested_at, responded_at, response_seconds, created_at, updated_at)
+            responded_by_id, requested_at, responded_at, duration_seconds, created_at, updated_at)
          SELECT r.id, $4, '${TrackingKind.DIRECT_ASSIGN}', '${TrackingStatus.ASSIGNED}', r.chat_id, $5, $6, r.from_id, $7,
                 $6, $8, $8, 0, $8, $8
            FROM unnest($1::uuid[], $2::uuid[], $3::uuid[]) AS r(id, chat_id, from_id)`,
@@ -56,7 +56,9 @@ export function directAssignRecord(r: {
     respondedAt: r.now,
     expiresAt: null,
     timeoutSeconds: null,
-    responseSeconds: 0,
+    responseSeconds: null,
+    durationSeconds: 0,
+    reasonIsPreset: null,
     discussionId: null,
     endedAt: null,
     endedById: null,
@@ -131,6 +133,8 @@ export const EXPORT_COLUMNS = [
   "ended_by_name",
   "end_reason",
   "message_count",
+  "duration_seconds",
+  "reason_is_preset",
 ] as const;
 
 /** The events export's columns: the `bi.assignment_events` view's, less the organization id. */
@@ -156,9 +160,10 @@ export const EVENT_EXPORT_COLUMNS = [
 ] as const;
 
 const TIMESTAMPS = new Set(["requested_at", "responded_at", "expires_at", "created_at", "updated_at", "ended_at", "occurred_at"]);
-const NUMBERS = new Set(["sequence", "timeout_seconds", "response_seconds", "message_count"]);
+/** Numbers and booleans: never free text. */
+const NOT_TEXT = new Set(["sequence", "timeout_seconds", "response_seconds", "message_count", "duration_seconds", "reason_is_preset"]);
 /** Text a person or a customer wrote (names, emails, notes, reasons, phone numbers): what a spreadsheet could take for a formula. */
-const isFreeText = (column: string): boolean => !TIMESTAMPS.has(column) && !NUMBERS.has(column) && !column.endsWith("_id");
+const isFreeText = (column: string): boolean => !TIMESTAMPS.has(column) && !NOT_TEXT.has(column) && !column.endsWith("_id");
 
 /**
  * How a column leaves Postgres. Timestamps as ISO 8601 UTC text, the same as the GraphQL API's

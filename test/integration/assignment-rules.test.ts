@@ -116,7 +116,8 @@ describe("allowed transitions, each with its record, event and notifications", (
       await holder.release();
     }
     expect(await count(`assignment_requests WHERE id = ANY($1) AND status = 'TIMED_OUT'`, [many])).toBe(24);
-    expect(await count(`engagement_tracking_records WHERE request_id = ANY($1) AND status = 'TIMED_OUT' AND response_seconds IS NOT NULL`, [many])).toBe(24);
+    // Nobody responded: a duration, no response time.
+    expect(await count(`engagement_tracking_records WHERE request_id = ANY($1) AND status = 'TIMED_OUT' AND response_seconds IS NULL AND duration_seconds >= 0`, [many])).toBe(24);
     expect(await count(`assignment_events WHERE request_id = ANY($1) AND type = 'TIMED_OUT'`, [many])).toBe(24);
     expect(await count(`notifications WHERE request_id = ANY($1) AND type = 'ASSIGNMENT_TIMED_OUT'`, [many])).toBe(48);
     expect(await count(`assignment_requests WHERE id = $1 AND status = 'PENDING'`, [notYet.id])).toBe(1);
@@ -294,5 +295,41 @@ describe("races", () => {
     }
     expect(await count(`assignment_requests WHERE chat_session_id = $1`, [chatId])).toBe(1);
     expect(await count(`engagement_tracking_records WHERE chat_session_id = $1`, [chatId])).toBe(1);
+  });
+});
+
+describe("honest measures on the tracking record", () => {
+  const record = async (requestId: string) =>
+    (
+      await db.dataSource.query<Array<{ response_seconds: string | null; duration_seconds: string | null; reason_is_preset: boolean | null }>>(
+        `SELECT response_seconds, duration_seconds, reason_is_preset FROM engagement_tracking_records WHERE request_id = $1`,
+        [requestId],
+      )
+    )[0];
+
+  it("a response time only when a person responded; a duration whatever settled it; whether the reason was a quick pick", async () => {
+    await svc.settings.update(w.admin, { rejectReasonPresets: ["In a meeting", "Busy"], withdrawReasonPresets: ["No longer needed"] });
+    const accepted = await send();
+    await a.acceptAssignment(w.martha, accepted.id);
+    expect(await record(accepted.id)).toMatchObject({ reason_is_preset: null });
+    expect((await record(accepted.id)).response_seconds).not.toBeNull();
+
+    chatId = (await createChat(db.dataSource, w.organizationId, w.mark.id)).id;
+    const preset = await send();
+    await a.rejectAssignment(w.martha, preset.id, "In a meeting");
+    expect(await record(preset.id)).toMatchObject({ reason_is_preset: true });
+    expect((await record(preset.id)).response_seconds).not.toBeNull();
+
+    chatId = (await createChat(db.dataSource, w.organizationId, w.mark.id)).id;
+    const free = await send();
+    await a.rejectAssignment(w.martha, free.id, "Ask Tom instead");
+    expect(await record(free.id)).toMatchObject({ reason_is_preset: false });
+
+    chatId = (await createChat(db.dataSource, w.organizationId, w.mark.id)).id;
+    const withdrawn = await send();
+    await a.withdrawAssignment(w.mark, withdrawn.id, "No longer needed");
+    const r = await record(withdrawn.id);
+    expect(r).toMatchObject({ response_seconds: null, reason_is_preset: true });
+    expect(Number(r.duration_seconds)).toBeGreaterThanOrEqual(0);
   });
 });

@@ -92,9 +92,17 @@ export class EngagementTrackingRecord {
   @Column("integer", { name: "timeout_seconds", nullable: true })
   timeoutSeconds: number | null;
 
-  @Field(() => Float, { nullable: true, description: "Seconds from request to response." })
+  @Field(() => Float, { nullable: true, description: "Seconds from request to a person's response (accept, reject); null when nobody responded." })
   @Column("numeric", { name: "response_seconds", nullable: true, transformer: numeric })
   responseSeconds: number | null;
+
+  @Field(() => Float, { nullable: true, description: "Seconds from request to settled, whatever settled it; null while pending." })
+  @Column("numeric", { name: "duration_seconds", nullable: true, transformer: numeric })
+  durationSeconds: number | null;
+
+  @Field(() => Boolean, { nullable: true, description: "Whether the reason was one of the organization's quick picks (null without a reason)." })
+  @Column("boolean", { name: "reason_is_preset", nullable: true })
+  reasonIsPreset: boolean | null;
 
   @Field(() => ID, { nullable: true, description: "DISCUSS requests: the discussion their accept opened." })
   @Column("uuid", { name: "discussion_id", nullable: true })
