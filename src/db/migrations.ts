@@ -7,6 +7,7 @@ import { EventsAppendedInStatement1764100000000 } from "../../migrations/1764100
 import { Discuss1764110000000 } from "../../migrations/1764110000000-Discuss";
 import { Availability1764120000000 } from "../../migrations/1764120000000-Availability";
 import { HonestMeasures1764130000000 } from "../../migrations/1764130000000-HonestMeasures";
+import { OrganizationTimeZone1764140000000 } from "../../migrations/1764140000000-OrganizationTimeZone";
 
 /** Listed explicitly (no glob): the same list works compiled, in vitest and in the CLI. */
 export const migrations = [
@@ -19,4 +20,5 @@ export const migrations = [
   Discuss1764110000000,
   Availability1764120000000,
   HonestMeasures1764130000000,
+  OrganizationTimeZone1764140000000,
 ];

@@ -8,18 +8,21 @@ const SAVE: Statement = {
   name: "settings.save",
   text: `INSERT INTO assign_discuss_settings
            (organization_id, assign_request_timeout_seconds, reject_reason_presets, withdraw_reason_presets, updated_at, discuss_request_timeout_seconds,
-            fallback_on_reject, fallback_to_managers, require_available_recipient)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+            fallback_on_reject, fallback_to_managers, require_available_recipient, time_zone)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
          ON CONFLICT (organization_id) DO UPDATE
             SET assign_request_timeout_seconds = EXCLUDED.assign_request_timeout_seconds,
                 fallback_on_reject = EXCLUDED.fallback_on_reject,
                 fallback_to_managers = EXCLUDED.fallback_to_managers,
                 require_available_recipient = EXCLUDED.require_available_recipient,
+                time_zone = EXCLUDED.time_zone,
                 discuss_request_timeout_seconds = EXCLUDED.discuss_request_timeout_seconds,
                 reject_reason_presets = EXCLUDED.reject_reason_presets,
                 withdraw_reason_presets = EXCLUDED.withdraw_reason_presets,
                 updated_at = EXCLUDED.updated_at`,
 };
+
+const KNOWS_ZONE: Statement = { name: "settings.knowsZone", text: "SELECT EXISTS (SELECT 1 FROM pg_timezone_names WHERE name = $1) AS known" };
 
 export class SettingsRepository {
   constructor(private readonly db: Sql) {}
@@ -30,8 +33,14 @@ export class SettingsRepository {
     return row ? fromRow(AssignDiscussSettings, row) : null;
   }
 
+  /** Whether Postgres's time zone database has this zone (the views convert with it). */
+  async knowsTimeZone(sql: Sql, zone: string): Promise<boolean> {
+    const [row] = await sql.rows<{ known: boolean }>(KNOWS_ZONE, [zone]);
+    return row?.known ?? false;
+  }
+
   async save(sql: Sql, s: AssignDiscussSettings): Promise<void> {
     await sql.rows(SAVE, [s.organizationId, s.assignRequestTimeoutSeconds, s.rejectReasonPresets, s.withdrawReasonPresets, s.updatedAt, s.discussRequestTimeoutSeconds,
-      s.fallbackOnReject, s.fallbackToManagers, s.requireAvailableRecipient]);
+      s.fallbackOnReject, s.fallbackToManagers, s.requireAvailableRecipient, s.timeZone]);
   }
 }

@@ -135,6 +135,9 @@ export const EXPORT_COLUMNS = [
   "message_count",
   "duration_seconds",
   "reason_is_preset",
+  "time_zone",
+  "requested_local_date",
+  "requested_local_time",
 ] as const;
 
 /** The events export's columns: the `bi.assignment_events` view's, less the organization id. */
@@ -157,11 +160,24 @@ export const EVENT_EXPORT_COLUMNS = [
   "to_user_name",
   "to_user_email",
   "request_kind",
+  "occurred_local_date",
+  "occurred_local_time",
 ] as const;
 
 const TIMESTAMPS = new Set(["requested_at", "responded_at", "expires_at", "created_at", "updated_at", "ended_at", "occurred_at"]);
 /** Numbers and booleans: never free text. */
-const NOT_TEXT = new Set(["sequence", "timeout_seconds", "response_seconds", "message_count", "duration_seconds", "reason_is_preset"]);
+const NOT_TEXT = new Set([
+  "sequence",
+  "timeout_seconds",
+  "response_seconds",
+  "message_count",
+  "duration_seconds",
+  "reason_is_preset",
+  "requested_local_date",
+  "requested_local_time",
+  "occurred_local_date",
+  "occurred_local_time",
+]);
 /** Text a person or a customer wrote (names, emails, notes, reasons, phone numbers): what a spreadsheet could take for a formula. */
 const isFreeText = (column: string): boolean => !TIMESTAMPS.has(column) && !NOT_TEXT.has(column) && !column.endsWith("_id");
 

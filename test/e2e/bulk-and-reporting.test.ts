@@ -11,6 +11,7 @@ import {
   type EngagementTrackingRecordsQuery,
   NotificationsDocument,
   RejectAssignmentDocument,
+  UpdateAssignDiscussSettingsDocument,
 } from "../../schema/generated/graphql";
 import { ChatStatus } from "../../src/modules/chat-sessions/chat-session.entity";
 import { EVENT_EXPORT_COLUMNS, EXPORT_COLUMNS } from "../../src/repositories/tracking.repository";
@@ -367,5 +368,31 @@ describe("tracking records for reporting", () => {
     const excel = await fetch(`${url}?from=${since}&format=excel`, { headers: { authorization: `Bearer ${w.token(w.maria)}` } });
     const excelRows = parse<Record<string, string>>((await excel.text()).replace(/^\uFEFF/, ""), { columns: true, record_delimiter: "\r\n" });
     expect(excelRows.find((r) => r.chat_session_id === chat.id)?.customer_name).toBe("'+Plus Customer");
+  });
+
+  it("the organization's time zone: validated, and the bi views give local dates and times in it", async () => {
+    const org = await createWorld(db.dataSource, "Nakatomi");
+    for (const bad of ["Mars/Olympus", "", "x".repeat(65)]) {
+      const refused = await server.gql(UpdateAssignDiscussSettingsDocument, { input: { timeZone: bad } }, org.token(org.admin));
+      expect(codeOf(refused)).toBe("BAD_USER_INPUT");
+      expect(refused.errors?.[0]?.extensions?.field).toBe("timeZone");
+    }
+    expect(codeOf(await server.gql(UpdateAssignDiscussSettingsDocument, { input: { timeZone: "Asia/Tokyo" } }, org.token(org.mark)))).toBe("FORBIDDEN");
+    const set = await server.gql(UpdateAssignDiscussSettingsDocument, { input: { timeZone: " Asia/Tokyo " } }, org.token(org.admin));
+    expect(set.data!.updateAssignDiscussSettings.timeZone).toBe("Asia/Tokyo");
+
+    const sent = await server.gql(AssignChatDocument, { input: assignInput(org.chat.id, org.martha.id) }, org.token(org.mark));
+    const requestId = sent.data!.assignChat.id;
+    await db.dataSource.query(`UPDATE engagement_tracking_records SET requested_at = '2026-11-26T20:30:00Z' WHERE request_id = $1`, [requestId]);
+    const [row] = await db.dataSource.query<Array<{ time_zone: string; d: string; t: string }>>(
+      `SELECT time_zone, requested_local_date::text AS d, requested_local_time::text AS t FROM bi.engagement_tracking_records WHERE request_id = $1`,
+      [requestId],
+    );
+    expect(row).toEqual({ time_zone: "Asia/Tokyo", d: "2026-11-27", t: "05:30:00" });
+    const [event] = await db.dataSource.query<Array<{ n: number }>>(
+      `SELECT count(*)::int AS n FROM bi.assignment_events WHERE request_id = $1 AND occurred_local_date IS NOT NULL`,
+      [requestId],
+    );
+    expect(event.n).toBe(1);
   });
 });

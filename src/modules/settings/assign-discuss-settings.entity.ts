@@ -39,6 +39,10 @@ export class AssignDiscussSettings {
   @Column("boolean", { name: "require_available_recipient" })
   requireAvailableRecipient: boolean;
 
+  @Field({ description: "The organization's IANA time zone (default UTC): the bi views' local dates and times." })
+  @Column("text", { name: "time_zone" })
+  timeZone: string;
+
   @Field()
   @Column("timestamptz", { name: "updated_at" })
   updatedAt: Date;

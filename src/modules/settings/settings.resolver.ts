@@ -19,6 +19,9 @@ export class AssignDiscussSettingsInput {
   @Field(() => Boolean, { nullable: true })
   requireAvailableRecipient?: boolean | null;
 
+  @Field(() => String, { nullable: true, description: "An IANA time zone, e.g. Europe/Berlin." })
+  timeZone?: string | null;
+
   @Field(() => [String], { nullable: true })
   rejectReasonPresets?: string[] | null;
 

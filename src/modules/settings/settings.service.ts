@@ -18,6 +18,7 @@ export interface SettingsPatch {
   fallbackOnReject?: boolean | null;
   fallbackToManagers?: boolean | null;
   requireAvailableRecipient?: boolean | null;
+  timeZone?: string | null;
   rejectReasonPresets?: string[] | null;
   withdrawReasonPresets?: string[] | null;
 }
@@ -31,6 +32,18 @@ function timeoutSeconds(value: number | null | undefined, field: string): number
     throw badInput(`${field} must be between ${MIN_TIMEOUT_SECONDS} and ${MAX_TIMEOUT_SECONDS}`, field);
   }
   return value;
+}
+
+/** An IANA zone name as both Node (Intl) and, checked again by the save, Postgres know it. */
+function timeZone(value: string): string {
+  const name = value.trim();
+  try {
+    if (name.length === 0 || name.length > 64) throw new RangeError("length");
+    new Intl.DateTimeFormat("en-US", { timeZone: name });
+  } catch {
+    throw badInput("timeZone must be an IANA time zone, e.g. Europe/Berlin", "timeZone");
+  }
+  return name;
 }
 
 function presets(values: string[], field: string): string[] {
@@ -61,6 +74,7 @@ export class SettingsService {
         fallbackOnReject: false,
         fallbackToManagers: false,
         requireAvailableRecipient: false,
+        timeZone: "UTC",
         rejectReasonPresets: DEFAULT_REJECT_PRESETS,
         withdrawReasonPresets: DEFAULT_WITHDRAW_PRESETS,
         updatedAt: new Date(0),
@@ -73,6 +87,7 @@ export class SettingsService {
     requireAccess(viewer, "settings.manage");
     const timeout = timeoutSeconds(patch.assignRequestTimeoutSeconds, "assignRequestTimeoutSeconds");
     const discussTimeout = timeoutSeconds(patch.discussRequestTimeoutSeconds, "discussRequestTimeoutSeconds");
+    const zone = patch.timeZone === undefined || patch.timeZone === null ? null : timeZone(patch.timeZone);
     const reject = patch.rejectReasonPresets ? presets(patch.rejectReasonPresets, "rejectReasonPresets") : null;
     const withdraw = patch.withdrawReasonPresets ? presets(patch.withdrawReasonPresets, "withdrawReasonPresets") : null;
 
@@ -86,10 +101,12 @@ export class SettingsService {
         fallbackOnReject: patch.fallbackOnReject ?? current.fallbackOnReject,
         fallbackToManagers: patch.fallbackToManagers ?? current.fallbackToManagers,
         requireAvailableRecipient: patch.requireAvailableRecipient ?? current.requireAvailableRecipient,
+        timeZone: zone ?? current.timeZone,
         rejectReasonPresets: reject ?? current.rejectReasonPresets,
         withdrawReasonPresets: withdraw ?? current.withdrawReasonPresets,
         updatedAt: new Date(),
       });
+      if (!(await this.repo.knowsTimeZone(sql, next.timeZone))) throw badInput("timeZone is not a time zone this database knows", "timeZone");
       await this.repo.save(sql, next);
       return next;
     });
