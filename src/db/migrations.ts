@@ -8,6 +8,7 @@ import { Discuss1764110000000 } from "../../migrations/1764110000000-Discuss";
 import { Availability1764120000000 } from "../../migrations/1764120000000-Availability";
 import { HonestMeasures1764130000000 } from "../../migrations/1764130000000-HonestMeasures";
 import { OrganizationTimeZone1764140000000 } from "../../migrations/1764140000000-OrganizationTimeZone";
+import { BiDimensions1764150000000 } from "../../migrations/1764150000000-BiDimensions";
 
 /** Listed explicitly (no glob): the same list works compiled, in vitest and in the CLI. */
 export const migrations = [
@@ -21,4 +22,5 @@ export const migrations = [
   Availability1764120000000,
   HonestMeasures1764130000000,
   OrganizationTimeZone1764140000000,
+  BiDimensions1764150000000,
 ];

@@ -395,4 +395,25 @@ describe("tracking records for reporting", () => {
     );
     expect(event.n).toBe(1);
   });
+
+  it("dimension views: bi.users and bi.chat_sessions answer questions the facts alone cannot (agents who never received a handover)", async () => {
+    const org = await createWorld(db.dataSource, "Cyberdyne");
+    const idle = await createUser(db.dataSource, org.organizationId, { name: "Idle Ida" });
+    const sent = await server.gql(AssignChatDocument, { input: assignInput(org.chat.id, org.martha.id) }, org.token(org.mark));
+    expect(sent.errors).toBeUndefined();
+    const never = await db.dataSource.query<Array<{ name: string }>>(
+      `SELECT u.name FROM bi.users u
+        WHERE u.organization_id = $1 AND u.role = 'USER'
+          AND NOT EXISTS (SELECT 1 FROM bi.engagement_tracking_records t WHERE t.to_user_id = u.user_id)
+        ORDER BY u.name`,
+      [org.organizationId],
+    );
+    expect(never.map((r) => r.name)).toEqual(["Idle Ida", "Mark", "Tom"]);
+    expect(idle.id).toBeTruthy();
+    const chats = await db.dataSource.query<Array<{ owner_name: string; status: string }>>(
+      `SELECT owner_name, status FROM bi.chat_sessions WHERE chat_session_id = $1`,
+      [org.chat.id],
+    );
+    expect(chats).toEqual([{ owner_name: "Mark", status: "OPEN" }]);
+  });
 });
