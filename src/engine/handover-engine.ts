@@ -520,7 +520,7 @@ export const recipientAway = (): BatonError =>
     field: "recipientId",
   });
 
-const discussionEnded = (): BatonError => new BatonError(ErrorCode.DISCUSSION_ENDED, "The discussion has ended");
+export const discussionEnded = (): BatonError => new BatonError(ErrorCode.DISCUSSION_ENDED, "The discussion has ended");
 
 function requirePending(request: AssignmentRequest, transition: Transition): void {
   if (request.status !== transition.from) {

@@ -2,6 +2,8 @@ import { execFileSync } from "node:child_process";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   AssignChatDocument,
+  MeDocument,
+  UpsertUserDocument,
   AssignmentEventsDocument,
   AssignmentEventsSinceDocument,
   WithdrawAssignmentDocument,
@@ -91,8 +93,18 @@ describe.skipIf(!runnable)(`a Redis outage under two instances${runnable ? "" : 
     expect(alive(a) && alive(b)).toBe(true);
     expect((await fetch(b.url.replace(/graphql$/, "readyz"))).status).toBe(503);
 
+    // The authentication cache: B holds Tom; A deactivates him while Redis is down, so B cannot
+    // hear of it. When Redis is back, B drops its whole cache: Tom's next request on B is refused
+    // at once, not when his cached entry would have aged out.
+    expect((await call(b.url, MeDocument, {}, w.token(w.tom))).data?.me.name).toBe("Tom");
+    const deactivated = await call(a.url, UpsertUserDocument, { input: { email: w.tom.email, name: "Tom", role: "USER", active: false } }, admin);
+    expect(deactivated.errors).toBeUndefined();
+
     await redis.start();
     const back = Date.now();
+    await until(() => /Redis is available again/.test(logs.b), 3_000, 20);
+    const refused = await call(b.url, MeDocument, {}, w.token(w.tom));
+    expect(refused.errors?.[0]?.extensions?.code).toBe("UNAUTHENTICATED");
     // Delivery across instances resumes by itself: a new subscription on B hears a change made on A.
     let resumedAfter = -1;
     while (resumedAfter < 0 && Date.now() - back < 5_000) {

@@ -1,8 +1,8 @@
 import { randomUUID } from "node:crypto";
 import type { DataSource } from "typeorm";
 import { poolSql } from "../../db/sql";
-import type { HandoverEngine } from "../../engine/handover-engine";
-import { BatonError, ErrorCode, notFound } from "../../errors";
+import { discussionEnded, type HandoverEngine } from "../../engine/handover-engine";
+import { notFound } from "../../errors";
 import { type BatonPubSub, publishDiscussionMessage } from "../../events/pubsub";
 import type { Page, PageArgs } from "../../kernel/page";
 import { partyFilter, requireAccess } from "../../policy/access";
@@ -66,7 +66,7 @@ export class DiscussionService {
     const text = requireText(body, "body", 1, MAX_MESSAGE_CHARACTERS);
     const discussion = await this.get(viewer, discussionId);
     requireAccess(viewer, "discussion.post", discussion);
-    if (discussion.status !== DiscussionStatus.ACTIVE) throw ended();
+    if (discussion.status !== DiscussionStatus.ACTIVE) throw discussionEnded();
     const message = await this.repo.post(viewer.organizationId, {
       id: randomUUID(),
       discussionId: discussion.id,
@@ -74,7 +74,7 @@ export class DiscussionService {
       body: text,
       now: this.clock(),
     });
-    if (!message) throw ended(); // it ended between the read and the write
+    if (!message) throw discussionEnded(); // it ended between the read and the write
     publishDiscussionMessage(this.pubsub, message);
     return message;
   }
@@ -83,5 +83,3 @@ export class DiscussionService {
     return this.engine.endDiscussion(viewer, discussionId, reason ?? null);
   }
 }
-
-const ended = (): BatonError => new BatonError(ErrorCode.DISCUSSION_ENDED, "The discussion has ended");
