@@ -31,6 +31,7 @@ export function createServices(
     pubsub.reportMissed();
   };
   const assignments = new HandoverEngine(dataSource, pubsub, undefined, afterCommitFailed);
+  assignments.online = (ids) => presence.onlineUserIds(ids);
   return {
     bulk: new BulkAssignService(dataSource, pubsub, assignments, afterCommitFailed),
     pubsub,

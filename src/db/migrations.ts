@@ -9,6 +9,7 @@ import { Availability1764120000000 } from "../../migrations/1764120000000-Availa
 import { HonestMeasures1764130000000 } from "../../migrations/1764130000000-HonestMeasures";
 import { OrganizationTimeZone1764140000000 } from "../../migrations/1764140000000-OrganizationTimeZone";
 import { BiDimensions1764150000000 } from "../../migrations/1764150000000-BiDimensions";
+import { FallbackChains1764160000000 } from "../../migrations/1764160000000-FallbackChains";
 
 /** Listed explicitly (no glob): the same list works compiled, in vitest and in the CLI. */
 export const migrations = [
@@ -23,4 +24,5 @@ export const migrations = [
   HonestMeasures1764130000000,
   OrganizationTimeZone1764140000000,
   BiDimensions1764150000000,
+  FallbackChains1764160000000,
 ];

@@ -1,19 +1,20 @@
 import { randomUUID } from "node:crypto";
 import type { DataSource } from "typeorm";
 import { inTransaction, type Tx } from "../db/transaction";
-import { BatonError, ErrorCode, notFound } from "../errors";
+import { badInput, BatonError, ErrorCode, notFound } from "../errors";
 import { type BatonPubSub, publishAssignmentEvent, publishChatSessionUpdated, publishNotification } from "../events/pubsub";
 import { AssignmentEvent } from "../modules/assignments/assignment-event.entity";
 import { AssignmentRequest, RecipientType, RequestStatus } from "../modules/assignments/assignment-request.entity";
 import { ChatSession, ChatStatus } from "../modules/chat-sessions/chat-session.entity";
-import { notificationMessage } from "../modules/notifications/messages";
-import type { NotificationType } from "../modules/notifications/notification.entity";
+import { type ChainFacts, notificationMessage } from "../modules/notifications/messages";
+import { NotificationType } from "../modules/notifications/notification.entity";
 import { DEFAULT_TIMEOUT_SECONDS } from "../modules/settings/assign-discuss-settings.entity";
 import type { EngagementTrackingRecord } from "../modules/tracking/engagement-tracking-record.entity";
 import { Availability, type User, UserRole } from "../modules/users/user.entity";
 import { can, requestScope, type RequestScope, requireAccess } from "../policy/access";
 import {
   HandoverRepository,
+  type HopPlanRow,
   type JobTable,
   type OpeningState,
   type PartyNotification,
@@ -32,7 +33,25 @@ export interface OpenRequestInput {
   recipientType: RecipientType;
   recipientId: string;
   note?: string | null;
+  /** ASSIGN only: who to try next, in order, if the recipient lets the request time out (0..5). */
+  fallbackRecipientIds?: readonly string[] | null;
 }
+
+/** What ended a hop of a chain: its deadline, a rejection (with fallbackOnReject), or the recipient going away. */
+type HopCause = "timeout" | "reject" | "away";
+
+/** What a settling request's chain does next: a hop to `next`, or (next null) the chain ends with nobody. */
+interface HopPlan {
+  next: { id: string; name: string; rest: string[]; recipientType: RecipientType; lastResort: boolean } | null;
+  timeoutSeconds: number;
+  tried: ChainFacts["tried"];
+}
+
+/** Who has an open socket now (the last resort prefers them). */
+export type OnlineLookup = (userIds: readonly string[]) => Promise<Set<string>>;
+
+/** At most this many fallback recipients per request. */
+export const MAX_FALLBACKS = 5;
 
 /**
  * Where timeout jobs live. With Agenda's Postgres backend they are rows of Baton's database: the
@@ -67,6 +86,8 @@ const ATTEMPTS = 5;
  */
 export class HandoverEngine {
   jobs: DeadlineJobs = noJobs;
+  /** Presence, for the last resort's "online first"; without it (or when it fails) nobody counts as online. */
+  online: OnlineLookup = async () => new Set();
   private readonly repo = new HandoverRepository();
   private readonly discussions: DiscussionRepository;
   /** Statements on the pool: each one its own transaction. */
@@ -115,6 +136,8 @@ export class HandoverEngine {
     const chatId = requireId(input.chatSessionId, "chatSessionId");
     const recipientId = requireId(input.recipientId, "recipientId");
     const note = optionalText(input.note, "note", 1000);
+    const fallbackIds = kind === ASSIGN ? requireFallbackIds(input.fallbackRecipientIds, recipientId) : [];
+    const fallbacks = await this.repo.usersByIds(this.db, viewer.organizationId, fallbackIds);
     const transition = LIFECYCLE.open;
     for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
       const state = await this.repo.findOpening(this.db, viewer.organizationId, chatId, recipientId, kind.name);
@@ -124,14 +147,15 @@ export class HandoverEngine {
       requireAccess(viewer, "chat.assign", chat);
       const recipient = checkRecipient(state, input.recipientType, viewer);
       if (state.requireAvailableRecipient && state.recipient?.availability === Availability.AWAY) throw recipientAway();
+      for (const id of fallbackIds) checkFallback(fallbacks.get(id), id, input.recipientType, state, viewer);
       const now = this.clock();
       if (state.pending) {
         if (now < state.pending.expiresAt) {
           throw alreadyPending(kind, state.pending.id);
         }
-        // The old request's deadline passed without a scheduler acting: it times out first.
-        const stale = await this.repo.find(this.db, viewer.organizationId, state.pending.id);
-        if (stale) await this.settleStates(this.db, [stale], LIFECYCLE.timeOut, null, null, now);
+        // The old request's deadline passed without a scheduler acting: it times out first (its chain may move on,
+        // and then this call finds the next hop pending).
+        await this.expire(viewer.organizationId, chat.id, state.pending.id);
         continue;
       }
 
@@ -152,6 +176,11 @@ export class HandoverEngine {
         expiresAt: new Date(now.getTime() + timeoutSeconds * 1000),
         respondedAt: null,
         respondedById: null,
+        fallbackRecipientIds: fallbackIds,
+        previousRequestId: null,
+        chainId: null,
+        hop: 1,
+        lastResort: false,
       } satisfies AssignmentRequest);
       const told = this.tell(transition, kind, request.id, { senderName: viewer.name, recipientName: recipient.name }, viewer, null);
 
@@ -201,7 +230,15 @@ export class HandoverEngine {
     const scope = transition.by === "deadline" || transition.by === "system" ? null : requestScope(viewer, transition.by);
     const told = scope ? this.tellWithout(transition, ASSIGN, id, scope, viewer, given) : null;
     if (scope && told) {
-      const target = { requestIds: [id], organizationId: viewer.organizationId, ...scope, kinds: [ASSIGN.name], quietChat: action === "accept" };
+      const target = {
+        requestIds: [id],
+        organizationId: viewer.organizationId,
+        ...scope,
+        kinds: [ASSIGN.name],
+        quietChat: action === "accept",
+        // A rejection inside a fallback chain may move it on: that takes the transaction below.
+        unchained: action === "reject",
+      };
       const [settled] = await this.write(this.db, target, transition, action === "accept", viewer, given, this.clock(), told);
       if (settled) return settled;
     }
@@ -211,21 +248,27 @@ export class HandoverEngine {
       const outcome = await inTransaction<AssignmentRequest | BatonError | null>(
         this.dataSource,
         async (tx) => {
-          const state = await this.repo.find(tx.sql, viewer.organizationId, id);
-          if (!state) throw notFound("Assignment request");
-          requireAccess(viewer, "request.see", state.request);
-          if (transition.by !== "deadline" && transition.by !== "system") requireAccess(viewer, transition.by, state.request);
-          requirePending(state.request, transition);
+          const found = await this.repo.find(tx.sql, viewer.organizationId, id);
+          if (!found) throw notFound("Assignment request");
+          requireAccess(viewer, "request.see", found.request);
+          if (transition.by !== "deadline" && transition.by !== "system") requireAccess(viewer, transition.by, found.request);
+          requirePending(found.request, transition);
+          // A time-out or a rejection may make the chain's next hop: its chat is locked first (the lock order of every writer).
+          const state = found.chainable && action !== "accept" ? await this.relockChat(tx, found) : found;
+          if (!state) return null;
           const now = this.clock();
           if (now >= state.request.expiresAt) {
-            const [expired] = await this.settleStates(tx.sql, [state], LIFECYCLE.timeOut, null, null, now, tx.afterCommit);
+            const [expired] = await this.settleAndHop(tx, [state], LIFECYCLE.timeOut, null, null, now, "timeout");
             if (!expired) return null; // someone settled it meanwhile: decide again
             return new BatonError(ErrorCode.REQUEST_EXPIRED, "The request expired before this action", {
               status: RequestStatus.TIMED_OUT,
               expiresAt: state.request.expiresAt.toISOString(),
             });
           }
-          const [settled] = await this.settleStates(tx.sql, [state], transition, viewer, given, now, tx.afterCommit);
+          const [settled] =
+            action === "reject"
+              ? await this.settleAndHop(tx, [state], transition, viewer, given, now, "reject")
+              : await this.settleStates(tx.sql, [state], transition, viewer, given, now, tx.afterCommit);
           if (!settled) return null;
           if (action === "accept") await this.accepted(tx, KINDS[settled.kind], settled, viewer, now);
           return settled;
@@ -319,17 +362,50 @@ export class HandoverEngine {
    * it, or the next batch or the sweeper finds it still due.
    */
   async timeOutDue(dataSource: DataSource = this.dataSource, limit = 500): Promise<string[]> {
+    return (await this.timeOutDueBatch(dataSource, limit)).timedOut;
+  }
+
+  /**
+   * `timeOutDue`, telling also how many due requests it left for later: those in a fallback chain
+   * whose chat another transaction holds (their hop needs the chat; the lock is tried, never
+   * waited for, since the batch already holds requests). The scheduler drains again soon for them.
+   */
+  async timeOutDueBatch(dataSource: DataSource = this.dataSource, limit = 500): Promise<{ timedOut: string[]; deferred: number; found: number }> {
     return inTransaction(
       dataSource,
       async (tx) => {
         const now = this.clock();
         const due = await this.repo.lockDue(tx.sql, now, limit);
-        const settled = await this.settleStates(tx.sql, due, LIFECYCLE.timeOut, null, null, now, tx.afterCommit);
-        lockedOrFail(due, settled);
-        return settled.map((r) => r.id);
+        const chained = due.filter((s) => s.chainable);
+        const locked = await this.repo.lockChatsNoWait(tx.sql, [...new Set(chained.map((s) => s.chat.id))]);
+        const ready = due.filter((s) => !s.chainable || locked.has(s.chat.id));
+        const settled = await this.settleAndHop(tx, ready, LIFECYCLE.timeOut, null, null, now, "timeout");
+        lockedOrFail(ready, settled);
+        return { timedOut: settled.map((r) => r.id), deferred: due.length - ready.length, found: due.length };
       },
       this.onEffectError,
     );
+  }
+
+  /** Times out one request past its deadline (found by an `open` on its chat), its chat locked first; its chain may move on. */
+  private async expire(organizationId: string, chatId: string, requestId: string): Promise<void> {
+    await inTransaction(
+      this.dataSource,
+      async (tx) => {
+        await this.repo.lockChats(tx.sql, [chatId]);
+        const state = await this.repo.find(tx.sql, organizationId, requestId);
+        if (!state || state.request.status !== RequestStatus.PENDING) return;
+        await this.settleAndHop(tx, [state], LIFECYCLE.timeOut, null, null, this.clock(), "timeout");
+      },
+      this.onEffectError,
+    );
+  }
+
+  /** Locks a request's chat, then reads the request again (it may have changed while the lock was awaited); null when it did. */
+  private async relockChat(tx: Tx, state: RequestState): Promise<RequestState | null> {
+    await this.repo.lockChats(tx.sql, [state.chat.id]);
+    const again = await this.repo.find(tx.sql, state.request.organizationId, state.request.id);
+    return again && again.request.status === RequestStatus.PENDING ? again : null;
   }
 
   /** `cancel`, in the caller's transaction: the pending requests of these chats (closed, or moved by a bulk assignment). */
@@ -344,9 +420,11 @@ export class HandoverEngine {
    * once as if they timed out (TIMED_OUT, "Recipient went away", both parties told).
    */
   async recipientWentAway(tx: Tx, userId: string, now: Date): Promise<number> {
+    // Their chains move on, which needs the chats: locked first, in the lock order of every writer.
+    await this.repo.lockChats(tx.sql, await this.repo.chatsPendingForRecipient(tx.sql, userId));
     const pending = await this.repo.lockPendingForRecipient(tx.sql, userId);
     const atOnce: Transition = { ...LIFECYCLE.timeOut, window: "any" };
-    lockedOrFail(pending, await this.settleStates(tx.sql, pending, atOnce, null, "Recipient went away", now, tx.afterCommit));
+    lockedOrFail(pending, await this.settleAndHop(tx, pending, atOnce, null, "Recipient went away", now, "away"));
     return pending.length;
   }
 
@@ -359,6 +437,70 @@ export class HandoverEngine {
 
   // ---- The one write path of every settling transition ----
 
+  /**
+   * A time-out or rejection that may move fallback chains on, in the caller's transaction (which
+   * holds the requests' chats): plans each chain's next step, settles the requests (the sender
+   * told of the hop, or of the chain's end, instead of the plain outcome), then opens the hops.
+   * Events commit in that order: the time-out or rejection, then the next hop's CREATED.
+   */
+  private async settleAndHop(
+    tx: Tx,
+    states: RequestState[],
+    transition: Transition,
+    actor: User | null,
+    reason: string | null,
+    now: Date,
+    cause: HopCause,
+  ): Promise<AssignmentRequest[]> {
+    const chained = states.filter((s) => s.chainable).map((s) => s.request.id);
+    const plans = await this.planHops(tx.sql, chained, cause);
+    const settled = await this.settleStates(tx.sql, states, transition, actor, reason, now, tx.afterCommit, plans);
+    const names = new Map(states.map((s) => [s.request.id, s.senderName]));
+    const hops = settled.flatMap((r) => {
+      const next = plans.get(r.id)?.next;
+      return next ? [{ previous: r, next, timeoutSeconds: plans.get(r.id)?.timeoutSeconds ?? DEFAULT_TIMEOUT_SECONDS }] : [];
+    });
+    if (hops.length === 0) return settled;
+    const writes = hops.map(({ previous, next, timeoutSeconds }) => ({
+      id: randomUUID(),
+      previousId: previous.id,
+      recordId: randomUUID(),
+      recipientId: next.id,
+      recipientType: next.recipientType,
+      rest: next.rest,
+      lastResort: next.lastResort,
+      timeoutSeconds,
+      expiresAt: new Date(now.getTime() + timeoutSeconds * 1000),
+      type: ASSIGN.notifications.open,
+      message: notificationMessage(ASSIGN.notifications.open, {
+        senderName: names.get(previous.id) ?? "A former user",
+        recipientName: next.name,
+        actorName: null,
+        reason: null,
+        reader: "recipient",
+      }),
+    }));
+    const opened = await this.repo.openHops(tx.sql, writes, now, LIFECYCLE.open.event, this.jobs.table);
+    if (opened.length !== writes.length) throw new Error("a fallback hop could not be opened");
+    tx.afterCommit(async () => {
+      for (const o of opened) {
+        for (const n of o.notifications) publishNotification(this.pubsub, n);
+        this.publishEvent(LIFECYCLE.open.event, o.sequence, o.request, o.record, o.chat, null, now);
+      }
+      for (const o of opened) await this.jobs.opened(o.request);
+    });
+    return settled;
+  }
+
+  /** What each chain does next, by request id (see HandoverRepository.planHops): the hop's recipient, or the end. */
+  private async planHops(sql: Sql, requestIds: string[], cause: HopCause): Promise<Map<string, HopPlan>> {
+    if (requestIds.length === 0) return new Map();
+    const rows = await this.repo.planHops(sql, requestIds, cause === "reject" ? "reject" : "timeout");
+    const managers = [...new Set(rows.flatMap((r) => (r.next ? [] : r.managers.map((m) => m.id))))];
+    const online = managers.length > 0 ? await this.online(managers).catch(() => new Set<string>()) : new Set<string>();
+    return new Map(rows.map((row) => [row.requestId, planOf(row, cause, online)]));
+  }
+
   /** `write` for requests already read (and, in a transaction, locked): their names word the notifications. */
   private settleStates(
     sql: Sql,
@@ -368,10 +510,31 @@ export class HandoverEngine {
     reason: string | null,
     now: Date,
     later?: (effect: () => void | Promise<void>) => void,
+    /** Requests whose chain moves on or ends: their sender hears of that instead. */
+    plans?: Map<string, HopPlan>,
   ): Promise<AssignmentRequest[]> {
-    const told = states.flatMap((s) =>
-      this.tell(transition, KINDS[s.request.kind], s.request.id, { senderName: s.senderName, recipientName: s.recipientName }, actor, reason),
-    );
+    const told = states.flatMap((s) => {
+      const names = { senderName: s.senderName, recipientName: s.recipientName };
+      const plain = this.tell(transition, KINDS[s.request.kind], s.request.id, names, actor, reason);
+      const plan = plans?.get(s.request.id);
+      if (!plan) return plain;
+      const type = plan.next ? NotificationType.ASSIGNMENT_FORWARDED : NotificationType.ASSIGNMENT_UNCLAIMED;
+      const chain: ChainFacts = { cause: plan.tried[plan.tried.length - 1]?.outcome ?? "timeout", nextName: plan.next?.name ?? null, tried: plan.tried };
+      const notice = {
+        requestId: s.request.id,
+        party: "sender" as const,
+        type,
+        message: notificationMessage(type, {
+          senderName: s.senderName ?? "A former user",
+          recipientName: s.recipientName ?? "A former user",
+          actorName: actor?.name ?? null,
+          reason,
+          reader: "sender",
+          chain,
+        }),
+      };
+      return [...plain.filter((n) => n.party !== "sender"), notice];
+    });
     const target = { requestIds: states.map((s) => s.request.id), organizationId: null };
     const moveChat = transition.action === "accept" && states.length === 1 && KINDS[states[0].request.kind].onAccept === "moveChat";
     return this.write(sql, target, transition, moveChat, actor, reason, now, told, later);
@@ -531,6 +694,61 @@ function requirePending(request: AssignmentRequest, transition: Transition): voi
 /** Under row locks every locked request settles; anything else is a missing lock, never a silent skip. */
 function lockedOrFail(locked: RequestState[], settled: AssignmentRequest[]): void {
   if (settled.length !== locked.length) throw new BatonError(ErrorCode.REQUEST_NOT_PENDING, "The request is no longer pending");
+}
+
+/** `fallbackRecipientIds` as given: well-formed, distinct, not the recipient, at most MAX_FALLBACKS. */
+function requireFallbackIds(given: readonly string[] | null | undefined, recipientId: string): string[] {
+  const field = "fallbackRecipientIds";
+  if (!given || given.length === 0) return [];
+  if (given.length > MAX_FALLBACKS) throw badInput(`${field} takes at most ${MAX_FALLBACKS} users`, field);
+  const ids: string[] = [];
+  for (const raw of given) {
+    let id: string;
+    try {
+      id = requireId(raw, field);
+    } catch {
+      throw badInput(`${field} holds a malformed id`, field, { id: String(raw) });
+    }
+    if (id === recipientId) throw badInput(`${field} repeats the recipient`, field, { id });
+    if (ids.includes(id)) throw badInput(`${field} names a user twice`, field, { id });
+    ids.push(id);
+  }
+  return ids;
+}
+
+/** A fallback recipient must be someone the request could be sent to (their availability is looked at when their turn comes). */
+function checkFallback(user: OpeningState["recipient"] | undefined, id: string, type: RecipientType, state: OpeningState, viewer: User): void {
+  const problem = !user
+    ? "No such user"
+    : user.id === viewer.id
+      ? "You cannot name yourself as a fallback"
+      : user.id === state.chat.ownerId
+        ? "The fallback already owns this chat"
+        : !user.active
+          ? "The fallback is not active"
+          : type === RecipientType.MANAGER && user.role === UserRole.USER
+            ? "The fallback is not a manager"
+            : type === RecipientType.USER && user.role !== UserRole.USER
+              ? "The fallback is not a user"
+              : null;
+  if (problem) throw new BatonError(ErrorCode.INVALID_RECIPIENT, problem, { field: "fallbackRecipientIds", id });
+}
+
+/** A chain's next step from its plan row: the first fallback who can take it, else the best manager (online first), else the end. */
+function planOf(row: HopPlanRow, cause: HopCause, online: Set<string>): HopPlan {
+  const tried: ChainFacts["tried"] = row.triedNames.map((name, i) => {
+    const status = row.triedStatuses[i];
+    const last = i === row.triedNames.length - 1;
+    return { name, outcome: last ? cause : status === RequestStatus.REJECTED ? "reject" : "timeout" };
+  });
+  const timeoutSeconds = row.timeoutSeconds ?? DEFAULT_TIMEOUT_SECONDS;
+  if (row.next) {
+    const rest = row.fallbacks.slice(row.next.position);
+    return { next: { id: row.next.id, name: row.next.name, rest, recipientType: row.recipientType, lastResort: false }, timeoutSeconds, tried };
+  }
+  const manager = row.managers.find((m) => online.has(m.id)) ?? row.managers[0];
+  if (manager) return { next: { id: manager.id, name: manager.name, rest: [], recipientType: RecipientType.MANAGER, lastResort: true }, timeoutSeconds, tried };
+  return { next: null, timeoutSeconds, tried };
 }
 
 /** The recipient an `open` names must be able to take the request. */

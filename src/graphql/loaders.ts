@@ -17,6 +17,7 @@ export function createLoaders(batch: BatchRepository, organizationId: string, pr
     user: loader(RELATIONS.user),
     chatSession: loader(RELATIONS.chatSession),
     request: loader(RELATIONS.request),
+    nextRequest: loader(RELATIONS.nextRequest),
     pendingRequestByChat: loader(RELATIONS.pendingRequestByChat),
     trackingRecord: loader(RELATIONS.trackingRecord),
     trackingRecordByRequest: loader(RELATIONS.trackingRecordByRequest),

@@ -29,6 +29,8 @@ export const RELATIONS = {
   user: relation(User, "users", "id"),
   chatSession: relation(ChatSession, "chat_sessions", "id"),
   request: relation(AssignmentRequest, "assignment_requests", "id"),
+  /** The next hop of a chain, by the request before it. */
+  nextRequest: relation(AssignmentRequest, "assignment_requests", "previous_request_id"),
   /** A chat's pending ASSIGN request (its pending DISCUSS request is listed by assignmentRequests). */
   pendingRequestByChat: relation(AssignmentRequest, "assignment_requests", "chat_session_id", `status = '${RequestStatus.PENDING}' AND kind = '${RequestKind.ASSIGN}'`),
   discussion: relation(Discussion, "discussions", "id"),

@@ -1,5 +1,5 @@
 import { fromJson } from "../db/hydrate";
-import { AssignmentRequest, type RecipientType, RequestStatus } from "../modules/assignments/assignment-request.entity";
+import { AssignmentRequest, RecipientType, RequestKind, RequestStatus } from "../modules/assignments/assignment-request.entity";
 import { ChatSession } from "../modules/chat-sessions/chat-session.entity";
 import type { Availability, UserRole } from "../modules/users/user.entity";
 import { EngagementTrackingRecord } from "../modules/tracking/engagement-tracking-record.entity";
@@ -23,6 +23,8 @@ export interface RequestState {
   chat: ChatSession;
   senderName: string | null;
   recipientName: string | null;
+  /** An ASSIGN request whose timeout (or rejection) may move a fallback chain on: the caller locks its chat first. */
+  chainable: boolean;
 }
 
 /** What opening a request on a chat reads: the chat, the named recipient, the chat's pending request, the deadline setting. */
@@ -67,6 +69,8 @@ export interface SettleTarget {
   kinds?: string[] | null;
   /** Only if nothing else is going on about the chat (no other pending request, no active discussion). */
   quietChat?: boolean;
+  /** Only requests outside any fallback chain (no fallbacks left, not a hop): their settling makes no hop. */
+  unchained?: boolean;
 }
 
 export interface SettleWrite {
@@ -106,7 +110,9 @@ export interface OpenWrite {
 }
 
 const STATE_SELECT = `
-  SELECT to_json(r) AS request, to_json(t) AS record, to_json(c) AS chat, s.name AS sender_name, u.name AS recipient_name
+  SELECT to_json(r) AS request, to_json(t) AS record, to_json(c) AS chat, s.name AS sender_name, u.name AS recipient_name,
+         (r.kind = '${RequestKind.ASSIGN}' AND (cardinality(r.fallback_recipient_ids) > 0 OR r.hop > 1 OR EXISTS (
+            SELECT 1 FROM assign_discuss_settings x WHERE x.organization_id = r.organization_id AND x.fallback_to_managers))) AS chainable
     FROM assignment_requests r
     JOIN engagement_tracking_records t ON t.request_id = r.id
     JOIN chat_sessions c ON c.id = r.chat_session_id
@@ -119,6 +125,7 @@ interface StateRow {
   chat: Record<string, unknown>;
   sender_name: string | null;
   recipient_name: string | null;
+  chainable: boolean;
 }
 
 /** Party notifications as the columns the statements unnest: party, type, message. */
@@ -134,6 +141,7 @@ const toState = (row: StateRow): RequestState => ({
   chat: fromJson(ChatSession, row.chat),
   senderName: row.sender_name,
   recipientName: row.recipient_name,
+  chainable: row.chainable,
 });
 
 const FIND: Statement = { name: "handover.find", text: `${STATE_SELECT} WHERE r.id = $1 AND r.organization_id = $2` };
@@ -184,8 +192,9 @@ const OPEN: Statement = {
           FOR NO KEY UPDATE),
        req AS (
          INSERT INTO assignment_requests
-           (id, organization_id, chat_session_id, sender_id, recipient_id, recipient_type, status, note, timeout_seconds, created_at, expires_at, kind)
-         SELECT $1, $2, chat.id, $4, $5, $6, '${RequestStatus.PENDING}', $7, $8, $9, $10, $20 FROM chat
+           (id, organization_id, chat_session_id, sender_id, recipient_id, recipient_type, status, note, timeout_seconds, created_at, expires_at, kind,
+            fallback_recipient_ids)
+         SELECT $1, $2, chat.id, $4, $5, $6, '${RequestStatus.PENDING}', $7, $8, $9, $10, $20, $21::uuid[] FROM chat
          RETURNING id, organization_id, chat_session_id, sender_id, recipient_id),
        rec AS (
          INSERT INTO engagement_tracking_records
@@ -228,6 +237,7 @@ const SETTLE: Statement = {
             AND (NOT $18 OR NOT EXISTS (SELECT 1 FROM assignment_requests o
                                           WHERE o.chat_session_id = r.chat_session_id AND o.status = '${RequestStatus.PENDING}' AND o.id <> r.id)
                          AND NOT EXISTS (SELECT 1 FROM discussions d WHERE d.chat_session_id = r.chat_session_id AND d.status = 'ACTIVE'))
+            AND (NOT $19 OR (cardinality(r.fallback_recipient_ids) = 0 AND r.hop = 1))
             AND CASE $6::text WHEN 'beforeDeadline' THEN r.expires_at > $4 WHEN 'pastDeadline' THEN r.expires_at <= $4 ELSE true END
             AND (NOT $7 OR EXISTS (SELECT 1 FROM chat))
          RETURNING r.*),
@@ -273,6 +283,153 @@ const SETTLE: Statement = {
          FROM req JOIN rec ON rec.request_id = req.id JOIN events e ON e.request_id = req.id
          LEFT JOIN (SELECT request_id, json_agg(to_json(t)) AS list FROM told t GROUP BY request_id) n ON n.request_id = req.id`,
 };
+
+/** Chats locked without waiting (the deadline's batches): returns the ids it got; a busy chat is left for the next batch. */
+const LOCK_CHATS_NOWAIT: Statement = {
+  name: "handover.lockChatsNoWait",
+  text: `SELECT id FROM chat_sessions WHERE id = ANY($1::uuid[]) ORDER BY id FOR NO KEY UPDATE SKIP LOCKED`,
+};
+
+/** Chats locked in id order, waiting: taken before their requests, the lock order of every writer. */
+const LOCK_CHATS: Statement = {
+  name: "handover.lockChats",
+  text: `SELECT id FROM chat_sessions WHERE id = ANY($1::uuid[]) ORDER BY id FOR NO KEY UPDATE`,
+};
+
+const CHATS_PENDING_FOR_RECIPIENT: Statement = {
+  name: "handover.chatsPendingForRecipient",
+  text: `SELECT DISTINCT chat_session_id AS id FROM assignment_requests WHERE recipient_id = $1 AND status = '${RequestStatus.PENDING}'`,
+};
+
+const USERS_BY_IDS: Statement = {
+  name: "handover.usersByIds",
+  text: `SELECT id, name, role, active, availability FROM users WHERE id = ANY($1::uuid[]) AND organization_id = $2`,
+};
+
+/**
+ * What each settling request's chain does next (see `HandoverRepository.planHops`): for each ASSIGN
+ * request that a timeout ($2 = 'timeout') or a rejection ($2 = 'reject') may move on, the first
+ * fallback recipient who can take it now, else (timeouts, fallbackToManagers, no manager hop yet)
+ * the managers who could, ranked; and the names and statuses of those the chain already tried.
+ */
+const PLAN_HOPS: Statement = {
+  name: "handover.planHops",
+  text: `SELECT r.id AS request_id, r.recipient_type, r.fallback_recipient_ids AS fallbacks, nxt.id AS next_id, nxt.name AS next_name, nxt.pos AS next_pos,
+              s.assign_request_timeout_seconds AS timeout_seconds, tried.names AS tried_names, tried.statuses AS tried_statuses,
+              coalesce(mgr.list, '[]') AS managers
+         FROM assignment_requests r
+         JOIN chat_sessions c ON c.id = r.chat_session_id
+         JOIN users snd ON snd.id = r.sender_id
+         LEFT JOIN assign_discuss_settings s ON s.organization_id = r.organization_id
+         CROSS JOIN LATERAL (
+           SELECT array_agg(coalesce(u.name, 'A former user') ORDER BY h.hop) AS names, array_agg(h.status ORDER BY h.hop) AS statuses,
+                  array_agg(h.recipient_id) AS ids
+             FROM assignment_requests h LEFT JOIN users u ON u.id = h.recipient_id
+            WHERE h.id = coalesce(r.chain_id, r.id) OR h.chain_id = coalesce(r.chain_id, r.id)) tried
+         LEFT JOIN LATERAL (
+           SELECT u.id, u.name, f.pos
+             FROM unnest(r.fallback_recipient_ids) WITH ORDINALITY AS f(id, pos)
+             JOIN users u ON u.id = f.id AND u.organization_id = r.organization_id
+            WHERE u.active AND u.availability <> 'AWAY' AND u.id <> c.owner_id AND u.id <> r.sender_id
+              AND CASE r.recipient_type WHEN '${RecipientType.USER}' THEN u.role = 'USER' ELSE u.role <> 'USER' END
+            ORDER BY f.pos LIMIT 1) nxt ON true
+         LEFT JOIN LATERAL (
+           SELECT json_agg(json_build_object('id', m.id, 'name', m.name) ORDER BY m.pending, m.last_at NULLS FIRST, m.id) AS list
+             FROM (SELECT u.id, u.name,
+                          (SELECT count(*) FROM assignment_requests p WHERE p.recipient_id = u.id AND p.status = '${RequestStatus.PENDING}') AS pending,
+                          (SELECT max(p.created_at) FROM assignment_requests p WHERE p.recipient_id = u.id) AS last_at
+                     FROM users u
+                    WHERE u.organization_id = r.organization_id AND u.active AND u.role <> 'USER' AND u.availability <> 'AWAY'
+                      AND u.id <> c.owner_id AND u.id <> r.sender_id AND u.id <> ALL (tried.ids)) m
+         ) mgr ON nxt.id IS NULL AND $2 = 'timeout' AND s.fallback_to_managers AND NOT r.last_resort
+        WHERE r.id = ANY($1::uuid[]) AND r.kind = '${RequestKind.ASSIGN}' AND c.status = 'OPEN' AND snd.active
+          AND CASE $2 WHEN 'reject' THEN coalesce(s.fallback_on_reject, false) AND (cardinality(r.fallback_recipient_ids) > 0 OR r.hop > 1)
+                      ELSE cardinality(r.fallback_recipient_ids) > 0 OR r.hop > 1 OR (coalesce(s.fallback_to_managers, false) AND NOT r.last_resort) END`,
+};
+
+/**
+ * The next hops of chains, as one statement: for each input row, a new PENDING request made from
+ * the one before (same chat, sender, note and kind; the hop's recipient, type, remaining list and
+ * deadline), its tracking record (with the previous request's id and the hop number), the
+ * recipient's notification, the timeout job and the CREATED event. Runs in the transaction that
+ * settled the previous requests, as its last statement.
+ */
+const OPEN_HOPS: Statement = {
+  name: "handover.openHops",
+  text: `WITH input AS (
+         SELECT * FROM jsonb_to_recordset($1::jsonb) AS x(id uuid, previous_id uuid, record_id uuid, recipient_id uuid, recipient_type text,
+                                                          rest uuid[], last_resort boolean, timeout_seconds integer, expires_at timestamptz,
+                                                          type text, message text, ord integer)),
+       req AS (
+         INSERT INTO assignment_requests
+           (id, organization_id, chat_session_id, sender_id, recipient_id, recipient_type, status, note, timeout_seconds, created_at, expires_at, kind,
+            fallback_recipient_ids, previous_request_id, chain_id, hop, last_resort)
+         SELECT i.id, p.organization_id, p.chat_session_id, p.sender_id, i.recipient_id, i.recipient_type, '${RequestStatus.PENDING}', p.note,
+                i.timeout_seconds, $2, i.expires_at, p.kind, i.rest, p.id, coalesce(p.chain_id, p.id), p.hop + 1, i.last_resort
+           FROM input i JOIN assignment_requests p ON p.id = i.previous_id
+         RETURNING *),
+       rec AS (
+         INSERT INTO engagement_tracking_records
+           (id, organization_id, kind, status, chat_session_id, request_id, initiated_by_id, from_user_id, to_user_id,
+            recipient_type, note, requested_at, expires_at, timeout_seconds, created_at, updated_at, previous_request_id, hop)
+         SELECT i.record_id, req.organization_id, t.kind, '${RequestStatus.PENDING}', req.chat_session_id, req.id, req.sender_id, c.owner_id,
+                req.recipient_id, req.recipient_type, req.note, $2, req.expires_at, req.timeout_seconds, $2, $2, req.previous_request_id, req.hop
+           FROM req JOIN input i ON i.id = req.id
+           JOIN chat_sessions c ON c.id = req.chat_session_id
+           JOIN engagement_tracking_records t ON t.request_id = req.previous_request_id
+         RETURNING *),
+       told AS (
+         INSERT INTO notifications (id, organization_id, user_id, type, message, request_id, created_at)
+         SELECT gen_random_uuid(), req.organization_id, req.recipient_id, i.type, i.message, req.id, $2
+           FROM req JOIN input i ON i.id = req.id
+         RETURNING *),
+       job AS (
+         INSERT INTO agenda_jobs (name, priority, next_run_at, type, data, disabled, fork, last_modified_by)
+         SELECT $3::text, 0, req.expires_at, 'normal', jsonb_build_object('requestId', req.id::text), false, false, $4::text
+           FROM req WHERE $3::text IS NOT NULL),
+       ${appendEventsCtes(
+         `SELECT req.organization_id, $5::text AS type, req.id AS request_id, rec.id AS tracking_record_id,
+                 req.chat_session_id, NULL::uuid AS actor_id, req.sender_id AS from_user_id, req.recipient_id AS to_user_id,
+                 $2::timestamptz AS occurred_at, i.ord
+            FROM req JOIN rec ON rec.request_id = req.id JOIN input i ON i.id = req.id`,
+       )}
+       SELECT to_json(req) AS request, to_json(rec) AS record, e.sequence,
+              (SELECT to_json(c) FROM chat_sessions c WHERE c.id = req.chat_session_id) AS chat,
+              (SELECT coalesce(json_agg(to_json(t)), '[]') FROM told t WHERE t.request_id = req.id) AS notifications
+         FROM req JOIN rec ON rec.request_id = req.id JOIN events e ON e.request_id = req.id`,
+};
+
+/** One row of `planHops`. */
+export interface HopPlanRow {
+  requestId: string;
+  recipientType: RecipientType;
+  /** The request's remaining fallback list as it stands (the next hop keeps what follows its recipient). */
+  fallbacks: string[];
+  next: { id: string; name: string; position: number } | null;
+  /** The managers who could take the chat as its last resort, best first (before presence is asked); empty when none may. */
+  managers: Array<{ id: string; name: string }>;
+  /** The organization's deadline setting now (null: the default). */
+  timeoutSeconds: number | null;
+  /** The recipients the chain tried so far (this request's included) and their requests' statuses, in order. */
+  triedNames: string[];
+  triedStatuses: RequestStatus[];
+}
+
+/** One hop to open: a new request made from `previousId`. */
+export interface HopWrite {
+  id: string;
+  previousId: string;
+  recordId: string;
+  recipientId: string;
+  recipientType: RecipientType;
+  rest: string[];
+  lastResort: boolean;
+  timeoutSeconds: number;
+  expiresAt: Date;
+  /** The recipient's notification. */
+  type: string;
+  message: string;
+}
 
 export class HandoverRepository {
   /** One request of the organization, unlocked (the write re-checks what the decision relied on). */
@@ -368,6 +525,7 @@ export class HandoverRepository {
         w.jobs?.name ?? null,
         w.jobs?.instance ?? null,
         r.kind,
+        r.fallbackRecipientIds,
       ],
     );
     const row = rows[0];
@@ -413,6 +571,7 @@ export class HandoverRepository {
       w.target.recipientId ?? null,
       w.target.kinds ?? null,
       w.target.quietChat ?? false,
+      w.target.unchained ?? false,
     ]);
     return rows.map((row) => ({
       request: fromJson(AssignmentRequest, row.request),
@@ -420,6 +579,95 @@ export class HandoverRepository {
       chat: fromJson(ChatSession, row.chat),
       sequence: String(row.sequence),
       previousOwnerId: row.previous_owner_id,
+      notifications: row.notifications.map((n) => fromJson(Notification, n)),
+    }));
+  }
+
+  /** Locks these chats without waiting; returns the ids it locked (a chat another transaction holds is left out). */
+  async lockChatsNoWait(sql: Sql, chatIds: string[]): Promise<Set<string>> {
+    if (chatIds.length === 0) return new Set();
+    return new Set((await sql.rows<{ id: string }>(LOCK_CHATS_NOWAIT, [chatIds])).map((r) => r.id));
+  }
+
+  /** Locks these chats, waiting, in id order (taken before their requests, like every writer). */
+  async lockChats(sql: Sql, chatIds: string[]): Promise<void> {
+    if (chatIds.length > 0) await sql.rows(LOCK_CHATS, [chatIds]);
+  }
+
+  /** The chats of the requests waiting for a user (to lock before those requests). */
+  async chatsPendingForRecipient(sql: Sql, userId: string): Promise<string[]> {
+    return (await sql.rows<{ id: string }>(CHATS_PENDING_FOR_RECIPIENT, [userId])).map((r) => r.id);
+  }
+
+  /** Users of the organization by id, with what naming them as recipients needs. */
+  async usersByIds(sql: Sql, organizationId: string, ids: string[]): Promise<Map<string, NonNullable<OpeningState["recipient"]>>> {
+    if (ids.length === 0) return new Map();
+    const rows = await sql.rows<{ id: string; name: string; role: UserRole; active: boolean; availability: Availability }>(USERS_BY_IDS, [ids, organizationId]);
+    return new Map(rows.map((r) => [r.id, r]));
+  }
+
+  /**
+   * For settling requests whose chain may move on: what comes next. Rows only for requests in a
+   * chain (fallbacks left, a hop already, or the organization's managers as last resort) whose
+   * chat is open and whose sender is active. Read in the settling transaction, which holds the
+   * requests and their chats.
+   */
+  async planHops(sql: Sql, requestIds: string[], cause: "timeout" | "reject"): Promise<HopPlanRow[]> {
+    if (requestIds.length === 0) return [];
+    const rows = await sql.rows<{
+      request_id: string;
+      recipient_type: RecipientType;
+      fallbacks: string[];
+      next_id: string | null;
+      next_name: string | null;
+      next_pos: string | null;
+      timeout_seconds: number | null;
+      tried_names: string[];
+      tried_statuses: RequestStatus[];
+      managers: Array<{ id: string; name: string }>;
+    }>(PLAN_HOPS, [requestIds, cause]);
+    return rows.map((r) => ({
+      requestId: r.request_id,
+      recipientType: r.recipient_type,
+      fallbacks: r.fallbacks,
+      next: r.next_id ? { id: r.next_id, name: r.next_name ?? "", position: Number(r.next_pos) } : null,
+      managers: r.managers,
+      timeoutSeconds: r.timeout_seconds,
+      triedNames: r.tried_names,
+      triedStatuses: r.tried_statuses,
+    }));
+  }
+
+  /** Opens the next hops of chains, with every effect, in one statement (see OPEN_HOPS). */
+  async openHops(sql: Sql, hops: HopWrite[], now: Date, eventType: string, jobs: JobTable | null): Promise<Settled[]> {
+    if (hops.length === 0) return [];
+    const input = hops.map((h, ord) => ({
+      id: h.id,
+      previous_id: h.previousId,
+      record_id: h.recordId,
+      recipient_id: h.recipientId,
+      recipient_type: h.recipientType,
+      rest: h.rest,
+      last_resort: h.lastResort,
+      timeout_seconds: h.timeoutSeconds,
+      expires_at: h.expiresAt.toISOString(),
+      type: h.type,
+      message: h.message,
+      ord,
+    }));
+    const rows = await sql.rows<{
+      request: Record<string, unknown>;
+      record: Record<string, unknown>;
+      chat: Record<string, unknown>;
+      sequence: string;
+      notifications: Array<Record<string, unknown>>;
+    }>(OPEN_HOPS, [JSON.stringify(input), now, jobs?.name ?? null, jobs?.instance ?? null, eventType]);
+    return rows.map((row) => ({
+      request: fromJson(AssignmentRequest, row.request),
+      record: fromJson(EngagementTrackingRecord, row.record),
+      chat: fromJson(ChatSession, row.chat),
+      sequence: String(row.sequence),
+      previousOwnerId: null,
       notifications: row.notifications.map((n) => fromJson(Notification, n)),
     }));
   }

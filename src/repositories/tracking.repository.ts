@@ -60,6 +60,8 @@ export function directAssignRecord(r: {
     durationSeconds: 0,
     reasonIsPreset: null,
     discussionId: null,
+    previousRequestId: null,
+    hop: 1,
     endedAt: null,
     endedById: null,
     endReason: null,
@@ -138,6 +140,8 @@ export const EXPORT_COLUMNS = [
   "time_zone",
   "requested_local_date",
   "requested_local_time",
+  "previous_request_id",
+  "hop",
 ] as const;
 
 /** The events export's columns: the `bi.assignment_events` view's, less the organization id. */
@@ -173,6 +177,7 @@ const NOT_TEXT = new Set([
   "message_count",
   "duration_seconds",
   "reason_is_preset",
+  "hop",
   "requested_local_date",
   "requested_local_time",
   "occurred_local_date",

@@ -86,4 +86,24 @@ export class AssignmentRequest {
 
   @Column("uuid", { name: "responded_by_id", nullable: true })
   respondedById: string | null;
+
+  /** A fallback chain's recipients still to try after this one, in order (ASSIGN only; 0..5). */
+  @Column("uuid", { name: "fallback_recipient_ids", array: true })
+  fallbackRecipientIds: string[];
+
+  /** The hop before this one in its chain; null for the sender's own request. */
+  @Column("uuid", { name: "previous_request_id", nullable: true })
+  previousRequestId: string | null;
+
+  /** The chain's first request, on every later hop; null on the first. */
+  @Column("uuid", { name: "chain_id", nullable: true })
+  chainId: string | null;
+
+  @Field(() => Int, { description: "Its place in its fallback chain: 1 for the sender's own request, 2 for the first hop, and so on." })
+  @Column("integer")
+  hop: number;
+
+  @Field(() => Boolean, { description: "Sent to a manager or admin as the chain's last resort (fallbackToManagers)." })
+  @Column("boolean", { name: "last_resort" })
+  lastResort: boolean;
 }

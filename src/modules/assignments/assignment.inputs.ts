@@ -7,8 +7,9 @@ registerEnumType(RequestDirection, {
   description: "INCOMING: sent to me. OUTGOING: sent by me. ALL: both; for managers and admins, the whole organization.",
 });
 
+/** The fields every request on a chat takes (Assign and Discuss); not itself in the schema. */
 @InputType()
-export class AssignChatInput {
+class ChatRequestFields {
   @Field(() => ID)
   chatSessionId: string;
 
@@ -22,9 +23,19 @@ export class AssignChatInput {
   note?: string | null;
 }
 
-/** The same fields as AssignChatInput: the recipient becomes the consultant. */
-@InputType({ description: "Discuss: the same fields as AssignChatInput; the recipient becomes the consultant." })
-export class DiscussChatInput extends AssignChatInput {}
+@InputType()
+export class AssignChatInput extends ChatRequestFields {
+  @Field(() => [ID], {
+    nullable: true,
+    description:
+      "A fallback chain: up to 5 distinct active users of the organization (of the recipient type; not the recipient, you or the owner), " +
+      "tried in order when the request times out (or is rejected, with fallbackOnReject). Each is skipped if unable to take it then (inactive, AWAY).",
+  })
+  fallbackRecipientIds?: string[] | null;
+}
+
+@InputType({ description: "Discuss: the same fields as AssignChatInput, without a fallback chain; the recipient becomes the consultant." })
+export class DiscussChatInput extends ChatRequestFields {}
 
 @InputType()
 export class AssignmentRequestFilter {

@@ -7,6 +7,12 @@ import { User } from "../users/user.entity";
 import { AssignmentRequest, RequestKind, RequestStatus } from "./assignment-request.entity";
 import { Discussion } from "../discussions/discussion.entity";
 import { AssignChatInput, AssignmentRequestFilter } from "./assignment.inputs";
+import { can } from "../../policy/access";
+
+/** A linked request as the viewer may see it: the policy's request.see, else nothing (as if it did not exist). */
+function visibleRequest(ctx: Context, request: AssignmentRequest | null): AssignmentRequest | null {
+  return request && can(viewerOf(ctx), "request.see", request) ? request : null;
+}
 
 const AssignmentRequestConnection = ConnectionType(AssignmentRequest, "AssignmentRequest");
 
@@ -81,6 +87,24 @@ export class AssignmentResolver {
     if (r.kind !== RequestKind.DISCUSS || r.status !== RequestStatus.ACCEPTED) return null;
     // Whoever sees the request (its two parties, managers) may see its discussion: the same people.
     return ctx.loaders.discussionByRequest.load(r.id);
+  }
+
+  @FieldResolver(() => [User], { description: "A fallback chain's users still to try after this request, in order (as named; each is checked when their turn comes)." })
+  async fallbackRecipients(@Root() r: AssignmentRequest, @Ctx() ctx: Context): Promise<User[]> {
+    const users = await ctx.loaders.user.loadMany(r.fallbackRecipientIds ?? []);
+    return users.filter((u): u is User => u instanceof User);
+  }
+
+  @FieldResolver(() => AssignmentRequest, { nullable: true, description: "The hop before this one in its fallback chain (null on the first, or when you may not see it)." })
+  async previousRequest(@Root() r: AssignmentRequest, @Ctx() ctx: Context): Promise<AssignmentRequest | null> {
+    if (!r.previousRequestId) return null;
+    return visibleRequest(ctx, await ctx.loaders.request.load(r.previousRequestId));
+  }
+
+  @FieldResolver(() => AssignmentRequest, { nullable: true, description: "The hop after this one, once the chain made it (null otherwise, or when you may not see it)." })
+  async nextRequest(@Root() r: AssignmentRequest, @Ctx() ctx: Context): Promise<AssignmentRequest | null> {
+    if (r.kind !== RequestKind.ASSIGN || r.status === RequestStatus.PENDING) return null;
+    return visibleRequest(ctx, await ctx.loaders.nextRequest.load(r.id));
   }
 
   @FieldResolver(() => EngagementTrackingRecord)

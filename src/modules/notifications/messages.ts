@@ -7,6 +7,32 @@ export interface MessageFacts {
   reason: string | null;
   /** Which side of the request reads it. */
   reader: "sender" | "recipient";
+  /** Fallback chains (to the sender): why the request moved on, where to, and whom the chain tried. */
+  chain?: ChainFacts;
+}
+
+export interface ChainFacts {
+  /** What happened to the hop that just ended. */
+  cause: "timeout" | "reject" | "away";
+  /** Who has the request now; null when the chain ended with nobody. */
+  nextName: string | null;
+  /** Everyone the chain tried, in order, and how each hop ended (the last one: `cause`). */
+  tried: Array<{ name: string; outcome: "timeout" | "reject" | "away" }>;
+}
+
+/** "Martha", "Martha and Lisa", "Martha, Lisa and Maria". */
+const namesList = (names: string[]): string =>
+  names.length <= 1 ? (names[0] ?? "") : `${names.slice(0, -1).join(", ")} and ${names[names.length - 1]}`;
+
+function chainMessage(type: NotificationType, f: MessageFacts): string {
+  const chain = f.chain ?? { cause: "timeout", nextName: null, tried: [{ name: f.recipientName, outcome: "timeout" }] };
+  if (type === NotificationType.ASSIGNMENT_FORWARDED) {
+    const what = chain.cause === "reject" ? "declined" : chain.cause === "away" ? "went away" : "did not respond in time";
+    return `${f.recipientName} ${what}; the request went to ${chain.nextName ?? "nobody"}.`;
+  }
+  const outcomes = new Set(chain.tried.map((t) => (t.outcome === "reject" ? "reject" : "silent")));
+  const how = outcomes.size > 1 ? "did not take it" : outcomes.has("reject") ? "declined" : "did not respond";
+  return `Nobody took the chat: ${namesList(chain.tried.map((t) => t.name))} ${how}.`;
 }
 
 /** The text of each notification, worded like the feature page. */
@@ -31,6 +57,9 @@ export function notificationMessage(type: NotificationType, f: MessageFacts): st
       return f.reader === "sender"
         ? `Your chat assignment request to ${f.recipientName} was cancelled${reason}`
         : `The chat assignment request from ${f.senderName} was cancelled${reason}`;
+    case NotificationType.ASSIGNMENT_FORWARDED:
+    case NotificationType.ASSIGNMENT_UNCLAIMED:
+      return chainMessage(type, f);
     case NotificationType.CHATS_ASSIGNED:
       return `${f.actorName ?? f.senderName} assigned you a chat.`;
     case NotificationType.DISCUSSION_REQUESTED:

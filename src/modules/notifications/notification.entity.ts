@@ -8,6 +8,10 @@ export enum NotificationType {
   ASSIGNMENT_WITHDRAWN = "ASSIGNMENT_WITHDRAWN",
   ASSIGNMENT_TIMED_OUT = "ASSIGNMENT_TIMED_OUT",
   ASSIGNMENT_CANCELLED = "ASSIGNMENT_CANCELLED",
+  /** To the sender: a fallback chain moved on ("Martha did not respond in time; the request went to Lisa."). */
+  ASSIGNMENT_FORWARDED = "ASSIGNMENT_FORWARDED",
+  /** To the sender: a fallback chain ended with nobody ("Nobody took the chat: Martha, Lisa and Maria did not respond."). */
+  ASSIGNMENT_UNCLAIMED = "ASSIGNMENT_UNCLAIMED",
   CHATS_ASSIGNED = "CHATS_ASSIGNED",
   DISCUSSION_REQUESTED = "DISCUSSION_REQUESTED",
   DISCUSSION_ACCEPTED = "DISCUSSION_ACCEPTED",

@@ -104,6 +104,14 @@ export class EngagementTrackingRecord {
   @Column("boolean", { name: "reason_is_preset", nullable: true })
   reasonIsPreset: boolean | null;
 
+  @Field(() => ID, { nullable: true, description: "Fallback chains: the request of the hop before this one (null for a chain's first request)." })
+  @Column("uuid", { name: "previous_request_id", nullable: true })
+  previousRequestId: string | null;
+
+  @Field(() => Int, { description: "Fallback chains: 1 for the sender's own request, 2 for the first hop, and so on." })
+  @Column("integer")
+  hop: number;
+
   @Field(() => ID, { nullable: true, description: "DISCUSS requests: the discussion their accept opened." })
   @Column("uuid", { name: "discussion_id", nullable: true })
   discussionId: string | null;
