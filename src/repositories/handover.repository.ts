@@ -340,8 +340,10 @@ const PLAN_HOPS: Statement = {
                           (SELECT max(p.created_at) FROM assignment_requests p WHERE p.recipient_id = u.id) AS last_at
                      FROM users u
                     WHERE u.organization_id = r.organization_id AND u.active AND u.role <> 'USER' AND u.availability <> 'AWAY'
-                      AND u.id <> c.owner_id AND u.id <> r.sender_id AND u.id <> ALL (tried.ids)) m
-         ) mgr ON nxt.id IS NULL AND $2 = 'timeout' AND s.fallback_to_managers AND NOT r.last_resort
+                      AND u.id <> c.owner_id AND u.id <> r.sender_id AND u.id <> ALL (tried.ids)
+                      -- Inside, not in ON: a one-time filter, so the ranking runs only for chains that need it.
+                      AND nxt.id IS NULL AND $2 = 'timeout' AND s.fallback_to_managers AND NOT r.last_resort) m
+         ) mgr ON true
         WHERE r.id = ANY($1::uuid[]) AND r.kind = '${RequestKind.ASSIGN}' AND c.status = 'OPEN' AND snd.active
           AND CASE $2 WHEN 'reject' THEN coalesce(s.fallback_on_reject, false) AND (cardinality(r.fallback_recipient_ids) > 0 OR r.hop > 1)
                       ELSE cardinality(r.fallback_recipient_ids) > 0 OR r.hop > 1 OR (coalesce(s.fallback_to_managers, false) AND NOT r.last_resort) END`,
