@@ -1,9 +1,9 @@
 import { MongoBackend } from "@agendajs/mongo-backend";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { AssignChatDocument, AssignmentRequestDocument } from "../../schema/generated/graphql";
+import { AssignChatDocument, AssignmentChainDocument, AssignmentRequestDocument } from "../../schema/generated/graphql";
 import { createBackend } from "../../src/jobs/timeout-scheduler";
 import { createTestDatabase, type TestDatabase } from "../support/db";
-import { assignInput, createWorld, type World } from "../support/factories";
+import { assignInput, createChat, createWorld, type World } from "../support/factories";
 import { startTestServer, type TestServer } from "../support/server";
 import { testServices } from "../support/services";
 
@@ -47,5 +47,19 @@ describe.skipIf(!mongoUrl)(
       const late = new Date(res.data!.assignmentRequest!.respondedAt!).getTime() - new Date(res.data!.assignmentRequest!.expiresAt).getTime();
       expect(late).toBeLessThan(1_500);
     }, 20_000);
+
+    it("a fallback chain: the hop's job is scheduled through MongoDB after its commit, and fires in turn", async () => {
+      const chat = await createChat(db.dataSource, w.organizationId, w.mark.id);
+      const sent = await server.gql(AssignChatDocument, { input: { ...assignInput(chat.id, w.martha.id), fallbackRecipientIds: [w.tom.id] } }, w.token(w.mark));
+      const id = sent.data!.assignChat.id;
+      await new Promise((r) => setTimeout(r, 6_500));
+      const first = (await server.gql(AssignmentChainDocument, { id }, w.token(w.mark))).data!.assignmentRequest!;
+      expect(first.status).toBe("TIMED_OUT");
+      expect(first.nextRequest).toMatchObject({ status: "PENDING", hop: 2, recipient: { id: w.tom.id } });
+      // The sweeper is slowed down: only the hop's own job, in MongoDB, can time it out.
+      await new Promise((r) => setTimeout(r, 6_500));
+      const hop = (await server.gql(AssignmentChainDocument, { id: first.nextRequest!.id }, w.token(w.mark))).data!.assignmentRequest!;
+      expect(hop).toMatchObject({ status: "TIMED_OUT", nextRequest: null });
+    }, 30_000);
   },
 );
