@@ -94,18 +94,28 @@ export class BulkAndReporting1764070000000 implements MigrationInterface {
         JOIN users tu ON tu.id = e.to_user_id
         LEFT JOIN users a ON a.id = e.actor_id;
 
-      -- Roles are cluster-wide: another database on this server may have made it already.
+      -- Roles are cluster-wide: another database on this server may have made it already. An
+      -- app user without CREATEROLE cannot make it: a DBA does, once (README, "BI access").
       DO $$
       BEGIN
         IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'baton_bi') THEN
           CREATE ROLE baton_bi NOLOGIN;
         END IF;
-      EXCEPTION WHEN duplicate_object OR unique_violation THEN
-        NULL; -- created concurrently by another database's migration
+      EXCEPTION
+        WHEN duplicate_object OR unique_violation THEN
+          NULL; -- created concurrently by another database's migration
+        WHEN insufficient_privilege THEN
+          RAISE NOTICE 'baton_bi was not created (this database user lacks CREATEROLE); see the README, "BI access"';
       END
       $$;
-      GRANT USAGE ON SCHEMA bi TO baton_bi;
-      GRANT SELECT ON bi.engagement_tracking_records, bi.assignment_events TO baton_bi;
+      DO $$
+      BEGIN
+        IF EXISTS (SELECT FROM pg_roles WHERE rolname = 'baton_bi') THEN
+          GRANT USAGE ON SCHEMA bi TO baton_bi;
+          GRANT SELECT ON bi.engagement_tracking_records, bi.assignment_events TO baton_bi;
+        END IF;
+      END
+      $$;
     `);
   }
 

@@ -40,7 +40,13 @@ export class BiDimensions1764150000000 implements MigrationInterface {
         JOIN organizations o ON o.id = c.organization_id
         JOIN users ow ON ow.id = c.owner_id;
 
-      GRANT SELECT ON bi.users, bi.chat_sessions TO baton_bi;
+      DO $$
+      BEGIN
+        IF EXISTS (SELECT FROM pg_roles WHERE rolname = 'baton_bi') THEN
+          GRANT SELECT ON bi.users, bi.chat_sessions TO baton_bi;
+        END IF;
+      END
+      $$;
     `);
   }
 

@@ -9,6 +9,7 @@ import type { DataSource } from "typeorm";
 import { ping, poolSql } from "./db/sql";
 import { type Config, DEFAULT_SOCKET_LIMITS } from "./config";
 import { type SchedulerOptions, TimeoutScheduler } from "./jobs/timeout-scheduler";
+import { RollupRefresher } from "./jobs/bi-rollup";
 import { BatonError, ErrorCode } from "./errors";
 import { sendError } from "./http/errors";
 import { observeOperations, operationObserver, requestLogging } from "./http/observability";
@@ -37,6 +38,8 @@ export interface AppOptions {
   presenceTtlMs?: number;
   /** Scheduled timeouts; without it a deadline acts only when someone touches the request. */
   scheduler?: SchedulerOptions;
+  /** Recompute bi.handover_daily this often (seconds); unset or 0: never (the CLI's bi:refresh). */
+  biRollupRefreshSeconds?: number;
   dataSource: DataSource;
   jwtSecret: string;
   logger: Logger;
@@ -73,6 +76,8 @@ export async function createApp(opts: AppOptions): Promise<App> {
   const schema = await buildBatonSchema();
   const scheduler = opts.scheduler ? new TimeoutScheduler(opts.scheduler, dataSource, services.assignments, logger) : null;
   await scheduler?.start();
+  const rollup = new RollupRefresher(services.bi, opts.biRollupRefreshSeconds ?? 0, logger);
+  rollup.start();
 
   const app = express();
   app.disable("x-powered-by");
@@ -273,6 +278,7 @@ export async function createApp(opts: AppOptions): Promise<App> {
       }
       await websocket.close();
       await scheduler?.stop();
+      await rollup.stop();
       httpServer.closeAllConnections();
       await closed;
       await apollo.stop();

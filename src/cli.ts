@@ -10,6 +10,7 @@ import { OrganizationService } from "./modules/organizations/organization.servic
 import { StartupError } from "./startup-error";
 import { poolSql } from "./db/sql";
 import { UserRepository } from "./repositories/user.repository";
+import { BiAccessService } from "./modules/bi/bi-access.service";
 
 const USAGE = `usage: npm run cli -- <command> [options]
 
@@ -18,6 +19,14 @@ commands:
       a new organization and its first admin; prints {"organizationId","adminUserId","adminToken"}
   token --email EMAIL
       a 7-day token for that active user; prints {"userId","token"}
+  bi:grant --role NAME (--organization ID | --all-organizations)
+      lets the login role NAME read the bi views of that organization only (or of all), and nothing
+      else; creates the role (printing its password once) when it does not exist and this database
+      user may (CREATEROLE); prints {"role","organizationId","created","password"?}
+  bi:revoke --role NAME
+      ends that role's access to the bi views (the role itself stays); prints {"role","hadAccess"}
+  bi:refresh
+      recomputes bi.handover_daily now (the server does so every BI_ROLLUP_REFRESH_SECONDS)
   help
       this text
 
@@ -27,13 +36,15 @@ stdout as JSON; logs and errors to stderr; exit 1 on any error.`;
 
 class UsageError extends Error {}
 
+const COMMANDS = ["org:create", "token", "bi:grant", "bi:revoke", "bi:refresh"];
+
 async function main(): Promise<void> {
   const [command, ...rest] = process.argv.slice(2);
   if (!command || command === "help" || command === "--help" || command === "-h") {
     console.log(USAGE);
     return;
   }
-  if (command !== "org:create" && command !== "token") throw new UsageError(`unknown command "${command}"`);
+  if (!COMMANDS.includes(command)) throw new UsageError(`unknown command "${command}"`);
   let values: Record<string, string | boolean | undefined>;
   try {
     ({ values } = parseArgs({
@@ -43,6 +54,9 @@ async function main(): Promise<void> {
         "admin-email": { type: "string" },
         "admin-name": { type: "string" },
         email: { type: "string" },
+        role: { type: "string" },
+        organization: { type: "string" },
+        "all-organizations": { type: "boolean" },
         help: { type: "boolean", short: "h" },
       },
     }));
@@ -58,6 +72,7 @@ async function main(): Promise<void> {
     if (typeof value !== "string" || value.trim() === "") throw new UsageError(`${command} needs --${name}`);
     return value;
   };
+  if (command.startsWith("bi:")) return bi(command, need, values);
   const org = command === "org:create" ? { name: need("name"), adminEmail: need("admin-email"), adminName: need("admin-name") } : null;
   const email = org ? "" : need("email");
 
@@ -83,6 +98,32 @@ async function main(): Promise<void> {
       }
       console.log(JSON.stringify({ userId: rows[0].id, token: tokens.sign(rows[0].id) }));
     }
+  } finally {
+    await db.close();
+  }
+}
+
+/** The bi:* commands: tenant-scoped BI access and the rollup (README, "BI access"). */
+async function bi(command: string, need: (name: string) => string, values: Record<string, string | boolean | undefined>): Promise<void> {
+  let organizationId: string | null = null;
+  if (command === "bi:grant") {
+    const all = values["all-organizations"] === true;
+    if (all === (typeof values.organization === "string")) throw new UsageError("bi:grant needs exactly one of --organization ID and --all-organizations");
+    organizationId = all ? null : need("organization");
+  }
+  const role = command === "bi:refresh" ? "" : need("role");
+  const config = loadConfig();
+  const logger = createLogger(config.logLevel === "info" ? "warn" : config.logLevel, "stderr");
+  const db = await openDatabase(config, logger);
+  try {
+    const service = new BiAccessService(db.dataSource);
+    const result =
+      command === "bi:grant"
+        ? await service.grant(role, organizationId)
+        : command === "bi:revoke"
+          ? await service.revoke(role)
+          : { refreshed: await service.refreshRollup() };
+    console.log(JSON.stringify(result));
   } finally {
     await db.close();
   }

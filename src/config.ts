@@ -23,6 +23,8 @@ export interface Config {
   agendaMongoUrl: string | undefined;
   agendaProcessEveryMs: number;
   timeoutSweepIntervalMs: number;
+  /** How often bi.handover_daily is recomputed (0: never, e.g. when a cron runs `bi:refresh`). */
+  biRollupRefreshSeconds: number;
   /** Name of this instance in job locks (`lastModifiedBy`) and presence. */
   instanceName: string;
   /** On SIGTERM: how long readiness fails while the instance still serves, so balancers stop sending first. */
@@ -129,6 +131,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     agendaMongoUrl,
     agendaProcessEveryMs: int("AGENDA_PROCESS_EVERY_MS", 250, 50, 60_000),
     timeoutSweepIntervalMs: int("TIMEOUT_SWEEP_INTERVAL_MS", 2_000, 100, 600_000),
+    biRollupRefreshSeconds: int("BI_ROLLUP_REFRESH_SECONDS", 300, 0, 86_400),
     instanceName: env.INSTANCE_NAME || `baton-${hostname()}-${process.pid}`,
     shutdownDelayMs: int("SHUTDOWN_DELAY_MS", 0, 0, 600_000),
     shutdownGraceMs: int("SHUTDOWN_GRACE_MS", 10_000, 0, 600_000),

@@ -48,6 +48,7 @@ async function main(): Promise<void> {
       logger,
       redisUrl: config.redisUrl,
       presenceTtlMs: config.presenceTtlMs,
+      biRollupRefreshSeconds: config.biRollupRefreshSeconds,
       scheduler: {
         postgresUrl: db.url,
         mongoUrl: config.agendaMongoUrl,

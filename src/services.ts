@@ -2,6 +2,7 @@ import type { DataSource } from "typeorm";
 import type { BatonPubSub } from "./events/pubsub";
 import type { Logger } from "./logger";
 import { HandoverEngine } from "./engine/handover-engine";
+import { BiAccessService } from "./modules/bi/bi-access.service";
 import { poolSql } from "./db/sql";
 import { BatchRepository } from "./repositories/batch.repository";
 import { AssignmentEventService } from "./modules/assignments/assignment-event.service";
@@ -47,6 +48,7 @@ export function createServices(
     notifications: new NotificationService(dataSource),
     tracking: new TrackingService(dataSource),
     discussions: new DiscussionService(dataSource, assignments, pubsub),
+    bi: new BiAccessService(dataSource),
     /** Rows by key for the GraphQL loaders, one statement per relation and operation. */
     reads: new BatchRepository(poolSql(dataSource)),
   };

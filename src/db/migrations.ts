@@ -10,6 +10,7 @@ import { HonestMeasures1764130000000 } from "../../migrations/1764130000000-Hone
 import { OrganizationTimeZone1764140000000 } from "../../migrations/1764140000000-OrganizationTimeZone";
 import { BiDimensions1764150000000 } from "../../migrations/1764150000000-BiDimensions";
 import { FallbackChains1764160000000 } from "../../migrations/1764160000000-FallbackChains";
+import { TenantScopedBi1764170000000 } from "../../migrations/1764170000000-TenantScopedBi";
 
 /** Listed explicitly (no glob): the same list works compiled, in vitest and in the CLI. */
 export const migrations = [
@@ -25,4 +26,5 @@ export const migrations = [
   OrganizationTimeZone1764140000000,
   BiDimensions1764150000000,
   FallbackChains1764160000000,
+  TenantScopedBi1764170000000,
 ];

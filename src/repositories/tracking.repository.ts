@@ -212,14 +212,14 @@ export interface ExportSpec {
 }
 
 export const RECORDS_EXPORT: ExportSpec = {
-  view: "bi.engagement_tracking_records",
+  view: "reporting.engagement_tracking_records",
   columns: EXPORT_COLUMNS,
   timeColumn: "created_at",
   orderBy: "created_at, record_id",
 };
 
 export const EVENTS_EXPORT: ExportSpec = {
-  view: "bi.assignment_events",
+  view: "reporting.assignment_events",
   columns: EVENT_EXPORT_COLUMNS,
   timeColumn: "occurred_at",
   orderBy: "sequence",

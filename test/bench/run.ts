@@ -21,17 +21,18 @@ import { cross } from "./scenarios/cross";
 import { csv } from "./scenarios/csv";
 import { delivery } from "./scenarios/delivery";
 import { expiry } from "./scenarios/expiry";
+import { rollup } from "./scenarios/rollup";
 import { page } from "./scenarios/page";
 import type { Bench, Row } from "./support";
 
 const quick = process.argv.includes("--quick");
-/** `--only=csv,bulk` runs just those scenarios (names: assign, delivery, cross, bulk, expiry, page, csv). */
+/** `--only=csv,bulk` runs just those scenarios (names: assign, delivery, cross, bulk, expiry, page, csv, rollup). */
 const only = process.argv.find((a) => a.startsWith("--only="))?.slice("--only=".length).split(",");
 const want = (name: string): boolean => !only || only.includes(name);
 const log = (msg: string) => process.stderr.write(`[bench] ${msg}\n`);
 
 /** The scenarios, in the order they run (each in test/bench/scenarios/). */
-const SCENARIOS: Record<string, (bench: Bench) => Promise<void>> = { assign, delivery, cross, bulk, expiry, page, csv };
+const SCENARIOS: Record<string, (bench: Bench) => Promise<void>> = { assign, delivery, cross, bulk, expiry, page, csv, rollup };
 
 async function main(): Promise<void> {
   const started = Date.now();
