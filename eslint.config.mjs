@@ -2,7 +2,7 @@ import js from "@eslint/js";
 import tseslint from "typescript-eslint";
 
 export default tseslint.config(
-  { ignores: ["dist/**", "node_modules/**", "schema/generated/**", ".data/**", "coverage/**", ".dependency-cruiser.cjs"] },
+  { ignores: ["dist/**", "node_modules/**", "schema/generated/**", "console/src/gql/**", ".data/**", "coverage/**", ".dependency-cruiser.cjs"] },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {

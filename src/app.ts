@@ -10,6 +10,9 @@ import { ping, poolSql } from "./db/sql";
 import { type Config, DEFAULT_SOCKET_LIMITS } from "./config";
 import { type SchedulerOptions, TimeoutScheduler } from "./jobs/timeout-scheduler";
 import { RollupRefresher } from "./jobs/bi-rollup";
+import { existsSync } from "node:fs";
+import path from "node:path";
+import { UserRepository } from "./repositories/user.repository";
 import { BatonError, ErrorCode } from "./errors";
 import { sendError } from "./http/errors";
 import { observeOperations, operationObserver, requestLogging } from "./http/observability";
@@ -38,6 +41,10 @@ export interface AppOptions {
   presenceTtlMs?: number;
   /** Scheduled timeouts; without it a deadline acts only when someone touches the request. */
   scheduler?: SchedulerOptions;
+  /** The embedded demo: the console offers its users to sign in as (GET /console/demo-users.json). */
+  demo?: boolean;
+  /** Where the built console is (default: dist/console of the project); missing: "/" says how to build it. */
+  consoleDir?: string;
   /** Recompute bi.handover_daily this often (seconds); unset or 0: never (the CLI's bi:refresh). */
   biRollupRefreshSeconds?: number;
   dataSource: DataSource;
@@ -61,6 +68,13 @@ export interface App {
    * drain finishes, then everything is closed.
    */
   stop(): Promise<void>;
+}
+
+/** The project's root (where package.json is), from src/ or dist/src/. */
+function projectRoot(): string {
+  let dir = __dirname;
+  while (!existsSync(path.join(dir, "package.json")) && path.dirname(dir) !== dir) dir = path.dirname(dir);
+  return dir;
 }
 
 export async function createApp(opts: AppOptions): Promise<App> {
@@ -215,6 +229,35 @@ export async function createApp(opts: AppOptions): Promise<App> {
     [EVENTS_EXPORT, "assignment-events.csv"],
   ] as const) {
     app.get(`/exports/${file}`, ipLimit, exportHandler(spec, file, dataSource, services.tokens, logger, rateLimits));
+  }
+
+  // The agent console (console/, built by `npm run build`): static files at "/", the API beside it.
+  const consoleDir = opts.consoleDir ?? path.join(projectRoot(), "dist", "console");
+  if (existsSync(path.join(consoleDir, "index.html"))) {
+    app.use(
+      express.static(consoleDir, {
+        index: "index.html",
+        setHeaders: (res, file) => {
+          // Vite names assets by content: they never change. The page itself is always asked again.
+          res.setHeader("cache-control", file.endsWith("index.html") ? "no-cache" : "public, max-age=31536000, immutable");
+        },
+      }),
+    );
+  } else {
+    app.get("/", (_req, res) => {
+      res.type("text/plain").send("Baton's API is at /graphql. The agent console is not built here: run `npm run build` (npm start does).\n");
+    });
+  }
+  if (opts.demo) {
+    // Only the embedded demo (no DATABASE_URL): its users' tokens, for the console's "Sign in as".
+    app.get("/console/demo-users.json", ipLimit, async (_req, res, next) => {
+      try {
+        const users = await new UserRepository(db).demoUsers();
+        res.json(users.map((u) => ({ name: u.name, role: u.role, token: services.tokens.sign(u.id) })));
+      } catch (err) {
+        next(err);
+      }
+    });
   }
 
   app.use(

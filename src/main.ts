@@ -49,6 +49,7 @@ async function main(): Promise<void> {
       redisUrl: config.redisUrl,
       presenceTtlMs: config.presenceTtlMs,
       biRollupRefreshSeconds: config.biRollupRefreshSeconds,
+      demo: db.embedded,
       scheduler: {
         postgresUrl: db.url,
         mongoUrl: config.agendaMongoUrl,
@@ -79,7 +80,8 @@ async function main(): Promise<void> {
     const tokens = new TokenService(jwtSecret, db.dataSource);
     const demo = await new UserRepository(poolSql(db.dataSource)).demoUsers();
     const lines = demo.map((u) => `  ${u.name.padEnd(10)} ${u.role.padEnd(8)} ${tokens.sign(u.id)}`);
-    process.stdout.write(`\nBaton GraphQL: ${url}\nDemo tokens (Authorization: Bearer <token>):\n${lines.join("\n")}\n\n`);
+    const consoleUrl = url.replace(/\/graphql$/, "/");
+    process.stdout.write(`\nBaton console: ${consoleUrl} (sign in as a demo user)\nBaton GraphQL: ${url}\nDemo tokens (Authorization: Bearer <token>):\n${lines.join("\n")}\n\n`);
   }
 
   let stoppingSince = 0;

@@ -51,8 +51,19 @@ const APPEND_DIRECT: Statement = {
   SELECT sequence, tracking_record_id FROM events`,
 };
 
+const HEAD: Statement = {
+  name: "events.head",
+  text: `SELECT max(sequence)::text AS head FROM assignment_events WHERE organization_id = $1`,
+};
+
 export class EventRepository {
   constructor(private readonly db: Sql) {}
+
+  /** The organization's latest event sequence (null before its first event). */
+  async head(organizationId: string): Promise<string | null> {
+    const [row] = await this.db.rows<{ head: string | null }>(HEAD, [organizationId]);
+    return row?.head ?? null;
+  }
 
   /** The organization's events after `after`, in sequence order; only those about `partyId` when given. */
   async since(organizationId: string, after: string, first: number, partyId: string | null): Promise<AssignmentEvent[]> {

@@ -13,6 +13,11 @@ const MARK_READ: Statement = {
   text: "UPDATE notifications SET read_at = now() WHERE user_id = $1 AND id = ANY($2::uuid[]) AND read_at IS NULL RETURNING id",
 };
 
+const UNREAD: Statement = {
+  name: "notifications.unread",
+  text: "SELECT count(*)::int AS n FROM notifications WHERE user_id = $1 AND read_at IS NULL",
+};
+
 export class NotificationRepository {
   constructor(private readonly db: Sql) {}
 
@@ -34,6 +39,12 @@ export class NotificationRepository {
     const where = new Conditions().and("t.user_id = ?", userId);
     if (unreadOnly) where.and("t.read_at IS NULL");
     return newestFirst(this.db, Notification, "notifications", where, page);
+  }
+
+  /** How many of the user's notifications are unread. */
+  async unreadCount(userId: string): Promise<number> {
+    const [row] = await this.db.rows<{ n: number }>(UNREAD, [userId]);
+    return row?.n ?? 0;
   }
 
   /** Marks these of the user's notifications read; returns how many changed. */

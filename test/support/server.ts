@@ -29,15 +29,20 @@ export interface TestServerOptions {
   sweepEveryMs?: number;
   name?: string;
   redisUrl?: string;
+  /** As the embedded demo: the console's "Sign in as" list is served. */
+  demo?: boolean;
+  /** Browser origins allowed to call this API (CORS_ORIGINS). */
+  corsOrigins?: string[];
 }
 
 export async function startTestServer(dataSource: DataSource, overrides: TestServerOptions = {}): Promise<TestServer> {
   const app = await createApp({
-    config: { port: 0, host: "127.0.0.1", bodyLimitBytes: overrides.bodyLimitBytes ?? 1_000_000, maxQueryDepth: 10 },
+    config: { port: 0, host: "127.0.0.1", bodyLimitBytes: overrides.bodyLimitBytes ?? 1_000_000, maxQueryDepth: 10, corsOrigins: overrides.corsOrigins },
     dataSource,
     jwtSecret: TEST_JWT_SECRET,
     logger: pino({ level: process.env.TEST_LOG_LEVEL ?? "silent" }),
     redisUrl: overrides.redisUrl,
+    demo: overrides.demo,
     scheduler: overrides.schedulerUrl || overrides.mongoUrl
       ? {
           postgresUrl: overrides.schedulerUrl ?? "",

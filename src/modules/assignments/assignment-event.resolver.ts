@@ -40,6 +40,20 @@ export class AssignmentEventResolver {
     return receiveAssignmentEvent(ctx, message);
   }
 
+  @Query(() => String, {
+    nullable: true,
+    description:
+      "The latest event sequence of my organization (null before the first): a client that loads its views now and subscribes resumes from it with assignmentEventsSince after a drop.",
+  })
+  latestEventSequence(@Ctx() ctx: Context): Promise<string | null> {
+    return ctx.services.events.head(viewerOf(ctx));
+  }
+
+  @Query(() => Date, { description: "The server's clock now: draw countdowns to expiresAt on it, not on the browser's." })
+  serverTime(): Date {
+    return new Date();
+  }
+
   @Query(() => [AssignmentEvent], {
     description:
       "Gap-free catch-up after a dropped connection: the events after `after` (a sequence) that the subscription with the same scope would have delivered, in order. At most `first` (1..500, default 100); call again from the last one while a full page comes back.",

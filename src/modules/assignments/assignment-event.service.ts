@@ -15,6 +15,11 @@ export class AssignmentEventService {
     this.repo = new EventRepository(poolSql(dataSource));
   }
 
+  /** Where "now" is in the viewer's organization's event log: resume from it with assignmentEventsSince. */
+  head(viewer: User): Promise<string | null> {
+    return this.repo.head(viewer.organizationId);
+  }
+
   /** Exactly what `assignmentEvents(scope)` would have delivered after `after`, in sequence order. */
   async since(viewer: User, scope: EventScope, after: string | null, first: number): Promise<AssignmentEvent[]> {
     assertScope(viewer, scope);

@@ -22,6 +22,11 @@ export class NotificationResolver {
     return ctx.services.notifications.list(viewer, unreadOnly ?? false, pageArgs(first, after)).then(toConnection);
   }
 
+  @Query(() => Int, { description: "How many of my notifications are unread (an inbox badge)." })
+  unreadNotificationCount(@Ctx() ctx: Context): Promise<number> {
+    return ctx.services.notifications.unreadCount(viewerOf(ctx));
+  }
+
   @Mutation(() => Int, { description: "Marks my notifications read; returns how many were unread. Others' ids are ignored." })
   markNotificationsRead(@Arg("ids", () => [ID]) ids: string[], @Ctx() ctx: Context): Promise<number> {
     return ctx.services.notifications.markRead(viewerOf(ctx), ids);

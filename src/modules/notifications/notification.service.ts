@@ -17,6 +17,11 @@ export class NotificationService {
     return this.repo.list(viewer.id, unreadOnly, page);
   }
 
+  /** How many of the viewer's notifications are unread (the inbox's badge). */
+  unreadCount(viewer: User): Promise<number> {
+    return this.repo.unreadCount(viewer.id);
+  }
+
   /** Marks the viewer's own notifications read; others' ids are ignored. Returns how many changed. */
   async markRead(viewer: User, ids: readonly string[]): Promise<number> {
     const valid = requireIds(ids, "ids", 1000);

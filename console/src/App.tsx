@@ -1,0 +1,996 @@
+import { createContext, useCallback, useContext, useEffect, useMemo, useRef, useState, type ReactNode } from "react";
+import { Provider, useClient, useMutation, useQuery, useSubscription, type AnyVariables, type TypedDocumentNode } from "urql";
+import { apiOrigin, createApi, type SocketState } from "./api";
+import { sentence } from "./errors";
+import {
+  AcceptMutation,
+  AssignMutation,
+  BulkAssignMutation,
+  ChatQuery,
+  ChatSessionsQuery,
+  DiscussMutation,
+  EventsSinceQuery,
+  EventsSubscription,
+  IncomingQuery,
+  MarkReadMutation,
+  MeQuery,
+  NotificationSubscription,
+  RejectMutation,
+  SettingsQuery,
+  TrackingQuery,
+  UpdateSettingsMutation,
+  UsersQuery,
+  WithdrawMutation,
+} from "./operations";
+
+// ---- Session: the token is kept for this tab only ----
+
+const TOKEN_KEY = "baton.token";
+
+export function App() {
+  const [token, setToken] = useState<string | null>(() => sessionStorage.getItem(TOKEN_KEY));
+  const signIn = (t: string) => {
+    sessionStorage.setItem(TOKEN_KEY, t);
+    setToken(t);
+  };
+  const signOut = () => {
+    sessionStorage.removeItem(TOKEN_KEY);
+    setToken(null);
+  };
+  if (!token) return <SignIn onSignIn={signIn} />;
+  return <Console key={token} token={token} onSignOut={signOut} />;
+}
+
+interface DemoUser {
+  name: string;
+  role: string;
+  token: string;
+}
+
+function SignIn({ onSignIn }: { onSignIn: (token: string) => void }) {
+  const [value, setValue] = useState("");
+  const [demo, setDemo] = useState<DemoUser[]>([]);
+  useEffect(() => {
+    // Only a Baton started with its embedded demo answers this; elsewhere it is 404 and the list stays empty.
+    fetch(`${apiOrigin()}/console/demo-users.json`)
+      .then((r) => (r.ok ? (r.json() as Promise<DemoUser[]>) : []))
+      .then(setDemo, () => setDemo([]));
+  }, []);
+  return (
+    <main className="signin">
+      <h1>Baton</h1>
+      <p>Hand live WhatsApp chats to each other.</p>
+      <form
+        onSubmit={(e) => {
+          e.preventDefault();
+          if (value.trim()) onSignIn(value.trim());
+        }}
+      >
+        <label>
+          Token
+          <input name="token" value={value} onChange={(e) => setValue(e.target.value)} autoComplete="off" />
+        </label>
+        <button type="submit">Sign in</button>
+      </form>
+      {demo.length > 0 && (
+        <section aria-label="Sign in as">
+          <h2>Sign in as</h2>
+          <ul className="demo-users">
+            {demo.map((u) => (
+              <li key={u.token}>
+                <button type="button" onClick={() => onSignIn(u.token)}>
+                  {u.name} ({u.role.toLowerCase()})
+                </button>
+              </li>
+            ))}
+          </ul>
+        </section>
+      )}
+    </main>
+  );
+}
+
+// ---- The signed-in console ----
+
+interface Session {
+  me: { id: string; name: string; role: string };
+  /** Server clock minus browser clock, in ms: countdowns use the server's time. */
+  skewMs: number;
+  /** Bumped on every event that may change what is shown: pages read again. */
+  version: number;
+  refresh: () => void;
+  notify: (text: string) => void;
+}
+
+const SessionContext = createContext<Session | null>(null);
+const useSession = (): Session => {
+  const s = useContext(SessionContext);
+  if (!s) throw new Error("no session");
+  return s;
+};
+
+function Console({ token, onSignOut }: { token: string; onSignOut: () => void }) {
+  const [socket, setSocket] = useState<SocketState>("connecting");
+  const lastSequence = useRef<string | null>(null);
+  const catchUp = useRef<() => void>(() => {});
+  const api = useMemo(() => createApi(token, setSocket, () => catchUp.current()), [token]);
+  useEffect(() => () => api.close(), [api]);
+  return (
+    <Provider value={api.client}>
+      <Signed socket={socket} onSignOut={onSignOut} lastSequence={lastSequence} catchUp={catchUp} />
+    </Provider>
+  );
+}
+
+function Signed({
+  socket,
+  onSignOut,
+  lastSequence,
+  catchUp,
+}: {
+  socket: SocketState;
+  onSignOut: () => void;
+  lastSequence: React.MutableRefObject<string | null>;
+  catchUp: React.MutableRefObject<() => void>;
+}) {
+  const client = useClient();
+  const [{ data, error }, reexecuteMe] = useQuery({ query: MeQuery });
+  const [version, setVersion] = useState(0);
+  const [toasts, setToasts] = useState<Array<{ id: number; text: string }>>([]);
+  const route = useRoute();
+  const refresh = useCallback(() => setVersion((v) => v + 1), []);
+  const notify = useCallback((text: string) => {
+    const id = Date.now() + Math.random();
+    setToasts((t) => [...t.slice(-3), { id, text }]);
+    setTimeout(() => setToasts((t) => t.filter((x) => x.id !== id)), 8_000);
+  }, []);
+  const me = data?.me;
+  const scope = me && me.role !== "USER" ? "ORGANIZATION" : "MINE";
+  if (data?.latestEventSequence && lastSequence.current === null) lastSequence.current = data.latestEventSequence;
+
+  // Live: every committed change in scope makes the pages read again; notifications also pop up.
+  useSubscription({ query: EventsSubscription, variables: { scope }, pause: !me }, (_, event) => {
+    lastSequence.current = event.assignmentEvents.sequence;
+    refresh();
+    return event;
+  });
+  useSubscription({ query: NotificationSubscription, pause: !me }, (_, n) => {
+    notify(n.notificationReceived.message);
+    refresh();
+    return n;
+  });
+  // After a dropped socket: what happened meanwhile, from the last event seen.
+  catchUp.current = () => {
+    void client
+      .query(EventsSinceQuery, { after: lastSequence.current, scope }, { requestPolicy: "network-only" })
+      .toPromise()
+      .then((res) => {
+        const events = res.data?.assignmentEventsSince ?? [];
+        if (events.length > 0) lastSequence.current = events[events.length - 1].sequence;
+        refresh();
+      });
+  };
+  useEffect(() => {
+    if (version > 0) reexecuteMe({ requestPolicy: "network-only" });
+  }, [version, reexecuteMe]);
+
+  const skewMs = useMemo(() => (data?.serverTime ? new Date(data.serverTime).getTime() - Date.now() : 0), [data?.serverTime]);
+  if (error && !me) {
+    return (
+      <main className="signin">
+        <p role="alert">{sentence(error)}</p>
+        <button onClick={onSignOut}>Sign out</button>
+      </main>
+    );
+  }
+  if (!me) return <p className="loading">Loading…</p>;
+  const session: Session = { me, skewMs, version, refresh, notify };
+  return (
+    <SessionContext.Provider value={session}>
+      <header className="top">
+        <strong className="brand">Baton</strong>
+        <nav aria-label="Main">
+          <a href="#/" aria-current={route.page === "chats" ? "page" : undefined}>
+            Chat Sessions
+          </a>
+          <a href="#/tracking" aria-current={route.page === "tracking" ? "page" : undefined}>
+            Tracking records
+          </a>
+          <a href="#/inbox" aria-current={route.page === "inbox" ? "page" : undefined}>
+            Notifications{" "}
+            {data.unreadNotificationCount > 0 && (
+              <span className="badge" aria-label={`${data.unreadNotificationCount} unread`}>
+                {data.unreadNotificationCount}
+              </span>
+            )}
+          </a>
+          {me.role === "ADMIN" && (
+            <a href="#/settings" aria-current={route.page === "settings" ? "page" : undefined}>
+              Settings
+            </a>
+          )}
+        </nav>
+        <span className="who">
+          {me.name} · {me.role.toLowerCase()}
+        </span>
+        <button onClick={onSignOut}>Sign out</button>
+      </header>
+      {socket === "reconnecting" && (
+        <div className="banner" role="status">
+          Reconnecting… live updates resume by themselves.
+        </div>
+      )}
+      <div className="toasts" role="status" aria-live="polite">
+        {toasts.map((t) => (
+          <p key={t.id} className="toast">
+            {t.text}
+          </p>
+        ))}
+      </div>
+      <Incoming />
+      <main className="page">
+        {route.page === "chats" && <ChatSessions />}
+        {route.page === "chat" && <Chat id={route.id} />}
+        {route.page === "tracking" && <Tracking />}
+        {route.page === "inbox" && <Inbox />}
+        {route.page === "settings" && <Settings />}
+      </main>
+    </SessionContext.Provider>
+  );
+}
+
+// ---- Routing (hash-based: the console is static files) ----
+
+type Route = { page: "chats" } | { page: "chat"; id: string } | { page: "tracking" } | { page: "inbox" } | { page: "settings" };
+
+function parseRoute(hash: string): Route {
+  const path = hash.replace(/^#/, "") || "/";
+  const chat = /^\/chats\/([\w-]+)$/.exec(path);
+  if (chat?.[1]) return { page: "chat", id: chat[1] };
+  if (path === "/tracking") return { page: "tracking" };
+  if (path === "/inbox") return { page: "inbox" };
+  if (path === "/settings") return { page: "settings" };
+  return { page: "chats" };
+}
+
+function useRoute(): Route {
+  const [route, setRoute] = useState(() => parseRoute(window.location.hash));
+  useEffect(() => {
+    const on = () => setRoute(parseRoute(window.location.hash));
+    window.addEventListener("hashchange", on);
+    return () => window.removeEventListener("hashchange", on);
+  }, []);
+  return route;
+}
+
+/** A query that reads again whenever something changed (the session's version). */
+function useLiveQuery<D, V extends AnyVariables>(query: TypedDocumentNode<D, V>, variables: V, pause = false) {
+  const { version } = useSession();
+  const [result, reexecute] = useQuery<D, V>({ query, variables, pause });
+  useEffect(() => {
+    if (version > 0 && !pause) reexecute({ requestPolicy: "network-only" });
+  }, [version, reexecute, pause]);
+  return [result, reexecute] as const;
+}
+
+function ErrorLine({ error }: { error: Parameters<typeof sentence>[0] }) {
+  const text = sentence(error);
+  return text ? (
+    <p role="alert" className="error">
+      {text}
+    </p>
+  ) : null;
+}
+
+const when = (iso: string | null | undefined): string => (iso ? new Date(iso).toLocaleString() : "—");
+
+// ---- Incoming requests: "Mark has sent you a chat assignment request." ----
+
+function Incoming() {
+  const [{ data }] = useLiveQuery(IncomingQuery, {});
+  const [answer, setAnswer] = useState<{ id: string } | null>(null);
+  const [accepted, accept] = useMutation(AcceptMutation);
+  const [rejected, reject] = useMutation(RejectMutation);
+  const { refresh } = useSession();
+  const settings = useQuery({ query: SettingsQuery })[0].data?.assignDiscussSettings;
+  const pending = data?.assignmentRequests.edges.map((e) => e.node) ?? [];
+  if (pending.length === 0 && !accepted.error && !rejected.error) return null;
+  return (
+    <section className="incoming" aria-label="Incoming requests">
+      {pending.map((r) => (
+        <div key={r.id} className="request-card" role="group" aria-label={`Request from ${r.sender.name}`}>
+          <p>
+            {r.kind === "DISCUSS" ? `${r.sender.name} has requested to discuss with you.` : `${r.sender.name} has sent you a chat assignment request.`}{" "}
+            <a href={`#/chats/${r.chatSession.id}`}>{r.chatSession.customerName}</a> · <Countdown expiresAt={r.expiresAt} />
+          </p>
+          <button onClick={() => void accept({ requestId: r.id }).then(refresh)}>Accept</button>
+          <button onClick={() => setAnswer({ id: r.id })}>Reject</button>
+        </div>
+      ))}
+      <ErrorLine error={accepted.error ?? rejected.error} />
+      {answer && (
+        <ReasonDialog
+          title="Reject the request"
+          action="Reject"
+          presets={settings?.rejectReasonPresets ?? []}
+          onCancel={() => setAnswer(null)}
+          onConfirm={async (reason) => {
+            const res = await reject({ requestId: answer.id, reason });
+            if (!res.error) setAnswer(null);
+            refresh();
+            return res.error;
+          }}
+        />
+      )}
+    </section>
+  );
+}
+
+/** Time left until `expiresAt`, by the server's clock, ticking every second. */
+function Countdown({ expiresAt, onZero }: { expiresAt: string; onZero?: () => void }) {
+  const { skewMs } = useSession();
+  const left = () => Math.max(0, new Date(expiresAt).getTime() - (Date.now() + skewMs));
+  const [ms, setMs] = useState(left);
+  useEffect(() => {
+    const timer = setInterval(() => {
+      const now = left();
+      setMs(now);
+      if (now === 0) {
+        clearInterval(timer);
+        onZero?.();
+      }
+    }, 250);
+    return () => clearInterval(timer);
+  }, [expiresAt, skewMs]);
+  const s = Math.ceil(ms / 1000);
+  return (
+    <span className="countdown" aria-label="Time left">
+      {ms === 0 ? "time is up" : `${Math.floor(s / 60)}:${String(s % 60).padStart(2, "0")} left`}
+    </span>
+  );
+}
+
+// ---- A reason, asked in a dialog: the organization's quick picks plus free text ----
+
+function ReasonDialog({
+  title,
+  action,
+  presets,
+  onCancel,
+  onConfirm,
+}: {
+  title: string;
+  action: string;
+  presets: readonly string[];
+  onCancel: () => void;
+  onConfirm: (reason: string) => Promise<Parameters<typeof sentence>[0]>;
+}) {
+  const [reason, setReason] = useState("");
+  const [error, setError] = useState<Parameters<typeof sentence>[0]>(null);
+  const [busy, setBusy] = useState(false);
+  return (
+    <Dialog label={title} onClose={onCancel}>
+      <form
+        onSubmit={(e) => {
+          e.preventDefault();
+          setBusy(true);
+          void onConfirm(reason.trim()).then((err) => {
+            setError(err ?? null);
+            setBusy(false);
+          });
+        }}
+      >
+        <h2>{title}</h2>
+        {presets.length > 0 && (
+          <fieldset>
+            <legend>Quick picks</legend>
+            {presets.map((p) => (
+              <label key={p} className="radio">
+                <input type="radio" name="preset" checked={reason === p} onChange={() => setReason(p)} />
+                {p}
+              </label>
+            ))}
+          </fieldset>
+        )}
+        <label>
+          Reason
+          <input value={reason} onChange={(e) => setReason(e.target.value)} maxLength={500} required />
+        </label>
+        <ErrorLine error={error} />
+        <div className="actions">
+          <button type="button" onClick={onCancel}>
+            Cancel
+          </button>
+          <button type="submit" disabled={busy || reason.trim() === ""}>
+            {action}
+          </button>
+        </div>
+      </form>
+    </Dialog>
+  );
+}
+
+/** A modal dialog on the native <dialog> element (focus trap, Escape, the dialog role). */
+function Dialog({ label, onClose, children }: { label: string; onClose: () => void; children: ReactNode }) {
+  const ref = useRef<HTMLDialogElement>(null);
+  useEffect(() => {
+    const d = ref.current;
+    if (d && !d.open) d.showModal();
+    return () => d?.close();
+  }, []);
+  return (
+    <dialog ref={ref} aria-label={label} onCancel={onClose} className="dialog">
+      {children}
+    </dialog>
+  );
+}
+
+// ---- Chat Sessions: the start page ----
+
+function ChatSessions() {
+  const { me, refresh } = useSession();
+  const manager = me.role !== "USER";
+  const [show, setShow] = useState<"mine" | "all">(manager ? "all" : "mine");
+  const [status, setStatus] = useState<"OPEN" | "CLOSED">("OPEN");
+  const [after, setAfter] = useState<string | null>(null);
+  const [cursors, setCursors] = useState<Array<string | null>>([]);
+  const [selected, setSelected] = useState<Set<string>>(new Set());
+  const [menu, setMenu] = useState(false);
+  const [bulk, setBulk] = useState(false);
+  const [summary, setSummary] = useState<string | null>(null);
+  const filter = { status, ownerId: show === "mine" ? me.id : null };
+  const [{ data, error, fetching }] = useLiveQuery(ChatSessionsQuery, { filter, first: 25, after });
+  const chats = data?.chatSessions.edges.map((e) => e.node) ?? [];
+  const names = new Map(chats.map((c) => [c.id, c.customerName]));
+  const toggle = (id: string) =>
+    setSelected((s) => {
+      const next = new Set(s);
+      if (next.has(id)) next.delete(id);
+      else next.add(id);
+      return next;
+    });
+  return (
+    <section aria-labelledby="chats-title">
+      <h1 id="chats-title">Chat Sessions</h1>
+      <div className="toolbar">
+        <label>
+          Show
+          <select value={show} onChange={(e) => (setShow(e.target.value as "mine" | "all"), setAfter(null), setCursors([]))}>
+            <option value="mine">Mine</option>
+            {manager && <option value="all">All</option>}
+          </select>
+        </label>
+        <label>
+          Status
+          <select value={status} onChange={(e) => (setStatus(e.target.value as "OPEN" | "CLOSED"), setAfter(null), setCursors([]))}>
+            <option value="OPEN">Open</option>
+            <option value="CLOSED">Closed</option>
+          </select>
+        </label>
+        <div className="menu-wrap">
+          <button aria-haspopup="menu" aria-expanded={menu} onClick={() => setMenu((m) => !m)}>
+            More actions
+          </button>
+          {menu && (
+            <ul role="menu" className="menu">
+              <li role="none">
+                <button
+                  role="menuitem"
+                  disabled={selected.size === 0}
+                  onClick={() => {
+                    setMenu(false);
+                    setSummary(null);
+                    setBulk(true);
+                  }}
+                >
+                  Assign Chat Sessions
+                </button>
+              </li>
+            </ul>
+          )}
+        </div>
+        <span className="hint">{selected.size} selected</span>
+      </div>
+      {summary && (
+        <p role="status" className="summary">
+          {summary}
+        </p>
+      )}
+      <ErrorLine error={error} />
+      <table>
+        <thead>
+          <tr>
+            <th scope="col">
+              <span className="visually-hidden">Select</span>
+            </th>
+            <th scope="col">Customer</th>
+            <th scope="col">Phone</th>
+            <th scope="col">Owner</th>
+            <th scope="col">Pending request</th>
+            <th scope="col">Last customer message</th>
+          </tr>
+        </thead>
+        <tbody>
+          {chats.map((c) => (
+            <tr key={c.id}>
+              <td>
+                <input type="checkbox" aria-label={c.customerName} checked={selected.has(c.id)} onChange={() => toggle(c.id)} />
+              </td>
+              <td>
+                <a href={`#/chats/${c.id}`}>{c.customerName}</a>
+              </td>
+              <td>{c.customerPhone}</td>
+              <td data-testid="owner">{c.owner.name}</td>
+              <td>{c.pendingRequest ? `to ${c.pendingRequest.recipient.name}` : "—"}</td>
+              <td>{when(c.lastCustomerMessageAt)}</td>
+            </tr>
+          ))}
+          {chats.length === 0 && !fetching && (
+            <tr>
+              <td colSpan={6}>No chats here.</td>
+            </tr>
+          )}
+        </tbody>
+      </table>
+      <div className="pager">
+        <button disabled={cursors.length === 0} onClick={() => (setAfter(cursors[cursors.length - 1] ?? null), setCursors((c) => c.slice(0, -1)))}>
+          Previous page
+        </button>
+        <button
+          disabled={!data?.chatSessions.pageInfo.hasNextPage}
+          onClick={() => (setCursors((c) => [...c, after]), setAfter(data?.chatSessions.pageInfo.endCursor ?? null))}
+        >
+          Next page
+        </button>
+      </div>
+      {bulk && (
+        <BulkAssignDialog
+          chatIds={[...selected]}
+          onClose={() => setBulk(false)}
+          onDone={(result) => {
+            setBulk(false);
+            setSelected(new Set());
+            const why: Record<string, string> = {
+              ALREADY_OWNER: "already theirs",
+              CHAT_CLOSED: "closed",
+              FORBIDDEN: "not yours to move",
+              NOT_FOUND: "no longer exists",
+            };
+            const skipped = result.results.filter((r) => r.outcome !== "ASSIGNED").map((r) => `${names.get(r.chatSessionId) ?? r.chatSessionId} (${why[r.outcome] ?? r.outcome})`);
+            setSummary(`${result.assignedCount} ${result.assignedCount === 1 ? "chat" : "chats"} moved.${skipped.length ? ` Not moved: ${skipped.join(", ")}.` : ""}`);
+            refresh();
+          }}
+        />
+      )}
+    </section>
+  );
+}
+
+function UserSelect({ role, value, onChange, exclude = [] }: { role: "USER" | "MANAGER"; value: string; onChange: (id: string) => void; exclude?: string[] }) {
+  const [{ data }] = useQuery({ query: UsersQuery, variables: { role: role === "USER" ? "USER" : null } });
+  const users = (data?.users ?? []).filter((u) => (role === "USER" ? u.role === "USER" : u.role !== "USER") && !exclude.includes(u.id));
+  return (
+    <label>
+      Select User
+      <select value={value} onChange={(e) => onChange(e.target.value)} required>
+        <option value="">Choose…</option>
+        {users.map((u) => (
+          <option key={u.id} value={u.id}>
+            {u.name} — {u.online ? "online" : "offline"}, {u.availability.toLowerCase()}
+          </option>
+        ))}
+      </select>
+    </label>
+  );
+}
+
+function BulkAssignDialog({
+  chatIds,
+  onClose,
+  onDone,
+}: {
+  chatIds: string[];
+  onClose: () => void;
+  onDone: (r: { assignedCount: number; results: Array<{ chatSessionId: string; outcome: string }> }) => void;
+}) {
+  const [to, setTo] = useState("");
+  const [state, run] = useMutation(BulkAssignMutation);
+  // One key per dialog: a retried click replays the first result instead of moving twice.
+  const key = useMemo(() => `console-${crypto.randomUUID()}`, []);
+  return (
+    <Dialog label="Assign Chat Sessions" onClose={onClose}>
+      <form
+        onSubmit={(e) => {
+          e.preventDefault();
+          void run({ input: { chatSessionIds: chatIds, toUserId: to, idempotencyKey: key } }).then((res) => {
+            if (res.data) onDone(res.data.bulkAssignChats);
+          });
+        }}
+      >
+        <h2>Assign Chat Sessions</h2>
+        <p>
+          {chatIds.length} {chatIds.length === 1 ? "chat" : "chats"} selected.
+        </p>
+        <UserSelect role="USER" value={to} onChange={setTo} />
+        <ErrorLine error={state.error} />
+        <div className="actions">
+          <button type="button" onClick={onClose}>
+            Cancel
+          </button>
+          <button type="submit" disabled={!to || state.fetching}>
+            Assign
+          </button>
+        </div>
+      </form>
+    </Dialog>
+  );
+}
+
+// ---- One chat: details, pending request, history, Assign/Discuss ----
+
+function Chat({ id }: { id: string }) {
+  const { refresh, me } = useSession();
+  const [{ data, error }, reexecute] = useLiveQuery(ChatQuery, { id });
+  const [dialog, setDialog] = useState(false);
+  const [withdrawing, setWithdrawing] = useState(false);
+  const [, withdraw] = useMutation(WithdrawMutation);
+  const settings = useQuery({ query: SettingsQuery })[0].data?.assignDiscussSettings;
+  const chat = data?.chatSession;
+  if (error) return <ErrorLine error={error} />;
+  if (!data) return <p className="loading">Loading…</p>;
+  if (!chat) return <p role="alert">That chat no longer exists, or you cannot see it.</p>;
+  const pending = chat.pendingRequest;
+  const history = data.engagementTrackingRecords.edges.map((e) => e.node);
+  const lastOutcome = history[0];
+  return (
+    <section aria-labelledby="chat-title">
+      <p>
+        <a href="#/">← Chat Sessions</a>
+      </p>
+      <h1 id="chat-title">{chat.customerName}</h1>
+      <dl className="details">
+        <dt>Phone</dt>
+        <dd>{chat.customerPhone}</dd>
+        <dt>Owner</dt>
+        <dd data-testid="chat-owner">{chat.owner.name}</dd>
+        <dt>Status</dt>
+        <dd>{chat.status === "OPEN" ? "Open" : "Closed"}</dd>
+        <dt>Last customer message</dt>
+        <dd>{when(chat.lastCustomerMessageAt)}</dd>
+      </dl>
+      {chat.status === "OPEN" && !pending && (
+        <button className="primary" onClick={() => setDialog(true)}>
+          Assign/Discuss
+        </button>
+      )}
+      {pending && (
+        <div className="pending" role="group" aria-label="Pending request">
+          <p>
+            {pending.kind === "DISCUSS" ? "Discuss request" : "Assignment request"} to <strong>{pending.recipient.name}</strong>, sent by {pending.sender.name}:{" "}
+            <Countdown expiresAt={pending.expiresAt} onZero={() => setTimeout(() => reexecute({ requestPolicy: "network-only" }), 1_200)} />
+          </p>
+          {(pending.sender.id === me.id || me.role !== "USER") && <button onClick={() => setWithdrawing(true)}>Withdraw</button>}
+        </div>
+      )}
+      {!pending && lastOutcome && lastOutcome.status !== "PENDING" && (
+        <p className="outcome" role="status">
+          Last request: {describeOutcome(lastOutcome.status)}
+          {lastOutcome.reason ? ` (${lastOutcome.reason})` : ""}.
+        </p>
+      )}
+      <h2>Handover history</h2>
+      <table>
+        <thead>
+          <tr>
+            <th scope="col">When</th>
+            <th scope="col">Kind</th>
+            <th scope="col">From</th>
+            <th scope="col">To</th>
+            <th scope="col">Status</th>
+            <th scope="col">Reason</th>
+          </tr>
+        </thead>
+        <tbody>
+          {history.map((r) => (
+            <tr key={r.id}>
+              <td>{when(r.requestedAt)}</td>
+              <td>{r.kind === "DIRECT_ASSIGN" ? "Bulk" : r.kind === "DISCUSS_REQUEST" ? "Discuss" : "Assign"}</td>
+              <td>{r.initiatedBy.name}</td>
+              <td>{r.toUser.name}</td>
+              <td>{describeOutcome(r.status)}</td>
+              <td>{r.reason ?? ""}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+      {dialog && (
+        <AssignDialog
+          chatId={chat.id}
+          exclude={[chat.owner.id, me.id]}
+          onClose={() => setDialog(false)}
+          onSent={() => {
+            setDialog(false);
+            refresh();
+          }}
+        />
+      )}
+      {withdrawing && pending && (
+        <ReasonDialog
+          title="Withdraw the request"
+          action="Withdraw"
+          presets={settings?.withdrawReasonPresets ?? []}
+          onCancel={() => setWithdrawing(false)}
+          onConfirm={async (reason) => {
+            const res = await withdraw({ requestId: pending.id, reason });
+            if (!res.error) setWithdrawing(false);
+            refresh();
+            return res.error;
+          }}
+        />
+      )}
+    </section>
+  );
+}
+
+function describeOutcome(status: string): string {
+  switch (status) {
+    case "PENDING":
+      return "pending";
+    case "ACCEPTED":
+      return "accepted";
+    case "REJECTED":
+      return "rejected";
+    case "WITHDRAWN":
+      return "withdrawn";
+    case "TIMED_OUT":
+      return "timed out";
+    case "CANCELLED":
+      return "cancelled";
+    case "ASSIGNED":
+      return "assigned";
+    case "ENDED":
+      return "discussion ended";
+    default:
+      return status.toLowerCase();
+  }
+}
+
+function AssignDialog({ chatId, exclude, onClose, onSent }: { chatId: string; exclude: string[]; onClose: () => void; onSent: () => void }) {
+  const [option, setOption] = useState<"Assign" | "Discuss">("Assign");
+  const [type, setType] = useState<"USER" | "MANAGER">("USER");
+  const [recipient, setRecipient] = useState("");
+  const [note, setNote] = useState("");
+  const [assigned, assign] = useMutation(AssignMutation);
+  const [discussed, discuss] = useMutation(DiscussMutation);
+  const error = option === "Assign" ? assigned.error : discussed.error;
+  return (
+    <Dialog label="Assign/Discuss" onClose={onClose}>
+      <form
+        onSubmit={(e) => {
+          e.preventDefault();
+          const input = { chatSessionId: chatId, recipientType: type, recipientId: recipient, note: note.trim() || null };
+          void (option === "Assign" ? assign({ input }) : discuss({ input })).then((res) => {
+            if (!res.error) onSent();
+          });
+        }}
+      >
+        <h2>Assign/Discuss</h2>
+        <fieldset>
+          <legend>Option</legend>
+          {(["Assign", "Discuss"] as const).map((o) => (
+            <label key={o} className="radio">
+              <input type="radio" name="option" checked={option === o} onChange={() => setOption(o)} />
+              {o}
+            </label>
+          ))}
+        </fieldset>
+        <label>
+          Assign To
+          <select value={type} onChange={(e) => (setType(e.target.value as "USER" | "MANAGER"), setRecipient(""))}>
+            <option value="USER">User</option>
+            <option value="MANAGER">Manager</option>
+          </select>
+        </label>
+        <UserSelect role={type} value={recipient} onChange={setRecipient} exclude={exclude} />
+        <label>
+          Note
+          <textarea value={note} onChange={(e) => setNote(e.target.value)} maxLength={1000} rows={3} />
+        </label>
+        <ErrorLine error={error} />
+        <div className="actions">
+          <button type="button" onClick={onClose}>
+            Cancel
+          </button>
+          <button type="submit" disabled={!recipient || assigned.fetching || discussed.fetching}>
+            {option}
+          </button>
+        </div>
+      </form>
+    </Dialog>
+  );
+}
+
+// ---- Notifications inbox ----
+
+function Inbox() {
+  const [{ data }] = useLiveQuery(IncomingQuery, {});
+  const [, markRead] = useMutation(MarkReadMutation);
+  const { refresh } = useSession();
+  const list = data?.notifications.edges.map((e) => e.node) ?? [];
+  const unread = list.filter((n) => !n.readAt).map((n) => n.id);
+  return (
+    <section aria-labelledby="inbox-title">
+      <h1 id="inbox-title">Notifications</h1>
+      <button disabled={unread.length === 0} onClick={() => void markRead({ ids: unread }).then(refresh)}>
+        Mark all read
+      </button>
+      <ul className="inbox">
+        {list.map((n) => (
+          <li key={n.id} className={n.readAt ? "read" : "unread"}>
+            {n.message} <time dateTime={n.createdAt}>{when(n.createdAt)}</time>
+          </li>
+        ))}
+        {list.length === 0 && <li>Nothing yet.</li>}
+      </ul>
+    </section>
+  );
+}
+
+// ---- Tracking records ----
+
+function Tracking() {
+  const [status, setStatus] = useState("");
+  const [kind, setKind] = useState("");
+  const [from, setFrom] = useState("");
+  const [to, setTo] = useState("");
+  const [download, setDownload] = useState<string | null>(null);
+  const filter = {
+    status: status || null,
+    kind: kind || null,
+    from: from ? new Date(from).toISOString() : null,
+    to: to ? new Date(to).toISOString() : null,
+  } as Record<string, string | null>;
+  const [{ data, error }] = useLiveQuery(TrackingQuery, { filter: filter as never, first: 50 });
+  const rows = data?.engagementTrackingRecords.edges.map((e) => e.node) ?? [];
+  const csv = async () => {
+    setDownload(null);
+    const params = new URLSearchParams();
+    if (filter.from) params.set("from", filter.from);
+    if (filter.to) params.set("to", filter.to);
+    const res = await fetch(`${apiOrigin()}/exports/engagement-tracking-records.csv?${params}`, {
+      headers: { authorization: `Bearer ${sessionStorage.getItem(TOKEN_KEY) ?? ""}` },
+    });
+    if (!res.ok) {
+      const body = (await res.json().catch(() => null)) as { errors?: Array<{ extensions?: { code?: string } }> } | null;
+      const code = body?.errors?.[0]?.extensions?.code;
+      setDownload(code === "FORBIDDEN" ? "Only managers and admins may download tracking records." : "The download failed. Please try again.");
+      return;
+    }
+    const url = URL.createObjectURL(await res.blob());
+    const a = document.createElement("a");
+    a.href = url;
+    a.download = "engagement-tracking-records.csv";
+    a.click();
+    URL.revokeObjectURL(url);
+  };
+  return (
+    <section aria-labelledby="tracking-title">
+      <h1 id="tracking-title">Tracking records</h1>
+      <div className="toolbar">
+        <label>
+          Status
+          <select value={status} onChange={(e) => setStatus(e.target.value)}>
+            <option value="">Any</option>
+            {["PENDING", "ACCEPTED", "REJECTED", "WITHDRAWN", "TIMED_OUT", "CANCELLED", "ASSIGNED", "ENDED"].map((s) => (
+              <option key={s} value={s}>
+                {describeOutcome(s)}
+              </option>
+            ))}
+          </select>
+        </label>
+        <label>
+          Kind
+          <select value={kind} onChange={(e) => setKind(e.target.value)}>
+            <option value="">Any</option>
+            <option value="ASSIGN_REQUEST">Assign</option>
+            <option value="DISCUSS_REQUEST">Discuss</option>
+            <option value="DIRECT_ASSIGN">Bulk</option>
+          </select>
+        </label>
+        <label>
+          From
+          <input type="date" value={from} onChange={(e) => setFrom(e.target.value)} />
+        </label>
+        <label>
+          To
+          <input type="date" value={to} onChange={(e) => setTo(e.target.value)} />
+        </label>
+        <button onClick={() => void csv()}>Download CSV</button>
+      </div>
+      {download && <p role="alert">{download}</p>}
+      <ErrorLine error={error} />
+      <table>
+        <thead>
+          <tr>
+            <th scope="col">When</th>
+            <th scope="col">Customer</th>
+            <th scope="col">Kind</th>
+            <th scope="col">By</th>
+            <th scope="col">From</th>
+            <th scope="col">To</th>
+            <th scope="col">Status</th>
+            <th scope="col">Reason</th>
+          </tr>
+        </thead>
+        <tbody>
+          {rows.map((r) => (
+            <tr key={r.id}>
+              <td>{when(r.requestedAt)}</td>
+              <td>{r.chatSession.customerName}</td>
+              <td>{r.kind === "DIRECT_ASSIGN" ? "Bulk" : r.kind === "DISCUSS_REQUEST" ? "Discuss" : "Assign"}</td>
+              <td>{r.initiatedBy.name}</td>
+              <td>{r.fromUser.name}</td>
+              <td>{r.toUser.name}</td>
+              <td>{describeOutcome(r.status)}</td>
+              <td>{r.reason ?? ""}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </section>
+  );
+}
+
+// ---- Settings (admins) ----
+
+function Settings() {
+  const [{ data, error }] = useQuery({ query: SettingsQuery });
+  const [saved, save] = useMutation(UpdateSettingsMutation);
+  const [timeout, setTimeoutValue] = useState<string | null>(null);
+  const [reject, setReject] = useState<string | null>(null);
+  const [withdraw, setWithdraw] = useState<string | null>(null);
+  const [done, setDone] = useState(false);
+  const s = data?.assignDiscussSettings;
+  if (error) return <ErrorLine error={error} />;
+  if (!s) return <p className="loading">Loading…</p>;
+  const lines = (text: string) => text.split("\n").map((l) => l.trim()).filter(Boolean);
+  return (
+    <section aria-labelledby="settings-title">
+      <h1 id="settings-title">Settings</h1>
+      <form
+        className="settings"
+        onSubmit={(e) => {
+          e.preventDefault();
+          setDone(false);
+          const seconds = Number(timeout ?? s.assignRequestTimeoutSeconds);
+          void save({
+            input: {
+              assignRequestTimeoutSeconds: Number.isInteger(seconds) ? seconds : -1,
+              rejectReasonPresets: lines(reject ?? s.rejectReasonPresets.join("\n")),
+              withdrawReasonPresets: lines(withdraw ?? s.withdrawReasonPresets.join("\n")),
+            },
+          }).then((res) => setDone(!res.error));
+        }}
+      >
+        <label>
+          Assign Request Timeout Duration
+          <input type="number" inputMode="numeric" value={timeout ?? String(s.assignRequestTimeoutSeconds)} onChange={(e) => setTimeoutValue(e.target.value)} />
+          <span className="hint">seconds, 5 to 86,400</span>
+        </label>
+        <label>
+          Reject reasons (one per line)
+          <textarea rows={4} value={reject ?? s.rejectReasonPresets.join("\n")} onChange={(e) => setReject(e.target.value)} />
+        </label>
+        <label>
+          Withdraw reasons (one per line)
+          <textarea rows={4} value={withdraw ?? s.withdrawReasonPresets.join("\n")} onChange={(e) => setWithdraw(e.target.value)} />
+        </label>
+        <ErrorLine error={saved.error} />
+        {done && <p role="status">Settings saved.</p>}
+        <button type="submit" className="primary">
+          Save
+        </button>
+      </form>
+    </section>
+  );
+}

@@ -1,0 +1,286 @@
+import { graphql } from "./gql";
+
+// Every operation the console sends, typed by GraphQL Code Generator's client preset against
+// schema/schema.graphql (`npm run codegen` writes ./gql).
+
+export const MeQuery = graphql(`
+  query ConsoleMe {
+    me {
+      id
+      name
+      role
+      availability
+    }
+    serverTime
+    unreadNotificationCount
+    latestEventSequence
+  }
+`);
+
+export const ChatSessionsQuery = graphql(`
+  query ConsoleChatSessions($filter: ChatSessionFilter, $first: Int, $after: String) {
+    chatSessions(filter: $filter, first: $first, after: $after) {
+      edges {
+        node {
+          id
+          customerName
+          customerPhone
+          status
+          lastCustomerMessageAt
+          owner {
+            id
+            name
+          }
+          pendingRequest {
+            id
+            recipient {
+              id
+              name
+            }
+          }
+        }
+      }
+      pageInfo {
+        hasNextPage
+        endCursor
+      }
+    }
+  }
+`);
+
+export const ChatQuery = graphql(`
+  query ConsoleChat($id: ID!) {
+    chatSession(id: $id) {
+      id
+      customerName
+      customerPhone
+      status
+      lastCustomerMessageAt
+      owner {
+        id
+        name
+      }
+      pendingRequest {
+        id
+        kind
+        status
+        expiresAt
+        note
+        sender {
+          id
+          name
+        }
+        recipient {
+          id
+          name
+        }
+      }
+    }
+    engagementTrackingRecords(filter: { chatSessionId: $id }, first: 50) {
+      edges {
+        node {
+          id
+          kind
+          status
+          requestedAt
+          respondedAt
+          reason
+          initiatedBy {
+            name
+          }
+          toUser {
+            name
+          }
+        }
+      }
+    }
+  }
+`);
+
+export const UsersQuery = graphql(`
+  query ConsoleUsers($role: UserRole) {
+    users(role: $role) {
+      id
+      name
+      role
+      availability
+      online
+    }
+  }
+`);
+
+export const SettingsQuery = graphql(`
+  query ConsoleSettings {
+    assignDiscussSettings {
+      assignRequestTimeoutSeconds
+      rejectReasonPresets
+      withdrawReasonPresets
+    }
+  }
+`);
+
+export const UpdateSettingsMutation = graphql(`
+  mutation ConsoleUpdateSettings($input: AssignDiscussSettingsInput!) {
+    updateAssignDiscussSettings(input: $input) {
+      assignRequestTimeoutSeconds
+      rejectReasonPresets
+      withdrawReasonPresets
+    }
+  }
+`);
+
+export const AssignMutation = graphql(`
+  mutation ConsoleAssign($input: AssignChatInput!) {
+    assignChat(input: $input) {
+      id
+      status
+      expiresAt
+    }
+  }
+`);
+
+export const DiscussMutation = graphql(`
+  mutation ConsoleDiscuss($input: DiscussChatInput!) {
+    discussChat(input: $input) {
+      id
+      status
+      expiresAt
+    }
+  }
+`);
+
+export const AcceptMutation = graphql(`
+  mutation ConsoleAccept($requestId: ID!) {
+    acceptAssignment(requestId: $requestId) {
+      id
+      status
+    }
+  }
+`);
+
+export const RejectMutation = graphql(`
+  mutation ConsoleReject($requestId: ID!, $reason: String!) {
+    rejectAssignment(requestId: $requestId, reason: $reason) {
+      id
+      status
+    }
+  }
+`);
+
+export const WithdrawMutation = graphql(`
+  mutation ConsoleWithdraw($requestId: ID!, $reason: String!) {
+    withdrawAssignment(requestId: $requestId, reason: $reason) {
+      id
+      status
+    }
+  }
+`);
+
+export const BulkAssignMutation = graphql(`
+  mutation ConsoleBulkAssign($input: BulkAssignChatsInput!) {
+    bulkAssignChats(input: $input) {
+      assignedCount
+      skippedCount
+      results {
+        chatSessionId
+        outcome
+      }
+    }
+  }
+`);
+
+export const IncomingQuery = graphql(`
+  query ConsoleIncoming {
+    assignmentRequests(filter: { direction: INCOMING, status: PENDING }, first: 50) {
+      edges {
+        node {
+          id
+          kind
+          expiresAt
+          sender {
+            name
+          }
+          chatSession {
+            id
+            customerName
+          }
+        }
+      }
+    }
+    notifications(first: 20) {
+      edges {
+        node {
+          id
+          message
+          createdAt
+          readAt
+        }
+      }
+    }
+  }
+`);
+
+export const MarkReadMutation = graphql(`
+  mutation ConsoleMarkRead($ids: [ID!]!) {
+    markNotificationsRead(ids: $ids)
+  }
+`);
+
+export const TrackingQuery = graphql(`
+  query ConsoleTracking($filter: EngagementTrackingRecordFilter, $first: Int, $after: String) {
+    engagementTrackingRecords(filter: $filter, first: $first, after: $after) {
+      edges {
+        node {
+          id
+          kind
+          status
+          requestedAt
+          respondedAt
+          reason
+          chatSession {
+            customerName
+          }
+          initiatedBy {
+            name
+          }
+          fromUser {
+            name
+          }
+          toUser {
+            name
+          }
+        }
+      }
+      pageInfo {
+        hasNextPage
+        endCursor
+      }
+    }
+  }
+`);
+
+export const NotificationSubscription = graphql(`
+  subscription ConsoleNotifications {
+    notificationReceived {
+      id
+      message
+    }
+  }
+`);
+
+export const EventsSubscription = graphql(`
+  subscription ConsoleEvents($scope: EventScope!) {
+    assignmentEvents(scope: $scope) {
+      sequence
+      type
+    }
+  }
+`);
+
+export const EventsSinceQuery = graphql(`
+  query ConsoleEventsSince($after: String, $scope: EventScope!) {
+    assignmentEventsSince(after: $after, scope: $scope, first: 500) {
+      sequence
+    }
+  }
+`);

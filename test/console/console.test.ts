@@ -1,0 +1,231 @@
+import { existsSync, mkdirSync } from "node:fs";
+import path from "node:path";
+import { type Browser, type BrowserContext, chromium, type Locator, type Page } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { TokenService } from "../../src/modules/auth/token.service";
+import { OrganizationService } from "../../src/modules/organizations/organization.service";
+import type { User } from "../../src/modules/users/user.entity";
+import { createTestDatabase, type TestDatabase } from "../support/db";
+import { TEST_JWT_SECRET } from "../support/factories";
+import { startTestServer, type TestServer } from "../support/server";
+import { testServices } from "../support/services";
+
+// Issue #15: the agent console, in real Chromium (Debian's package, driven by playwright-core),
+// against a real Baton on the public API only. The screenshots in docs/ are taken here.
+
+const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
+const haveChromium = existsSync(CHROMIUM);
+const SHOTS = path.resolve(__dirname, "../../docs/screenshots");
+
+let db: TestDatabase;
+let server: TestServer;
+let browser: Browser;
+let base: string;
+let cast: Record<"admin" | "mark" | "martha" | "maria", User>;
+let tokens: TokenService;
+const contexts: BrowserContext[] = [];
+
+// CI installs Chromium and sets REQUIRE_CHROMIUM: there the browser tests must run, never skip.
+describe.runIf(!haveChromium && process.env.REQUIRE_CHROMIUM)("Chromium is required here (REQUIRE_CHROMIUM)", () => {
+  it(`is installed at ${CHROMIUM}`, () => {
+    expect(existsSync(CHROMIUM)).toBe(true);
+  });
+});
+
+describe.skipIf(!haveChromium)(`the agent console in Chromium (${haveChromium ? CHROMIUM : `skipped: no Chromium at ${CHROMIUM}; apt-get install -y chromium`})`, () => {
+  beforeAll(async () => {
+    db = await createTestDatabase();
+    cast = (await new OrganizationService(db.dataSource).seedDemo());
+    tokens = new TokenService(TEST_JWT_SECRET, db.dataSource);
+    await testServices(db.dataSource).settings.update(cast.admin, {
+      assignRequestTimeoutSeconds: 120,
+      rejectReasonPresets: ["In a meeting", "Not my area"],
+      withdrawReasonPresets: ["Resolved it myself"],
+    });
+    server = await startTestServer(db.dataSource, { schedulerUrl: db.url, demo: true });
+    base = server.url.replace(/\/graphql$/, "/");
+    // As root (CI) Chromium needs --no-sandbox; its own sandbox is not what this test is about.
+    browser = await chromium.launch({ executablePath: CHROMIUM, args: ["--no-sandbox", "--disable-dev-shm-usage"] });
+    mkdirSync(SHOTS, { recursive: true });
+  }, 60_000);
+
+  afterAll(async () => {
+    for (const c of contexts) await c.close().catch(() => undefined);
+    await browser?.close();
+    await server?.stop();
+    await db?.drop();
+  });
+
+  async function open(user: keyof typeof cast, hash = "#/"): Promise<Page> {
+    const context = await browser.newContext({ viewport: { width: 1200, height: 800 } });
+    contexts.push(context);
+    const page = await context.newPage();
+    await page.goto(base);
+    await page.getByLabel("Token").fill(tokens.sign(cast[user].id));
+    await page.getByRole("button", { name: "Sign in" }).click();
+    await expect.poll(() => page.getByText(`${cast[user].name} ·`).count()).toBe(1);
+    if (hash !== "#/") await page.evaluate(`window.location.hash = ${JSON.stringify(hash)}`);
+    return page;
+  }
+
+  /** Picks the option whose text contains `name`. */
+  async function choose(select: Locator, name: string): Promise<void> {
+    await expect.poll(() => select.locator("option", { hasText: name }).count()).toBeGreaterThan(0);
+    const value = await select.locator("option", { hasText: name }).first().getAttribute("value");
+    await select.selectOption(value);
+  }
+
+  const chatIdOf = async (customer: string): Promise<string> =>
+    (await db.dataSource.query<Array<{ id: string }>>(`SELECT id FROM chat_sessions WHERE customer_name = $1`, [customer]))[0].id;
+
+  const shot = (page: Page, name: string) => page.screenshot({ path: path.join(SHOTS, `${name}.png`) });
+
+  async function assignFromChat(page: Page, customer: string, to: string): Promise<void> {
+    await page.evaluate(`window.location.hash = ${JSON.stringify(`#/chats/${await chatIdOf(customer)}`)}`);
+    await page.getByRole("button", { name: "Assign/Discuss" }).click();
+    const dialog = page.getByRole("dialog", { name: "Assign/Discuss" });
+    await choose(dialog.getByLabel("Select User"), to);
+    await dialog.getByLabel("Note").fill("Wants a refund");
+    await dialog.getByRole("button", { name: "Assign", exact: true }).click();
+    await expect.poll(() => page.getByRole("group", { name: "Pending request" }).count()).toBe(1);
+  }
+
+  it("sign in: the demo's 'Sign in as' list, and a bad token answered with a sentence", async () => {
+    const context = await browser.newContext();
+    contexts.push(context);
+    const page = await context.newPage();
+    await page.goto(base);
+    await expect.poll(() => page.getByRole("button", { name: /Martha/ }).count()).toBe(1);
+    await shot(page, "sign-in");
+    await page.getByLabel("Token").fill("not-a-token");
+    await page.getByRole("button", { name: "Sign in" }).click();
+    await expect.poll(() => page.getByRole("alert").textContent()).toBe("Your sign-in is no longer valid. Please sign in again.");
+    await page.getByRole("button", { name: "Sign out" }).click();
+    await page.getByRole("button", { name: /Martha/ }).click();
+    await expect.poll(() => page.getByText("Martha · user").count()).toBe(1);
+    // The token is kept for the tab: a reload stays signed in.
+    await page.reload();
+    await expect.poll(() => page.getByText("Martha · user").count()).toBe(1);
+  });
+
+  it("Mark assigns a chat to Martha; Martha is told live and accepts; Mark's page shows the chat as hers without a reload", async () => {
+    const martha = await open("martha");
+    const mark = await open("mark");
+    await shot(mark, "chat-sessions");
+    await assignFromChat(mark, "Customer 1", "Martha");
+    await expect.poll(() => mark.getByRole("group", { name: "Pending request" }).textContent()).toMatch(/to Martha.*left/);
+    await shot(mark, "chat-pending");
+
+    const card = martha.getByRole("group", { name: "Request from Mark" });
+    await expect.poll(() => card.textContent()).toContain("Mark has sent you a chat assignment request.");
+    await shot(martha, "incoming-request");
+    await card.getByRole("button", { name: "Accept" }).click();
+
+    await expect.poll(() => mark.getByTestId("chat-owner").textContent(), { timeout: 10_000 }).toBe("Martha");
+    await expect.poll(() => mark.getByRole("status").filter({ hasText: "Last request" }).textContent()).toContain("accepted");
+    expect((await db.dataSource.query(`SELECT owner_id FROM chat_sessions WHERE customer_name = 'Customer 1'`))[0].owner_id).toBe(cast.martha.id);
+  }, 60_000);
+
+  it("a reject with a quick-pick reason", async () => {
+    const martha = await open("martha");
+    const mark = await open("mark");
+    await assignFromChat(mark, "Customer 2", "Martha");
+    const card = martha.getByRole("group", { name: "Request from Mark" });
+    await card.getByRole("button", { name: "Reject" }).click();
+    const dialog = martha.getByRole("dialog", { name: "Reject the request" });
+    await dialog.getByLabel("In a meeting").check();
+    await shot(martha, "reject-reason");
+    await dialog.getByRole("button", { name: "Reject" }).click();
+    await expect.poll(() => mark.getByRole("status").filter({ hasText: "Last request" }).textContent(), { timeout: 10_000 }).toBe("Last request: rejected (In a meeting).");
+    expect((await db.dataSource.query(`SELECT reason_is_preset FROM engagement_tracking_records WHERE status = 'REJECTED'`))[0].reason_is_preset).toBe(true);
+  }, 60_000);
+
+  it("a withdraw with a typed reason; the recipient's request disappears", async () => {
+    const martha = await open("martha");
+    const mark = await open("mark");
+    await assignFromChat(mark, "Customer 3", "Martha");
+    await expect.poll(() => martha.getByRole("group", { name: "Request from Mark" }).count()).toBe(1);
+    await mark.getByRole("button", { name: "Withdraw" }).click();
+    const dialog = mark.getByRole("dialog", { name: "Withdraw the request" });
+    await dialog.getByLabel("Reason").fill("Customer left the chat");
+    await dialog.getByRole("button", { name: "Withdraw" }).click();
+    await expect.poll(() => mark.getByRole("status").filter({ hasText: "Last request" }).textContent()).toBe("Last request: withdrawn (Customer left the chat).");
+    await expect.poll(() => martha.getByRole("group", { name: "Request from Mark" }).count(), { timeout: 10_000 }).toBe(0);
+  }, 60_000);
+
+  it("a bulk 'Assign Chat Sessions' of 3 selected chats", async () => {
+    const maria = await open("maria");
+    for (const name of ["Customer 10", "Customer 11", "Customer 12"]) await maria.getByRole("checkbox", { name, exact: true }).check();
+    await maria.getByRole("button", { name: "More actions" }).click();
+    await maria.getByRole("menuitem", { name: "Assign Chat Sessions" }).click();
+    const dialog = maria.getByRole("dialog", { name: "Assign Chat Sessions" });
+    await choose(dialog.getByLabel("Select User"), "Martha");
+    await shot(maria, "bulk-assign");
+    await dialog.getByRole("button", { name: "Assign" }).click();
+    await expect.poll(() => maria.getByRole("status").filter({ hasText: "moved" }).textContent()).toBe("3 chats moved.");
+    for (const name of ["Customer 10", "Customer 11", "Customer 12"]) {
+      const row = maria.getByRole("row").filter({ has: maria.getByRole("checkbox", { name, exact: true }) });
+      await expect.poll(() => row.getByTestId("owner").textContent()).toBe("Martha");
+    }
+  }, 60_000);
+
+  it("settings: saved by an admin, validated with the API's codes, refused for a user", async () => {
+    const admin = await open("admin", "#/settings");
+    const timeout = admin.getByLabel("Assign Request Timeout Duration");
+    await timeout.fill("3");
+    await admin.getByRole("button", { name: "Save" }).click();
+    await expect.poll(() => admin.getByRole("alert").textContent()).toBe("The timeout must be a whole number of seconds between 5 and 86,400.");
+    await timeout.fill("5");
+    await admin.getByRole("button", { name: "Save" }).click();
+    await expect.poll(() => admin.getByRole("status").filter({ hasText: "saved" }).textContent()).toBe("Settings saved.");
+    await shot(admin, "settings");
+    expect((await db.dataSource.query(`SELECT assign_request_timeout_seconds AS s FROM assign_discuss_settings`))[0].s).toBe(5);
+
+    const user = await open("martha", "#/settings");
+    await user.getByLabel("Assign Request Timeout Duration").fill("60");
+    await user.getByRole("button", { name: "Save" }).click();
+    await expect.poll(() => user.getByRole("alert").textContent()).toBe("You are not allowed to do that.");
+    expect((await db.dataSource.query(`SELECT assign_request_timeout_seconds AS s FROM assign_discuss_settings`))[0].s).toBe(5);
+  }, 60_000);
+
+  it("the countdown reaches zero and the page shows the request timed out (5 s deadline, the server's scheduler)", async () => {
+    const mark = await open("mark");
+    await assignFromChat(mark, "Customer 4", "Martha");
+    await expect.poll(() => mark.getByLabel("Time left").textContent()).toMatch(/^0:0[0-5] left$/);
+    await expect.poll(() => mark.getByRole("status").filter({ hasText: "Last request" }).textContent(), { timeout: 12_000 }).toBe("Last request: timed out.");
+  }, 60_000);
+
+  it("works against a Baton on another origin that allows the console's origin", async () => {
+    const consoleOrigin = new URL(base).origin;
+    const api = await startTestServer(db.dataSource, { corsOrigins: [consoleOrigin] });
+    const apiOrigin = new URL(api.url).origin;
+    try {
+      const context = await browser.newContext();
+      contexts.push(context);
+      const page = await context.newPage();
+      const requests: string[] = [];
+      page.on("request", (r) => requests.push(r.url()));
+      await page.goto(`${base}?api=${encodeURIComponent(apiOrigin)}`);
+      await page.getByLabel("Token").fill(tokens.sign(cast.mark.id));
+      await page.getByRole("button", { name: "Sign in" }).click();
+      await expect.poll(() => page.getByText("Mark ·").count()).toBe(1);
+      await expect.poll(() => page.getByRole("link", { name: "Customer 5", exact: true }).count()).toBe(1);
+      expect(requests.some((u) => u.startsWith(`${apiOrigin}/graphql`))).toBe(true);
+      expect(requests.some((u) => u.startsWith(`${consoleOrigin}/graphql`))).toBe(false);
+    } finally {
+      await api.stop();
+    }
+  }, 60_000);
+
+  it("tracking records: the table, and Download CSV for a manager", async () => {
+    const maria = await open("maria", "#/tracking");
+    await expect.poll(() => maria.getByRole("row").count()).toBeGreaterThan(5);
+    await shot(maria, "tracking-records");
+    const download = maria.waitForEvent("download");
+    await maria.getByRole("button", { name: "Download CSV" }).click();
+    expect((await download).suggestedFilename()).toBe("engagement-tracking-records.csv");
+    const martha = await open("martha", "#/tracking");
+    await martha.getByRole("button", { name: "Download CSV" }).click();
+    await expect.poll(() => martha.getByRole("alert").textContent()).toBe("Only managers and admins may download tracking records.");
+  }, 60_000);
+});
