@@ -2,6 +2,7 @@ import { createContext, useCallback, useContext, useEffect, useMemo, useRef, use
 import { Provider, useClient, useMutation, useQuery, useSubscription, type AnyVariables, type TypedDocumentNode } from "urql";
 import { apiOrigin, createApi, type SocketState } from "./api";
 import { sentence } from "./errors";
+import type { ConsoleDiscussionsQuery } from "./gql/graphql";
 import {
   AcceptMutation,
   AssignMutation,
@@ -9,6 +10,11 @@ import {
   ChatQuery,
   ChatSessionsQuery,
   DiscussMutation,
+  DiscussionMessagesQuery,
+  DiscussionMessagesSubscription,
+  DiscussionsQuery,
+  EndDiscussionMutation,
+  PostMessageMutation,
   EventsSinceQuery,
   EventsSubscription,
   IncomingQuery,
@@ -193,6 +199,9 @@ function Signed({
           <a href="#/" aria-current={route.page === "chats" ? "page" : undefined}>
             Chat Sessions
           </a>
+          <a href="#/discussions" aria-current={route.page === "discussions" ? "page" : undefined}>
+            Discussions
+          </a>
           <a href="#/tracking" aria-current={route.page === "tracking" ? "page" : undefined}>
             Tracking records
           </a>
@@ -231,6 +240,7 @@ function Signed({
       <main className="page">
         {route.page === "chats" && <ChatSessions />}
         {route.page === "chat" && <Chat id={route.id} />}
+        {route.page === "discussions" && <Discussions />}
         {route.page === "tracking" && <Tracking />}
         {route.page === "inbox" && <Inbox />}
         {route.page === "settings" && <Settings />}
@@ -241,13 +251,14 @@ function Signed({
 
 // ---- Routing (hash-based: the console is static files) ----
 
-type Route = { page: "chats" } | { page: "chat"; id: string } | { page: "tracking" } | { page: "inbox" } | { page: "settings" };
+type Route = { page: "chats" } | { page: "chat"; id: string } | { page: "discussions" } | { page: "tracking" } | { page: "inbox" } | { page: "settings" };
 
 function parseRoute(hash: string): Route {
   const path = hash.replace(/^#/, "") || "/";
   const chat = /^\/chats\/([\w-]+)$/.exec(path);
   if (chat?.[1]) return { page: "chat", id: chat[1] };
   if (path === "/tracking") return { page: "tracking" };
+  if (path === "/discussions") return { page: "discussions" };
   if (path === "/inbox") return { page: "inbox" };
   if (path === "/settings") return { page: "settings" };
   return { page: "chats" };
@@ -678,6 +689,7 @@ function Chat({ id }: { id: string }) {
           {lastOutcome.reason ? ` (${lastOutcome.reason})` : ""}.
         </p>
       )}
+      <Discussions chatSessionId={chat.id} />
       <h2>Handover history</h2>
       <table>
         <thead>
@@ -807,6 +819,77 @@ function AssignDialog({ chatId, exclude, onClose, onSent }: { chatId: string; ex
         </div>
       </form>
     </Dialog>
+  );
+}
+
+// ---- Discussions: the private panel after an accepted Discuss request ----
+
+function Discussions({ chatSessionId }: { chatSessionId?: string }) {
+  const [{ data, error }] = useLiveQuery(DiscussionsQuery, { filter: { status: "ACTIVE", chatSessionId: chatSessionId ?? null } });
+  const list = data?.discussions.edges.map((e) => e.node) ?? [];
+  if (chatSessionId && list.length === 0) return null;
+  return (
+    <section aria-label="Discussions">
+      {!chatSessionId && <h1>Discussions</h1>}
+      <ErrorLine error={error} />
+      {list.map((d) => (
+        <DiscussionPanel key={d.id} discussion={d} />
+      ))}
+      {!chatSessionId && list.length === 0 && <p>No discussion is going on.</p>}
+    </section>
+  );
+}
+
+type DiscussionNode = ConsoleDiscussionsQuery["discussions"]["edges"][number]["node"];
+
+function DiscussionPanel({ discussion: d }: { discussion: DiscussionNode }) {
+  const { me, refresh } = useSession();
+  const [body, setBody] = useState("");
+  const [posted, post] = useMutation(PostMessageMutation);
+  const [ended, end] = useMutation(EndDiscussionMutation);
+  // Messages live: each one makes the panel read again.
+  useSubscription({ query: DiscussionMessagesSubscription, variables: { discussionId: d.id } }, (_, m) => {
+    refresh();
+    return m;
+  });
+  const participant = me.id === d.requester.id || me.id === d.consultant.id;
+  const [{ data, error: readError }] = useLiveQuery(DiscussionMessagesQuery, { id: d.id });
+  const messages = data?.discussion?.messages.edges.map((e) => e.node) ?? [];
+  return (
+    <article className="discussion" aria-label={`Discussion about ${d.chatSession.customerName}`}>
+      <h2>
+        Discussion about <a href={`#/chats/${d.chatSession.id}`}>{d.chatSession.customerName}</a>: {d.requester.name} with {d.consultant.name}
+      </h2>
+      <ol className="messages" aria-label="Messages">
+        {messages.map((m) => (
+          <li key={m.id}>
+            <strong>{m.author.name}:</strong> {m.body}
+          </li>
+        ))}
+        {messages.length === 0 && <li className="hint">No messages yet.</li>}
+      </ol>
+      {participant && (
+        <form
+          onSubmit={(e) => {
+            e.preventDefault();
+            void post({ discussionId: d.id, body: body.trim() }).then((res) => {
+              if (!res.error) setBody("");
+              refresh();
+            });
+          }}
+        >
+          <label>
+            Message
+            <textarea value={body} onChange={(e) => setBody(e.target.value)} rows={2} maxLength={4000} />
+          </label>
+          <button type="submit" disabled={body.trim() === "" || posted.fetching}>
+            Send
+          </button>
+        </form>
+      )}
+      <ErrorLine error={readError ?? posted.error ?? ended.error} />
+      <button onClick={() => void end({ discussionId: d.id }).then(refresh)}>End discussion</button>
+    </article>
   );
 }
 

@@ -284,3 +284,78 @@ export const EventsSinceQuery = graphql(`
     }
   }
 `);
+
+export const DiscussionsQuery = graphql(`
+  query ConsoleDiscussions($filter: DiscussionFilter) {
+    discussions(filter: $filter, first: 20) {
+      edges {
+        node {
+          id
+          status
+          startedAt
+          endedAt
+          endReason
+          requester {
+            id
+            name
+          }
+          consultant {
+            id
+            name
+          }
+          endedBy {
+            name
+          }
+          chatSession {
+            id
+            customerName
+          }
+        }
+      }
+    }
+  }
+`);
+
+export const DiscussionMessagesQuery = graphql(`
+  query ConsoleDiscussionLog($id: ID!) {
+    discussion(id: $id) {
+      id
+      messages(first: 50) {
+        edges {
+          node {
+            id
+            body
+            author {
+              name
+            }
+          }
+        }
+      }
+    }
+  }
+`);
+
+export const PostMessageMutation = graphql(`
+  mutation ConsolePostMessage($discussionId: ID!, $body: String!) {
+    postDiscussionMessage(discussionId: $discussionId, body: $body) {
+      id
+    }
+  }
+`);
+
+export const EndDiscussionMutation = graphql(`
+  mutation ConsoleEndDiscussion($discussionId: ID!) {
+    endDiscussion(discussionId: $discussionId) {
+      id
+      status
+    }
+  }
+`);
+
+export const DiscussionMessagesSubscription = graphql(`
+  subscription ConsoleDiscussionMessageAdded($discussionId: ID!) {
+    discussionMessageAdded(discussionId: $discussionId) {
+      id
+    }
+  }
+`);

@@ -27,5 +27,5 @@ export async function newestFirst<T extends ObjectLiteral & { id: string }>(
 
 function mapPage<T extends ObjectLiteral & { id: string }>(rows: Array<Record<string, unknown>>, target: new () => T, page: PageArgs, column: string): Page<T> {
   const pairs = toPage(rows, page, (row) => ({ at: row[column] as Date, id: row.id as string }));
-  return { hasNextPage: pairs.hasNextPage, items: pairs.items.map(({ item, cursor }) => ({ item: fromRow(target, item), cursor })) };
+  return { hasNextPage: pairs.hasNextPage, hasPreviousPage: pairs.hasPreviousPage, items: pairs.items.map(({ item, cursor }) => ({ item: fromRow(target, item), cursor })) };
 }

@@ -3,10 +3,16 @@ import type { Page } from "../kernel/page";
 
 export { pageArgs } from "../kernel/page";
 
-@ObjectType()
+@ObjectType({ description: "Relay's page info. Pages go forward (first/after): hasPreviousPage says whether this page continued after a cursor." })
 export class PageInfo {
   @Field()
   hasNextPage: boolean;
+
+  @Field()
+  hasPreviousPage: boolean;
+
+  @Field(() => String, { nullable: true, description: "The first edge's cursor (null for an empty page)." })
+  startCursor: string | null;
 
   @Field(() => String, { nullable: true })
   endCursor: string | null;
@@ -46,5 +52,13 @@ export function ConnectionType<T extends object>(node: ClassType<T>, name: strin
 /** A service's plain page in the Relay shape. */
 export function toConnection<T>(page: Page<T>): Connection<T> {
   const edges = page.items.map(({ item, cursor }) => ({ cursor, node: item }));
-  return { edges, pageInfo: { hasNextPage: page.hasNextPage, endCursor: edges.at(-1)?.cursor ?? null } };
+  return {
+    edges,
+    pageInfo: {
+      hasNextPage: page.hasNextPage,
+      hasPreviousPage: page.hasPreviousPage ?? false,
+      startCursor: edges[0]?.cursor ?? null,
+      endCursor: edges.at(-1)?.cursor ?? null,
+    },
+  };
 }

@@ -23,6 +23,8 @@ export interface Page<T> {
   /** Each item with the opaque cursor that continues after it. */
   items: Array<{ item: T; cursor: string }>;
   hasNextPage: boolean;
+  /** Whether rows come before this page: it continued after a cursor (pages only go forward). */
+  hasPreviousPage?: boolean;
 }
 
 export function encodeCursor(at: Date, id: string): string {
@@ -55,5 +57,6 @@ export function toPage<T>(rows: T[], page: PageArgs, key: (row: T) => Cursor): P
       return { item, cursor: encodeCursor(at, id) };
     }),
     hasNextPage,
+    hasPreviousPage: page.after !== null,
   };
 }

@@ -195,6 +195,50 @@ describe.skipIf(!haveChromium)(`the agent console in Chromium (${haveChromium ? 
     await expect.poll(() => mark.getByRole("status").filter({ hasText: "Last request" }).textContent(), { timeout: 12_000 }).toBe("Last request: timed out.");
   }, 60_000);
 
+  it("Discuss: Martha accepts, the private panel carries messages live both ways, Mark ends it", async () => {
+    const martha = await open("martha");
+    const mark = await open("mark");
+    await mark.evaluate(`window.location.hash = ${JSON.stringify(`#/chats/${await chatIdOf("Customer 6")}`)}`);
+    await mark.getByRole("button", { name: "Assign/Discuss" }).click();
+    const dialog = mark.getByRole("dialog", { name: "Assign/Discuss" });
+    await dialog.getByLabel("Discuss").check();
+    await choose(dialog.getByLabel("Select User"), "Martha");
+    await dialog.getByRole("button", { name: "Discuss", exact: true }).click();
+    const card = martha.getByRole("group", { name: "Request from Mark" });
+    await expect.poll(() => card.textContent()).toContain("Mark has requested to discuss with you.");
+    await card.getByRole("button", { name: "Accept" }).click();
+
+    await martha.getByRole("link", { name: "Discussions" }).click();
+    const hers = martha.getByRole("article", { name: "Discussion about Customer 6" });
+    await hers.getByLabel("Message", { exact: true }).fill("Can we refund this one?");
+    await hers.getByRole("button", { name: "Send" }).click();
+    const his = mark.getByRole("article", { name: "Discussion about Customer 6" });
+    await expect.poll(() => his.getByRole("list", { name: "Messages" }).textContent(), { timeout: 10_000 }).toContain("Martha: Can we refund this one?");
+    await his.getByLabel("Message", { exact: true }).fill("Yes, under 50 EUR.");
+    await his.getByRole("button", { name: "Send" }).click();
+    await expect.poll(() => hers.getByRole("list", { name: "Messages" }).textContent(), { timeout: 10_000 }).toContain("Mark: Yes, under 50 EUR.");
+    await shot(martha, "discussion");
+    await his.getByRole("button", { name: "End discussion" }).click();
+    await expect.poll(() => martha.getByRole("article", { name: "Discussion about Customer 6" }).count(), { timeout: 10_000 }).toBe(0);
+    expect((await db.dataSource.query(`SELECT status FROM discussions`))[0].status).toBe("ENDED");
+  }, 60_000);
+
+  it("a dropped socket shows 'Reconnecting…', comes back by itself and catches up with what happened meanwhile", async () => {
+    const mark = await open("mark");
+    await expect.poll(() => mark.getByRole("link", { name: "Customer 7", exact: true }).count()).toBe(1);
+    const context = mark.context();
+    await context.setOffline(true);
+    // Every socket that may have missed events is closed (4503), as after a Redis outage.
+    server.app.pubsub.reportMissed();
+    await expect.poll(() => mark.getByRole("status").filter({ hasText: "Reconnecting" }).count(), { timeout: 10_000 }).toBe(1);
+    // Meanwhile Maria moves Customer 7 to Martha.
+    await testServices(db.dataSource).bulk.bulkAssign(cast.maria, { chatSessionIds: [await chatIdOf("Customer 7")], toUserId: cast.martha.id });
+    await context.setOffline(false);
+    await expect.poll(() => mark.getByRole("status").filter({ hasText: "Reconnecting" }).count(), { timeout: 15_000 }).toBe(0);
+    // Mark's list ("Mine") no longer shows the chat: the catch-up read it again.
+    await expect.poll(() => mark.getByRole("link", { name: "Customer 7", exact: true }).count(), { timeout: 10_000 }).toBe(0);
+  }, 60_000);
+
   it("works against a Baton on another origin that allows the console's origin", async () => {
     const consoleOrigin = new URL(base).origin;
     const api = await startTestServer(db.dataSource, { corsOrigins: [consoleOrigin] });

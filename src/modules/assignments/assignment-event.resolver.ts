@@ -1,5 +1,5 @@
 import { filter, pipe } from "@graphql-yoga/subscription";
-import { Arg, Ctx, FieldResolver, Int, Query, registerEnumType, Resolver, Root, Subscription } from "type-graphql";
+import { Arg, Ctx, FieldResolver, ID, Int, Query, registerEnumType, Resolver, Root, Subscription } from "type-graphql";
 import { type Context, viewerOf } from "../../graphql/context";
 import { type AssignmentEventMessage, audience } from "../../events/pubsub";
 import { receiveAssignmentEvent } from "../../graphql/subscriptions";
@@ -65,6 +65,11 @@ export class AssignmentEventResolver {
     @Arg("scope", () => EventScope, { defaultValue: EventScope.MINE }) scope: EventScope = EventScope.MINE,
   ): Promise<AssignmentEvent[]> {
     return ctx.services.events.since(viewerOf(ctx), scope, after ?? null, first ?? 100);
+  }
+
+  @FieldResolver(() => ID, { description: "The event's identity for client caches (its sequence, unique across organizations)." })
+  id(@Root() e: AssignmentEvent): string {
+    return e.sequence;
   }
 
   @FieldResolver(() => AssignmentRequest, { nullable: true, description: "Null for a direct (bulk) assignment." })

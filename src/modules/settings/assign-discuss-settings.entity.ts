@@ -1,4 +1,4 @@
-import { Field, Int, ObjectType } from "type-graphql";
+import { Field, ID, Int, ObjectType } from "type-graphql";
 import { Column, Entity, PrimaryColumn } from "typeorm";
 
 export const DEFAULT_TIMEOUT_SECONDS = 120;
@@ -8,6 +8,7 @@ export const MAX_TIMEOUT_SECONDS = 86_400;
 @ObjectType({ description: "Per organization: the request timeout and the quick-pick reasons." })
 @Entity("assign_discuss_settings")
 export class AssignDiscussSettings {
+  @Field(() => ID, { name: "id", description: "The organization's id: one settings object per organization (for client caches)." })
   @PrimaryColumn("uuid", { name: "organization_id" })
   organizationId: string;
 
