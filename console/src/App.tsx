@@ -22,6 +22,7 @@ import {
   MeQuery,
   NotificationSubscription,
   RejectMutation,
+  SetAvailabilityMutation,
   SettingsQuery,
   TrackingQuery,
   UpdateSettingsMutation,
@@ -222,6 +223,7 @@ function Signed({
         <span className="who">
           {me.name} · {me.role.toLowerCase()}
         </span>
+        <AvailabilitySelect value={me.availability} onChanged={refresh} />
         <button onClick={onSignOut}>Sign out</button>
       </header>
       {socket === "reconnecting" && (
@@ -246,6 +248,26 @@ function Signed({
         {route.page === "settings" && <Settings />}
       </main>
     </SessionContext.Provider>
+  );
+}
+
+/** My availability, shown to the whole organization; AWAY moves my pending requests on at once. */
+function AvailabilitySelect({ value, onChanged }: { value: string; onChanged: () => void }) {
+  const [state, set] = useMutation(SetAvailabilityMutation);
+  return (
+    <label className="inline">
+      <span className="visually-hidden">My availability</span>
+      <select
+        aria-label="My availability"
+        value={value}
+        disabled={state.fetching}
+        onChange={(e) => void set({ availability: e.target.value as "AVAILABLE" | "BUSY" | "AWAY" }).then(onChanged)}
+      >
+        <option value="AVAILABLE">Available</option>
+        <option value="BUSY">Busy</option>
+        <option value="AWAY">Away</option>
+      </select>
+    </label>
   );
 }
 
@@ -577,13 +599,27 @@ function ChatSessions() {
   );
 }
 
-function UserSelect({ role, value, onChange, exclude = [] }: { role: "USER" | "MANAGER"; value: string; onChange: (id: string) => void; exclude?: string[] }) {
+function UserSelect({
+  role,
+  value,
+  onChange,
+  exclude = [],
+  label = "Select User",
+  required = true,
+}: {
+  role: "USER" | "MANAGER";
+  value: string;
+  onChange: (id: string) => void;
+  exclude?: string[];
+  label?: string;
+  required?: boolean;
+}) {
   const [{ data }] = useQuery({ query: UsersQuery, variables: { role: role === "USER" ? "USER" : null } });
   const users = (data?.users ?? []).filter((u) => (role === "USER" ? u.role === "USER" : u.role !== "USER") && !exclude.includes(u.id));
   return (
     <label>
-      Select User
-      <select value={value} onChange={(e) => onChange(e.target.value)} required>
+      {label}
+      <select value={value} onChange={(e) => onChange(e.target.value)} required={required}>
         <option value="">Choose…</option>
         {users.map((u) => (
           <option key={u.id} value={u.id}>
@@ -772,6 +808,10 @@ function AssignDialog({ chatId, exclude, onClose, onSent }: { chatId: string; ex
   const [type, setType] = useState<"USER" | "MANAGER">("USER");
   const [recipient, setRecipient] = useState("");
   const [note, setNote] = useState("");
+  const [fallbacks, setFallbacks] = useState<string[]>([]);
+  const [candidate, setCandidate] = useState("");
+  const [{ data: people }] = useQuery({ query: UsersQuery, variables: { role: null } });
+  const nameOf = (id: string) => people?.users.find((u) => u.id === id)?.name ?? id;
   const [assigned, assign] = useMutation(AssignMutation);
   const [discussed, discuss] = useMutation(DiscussMutation);
   const error = option === "Assign" ? assigned.error : discussed.error;
@@ -781,7 +821,8 @@ function AssignDialog({ chatId, exclude, onClose, onSent }: { chatId: string; ex
         onSubmit={(e) => {
           e.preventDefault();
           const input = { chatSessionId: chatId, recipientType: type, recipientId: recipient, note: note.trim() || null };
-          void (option === "Assign" ? assign({ input }) : discuss({ input })).then((res) => {
+          const sent = option === "Assign" ? assign({ input: { ...input, fallbackRecipientIds: fallbacks } }) : discuss({ input });
+          void sent.then((res) => {
             if (!res.error) onSent();
           });
         }}
@@ -804,6 +845,36 @@ function AssignDialog({ chatId, exclude, onClose, onSent }: { chatId: string; ex
           </select>
         </label>
         <UserSelect role={type} value={recipient} onChange={setRecipient} exclude={exclude} />
+        {option === "Assign" && (
+          <fieldset>
+            <legend>If nobody answers, then try (in order, up to 5)</legend>
+            <ol className="fallbacks" aria-label="Fallback chain">
+              {fallbacks.map((id) => (
+                <li key={id}>
+                  {nameOf(id)}{" "}
+                  <button type="button" onClick={() => setFallbacks((f) => f.filter((x) => x !== id))}>
+                    Remove {nameOf(id)}
+                  </button>
+                </li>
+              ))}
+            </ol>
+            {fallbacks.length < 5 && (
+              <div className="inline-row">
+                <UserSelect role={type} label="Then try" value={candidate} onChange={setCandidate} exclude={[...exclude, recipient, ...fallbacks]} required={false} />
+                <button
+                  type="button"
+                  disabled={!candidate}
+                  onClick={() => {
+                    setFallbacks((f) => [...f, candidate]);
+                    setCandidate("");
+                  }}
+                >
+                  Add
+                </button>
+              </div>
+            )}
+          </fieldset>
+        )}
         <label>
           Note
           <textarea value={note} onChange={(e) => setNote(e.target.value)} maxLength={1000} rows={3} />
@@ -926,8 +997,11 @@ function Tracking() {
   const [kind, setKind] = useState("");
   const [from, setFrom] = useState("");
   const [to, setTo] = useState("");
+  const [userId, setUserId] = useState("");
+  const [{ data: people }] = useQuery({ query: UsersQuery, variables: { role: null } });
   const [download, setDownload] = useState<string | null>(null);
   const filter = {
+    userId: userId || null,
     status: status || null,
     kind: kind || null,
     from: from ? new Date(from).toISOString() : null,
@@ -978,6 +1052,17 @@ function Tracking() {
             <option value="ASSIGN_REQUEST">Assign</option>
             <option value="DISCUSS_REQUEST">Discuss</option>
             <option value="DIRECT_ASSIGN">Bulk</option>
+          </select>
+        </label>
+        <label>
+          User
+          <select value={userId} onChange={(e) => setUserId(e.target.value)}>
+            <option value="">Anyone</option>
+            {(people?.users ?? []).map((u) => (
+              <option key={u.id} value={u.id}>
+                {u.name}
+              </option>
+            ))}
           </select>
         </label>
         <label>

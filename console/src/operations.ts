@@ -359,3 +359,12 @@ export const DiscussionMessagesSubscription = graphql(`
     }
   }
 `);
+
+export const SetAvailabilityMutation = graphql(`
+  mutation ConsoleSetAvailability($availability: Availability!) {
+    setMyAvailability(availability: $availability) {
+      id
+      availability
+    }
+  }
+`);

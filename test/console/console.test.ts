@@ -6,7 +6,7 @@ import { TokenService } from "../../src/modules/auth/token.service";
 import { OrganizationService } from "../../src/modules/organizations/organization.service";
 import type { User } from "../../src/modules/users/user.entity";
 import { createTestDatabase, type TestDatabase } from "../support/db";
-import { TEST_JWT_SECRET } from "../support/factories";
+import { createUser, TEST_JWT_SECRET } from "../support/factories";
 import { startTestServer, type TestServer } from "../support/server";
 import { testServices } from "../support/services";
 
@@ -25,14 +25,10 @@ let cast: Record<"admin" | "mark" | "martha" | "maria", User>;
 let tokens: TokenService;
 const contexts: BrowserContext[] = [];
 
-// CI installs Chromium and sets REQUIRE_CHROMIUM: there the browser tests must run, never skip.
-describe.runIf(!haveChromium && process.env.REQUIRE_CHROMIUM)("Chromium is required here (REQUIRE_CHROMIUM)", () => {
-  it(`is installed at ${CHROMIUM}`, () => {
-    expect(existsSync(CHROMIUM)).toBe(true);
-  });
-});
+// CI installs Chromium and sets REQUIRE_CHROMIUM: there these tests run (and fail without it), never skip.
+const run = haveChromium || Boolean(process.env.REQUIRE_CHROMIUM);
 
-describe.skipIf(!haveChromium)(`the agent console in Chromium (${haveChromium ? CHROMIUM : `skipped: no Chromium at ${CHROMIUM}; apt-get install -y chromium`})`, () => {
+describe.skipIf(!run)(`the agent console in Chromium (${run ? CHROMIUM : `skipped: no Chromium at ${CHROMIUM}; apt-get install -y chromium`})`, () => {
   beforeAll(async () => {
     db = await createTestDatabase();
     cast = (await new OrganizationService(db.dataSource).seedDemo());
@@ -193,6 +189,36 @@ describe.skipIf(!haveChromium)(`the agent console in Chromium (${haveChromium ? 
     await assignFromChat(mark, "Customer 4", "Martha");
     await expect.poll(() => mark.getByLabel("Time left").textContent()).toMatch(/^0:0[0-5] left$/);
     await expect.poll(() => mark.getByRole("status").filter({ hasText: "Last request" }).textContent(), { timeout: 12_000 }).toBe("Last request: timed out.");
+  }, 60_000);
+
+  it("a fallback chain from the Assign dialog: Martha does not answer, the request goes to Lisa and Mark is told (5 s deadline)", async () => {
+    const lisa = await createUser(db.dataSource, cast.mark.organizationId, { name: "Lisa" });
+    const mark = await open("mark");
+    await mark.evaluate(`window.location.hash = ${JSON.stringify(`#/chats/${await chatIdOf("Customer 8")}`)}`);
+    await mark.getByRole("button", { name: "Assign/Discuss" }).click();
+    const dialog = mark.getByRole("dialog", { name: "Assign/Discuss" });
+    await choose(dialog.getByLabel("Select User"), "Martha");
+    await choose(dialog.getByLabel("Then try"), "Lisa");
+    await dialog.getByRole("button", { name: "Add" }).click();
+    await expect.poll(() => dialog.getByRole("list", { name: "Fallback chain" }).textContent()).toContain("Lisa");
+    await dialog.getByRole("button", { name: "Assign", exact: true }).click();
+    await expect.poll(() => mark.getByRole("group", { name: "Pending request" }).textContent()).toContain("to Martha");
+    await expect.poll(() => mark.getByRole("group", { name: "Pending request" }).textContent(), { timeout: 12_000 }).toContain("to Lisa");
+    await expect.poll(() => mark.getByText("Martha did not respond in time; the request went to Lisa.").count()).toBeGreaterThan(0);
+    expect((await db.dataSource.query(`SELECT count(*)::int AS n FROM assignment_requests WHERE recipient_id = $1 AND hop = 2`, [lisa.id]))[0].n).toBe(1);
+  }, 60_000);
+
+  it("availability: Martha goes Away from the header and Mark's Select User shows it", async () => {
+    const martha = await open("martha");
+    await martha.getByLabel("My availability").selectOption("AWAY");
+    await expect.poll(async () => (await db.dataSource.query(`SELECT availability FROM users WHERE id = $1`, [cast.martha.id]))[0].availability).toBe("AWAY");
+    const mark = await open("mark");
+    await mark.evaluate(`window.location.hash = ${JSON.stringify(`#/chats/${await chatIdOf("Customer 9")}`)}`);
+    await mark.getByRole("button", { name: "Assign/Discuss" }).click();
+    const select = mark.getByRole("dialog", { name: "Assign/Discuss" }).getByLabel("Select User");
+    await expect.poll(() => select.locator("option", { hasText: "Martha" }).textContent()).toContain("away");
+    await martha.getByLabel("My availability").selectOption("AVAILABLE");
+    await expect.poll(async () => (await db.dataSource.query(`SELECT availability FROM users WHERE id = $1`, [cast.martha.id]))[0].availability).toBe("AVAILABLE");
   }, 60_000);
 
   it("Discuss: Martha accepts, the private panel carries messages live both ways, Mark ends it", async () => {
