@@ -211,14 +211,14 @@ describe.skipIf(!run)(`the agent console in Chromium (${run ? CHROMIUM : `skippe
   it("availability: Martha goes Away from the header and Mark's Select User shows it", async () => {
     const martha = await open("martha");
     await martha.getByLabel("My availability").selectOption("AWAY");
-    await expect.poll(async () => (await db.dataSource.query<Array<{ availability: string }>>(`SELECT availability FROM users WHERE id = $1`, [cast.martha.id]))[0]!.availability).toBe("AWAY");
+    await expect.poll(async () => (await db.dataSource.query<Array<{ availability: string }>>(`SELECT availability FROM users WHERE id = $1`, [cast.martha.id]))[0].availability).toBe("AWAY");
     const mark = await open("mark");
     await mark.evaluate(`window.location.hash = ${JSON.stringify(`#/chats/${await chatIdOf("Customer 9")}`)}`);
     await mark.getByRole("button", { name: "Assign/Discuss" }).click();
     const select = mark.getByRole("dialog", { name: "Assign/Discuss" }).getByLabel("Select User");
     await expect.poll(() => select.locator("option", { hasText: "Martha" }).textContent()).toContain("away");
     await martha.getByLabel("My availability").selectOption("AVAILABLE");
-    await expect.poll(async () => (await db.dataSource.query<Array<{ availability: string }>>(`SELECT availability FROM users WHERE id = $1`, [cast.martha.id]))[0]!.availability).toBe("AVAILABLE");
+    await expect.poll(async () => (await db.dataSource.query<Array<{ availability: string }>>(`SELECT availability FROM users WHERE id = $1`, [cast.martha.id]))[0].availability).toBe("AVAILABLE");
   }, 60_000);
 
   it("Discuss: Martha accepts, the private panel carries messages live both ways, Mark ends it", async () => {
