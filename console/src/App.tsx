@@ -2,7 +2,7 @@ import { createContext, useCallback, useContext, useEffect, useMemo, useRef, use
 import { Provider, useClient, useMutation, useQuery, useSubscription, type AnyVariables, type TypedDocumentNode } from "urql";
 import { apiOrigin, createApi, type SocketState } from "./api";
 import { sentence } from "./errors";
-import type { ConsoleDiscussionsQuery } from "./gql/graphql";
+import type { ConsoleDiscussionsQuery, ConsoleRecordFragment } from "./gql/graphql";
 import {
   AcceptMutation,
   AssignMutation,
@@ -727,30 +727,7 @@ function Chat({ id }: { id: string }) {
       )}
       <Discussions chatSessionId={chat.id} />
       <h2>Handover history</h2>
-      <table>
-        <thead>
-          <tr>
-            <th scope="col">When</th>
-            <th scope="col">Kind</th>
-            <th scope="col">From</th>
-            <th scope="col">To</th>
-            <th scope="col">Status</th>
-            <th scope="col">Reason</th>
-          </tr>
-        </thead>
-        <tbody>
-          {history.map((r) => (
-            <tr key={r.id}>
-              <td>{when(r.requestedAt)}</td>
-              <td>{r.kind === "DIRECT_ASSIGN" ? "Bulk" : r.kind === "DISCUSS_REQUEST" ? "Discuss" : "Assign"}</td>
-              <td>{r.initiatedBy.name}</td>
-              <td>{r.toUser.name}</td>
-              <td>{describeOutcome(r.status)}</td>
-              <td>{r.reason ?? ""}</td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
+      <RecordsTable records={history} />
       {dialog && (
         <AssignDialog
           chatId={chat.id}
@@ -777,6 +754,44 @@ function Chat({ id }: { id: string }) {
         />
       )}
     </section>
+  );
+}
+
+type RecordRow = ConsoleRecordFragment;
+
+const kindLabel = (kind: string): string => (kind === "DIRECT_ASSIGN" ? "Bulk" : kind === "DISCUSS_REQUEST" ? "Discuss" : "Assign");
+
+/** Tracking records as a table: the chat's history, and the Tracking records page (with the customer). */
+function RecordsTable({ records, showCustomer = false }: { records: readonly RecordRow[]; showCustomer?: boolean }) {
+  return (
+    <table>
+      <thead>
+        <tr>
+          <th scope="col">When</th>
+          {showCustomer && <th scope="col">Customer</th>}
+          <th scope="col">Kind</th>
+          <th scope="col">By</th>
+          <th scope="col">From</th>
+          <th scope="col">To</th>
+          <th scope="col">Status</th>
+          <th scope="col">Reason</th>
+        </tr>
+      </thead>
+      <tbody>
+        {records.map((r) => (
+          <tr key={r.id}>
+            <td>{when(r.requestedAt)}</td>
+            {showCustomer && <td>{r.chatSession.customerName}</td>}
+            <td>{kindLabel(r.kind)}</td>
+            <td>{r.initiatedBy.name}</td>
+            <td>{r.fromUser.name}</td>
+            <td>{r.toUser.name}</td>
+            <td>{describeOutcome(r.status)}</td>
+            <td>{r.reason ?? ""}</td>
+          </tr>
+        ))}
+      </tbody>
+    </table>
   );
 }
 
@@ -1007,8 +1022,11 @@ function Tracking() {
     from: from ? new Date(from).toISOString() : null,
     to: to ? new Date(to).toISOString() : null,
   } as Record<string, string | null>;
-  const [{ data, error }] = useLiveQuery(TrackingQuery, { filter: filter as never, first: 50 });
+  const [after, setAfter] = useState<string | null>(null);
+  const [cursors, setCursors] = useState<Array<string | null>>([]);
+  const [{ data, error }] = useLiveQuery(TrackingQuery, { filter: filter as never, first: 25, after });
   const rows = data?.engagementTrackingRecords.edges.map((e) => e.node) ?? [];
+  const pageInfo = data?.engagementTrackingRecords.pageInfo;
   const csv = async () => {
     setDownload(null);
     const params = new URLSearchParams();
@@ -1077,34 +1095,15 @@ function Tracking() {
       </div>
       {download && <p role="alert">{download}</p>}
       <ErrorLine error={error} />
-      <table>
-        <thead>
-          <tr>
-            <th scope="col">When</th>
-            <th scope="col">Customer</th>
-            <th scope="col">Kind</th>
-            <th scope="col">By</th>
-            <th scope="col">From</th>
-            <th scope="col">To</th>
-            <th scope="col">Status</th>
-            <th scope="col">Reason</th>
-          </tr>
-        </thead>
-        <tbody>
-          {rows.map((r) => (
-            <tr key={r.id}>
-              <td>{when(r.requestedAt)}</td>
-              <td>{r.chatSession.customerName}</td>
-              <td>{r.kind === "DIRECT_ASSIGN" ? "Bulk" : r.kind === "DISCUSS_REQUEST" ? "Discuss" : "Assign"}</td>
-              <td>{r.initiatedBy.name}</td>
-              <td>{r.fromUser.name}</td>
-              <td>{r.toUser.name}</td>
-              <td>{describeOutcome(r.status)}</td>
-              <td>{r.reason ?? ""}</td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
+      <RecordsTable records={rows} showCustomer />
+      <div className="pager">
+        <button disabled={cursors.length === 0} onClick={() => (setAfter(cursors[cursors.length - 1] ?? null), setCursors((c) => c.slice(0, -1)))}>
+          Previous page
+        </button>
+        <button disabled={!pageInfo?.hasNextPage} onClick={() => (setCursors((c) => [...c, after]), setAfter(pageInfo?.endCursor ?? null))}>
+          Next page
+        </button>
+      </div>
     </section>
   );
 }

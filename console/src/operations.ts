@@ -1,5 +1,28 @@
 import { graphql } from "./gql";
 
+export const RecordFields = graphql(`
+  fragment ConsoleRecord on EngagementTrackingRecord {
+    id
+    kind
+    status
+    requestedAt
+    respondedAt
+    reason
+    chatSession {
+      customerName
+    }
+    initiatedBy {
+      name
+    }
+    fromUser {
+      name
+    }
+    toUser {
+      name
+    }
+  }
+`);
+
 // Every operation the console sends, typed by GraphQL Code Generator's client preset against
 // schema/schema.graphql (`npm run codegen` writes ./gql).
 
@@ -76,21 +99,10 @@ export const ChatQuery = graphql(`
         }
       }
     }
-    engagementTrackingRecords(filter: { chatSessionId: $id }, first: 50) {
+    engagementTrackingRecords(filter: { chatSessionId: $id }, first: 25) {
       edges {
         node {
-          id
-          kind
-          status
-          requestedAt
-          respondedAt
-          reason
-          initiatedBy {
-            name
-          }
-          toUser {
-            name
-          }
+          ...ConsoleRecord
         }
       }
     }
@@ -231,24 +243,7 @@ export const TrackingQuery = graphql(`
     engagementTrackingRecords(filter: $filter, first: $first, after: $after) {
       edges {
         node {
-          id
-          kind
-          status
-          requestedAt
-          respondedAt
-          reason
-          chatSession {
-            customerName
-          }
-          initiatedBy {
-            name
-          }
-          fromUser {
-            name
-          }
-          toUser {
-            name
-          }
+          ...ConsoleRecord
         }
       }
       pageInfo {

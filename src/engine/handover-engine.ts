@@ -718,19 +718,7 @@ function requireFallbackIds(given: readonly string[] | null | undefined, recipie
 
 /** A fallback recipient must be someone the request could be sent to (their availability is looked at when their turn comes). */
 function checkFallback(user: OpeningState["recipient"] | undefined, id: string, type: RecipientType, state: OpeningState, viewer: User): void {
-  const problem = !user
-    ? "No such user"
-    : user.id === viewer.id
-      ? "You cannot name yourself as a fallback"
-      : user.id === state.chat.ownerId
-        ? "The fallback already owns this chat"
-        : !user.active
-          ? "The fallback is not active"
-          : type === RecipientType.MANAGER && user.role === UserRole.USER
-            ? "The fallback is not a manager"
-            : type === RecipientType.USER && user.role !== UserRole.USER
-              ? "The fallback is not a user"
-              : null;
+  const problem = recipientProblem(user ?? null, type, state.chat.ownerId, viewer, "The fallback");
   if (problem) throw new BatonError(ErrorCode.INVALID_RECIPIENT, problem, { field: "fallbackRecipientIds", id });
 }
 
@@ -754,21 +742,23 @@ function planOf(row: HopPlanRow, cause: HopCause, online: Set<string>): HopPlan 
 /** The recipient an `open` names must be able to take the request. */
 function checkRecipient(state: OpeningState, type: RecipientType, viewer: User): { id: string; name: string } {
   const r = state.recipient;
-  const problem = !r
-    ? "No such recipient"
-    : !r.active
-      ? "The recipient is not active"
-      : r.id === state.chat.ownerId
-        ? "The recipient already owns this chat"
-        : r.id === viewer.id
-          ? "You cannot send a request to yourself"
-          : type === RecipientType.MANAGER && r.role === UserRole.USER
-            ? "The recipient is not a manager"
-            : type === RecipientType.USER && r.role !== UserRole.USER
-              ? "The recipient is not a user"
-              : null;
+  const problem = recipientProblem(r, type, state.chat.ownerId, viewer, "The recipient");
   if (problem || !r) throw new BatonError(ErrorCode.INVALID_RECIPIENT, problem ?? "No such recipient", { field: "recipientId" });
   return r;
+}
+
+/**
+ * Why `user` cannot be sent a request of `type` about a chat `ownerId` owns, by `viewer` (null
+ * when they can): the one rule for recipients and fallback recipients alike.
+ */
+function recipientProblem(user: OpeningState["recipient"], type: RecipientType, ownerId: string, viewer: User, who: string): string | null {
+  if (!user) return who === "The recipient" ? "No such recipient" : "No such user";
+  if (!user.active) return `${who} is not active`;
+  if (user.id === ownerId) return `${who} already owns this chat`;
+  if (user.id === viewer.id) return "You cannot send a request to yourself";
+  if (type === RecipientType.MANAGER && user.role === UserRole.USER) return `${who} is not a manager`;
+  if (type === RecipientType.USER && user.role !== UserRole.USER) return `${who} is not a user`;
+  return null;
 }
 
 export type { Action };

@@ -45,7 +45,8 @@ export function operationGuards(rules: OperationRules) {
   const armor = new ApolloArmor({
     maxDepth: { n: rules.maxDepth, ignoreIntrospection: true, flattenFragments: true, ...own() },
     maxAliases: { n: rules.maxAliases, ...own() },
-    costLimit: { maxCost: rules.maxCost, ignoreIntrospection: true, ...own() },
+    // A fragment spread is not a level: the same selection costs the same inline or through a fragment (as for depth).
+    costLimit: { maxCost: rules.maxCost, ignoreIntrospection: true, flattenFragments: true, ...own() },
     maxDirectives: { n: rules.maxDirectives, ...own() },
     maxTokens: { enabled: false },
     // Suggestions: Apollo's hideSchemaDetailsFromClientErrors (HTTP) and withoutSuggestions (sockets).
