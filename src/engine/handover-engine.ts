@@ -494,11 +494,28 @@ export class HandoverEngine {
 
   /** What each chain does next, by request id (see HandoverRepository.planHops): the hop's recipient, or the end. */
   private async planHops(sql: Sql, requestIds: string[], cause: HopCause): Promise<Map<string, HopPlan>> {
-    if (requestIds.length === 0) return new Map();
-    const rows = await this.repo.planHops(sql, requestIds, cause === "reject" ? "reject" : "timeout");
-    const managers = [...new Set(rows.flatMap((r) => (r.next ? [] : r.managers.map((m) => m.id))))];
-    const online = managers.length > 0 ? await this.online(managers).catch(() => new Set<string>()) : new Set<string>();
-    return new Map(rows.map((row) => [row.requestId, planOf(row, cause, online)]));
+    const plans = new Map<string, HopPlan>();
+    let open = requestIds;
+    // The chosen recipients are share-locked until commit, so a change of theirs (going AWAY,
+    // deactivation) either commits first and is seen here (the chain is planned again without
+    // them), or waits for this transaction and then finds the hop among their pending requests.
+    for (let round = 0; open.length > 0 && round < 3; round++) {
+      const rows = await this.repo.planHops(sql, open, cause === "reject" ? "reject" : "timeout");
+      const managers = [...new Set(rows.flatMap((r) => (r.next ? [] : r.managers.map((m) => m.id))))];
+      const online = managers.length > 0 ? await this.online(managers).catch(() => new Set<string>()) : new Set<string>();
+      const planned = rows.map((row) => [row.requestId, planOf(row, cause, online)] as const);
+      const chosen = [...new Set(planned.flatMap(([, p]) => (p.next ? [p.next.id] : [])))];
+      const stillAble = await this.repo.lockRecipients(sql, chosen);
+      open = [];
+      for (const [id, plan] of planned) {
+        // After the last round, one who became unable yet again ends the chain rather than receive it.
+        if (plan.next && !stillAble.has(plan.next.id)) {
+          if (round < 2) open.push(id);
+          else plans.set(id, { ...plan, next: null });
+        } else plans.set(id, plan);
+      }
+    }
+    return plans;
   }
 
   /** `write` for requests already read (and, in a transaction, locked): their names word the notifications. */

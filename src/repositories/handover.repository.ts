@@ -301,6 +301,12 @@ const CHATS_PENDING_FOR_RECIPIENT: Statement = {
   text: `SELECT DISTINCT chat_session_id AS id FROM assignment_requests WHERE recipient_id = $1 AND status = '${RequestStatus.PENDING}'`,
 };
 
+/** Share-locks users a hop is about to be sent to; returns those still active and not AWAY. */
+const LOCK_RECIPIENTS: Statement = {
+  name: "handover.lockRecipients",
+  text: `SELECT id, active AND availability <> 'AWAY' AS able FROM users WHERE id = ANY($1::uuid[]) ORDER BY id FOR SHARE`,
+};
+
 const USERS_BY_IDS: Statement = {
   name: "handover.usersByIds",
   text: `SELECT id, name, role, active, availability FROM users WHERE id = ANY($1::uuid[]) AND organization_id = $2`,
@@ -599,6 +605,17 @@ export class HandoverRepository {
   /** The chats of the requests waiting for a user (to lock before those requests). */
   async chatsPendingForRecipient(sql: Sql, userId: string): Promise<string[]> {
     return (await sql.rows<{ id: string }>(CHATS_PENDING_FOR_RECIPIENT, [userId])).map((r) => r.id);
+  }
+
+  /**
+   * Share-locks the users hops are about to go to, until the caller's transaction ends (a
+   * concurrent change to them waits, or is seen if it committed first); returns those still
+   * able to take a request (active, not AWAY).
+   */
+  async lockRecipients(sql: Sql, ids: string[]): Promise<Set<string>> {
+    if (ids.length === 0) return new Set();
+    const rows = await sql.rows<{ id: string; able: boolean }>(LOCK_RECIPIENTS, [ids]);
+    return new Set(rows.filter((r) => r.able).map((r) => r.id));
   }
 
   /** Users of the organization by id, with what naming them as recipients needs. */

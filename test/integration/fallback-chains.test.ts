@@ -302,6 +302,25 @@ describe("races", () => {
     expect(await count(`notifications WHERE request_id = ANY($1) AND type = 'ASSIGNMENT_FORWARDED'`, [firsts])).toBe(20);
   });
 
+  it("a fallback going AWAY while the hop to them is being made: the hop waits for that change and skips them", async () => {
+    const first = await chain([lisa.id, kim.id]);
+    await db.dataSource.query(`UPDATE assignment_requests SET expires_at = now() - interval '1 millisecond' WHERE id = $1`, [first.id]);
+    const away = db.dataSource.createQueryRunner();
+    await away.startTransaction();
+    try {
+      await away.query(`UPDATE users SET availability = 'AWAY' WHERE id = $1`, [lisa.id]);
+      const draining = a.timeOutDue();
+      await new Promise((r) => setTimeout(r, 300));
+      await away.commitTransaction();
+      expect(await draining).toEqual([first.id]);
+    } finally {
+      await away.release();
+      await db.dataSource.query(`UPDATE users SET availability = 'AVAILABLE' WHERE id = $1`, [lisa.id]);
+    }
+    expect(await pendingOf()).toMatchObject({ recipient_id: kim.id, hop: 2 });
+    expect((await messagesTo(w.mark.id, first.id))[0].message).toBe("Martha did not respond in time; the request went to Kim.");
+  });
+
   it("a due chain whose chat another transaction holds is left for the next drain, then hops once", async () => {
     const first = await chain([lisa.id]);
     await db.dataSource.query(`UPDATE assignment_requests SET expires_at = now() - interval '1 millisecond' WHERE id = $1`, [first.id]);
