@@ -1,10 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { print } from "graphql";
 import { AcceptAssignmentDocument, AssignChatDocument, AssignmentChainDocument, type AssignmentChainQuery, NotificationsDocument } from "../../schema/generated/graphql";
 import { TIMEOUT_JOB } from "../../src/jobs/timeout-scheduler";
 import type { User } from "../../src/modules/users/user.entity";
 import { countRows, createTestDatabase, type TestDatabase } from "../support/db";
 import { assignInput, createChat, createUser, createWorld, type World } from "../support/factories";
+import { call } from "../support/http-client";
 import { spawnServer, stopServer } from "../support/process";
 import { codeOf, startTestServer, type TestServer } from "../support/server";
 import { testServices } from "../support/services";
@@ -135,14 +135,9 @@ describe("a fallback chain through the API", () => {
 
 describe("a chain across crashes and instances", () => {
   async function assign(url: string, chatId: string, fallbacks: string[]): Promise<string> {
-    const res = await fetch(url, {
-      method: "POST",
-      headers: { "content-type": "application/json", authorization: `Bearer ${w.token(w.mark)}` },
-      body: JSON.stringify({ query: print(AssignChatDocument), variables: { input: { ...assignInput(chatId, w.martha.id), fallbackRecipientIds: fallbacks } } }),
-    });
-    const json = (await res.json()) as { data?: { assignChat: { id: string } }; errors?: unknown };
-    if (!json.data) throw new Error(JSON.stringify(json.errors));
-    return json.data.assignChat.id;
+    const answer = await call(url, AssignChatDocument, { input: { ...assignInput(chatId, w.martha.id), fallbackRecipientIds: fallbacks } }, w.token(w.mark));
+    if (!answer.data) throw new Error(JSON.stringify(answer.errors ?? answer.failure));
+    return answer.data.assignChat.id;
   }
 
   const hopsOf = (ids: string[]) =>
