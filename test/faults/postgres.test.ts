@@ -17,7 +17,8 @@ beforeAll(async () => {
   pg = await ownPostgres();
   w = await createWorld(pg.dataSource);
   await testServices(pg.dataSource).settings.update(w.admin, { assignRequestTimeoutSeconds: 5 });
-  server = await spawnServer(pg.url, { TIMEOUT_SWEEP_INTERVAL_MS: "500" });
+  // The BI rollup is refreshed every second, so the outage below hits it too.
+  server = await spawnServer(pg.url, { TIMEOUT_SWEEP_INTERVAL_MS: "500", BI_ROLLUP_REFRESH_SECONDS: "1" });
   server.child.stdout?.on("data", (c: Buffer) => (output += c.toString()));
   server.child.stderr?.on("data", (c: Buffer) => (output += c.toString()));
 }, 60_000);
@@ -102,8 +103,10 @@ describe("Postgres faults under a running server", () => {
     // Requests whose deadlines fall while Postgres is down.
     const dueChats = await Promise.all(Array.from({ length: 5 }, () => createChat(pg.dataSource, w.organizationId, w.mark.id)));
     const due: string[] = [];
-    for (const c of dueChats) {
-      const a = await call(server.url, AssignChatDocument, { input: assignInput(c.id, w.martha.id) }, w.token(w.mark));
+    for (const [i, c] of dueChats.entries()) {
+      // The first one has a fallback chain: its hop must be made once the database is back.
+      const input = { ...assignInput(c.id, w.martha.id), fallbackRecipientIds: i === 0 ? [w.tom.id] : [] };
+      const a = await call(server.url, AssignChatDocument, { input }, w.token(w.mark));
       due.push(a.data!.assignChat.id);
     }
     const dueAt = Date.now() + 5_000;
@@ -144,6 +147,13 @@ describe("Postgres faults under a running server", () => {
       );
       return rows[0]?.n === due.length;
     }, 5_000, 100);
+
+    // The chain's deadline passed during the outage: exactly one hop, to Tom.
+    const hops = await pg.dataSource.query<Array<{ recipient_id: string }>>(`SELECT recipient_id FROM assignment_requests WHERE previous_request_id = $1`, [due[0]]);
+    expect(hops).toEqual([{ recipient_id: w.tom.id }]);
+    // The BI rollup's refresh failed during the outage (logged, the process lived) and works again after it.
+    await until(() => /bi rollup refresh works again/.test(output), 5_000, 100);
+    expect(output).toMatch(/bi rollup refresh failed; retrying next round/);
 
     // Every answer is a real one: data, or a documented code; never a masked internal error.
     const codes = new Set(outcomes.map((o) => codeOfAnswer(o.answer) ?? (o.answer.data ? "OK" : `HTTP ${o.answer.status} ${o.answer.failure ?? ""}`)));
