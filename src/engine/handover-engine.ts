@@ -254,10 +254,12 @@ export class HandoverEngine {
           if (transition.by !== "deadline" && transition.by !== "system") requireAccess(viewer, transition.by, found.request);
           requirePending(found.request, transition);
           // A time-out or a rejection may make the chain's next hop: its chat is locked first (the lock order of every writer).
-          const state = found.chainable && action !== "accept" ? await this.relockChat(tx, found) : found;
+          let state: RequestState | null = found.chainable && action !== "accept" ? await this.relockChat(tx, found) : found;
           if (!state) return null;
           const now = this.clock();
           if (now >= state.request.expiresAt) {
+            if (state.chainable && action === "accept") state = await this.relockChat(tx, state);
+            if (!state) return null;
             const [expired] = await this.settleAndHop(tx, [state], LIFECYCLE.timeOut, null, null, now, "timeout");
             if (!expired) return null; // someone settled it meanwhile: decide again
             return new BatonError(ErrorCode.REQUEST_EXPIRED, "The request expired before this action", {

@@ -114,6 +114,14 @@ describe("a chain moves on when a hop times out", () => {
     expect((await messagesTo(w.mark.id, next.id))[0].message).toBe("Nobody took the chat: Martha and Lisa did not respond.");
   });
 
+  it("an accept that comes after the deadline times the hop out (REQUEST_EXPIRED) and the chain moves on", async () => {
+    const first = await chain([lisa.id]);
+    await db.dataSource.query(`UPDATE assignment_requests SET expires_at = now() - interval '1 millisecond' WHERE id = $1`, [first.id]);
+    expect(await codeOfRejection(a.acceptAssignment(w.martha, first.id))).toBe("REQUEST_EXPIRED");
+    expect(await pendingOf()).toMatchObject({ recipient_id: lisa.id, hop: 2, previous_request_id: first.id });
+    expect(await count(`chat_sessions WHERE id = $1 AND owner_id = $2`, [chatId, w.mark.id])).toBe(1);
+  });
+
   it("a request without fallbacks times out as before: no hop, the plain message", async () => {
     const r = await a.assignChat(w.mark, assignInput(chatId, w.martha.id));
     await expire(r.id);
