@@ -238,7 +238,14 @@ export function exportCopy(
   const where = [`organization_id = ${literal(f.organizationId)}::uuid`];
   if (f.from) where.push(`${spec.timeColumn} >= ${literal(f.from.toISOString())}::timestamptz`);
   if (f.to) where.push(`${spec.timeColumn} < ${literal(f.to.toISOString())}::timestamptz`);
-  return `COPY (SELECT ${spec.columns.map((c) => columnSql(c, f.format)).join(", ")} FROM ${spec.view}
-                 WHERE ${where.join(" AND ")} ORDER BY ${spec.orderBy})
+  // The order is the view's columns (`v.`), not the output's: a timestamp column leaves as formatted
+  // text under the same name, and sorting that text would sort every row (on disk) instead of
+  // reading the index in order.
+  const orderBy = spec.orderBy
+    .split(",")
+    .map((c) => `v.${c.trim()}`)
+    .join(", ");
+  return `COPY (SELECT ${spec.columns.map((c) => columnSql(c, f.format)).join(", ")} FROM ${spec.view} v
+                 WHERE ${where.join(" AND ")} ORDER BY ${orderBy})
             TO STDOUT WITH (FORMAT csv, HEADER true)`;
 }
