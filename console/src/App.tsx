@@ -315,6 +315,35 @@ function ErrorLine({ error }: { error: Parameters<typeof sentence>[0] }) {
   ) : null;
 }
 
+/** Forward Relay paging with a way back: the cursor of this page and of the pages before it. `reset` when the filters change. */
+function usePager() {
+  const [after, setAfter] = useState<string | null>(null);
+  const [before, setBefore] = useState<Array<string | null>>([]);
+  const reset = useCallback(() => {
+    setAfter(null);
+    setBefore([]);
+  }, []);
+  const previous = () => {
+    setAfter(before[before.length - 1] ?? null);
+    setBefore((b) => b.slice(0, -1));
+  };
+  const next = (endCursor: string | null | undefined) => {
+    setBefore((b) => [...b, after]);
+    setAfter(endCursor ?? null);
+  };
+  const controls = (pageInfo: { hasNextPage: boolean; endCursor?: string | null } | undefined) => (
+    <div className="pager">
+      <button disabled={before.length === 0} onClick={previous}>
+        Previous page
+      </button>
+      <button disabled={!pageInfo?.hasNextPage} onClick={() => next(pageInfo?.endCursor)}>
+        Next page
+      </button>
+    </div>
+  );
+  return { after, reset, controls };
+}
+
 const when = (iso: string | null | undefined): string => (iso ? new Date(iso).toLocaleString() : "—");
 
 // ---- Incoming requests: "Mark has sent you a chat assignment request." ----
@@ -465,14 +494,13 @@ function ChatSessions() {
   const manager = me.role !== "USER";
   const [show, setShow] = useState<"mine" | "all">(manager ? "all" : "mine");
   const [status, setStatus] = useState<"OPEN" | "CLOSED">("OPEN");
-  const [after, setAfter] = useState<string | null>(null);
-  const [cursors, setCursors] = useState<Array<string | null>>([]);
+  const pager = usePager();
   const [selected, setSelected] = useState<Set<string>>(new Set());
   const [menu, setMenu] = useState(false);
   const [bulk, setBulk] = useState(false);
   const [summary, setSummary] = useState<string | null>(null);
   const filter = { status, ownerId: show === "mine" ? me.id : null };
-  const [{ data, error, fetching }] = useLiveQuery(ChatSessionsQuery, { filter, first: 25, after });
+  const [{ data, error, fetching }] = useLiveQuery(ChatSessionsQuery, { filter, first: 25, after: pager.after });
   const chats = data?.chatSessions.edges.map((e) => e.node) ?? [];
   const names = new Map(chats.map((c) => [c.id, c.customerName]));
   const toggle = (id: string) =>
@@ -488,14 +516,14 @@ function ChatSessions() {
       <div className="toolbar">
         <label>
           Show
-          <select value={show} onChange={(e) => (setShow(e.target.value as "mine" | "all"), setAfter(null), setCursors([]))}>
+          <select value={show} onChange={(e) => (setShow(e.target.value as "mine" | "all"), pager.reset())}>
             <option value="mine">Mine</option>
             {manager && <option value="all">All</option>}
           </select>
         </label>
         <label>
           Status
-          <select value={status} onChange={(e) => (setStatus(e.target.value as "OPEN" | "CLOSED"), setAfter(null), setCursors([]))}>
+          <select value={status} onChange={(e) => (setStatus(e.target.value as "OPEN" | "CLOSED"), pager.reset())}>
             <option value="OPEN">Open</option>
             <option value="CLOSED">Closed</option>
           </select>
@@ -565,17 +593,7 @@ function ChatSessions() {
           )}
         </tbody>
       </table>
-      <div className="pager">
-        <button disabled={cursors.length === 0} onClick={() => (setAfter(cursors[cursors.length - 1] ?? null), setCursors((c) => c.slice(0, -1)))}>
-          Previous page
-        </button>
-        <button
-          disabled={!data?.chatSessions.pageInfo.hasNextPage}
-          onClick={() => (setCursors((c) => [...c, after]), setAfter(data?.chatSessions.pageInfo.endCursor ?? null))}
-        >
-          Next page
-        </button>
-      </div>
+      {pager.controls(data?.chatSessions.pageInfo)}
       {bulk && (
         <BulkAssignDialog
           chatIds={[...selected]}
@@ -1022,9 +1040,10 @@ function Tracking() {
     from: from ? new Date(from).toISOString() : null,
     to: to ? new Date(to).toISOString() : null,
   } as Record<string, string | null>;
-  const [after, setAfter] = useState<string | null>(null);
-  const [cursors, setCursors] = useState<Array<string | null>>([]);
-  const [{ data, error }] = useLiveQuery(TrackingQuery, { filter: filter as never, first: 25, after });
+  const pager = usePager();
+  // Other filters, another list: back to its first page.
+  useEffect(() => pager.reset(), [status, kind, from, to, userId, pager.reset]);
+  const [{ data, error }] = useLiveQuery(TrackingQuery, { filter: filter as never, first: 25, after: pager.after });
   const rows = data?.engagementTrackingRecords.edges.map((e) => e.node) ?? [];
   const pageInfo = data?.engagementTrackingRecords.pageInfo;
   const csv = async () => {
@@ -1096,14 +1115,7 @@ function Tracking() {
       {download && <p role="alert">{download}</p>}
       <ErrorLine error={error} />
       <RecordsTable records={rows} showCustomer />
-      <div className="pager">
-        <button disabled={cursors.length === 0} onClick={() => (setAfter(cursors[cursors.length - 1] ?? null), setCursors((c) => c.slice(0, -1)))}>
-          Previous page
-        </button>
-        <button disabled={!pageInfo?.hasNextPage} onClick={() => (setCursors((c) => [...c, after]), setAfter(pageInfo?.endCursor ?? null))}>
-          Next page
-        </button>
-      </div>
+      {pager.controls(pageInfo)}
     </section>
   );
 }
