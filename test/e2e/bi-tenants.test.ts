@@ -28,11 +28,15 @@ let globex: World;
 let bi: BiAccessService;
 const adminUrl = () => inject("adminUrl");
 
-/** A client logged in as `role` (the machine's Postgres trusts loopback; in production the password from bi:grant). */
+/** Each role's password: from bi:grant for the roles it made, the test's own for those a "DBA" made. */
+const passwords = new Map<string, string>();
+const DBA_PASSWORD = `pw_${suffix}`;
+
+/** A client logged in as `role` with its password (an embedded Postgres asks for it; the machine's trusts loopback). */
 async function loginAs(role: string, database = db.name): Promise<Client> {
   const url = new URL(databaseUrl(adminUrl(), database));
   url.username = role;
-  url.password = "";
+  url.password = passwords.get(role) ?? "";
   const client = new Client({ connectionString: url.toString() });
   await client.connect();
   return client;
@@ -90,7 +94,10 @@ describe("tenant-scoped BI access", () => {
     const granted = JSON.parse(stdout) as { role: string; organizationId: string; created: boolean; password?: string };
     expect(granted).toMatchObject({ role: roles.acme, organizationId: acme.organizationId, created: true });
     expect(granted.password).toMatch(/^[\w-]{20,}$/);
-    expect(await bi.grant(roles.globex, globex.organizationId)).toMatchObject({ created: true });
+    passwords.set(roles.acme, granted.password!);
+    const other = await bi.grant(roles.globex, globex.organizationId);
+    expect(other).toMatchObject({ created: true });
+    passwords.set(roles.globex, other.password!);
 
     for (const [role, own, theirs] of [
       [roles.acme, acme, globex],
@@ -138,8 +145,11 @@ describe("tenant-scoped BI access", () => {
   });
 
   it("an all-organizations role, and the operator's roles in baton_bi, see every organization", async () => {
-    expect(await bi.grant(roles.ops, null)).toMatchObject({ organizationId: null });
-    await adminQuery(adminUrl(), `CREATE ROLE "${roles.dba}" LOGIN IN ROLE baton_bi`);
+    const ops = await bi.grant(roles.ops, null);
+    expect(ops).toMatchObject({ organizationId: null });
+    passwords.set(roles.ops, ops.password!);
+    await adminQuery(adminUrl(), `CREATE ROLE "${roles.dba}" LOGIN PASSWORD '${DBA_PASSWORD}' IN ROLE baton_bi`);
+    passwords.set(roles.dba, DBA_PASSWORD);
     for (const role of [roles.ops, roles.dba]) {
       const client = await loginAs(role);
       try {
@@ -178,10 +188,11 @@ describe("tenant-scoped BI access", () => {
 describe("an app database user without CREATEROLE (least privilege)", () => {
   it("migrates, refuses to create a role with the DBA's one-time SQL, then grants a role the DBA made", async () => {
     const name = `baton_t_nocr_${suffix}`;
-    await adminQuery(adminUrl(), `CREATE ROLE "${roles.app}" LOGIN NOSUPERUSER NOCREATEROLE NOCREATEDB`);
+    await adminQuery(adminUrl(), `CREATE ROLE "${roles.app}" LOGIN PASSWORD '${DBA_PASSWORD}' NOSUPERUSER NOCREATEROLE NOCREATEDB`);
     await adminQuery(adminUrl(), `CREATE DATABASE "${name}" OWNER "${roles.app}"`);
     const url = new URL(databaseUrl(adminUrl(), name));
     url.username = roles.app;
+    url.password = DBA_PASSWORD;
     const ds = new DataSource({ type: "postgres", url: url.toString(), migrations, migrationsTableName: "migrations" });
     await ds.initialize();
     try {
@@ -194,7 +205,8 @@ describe("an app database user without CREATEROLE (least privilege)", () => {
       expect((refused as { message: string }).message).toContain(`CREATE ROLE ${tenant} LOGIN PASSWORD`);
       expect((await ds.query(`SELECT 1 FROM reporting.bi_access WHERE role_name = $1`, [tenant])).length).toBe(0);
 
-      await adminQuery(adminUrl(), `CREATE ROLE "${tenant}" LOGIN`);
+      await adminQuery(adminUrl(), `CREATE ROLE "${tenant}" LOGIN PASSWORD '${DBA_PASSWORD}'`);
+      passwords.set(tenant, DBA_PASSWORD);
       try {
         expect(await service.grant(tenant, organizationId)).toMatchObject({ created: false, organizationId });
         expect(await service.refreshRollup()).toBe(true);
