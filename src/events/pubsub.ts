@@ -44,6 +44,8 @@ export type Topics = {
 export interface UserChangedMessage {
   userId: string;
   active: boolean;
+  /** The role now: an open socket whose user's role changed re-decides what it may do and see. */
+  role: string;
 }
 
 
@@ -75,10 +77,13 @@ export function publishChatSessionUpdated(pubsub: BatonPubSub, message: ChatSess
   }
 }
 
-/** To the user's own sockets, and to every instance (which drops the user from its cache). */
+/**
+ * To every instance (which drops the user from its cache), then to the user's own sockets: in
+ * that order, so a socket that reads the user again on hearing it does not find the cached copy.
+ */
 export function publishUserChanged(pubsub: BatonPubSub, message: UserChangedMessage): void {
-  pubsub.publish("USER_CHANGED", audience.user(message.userId), message);
   pubsub.publish("USER_CHANGED", audience.instances(), message);
+  pubsub.publish("USER_CHANGED", audience.user(message.userId), message);
 }
 
 export function publishAvailabilityChanged(pubsub: BatonPubSub, user: User): void {

@@ -21,6 +21,17 @@ export interface Context {
   requestId: string | null;
   /** On a socket: its subscription fell too far behind; the socket is closed (4508) to catch up. */
   onFeedOverflow?: () => void;
+  /**
+   * On a socket: the viewer as they are now, for subscriptions that outlive the operation's
+   * start. A change of role (an admin's upsert, on any instance) is heard at once.
+   */
+  viewerWatch?: ViewerWatch;
+}
+
+export interface ViewerWatch {
+  current(): User;
+  /** Calls `listener` with the user after each change of role; returns the function that stops it. */
+  onChange(listener: (viewer: User) => void): () => void;
 }
 
 /** Authenticates once per operation; resolvers then call `viewerOf`. */

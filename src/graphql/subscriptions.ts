@@ -1,4 +1,5 @@
 import { revive } from "../db/hydrate";
+import { BatonError, ErrorCode } from "../errors";
 import { AssignmentEvent } from "../modules/assignments/assignment-event.entity";
 import { AssignmentRequest } from "../modules/assignments/assignment-request.entity";
 import { ChatSession } from "../modules/chat-sessions/chat-session.entity";
@@ -44,4 +45,52 @@ export function chatVisible(viewer: User, message: ChatSessionMessage): boolean 
   const { chat, previousOwnerId } = message;
   if (chat.organizationId !== viewer.organizationId) return false;
   return can(viewer, "chat.follow", { chat, previousOwnerId });
+}
+
+/**
+ * A subscription's feed that ends, at once and with FORBIDDEN, when its viewer's role changes so
+ * that `allowed` no longer holds (a demoted manager's organization-wide feed). Each message is
+ * also checked against the viewer as they are now before it is delivered. graphql-ws turns the
+ * thrown error into the operation's `error` message: the client's subscription ends with it.
+ */
+export function revocable<T>(ctx: Context, source: AsyncIterator<T>, allowed: (viewer: User) => boolean): AsyncIterableIterator<T> {
+  const watch = ctx.viewerWatch;
+  let revoked: BatonError | null = null;
+  let wake: ((error: BatonError) => void) | null = null;
+  const revoke = (): BatonError => {
+    revoked ??= new BatonError(ErrorCode.FORBIDDEN, "Your role changed: you may no longer follow this subscription");
+    void source.return?.();
+    return revoked;
+  };
+  const stop = watch?.onChange((viewer) => {
+    if (revoked || allowed(viewer)) return;
+    wake?.(revoke());
+  }) ?? (() => {});
+  const iterator: AsyncIterableIterator<T> = {
+    async next() {
+      if (revoked) {
+        stop();
+        throw revoked;
+      }
+      const result = await new Promise<IteratorResult<T>>((resolve, reject) => {
+        wake = reject;
+        source.next().then(resolve, reject);
+      }).finally(() => (wake = null));
+      if (!result.done && watch && !allowed(watch.current())) {
+        stop();
+        throw revoke();
+      }
+      if (result.done) stop();
+      return result;
+    },
+    async return() {
+      stop();
+      await source.return?.();
+      return { value: undefined, done: true };
+    },
+    [Symbol.asyncIterator]() {
+      return iterator;
+    },
+  };
+  return iterator;
 }

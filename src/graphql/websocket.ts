@@ -7,14 +7,14 @@ import type { DataSource } from "typeorm";
 import { type WebSocket, WebSocketServer } from "ws";
 import type { SocketLimits } from "../config";
 import { isDatabaseUnavailable } from "../db/faults";
-import { BatonError, ErrorCode } from "../errors";
+import { BatonError, ErrorCode, serviceUnavailable } from "../errors";
 import { outcomeCode, type operationObserver } from "../http/observability";
 import type { RateLimits } from "../rate-limits";
 import type { Logger } from "../logger";
 import type { User } from "../modules/users/user.entity";
 import type { Services } from "../services";
 import { type Context, contextFor } from "./context";
-import { toGraphQLError } from "./errors";
+import { domainErrorOf, toGraphQLError } from "./errors";
 import { codeOf, formatError, isInternal } from "./format-error";
 import { findBadText, isTokenLimitError, type operationGuards, withoutSuggestions } from "./operation-rules";
 import { audience, type BoundedFeed, type UserChangedMessage } from "../events/pubsub";
@@ -40,7 +40,12 @@ export const CloseCode = {
 
 
 interface Session {
+  /** The user as they are now: read again for every operation, and at once when their role changes. */
   viewer: User;
+  /** The credentials of connection_init, checked again for every operation. */
+  authorization: string;
+  /** Open subscriptions that re-decide themselves when the viewer's role changes. */
+  roleListeners: Set<(viewer: User) => void>;
   connectionId: string;
   expiry: NodeJS.Timeout | null;
   /** Changes to the viewer's account, until the socket closes. */
@@ -148,6 +153,32 @@ export function attachWebSocket(opts: {
     if (closed > 0) logger.warn({ gap, sockets: closed }, "closed sockets that may have missed events (4503)");
   });
 
+  /** Takes the user as they are now; subscriptions decided on another role re-decide at once. */
+  const setViewer = (session: Session, user: User): void => {
+    const roleChanged = user.role !== session.viewer.role;
+    session.viewer = user;
+    if (!roleChanged) return;
+    logger.info({ userId: user.id, role: user.role, reqId: session.connectionId }, "a socket's user changed role; its subscriptions re-decided");
+    for (const listener of [...session.roleListeners]) listener(user);
+  };
+
+  /**
+   * Authenticates the socket's credentials again (the user cache, dropped on every change): every
+   * operation is decided on the user as they are now, never as they were at connection_init.
+   * Errors to answer the operation with, or null.
+   */
+  const reauthenticate = async (session: Session, socket: WebSocket): Promise<readonly GraphQLError[] | null> => {
+    try {
+      setViewer(session, (await services.tokens.authenticate(session.authorization)).user);
+      return null;
+    } catch (err) {
+      if (isDatabaseUnavailable(err)) return [toGraphQLError(serviceUnavailable())];
+      if (!(err instanceof BatonError)) throw err;
+      if (err.code === ErrorCode.UNAUTHENTICATED) closeSocket(socket, CloseCode.FORBIDDEN, `Forbidden: ${err.message}`);
+      return [toGraphQLError(err)];
+    }
+  };
+
   /** One log line and metric sample per operation on a socket: refused, answered, or subscribed. */
   const observe = (session: Session | undefined, operation: string | null | undefined, errors: readonly GraphQLError[] | undefined, started: number) =>
     opts.observe?.({
@@ -164,7 +195,7 @@ export function attachWebSocket(opts: {
   const started_ = new Map<string, number>();
   /** Checks an operation before it runs: caps, syntax, limits, text, budget. Errors, or what to execute. */
   const admit = async (
-    ctx: { subscriptions: Record<string, unknown>; extra: Extra & { request: IncomingMessage } },
+    ctx: { subscriptions: Record<string, unknown>; extra: Extra & { request: IncomingMessage; socket: WebSocket } },
     payload: { query: string; operationName?: string | null; variables?: Record<string, unknown> | null },
   ): Promise<readonly GraphQLError[] | ExecutionArgs> => {
     const session = ctx.extra.session;
@@ -192,6 +223,8 @@ export function attachWebSocket(opts: {
       session.subscribedDuringGap = true;
     }
     if (session) {
+      const refused = await reauthenticate(session, ctx.extra.socket);
+      if (refused) return refused;
       try {
         await opts.rateLimits?.user(session.viewer.id);
         await opts.rateLimits?.ip(opts.clientIp?.(ctx.extra.request));
@@ -234,6 +267,8 @@ export function attachWebSocket(opts: {
         const changes = services.pubsub.subscribe("USER_CHANGED", audience.user(user.id));
         const session: Session = {
           viewer: user,
+          authorization: header as string,
+          roleListeners: new Set(),
           connectionId: randomUUID(),
           expiry: null,
           changes,
@@ -244,10 +279,21 @@ export function attachWebSocket(opts: {
           () => closeSocket(socket, CloseCode.FORBIDDEN, "Forbidden: token expired"),
           Math.max(0, expiresAt.getTime() - Date.now()),
         );
-        // Deactivated (on any instance): the socket closes as an expired token's would.
+        // Deactivated (on any instance): the socket closes as an expired token's would. Another
+        // role: the user is read again now (not in 5 s, at the next operation) and the open
+        // subscriptions re-decide; if the database cannot say who they are now, the socket closes
+        // (1013) rather than go on with rights they may have lost.
         void (async () => {
           for await (const change of changes) {
-            if (!change.active) closeSocket(socket, CloseCode.FORBIDDEN, "Forbidden: user deactivated");
+            if (!change.active) {
+              closeSocket(socket, CloseCode.FORBIDDEN, "Forbidden: user deactivated");
+            } else if (change.role !== (session.viewer.role as string)) {
+              services.tokens.forget(change.userId);
+              const refused = await reauthenticate(session, socket);
+              if (refused?.[0]?.extensions.code === ErrorCode.SERVICE_UNAVAILABLE) {
+                closeSocket(socket, CloseCode.TRY_AGAIN_LATER, "Your account changed and could not be read again: reconnect shortly");
+              }
+            }
           }
         })();
         sessions.set(socket, session);
@@ -275,6 +321,8 @@ export function attachWebSocket(opts: {
         observe(ctx.extra.session, payload.operationName, Symbol.asyncIterator in result ? undefined : (result as ExecutionResult).errors, started);
         return undefined;
       },
+      // A subscription that ended with a domain error (FORBIDDEN after a change of role) keeps its code.
+      onError: (_ctx, _id, _payload, errors) => errors.map((e) => (domainErrorOf(e) ? formatError(e.toJSON(), e) : e.toJSON())),
       // Results over a socket are formatted as over HTTP: stable codes, internal faults masked (and logged).
       onNext: (ctx, _id, payload, _args, result) => {
         if (!result.errors?.length) return undefined;
@@ -299,8 +347,18 @@ export function attachWebSocket(opts: {
         });
       },
       context: (ctx): Context => {
-        const context = contextFor(services, dataSource, ctx.extra.session?.viewer ?? null, null, ctx.extra.session?.connectionId ?? null);
+        const session = ctx.extra.session;
+        const context = contextFor(services, dataSource, session?.viewer ?? null, null, session?.connectionId ?? null);
         const socket = ctx.extra.socket;
+        if (session) {
+          context.viewerWatch = {
+            current: () => session.viewer,
+            onChange: (listener) => {
+              session.roleListeners.add(listener);
+              return () => void session.roleListeners.delete(listener);
+            },
+          };
+        }
         context.onFeedOverflow = () =>
           closeSocket(socket, CloseCode.TOO_SLOW, `Too slow: more than ${limits.queuedEventsPerSubscription} events unread; reconnect and catch up`);
         return context;

@@ -2,8 +2,8 @@ import { filter, pipe } from "@graphql-yoga/subscription";
 import { Arg, Ctx, FieldResolver, ID, Int, Query, registerEnumType, Resolver, Root, Subscription } from "type-graphql";
 import { type Context, viewerOf } from "../../graphql/context";
 import { type AssignmentEventMessage, audience } from "../../events/pubsub";
-import { receiveAssignmentEvent } from "../../graphql/subscriptions";
-import { assertScope, EventScope, maySee } from "./event-visibility";
+import { receiveAssignmentEvent, revocable } from "../../graphql/subscriptions";
+import { assertScope, EventScope, mayFollow, maySee } from "./event-visibility";
 import { ChatSession } from "../chat-sessions/chat-session.entity";
 import { EngagementTrackingRecord } from "../tracking/engagement-tracking-record.entity";
 import { User } from "../users/user.entity";
@@ -26,10 +26,12 @@ export class AssignmentEventResolver {
     subscribe: ({ args, context }: { args: ScopeArgs; context: Context }) => {
       const viewer = viewerOf(context);
       assertScope(viewer, args.scope);
-      return pipe(
+      const feed = pipe(
         context.services.pubsub.subscribe("ASSIGNMENT_EVENT", args.scope === EventScope.ORGANIZATION ? audience.organization(viewer.organizationId) : audience.user(viewer.id), { onOverflow: context.onFeedOverflow }),
         filter((m: AssignmentEventMessage) => maySee(viewer, args.scope, m.event)),
       );
+      // Decided on the role: a change of role that takes the scope away ends it (FORBIDDEN).
+      return revocable(context, feed, (now) => mayFollow(now, args.scope));
     },
   })
   assignmentEvents(

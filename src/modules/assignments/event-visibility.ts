@@ -14,6 +14,11 @@ export function maySee(viewer: User, scope: EventScope, event: Pick<AssignmentEv
   return (event.fromUserId === viewer.id || event.toUserId === viewer.id) && can(viewer, "event.see", event);
 }
 
+/** Whether the viewer may hold a feed of this scope at all. */
+export function mayFollow(viewer: User, scope: EventScope): boolean {
+  return scope !== EventScope.ORGANIZATION || can(viewer, "organization.follow");
+}
+
 export function assertScope(viewer: User, scope: EventScope): void {
   if (scope === EventScope.ORGANIZATION) requireAccess(viewer, "organization.follow");
 }

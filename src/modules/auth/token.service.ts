@@ -98,6 +98,11 @@ export class TokenService {
     return { user, expiresAt };
   }
 
+  /** Drops a user's cached copy on this instance: the next `authenticate` reads it again. */
+  forget(userId: string): void {
+    this.cache.delete(userId);
+  }
+
   private async findUser(userId: string): Promise<User | null> {
     const now = Date.now();
     const cached = this.cache.get(userId);

@@ -1,7 +1,7 @@
 import { filter, pipe } from "@graphql-yoga/subscription";
 import { Arg, Ctx, Field, FieldResolver, ID, InputType, Int, Mutation, Query, Resolver, Root, Subscription } from "type-graphql";
 import { audience, type ChatSessionMessage } from "../../events/pubsub";
-import { chatVisible, receiveChatSession } from "../../graphql/subscriptions";
+import { chatVisible, receiveChatSession, revocable } from "../../graphql/subscriptions";
 import { notFound } from "../../errors";
 import { type Context, viewerOf } from "../../graphql/context";
 import { ConnectionType, pageArgs, toConnection } from "../../graphql/pagination";
@@ -70,10 +70,13 @@ export class ChatSessionResolver {
     description: "Owner or status changes of chats I own or just lost; the whole organization's for managers and admins.",
     subscribe: ({ context }: { context: Context }) => {
       const viewer = viewerOf(context);
-      return pipe(
-        context.services.pubsub.subscribe("CHAT_SESSION_UPDATED", can(viewer, "organization.follow") ? audience.organization(viewer.organizationId) : audience.user(viewer.id), { onOverflow: context.onFeedOverflow }),
+      const organizationWide = can(viewer, "organization.follow");
+      const feed = pipe(
+        context.services.pubsub.subscribe("CHAT_SESSION_UPDATED", organizationWide ? audience.organization(viewer.organizationId) : audience.user(viewer.id), { onOverflow: context.onFeedOverflow }),
         filter((m: ChatSessionMessage) => chatVisible(viewer, m)),
       );
+      // An organization-wide feed ends (FORBIDDEN) when its viewer loses the role it was decided on.
+      return revocable(context, feed, (now) => !organizationWide || can(now, "organization.follow"));
     },
   })
   chatSessionUpdated(@Root() message: ChatSessionMessage, @Ctx() ctx: Context): ChatSession {

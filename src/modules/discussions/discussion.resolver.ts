@@ -2,6 +2,8 @@ import { Arg, Ctx, Field, FieldResolver, ID, InputType, Int, Mutation, Query, Re
 import { revive } from "../../db/hydrate";
 import { audience } from "../../events/pubsub";
 import { type Context, viewerOf } from "../../graphql/context";
+import { revocable } from "../../graphql/subscriptions";
+import { can } from "../../policy/access";
 import { ConnectionType, pageArgs, toConnection } from "../../graphql/pagination";
 import { AssignmentRequest } from "../assignments/assignment-request.entity";
 import { DiscussChatInput } from "../assignments/assignment.inputs";
@@ -65,7 +67,9 @@ export class DiscussionResolver {
     description: "Messages of one discussion as they are written: its participants, and managers and admins of the organization.",
     subscribe: async ({ args, context }: { args: { discussionId: string }; context: Context }) => {
       const discussion = await context.services.discussions.get(viewerOf(context), args.discussionId);
-      return context.services.pubsub.subscribe("DISCUSSION_MESSAGE", audience.discussion(discussion.id), { onOverflow: context.onFeedOverflow });
+      const feed = context.services.pubsub.subscribe("DISCUSSION_MESSAGE", audience.discussion(discussion.id), { onOverflow: context.onFeedOverflow });
+      // A manager following someone else's discussion loses it with the role (FORBIDDEN).
+      return revocable(context, feed, (now) => can(now, "discussion.see", discussion));
     },
   })
   discussionMessageAdded(@Arg("discussionId", () => ID) _discussionId: string, @Root() message: DiscussionMessage, @Ctx() ctx: Context): DiscussionMessage {

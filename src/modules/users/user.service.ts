@@ -58,7 +58,7 @@ export class UserService {
         tx.afterCommit(() => {
           publishAvailabilityChanged(this.pubsub, user);
           // The user's cached copy (authentication) is dropped on every instance.
-          publishUserChanged(this.pubsub, { userId: user.id, active: user.active });
+          publishUserChanged(this.pubsub, { userId: user.id, active: user.active, role: user.role });
         });
         return user;
       },
@@ -82,7 +82,7 @@ export class UserService {
         await this.assignments.cancelPendingForUser(tx, user.id, viewer, `${user.name} was deactivated`, now);
       }
       // Open sockets of a deactivated user close, on every instance (with Redis).
-      tx.afterCommit(() => publishUserChanged(this.pubsub, { userId: user.id, active: user.active }));
+      tx.afterCommit(() => publishUserChanged(this.pubsub, { userId: user.id, active: user.active, role: user.role }));
       return user;
     }, this.onEffectError);
   }
