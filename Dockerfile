@@ -15,7 +15,7 @@ RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
 COPY --from=build /app/dist ./dist
 EXPOSE 4000
 USER node
-# Ready (not just alive): Postgres, Redis and the timeout scheduler answer and it is not draining.
+# Ready (not just alive): Postgres and the timeout scheduler answer and it is not draining (Redis down is "degraded", still ready).
 HEALTHCHECK --interval=5s --timeout=3s --start-period=20s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:4000/readyz').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
 CMD ["node", "dist/src/main.js"]

@@ -14,7 +14,9 @@ import { existsSync } from "node:fs";
 import path from "node:path";
 import { UserRepository } from "./repositories/user.repository";
 import { BatonError, ErrorCode } from "./errors";
-import { sendError } from "./http/errors";
+import { notFoundJson, sendError } from "./http/errors";
+import { securityHeaders } from "./http/security-headers";
+import { ApolloServerPluginLandingPageDisabled } from "@apollo/server/plugin/disabled";
 import { observeOperations, operationObserver, requestLogging } from "./http/observability";
 import { Metrics } from "./metrics";
 import { withTimeout } from "./kernel/time";
@@ -35,7 +37,7 @@ import { createServices, type Services } from "./services";
 
 export interface AppOptions {
   config: Pick<Config, "port" | "host" | "bodyLimitBytes" | "maxQueryDepth"> &
-    Partial<Pick<Config, "shutdownDelayMs" | "shutdownGraceMs" | "introspection" | "limits" | "metrics" | "rateLimits" | "corsOrigins" | "trustProxy">>;
+    Partial<Pick<Config, "shutdownDelayMs" | "shutdownGraceMs" | "introspection" | "suggestions" | "limits" | "metrics" | "rateLimits" | "corsOrigins" | "consoleApiOrigins" | "trustProxy">>;
   /** Events and presence through Redis, shared by every instance. */
   redisUrl?: string;
   presenceTtlMs?: number;
@@ -60,6 +62,8 @@ export interface App {
   pubsub: BatonPubSub;
   /** Binds the port (0: any free one) and returns the GraphQL URL. */
   listen(): Promise<string>;
+  /** Where /metrics is served, once listening (null: nowhere, or on the API's port). */
+  metricsUrl(): string | null;
   /** What /readyz reports: every check, and whether all pass. */
   readiness(): Promise<{ ready: boolean; checks: Record<string, string> }>;
   /**
@@ -98,6 +102,7 @@ export async function createApp(opts: AppOptions): Promise<App> {
   app.set("trust proxy", config.trustProxy ?? false);
   const httpServer = createServer(app);
   app.use(requestLogging(logger));
+  app.use(securityHeaders(config.consoleApiOrigins ?? []));
   // Browsers on the listed origins may call the API; others get no CORS headers (same-origin only).
   app.use(
     cors({
@@ -122,7 +127,10 @@ export async function createApp(opts: AppOptions): Promise<App> {
     next();
   });
 
-  const guards = operationGuards({ ...DEFAULT_OPERATION_RULES, maxDepth: config.maxQueryDepth, introspection: config.introspection ?? true });
+  const guards = operationGuards(
+    { ...DEFAULT_OPERATION_RULES, maxDepth: config.maxQueryDepth, introspection: config.introspection ?? "authenticated", suggestions: config.suggestions ?? false },
+    schema,
+  );
   const rateLimits = new RateLimits(config.rateLimits ?? { perUserPerMinute: 0, perIpPerMinute: 0 }, redis?.commands, logger);
   const metrics =
     config.metrics?.enabled === false
@@ -152,9 +160,9 @@ export async function createApp(opts: AppOptions): Promise<App> {
     schema,
     validationRules: guards.apollo.validationRules,
     parseOptions: guards.apollo.parseOptions,
-    introspection: guards.introspection,
-    // "Did you mean ...?" would reveal the schema that introspection hides.
-    hideSchemaDetailsFromClientErrors: !guards.introspection,
+    introspection: guards.introspection !== "off",
+    // "Did you mean ...?" names fields nobody asked about (the schema, to anyone): off unless asked.
+    hideSchemaDetailsFromClientErrors: !guards.suggestions,
     formatError,
     includeStacktraceInErrorResponses: false,
     // Baton authenticates with the Authorization header only, never cookies: a cross-site request
@@ -162,8 +170,9 @@ export async function createApp(opts: AppOptions): Promise<App> {
     // text/plain "simple" request is not parsed). Apollo's CSRF check would only refuse the plain
     // GET queries that urql and other clients send by default.
     csrfPrevention: false,
-    // The HTTP server is drained by stop() below, before Apollo stops.
-    plugins: [...guards.apollo.plugins, serviceUnavailableStatus, textCheckPlugin, userRateLimit(rateLimits), observeOperations(observe, logger)],
+    // The HTTP server is drained by stop() below, before Apollo stops. No landing page: a browser
+    // opening /graphql would load Apollo's Sandbox from a CDN on the console's origin.
+    plugins: [ApolloServerPluginLandingPageDisabled(), ...guards.apollo.plugins, serviceUnavailableStatus, textCheckPlugin, userRateLimit(rateLimits), observeOperations(observe, logger)],
   });
   await apollo.start();
 
@@ -182,11 +191,15 @@ export async function createApp(opts: AppOptions): Promise<App> {
         await ping(db);
         return null;
       }),
-      redis ? probe("redis", async () => (redis.available() ? null : "not connected")) : null,
       scheduler ? probe("scheduler", async () => scheduler.problem()) : null,
     ]);
     checks.draining = draining ? "failing: the instance is stopping" : "ok";
-    return { ready: Object.values(checks).every((v) => v === "ok"), checks };
+    const ready = Object.values(checks).every((v) => v === "ok");
+    // Redis degrades this instance (live delivery across instances, shared presence and rate
+    // limits) but does not stop it serving GraphQL: every instance shares the outage, and taking
+    // them all out of a balancer would take the whole service down. Reported, never failing.
+    if (redis) checks.redis = redis.available() ? "ok" : "degraded: not connected (live events between instances and shared rate limits are interrupted)";
+    return { ready, checks };
   };
 
   // Liveness: the process answers. It does not depend on Postgres or Redis, so an orchestrator
@@ -194,22 +207,27 @@ export async function createApp(opts: AppOptions): Promise<App> {
   app.get("/healthz", (_req, res) => {
     res.json({ status: "ok" });
   });
-  // Readiness: send traffic here only when every dependency answers and the instance is not stopping.
+  // Readiness: send traffic here only while this instance can serve: its database answers, its
+  // scheduler runs and it is not stopping. Redis down is "degraded" in the body, still 200.
   app.get("/readyz", async (_req, res) => {
     const { ready, checks } = await readiness();
     res.status(ready ? 200 : 503).json({ status: ready ? "ready" : "unavailable", checks });
   });
 
-  // Prometheus, on this port unless METRICS_PORT moves it to a server of its own.
+  // Prometheus: operation names and counts are not for the public. On a listener of its own,
+  // loopback by default (METRICS_PORT, METRICS_HOST); on the API's port only if asked.
   const serveMetrics = async (_req: Request, res: Response) => {
     res.setHeader("content-type", metrics!.registry.contentType);
     res.end(await metrics!.registry.metrics());
   };
   let metricsServer: Server | null = null;
-  if (metrics && !config.metrics?.port) app.get("/metrics", serveMetrics);
-  if (metrics && config.metrics?.port) {
+  let metricsAddress: string | null = null;
+  if (metrics && config.metrics?.onApiPort) app.get("/metrics", serveMetrics);
+  else if (metrics && config.metrics && config.metrics.port !== null) {
     const metricsApp = express();
+    metricsApp.disable("x-powered-by");
     metricsApp.get("/metrics", serveMetrics);
+    metricsApp.use(notFoundJson);
     metricsServer = createServer(metricsApp);
   }
 
@@ -269,6 +287,9 @@ export async function createApp(opts: AppOptions): Promise<App> {
     }),
   );
 
+  // Anything else: a JSON 404, not express's HTML page.
+  app.use(notFoundJson);
+
   // Body-parser failures (too large, malformed JSON) answer in GraphQL's error shape.
   app.use((err: { type?: string; status?: number; message?: string }, _req: Request, res: Response, next: NextFunction) => {
     if (!err?.type) return next(err);
@@ -290,16 +311,23 @@ export async function createApp(opts: AppOptions): Promise<App> {
     services,
     pubsub,
     async listen() {
-      const bind = (server: Server, port: number) =>
+      const bind = (server: Server, port: number, host = config.host) =>
         new Promise<AddressInfo>((resolve, reject) => {
           server.once("error", reject);
-          server.listen(port, config.host, () => resolve(server.address() as AddressInfo));
+          server.listen(port, host, () => resolve(server.address() as AddressInfo));
         });
       const { port } = await bind(httpServer, config.port);
-      if (metricsServer) await bind(metricsServer, config.metrics!.port!);
+      if (metricsServer) {
+        const host = config.metrics!.host;
+        const bound = await bind(metricsServer, config.metrics!.port!, host).catch((err: NodeJS.ErrnoException) => {
+          throw Object.assign(new Error(`the metrics port ${config.metrics!.port} on ${host}: ${err.code ?? err.message}`), { code: err.code, metrics: true });
+        });
+        metricsAddress = `http://${host.includes(":") ? `[${host}]` : host}:${bound.port}/metrics`;
+      }
       const host = config.host === "0.0.0.0" || config.host === "::" ? "localhost" : config.host;
       return `http://${host}:${port}/graphql`;
     },
+    metricsUrl: () => metricsAddress,
     readiness,
     async stop() {
       draining = true;

@@ -31,17 +31,38 @@ export interface Config {
   shutdownDelayMs: number;
   /** On SIGTERM: how long requests in flight may take to finish before they are cut off. */
   shutdownGraceMs: number;
-  /** Introspection (`__schema`, `__type`) and "Did you mean" suggestions. */
-  introspection: boolean;
+  /**
+   * Who may introspect (`__schema`, `__type`): signed-in users (the default), anyone, or nobody.
+   * "Did you mean" suggestions are off unless GRAPHQL_SUGGESTIONS turns them on.
+   */
+  introspection: IntrospectionMode;
+  /** "Did you mean ...?" in validation errors (they name fields a client did not ask about). */
+  suggestions: boolean;
   limits: SocketLimits;
-  /** Prometheus metrics at /metrics: on the API's port (`port` null) or a port of their own. */
-  metrics: { enabled: boolean; port: number | null };
+  /**
+   * Prometheus metrics at /metrics: on a listener of their own (`port`, 0 for any free one, on
+   * `host`, loopback by default), or on the API's port when `onApiPort`.
+   */
+  metrics: MetricsExposure;
   /** Operations per minute; 0 turns a limit off. */
   rateLimits: { perUserPerMinute: number; perIpPerMinute: number };
   /** Origins allowed to call from a browser (CORS); empty: same-origin only. */
   corsOrigins: string[];
+  /** Other Baton APIs the console served here may be pointed at with `?api=`; empty: its own only. */
+  consoleApiOrigins: string[];
   /** Express's `trust proxy`: which proxies' X-Forwarded-For to believe for the client's IP. */
   trustProxy: boolean | number | string;
+}
+
+export type IntrospectionMode = "authenticated" | "public" | "off";
+const INTROSPECTION_MODES: readonly IntrospectionMode[] = ["authenticated", "public", "off"];
+
+export interface MetricsExposure {
+  enabled: boolean;
+  /** The metrics listener's port (0: any free one); null: none (only `onApiPort`, or tests). */
+  port: number | null;
+  host: string;
+  onApiPort: boolean;
 }
 
 /** Caps that keep one client from taking the server's memory or sockets. */
@@ -116,9 +137,18 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const redisUrl = env.REDIS_URL || undefined;
   if (redisUrl !== undefined && !/^rediss?:\/\//.test(redisUrl)) problems.push("REDIS_URL must be a redis:// URL");
 
+  // true/false: the values this variable took before it had three modes.
+  const introspectionWords: Record<string, IntrospectionMode> = { true: "public", false: "off" };
+  const introspectionRaw = (env.GRAPHQL_INTROSPECTION || "authenticated").toLowerCase();
+  const introspection = (introspectionWords[introspectionRaw] ?? introspectionRaw);
+  if (!INTROSPECTION_MODES.includes(introspection)) {
+    problems.push(`GRAPHQL_INTROSPECTION must be one of ${INTROSPECTION_MODES.join(", ")} (got "${env.GRAPHQL_INTROSPECTION}")`);
+  }
+
   const config: Config = {
     port: int("PORT", 4000, 0, 65535),
-    host: env.HOST || "0.0.0.0",
+    // The embedded demo hands out admin tokens to whoever reaches it: this machine only, unless HOST says.
+    host: env.HOST || (databaseUrl ? "0.0.0.0" : "127.0.0.1"),
     databaseUrl,
     jwtSecret,
     logLevel,
@@ -135,13 +165,20 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     instanceName: env.INSTANCE_NAME || `baton-${hostname()}-${process.pid}`,
     shutdownDelayMs: int("SHUTDOWN_DELAY_MS", 0, 0, 600_000),
     shutdownGraceMs: int("SHUTDOWN_GRACE_MS", 10_000, 0, 600_000),
-    introspection: bool("GRAPHQL_INTROSPECTION", true),
-    metrics: { enabled: bool("METRICS_ENABLED", true), port: env.METRICS_PORT ? int("METRICS_PORT", 0, 1, 65535) : null },
+    introspection: INTROSPECTION_MODES.includes(introspection) ? introspection : "authenticated",
+    suggestions: bool("GRAPHQL_SUGGESTIONS", false),
+    metrics: {
+      enabled: bool("METRICS_ENABLED", true),
+      port: int("METRICS_PORT", 9464, 0, 65535),
+      host: env.METRICS_HOST || "127.0.0.1",
+      onApiPort: bool("METRICS_ON_API_PORT", false),
+    },
     rateLimits: {
       perUserPerMinute: int("RATE_LIMIT_PER_MINUTE", 600, 0, 1_000_000),
       perIpPerMinute: int("RATE_LIMIT_PER_IP_PER_MINUTE", 3_000, 0, 10_000_000),
     },
-    corsOrigins: corsOrigins(env.CORS_ORIGINS, problems),
+    corsOrigins: origins("CORS_ORIGINS", env.CORS_ORIGINS, problems),
+    consoleApiOrigins: origins("CONSOLE_API_ORIGINS", env.CONSOLE_API_ORIGINS, problems),
     trustProxy: trustProxy(env.TRUST_PROXY),
     limits: {
       subscriptionsPerSocket: int("WS_MAX_SUBSCRIPTIONS_PER_SOCKET", 50, 1, 10_000),
@@ -156,7 +193,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   return config;
 }
 
-function corsOrigins(raw: string | undefined, problems: string[]): string[] {
+function origins(name: string, raw: string | undefined, problems: string[]): string[] {
   const origins = (raw ?? "").split(",").map((o) => o.trim()).filter(Boolean);
   for (const origin of origins) {
     let ok = false;
@@ -166,7 +203,7 @@ function corsOrigins(raw: string | undefined, problems: string[]): string[] {
     } catch {
       ok = false;
     }
-    if (!ok) problems.push(`CORS_ORIGINS must list origins like https://console.example.com (got "${origin}")`);
+    if (!ok) problems.push(`${name} must list origins like https://baton.example.com (got "${origin}")`);
   }
   return origins;
 }

@@ -69,12 +69,15 @@ async function main(): Promise<void> {
     await app.stop().catch(() => undefined);
     await db.close();
     const code = (err as { code?: string }).code;
+    if ((err as { metrics?: boolean }).metrics) {
+      throw new StartupError((err as Error).message, "Set METRICS_PORT to a free port (0: any), or METRICS_ENABLED=false");
+    }
     if (code === "EADDRINUSE") throw new StartupError(`port ${config.port} on ${config.host} is already in use`, "Stop what uses it, or set PORT to another port");
     if (code === "EACCES") throw new StartupError(`port ${config.port} on ${config.host} needs privileges`, "Set PORT to a port above 1023");
     if (code === "EADDRNOTAVAIL") throw new StartupError(`HOST ${config.host} is not an address of this machine`, "Set HOST to one (0.0.0.0 for all)");
     throw err;
   }
-  logger.info({ url }, "Baton is listening");
+  logger.info({ metricsUrl: app.metricsUrl(), url }, "Baton is listening");
 
   if (db.embedded) {
     const tokens = new TokenService(jwtSecret, db.dataSource);

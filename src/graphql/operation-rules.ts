@@ -1,10 +1,11 @@
 import type { ApolloServerPlugin } from "@apollo/server";
 import { ApolloArmor } from "@escape.tech/graphql-armor";
-import { type DocumentNode, GraphQLError, NoSchemaIntrospectionCustomRule, parse, type ValidationContext, type ValidationRule, visit } from "graphql";
+import { type DocumentNode, GraphQLError, type GraphQLSchema, NoSchemaIntrospectionCustomRule, parse, type ValidationContext, type ValidationRule, visit } from "graphql";
 import { ErrorCode } from "../errors";
 import { badText } from "../validation";
 import type { Context } from "./context";
-import { introspectionDepthRule } from "./limits";
+import { asksIntrospection, DEFAULT_MAX_INTROSPECTION_BYTES, introspectionCostRule, introspectionDepthRule, introspectionShapeRule, measureIntrospection } from "./limits";
+import type { IntrospectionMode } from "../config";
 
 /** What every operation must respect, over HTTP and over a socket alike. */
 export interface OperationRules {
@@ -13,11 +14,15 @@ export interface OperationRules {
   maxTokens: number;
   maxCost: number;
   maxDirectives: number;
-  /** Off: `__schema`/`__type` are refused and errors suggest no field names. */
-  introspection: boolean;
+  /** Who may introspect: signed-in users, anyone, or nobody (`__schema`/`__type` refused). */
+  introspection: IntrospectionMode;
+  /** "Did you mean ...?" in validation errors. */
+  suggestions?: boolean;
+  /** The most bytes the introspection fields of one operation may produce (see introspectionCostRule). */
+  maxIntrospectionBytes?: number;
 }
 
-export const DEFAULT_OPERATION_RULES: Omit<OperationRules, "maxDepth" | "introspection"> = {
+export const DEFAULT_OPERATION_RULES: Omit<OperationRules, "maxDepth" | "introspection" | "suggestions"> = {
   maxAliases: 30,
   maxTokens: 2_000,
   maxCost: 5_000,
@@ -40,11 +45,12 @@ export const isTokenLimitError = (message: string): boolean => /tokens\. Parsing
  * Introspection counts against every limit except depth and cost, which would refuse the
  * standard introspection query; `introspectionDepthRule` bounds its depth instead.
  */
-export function operationGuards(rules: OperationRules) {
+export function operationGuards(rules: OperationRules, schema?: GraphQLSchema) {
   const own = () => ({ propagateOnRejection: false, onReject: [report] });
   const armor = new ApolloArmor({
     maxDepth: { n: rules.maxDepth, ignoreIntrospection: true, flattenFragments: true, ...own() },
-    maxAliases: { n: rules.maxAliases, ...own() },
+    // `__typename` aliases count like any others (Armor lets them through by default).
+    maxAliases: { n: rules.maxAliases, allowList: [], ...own() },
     // A fragment spread is not a level: the same selection costs the same inline or through a fragment (as for depth).
     costLimit: { maxCost: rules.maxCost, ignoreIntrospection: true, flattenFragments: true, ...own() },
     maxDirectives: { n: rules.maxDirectives, ...own() },
@@ -53,20 +59,40 @@ export function operationGuards(rules: OperationRules) {
     blockFieldSuggestion: { enabled: false },
   });
   const { plugins, validationRules: armorRules } = armor.protect();
-  const validationRules: ValidationRule[] = [...armorRules, introspectionDepthRule];
-  if (!rules.introspection) validationRules.push(NoSchemaIntrospectionCustomRule);
+  const validationRules: ValidationRule[] = [...armorRules, introspectionDepthRule, introspectionShapeRule];
+  if (schema) validationRules.push(introspectionCostRule(measureIntrospection(schema), rules.maxIntrospectionBytes ?? DEFAULT_MAX_INTROSPECTION_BYTES));
+  if (rules.introspection === "off") validationRules.push(NoSchemaIntrospectionCustomRule);
   const parseOptions = { maxTokens: rules.maxTokens };
+  const introspectionPlugins: ApolloServerPlugin<Context>[] = rules.introspection === "authenticated" ? [introspectionForSignedIn] : [];
   return {
     /** For ApolloServer. */
-    apollo: { plugins: plugins as ApolloServerPlugin<Context>[], validationRules, parseOptions },
+    apollo: { plugins: [...(plugins as ApolloServerPlugin<Context>[]), ...introspectionPlugins], validationRules, parseOptions },
     /** For sockets: parse with the same token limit, then validate with `validationRules`. */
     parse: (source: string): DocumentNode => parse(source, parseOptions),
     validationRules,
     introspection: rules.introspection,
+    suggestions: rules.suggestions ?? false,
   };
 }
 
-/** "Did you mean ...?" names fields a client did not ask about: shown only when introspection is on. */
+/**
+ * GRAPHQL_INTROSPECTION=authenticated: an operation that asks `__schema` or `__type` without a
+ * signed-in user is refused (401) before it runs. Sockets are always signed in.
+ */
+const introspectionForSignedIn: ApolloServerPlugin<Context> = {
+  async requestDidStart() {
+    return {
+      async didResolveOperation({ document, contextValue }) {
+        if (contextValue.viewer || !asksIntrospection(document)) return;
+        throw new GraphQLError("Introspection is for signed-in users: send Authorization: Bearer <token>", {
+          extensions: { code: ErrorCode.UNAUTHENTICATED, http: { status: 401 } },
+        });
+      },
+    };
+  },
+};
+
+/** "Did you mean ...?" names fields a client did not ask about: shown only when GRAPHQL_SUGGESTIONS is on. */
 export function withoutSuggestions(message: string): string {
   return message.replace(/ ?Did you mean .*\?$/, "");
 }

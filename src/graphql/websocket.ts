@@ -215,7 +215,7 @@ export function attachWebSocket(opts: {
     const errors = validate(opts.schema, document);
     const invalid = errors.length > 0 ? errors : validate(opts.schema, document, guards.validationRules);
     if (invalid.length > 0) {
-      return guards.introspection ? invalid : invalid.map((e) => new GraphQLError(withoutSuggestions(e.message), { nodes: e.nodes, extensions: e.extensions }));
+      return guards.suggestions ? invalid : invalid.map((e) => new GraphQLError(withoutSuggestions(e.message), { nodes: e.nodes, extensions: e.extensions }));
     }
     const badText = findBadText(document, payload.variables);
     if (badText) return [new GraphQLError(badText.message, { extensions: { code: ErrorCode.BAD_USER_INPUT, field: badText.extensions.field } })];

@@ -1,4 +1,4 @@
-import type { Response } from "express";
+import type { Request, Response } from "express";
 import { type BatonError, ErrorCode } from "../errors";
 
 /** The HTTP status of a request that failed as a whole with this code (otherwise 200, as GraphQL answers). */
@@ -23,4 +23,9 @@ export function sendError(res: Response, error: BatonError): void {
   const retryAfter = retryAfterOf(error);
   if (retryAfter) res.setHeader("retry-after", retryAfter);
   res.status(httpStatusOf(error.code)).json({ errors: [{ message: error.message, extensions: { code: error.code, ...error.details } }] });
+}
+
+/** Unknown paths: a JSON 404 in the same shape, never express's HTML page. */
+export function notFoundJson(req: Request, res: Response): void {
+  res.status(404).json({ errors: [{ message: `Nothing at ${req.method} ${req.path}`, extensions: { code: ErrorCode.NOT_FOUND } }] });
 }

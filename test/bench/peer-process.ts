@@ -19,5 +19,5 @@ export async function spawnLeanPeer(databaseUrl: string): Promise<ServerProcess>
     });
     void exited.then((how) => reject(new Error(`lean peer exited (${String(how)}): ${output}`)));
   });
-  return { child, url, exited };
+  return { child, url, metricsUrl: null, exited };
 }

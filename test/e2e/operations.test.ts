@@ -75,7 +75,7 @@ describe("metrics and request logs", () => {
     const bulkChats = await Promise.all(Array.from({ length: 3 }, () => createChat(db.dataSource, w.organizationId, w.mark.id)));
     await call(server.url, BulkAssignChatsDocument, { input: { chatSessionIds: bulkChats.map((c) => c.id), toUserId: w.tom.id } }, w.token(w.maria));
     const a4 = await call(server.url, AssignChatDocument, { input: assignInput(c4.id, w.martha.id) }, mark);
-    const mid = await (await fetch(`${base(server)}/metrics`)).text();
+    const mid = await (await fetch(server.metricsUrl!)).text();
     expect(sample(mid, "baton_pending_requests")).toBe(1);
     expect(sample(mid, "baton_websocket_connections")).toBe(1); // open, not yet authenticated (closed after 5 s)
     // a4 times out on its own (5 s).
@@ -84,7 +84,7 @@ describe("metrics and request logs", () => {
       return r?.status === "TIMED_OUT";
     }, 10_000, 100);
 
-    const res = await fetch(`${base(server)}/metrics`);
+    const res = await fetch(server.metricsUrl!);
     expect(res.status).toBe(200);
     expect(res.headers.get("content-type")).toMatch(/text\/plain/);
     const text = await res.text();
@@ -109,7 +109,7 @@ describe("metrics and request logs", () => {
     for (let i = 0; i < 230; i++) {
       await fetch(server.url, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ query: `query Op${i} { __typename }` }) });
     }
-    const text = await (await fetch(`${base(server)}/metrics`)).text();
+    const text = await (await fetch(server.metricsUrl!)).text();
     const names = new Set([...text.matchAll(/baton_graphql_operations_total\{operation="([^"]+)"/g)].map((m) => m[1]));
     expect(names.size).toBeLessThanOrEqual(201);
     expect(names.has("other")).toBe(true);
@@ -146,18 +146,28 @@ describe("metrics and request logs", () => {
     expect(output()).not.toMatch(/authorization|Bearer /i); // headers (tokens) are never logged
   });
 
-  it("METRICS_PORT moves /metrics to a port of its own; METRICS_ENABLED=false turns it off", async () => {
+  it("/metrics is on a loopback listener of its own (METRICS_PORT), not on the API's port; METRICS_ON_API_PORT moves it there; METRICS_ENABLED=false turns it off", async () => {
+    // The default server above: the API's port answers a JSON 404 for /metrics.
+    const onApi = await fetch(`${base(server)}/metrics`);
+    expect(onApi.status).toBe(404);
+    expect(((await onApi.json()) as { errors: Array<{ extensions: { code: string } }> }).errors[0]?.extensions.code).toBe("NOT_FOUND");
+    expect(new URL(server.metricsUrl!).hostname).toBe("127.0.0.1");
     const port = await freePort();
-    const moved = await spawnServer(db.url, { METRICS_PORT: String(port) });
+    const fixed = await spawnServer(db.url, { METRICS_PORT: String(port) });
+    const moved = await spawnServer(db.url, { METRICS_ON_API_PORT: "true" });
     const off = await spawnServer(db.url, { METRICS_ENABLED: "false" });
     try {
-      expect((await fetch(`${base(moved)}/metrics`)).status).toBe(404);
+      expect(fixed.metricsUrl).toBe(`http://127.0.0.1:${port}/metrics`);
       const there = await fetch(`http://127.0.0.1:${port}/metrics`);
       expect(there.status).toBe(200);
       expect(await there.text()).toContain("baton_pending_requests");
+      expect((await fetch(`${base(fixed)}/metrics`)).status).toBe(404);
+      expect(moved.metricsUrl).toBeNull();
+      expect(await (await fetch(`${base(moved)}/metrics`)).text()).toContain("baton_pending_requests");
+      expect(off.metricsUrl).toBeNull();
       expect((await fetch(`${base(off)}/metrics`)).status).toBe(404);
     } finally {
-      await Promise.all([stopServer(moved), stopServer(off)]);
+      await Promise.all([stopServer(fixed), stopServer(moved), stopServer(off)]);
     }
   });
 });

@@ -182,7 +182,7 @@ describe("bad input and tokens", () => {
 
   it("introspection obeys the limits: the standard query passes, 2,000 __schema aliases do not, and /healthz stays quick", async () => {
     const post = (query: string) =>
-      fetch(server.url, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ query }) });
+      fetch(server.url, { method: "POST", headers: { "content-type": "application/json", authorization: `Bearer ${w.token(w.mark)}` }, body: JSON.stringify({ query }) });
     const standard = (await (await post(getIntrospectionQuery())).json()) as { data?: { __schema: unknown } };
     expect(standard.data?.__schema).toBeDefined();
     const flood = `{ ${Array.from({ length: 2000 }, (_, i) => `a${i}: __schema { types { name fields { name } } }`).join(" ")} }`;

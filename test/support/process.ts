@@ -6,6 +6,8 @@ import { TEST_JWT_SECRET } from "./factories";
 export interface ServerProcess {
   child: ChildProcess;
   url: string;
+  /** Where /metrics is (its own loopback listener), if served. */
+  metricsUrl: string | null;
   /** Resolves with the exit code or signal once the process is gone. */
   exited: Promise<number | string | null>;
 }
@@ -35,18 +37,22 @@ export async function spawnServer(databaseUrl: string, env: Record<string, strin
       // the benchmark set them as they need.
       RATE_LIMIT_PER_MINUTE: "0",
       RATE_LIMIT_PER_IP_PER_MINUTE: "0",
+      // Many servers run at once: each takes a free port for its metrics (the default is 9464).
+      METRICS_PORT: "0",
       ...env,
     },
     stdio: ["ignore", "pipe", "pipe"],
   });
   const exited = new Promise<number | string | null>((resolve) => child.once("exit", (code, signal) => resolve(signal ?? code)));
   let output = "";
+  let metricsUrl: string | null = null;
   const url = await new Promise<string>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`server did not start:\n${output}`)), 20_000);
     const onStdout = (chunk: Buffer) => {
       output += chunk.toString();
       const match = /"url":"([^"]+)","msg":"Baton is listening"/.exec(output);
       if (match?.[1]) {
+        metricsUrl = /"metricsUrl":"([^"]+)"/.exec(output)?.[1] ?? null;
         clearTimeout(timer);
         // Stop collecting (a line per request would pile up here, searched again on every chunk)
         // but keep the pipe drained, or the server would block writing its logs.
@@ -63,7 +69,7 @@ export async function spawnServer(databaseUrl: string, env: Record<string, strin
       reject(new Error(`server exited (${String(how)}) before listening:\n${output}`));
     });
   });
-  return { child, url, exited };
+  return { child, url, metricsUrl, exited };
 }
 
 /** SIGTERM, then wait for the process to be gone (nothing to do if it already is). */

@@ -33,11 +33,13 @@ export interface TestServerOptions {
   demo?: boolean;
   /** Browser origins allowed to call this API (CORS_ORIGINS). */
   corsOrigins?: string[];
+  /** Other APIs the console may be pointed at (CONSOLE_API_ORIGINS). */
+  consoleApiOrigins?: string[];
 }
 
 export async function startTestServer(dataSource: DataSource, overrides: TestServerOptions = {}): Promise<TestServer> {
   const app = await createApp({
-    config: { port: 0, host: "127.0.0.1", bodyLimitBytes: overrides.bodyLimitBytes ?? 1_000_000, maxQueryDepth: 10, corsOrigins: overrides.corsOrigins },
+    config: { port: 0, host: "127.0.0.1", bodyLimitBytes: overrides.bodyLimitBytes ?? 1_000_000, maxQueryDepth: 10, corsOrigins: overrides.corsOrigins, consoleApiOrigins: overrides.consoleApiOrigins },
     dataSource,
     jwtSecret: TEST_JWT_SECRET,
     logger: pino({ level: process.env.TEST_LOG_LEVEL ?? "silent" }),

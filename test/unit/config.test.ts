@@ -2,12 +2,16 @@ import { describe, expect, it } from "vitest";
 import { ConfigError, loadConfig } from "../../src/config";
 
 describe("configuration", () => {
-  it("defaults: rate limits on, metrics on the API's port, introspection on, same-origin only, caps set", () => {
+  it("defaults: rate limits on, metrics on loopback port 9464, introspection for signed-in users, no suggestions, same-origin only, the demo on loopback, caps set", () => {
     const c = loadConfig({});
     expect(c.rateLimits).toEqual({ perUserPerMinute: 600, perIpPerMinute: 3_000 });
-    expect(c.metrics).toEqual({ enabled: true, port: null });
-    expect(c.introspection).toBe(true);
+    expect(c.metrics).toEqual({ enabled: true, port: 9464, host: "127.0.0.1", onApiPort: false });
+    expect(c.introspection).toBe("authenticated");
+    expect(c.suggestions).toBe(false);
+    expect(c.host).toBe("127.0.0.1"); // no DATABASE_URL: the embedded demo
+    expect(loadConfig({ DATABASE_URL: "postgres://x/y", JWT_SECRET: "0123456789abcdef" }).host).toBe("0.0.0.0");
     expect(c.corsOrigins).toEqual([]);
+    expect(c.consoleApiOrigins).toEqual([]);
     expect(c.trustProxy).toBe(false);
     expect(c.shutdownGraceMs).toBe(10_000);
     expect(c.shutdownDelayMs).toBe(0);
@@ -18,16 +22,24 @@ describe("configuration", () => {
     const c = loadConfig({
       RATE_LIMIT_PER_MINUTE: "0",
       RATE_LIMIT_PER_IP_PER_MINUTE: "100",
-      METRICS_PORT: "9464",
+      METRICS_PORT: "9100",
       METRICS_ENABLED: "false",
+      METRICS_HOST: "0.0.0.0",
+      METRICS_ON_API_PORT: "true",
       GRAPHQL_INTROSPECTION: "off",
+      GRAPHQL_SUGGESTIONS: "true",
+      HOST: "0.0.0.0",
+      CONSOLE_API_ORIGINS: "https://baton.example.com",
       CORS_ORIGINS: "https://console.example.com, http://localhost:5173",
       TRUST_PROXY: "uniquelocal",
       WS_MAX_SOCKETS_PER_USER: "3",
     });
     expect(c.rateLimits).toEqual({ perUserPerMinute: 0, perIpPerMinute: 100 });
-    expect(c.metrics).toEqual({ enabled: false, port: 9464 });
-    expect(c.introspection).toBe(false);
+    expect(c.metrics).toEqual({ enabled: false, port: 9100, host: "0.0.0.0", onApiPort: true });
+    expect(c.introspection).toBe("off");
+    expect(c.suggestions).toBe(true);
+    expect(c.host).toBe("0.0.0.0");
+    expect(c.consoleApiOrigins).toEqual(["https://baton.example.com"]);
     expect(c.corsOrigins).toEqual(["https://console.example.com", "http://localhost:5173"]);
     expect(c.trustProxy).toBe("uniquelocal");
     expect(c.limits.socketsPerUser).toBe(3);
@@ -36,12 +48,12 @@ describe("configuration", () => {
   it("reports every bad variable at once", () => {
     let err: unknown;
     try {
-      loadConfig({ CORS_ORIGINS: "console.example.com", GRAPHQL_INTROSPECTION: "maybe", RATE_LIMIT_PER_MINUTE: "-1", WS_MAX_QUEUED_EVENTS: "5" });
+      loadConfig({ CORS_ORIGINS: "console.example.com", CONSOLE_API_ORIGINS: "http://x.example/path", GRAPHQL_INTROSPECTION: "maybe", RATE_LIMIT_PER_MINUTE: "-1", WS_MAX_QUEUED_EVENTS: "5" });
     } catch (e) {
       err = e;
     }
     expect(err).toBeInstanceOf(ConfigError);
     const problems = (err as ConfigError).problems.join("\n");
-    for (const name of ["CORS_ORIGINS", "GRAPHQL_INTROSPECTION", "RATE_LIMIT_PER_MINUTE", "WS_MAX_QUEUED_EVENTS"]) expect(problems).toContain(name);
+    for (const name of ["CORS_ORIGINS", "CONSOLE_API_ORIGINS", "GRAPHQL_INTROSPECTION", "RATE_LIMIT_PER_MINUTE", "WS_MAX_QUEUED_EVENTS"]) expect(problems).toContain(name);
   });
 });
