@@ -266,6 +266,12 @@ export async function createApp(opts: AppOptions): Promise<App> {
       res.type("text/plain").send("Baton's API is at /graphql. The agent console is not built here: run `npm run build` (npm start does).\n");
     });
   }
+  // The APIs the console may be pointed at with ?api= (its own origin always): read by the
+  // console from its own origin before it sends anything anywhere.
+  app.get("/console/config.json", (_req, res) => {
+    res.setHeader("cache-control", "no-cache");
+    res.json({ apiOrigins: config.consoleApiOrigins ?? [] });
+  });
   if (opts.demo) {
     // Only the embedded demo (no DATABASE_URL): its users' tokens, for the console's "Sign in as".
     app.get("/console/demo-users.json", ipLimit, async (_req, res, next) => {

@@ -1,6 +1,6 @@
 import { createContext, useCallback, useContext, useEffect, useMemo, useRef, useState, type ReactNode } from "react";
 import { Provider, useClient, useMutation, useQuery, useSubscription, type AnyVariables, type TypedDocumentNode } from "urql";
-import { apiOrigin, createApi, type SocketState } from "./api";
+import { apiOrigin, createApi, type SocketState, tokenKey } from "./api";
 import { sentence } from "./errors";
 import type { ConsoleDiscussionsQuery, ConsoleRecordFragment } from "./gql/graphql";
 import {
@@ -30,18 +30,17 @@ import {
   WithdrawMutation,
 } from "./operations";
 
-// ---- Session: the token is kept for this tab only ----
+// ---- Session: the token is kept for this tab only, per API origin (tokenKey) ----
 
-const TOKEN_KEY = "baton.token";
 
 export function App() {
-  const [token, setToken] = useState<string | null>(() => sessionStorage.getItem(TOKEN_KEY));
+  const [token, setToken] = useState<string | null>(() => sessionStorage.getItem(tokenKey()));
   const signIn = (t: string) => {
-    sessionStorage.setItem(TOKEN_KEY, t);
+    sessionStorage.setItem(tokenKey(), t);
     setToken(t);
   };
   const signOut = () => {
-    sessionStorage.removeItem(TOKEN_KEY);
+    sessionStorage.removeItem(tokenKey());
     setToken(null);
   };
   if (!token) return <SignIn onSignIn={signIn} />;
@@ -1052,7 +1051,7 @@ function Tracking() {
     if (filter.from) params.set("from", filter.from);
     if (filter.to) params.set("to", filter.to);
     const res = await fetch(`${apiOrigin()}/exports/engagement-tracking-records.csv?${params}`, {
-      headers: { authorization: `Bearer ${sessionStorage.getItem(TOKEN_KEY) ?? ""}` },
+      headers: { authorization: `Bearer ${sessionStorage.getItem(tokenKey()) ?? ""}` },
     });
     if (!res.ok) {
       const body = (await res.json().catch(() => null)) as { errors?: Array<{ extensions?: { code?: string } }> } | null;

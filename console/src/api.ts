@@ -1,15 +1,51 @@
 import { cacheExchange, Client, fetchExchange, subscriptionExchange } from "urql";
 import { createClient as createSocket, type Client as SocketClient } from "graphql-ws";
 
+/** The API this tab uses, once `chooseApi` has decided. */
+let chosen: string | null = null;
+
+export type ApiChoice = { origin: string } | { refused: string };
+
 /**
- * Where the API is: the page's own origin, or another Baton named once with `?api=https://baton.example`
- * (that origin must allow this one: CORS_ORIGINS). Kept for the tab, like the token.
+ * Where the API is: the page's own origin, or another Baton named with `?api=https://baton.example`
+ * (kept for the tab) that the server serving this page lists (CONSOLE_API_ORIGINS, read from its
+ * own origin). An origin it does not list gets a sentence and no request at all: a link must not
+ * be able to send a signed-in user's token, or show a "Sign in as" list, from anywhere else. The
+ * page's Content-Security-Policy enforces the same list.
  */
-export function apiOrigin(): string {
+export async function chooseApi(): Promise<ApiChoice> {
+  const own = window.location.origin;
   const given = new URLSearchParams(window.location.search).get("api");
-  if (given) sessionStorage.setItem("baton.api", given.replace(/\/+$/, ""));
-  return sessionStorage.getItem("baton.api") ?? window.location.origin;
+  let wanted = sessionStorage.getItem("baton.api") ?? own;
+  if (given !== null) {
+    try {
+      wanted = new URL(given).origin;
+    } catch {
+      return { refused: `"${given}" is not the address of a Baton API.` };
+    }
+  }
+  if (wanted === own) {
+    sessionStorage.removeItem("baton.api");
+    return { origin: (chosen = own) };
+  }
+  const listed = await fetch("/console/config.json")
+    .then((r) => (r.ok ? (r.json() as Promise<{ apiOrigins?: string[] }>) : {}))
+    .then((c: { apiOrigins?: string[] }) => c.apiOrigins ?? [], () => [] as string[]);
+  if (!listed.includes(wanted)) {
+    sessionStorage.removeItem("baton.api");
+    return { refused: `This console does not connect to ${wanted}: the server that serves it does not list that API (CONSOLE_API_ORIGINS).` };
+  }
+  sessionStorage.setItem("baton.api", wanted);
+  return { origin: (chosen = wanted) };
 }
+
+/** The API chosen for this tab (the page's own origin until `chooseApi` says otherwise). */
+export function apiOrigin(): string {
+  return chosen ?? window.location.origin;
+}
+
+/** Where this tab keeps its token: one per API origin, so a token is never sent to another. */
+export const tokenKey = (): string => `baton.token:${apiOrigin()}`;
 
 export type SocketState = "connecting" | "connected" | "reconnecting";
 

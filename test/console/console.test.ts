@@ -1,10 +1,13 @@
 import { existsSync, mkdirSync } from "node:fs";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import path from "node:path";
 import { type Browser, type BrowserContext, chromium, type Locator, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { TokenService } from "../../src/modules/auth/token.service";
 import { OrganizationService } from "../../src/modules/organizations/organization.service";
 import type { User } from "../../src/modules/users/user.entity";
+import { freePort } from "../../src/db/embedded-postgres";
 import { createTestDatabase, type TestDatabase } from "../support/db";
 import { createUser, TEST_JWT_SECRET } from "../support/factories";
 import { startTestServer, type TestServer } from "../support/server";
@@ -265,17 +268,20 @@ describe.skipIf(!run)(`the agent console in Chromium (${run ? CHROMIUM : `skippe
     await expect.poll(() => mark.getByRole("link", { name: "Customer 7", exact: true }).count(), { timeout: 10_000 }).toBe(0);
   }, 60_000);
 
-  it("works against a Baton on another origin that allows the console's origin", async () => {
-    const consoleOrigin = new URL(base).origin;
-    const api = await startTestServer(db.dataSource, { corsOrigins: [consoleOrigin] });
-    const apiOrigin = new URL(api.url).origin;
+  it("works against a Baton on another origin that the console's server lists, and that allows the console's origin", async () => {
+    // Each must name the other: the API allows the console's origin (CORS), the console's server lists the API.
+    const [consolePort, apiPort] = [await freePort(), await freePort()];
+    const consoleOrigin = `http://127.0.0.1:${consolePort}`;
+    const apiOrigin = `http://127.0.0.1:${apiPort}`;
+    const consoleServer = await startTestServer(db.dataSource, { port: consolePort, consoleApiOrigins: [apiOrigin] });
+    const api = await startTestServer(db.dataSource, { port: apiPort, corsOrigins: [consoleOrigin] });
     try {
       const context = await browser.newContext();
       contexts.push(context);
       const page = await context.newPage();
       const requests: string[] = [];
       page.on("request", (r) => requests.push(r.url()));
-      await page.goto(`${base}?api=${encodeURIComponent(apiOrigin)}`);
+      await page.goto(`${consoleOrigin}/?api=${encodeURIComponent(apiOrigin)}`);
       await page.getByLabel("Token").fill(tokens.sign(cast.mark.id));
       await page.getByRole("button", { name: "Sign in" }).click();
       await expect.poll(() => page.getByText("Mark ·").count()).toBe(1);
@@ -284,6 +290,41 @@ describe.skipIf(!run)(`the agent console in Chromium (${run ? CHROMIUM : `skippe
       expect(requests.some((u) => u.startsWith(`${consoleOrigin}/graphql`))).toBe(false);
     } finally {
       await api.stop();
+      await consoleServer.stop();
+    }
+  }, 60_000);
+
+  it("?api= naming an origin the server does not list: a sentence, and not one request there (no token, no fake 'Sign in as')", async () => {
+    // A recording server standing in for the attacker: it must receive nothing.
+    const seen: Array<{ url: string; authorization?: string }> = [];
+    const recorder = createServer((req, res) => {
+      seen.push({ url: req.url ?? "", authorization: req.headers.authorization });
+      res.setHeader("access-control-allow-origin", "*");
+      res.setHeader("access-control-allow-headers", "*");
+      res.setHeader("content-type", "application/json");
+      res.end(JSON.stringify([{ name: "Attacker's admin", role: "ADMIN", token: "x" }]));
+    });
+    await new Promise<void>((resolve) => recorder.listen(0, "127.0.0.1", resolve));
+    const attacker = `http://127.0.0.1:${(recorder.address() as AddressInfo).port}`;
+    try {
+      // A signed-in tab (its token kept for this server's own API) is sent to the link.
+      const mark = await open("mark");
+      await mark.goto(`${base}?api=${encodeURIComponent(attacker)}`);
+      await expect.poll(() => mark.getByRole("alert").textContent()).toContain(`does not connect to ${attacker}`);
+      // A fresh tab: no "Sign in as" list from that origin either.
+      const context = await browser.newContext();
+      contexts.push(context);
+      const fresh = await context.newPage();
+      await fresh.goto(`${base}?api=${encodeURIComponent(attacker)}`);
+      await expect.poll(() => fresh.getByRole("alert").textContent()).toContain("CONSOLE_API_ORIGINS");
+      expect(await fresh.getByText("Attacker's admin").count()).toBe(0);
+      await new Promise((r) => setTimeout(r, 500));
+      expect(seen).toEqual([]);
+      // Back on the page's own API, the tab is still signed in.
+      await mark.goto(base);
+      await expect.poll(() => mark.getByText("Mark ·").count()).toBe(1);
+    } finally {
+      await new Promise<void>((resolve) => recorder.close(() => resolve()));
     }
   }, 60_000);
 

@@ -35,11 +35,13 @@ export interface TestServerOptions {
   corsOrigins?: string[];
   /** Other APIs the console may be pointed at (CONSOLE_API_ORIGINS). */
   consoleApiOrigins?: string[];
+  /** A fixed port (default: any free one). */
+  port?: number;
 }
 
 export async function startTestServer(dataSource: DataSource, overrides: TestServerOptions = {}): Promise<TestServer> {
   const app = await createApp({
-    config: { port: 0, host: "127.0.0.1", bodyLimitBytes: overrides.bodyLimitBytes ?? 1_000_000, maxQueryDepth: 10, corsOrigins: overrides.corsOrigins, consoleApiOrigins: overrides.consoleApiOrigins },
+    config: { port: overrides.port ?? 0, host: "127.0.0.1", bodyLimitBytes: overrides.bodyLimitBytes ?? 1_000_000, maxQueryDepth: 10, corsOrigins: overrides.corsOrigins, consoleApiOrigins: overrides.consoleApiOrigins },
     dataSource,
     jwtSecret: TEST_JWT_SECRET,
     logger: pino({ level: process.env.TEST_LOG_LEVEL ?? "silent" }),
