@@ -194,13 +194,14 @@ export class HandoverEngine {
           notifications: told,
           eventType: transition.event,
           jobs: this.jobs.table,
+          requireAvailable: state.requireAvailableRecipient,
         });
       } catch (err) {
         // Another request for this chat committed first (the partial unique index on pending ones).
         if (isUniqueViolation(err)) throw alreadyPending(kind, null);
         throw err;
       }
-      if (opened === null) continue; // the chat changed hands or closed since it was read: decide again
+      if (opened === null) continue; // the chat changed hands or closed, or the recipient became unable, since it was read: decide again
       const { sequence, notifications, record } = opened;
       await this.afterCommit(() => {
         for (const n of notifications) publishNotification(this.pubsub, n);

@@ -75,7 +75,9 @@ export const serviceUnavailableStatus: ApolloServerPlugin<Context> = {
         const all = response.body.singleResult.errors ?? [];
         if (data == null && all.every((e) => e.extensions?.code === ErrorCode.SERVICE_UNAVAILABLE && e.extensions.commitOutcome !== "COMMITTED")) {
           response.http.status = 503;
-          response.http.headers.set("retry-after", "1");
+          // No Retry-After when the change may have been made (commitOutcome UNKNOWN): it would invite a
+          // blind retry that may do the work twice. Read it back first.
+          if (!all.some((e) => e.extensions?.commitOutcome === "UNKNOWN")) response.http.headers.set("retry-after", "1");
         }
       },
     };

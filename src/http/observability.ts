@@ -29,9 +29,17 @@ export function requestLogging(logger: Logger) {
       return id;
     },
     customLogLevel: (req, res, err) => {
-      if (err || res.statusCode >= 500) return "error";
+      if (err && !isStatusOnly(err)) return "error";
+      // 503: the database is unavailable. The outage is logged once per burst where it is met;
+      // each request then is a warning of one line, not an error with a stack.
+      if (res.statusCode === 503) return "warn";
+      if (res.statusCode >= 500) return "error";
       return QUIET.has((req.url ?? "").split("?")[0] ?? "") ? "debug" : "info";
     },
+    // pino-http makes an Error (with a stack) for any 5xx; for a 503 it says nothing the status does not.
+    customErrorObject: (_req, res, err, value: Record<string, unknown>) =>
+      res.statusCode === 503 && isStatusOnly(err) ? { res: value.res, responseTime: value.responseTime } : value,
+    customErrorMessage: (_req, res, err) => (res.statusCode === 503 && isStatusOnly(err) ? "request completed" : "request errored"),
     customProps: (req) => ({ reqId: req.id }),
     serializers: {
       req: (req: { method?: string; url?: string; remoteAddress?: string }) => ({ method: req.method, path: req.url?.split("?")[0], remoteAddress: req.remoteAddress }),
@@ -44,6 +52,9 @@ export function requestLogging(logger: Logger) {
     next();
   };
 }
+
+/** The error pino-http makes up for a 5xx answer without one of its own. */
+const isStatusOnly = (err: Error | undefined): boolean => !!err && /^failed with status code \d+$/.test(err.message);
 
 /** How an operation's answer ended: `OK`, or the code of its first error. */
 export const outcomeCode = (errors: ReadonlyArray<{ extensions?: { code?: unknown } }> | undefined): string => {

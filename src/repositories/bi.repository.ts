@@ -49,6 +49,15 @@ export class BiRepository {
     return row ? { name: row.name, superuser: row.superuser, login: row.login, isApp: row.is_app, inBatonBi: row.in_baton_bi, bypassRls: row.bypass_rls } : null;
   }
 
+  /**
+   * Whether Postgres reserves the word (current_user, session_user, user, all, ...): such a role,
+   * even quoted, reads as something else wherever a role is named unquoted.
+   */
+  async isReservedWord(name: string): Promise<boolean> {
+    const rows = await this.db.rows<{ word: string }>(`SELECT word FROM pg_get_keywords() WHERE word = $1 AND catcode IN ('R', 'T')`, [name]);
+    return rows.length > 0;
+  }
+
   /** Needs CREATEROLE (Postgres answers 42501 otherwise). */
   async createLoginRole(name: string, password: string): Promise<void> {
     await this.db.rows(`CREATE ROLE ${ident(name)} LOGIN PASSWORD '${password.replace(/'/g, "''")}' NOSUPERUSER NOCREATEDB NOCREATEROLE NOBYPASSRLS`);

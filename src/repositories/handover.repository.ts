@@ -107,6 +107,8 @@ export interface OpenWrite {
   notifications: Array<Omit<PartyNotification, "requestId">>;
   eventType: string;
   jobs: JobTable | null;
+  /** The organization sends requests to available users only: the recipient must not be AWAY at commit. */
+  requireAvailable: boolean;
 }
 
 const STATE_SELECT = `
@@ -190,11 +192,18 @@ const OPEN: Statement = {
          SELECT id FROM chat_sessions
           WHERE id = $3 AND organization_id = $2 AND owner_id = $11 AND status = 'OPEN'
           FOR NO KEY UPDATE),
+       recipient AS (
+         -- Share-locked until commit, as a hop's recipient is: a concurrent deactivation or AWAY either
+         -- commits first (and then this finds them unable and writes nothing: decide again), or waits
+         -- and then finds this request among their pending ones.
+         SELECT id FROM users
+          WHERE id = $5 AND organization_id = $2 AND active AND (NOT $22::boolean OR availability <> 'AWAY')
+          FOR SHARE),
        req AS (
          INSERT INTO assignment_requests
            (id, organization_id, chat_session_id, sender_id, recipient_id, recipient_type, status, note, timeout_seconds, created_at, expires_at, kind,
             fallback_recipient_ids)
-         SELECT $1, $2, chat.id, $4, $5, $6, '${RequestStatus.PENDING}', $7, $8, $9, $10, $20, $21::uuid[] FROM chat
+         SELECT $1, $2, chat.id, $4, $5, $6, '${RequestStatus.PENDING}', $7, $8, $9, $10, $20, $21::uuid[] FROM chat, recipient
          RETURNING id, organization_id, chat_session_id, sender_id, recipient_id),
        rec AS (
          INSERT INTO engagement_tracking_records
@@ -534,6 +543,7 @@ export class HandoverRepository {
         w.jobs?.instance ?? null,
         r.kind,
         r.fallbackRecipientIds,
+        w.requireAvailable,
       ],
     );
     const row = rows[0];

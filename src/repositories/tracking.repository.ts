@@ -190,12 +190,16 @@ const isFreeText = (column: string): boolean => !TIMESTAMPS.has(column) && !NOT_
  * How a column leaves Postgres. Timestamps as ISO 8601 UTC text, the same as the GraphQL API's
  * DateTime. For spreadsheets (`excel`), text that starts with =, +, -, @, a tab or a CR gets a
  * leading apostrophe, so Excel and its kin show it as text instead of running it as a formula
- * (OWASP, CSV injection); this also keeps a phone number's "+".
+ * (OWASP, CSV injection); this also keeps a phone number's "+". So does such a character right
+ * after any delimiter a spreadsheet may split on (`,` `;` tab `|`): `y;=1+1;z` would be a formula
+ * in a semicolon-delimited reader (Excel in most of Europe). Every text cell is also quoted
+ * (`exportCopy`'s FORCE_QUOTE), so a reader with any delimiter keeps it one cell.
  */
 function columnSql(column: string, format: ExportFormat): string {
   if (TIMESTAMPS.has(column)) return `to_char(${column} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS ${column}`;
   if (format === "excel" && isFreeText(column)) {
-    return `CASE WHEN left(${column}, 1) IN ('=', '+', '-', '@', E'\\t', E'\\r') THEN '''' || ${column} ELSE ${column} END AS ${column}`;
+    const inner = `regexp_replace(${column}, E'([,;\\t|])([=+@-])', E'\\\\1''\\\\2', 'g')`;
+    return `CASE WHEN left(${column}, 1) IN ('=', '+', '-', '@', E'\\t', E'\\r') THEN '''' || ${inner} ELSE ${inner} END AS ${column}`;
   }
   return column;
 }
@@ -247,5 +251,5 @@ export function exportCopy(
     .join(", ");
   return `COPY (SELECT ${spec.columns.map((c) => columnSql(c, f.format)).join(", ")} FROM ${spec.view} v
                  WHERE ${where.join(" AND ")} ORDER BY ${orderBy})
-            TO STDOUT WITH (FORMAT csv, HEADER true)`;
+            TO STDOUT WITH (FORMAT csv, HEADER true${f.format === "excel" ? `, FORCE_QUOTE (${spec.columns.filter((c) => !TIMESTAMPS.has(c) && isFreeText(c)).join(", ")})` : ""})`;
 }

@@ -176,6 +176,11 @@ describe("tenant-scoped BI access", () => {
     }
     await expect(bi.grant("Robert'); DROP TABLE users; --", acme.organizationId)).rejects.toMatchObject({ code: "BAD_USER_INPUT" });
     await expect(bi.grant("pg_monitor", acme.organizationId)).rejects.toMatchObject({ code: "BAD_USER_INPUT" });
+    // Words Postgres reserves: no role named "current_user", "public" or "all" is made.
+    for (const word of ["current_user", "session_user", "public", "none", "all", "select"]) {
+      await expect(bi.grant(word, acme.organizationId), word).rejects.toMatchObject({ code: "BAD_USER_INPUT" });
+      expect((await db.dataSource.query<unknown[]>(`SELECT 1 FROM pg_roles WHERE rolname = $1`, [word])).length, word).toBe(0);
+    }
     await expect(bi.grant(roles.globex, "00000000-0000-4000-8000-000000000000")).rejects.toMatchObject({ code: "NOT_FOUND" });
     await expect(bi.grant(roles.globex, "not-an-id")).rejects.toMatchObject({ code: "NOT_FOUND" });
     const me = (await db.dataSource.query<Array<{ u: string }>>(`SELECT current_user AS u`))[0].u;

@@ -320,6 +320,9 @@ describe("tracking records for reporting", () => {
     const evil = '=HYPERLINK("http://evil.example","Click")';
     const chat = await createChat(db.dataSource, w.organizationId, w.mark.id, { customerName: evil, customerPhone: "+14155550199" });
     await server.gql(AssignChatDocument, { input: { ...assignInput(chat.id, w.martha.id), note: "-5 EUR refund" } }, w.token(w.mark));
+    const semicolonChat = await createChat(db.dataSource, w.organizationId, w.mark.id);
+    const semiSent = await server.gql(AssignChatDocument, { input: { ...assignInput(semicolonChat.id, w.martha.id), note: "y;=1+1;z,@x|-2 +3" } }, w.token(w.mark));
+    expect(semiSent.errors).toBeUndefined();
     const url = server.url.replace("/graphql", "/exports/engagement-tracking-records.csv");
     const auth = { headers: { authorization: `Bearer ${w.token(w.maria)}` } };
 
@@ -334,6 +337,14 @@ describe("tracking records for reporting", () => {
     expect(row.note).toBe("'-5 EUR refund");
     expect(row.from_user_name).toBe("Mark"); // plain text is left alone
     expect(row.requested_at).toMatch(/^\d{4}-\d\d-\d\dT/);
+    // A semicolon-delimited reader (Excel in most of Europe): every text cell quoted, and a
+    // formula after any delimiter neutralized too.
+    const text = bytes.subarray(3).toString("utf8");
+    const line = text.split("\r\n").find((l) => l.includes(chat.id))!;
+    expect(line).toContain('"Mark"');
+    const semi = rows.find((r) => r.chat_session_id === semicolonChat.id)!;
+    expect(semi.note).toBe("y;'=1+1;z,'@x|'-2 +3");
+    expect(text).toContain(`"y;'=1+1;z,'@x|'-2 +3"`);
 
     const plain = await fetch(`${url}?from=${since}`, auth);
     const plainText = await plain.text();

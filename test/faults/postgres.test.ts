@@ -111,6 +111,7 @@ describe("Postgres faults under a running server", () => {
     }
     const dueAt = Date.now() + 5_000;
 
+    const outageFrom = output.length;
     await pg.stop();
     // A query that reads the database (the viewer alone may come from the authentication cache).
     let during = await call(server.url, AssignDiscussSettingsDocument, {}, w.token(w.mark));
@@ -130,6 +131,16 @@ describe("Postgres faults under a running server", () => {
 
     await sleep(Math.max(0, dueAt - Date.now()) + 1_000); // every due deadline passes during the outage
     expect(alive()).toBe(true);
+    // The outage in the log: each 503 one warning line without a stack, the outage itself once per burst.
+    const outageLines = output
+      .slice(outageFrom)
+      .split("\n")
+      .filter((l) => l.startsWith("{"))
+      .map((l) => JSON.parse(l) as { level: number; msg: string; res?: { statusCode: number }; err?: unknown });
+    const unavailable = outageLines.filter((l) => l.res?.statusCode === 503);
+    expect(unavailable.length).toBeGreaterThan(5);
+    expect(unavailable.every((l) => l.level === 40 && l.err === undefined && l.msg === "request completed")).toBe(true);
+    expect(outageLines.filter((l) => l.level >= 50).length, JSON.stringify(outageLines.filter((l) => l.level >= 50).slice(0, 3))).toBeLessThan(5);
     await pg.start();
     const restarted = Date.now();
     await until(async () => (await call(server.url, MeDocument, {}, w.token(w.mark))).data?.me.name === "Mark", 5_000, 100);

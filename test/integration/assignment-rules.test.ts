@@ -284,6 +284,47 @@ describe("races", () => {
     expect(await count(`chat_sessions WHERE id = $1 AND owner_id = $2`, [chatId, owner])).toBe(1);
   });
 
+  it("assignChat racing the recipient going AWAY (requireAvailableRecipient): the request waits for that change and is refused, never left pending to an AWAY user", async () => {
+    await svc.settings.update(w.admin, { requireAvailableRecipient: true });
+    const away = db.dataSource.createQueryRunner();
+    await away.startTransaction();
+    try {
+      await away.query(`UPDATE users SET availability = 'AWAY' WHERE id = $1`, [w.martha.id]);
+      const sending = send().then(
+        () => "sent",
+        (err: { code?: string }) => err.code ?? "no code",
+      );
+      await new Promise((r) => setTimeout(r, 300)); // read Martha as AVAILABLE, now waiting on her row
+      await away.commitTransaction();
+      expect(await sending).toBe("RECIPIENT_UNAVAILABLE");
+      expect(await count(`assignment_requests WHERE chat_session_id = $1`, [chatId])).toBe(0);
+      expect(await count(`engagement_tracking_records WHERE chat_session_id = $1`, [chatId])).toBe(0);
+    } finally {
+      await away.release();
+      await db.dataSource.query(`UPDATE users SET availability = 'AVAILABLE' WHERE id = $1`, [w.martha.id]);
+      await svc.settings.update(w.admin, { requireAvailableRecipient: false });
+    }
+  });
+
+  it("assignChat racing the recipient's deactivation: no request is left pending to an inactive user", async () => {
+    const temp = await createUser(db.dataSource, w.organizationId, { name: "Temp" });
+    const off = db.dataSource.createQueryRunner();
+    await off.startTransaction();
+    try {
+      await off.query(`UPDATE users SET active = false WHERE id = $1`, [temp.id]);
+      const sending = a.assignChat(w.mark, assignInput(chatId, temp.id)).then(
+        () => "sent",
+        (err: { code?: string }) => err.code ?? "no code",
+      );
+      await new Promise((r) => setTimeout(r, 300));
+      await off.commitTransaction();
+      expect(await sending).toBe("INVALID_RECIPIENT");
+      expect(await count(`assignment_requests WHERE chat_session_id = $1`, [chatId])).toBe(0);
+    } finally {
+      await off.release();
+    }
+  });
+
   it("10 concurrent requests for one chat: exactly one is created", async () => {
     const people = [w.martha, w.tom, w.maria];
     const results = await Promise.allSettled(

@@ -62,6 +62,10 @@ export class TokenService {
     if (typeof payload.sub !== "string" || !isUuid(payload.sub)) {
       throw new BatonError(ErrorCode.UNAUTHENTICATED, "The token has no valid subject");
     }
+    // Issued in the future (beyond 60 s of clock skew): a forged or mis-clocked token, not ours.
+    if (typeof payload.iat === "number" && payload.iat - Date.now() / 1000 > CLOCK_SKEW_SECONDS) {
+      throw new BatonError(ErrorCode.UNAUTHENTICATED, "The token is issued in the future (iat)");
+    }
     // A token that never expires cannot be taken back short of changing the secret for everyone.
     if (typeof payload.exp !== "number") throw new BatonError(ErrorCode.UNAUTHENTICATED, "The token has no expiry (exp)");
     if (payload.exp - Date.now() / 1000 > MAX_TOKEN_TTL_SECONDS) {
@@ -115,6 +119,9 @@ export class TokenService {
     return user;
   }
 }
+
+/** How far a token's issue time (iat) may be ahead of this server's clock. */
+export const CLOCK_SKEW_SECONDS = 60;
 
 /** How long an authenticated user is reused without reading it again (changes drop it sooner; see TokenService). */
 export const USER_CACHE_MS = 5_000;

@@ -29,6 +29,10 @@ export class BiAccessService {
 
   async grant(roleName: string, organizationId: string | null): Promise<GrantResult> {
     const role = checkRoleName(roleName);
+    // PUBLIC and NONE name no role where roles are named; the reserved words read as functions.
+    if (ROLE_SPEC_WORDS.has(role) || (await this.repo.isReservedWord(role))) {
+      throw new BatonError(ErrorCode.BAD_USER_INPUT, `${role} is a word Postgres reserves: choose a dedicated role name such as acme_bi`, { field: "role" });
+    }
     if (organizationId !== null) {
       if (!isUuid(organizationId) || !(await this.repo.organizationExists(organizationId.toLowerCase()))) {
         throw new BatonError(ErrorCode.NOT_FOUND, `no organization ${organizationId}`, { field: "organization" });
@@ -84,6 +88,9 @@ export class BiAccessService {
 
 /** Grants publish nothing after commit. */
 const noEffects = (): void => {};
+
+/** Words with a meaning of their own where a role is named (GRANT ... TO public). */
+const ROLE_SPEC_WORDS = new Set(["public", "none", "current_user", "current_role", "session_user", "user"]);
 
 function checkRoleName(name: string): string {
   if (!isRoleName(name)) {
