@@ -75,8 +75,13 @@ export interface SocketLimits {
   unauthenticatedSockets: number;
   /** How long a socket may stay unauthenticated before it is closed with 4403. */
   authTimeoutMs: number;
-  /** Events one subscription may fall behind before its socket is closed with 4508. */
+  /**
+   * Live messages one subscription may hold for a reader that is behind: past it an assignment
+   * event feed reads the event table instead, any other feed closes its socket with 4508.
+   */
   queuedEventsPerSubscription: number;
+  /** How long a socket's send buffer may stay undrained (its reader not reading) before it is closed with 4508. */
+  slowReaderMs: number;
 }
 
 export class ConfigError extends Error {
@@ -186,6 +191,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       unauthenticatedSockets: int("WS_MAX_UNAUTHENTICATED_SOCKETS", 1_000, 1, 1_000_000),
       authTimeoutMs: int("WS_AUTH_TIMEOUT_MS", 5_000, 100, 600_000),
       queuedEventsPerSubscription: int("WS_MAX_QUEUED_EVENTS", 1_000, 10, 1_000_000),
+      slowReaderMs: int("WS_SLOW_READER_MS", 15_000, 100, 3_600_000),
     },
   };
 

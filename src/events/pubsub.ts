@@ -1,6 +1,7 @@
 import pino from "pino";
 import type { Logger } from "../logger";
 import type { RedisConnections } from "./redis";
+import { CatchUpFeed } from "./catch-up-feed";
 import type { AssignmentEvent } from "../modules/assignments/assignment-event.entity";
 import type { AssignmentRequest } from "../modules/assignments/assignment-request.entity";
 import type { ChatSession } from "../modules/chat-sessions/chat-session.entity";
@@ -323,6 +324,26 @@ export class BatonPubSub {
       () => stop(),
     );
     stop = this.transport.listen(channelOf(topic, key), (message) => feed.push(message as Topics[K][1]));
+    return feed;
+  }
+
+  /**
+   * A feed of assignment events that falls back to the event table instead of overflowing: a
+   * reader that keeps reading gets every event however many arrive at once (see CatchUpFeed).
+   */
+  subscribeSequenced<E extends { sequence: string }>(
+    key: Topics["ASSIGNMENT_EVENT"][0],
+    readAfter: (after: string, first: number) => Promise<E[]>,
+    opts: { onReadFailed?: (err: unknown) => void } = {},
+  ): CatchUpFeed<AssignmentEventMessage, E> {
+    let stop = () => {};
+    const feed = new CatchUpFeed<AssignmentEventMessage, E>({
+      maxQueued: this.maxQueued,
+      readAfter,
+      onReadFailed: opts.onReadFailed,
+      onEnd: () => stop(),
+    });
+    stop = this.transport.listen(channelOf("ASSIGNMENT_EVENT", key), (message) => feed.push(message as AssignmentEventMessage));
     return feed;
   }
 

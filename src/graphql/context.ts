@@ -21,6 +21,8 @@ export interface Context {
   requestId: string | null;
   /** On a socket: its subscription fell too far behind; the socket is closed (4508) to catch up. */
   onFeedOverflow?: () => void;
+  /** On a socket: a feed could not go on (the event table unreadable); the socket is closed (4503) to catch up. */
+  onFeedInterrupted?: () => void;
   /**
    * On a socket: the viewer as they are now, for subscriptions that outlive the operation's
    * start. A change of role (an admin's upsert, on any instance) is heard at once.

@@ -9,13 +9,19 @@ import type { User } from "../modules/users/user.entity";
 import { can } from "../policy/access";
 import type { Context } from "./context";
 import type { AssignmentEventMessage, ChatSessionMessage } from "../events/pubsub";
+import type { Stored } from "../events/catch-up-feed";
 
 /**
  * Turns a message (possibly JSON from Redis) back into entities and primes the subscriber's
  * loaders, fresh for this event, with the rows as committed: nested fields resolve without
  * queries, never from a stale cache, and a long-lived subscription does not accumulate rows.
  */
-export function receiveAssignmentEvent(ctx: Context, message: AssignmentEventMessage): AssignmentEvent {
+export function receiveAssignmentEvent(ctx: Context, message: AssignmentEventMessage | Stored<AssignmentEvent>): AssignmentEvent {
+  if ("stored" in message) {
+    // Read back from the event table (the reader had fallen behind): its rows load as they are now.
+    ctx.renewLoaders();
+    return message.event;
+  }
   const event = revive(AssignmentEvent, message.event);
   const record = revive(EngagementTrackingRecord, message.trackingRecord);
   const chat = revive(ChatSession, message.chat);

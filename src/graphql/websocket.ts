@@ -34,7 +34,10 @@ export const CloseCode = {
   TOO_MANY_SOCKETS: 4429,
   /** Live delivery was interrupted (Redis outage or reconnect): events may have been missed. */
   DELIVERY_INTERRUPTED: 4503,
-  /** The socket fell too far behind reading its events: they were dropped, not queued without end. */
+  /**
+   * The socket's reader stopped reading: its send buffer did not drain for WS_SLOW_READER_MS (or a
+   * feed other than assignment events fell WS_MAX_QUEUED_EVENTS behind). Nothing was queued without end.
+   */
   TOO_SLOW: 4508,
 } as const;
 
@@ -54,6 +57,8 @@ interface Session {
   subscribedDuringGap: boolean;
   /** Operations (mostly subscriptions) open on the socket now, as graphql-ws keeps them. */
   openOperations: () => number;
+  /** When the socket's send buffer was last seen empty (its reader keeping up). */
+  drainedAt: number;
 }
 
 type Extra = { session?: Session };
@@ -136,6 +141,26 @@ export function attachWebSocket(opts: {
       authenticated();
     });
   });
+
+  // A reader that stops reading: what is sent to it stays in its socket's buffer (and, since
+  // graphql-ws waits for each send, its feeds stop being read). Only a socket whose buffer has
+  // not drained for WS_SLOW_READER_MS is closed; a reader that keeps reading, however much
+  // arrives at once (a bulk move), is never cut.
+  const slowReaders = setInterval(
+    () => {
+      const now = Date.now();
+      for (const [socket, session] of sessions) {
+        if (socket.bufferedAmount === 0) session.drainedAt = now;
+        else if (now - session.drainedAt > limits.slowReaderMs) {
+          session.drainedAt = now; // once
+          logger.warn({ reqId: session.connectionId, bufferedBytes: socket.bufferedAmount }, "a socket's reader stopped reading; closed (4508)");
+          closeSocket(socket, CloseCode.TOO_SLOW, `Too slow: nothing read for ${limits.slowReaderMs} ms; reconnect and catch up`);
+        }
+      }
+    },
+    Math.max(50, Math.min(1_000, Math.floor(limits.slowReaderMs / 10))),
+  );
+  slowReaders.unref();
 
   // With Redis, events published while this instance's subscription link was down never reach it.
   services.pubsub.onGap((gap) => {
@@ -274,6 +299,7 @@ export function attachWebSocket(opts: {
           changes,
           subscribedDuringGap: false,
           openOperations: () => Object.keys(ctx.subscriptions).length,
+          drainedAt: Date.now(),
         };
         session.expiry = setTimeout(
           () => closeSocket(socket, CloseCode.FORBIDDEN, "Forbidden: token expired"),
@@ -361,6 +387,8 @@ export function attachWebSocket(opts: {
         }
         context.onFeedOverflow = () =>
           closeSocket(socket, CloseCode.TOO_SLOW, `Too slow: more than ${limits.queuedEventsPerSubscription} events unread; reconnect and catch up`);
+        context.onFeedInterrupted = () =>
+          closeSocket(socket, CloseCode.DELIVERY_INTERRUPTED, "Live delivery was interrupted: reconnect and catch up with assignmentEventsSince");
         return context;
       },
     },
@@ -370,6 +398,7 @@ export function attachWebSocket(opts: {
   return {
     connectionCount: () => wss.clients.size,
     async close() {
+      clearInterval(slowReaders);
       for (const socket of wss.clients) closeSocket(socket, CloseCode.GOING_AWAY, "Going away");
       await server.dispose();
       await new Promise<void>((resolve) => wss.close(() => resolve()));

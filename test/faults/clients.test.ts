@@ -3,12 +3,13 @@ import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync 
 import os from "node:os";
 import { createServer } from "node:net";
 import path from "node:path";
-import { getIntrospectionQuery } from "graphql";
+import { getIntrospectionQuery, print } from "graphql";
 import jwt from "jsonwebtoken";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import WebSocket from "ws";
 import {
   AssignChatDocument,
+  AssignmentEventsDocument,
   BulkAssignChatsDocument,
   MeDocument,
   RejectAssignmentDocument,
@@ -19,7 +20,7 @@ import { assignInput, createChat, createWorld, TEST_JWT_SECRET, type World } fro
 import { call, codeOfAnswer } from "../support/http-client";
 import { type ServerProcess, spawnServer, stopServer } from "../support/process";
 import { sleep, until } from "../support/wait";
-import { rawSocket, wsUrl } from "../support/ws-client";
+import { connect, rawSocket, wsUrl } from "../support/ws-client";
 
 let db: TestDatabase;
 let w: World;
@@ -52,12 +53,13 @@ describe("slow and greedy clients", () => {
       WS_MAX_SOCKETS_PER_USER: "3",
       WS_MAX_UNAUTHENTICATED_SOCKETS: "4",
       WS_AUTH_TIMEOUT_MS: "1500",
+      WS_SLOW_READER_MS: "2000",
     });
     server.child.stdout?.on("data", (c: Buffer) => (log += c.toString()));
   });
   afterAll(() => stopServer(server));
 
-  it("an admin who stops reading during a bulk move of 2,000 chats is closed with 4508; the server lives, memory stays bounded, others still hear events", async () => {
+  it("an admin who stops reading during a bulk move of 2,000 chats is closed with 4508 once the socket has not drained for WS_SLOW_READER_MS; the server lives, memory stays bounded, others still hear events", async () => {
     const { socket, closed } = await authedSocket(server.url, w.token(w.admin));
     const query = `subscription { assignmentEvents(scope: ORGANIZATION) { sequence type chatSession { id customerName customerPhone owner { id name email } } trackingRecord { id status note } } }`;
     for (let i = 0; i < 20; i++) socket.send(JSON.stringify({ id: `s${i}`, type: "subscribe", payload: { query } }));
@@ -73,7 +75,7 @@ describe("slow and greedy clients", () => {
     const before = rssKb(server.child.pid!);
     const moved = await call(server.url, BulkAssignChatsDocument, { input: { chatSessionIds: rows.map((r) => r.id), toUserId: w.tom.id } }, w.token(w.admin));
     expect(moved.data?.bulkAssignChats.assignedCount).toBe(2000);
-    await until(() => /fell too far behind/.test(log), 10_000, 100);
+    await until(() => /stopped reading; closed \(4508\)/.test(log), 10_000, 100);
     (socket as unknown as { _socket: { resume(): void } })._socket.resume();
     const { code } = await closed;
     expect([4508, 1006]).toContain(code); // 1006 when the close frame could not get through in time
@@ -137,6 +139,59 @@ describe("slow and greedy clients", () => {
     expect(r.payload[0]?.extensions?.code).toBe("QUERY_TOO_COMPLEX");
     socket.close();
   });
+});
+
+describe("a reader that keeps reading is never cut", () => {
+  it("a subscriber with the README's selection (actor, request, trackingRecord) reading through a 10,000-chat bulk gets every event, in order, once, with no 4508 (default limits)", async () => {
+    const org = await createWorld(db.dataSource, "Bulkco");
+    const server = await spawnServer(db.url); // WS_MAX_QUEUED_EVENTS 1000: the bulk is ten times that
+    let closedWith = 0;
+    const client = connect(server.url, org.token(org.admin), (code) => (closedWith = code));
+    try {
+      const seen: Array<{ sequence: string; type: string; actor: string | null }> = [];
+      let ended: unknown = null;
+      client.subscribe<{ assignmentEvents: { sequence: string; type: string; actor: { id: string } | null } }>(
+        { query: print(AssignmentEventsDocument), variables: { scope: "ORGANIZATION" } },
+        {
+          next: (r) => {
+            const e = r.data?.assignmentEvents;
+            if (e) seen.push({ sequence: e.sequence, type: e.type, actor: e.actor?.id ?? null });
+            if (r.errors) ended = r.errors;
+          },
+          error: (err) => (ended = err),
+          complete: () => (ended = "complete"),
+        },
+      );
+      await sleep(500); // subscribed
+      const rows = await db.dataSource.query<Array<{ id: string }>>(
+        `INSERT INTO chat_sessions (organization_id, customer_name, customer_phone, owner_id)
+         SELECT $1, 'Customer ' || g, '+1415555' || lpad(g::text, 4, '0'), $2 FROM generate_series(1, 10000) g RETURNING id`,
+        [org.organizationId, org.mark.id],
+      );
+      const moved = await call(server.url, BulkAssignChatsDocument, { input: { chatSessionIds: rows.map((r) => r.id), toUserId: org.tom.id } }, org.token(org.admin));
+      expect(moved.data?.bulkAssignChats.assignedCount).toBe(10_000);
+      await until(() => seen.length >= 10_000 || ended !== null || closedWith !== 0, 90_000, 200);
+      expect(ended).toBeNull();
+      expect(closedWith).toBe(0);
+      expect(seen).toHaveLength(10_000);
+      expect(seen.every((e) => e.type === "ASSIGNED" && e.actor === org.admin.id)).toBe(true);
+      const sequences = seen.map((e) => BigInt(e.sequence));
+      for (let i = 1; i < sequences.length; i++) expect(sequences[i] > sequences[i - 1]).toBe(true);
+      const stored = await db.dataSource.query<Array<{ n: number }>>(
+        `SELECT count(*)::int AS n FROM assignment_events WHERE organization_id = $1 AND type = 'ASSIGNED'`,
+        [org.organizationId],
+      );
+      expect(stored[0].n).toBe(10_000);
+      // And live again afterwards.
+      const chat = await createChat(db.dataSource, org.organizationId, org.mark.id);
+      await call(server.url, AssignChatDocument, { input: assignInput(chat.id, org.martha.id) }, org.token(org.mark));
+      await until(() => seen.length === 10_001, 5_000, 50);
+      expect(seen[10_000].type).toBe("CREATED");
+    } finally {
+      await client.dispose();
+      await stopServer(server);
+    }
+  }, 150_000);
 });
 
 describe("bad input and tokens", () => {

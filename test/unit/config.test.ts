@@ -15,7 +15,7 @@ describe("configuration", () => {
     expect(c.trustProxy).toBe(false);
     expect(c.shutdownGraceMs).toBe(10_000);
     expect(c.shutdownDelayMs).toBe(0);
-    expect(c.limits).toEqual({ subscriptionsPerSocket: 50, socketsPerUser: 20, unauthenticatedSockets: 1_000, authTimeoutMs: 5_000, queuedEventsPerSubscription: 1_000 });
+    expect(c.limits).toEqual({ subscriptionsPerSocket: 50, socketsPerUser: 20, unauthenticatedSockets: 1_000, authTimeoutMs: 5_000, queuedEventsPerSubscription: 1_000, slowReaderMs: 15_000 });
   });
 
   it("reads every variable it documents", () => {

@@ -2,6 +2,8 @@ import { filter, pipe } from "@graphql-yoga/subscription";
 import { Arg, Ctx, FieldResolver, ID, Int, Query, registerEnumType, Resolver, Root, Subscription } from "type-graphql";
 import { type Context, viewerOf } from "../../graphql/context";
 import { type AssignmentEventMessage, audience } from "../../events/pubsub";
+import type { Stored } from "../../events/catch-up-feed";
+import { BatonError } from "../../errors";
 import { receiveAssignmentEvent, revocable } from "../../graphql/subscriptions";
 import { assertScope, EventScope, mayFollow, maySee } from "./event-visibility";
 import { ChatSession } from "../chat-sessions/chat-session.entity";
@@ -26,16 +28,22 @@ export class AssignmentEventResolver {
     subscribe: ({ args, context }: { args: ScopeArgs; context: Context }) => {
       const viewer = viewerOf(context);
       assertScope(viewer, args.scope);
+      // Falls back to the event table when the reader falls behind (a bulk move): never cut, never unbounded.
+      const sequenced = context.services.pubsub.subscribeSequenced(
+        args.scope === EventScope.ORGANIZATION ? audience.organization(viewer.organizationId) : audience.user(viewer.id),
+        (after, first) => context.services.events.since(viewer, args.scope, after, first),
+        { onReadFailed: (err) => err instanceof BatonError || context.onFeedInterrupted?.() },
+      );
       const feed = pipe(
-        context.services.pubsub.subscribe("ASSIGNMENT_EVENT", args.scope === EventScope.ORGANIZATION ? audience.organization(viewer.organizationId) : audience.user(viewer.id), { onOverflow: context.onFeedOverflow }),
-        filter((m: AssignmentEventMessage) => maySee(viewer, args.scope, m.event)),
+        sequenced,
+        filter((m: AssignmentEventMessage | Stored<AssignmentEvent>) => maySee(viewer, args.scope, m.event)),
       );
       // Decided on the role: a change of role that takes the scope away ends it (FORBIDDEN).
       return revocable(context, feed, (now) => mayFollow(now, args.scope));
     },
   })
   assignmentEvents(
-    @Root() message: AssignmentEventMessage,
+    @Root() message: AssignmentEventMessage | Stored<AssignmentEvent>,
     @Ctx() ctx: Context,
     @Arg("scope", () => EventScope, { defaultValue: EventScope.MINE }) _scope: EventScope,
   ): AssignmentEvent {

@@ -1,0 +1,138 @@
+/** An item of a sequenced feed: what the event table can serve again. */
+export interface Sequenced {
+  event: { sequence: string };
+}
+
+/** An event read back from the table (not the message published at commit). */
+export interface Stored<E> {
+  event: E;
+  stored: true;
+}
+
+export interface CatchUpOptions<E> {
+  /** At most this many live messages wait for the reader; past it, the feed reads the table instead. */
+  maxQueued: number;
+  /** The events after `after` (a sequence), in order, at most `first`: exactly what the live feed would have carried. */
+  readAfter(after: string, first: number): Promise<E[]>;
+  pageSize?: number;
+  /** The table could not be read (the database is away): the socket must be told to catch up itself. */
+  onReadFailed?: (err: unknown) => void;
+  /** Called once when the feed ends (stop listening). */
+  onEnd?: () => void;
+}
+
+type Result<M, E> = IteratorResult<M | Stored<E>>;
+
+/**
+ * A live feed of sequenced events that never drops one and never grows without bound: while the
+ * reader keeps up it gets the messages published at commit; when it falls `maxQueued` behind
+ * (a bulk move of thousands of chats) the queue is dropped and the feed reads the event table
+ * by sequence from the last event delivered, page by page, as fast as the reader takes them,
+ * then goes live again. The hand-over is gap-free: live messages keep being collected while a
+ * page is read, and the feed goes live only after a short page read while none of them was lost;
+ * anything both read and heard is delivered once (by sequence). A reader that stops reading
+ * stops the reads: what it costs is one page and at most `maxQueued` messages.
+ */
+export class CatchUpFeed<M extends Sequenced, E extends { sequence: string }> implements AsyncIterableIterator<M | Stored<E>> {
+  private queue: M[] = [];
+  private waiting: ((result: Result<M, E>) => void) | null = null;
+  private catchingUp = false;
+  /** Live messages were dropped since the current page read started: read again before going live. */
+  private tailLost = false;
+  private page: E[] = [];
+  private goLiveAfterPage = false;
+  /** The last sequence delivered (or, before any, the one just before the first not delivered). */
+  private last: bigint | null = null;
+  private done = false;
+  private readonly pageSize: number;
+
+  constructor(private readonly opts: CatchUpOptions<E>) {
+    this.pageSize = opts.pageSize ?? 100;
+  }
+
+  /** Whether the feed is reading the table now (for tests and metrics). */
+  get catchingUpNow(): boolean {
+    return this.catchingUp;
+  }
+
+  push(message: M): void {
+    if (this.done) return;
+    if (this.waiting && !this.catchingUp) {
+      const sequence = BigInt(message.event.sequence);
+      if (this.last !== null && sequence <= this.last) return;
+      this.last = sequence;
+      const resolve = this.waiting;
+      this.waiting = null;
+      resolve({ value: message, done: false });
+      return;
+    }
+    if (this.queue.length < this.opts.maxQueued) {
+      this.queue.push(message);
+      return;
+    }
+    if (!this.catchingUp) {
+      this.catchingUp = true;
+      this.page = [];
+      this.goLiveAfterPage = false;
+      this.last ??= BigInt(this.queue[0].event.sequence) - 1n;
+    }
+    // The table has them all: drop what waits, remember that the tail is incomplete.
+    this.queue = [];
+    this.tailLost = true;
+  }
+
+  async next(): Promise<Result<M, E>> {
+    while (!this.done) {
+      if (!this.catchingUp) {
+        const message = this.queue.shift();
+        if (message === undefined) return new Promise((resolve) => (this.waiting = resolve));
+        const sequence = BigInt(message.event.sequence);
+        if (this.last !== null && sequence <= this.last) continue; // read from the table already
+        this.last = sequence;
+        return { value: message, done: false };
+      }
+      if (this.page.length === 0) {
+        if (this.goLiveAfterPage) {
+          this.catchingUp = false;
+          continue;
+        }
+        this.tailLost = false;
+        let rows: E[];
+        try {
+          rows = await this.opts.readAfter(String(this.last ?? 0n), this.pageSize);
+        } catch (err) {
+          this.end();
+          this.opts.onReadFailed?.(err);
+          throw err;
+        }
+        this.page = rows;
+        // A short page read while no live message was lost: everything after it is in the queue.
+        this.goLiveAfterPage = rows.length < this.pageSize && !this.tailLost;
+        continue;
+      }
+      const event = this.page.shift()!;
+      this.last = BigInt(event.sequence);
+      return { value: { event, stored: true }, done: false };
+    }
+    return { value: undefined, done: true };
+  }
+
+  return(): Promise<Result<M, E>> {
+    this.end();
+    return Promise.resolve({ value: undefined, done: true });
+  }
+
+  [Symbol.asyncIterator](): AsyncIterableIterator<M | Stored<E>> {
+    return this;
+  }
+
+  private end(): void {
+    if (this.done) return;
+    this.done = true;
+    this.queue = [];
+    this.page = [];
+    this.opts.onEnd?.();
+    this.waiting?.({ value: undefined, done: true });
+    this.waiting = null;
+  }
+}
