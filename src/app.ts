@@ -13,7 +13,8 @@ import { RollupRefresher } from "./jobs/bi-rollup";
 import { existsSync } from "node:fs";
 import path from "node:path";
 import { UserRepository } from "./repositories/user.repository";
-import { BatonError, ErrorCode } from "./errors";
+import { BatonError, ErrorCode, serviceUnavailable } from "./errors";
+import { isDatabaseUnavailable } from "./db/faults";
 import { notFoundJson, sendError } from "./http/errors";
 import { securityHeaders } from "./http/security-headers";
 import { ApolloServerPluginLandingPageDisabled } from "@apollo/server/plugin/disabled";
@@ -308,6 +309,19 @@ export async function createApp(opts: AppOptions): Promise<App> {
         },
       ],
     });
+  });
+  // Anything else that failed outside GraphQL: JSON too, never express's HTML page (which, without
+  // NODE_ENV=production, shows the stack). A malformed path is the client's; the rest is ours, logged.
+  app.use((err: { status?: number; statusCode?: number; message?: string }, req: Request, res: Response, next: NextFunction) => {
+    if (res.headersSent) return next(err);
+    if (isDatabaseUnavailable(err)) return sendError(res, serviceUnavailable());
+    const status = err?.status ?? err?.statusCode ?? 500;
+    if (status >= 400 && status < 500) {
+      res.status(status).json({ errors: [{ message: `The request could not be read (${status})`, extensions: { code: status === 404 ? ErrorCode.NOT_FOUND : ErrorCode.BAD_USER_INPUT } }] });
+      return;
+    }
+    logger.error({ err, reqId: req.id as string }, "unexpected error");
+    res.status(500).json({ errors: [{ message: "Internal server error", extensions: { code: ErrorCode.INTERNAL_SERVER_ERROR } }] });
   });
 
   return {

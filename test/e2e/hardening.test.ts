@@ -160,6 +160,15 @@ describe("browser hardening", () => {
     }
   });
 
+  it("a path that cannot be decoded answers JSON (404), not an HTML page", async () => {
+    const res = await fetch(server.url.replace(/\/graphql$/, "/%E0%A4%A"));
+    expect(res.status).toBe(404);
+    expect(res.headers.get("content-type")).toMatch(/application\/json/);
+    const text = await res.text();
+    expect(text).not.toMatch(/<html|<pre|at .*\.js:\d+/i);
+    expect((JSON.parse(text) as { errors: Array<{ extensions: { code: string } }> }).errors[0]?.extensions.code).toBe("NOT_FOUND");
+  });
+
   it("CONSOLE_API_ORIGINS are the only other origins the console's page may connect to", async () => {
     const listed = await startTestServer(db.dataSource, { consoleApiOrigins: ["https://baton.example.com"] });
     try {
