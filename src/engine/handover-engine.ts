@@ -19,6 +19,7 @@ import {
   type OpeningState,
   type PartyNotification,
   type RequestState,
+  type Settled,
   type SettleTarget,
 } from "../repositories/handover.repository";
 import { isUniqueViolation, poolSql, type Sql } from "../db/sql";
@@ -27,6 +28,7 @@ import { type Discussion, DiscussionStatus } from "../modules/discussions/discus
 import { AssignmentEventType } from "../modules/assignments/assignment-event.entity";
 import { optionalText, requireId, requireReason } from "../validation";
 import { type Action, ASSIGN, DISCUSS, DISCUSSION_END, KINDS, type KindSpec, LIFECYCLE, type Party, type Transition } from "./lifecycle";
+import type { Answer } from "./answer";
 
 export interface OpenRequestInput {
   chatSessionId: string;
@@ -106,20 +108,20 @@ export class HandoverEngine {
 
   // ---- The GraphQL operations, by name ----
 
-  assignChat(viewer: User, input: OpenRequestInput): Promise<AssignmentRequest> {
-    return this.open(viewer, ASSIGN, input);
+  assignChat(viewer: User, input: OpenRequestInput, answer?: Answer): Promise<AssignmentRequest> {
+    return this.open(viewer, ASSIGN, input, answer);
   }
-  discussChat(viewer: User, input: OpenRequestInput): Promise<AssignmentRequest> {
-    return this.open(viewer, DISCUSS, input);
+  discussChat(viewer: User, input: OpenRequestInput, answer?: Answer): Promise<AssignmentRequest> {
+    return this.open(viewer, DISCUSS, input, answer);
   }
-  acceptAssignment(viewer: User, requestId: string): Promise<AssignmentRequest> {
-    return this.act(viewer, "accept", requestId, null);
+  acceptAssignment(viewer: User, requestId: string, answer?: Answer): Promise<AssignmentRequest> {
+    return this.act(viewer, "accept", requestId, null, answer);
   }
-  rejectAssignment(viewer: User, requestId: string, reason: string): Promise<AssignmentRequest> {
-    return this.act(viewer, "reject", requestId, reason);
+  rejectAssignment(viewer: User, requestId: string, reason: string, answer?: Answer): Promise<AssignmentRequest> {
+    return this.act(viewer, "reject", requestId, reason, answer);
   }
-  withdrawAssignment(viewer: User, requestId: string, reason: string): Promise<AssignmentRequest> {
-    return this.act(viewer, "withdraw", requestId, reason);
+  withdrawAssignment(viewer: User, requestId: string, reason: string, answer?: Answer): Promise<AssignmentRequest> {
+    return this.act(viewer, "withdraw", requestId, reason, answer);
   }
 
   /** A request exists for the viewer only if the policy lets them see it; otherwise NOT_FOUND. */
@@ -132,7 +134,7 @@ export class HandoverEngine {
   // ---- Transitions ----
 
   /** `open`: a new PENDING request of `kind` for a chat. */
-  async open(viewer: User, kind: KindSpec, input: OpenRequestInput): Promise<AssignmentRequest> {
+  async open(viewer: User, kind: KindSpec, input: OpenRequestInput, answer?: Answer): Promise<AssignmentRequest> {
     const chatId = requireId(input.chatSessionId, "chatSessionId");
     const recipientId = requireId(input.recipientId, "recipientId");
     const note = optionalText(input.note, "note", 1000);
@@ -208,6 +210,8 @@ export class HandoverEngine {
         this.publishEvent(transition.event, sequence, request, record, chat, viewer.id, now);
         return this.jobs.opened(request);
       });
+      // The answer from the write: the request as inserted, its record as stored, the chat and the two people as read.
+      answer?.({ requests: [request], records: [record], chats: [chat], users: state.recipientUser ? [viewer, state.recipientUser] : [viewer] });
       return request;
     }
     throw new Error("the chat kept changing while a request was being opened");
@@ -224,7 +228,7 @@ export class HandoverEngine {
    * action runs in a transaction that reads the request and decides: the precise error, the
    * time-out committed first, or the transition with its kind's accept effects.
    */
-  async act(viewer: User, action: "accept" | "reject" | "withdraw", requestId: string, reason: string | null): Promise<AssignmentRequest> {
+  async act(viewer: User, action: "accept" | "reject" | "withdraw", requestId: string, reason: string | null, answer?: Answer): Promise<AssignmentRequest> {
     const transition = LIFECYCLE[action];
     const id = requireId(requestId, "requestId");
     const given = transition.reasonRequired ? requireReason(reason ?? "") : null;
@@ -241,7 +245,11 @@ export class HandoverEngine {
         unchained: action === "reject",
       };
       const [settled] = await this.write(this.db, target, transition, action === "accept", viewer, given, this.clock(), told);
-      if (settled) return settled;
+      if (settled) {
+        // The answer from the write: the request, its record and its chat as the statement returned them.
+        answer?.({ requests: [settled.request], records: [settled.record], chats: [settled.chat], users: [viewer] });
+        return settled.request;
+      }
     }
     for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
       // The time-out of an expired request must commit, and the call still fail: the transaction
@@ -522,7 +530,7 @@ export class HandoverEngine {
   }
 
   /** `write` for requests already read (and, in a transaction, locked): their names word the notifications. */
-  private settleStates(
+  private async settleStates(
     sql: Sql,
     states: RequestState[],
     transition: Transition,
@@ -557,7 +565,7 @@ export class HandoverEngine {
     });
     const target = { requestIds: states.map((s) => s.request.id), organizationId: null };
     const moveChat = transition.action === "accept" && states.length === 1 && KINDS[states[0].request.kind].onAccept === "moveChat";
-    return this.write(sql, target, transition, moveChat, actor, reason, now, told, later);
+    return (await this.write(sql, target, transition, moveChat, actor, reason, now, told, later)).map((s) => s.request);
   }
 
   /**
@@ -577,7 +585,7 @@ export class HandoverEngine {
     now: Date,
     told: PartyNotification[],
     later?: (effect: () => void | Promise<void>) => void,
-  ): Promise<AssignmentRequest[]> {
+  ): Promise<Settled[]> {
     if (target.requestIds.length === 0) return [];
     if (moveChat && target.requestIds.length !== 1) throw new Error("accept settles one request at a time");
     const settled = await this.repo.settle(sql, {
@@ -602,7 +610,7 @@ export class HandoverEngine {
     };
     if (later) later(effect);
     else await this.afterCommit(effect);
-    return settled.map((s) => s.request);
+    return settled;
   }
 
   /** The notifications of a transition on one request: each party it tells, in the kind's words (the write skips the actor). */

@@ -1,7 +1,7 @@
 import { fromJson } from "../db/hydrate";
 import { AssignmentRequest, RecipientType, RequestKind, RequestStatus } from "../modules/assignments/assignment-request.entity";
 import { ChatSession } from "../modules/chat-sessions/chat-session.entity";
-import type { Availability, UserRole } from "../modules/users/user.entity";
+import { type Availability, User, type UserRole } from "../modules/users/user.entity";
 import { EngagementTrackingRecord } from "../modules/tracking/engagement-tracking-record.entity";
 import { Notification } from "../modules/notifications/notification.entity";
 import { appendEventsCtes } from "./events.repository";
@@ -31,6 +31,8 @@ export interface RequestState {
 export interface OpeningState {
   chat: ChatSession;
   recipient: { id: string; name: string; role: UserRole; active: boolean; availability: Availability } | null;
+  /** The recipient's whole row (for the answer), when they exist in the organization. */
+  recipientUser: User | null;
   /** The organization refuses requests to AWAY users. */
   requireAvailableRecipient: boolean;
   /** The chat's pending request of the kind being opened. */
@@ -174,7 +176,7 @@ const LOCK_PENDING_FOR_RECIPIENT: Statement = {
 
 const FIND_OPENING: Statement = {
   name: "handover.findOpening",
-  text: `SELECT to_json(c) AS chat, u.id AS recipient_id, u.name AS recipient_name, u.role AS recipient_role, u.active AS recipient_active,
+  text: `SELECT to_json(c) AS chat, to_json(u) AS recipient_row, u.id AS recipient_id, u.name AS recipient_name, u.role AS recipient_role, u.active AS recipient_active,
               p.id AS pending_id, p.expires_at AS pending_expires_at,
               s.assign_request_timeout_seconds AS assign_timeout, s.discuss_request_timeout_seconds AS discuss_timeout,
               u.availability AS recipient_availability, coalesce(s.require_available_recipient, false) AS require_available
@@ -486,6 +488,7 @@ export class HandoverRepository {
   async findOpening(sql: Sql, organizationId: string, chatId: string, recipientId: string, kind: string): Promise<OpeningState | null> {
     const [row] = await sql.rows<{
         chat: Record<string, unknown>;
+        recipient_row: Record<string, unknown> | null;
         recipient_id: string | null;
         recipient_name: string;
         recipient_role: UserRole;
@@ -503,6 +506,7 @@ export class HandoverRepository {
       recipient: row.recipient_id
         ? { id: row.recipient_id, name: row.recipient_name, role: row.recipient_role, active: row.recipient_active, availability: row.recipient_availability }
         : null,
+      recipientUser: row.recipient_row ? fromJson(User, row.recipient_row) : null,
       requireAvailableRecipient: row.require_available,
       pending: row.pending_id ? { id: row.pending_id, expiresAt: row.pending_expires_at } : null,
       timeouts:

@@ -1,10 +1,14 @@
 /**
  * The lean peer: the minimal chat handover written by hand on Baton's stack, for the benchmark to
  * measure Baton against in the same run. Apollo Server 5 + express + raw `pg`, a JWT checked on
- * every request, one transaction per mutation that locks and writes in five statements (seven
- * round trips with BEGIN and COMMIT). Same database, same tables as Baton; its event takes the
- * organization's event lock and draws its sequence in the last statement before COMMIT, so that
- * sequences commit in order as the product needs for gap-free catch-up.
+ * every request, one transaction per mutation that locks the chat and writes request, tracking
+ * record, notification and event in five statements (seven round trips with BEGIN and COMMIT),
+ * and no other lock (issue #21's peer). Same database, same tables as Baton. It answers what a
+ * front end asks (`recipient { id } sender { id } trackingRecord { id status }` and the like) from
+ * the values its statements had or returned, never reading again.
+ *
+ * With LEAN_PEER_ORG_LOCK=1 its event also takes the organization's event lock (as Baton does, so
+ * that sequences commit in order for gap-free catch-up): the locked variant, an extra row.
  *
  * What it leaves out is what makes Baton a product: validation messages, the policy beyond
  * "owner sends, recipient accepts", deadlines (no timeout job), settings, request logs, metrics,
@@ -23,7 +27,12 @@ import { Pool, type PoolClient } from "pg";
 const typeDefs = `#graphql
   enum RecipientType { USER MANAGER }
   input AssignChatInput { chatSessionId: ID!, recipientType: RecipientType!, recipientId: ID!, note: String }
-  type AssignmentRequest { id: ID!, status: String! }
+  type User { id: ID! }
+  type TrackingRecord { id: ID!, status: String!, responseSeconds: Float }
+  type AssignmentRequest {
+    id: ID!, status: String!, expiresAt: String, respondedAt: String,
+    recipient: User!, sender: User!, trackingRecord: TrackingRecord!
+  }
   type Query { ok: Boolean }
   type Mutation {
     assignChat(input: AssignChatInput!): AssignmentRequest!
@@ -55,6 +64,15 @@ async function inTx<T>(work: (c: PoolClient) => Promise<T>): Promise<T> {
 }
 
 const refuse = (message: string, code: string) => new GraphQLError(message, { extensions: { code } });
+
+/** The event's statement: with the organization's lock only in the locked variant. */
+const ORG_LOCK = process.env.LEAN_PEER_ORG_LOCK === "1";
+const eventInsert = ORG_LOCK
+  ? `WITH ordered AS (SELECT pg_advisory_xact_lock(hashtextextended($2::uuid::text, 0)))
+     INSERT INTO assignment_events (event_id, organization_id, type, request_id, tracking_record_id, chat_session_id, actor_id, from_user_id, to_user_id, occurred_at)
+     SELECT $1, $2, $9, $3, $4, $5, $6, $7, $8, $10 FROM ordered`
+  : `INSERT INTO assignment_events (event_id, organization_id, type, request_id, tracking_record_id, chat_session_id, actor_id, from_user_id, to_user_id, occurred_at)
+     VALUES ($1, $2, $9, $3, $4, $5, $6, $7, $8, $10)`;
 
 const resolvers = {
   Mutation: {
@@ -92,14 +110,16 @@ const resolvers = {
           `INSERT INTO notifications (id, organization_id, user_id, type, message, request_id, created_at) VALUES ($1, $2, $3, 'ASSIGNMENT_REQUESTED', $4, $5, $6)`,
           [randomUUID(), chat.organization_id, input.recipientId, `${chat.sender} has sent you a chat assignment request.`, requestId, now],
         );
-        // 5 (last, so the organization's event lock is held only into COMMIT): the event.
-        await c.query(
-          `WITH ordered AS (SELECT pg_advisory_xact_lock(hashtextextended($2::uuid::text, 0)))
-           INSERT INTO assignment_events (event_id, organization_id, type, request_id, tracking_record_id, chat_session_id, actor_id, from_user_id, to_user_id, occurred_at)
-           SELECT $1, $2, 'CREATED', $3, $4, $5, $6, $6, $7, $8 FROM ordered`,
-          [randomUUID(), chat.organization_id, requestId, recordId, input.chatSessionId, ctx.userId, input.recipientId, now],
-        );
-        return { id: requestId, status: "PENDING" };
+        // 5 (last, so a lock on the organization's events would be held only into COMMIT): the event.
+        await c.query(eventInsert, [randomUUID(), chat.organization_id, requestId, recordId, input.chatSessionId, ctx.userId, ctx.userId, input.recipientId, "CREATED", now]);
+        return {
+          id: requestId,
+          status: "PENDING",
+          expiresAt: expiresAt.toISOString(),
+          recipient: { id: input.recipientId },
+          sender: { id: ctx.userId },
+          trackingRecord: { id: recordId, status: "PENDING", responseSeconds: null },
+        };
       }),
     acceptAssignment: (_: unknown, { requestId }: { requestId: string }, ctx: Ctx) =>
       inTx(async (c) => {
@@ -116,10 +136,10 @@ const resolvers = {
         // 2: the chat moves.
         await c.query(`UPDATE chat_sessions SET owner_id = $2, updated_at = $3 WHERE id = $1`, [request.chat_session_id, ctx.userId, now]);
         // 3: the tracking record.
-        const { rows: records } = await c.query<{ id: string }>(
+        const { rows: records } = await c.query<{ id: string; response_seconds: string | null }>(
           `UPDATE engagement_tracking_records SET status = 'ACCEPTED', responded_at = $2, responded_by_id = $3, updated_at = $2,
                   response_seconds = round(extract(epoch FROM ($2::timestamptz - requested_at))::numeric, 3)
-            WHERE request_id = $1 RETURNING id`,
+            WHERE request_id = $1 RETURNING id, response_seconds`,
           [requestId, now, ctx.userId],
         );
         // 4: the sender's notification.
@@ -128,13 +148,16 @@ const resolvers = {
           [randomUUID(), request.organization_id, request.sender_id, `${request.recipient} accepted your chat assignment request.`, requestId, now],
         );
         // 5 (last): the event.
-        await c.query(
-          `WITH ordered AS (SELECT pg_advisory_xact_lock(hashtextextended($2::uuid::text, 0)))
-           INSERT INTO assignment_events (event_id, organization_id, type, request_id, tracking_record_id, chat_session_id, actor_id, from_user_id, to_user_id, occurred_at)
-           SELECT $1, $2, 'ACCEPTED', $3, $4, $5, $6, $7, $6, $8 FROM ordered`,
-          [randomUUID(), request.organization_id, requestId, records[0]?.id, request.chat_session_id, ctx.userId, request.sender_id, now],
-        );
-        return { id: requestId, status: "ACCEPTED" };
+        await c.query(eventInsert, [randomUUID(), request.organization_id, requestId, records[0]?.id, request.chat_session_id, ctx.userId, request.sender_id, ctx.userId, "ACCEPTED", now]);
+        const record = records[0];
+        return {
+          id: requestId,
+          status: "ACCEPTED",
+          respondedAt: now.toISOString(),
+          recipient: { id: ctx.userId },
+          sender: { id: request.sender_id },
+          trackingRecord: { id: record?.id, status: "ACCEPTED", responseSeconds: record?.response_seconds == null ? null : Number(record.response_seconds) },
+        };
       }),
   },
 };

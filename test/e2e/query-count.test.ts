@@ -84,4 +84,36 @@ describe("the hot path's statement budget", () => {
     expect(assign).toBe(2); // read the chat, recipient, pending request and settings; write everything
     expect(accept).toBe(1); // write everything, checking the recipient, the status and the deadline in the statement
   });
+
+  it("answers come from the write: with what a front end asks (people, record), assigning still costs 2 statements, accepting 1", async () => {
+    const chat = await createChat(db.dataSource, w.organizationId, w.mark.id);
+    await server.gql(MeDocument, {}, w.token(w.mark));
+    await server.gql(MeDocument, {}, w.token(w.martha));
+    let requestId = "";
+    const assign = await statementsFor(async () => {
+      const sent = (await post(
+        w.token(w.mark),
+        `mutation($input: AssignChatInput!) { assignChat(input: $input) { id status expiresAt recipient { id name } sender { id name } trackingRecord { id status } chatSession { id owner { id } } } }`,
+        { input: assignInput(chat.id, w.martha.id) },
+      )) as unknown as { assignChat: { id: string; recipient: { id: string; name: string }; sender: { name: string }; trackingRecord: { status: string }; chatSession: { owner: { id: string } } } };
+      requestId = sent.assignChat.id;
+      expect(sent.assignChat.recipient).toEqual({ id: w.martha.id, name: "Martha" });
+      expect(sent.assignChat.sender.name).toBe("Mark");
+      expect(sent.assignChat.trackingRecord.status).toBe("PENDING");
+      expect(sent.assignChat.chatSession.owner.id).toBe(w.mark.id);
+    });
+    const accept = await statementsFor(async () => {
+      const done = (await post(
+        w.token(w.martha),
+        `mutation($id: ID!) { acceptAssignment(requestId: $id) { id status respondedAt trackingRecord { status responseSeconds } chatSession { id owner { id } } } }`,
+        { id: requestId },
+      )) as unknown as { acceptAssignment: { status: string; trackingRecord: { status: string; responseSeconds: number | null }; chatSession: { owner: { id: string } } } };
+      expect(done.acceptAssignment.status).toBe("ACCEPTED");
+      expect(done.acceptAssignment.trackingRecord.status).toBe("ACCEPTED");
+      expect(done.acceptAssignment.trackingRecord.responseSeconds).not.toBeNull();
+      expect(done.acceptAssignment.chatSession.owner.id).toBe(w.martha.id); // the chat as the write moved it
+    });
+    expect(assign).toBe(2);
+    expect(accept).toBe(1);
+  });
 });

@@ -1,5 +1,6 @@
 import { Arg, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root } from "type-graphql";
 import { type Context, viewerOf } from "../../graphql/context";
+import { answerFromWrite } from "../../graphql/answer";
 import { ConnectionType, pageArgs, toConnection } from "../../graphql/pagination";
 import { ChatSession } from "../chat-sessions/chat-session.entity";
 import { EngagementTrackingRecord } from "../tracking/engagement-tracking-record.entity";
@@ -36,12 +37,12 @@ export class AssignmentResolver {
 
   @Mutation(() => AssignmentRequest, { description: "Ask a colleague to take a chat over." })
   assignChat(@Arg("input", () => AssignChatInput) input: AssignChatInput, @Ctx() ctx: Context): Promise<AssignmentRequest> {
-    return ctx.services.assignments.assignChat(viewerOf(ctx), input);
+    return ctx.services.assignments.assignChat(viewerOf(ctx), input, answerFromWrite(ctx));
   }
 
   @Mutation(() => AssignmentRequest, { description: "The recipient takes the chat; it becomes theirs." })
   acceptAssignment(@Arg("requestId", () => ID) requestId: string, @Ctx() ctx: Context): Promise<AssignmentRequest> {
-    return ctx.services.assignments.acceptAssignment(viewerOf(ctx), requestId);
+    return ctx.services.assignments.acceptAssignment(viewerOf(ctx), requestId, answerFromWrite(ctx));
   }
 
   @Mutation(() => AssignmentRequest, { description: "The recipient declines, with a reason (1..500 characters)." })
@@ -50,7 +51,7 @@ export class AssignmentResolver {
     @Arg("reason", () => String) reason: string,
     @Ctx() ctx: Context,
   ): Promise<AssignmentRequest> {
-    return ctx.services.assignments.rejectAssignment(viewerOf(ctx), requestId, reason);
+    return ctx.services.assignments.rejectAssignment(viewerOf(ctx), requestId, reason, answerFromWrite(ctx));
   }
 
   @Mutation(() => AssignmentRequest, { description: "The sender (or a manager or admin) takes the request back, with a reason." })
@@ -59,7 +60,7 @@ export class AssignmentResolver {
     @Arg("reason", () => String) reason: string,
     @Ctx() ctx: Context,
   ): Promise<AssignmentRequest> {
-    return ctx.services.assignments.withdrawAssignment(viewerOf(ctx), requestId, reason);
+    return ctx.services.assignments.withdrawAssignment(viewerOf(ctx), requestId, reason, answerFromWrite(ctx));
   }
 
   @FieldResolver(() => ChatSession)

@@ -3,6 +3,7 @@ import { revive } from "../../db/hydrate";
 import { audience } from "../../events/pubsub";
 import { type Context, viewerOf } from "../../graphql/context";
 import { revocable } from "../../graphql/subscriptions";
+import { answerFromWrite } from "../../graphql/answer";
 import { can } from "../../policy/access";
 import { ConnectionType, pageArgs, toConnection } from "../../graphql/pagination";
 import { AssignmentRequest } from "../assignments/assignment-request.entity";
@@ -42,7 +43,7 @@ export class DiscussionResolver {
 
   @Mutation(() => AssignmentRequest, { description: "Ask a colleague to discuss a chat with you (a DISCUSS request); the chat stays yours." })
   discussChat(@Arg("input", () => DiscussChatInput) input: DiscussChatInput, @Ctx() ctx: Context): Promise<AssignmentRequest> {
-    return ctx.services.assignments.discussChat(viewerOf(ctx), input);
+    return ctx.services.assignments.discussChat(viewerOf(ctx), input, answerFromWrite(ctx));
   }
 
   @Mutation(() => DiscussionMessage, { description: "The two participants write (trimmed, 1..4000 characters) while the discussion is ACTIVE." })
