@@ -2,19 +2,24 @@
  * Baton's layers, checked by `npm run check` (dependency-cruiser). Arrows point down only:
  *
  *   transport     src/graphql, src/http, src/app.ts, src/main.ts, src/cli.ts,   GraphQL, WebSocket, HTTP
- *                 src/modules/** /*.resolver.ts
+ *                 src/modules/** /*.resolver.ts and *.inputs.ts
  *   engine and    src/engine (the handover engine), src/policy (who may do what),  rules and their effects
- *   services      src/modules/** services and entities, src/jobs (deadlines)
+ *   services      src/modules/** services, wording and visibility rules, src/jobs (deadlines)
  *   repositories  src/repositories                                               the SQL
  *   database      src/db (pool, statements, transactions, migrations)            Postgres
  *   ports/kernel  src/events (publishing after commit), src/kernel, errors, config
+ *   model         src/modules/** /*.entity.ts: the rows, imported by every layer; they import
+ *                 only each other. (They still carry type-graphql's decorators: issue #21 moves
+ *                 the GraphQL object types to the transport.)
  *
- * transport -> engine and services -> repositories -> database; nothing imports upward, no circles.
+ * transport -> engine and services -> repositories -> database; nothing imports upward, no circles,
+ * and every file under src/ belongs to a layer (a file in none fails the check).
  */
-const transport = ["^src/(graphql|http)/", "^src/(app|main|cli)\\.ts$", "^src/modules/.+\\.resolver\\.ts$"];
-const services = ["^src/(engine|policy|jobs)/", "^src/modules/.+\\.(service|writer)\\.ts$", "^src/services\\.ts$"];
+const transport = ["^src/(graphql|http)/", "^src/(app|main|cli)\\.ts$", "^src/modules/.+\\.(resolver|inputs)\\.ts$"];
+const services = ["^src/(engine|policy|jobs)/", "^src/modules/.+\\.service\\.ts$", "^src/modules/.+/(messages|event-visibility)\\.ts$", "^src/services\\.ts$"];
 const repositories = ["^src/repositories/"];
 const kernel = "^src/(events|db|kernel)/|^src/(errors|validation|config|logger|startup-error|metrics|rate-limits)\\.ts$";
+const model = "^src/modules/.+\\.entity\\.ts$";
 
 module.exports = {
   forbidden: [
@@ -29,7 +34,7 @@ module.exports = {
       name: "services-not-to-transport",
       severity: "error",
       comment: "The engine, the policy, services, entities and jobs know nothing of GraphQL, sockets or HTTP.",
-      from: { path: ["^src/(engine|policy|jobs|repositories)/", "^src/modules/"], pathNot: "\\.resolver\\.ts$" },
+      from: { path: ["^src/(engine|policy|jobs|repositories)/", "^src/modules/"], pathNot: "\\.(resolver|inputs)\\.ts$" },
       to: { path: transport },
     },
     {
@@ -52,6 +57,20 @@ module.exports = {
       comment: "Errors, pages, the database and the publishing port are GraphQL-free: the edges map them (src/graphql/errors.ts).",
       from: { path: kernel },
       to: { path: "^node_modules/(graphql|@apollo|graphql-ws|type-graphql|express)/" },
+    },
+    {
+      name: "every-file-in-a-layer",
+      severity: "error",
+      comment: "A file under src/ in no layer escapes every rule above: give it one here.",
+      from: { path: "^src/", pathNot: [...transport, ...services, ...repositories, kernel, model] },
+      to: {},
+    },
+    {
+      name: "model-only-model",
+      severity: "error",
+      comment: "The entities are the rows: they import each other and nothing else of Baton's.",
+      from: { path: model },
+      to: { path: "^src/", pathNot: model },
     },
     {
       name: "src-not-to-test",

@@ -147,7 +147,6 @@ export async function createApp(opts: AppOptions): Promise<App> {
     httpServer,
     schema,
     services,
-    dataSource,
     logger,
     limits,
     guards,
@@ -290,7 +289,7 @@ export async function createApp(opts: AppOptions): Promise<App> {
     ipLimit,
     express.json({ limit: config.bodyLimitBytes }),
     expressMiddleware(apollo, {
-      context: ({ req }) => buildContext(services, dataSource, req.headers.authorization, req.id as string),
+      context: ({ req }) => buildContext(services, req.headers.authorization, req.id as string),
     }),
   );
 

@@ -42,8 +42,6 @@ export class BatonError extends Error {
 }
 
 export const notFound = (what: string): BatonError => new BatonError(ErrorCode.NOT_FOUND, `${what} not found`);
-export const forbidden = (message = "You are not allowed to do this"): BatonError =>
-  new BatonError(ErrorCode.FORBIDDEN, message);
 export const badInput = (message: string, field?: string, extra: Record<string, unknown> = {}): BatonError =>
   new BatonError(ErrorCode.BAD_USER_INPUT, message, field ? { field, ...extra } : extra);
 

@@ -1,4 +1,4 @@
-import type { DataSource, EntityManager } from "typeorm";
+import type { DataSource } from "typeorm";
 import { isDatabaseUnavailable } from "./faults";
 import { type Sql, txSql } from "./sql";
 
@@ -16,7 +16,6 @@ export class CommitOutcomeUnknown extends Error {
 
 /** A transaction plus the work that must wait for its commit (publishing, scheduling). */
 export interface Tx {
-  manager: EntityManager;
   /** The transaction's connection, for repositories. */
   sql: Sql;
   afterCommit: (effect: () => void | Promise<void>) => void;
@@ -39,7 +38,7 @@ export async function inTransaction<T>(
   let result: T;
   try {
     result = await dataSource.transaction(async (manager) => {
-      const value = await work({ manager, sql: txSql(manager), afterCommit: (effect) => effects.push(effect) });
+      const value = await work({ sql: txSql(manager), afterCommit: (effect) => effects.push(effect) });
       workDone = true;
       return value;
     });

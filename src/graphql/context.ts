@@ -1,4 +1,3 @@
-import type { DataSource } from "typeorm";
 import { isDatabaseUnavailable } from "../db/faults";
 import { BatonError, ErrorCode, serviceUnavailable } from "../errors";
 import { toGraphQLError } from "./errors";
@@ -39,7 +38,6 @@ export interface ViewerWatch {
 /** Authenticates once per operation; resolvers then call `viewerOf`. */
 export async function buildContext(
   services: Services,
-  dataSource: DataSource,
   authorization: string | undefined,
   requestId: string | null = null,
 ): Promise<Context> {
@@ -54,13 +52,12 @@ export async function buildContext(
       authError = err;
     }
   }
-  return contextFor(services, dataSource, viewer, authError, requestId);
+  return contextFor(services, viewer, authError, requestId);
 }
 
 /** The context of one operation, over HTTP or a socket. */
 export function contextFor(
   services: Services,
-  dataSource: DataSource,
   viewer: User | null,
   authError: BatonError | null = null,
   requestId: string | null = null,

@@ -3,7 +3,6 @@ import type { IncomingMessage, Server } from "node:http";
 import type { Duplex } from "node:stream";
 import { type ExecutionArgs, type ExecutionResult, getOperationAST, GraphQLError, type GraphQLSchema, OperationTypeNode, validate } from "graphql";
 import { useServer } from "graphql-ws/use/ws";
-import type { DataSource } from "typeorm";
 import { type WebSocket, WebSocketServer } from "ws";
 import type { SocketLimits } from "../config";
 import { isDatabaseUnavailable } from "../db/faults";
@@ -80,7 +79,6 @@ export function attachWebSocket(opts: {
   httpServer: Server;
   schema: GraphQLSchema;
   services: Services;
-  dataSource: DataSource;
   logger: Logger;
   limits: SocketLimits;
   guards: ReturnType<typeof operationGuards>;
@@ -90,7 +88,7 @@ export function attachWebSocket(opts: {
   clientIp?: (req: IncomingMessage) => string | undefined;
   observe?: ReturnType<typeof operationObserver>;
 }): WebSocketEndpoint {
-  const { services, dataSource, logger, limits, guards } = opts;
+  const { services, logger, limits, guards } = opts;
   const sessions = new Map<WebSocket, Session>();
   const socketsPerUser = new Map<string, number>();
   let unauthenticated = 0;
@@ -374,7 +372,7 @@ export function attachWebSocket(opts: {
       },
       context: (ctx): Context => {
         const session = ctx.extra.session;
-        const context = contextFor(services, dataSource, session?.viewer ?? null, null, session?.connectionId ?? null);
+        const context = contextFor(services, session?.viewer ?? null, null, session?.connectionId ?? null);
         const socket = ctx.extra.socket;
         if (session) {
           context.viewerWatch = {

@@ -115,7 +115,7 @@ describe("timeouts across crashes and instances", () => {
       await expect(
         inTransaction(db.dataSource, async (tx) => {
           await server.app.services.assignments.cancelPendingForChats(tx, [chat.id], null, "test", new Date());
-          expect(await tx.manager.query(`SELECT 1 FROM agenda_jobs WHERE data->>'requestId' = $1`, [id])).toHaveLength(0);
+          expect(await tx.sql.rows({ name: "test.jobOf", text: `SELECT 1 FROM agenda_jobs WHERE data->>'requestId' = $1` }, [id])).toHaveLength(0);
           throw new Error("roll back");
         }, rethrow),
       ).rejects.toThrow("roll back");

@@ -22,7 +22,7 @@ describe("after-commit effects", () => {
     const result = await inTransaction(
       db.dataSource,
       async (tx) => {
-        await tx.manager.query(`UPDATE organizations SET name = 'Renamed' WHERE id = $1`, [w.organizationId]);
+        await tx.sql.rows({ name: "test.rename", text: `UPDATE organizations SET name = 'Renamed' WHERE id = $1` }, [w.organizationId]);
         tx.afterCommit(() => {
           throw new Error("publish failed");
         });

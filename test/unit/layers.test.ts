@@ -47,6 +47,17 @@ describe("the layering rule", () => {
     expect(run.output).toContain("database-and-kernel-not-upward: src/db/sql.ts → src/repositories/handover.repository.ts");
   });
 
+  it("fails for a file under src/ that belongs to no layer, and for an entity importing anything but entities", () => {
+    const run = cruise({
+      "src/db/sql.ts": "export const sql = 1;\n",
+      "src/modules/users/helpers.ts": 'import { sql } from "../../db/sql";\nexport const helper = sql;\n',
+      "src/modules/users/user.entity.ts": 'import { sql } from "../../db/sql";\nexport const user = sql;\n',
+    });
+    expect(run.status).not.toBe(0);
+    expect(run.output).toContain("every-file-in-a-layer: src/modules/users/helpers.ts → src/db/sql.ts");
+    expect(run.output).toContain("model-only-model: src/modules/users/user.entity.ts → src/db/sql.ts");
+  });
+
   it("passes transport -> engine -> repositories -> database", () => {
     const run = cruise({
       "src/db/sql.ts": "export const sql = 1;\n",

@@ -52,6 +52,3 @@ export class User {
   @Column({ type: "timestamptz", name: "created_at", insert: false, update: false })
   createdAt: Date;
 }
-
-export const isManagerOrAdmin = (user: Pick<User, "role">): boolean =>
-  user.role === UserRole.MANAGER || user.role === UserRole.ADMIN;
