@@ -10,13 +10,12 @@ import { type ChainFacts, notificationMessage } from "../modules/notifications/m
 import { NotificationType } from "../modules/notifications/notification.entity";
 import { DEFAULT_TIMEOUT_SECONDS } from "../modules/settings/assign-discuss-settings.entity";
 import type { EngagementTrackingRecord } from "../modules/tracking/engagement-tracking-record.entity";
-import { Availability, type User, UserRole } from "../modules/users/user.entity";
+import type { User } from "../modules/users/user.entity";
 import { can, requestScope, type RequestScope, requireAccess } from "../policy/access";
 import {
   HandoverRepository,
   type HopPlanRow,
   type JobTable,
-  type OpeningState,
   type PartyNotification,
   type RequestState,
   type Settled,
@@ -29,6 +28,7 @@ import { AssignmentEventType } from "../modules/assignments/assignment-event.ent
 import { optionalText, requireId, requireReason } from "../validation";
 import { type Action, ASSIGN, DISCUSS, DISCUSSION_END, KINDS, type KindSpec, LIFECYCLE, type Party, type Transition } from "./lifecycle";
 import type { Answer } from "./answer";
+import { receiveError, receiveProblem } from "./rules";
 
 export interface OpenRequestInput {
   chatSessionId: string;
@@ -147,9 +147,15 @@ export class HandoverEngine {
       const { chat } = state;
       if (chat.status === ChatStatus.CLOSED) throw new BatonError(ErrorCode.CHAT_CLOSED, "The chat session is closed");
       requireAccess(viewer, "chat.assign", chat);
-      const recipient = checkRecipient(state, input.recipientType, viewer);
-      if (state.requireAvailableRecipient && state.recipient?.availability === Availability.AWAY) throw recipientAway();
-      for (const id of fallbackIds) checkFallback(fallbacks.get(id), id, input.recipientType, state, viewer);
+      const receiving = { type: input.recipientType, ownerId: chat.ownerId, senderId: viewer.id };
+      const problem = receiveProblem(state.recipient, { as: "recipient", ...receiving, awayRefused: state.requireAvailableRecipient });
+      if (problem || !state.recipient) throw receiveError(problem ?? { code: "NO_SUCH_USER", message: "No such recipient" }, "recipientId");
+      const recipient = state.recipient;
+      // A fallback's availability is weighed when its turn comes (it may be back by then).
+      for (const id of fallbackIds) {
+        const fallbackProblem = receiveProblem(fallbacks.get(id) ?? null, { as: "fallback", ...receiving, awayRefused: false });
+        if (fallbackProblem) throw receiveError(fallbackProblem, "fallbackRecipientIds", { id });
+      }
       const now = this.clock();
       if (state.pending) {
         if (now < state.pending.expiresAt) {
@@ -706,10 +712,6 @@ const alreadyPending = (kind: KindSpec, requestId: string | null): BatonError =>
     requestId ? { requestId } : {},
   );
 
-export const recipientAway = (): BatonError =>
-  new BatonError(ErrorCode.RECIPIENT_UNAVAILABLE, "The recipient is away, and this organization sends requests to available users only", {
-    field: "recipientId",
-  });
 
 export const discussionEnded = (): BatonError => new BatonError(ErrorCode.DISCUSSION_ENDED, "The discussion has ended");
 
@@ -745,11 +747,6 @@ function requireFallbackIds(given: readonly string[] | null | undefined, recipie
 }
 
 /** A fallback recipient must be someone the request could be sent to (their availability is looked at when their turn comes). */
-function checkFallback(user: OpeningState["recipient"] | undefined, id: string, type: RecipientType, state: OpeningState, viewer: User): void {
-  const problem = recipientProblem(user ?? null, type, state.chat.ownerId, viewer, "The fallback");
-  if (problem) throw new BatonError(ErrorCode.INVALID_RECIPIENT, problem, { field: "fallbackRecipientIds", id });
-}
-
 /** A chain's next step from its plan row: the first fallback who can take it, else the best manager (online first), else the end. */
 function planOf(row: HopPlanRow, cause: HopCause, online: Set<string>): HopPlan {
   const tried: ChainFacts["tried"] = row.triedNames.map((name, i) => {
@@ -765,28 +762,6 @@ function planOf(row: HopPlanRow, cause: HopCause, online: Set<string>): HopPlan 
   const manager = row.managers.find((m) => online.has(m.id)) ?? row.managers[0];
   if (manager) return { next: { id: manager.id, name: manager.name, rest: [], recipientType: RecipientType.MANAGER, lastResort: true }, timeoutSeconds, tried };
   return { next: null, timeoutSeconds, tried };
-}
-
-/** The recipient an `open` names must be able to take the request. */
-function checkRecipient(state: OpeningState, type: RecipientType, viewer: User): { id: string; name: string } {
-  const r = state.recipient;
-  const problem = recipientProblem(r, type, state.chat.ownerId, viewer, "The recipient");
-  if (problem || !r) throw new BatonError(ErrorCode.INVALID_RECIPIENT, problem ?? "No such recipient", { field: "recipientId" });
-  return r;
-}
-
-/**
- * Why `user` cannot be sent a request of `type` about a chat `ownerId` owns, by `viewer` (null
- * when they can): the one rule for recipients and fallback recipients alike.
- */
-function recipientProblem(user: OpeningState["recipient"], type: RecipientType, ownerId: string, viewer: User, who: string): string | null {
-  if (!user) return who === "The recipient" ? "No such recipient" : "No such user";
-  if (!user.active) return `${who} is not active`;
-  if (user.id === ownerId) return `${who} already owns this chat`;
-  if (user.id === viewer.id) return "You cannot send a request to yourself";
-  if (type === RecipientType.MANAGER && user.role === UserRole.USER) return `${who} is not a manager`;
-  if (type === RecipientType.USER && user.role !== UserRole.USER) return `${who} is not a user`;
-  return null;
 }
 
 export type { Action };

@@ -2,7 +2,7 @@ import { createHash, randomUUID } from "node:crypto";
 import type { DataSource } from "typeorm";
 import { poolSql, type Sql } from "../../db/sql";
 import { inTransaction, type Tx } from "../../db/transaction";
-import { badInput, BatonError, ErrorCode } from "../../errors";
+import { badInput } from "../../errors";
 import { type BatonPubSub, publishAssignmentEvent, publishChatSessionUpdated, publishNotification } from "../../events/pubsub";
 import { isUuid, optionalText, requireId } from "../../validation";
 import { type ChatSession, ChatStatus } from "../chat-sessions/chat-session.entity";
@@ -12,7 +12,8 @@ import { Availability, type User } from "../users/user.entity";
 import { SettingsRepository } from "../../repositories/settings.repository";
 import { can } from "../../policy/access";
 import { AssignmentEvent, AssignmentEventType } from "./assignment-event.entity";
-import { type HandoverEngine, recipientAway } from "../../engine/handover-engine";
+import type { HandoverEngine } from "../../engine/handover-engine";
+import { receiveError, receiveProblem } from "../../engine/rules";
 import { BulkRepository } from "../../repositories/bulk.repository";
 import { ChatRepository } from "../../repositories/chat.repository";
 import { EventRepository } from "../../repositories/events.repository";
@@ -103,15 +104,10 @@ export class BulkAssignService {
 
         const found = await this.users.findById(toUserId, tx.sql);
         const target = found?.organizationId === viewer.organizationId ? found : null;
-        if (!target?.active) {
-          throw new BatonError(ErrorCode.INVALID_RECIPIENT, target ? "The target user is not active" : "No such target user", {
-            field: "toUserId",
-          });
-        }
-
-        if (target.availability === Availability.AWAY && (await this.settings.find(viewer.organizationId, tx.sql))?.requireAvailableRecipient) {
-          throw recipientAway();
-        }
+        // The receiving rule for a bulk target: anyone active (oneself too); whether they own a chat is decided per chat below.
+        const awayRefused = target?.availability === Availability.AWAY && !!(await this.settings.find(viewer.organizationId, tx.sql))?.requireAvailableRecipient;
+        const problem = receiveProblem(target, { as: "bulk target", type: null, ownerId: null, senderId: null, awayRefused });
+        if (problem || !target) throw receiveError(problem ?? { code: "NO_SUCH_USER", message: "No such target user" }, "toUserId");
         const now = new Date();
         const byId = new Map((await this.chats.lockMany(tx.sql, viewer.organizationId, wellFormed)).map((c) => [c.id, c]));
         const outcomeOf = (id: string): BulkOutcome => {

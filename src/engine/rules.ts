@@ -1,0 +1,63 @@
+import { BatonError, ErrorCode } from "../errors";
+import { RecipientType } from "../modules/assignments/assignment-request.entity";
+import { Availability, UserRole } from "../modules/users/user.entity";
+
+/** What the receiving rule looks at of a person. */
+export interface Candidate {
+  id: string;
+  role: UserRole;
+  active: boolean;
+  availability: Availability;
+}
+
+/** The part a person would take: each words its refusals its own way, and checks what applies to it. */
+export type ReceivingPart = "recipient" | "fallback" | "bulk target";
+
+export interface Receiving {
+  as: ReceivingPart;
+  /** The kind of person a request is addressed to (null for a bulk move, which takes anyone). */
+  type: RecipientType | null;
+  /** The chat's owner, who cannot be sent their own chat (null where it is decided per chat: bulk). */
+  ownerId: string | null;
+  /** Who sends: a request to oneself makes no sense (a bulk move to oneself does). */
+  senderId: string | null;
+  /** The organization sends requests to available users only (requireAvailableRecipient). */
+  awayRefused: boolean;
+}
+
+export type ReceiveProblemCode = "NO_SUCH_USER" | "INACTIVE" | "OWNER" | "SELF" | "NOT_MANAGER" | "NOT_USER" | "AWAY";
+
+export interface ReceiveProblem {
+  code: ReceiveProblemCode;
+  message: string;
+}
+
+const WHO: Record<ReceivingPart, { who: string; none: string }> = {
+  recipient: { who: "The recipient", none: "No such recipient" },
+  fallback: { who: "The fallback", none: "No such user" },
+  "bulk target": { who: "The target user", none: "No such target user" },
+};
+
+/**
+ * Who can receive a chat: the one rule for a request's recipient, a fallback named in a chain
+ * and a bulk move's target (null: they can). A person of another organization is passed as null,
+ * exactly like one who does not exist.
+ */
+export function receiveProblem(candidate: Candidate | null, r: Receiving): ReceiveProblem | null {
+  const { who, none } = WHO[r.as];
+  if (!candidate) return { code: "NO_SUCH_USER", message: none };
+  if (!candidate.active) return { code: "INACTIVE", message: `${who} is not active` };
+  if (r.ownerId !== null && candidate.id === r.ownerId) return { code: "OWNER", message: `${who} already owns this chat` };
+  if (r.senderId !== null && candidate.id === r.senderId) return { code: "SELF", message: "You cannot send a request to yourself" };
+  if (r.type === RecipientType.MANAGER && candidate.role === UserRole.USER) return { code: "NOT_MANAGER", message: `${who} is not a manager` };
+  if (r.type === RecipientType.USER && candidate.role !== UserRole.USER) return { code: "NOT_USER", message: `${who} is not a user` };
+  if (r.awayRefused && candidate.availability === Availability.AWAY) {
+    return { code: "AWAY", message: `${who} is away, and this organization sends requests to available users only` };
+  }
+  return null;
+}
+
+/** A problem as the domain error its caller answers with: AWAY is RECIPIENT_UNAVAILABLE, the rest INVALID_RECIPIENT. */
+export function receiveError(problem: ReceiveProblem, field: string, details: Record<string, unknown> = {}): BatonError {
+  return new BatonError(problem.code === "AWAY" ? ErrorCode.RECIPIENT_UNAVAILABLE : ErrorCode.INVALID_RECIPIENT, problem.message, { field, ...details });
+}
