@@ -246,7 +246,7 @@ export async function createApp(opts: AppOptions): Promise<App> {
     [RECORDS_EXPORT, "engagement-tracking-records.csv"],
     [EVENTS_EXPORT, "assignment-events.csv"],
   ] as const) {
-    app.get(`/exports/${file}`, ipLimit, exportHandler(spec, file, dataSource, services.tokens, logger, rateLimits));
+    app.get(`/exports/${file}`, ipLimit, exportHandler(spec, file, services, logger, rateLimits));
   }
 
   // The agent console (console/, built by `npm run build`): static files at "/", the API beside it.

@@ -15,6 +15,7 @@ import { NotificationService } from "./modules/notifications/notification.servic
 import { OrganizationService } from "./modules/organizations/organization.service";
 import { SettingsService } from "./modules/settings/settings.service";
 import { TrackingService } from "./modules/tracking/tracking.service";
+import { TrackingExportService } from "./modules/tracking/tracking-export.service";
 import { DiscussionService } from "./modules/discussions/discussion.service";
 import { UserService } from "./modules/users/user.service";
 
@@ -47,6 +48,7 @@ export function createServices(
     users: new UserService(dataSource, assignments, presence, pubsub, afterCommitFailed),
     notifications: new NotificationService(dataSource),
     tracking: new TrackingService(dataSource),
+    exports: new TrackingExportService(dataSource),
     discussions: new DiscussionService(dataSource, assignments, pubsub),
     bi: new BiAccessService(dataSource),
     /** Rows by key for the GraphQL loaders, one statement per relation and operation. */
