@@ -11,7 +11,7 @@ import { NotificationType } from "../modules/notifications/notification.entity";
 import { DEFAULT_TIMEOUT_SECONDS } from "../modules/settings/assign-discuss-settings.entity";
 import type { EngagementTrackingRecord } from "../modules/tracking/engagement-tracking-record.entity";
 import type { User } from "../modules/users/user.entity";
-import { can, requestScope, type RequestScope, requireAccess } from "../policy/access";
+import { audienceOf, can, requestScope, type RequestScope, requireAccess } from "../policy/access";
 import {
   HandoverRepository,
   type HopPlanRow,
@@ -609,7 +609,7 @@ export class HandoverEngine {
     const effect = () => {
       for (const s of settled) {
         for (const n of s.notifications) publishNotification(this.pubsub, n);
-        if (moveChat) publishChatSessionUpdated(this.pubsub, { chat: s.chat, previousOwnerId: s.previousOwnerId });
+        if (moveChat) publishChatSessionUpdated(this.pubsub, { chat: s.chat, previousOwnerId: s.previousOwnerId }, audienceOf.chat(s.chat.organizationId, s));
         this.publishEvent(transition.event, s.sequence, s.request, s.record, s.chat, actor?.id ?? null, now);
       }
       if (settled.length > 0) return this.jobs.settled(settled.map((s) => s.request.id));
@@ -692,7 +692,7 @@ export class HandoverEngine {
       toUserId: request.recipientId,
       occurredAt: now,
     } satisfies AssignmentEvent);
-    publishAssignmentEvent(this.pubsub, { event, request, trackingRecord, chat });
+    publishAssignmentEvent(this.pubsub, { event, request, trackingRecord, chat }, audienceOf.event(event.organizationId, event));
   }
 
   /** Runs an effect of a committed change; its failure is reported, never thrown at the caller. */

@@ -61,21 +61,23 @@ export const audience = {
   instances: (): string => "instances",
 };
 
-const usersAndOrganization = (organizationId: string, ...userIds: Array<string | null>): Set<string> =>
-  new Set([audience.organization(organizationId), ...userIds.filter((id): id is string => !!id).map(audience.user)]);
-
-/** To the organization (managers following it) and to the two people it is about. */
-export function publishAssignmentEvent(pubsub: BatonPubSub, message: AssignmentEventMessage): void {
-  pubsub.committed(message);
-  const { organizationId, fromUserId, toUserId } = message.event;
-  for (const key of usersAndOrganization(organizationId, fromUserId, toUserId)) pubsub.publish("ASSIGNMENT_EVENT", key, message);
+/** Who a message goes to, as the policy decides it (policy/access.ts `audienceOf`). */
+export interface Audiences {
+  organizationId: string;
+  userIds: readonly string[];
 }
 
-/** To the organization's managers and to the chat's owner and previous owner. */
-export function publishChatSessionUpdated(pubsub: BatonPubSub, message: ChatSessionMessage): void {
-  for (const key of usersAndOrganization(message.chat.organizationId, message.chat.ownerId, message.previousOwnerId)) {
-    pubsub.publish("CHAT_SESSION_UPDATED", key, message);
-  }
+const keysOf = (to: Audiences): string[] => [audience.organization(to.organizationId), ...to.userIds.map(audience.user)];
+
+/** To the audiences the policy gives an event (`audienceOf.event`). */
+export function publishAssignmentEvent(pubsub: BatonPubSub, message: AssignmentEventMessage, to: Audiences): void {
+  pubsub.committed(message);
+  for (const key of keysOf(to)) pubsub.publish("ASSIGNMENT_EVENT", key, message);
+}
+
+/** To the audiences the policy gives a chat's change (`audienceOf.chat`). */
+export function publishChatSessionUpdated(pubsub: BatonPubSub, message: ChatSessionMessage, to: Audiences): void {
+  for (const key of keysOf(to)) pubsub.publish("CHAT_SESSION_UPDATED", key, message);
 }
 
 /**

@@ -134,6 +134,25 @@ const RULES: { [P in Permission]: Rule<Subjects[P]> } = {
   "settings.manage": { allows: (v) => isAdmin(v), refusal: "Only admins may change the Assign/Discuss settings" },
 };
 
+/**
+ * Who may hear of a subject live, as the audiences a publish goes to: the organization (the
+ * managers and admins following it) and these users. Derived from the rules above, so a feed can
+ * only carry what `can` would allow (test/unit/policy.test.ts checks them against each other).
+ */
+export interface Audience {
+  organizationId: string;
+  userIds: string[];
+}
+
+const partiesOf = (...ids: Array<string | null>): string[] => [...new Set(ids.filter((id): id is string => !!id))];
+
+export const audienceOf = {
+  /** `event.see`: the organization's managers, and the two people it is about. */
+  event: (organizationId: string, e: EventSubject): Audience => ({ organizationId, userIds: partiesOf(e.fromUserId, e.toUserId) }),
+  /** `chat.follow`: the organization's managers, the chat's owner and the one it was taken from. */
+  chat: (organizationId: string, s: ChatUpdateSubject): Audience => ({ organizationId, userIds: partiesOf(s.chat.ownerId, s.previousOwnerId) }),
+};
+
 type Args<P extends Permission> = Subjects[P] extends null ? [] : [subject: Subjects[P]];
 
 export function can<P extends Permission>(viewer: Viewer, permission: P, ...subject: Args<P>): boolean {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { can, type Permission, partyFilter, requestScope, requireAccess } from "../../src/policy/access";
+import { audienceOf, can, type Permission, partyFilter, requestScope, requireAccess } from "../../src/policy/access";
 import { UserRole } from "../../src/modules/users/user.entity";
 
 const org = "00000000-0000-4000-8000-0000000000aa";
@@ -46,4 +46,22 @@ describe("the policy", () => {
       }
     });
   }
+
+  it("publishing audiences reach exactly who may see: an event (event.see) and a chat's change (chat.follow)", () => {
+    // A manager hears through the organization's feed, anyone else through their own: reached iff allowed.
+    const reaches = (v: { id: string; role: UserRole }, to: { userIds: string[] }) => v.role !== UserRole.USER || to.userIds.includes(v.id);
+    let checked = 0;
+    for (const fromUserId of people) {
+      for (const toUserId of people) {
+        const event = { fromUserId, toUserId };
+        const chat = { chat: { ownerId: toUserId }, previousOwnerId: fromUserId === toUserId ? null : fromUserId };
+        for (const v of viewers) {
+          expect(reaches(v, audienceOf.event(org, event)), JSON.stringify({ v, event })).toBe(can(v, "event.see", event));
+          expect(reaches(v, audienceOf.chat(org, chat)), JSON.stringify({ v, chat })).toBe(can(v, "chat.follow", chat));
+          checked += 2;
+        }
+      }
+    }
+    expect(checked).toBe(2 * people.length * people.length * viewers.length);
+  });
 });

@@ -10,7 +10,7 @@ import { Notification, NotificationType } from "../notifications/notification.en
 import { directAssignRecord } from "../../repositories/tracking.repository";
 import { Availability, type User } from "../users/user.entity";
 import { SettingsRepository } from "../../repositories/settings.repository";
-import { can } from "../../policy/access";
+import { audienceOf, can } from "../../policy/access";
 import { AssignmentEvent, AssignmentEventType } from "./assignment-event.entity";
 import type { HandoverEngine } from "../../engine/handover-engine";
 import { receiveError, receiveProblem } from "../../engine/rules";
@@ -248,8 +248,8 @@ export class BulkAssignService {
         toUserId: target.id,
         occurredAt: now,
       } satisfies AssignmentEvent);
-      publishAssignmentEvent(this.pubsub, { event, request: null, trackingRecord, chat });
-      publishChatSessionUpdated(this.pubsub, { chat, previousOwnerId: fromUserId });
+      publishAssignmentEvent(this.pubsub, { event, request: null, trackingRecord, chat }, audienceOf.event(org, event));
+      publishChatSessionUpdated(this.pubsub, { chat, previousOwnerId: fromUserId }, audienceOf.chat(org, { chat, previousOwnerId: fromUserId }));
     }
   }
 }

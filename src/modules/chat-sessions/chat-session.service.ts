@@ -9,7 +9,7 @@ import { type BatonPubSub, publishChatSessionUpdated } from "../../events/pubsub
 import { requireId, requirePhone, requireText } from "../../validation";
 import type { HandoverEngine } from "../../engine/handover-engine";
 import type { User } from "../users/user.entity";
-import { requireAccess } from "../../policy/access";
+import { audienceOf, requireAccess } from "../../policy/access";
 import { ChatChannel, type ChatSession, ChatStatus } from "./chat-session.entity";
 
 export interface ChatSessionFilterData {
@@ -72,7 +72,7 @@ export class ChatSessionService {
       ownerId: owner.id,
       lastCustomerMessageAt: last,
     });
-    publishChatSessionUpdated(this.pubsub, { chat, previousOwnerId: null });
+    publishChatSessionUpdated(this.pubsub, { chat, previousOwnerId: null }, audienceOf.chat(chat.organizationId, { chat, previousOwnerId: null }));
     return chat;
   }
 
@@ -89,7 +89,7 @@ export class ChatSessionService {
         const now = new Date();
         const closed = await this.chats.close(tx.sql, chat.id, now);
         await this.assignments.chatChanged(tx, [chat.id], viewer, "The chat was closed", now);
-        tx.afterCommit(() => publishChatSessionUpdated(this.pubsub, { chat: closed, previousOwnerId: null }));
+        tx.afterCommit(() => publishChatSessionUpdated(this.pubsub, { chat: closed, previousOwnerId: null }, audienceOf.chat(closed.organizationId, { chat: closed, previousOwnerId: null })));
         return closed;
       },
       this.onEffectError,
