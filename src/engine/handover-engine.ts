@@ -77,9 +77,11 @@ const ATTEMPTS = 5;
  * deactivated). The life itself is data (lifecycle.ts), who may act is the policy
  * (policy/access.ts), the SQL is the repository's (handover.repository.ts).
  *
- * How an action runs: every transition is written with all its effects as one statement that
- * re-checks, on the row as it is then, what the decision relied on; on the pool that statement
- * is its own transaction. Opening reads first (one statement, no lock) and decides: two round
+ * How an action runs: every transition is written with its own effects (request, record, event,
+ * notifications, job) as one statement that re-checks, on the row as it is then, what the
+ * decision relied on; on the pool that statement is its own transaction. What follows from it
+ * (a moved chat's other requests and discussions, a chain's next hop) takes further statements
+ * in one transaction. Opening reads first (one statement, no lock) and decides: two round
  * trips. An answer writes first, within what the policy lets the viewer act on: one round trip;
  * if that applies nothing, it reads and decides in a transaction (the precise error, the expired
  * time-out, the kind's accept effects). A write that lost a race decides again on a fresh read.

@@ -9,7 +9,10 @@ import type { DeadlineWindow } from "../repositories/handover.repository";
  * The life of a handover request, read top to bottom. Every change to a request is one of these
  * transitions, run by the engine (handover-engine.ts), which checks `from` and `by`, then writes
  * the request, its tracking record (same status), the event, the notifications and the timeout
- * job in one statement, and publishes after commit.
+ * job in one statement, and publishes after commit. Some take more statements in the same
+ * transaction: an accept that moves a chat also cancels that chat's other requests and ends its
+ * discussions, a time-out or rejection inside a fallback chain opens the next hop, and an answer
+ * the first write could not apply is read and decided again.
  *
  *                      accept (recipient)      -> ACCEPTED   (the kind's accept effect: ASSIGN moves the chat)
  *                      reject (recipient)      -> REJECTED

@@ -8,7 +8,9 @@ import { CommitOutcomeUnknown } from "../db/transaction";
 import { COMMIT_OUTCOME_UNKNOWN_MESSAGE, COMMITTED_ANSWER_UNREADABLE_MESSAGE, DATABASE_UNAVAILABLE_MESSAGE, ErrorCode } from "../errors";
 
 /**
- * The one place errors become `extensions.code`: our codes and Apollo's request-level codes pass
+ * Where every GraphQL error, over HTTP and sockets, gets its final `extensions.code` (a domain error's
+ * own extensions come from `extensionsOf`, graphql/errors.ts; outside GraphQL, HTTP answers use
+ * `sendError`, http/errors.ts): our codes and Apollo's request-level codes pass
  * through; anything else is an internal fault, masked for the client (and logged, with the
  * request's id, by `observeOperations`).
  */
