@@ -2,6 +2,7 @@ import pino from "pino";
 import type { Logger } from "../logger";
 import type { RedisConnections } from "./redis";
 import { CatchUpFeed } from "./catch-up-feed";
+import { type CoalescingOptions, CoalescingFeed } from "./coalescing-feed";
 import type { AssignmentEvent } from "../modules/assignments/assignment-event.entity";
 import type { AssignmentRequest } from "../modules/assignments/assignment-request.entity";
 import type { ChatSession } from "../modules/chat-sessions/chat-session.entity";
@@ -346,6 +347,21 @@ export class BatonPubSub {
       onEnd: () => stop(),
     });
     stop = this.transport.listen(channelOf("ASSIGNMENT_EVENT", key), (message) => feed.push(message as AssignmentEventMessage));
+    return feed;
+  }
+
+  /**
+   * A feed of states (a chat as it is now) that, when its reader falls behind, keeps only which
+   * things changed and serves them read again, instead of cutting the reader (see CoalescingFeed).
+   */
+  subscribeCoalescing<K extends keyof Topics, C>(
+    topic: K,
+    key: Topics[K][0],
+    opts: Omit<CoalescingOptions<Topics[K][1], C>, "maxQueued" | "maxPending" | "onEnd">,
+  ): CoalescingFeed<Topics[K][1], C> {
+    let stop = () => {};
+    const feed = new CoalescingFeed<Topics[K][1], C>({ ...opts, maxQueued: this.maxQueued, maxPending: this.maxQueued * 100, onEnd: () => stop() });
+    stop = this.transport.listen(channelOf(topic, key), (message) => feed.push(message as Topics[K][1]));
     return feed;
   }
 

@@ -15,6 +15,7 @@ const INSERT: Statement = {
   text: `INSERT INTO chat_sessions (organization_id, customer_name, customer_phone, channel, status, owner_id, last_customer_message_at)
          VALUES ($1, $2, $3, $4, '${ChatStatus.OPEN}', $5, $6) RETURNING *`,
 };
+const BY_IDS: Statement = { name: "chats.byIds", text: "SELECT * FROM chat_sessions WHERE id = ANY($1::uuid[]) AND organization_id = $2" };
 const LOCK_MANY: Statement = {
   name: "chats.lockMany",
   text: "SELECT * FROM chat_sessions WHERE id = ANY($1::uuid[]) AND organization_id = $2 ORDER BY id FOR NO KEY UPDATE",
@@ -32,6 +33,12 @@ export class ChatRepository {
   async findById(organizationId: string, id: string): Promise<ChatSession | null> {
     const [row] = await this.db.rows<Record<string, unknown>>(BY_ID, [id, organizationId]);
     return row ? toChat(row) : null;
+  }
+
+  /** These chats of the organization as they are now (the others are not found), in no particular order. */
+  async byIds(organizationId: string, ids: string[]): Promise<ChatSession[]> {
+    if (ids.length === 0) return [];
+    return (await this.db.rows<Record<string, unknown>>(BY_IDS, [ids, organizationId])).map(toChat);
   }
 
   list(organizationId: string, f: { ownerId: string | null; status: ChatStatus | null }, page: PageArgs): Promise<Page<ChatSession>> {

@@ -11,6 +11,7 @@ import {
   AssignChatDocument,
   AssignmentEventsDocument,
   BulkAssignChatsDocument,
+  ChatSessionUpdatedDocument,
   MeDocument,
   RejectAssignmentDocument,
   WithdrawAssignmentDocument,
@@ -142,7 +143,7 @@ describe("slow and greedy clients", () => {
 });
 
 describe("a reader that keeps reading is never cut", () => {
-  it("a subscriber with the README's selection (actor, request, trackingRecord) reading through a 10,000-chat bulk gets every event, in order, once, with no 4508 (default limits)", async () => {
+  it("a subscriber with the README's selection (actor, request, trackingRecord) reading through a 10,000-chat bulk gets every event, in order, once, and every moved chat in its latest state, with no 4508 (default limits)", async () => {
     const org = await createWorld(db.dataSource, "Bulkco");
     const server = await spawnServer(db.url); // WS_MAX_QUEUED_EVENTS 1000: the bulk is ten times that
     let closedWith = 0;
@@ -162,6 +163,20 @@ describe("a reader that keeps reading is never cut", () => {
           complete: () => (ended = "complete"),
         },
       );
+      // And the chats' changes (organization-wide for an admin): every chat that moved, in its latest state.
+      const chats = new Map<string, string>();
+      client.subscribe<{ chatSessionUpdated: { id: string; owner: { id: string } } }>(
+        { query: print(ChatSessionUpdatedDocument) },
+        {
+          next: (r) => {
+            const c = r.data?.chatSessionUpdated;
+            if (c) chats.set(c.id, c.owner.id);
+            if (r.errors) ended = r.errors;
+          },
+          error: (err) => (ended = err),
+          complete: () => (ended = "complete"),
+        },
+      );
       await sleep(500); // subscribed
       const rows = await db.dataSource.query<Array<{ id: string }>>(
         `INSERT INTO chat_sessions (organization_id, customer_name, customer_phone, owner_id)
@@ -170,7 +185,7 @@ describe("a reader that keeps reading is never cut", () => {
       );
       const moved = await call(server.url, BulkAssignChatsDocument, { input: { chatSessionIds: rows.map((r) => r.id), toUserId: org.tom.id } }, org.token(org.admin));
       expect(moved.data?.bulkAssignChats.assignedCount).toBe(10_000);
-      await until(() => seen.length >= 10_000 || ended !== null || closedWith !== 0, 90_000, 200);
+      await until(() => (seen.length >= 10_000 && chats.size >= 10_000) || ended !== null || closedWith !== 0, 90_000, 200);
       expect(ended).toBeNull();
       expect(closedWith).toBe(0);
       expect(seen).toHaveLength(10_000);
@@ -182,6 +197,8 @@ describe("a reader that keeps reading is never cut", () => {
         [org.organizationId],
       );
       expect(stored[0].n).toBe(10_000);
+      expect([...chats.values()].every((owner) => owner === org.tom.id)).toBe(true);
+      expect(rows.every((r) => chats.has(r.id))).toBe(true);
       // And live again afterwards.
       const chat = await createChat(db.dataSource, org.organizationId, org.mark.id);
       await call(server.url, AssignChatDocument, { input: assignInput(chat.id, org.martha.id) }, org.token(org.mark));

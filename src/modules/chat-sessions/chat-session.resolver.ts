@@ -71,8 +71,24 @@ export class ChatSessionResolver {
     subscribe: ({ context }: { context: Context }) => {
       const viewer = viewerOf(context);
       const organizationWide = can(viewer, "organization.follow");
+      // A reader that falls behind (a bulk move) gets every chat that changed, read again as it is now: never cut.
+      const states = context.services.pubsub.subscribeCoalescing(
+        "CHAT_SESSION_UPDATED",
+        organizationWide ? audience.organization(viewer.organizationId) : audience.user(viewer.id),
+        {
+          keyOf: (m: ChatSessionMessage) => m.chat.id,
+          compact: (m: ChatSessionMessage) => ({ id: m.chat.id, previousOwnerId: m.previousOwnerId }),
+          expand: async (items: Array<{ id: string; previousOwnerId: string | null }>) => {
+            const hint = new Map(items.map((i) => [i.id, i.previousOwnerId]));
+            const chats = await context.services.chats.getMany(viewer, [...hint.keys()]);
+            return chats.map((chat) => ({ chat, previousOwnerId: hint.get(chat.id) ?? null }));
+          },
+          onOverflow: context.onFeedOverflow,
+          onReadFailed: () => context.onFeedInterrupted?.(),
+        },
+      );
       const feed = pipe(
-        context.services.pubsub.subscribe("CHAT_SESSION_UPDATED", organizationWide ? audience.organization(viewer.organizationId) : audience.user(viewer.id), { onOverflow: context.onFeedOverflow }),
+        states,
         filter((m: ChatSessionMessage) => chatVisible(viewer, m)),
       );
       // An organization-wide feed ends (FORBIDDEN) when its viewer loses the role it was decided on.

@@ -44,6 +44,11 @@ export class ChatSessionService {
     return this.chats.findById(viewer.organizationId, requireId(id, "id"));
   }
 
+  /** Several chats as they are now (a feed catching up reads them again); ids of other organizations are not found. */
+  getMany(viewer: User, ids: string[]): Promise<ChatSession[]> {
+    return this.chats.byIds(viewer.organizationId, ids);
+  }
+
   list(viewer: User, filter: ChatSessionFilterData | null | undefined, page: PageArgs): Promise<Page<ChatSession>> {
     return this.chats.list(
       viewer.organizationId,
