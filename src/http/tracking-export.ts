@@ -6,23 +6,9 @@ import { sendError } from "./errors";
 import { BatonError, ErrorCode, serviceUnavailable } from "../errors";
 import type { Logger } from "../logger";
 import type { OpenCopy } from "../repositories/export.repository";
-import type { ExportFormat, ExportSpec } from "../repositories/tracking.repository";
+import type { ExportSpec } from "../repositories/tracking.repository";
 import type { Services } from "../services";
 import { CsvCrlfTransform } from "./csv-crlf";
-
-function parseTime(value: unknown, name: string): Date | null {
-  if (value === undefined || value === "") return null;
-  const date = typeof value === "string" ? new Date(value) : new Date(NaN);
-  if (Number.isNaN(date.getTime())) throw new BatonError(ErrorCode.BAD_USER_INPUT, `${name} must be an ISO 8601 time`, { field: name });
-  return date;
-}
-
-
-function parseFormat(value: unknown): ExportFormat {
-  if (value === undefined || value === "" || value === "csv") return "csv";
-  if (value === "excel") return "excel";
-  throw new BatonError(ErrorCode.BAD_USER_INPUT, "format must be csv or excel", { field: "format" });
-}
 
 /** Excel reads a CSV as UTF-8 only when it starts with a byte-order mark (else "Zoë" shows as "ZoÃ«"). */
 const UTF8_BOM = "\uFEFF";
@@ -37,16 +23,15 @@ const UTF8_BOM = "\uFEFF";
  */
 export function exportHandler(spec: ExportSpec, filename: string, services: Pick<Services, "tokens" | "exports">, logger: Logger, rateLimits?: RateLimits) {
   return async (req: Request, res: Response): Promise<void> => {
-    let copy: OpenCopy | undefined;
+    let copy: (OpenCopy & { format: string }) | undefined;
     try {
       const { user } = await services.tokens.authenticate(req.headers.authorization);
       await rateLimits?.user(user.id);
-      const format = parseFormat(req.query.format);
-      copy = await services.exports.open(user, spec, { from: parseTime(req.query.from, "from"), to: parseTime(req.query.to, "to"), format });
+      copy = await services.exports.open(user, spec, { from: req.query.from, to: req.query.to, format: req.query.format });
       res.status(200);
       res.setHeader("content-type", "text/csv; charset=utf-8");
       res.setHeader("content-disposition", `attachment; filename="${filename}"`);
-      if (format === "excel") res.write(UTF8_BOM);
+      if (copy.format === "excel") res.write(UTF8_BOM);
       // Postgres formats the CSV (quoting per RFC 4180, header row included); we only turn its
       // record-ending LFs into CRLFs. pipeline() gives backpressure: a slow client pauses the COPY.
       await pipeline(copy.rows, new CsvCrlfTransform(), res);

@@ -366,6 +366,8 @@ describe("tracking records for reporting", () => {
     await server.gql(AssignChatDocument, { input: assignInput((await createChat(db.dataSource, other.organizationId, other.mark.id)).id, other.martha.id) }, other.token(other.mark));
     const url = server.url.replace("/graphql", "/exports/assignment-events.csv");
     expect((await fetch(url, { headers: { authorization: `Bearer ${w.token(w.mark)}` } })).status).toBe(403);
+    // The right is decided before the filters are read: a user's malformed filter is still FORBIDDEN.
+    expect((await fetch(`${url}?from=yesterday&format=xlsx`, { headers: { authorization: `Bearer ${w.token(w.mark)}` } })).status).toBe(403);
     const res = await fetch(`${url}?from=${since}`, { headers: { authorization: `Bearer ${w.token(w.maria)}` } });
     expect(res.headers.get("content-disposition")).toContain("assignment-events.csv");
     const rows = parse<Record<string, string>>(await res.text(), { columns: true, record_delimiter: "\r\n" });

@@ -5,10 +5,24 @@ import { ExportRepository, type OpenCopy } from "../../repositories/export.repos
 import type { ExportFormat, ExportSpec } from "../../repositories/tracking.repository";
 import type { User } from "../users/user.entity";
 
-export interface ExportFilters {
-  from: Date | null;
-  to: Date | null;
-  format: ExportFormat;
+/** The filters as a request gives them (query-string values): checked here, after the viewer's right. */
+export interface ExportQuery {
+  from?: unknown;
+  to?: unknown;
+  format?: unknown;
+}
+
+function parseTime(value: unknown, name: string): Date | null {
+  if (value === undefined || value === "") return null;
+  const date = typeof value === "string" ? new Date(value) : new Date(NaN);
+  if (Number.isNaN(date.getTime())) throw new BatonError(ErrorCode.BAD_USER_INPUT, `${name} must be an ISO 8601 time`, { field: name });
+  return date;
+}
+
+function parseFormat(value: unknown): ExportFormat {
+  if (value === undefined || value === "" || value === "csv") return "csv";
+  if (value === "excel") return "excel";
+  throw new BatonError(ErrorCode.BAD_USER_INPUT, "format must be csv or excel", { field: "format" });
 }
 
 /** The CSV exports: who may have them (the policy's tracking.export), of which rows, as a stream. */
@@ -19,10 +33,16 @@ export class TrackingExportService {
     this.repo = new ExportRepository(dataSource);
   }
 
-  /** The viewer's organization's rows of `spec` in [from, to), as Postgres writes them; FORBIDDEN or BAD_USER_INPUT first. */
-  open(viewer: User, spec: ExportSpec, f: ExportFilters): Promise<OpenCopy> {
+  /**
+   * The viewer's organization's rows of `spec` in [from, to), as Postgres writes them, and the
+   * format; FORBIDDEN (before the filters are even read) or BAD_USER_INPUT first.
+   */
+  async open(viewer: User, spec: ExportSpec, q: ExportQuery): Promise<OpenCopy & { format: ExportFormat }> {
     requireAccess(viewer, "tracking.export");
-    if (f.from && f.to && f.from > f.to) throw new BatonError(ErrorCode.BAD_USER_INPUT, "from must not be after to", { field: "from" });
-    return this.repo.open(spec, { organizationId: viewer.organizationId, ...f });
+    const from = parseTime(q.from, "from");
+    const to = parseTime(q.to, "to");
+    const format = parseFormat(q.format);
+    if (from && to && from > to) throw new BatonError(ErrorCode.BAD_USER_INPUT, "from must not be after to", { field: "from" });
+    return { ...(await this.repo.open(spec, { organizationId: viewer.organizationId, from, to, format })), format };
   }
 }
