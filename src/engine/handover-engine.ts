@@ -28,7 +28,7 @@ import { AssignmentEventType } from "../modules/assignments/assignment-event.ent
 import { optionalText, requireId, requireReason } from "../validation";
 import { type Action, ASSIGN, DISCUSS, DISCUSSION_END, KINDS, type KindSpec, LIFECYCLE, type Party, type Transition } from "./lifecycle";
 import type { Answer } from "./answer";
-import { receiveError, receiveProblem } from "./rules";
+import { requireReceiver } from "./rules";
 
 export interface OpenRequestInput {
   chatSessionId: string;
@@ -150,14 +150,9 @@ export class HandoverEngine {
       if (chat.status === ChatStatus.CLOSED) throw new BatonError(ErrorCode.CHAT_CLOSED, "The chat session is closed");
       requireAccess(viewer, "chat.assign", chat);
       const receiving = { type: input.recipientType, ownerId: chat.ownerId, senderId: viewer.id };
-      const problem = receiveProblem(state.recipient, { as: "recipient", ...receiving, awayRefused: state.requireAvailableRecipient });
-      if (problem || !state.recipient) throw receiveError(problem ?? { code: "NO_SUCH_USER", message: "No such recipient" }, "recipientId");
-      const recipient = state.recipient;
+      const recipient = requireReceiver(state.recipient, { as: "recipient", ...receiving, awayRefused: state.requireAvailableRecipient }, "recipientId");
       // A fallback's availability is weighed when its turn comes (it may be back by then).
-      for (const id of fallbackIds) {
-        const fallbackProblem = receiveProblem(fallbacks.get(id) ?? null, { as: "fallback", ...receiving, awayRefused: false });
-        if (fallbackProblem) throw receiveError(fallbackProblem, "fallbackRecipientIds", { id });
-      }
+      for (const id of fallbackIds) requireReceiver(fallbacks.get(id) ?? null, { as: "fallback", ...receiving, awayRefused: false }, "fallbackRecipientIds", { id });
       const now = this.clock();
       if (state.pending) {
         if (now < state.pending.expiresAt) {

@@ -57,6 +57,13 @@ export function receiveProblem(candidate: Candidate | null, r: Receiving): Recei
   return null;
 }
 
+/** The candidate, if they can receive; else the domain error `receiveError` makes of the problem, on `field`. */
+export function requireReceiver<T extends Candidate>(candidate: T | null, r: Receiving, field: string, details: Record<string, unknown> = {}): T {
+  const problem = receiveProblem(candidate, r);
+  if (problem || !candidate) throw receiveError(problem!, field, details);
+  return candidate;
+}
+
 /** A problem as the domain error its caller answers with: AWAY is RECIPIENT_UNAVAILABLE, the rest INVALID_RECIPIENT. */
 export function receiveError(problem: ReceiveProblem, field: string, details: Record<string, unknown> = {}): BatonError {
   return new BatonError(problem.code === "AWAY" ? ErrorCode.RECIPIENT_UNAVAILABLE : ErrorCode.INVALID_RECIPIENT, problem.message, { field, ...details });

@@ -1,3 +1,5 @@
+import { Feed } from "./feed";
+
 /** An item of a sequenced feed: what the event table can serve again. */
 export interface Sequenced {
   event: { sequence: string };
@@ -33,9 +35,8 @@ type Result<M, E> = IteratorResult<M | Stored<E>>;
  * anything both read and heard is delivered once (by sequence). A reader that stops reading
  * stops the reads: what it costs is one page and at most `maxQueued` messages.
  */
-export class CatchUpFeed<M extends Sequenced, E extends { sequence: string }> implements AsyncIterableIterator<M | Stored<E>> {
+export class CatchUpFeed<M extends Sequenced, E extends { sequence: string }> extends Feed<M | Stored<E>> {
   private queue: M[] = [];
-  private waiting: ((result: Result<M, E>) => void) | null = null;
   private catchingUp = false;
   /** Live messages were dropped since the current page read started: read again before going live. */
   private tailLost = false;
@@ -43,10 +44,10 @@ export class CatchUpFeed<M extends Sequenced, E extends { sequence: string }> im
   private goLiveAfterPage = false;
   /** The last sequence delivered (or, before any, the one just before the first not delivered). */
   private last: bigint | null = null;
-  private done = false;
   private readonly pageSize: number;
 
   constructor(private readonly opts: CatchUpOptions<E>) {
+    super(opts.onEnd);
     this.pageSize = opts.pageSize ?? 100;
   }
 
@@ -57,13 +58,11 @@ export class CatchUpFeed<M extends Sequenced, E extends { sequence: string }> im
 
   push(message: M): void {
     if (this.done) return;
-    if (this.waiting && !this.catchingUp) {
+    if (this.readerWaiting && !this.catchingUp) {
       const sequence = BigInt(message.event.sequence);
       if (this.last !== null && sequence <= this.last) return;
       this.last = sequence;
-      const resolve = this.waiting;
-      this.waiting = null;
-      resolve({ value: message, done: false });
+      this.handOver(message);
       return;
     }
     if (this.queue.length < this.opts.maxQueued) {
@@ -85,7 +84,7 @@ export class CatchUpFeed<M extends Sequenced, E extends { sequence: string }> im
     while (!this.done) {
       if (!this.catchingUp) {
         const message = this.queue.shift();
-        if (message === undefined) return new Promise((resolve) => (this.waiting = resolve));
+        if (message === undefined) return this.waitForNext();
         const sequence = BigInt(message.event.sequence);
         if (this.last !== null && sequence <= this.last) continue; // read from the table already
         this.last = sequence;
@@ -117,22 +116,8 @@ export class CatchUpFeed<M extends Sequenced, E extends { sequence: string }> im
     return { value: undefined, done: true };
   }
 
-  return(): Promise<Result<M, E>> {
-    this.end();
-    return Promise.resolve({ value: undefined, done: true });
-  }
-
-  [Symbol.asyncIterator](): AsyncIterableIterator<M | Stored<E>> {
-    return this;
-  }
-
-  private end(): void {
-    if (this.done) return;
-    this.done = true;
+  protected clear(): void {
     this.queue = [];
     this.page = [];
-    this.opts.onEnd?.();
-    this.waiting?.({ value: undefined, done: true });
-    this.waiting = null;
   }
 }

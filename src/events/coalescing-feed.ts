@@ -1,3 +1,5 @@
+import { Feed } from "./feed";
+
 export interface CoalescingOptions<M, C> {
   /** At most this many live messages wait for the reader; past it, the feed keeps only what changed. */
   maxQueued: number;
@@ -24,25 +26,22 @@ export interface CoalescingOptions<M, C> {
  * gets every thing that changed, in its latest state (not every intermediate state). Memory is
  * bounded: `maxQueued` messages, or `maxPending` ids, beyond which the reader has stopped reading.
  */
-export class CoalescingFeed<M, C> implements AsyncIterableIterator<M> {
+export class CoalescingFeed<M, C> extends Feed<M> {
   private queue: M[] = [];
   private pending: Map<string, C> | null = null;
   private page: M[] = [];
-  private waiting: ((result: IteratorResult<M>) => void) | null = null;
-  private done = false;
   private readonly pageSize: number;
 
   constructor(private readonly opts: CoalescingOptions<M, C>) {
+    super(opts.onEnd);
     this.pageSize = opts.pageSize ?? 100;
   }
 
   push(message: M): void {
     if (this.done) return;
     if (this.pending) return this.remember(message);
-    if (this.waiting) {
-      const resolve = this.waiting;
-      this.waiting = null;
-      resolve({ value: message, done: false });
+    if (this.readerWaiting) {
+      this.handOver(message);
     } else if (this.queue.length < this.opts.maxQueued) {
       this.queue.push(message);
     } else {
@@ -59,7 +58,7 @@ export class CoalescingFeed<M, C> implements AsyncIterableIterator<M> {
     while (!this.done) {
       const queued = this.page.shift() ?? this.queue.shift();
       if (queued !== undefined) return { value: queued, done: false };
-      if (!this.pending) return new Promise((resolve) => (this.waiting = resolve));
+      if (!this.pending) return this.waitForNext();
       if (this.pending.size === 0) {
         this.pending = null; // caught up: live again
         continue;
@@ -81,15 +80,6 @@ export class CoalescingFeed<M, C> implements AsyncIterableIterator<M> {
     return { value: undefined, done: true };
   }
 
-  return(): Promise<IteratorResult<M>> {
-    this.end();
-    return Promise.resolve({ value: undefined, done: true });
-  }
-
-  [Symbol.asyncIterator](): AsyncIterableIterator<M> {
-    return this;
-  }
-
   private remember(message: M): void {
     const key = this.opts.keyOf(message);
     this.pending!.delete(key); // the newest goes last
@@ -100,14 +90,9 @@ export class CoalescingFeed<M, C> implements AsyncIterableIterator<M> {
     }
   }
 
-  private end(): void {
-    if (this.done) return;
-    this.done = true;
+  protected clear(): void {
     this.queue = [];
     this.page = [];
     this.pending = null;
-    this.opts.onEnd?.();
-    this.waiting?.({ value: undefined, done: true });
-    this.waiting = null;
   }
 }

@@ -3,6 +3,7 @@ import type { Logger } from "../logger";
 import type { RedisConnections } from "./redis";
 import { CatchUpFeed } from "./catch-up-feed";
 import { type CoalescingOptions, CoalescingFeed } from "./coalescing-feed";
+import { Feed } from "./feed";
 import type { AssignmentEvent } from "../modules/assignments/assignment-event.entity";
 import type { AssignmentRequest } from "../modules/assignments/assignment-request.entity";
 import type { ChatSession } from "../modules/chat-sessions/chat-session.entity";
@@ -229,23 +230,21 @@ class RedisTransport implements Transport {
  * `maxQueued` behind (a socket that stops reading) ends its feed and hears `onOverflow`,
  * instead of growing memory without bound.
  */
-export class BoundedFeed<T> implements AsyncIterableIterator<T> {
+export class BoundedFeed<T> extends Feed<T> {
   private queue: T[] = [];
-  private waiting: ((result: IteratorResult<T>) => void) | null = null;
-  private done = false;
 
   constructor(
     private readonly maxQueued: number,
     private readonly onOverflow: () => void,
-    private readonly onEnd: () => void,
-  ) {}
+    onEnd?: () => void,
+  ) {
+    super(onEnd);
+  }
 
   push(value: T): void {
     if (this.done) return;
-    if (this.waiting) {
-      const resolve = this.waiting;
-      this.waiting = null;
-      resolve({ value, done: false });
+    if (this.readerWaiting) {
+      this.handOver(value);
     } else if (this.queue.length >= this.maxQueued) {
       this.end();
       this.onOverflow();
@@ -257,25 +256,11 @@ export class BoundedFeed<T> implements AsyncIterableIterator<T> {
   next(): Promise<IteratorResult<T>> {
     if (this.queue.length > 0) return Promise.resolve({ value: this.queue.shift() as T, done: false });
     if (this.done) return Promise.resolve({ value: undefined, done: true });
-    return new Promise((resolve) => (this.waiting = resolve));
+    return this.waitForNext();
   }
 
-  return(): Promise<IteratorResult<T>> {
-    this.end();
-    return Promise.resolve({ value: undefined, done: true });
-  }
-
-  [Symbol.asyncIterator](): AsyncIterableIterator<T> {
-    return this;
-  }
-
-  private end(): void {
-    if (this.done) return;
-    this.done = true;
+  protected clear(): void {
     this.queue = [];
-    this.onEnd();
-    this.waiting?.({ value: undefined, done: true });
-    this.waiting = null;
   }
 }
 
@@ -317,17 +302,16 @@ export class BatonPubSub {
   }
 
   subscribe<K extends keyof Topics>(topic: K, key: Topics[K][0], opts: FeedOptions = {}): BoundedFeed<Topics[K][1]> {
-    let stop = () => {};
-    const feed = new BoundedFeed<Topics[K][1]>(
-      this.maxQueued,
-      () => {
-        this.logger.warn({ topic, maxQueued: this.maxQueued }, "a subscriber fell too far behind; its feed ended");
-        opts.onOverflow?.();
-      },
-      () => stop(),
+    return this.attach(topic, key, (onEnd) =>
+      new BoundedFeed<Topics[K][1]>(
+        this.maxQueued,
+        () => {
+          this.logger.warn({ topic, maxQueued: this.maxQueued }, "a subscriber fell too far behind; its feed ended");
+          opts.onOverflow?.();
+        },
+        onEnd,
+      ),
     );
-    stop = this.transport.listen(channelOf(topic, key), (message) => feed.push(message as Topics[K][1]));
-    return feed;
   }
 
   /**
@@ -339,15 +323,7 @@ export class BatonPubSub {
     readAfter: (after: string, first: number) => Promise<E[]>,
     opts: { onReadFailed?: (err: unknown) => void } = {},
   ): CatchUpFeed<AssignmentEventMessage, E> {
-    let stop = () => {};
-    const feed = new CatchUpFeed<AssignmentEventMessage, E>({
-      maxQueued: this.maxQueued,
-      readAfter,
-      onReadFailed: opts.onReadFailed,
-      onEnd: () => stop(),
-    });
-    stop = this.transport.listen(channelOf("ASSIGNMENT_EVENT", key), (message) => feed.push(message as AssignmentEventMessage));
-    return feed;
+    return this.attach("ASSIGNMENT_EVENT", key, (onEnd) => new CatchUpFeed<AssignmentEventMessage, E>({ maxQueued: this.maxQueued, readAfter, onReadFailed: opts.onReadFailed, onEnd }));
   }
 
   /**
@@ -359,8 +335,13 @@ export class BatonPubSub {
     key: Topics[K][0],
     opts: Omit<CoalescingOptions<Topics[K][1], C>, "maxQueued" | "maxPending" | "onEnd">,
   ): CoalescingFeed<Topics[K][1], C> {
+    return this.attach(topic, key, (onEnd) => new CoalescingFeed<Topics[K][1], C>({ ...opts, maxQueued: this.maxQueued, maxPending: this.maxQueued * 100, onEnd }));
+  }
+
+  /** A feed listening on the topic's channel for `key`, which stops listening when it ends. */
+  private attach<K extends keyof Topics, F extends { push(message: Topics[K][1]): void }>(topic: K, key: Topics[K][0], make: (onEnd: () => void) => F): F {
     let stop = () => {};
-    const feed = new CoalescingFeed<Topics[K][1], C>({ ...opts, maxQueued: this.maxQueued, maxPending: this.maxQueued * 100, onEnd: () => stop() });
+    const feed = make(() => stop());
     stop = this.transport.listen(channelOf(topic, key), (message) => feed.push(message as Topics[K][1]));
     return feed;
   }

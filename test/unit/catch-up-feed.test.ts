@@ -106,3 +106,22 @@ describe("CatchUpFeed", () => {
     expect((await w.feed.next()).done).toBe(true);
   });
 });
+
+describe("CatchUpFeed when the table cannot be read", () => {
+  it("a failed read ends the feed, says so (the socket is closed to catch up: 4503), and stops listening; nothing is delivered after a gap", async () => {
+    const failures: unknown[] = [];
+    let ended = 0;
+    const feed = new CatchUpFeed<{ event: { sequence: string } }, { sequence: string }>({
+      maxQueued: 2,
+      readAfter: () => Promise.reject(new Error("connection terminated")),
+      onReadFailed: (err) => failures.push(err),
+      onEnd: () => ended++,
+    });
+    for (let i = 1; i <= 5; i++) feed.push({ event: { sequence: String(i) } }); // behind: it must read the table
+    await expect(feed.next()).rejects.toThrow("connection terminated");
+    expect(failures).toHaveLength(1);
+    expect(ended).toBe(1);
+    feed.push({ event: { sequence: "6" } });
+    expect((await feed.next()).done).toBe(true);
+  });
+});

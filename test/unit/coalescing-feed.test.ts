@@ -68,3 +68,24 @@ describe("CoalescingFeed", () => {
     expect((await w.feed.next()).done).toBe(true);
   });
 });
+
+describe("CoalescingFeed when the chats cannot be read again", () => {
+  it("a failed read ends the feed and says so (the socket is closed to catch up: 4503)", async () => {
+    const failures: unknown[] = [];
+    let ended = 0;
+    const feed = new CoalescingFeed<{ id: string }, string>({
+      maxQueued: 1,
+      maxPending: 100,
+      keyOf: (m) => m.id,
+      compact: (m) => m.id,
+      expand: () => Promise.reject(new Error("connection terminated")),
+      onReadFailed: (err) => failures.push(err),
+      onEnd: () => ended++,
+    });
+    for (const id of ["a", "b", "c"]) feed.push({ id });
+    await expect(feed.next()).rejects.toThrow("connection terminated");
+    expect(failures).toHaveLength(1);
+    expect(ended).toBe(1);
+    expect((await feed.next()).done).toBe(true);
+  });
+});

@@ -13,7 +13,7 @@ import { SettingsRepository } from "../../repositories/settings.repository";
 import { audienceOf, can } from "../../policy/access";
 import { AssignmentEvent, AssignmentEventType } from "./assignment-event.entity";
 import type { HandoverEngine } from "../../engine/handover-engine";
-import { receiveError, receiveProblem } from "../../engine/rules";
+import { requireReceiver } from "../../engine/rules";
 import { BulkRepository } from "../../repositories/bulk.repository";
 import { ChatRepository } from "../../repositories/chat.repository";
 import { EventRepository } from "../../repositories/events.repository";
@@ -103,11 +103,10 @@ export class BulkAssignService {
         if (key && !(await this.bulk.claim(tx.sql, { ...op, key }))) return this.replay(tx, viewer, key, fingerprint);
 
         const found = await this.users.findById(toUserId, tx.sql);
-        const target = found?.organizationId === viewer.organizationId ? found : null;
+        const candidate = found?.organizationId === viewer.organizationId ? found : null;
         // The receiving rule for a bulk target: anyone active (oneself too); whether they own a chat is decided per chat below.
-        const awayRefused = target?.availability === Availability.AWAY && !!(await this.settings.find(viewer.organizationId, tx.sql))?.requireAvailableRecipient;
-        const problem = receiveProblem(target, { as: "bulk target", type: null, ownerId: null, senderId: null, awayRefused });
-        if (problem || !target) throw receiveError(problem ?? { code: "NO_SUCH_USER", message: "No such target user" }, "toUserId");
+        const awayRefused = candidate?.availability === Availability.AWAY && !!(await this.settings.find(viewer.organizationId, tx.sql))?.requireAvailableRecipient;
+        const target = requireReceiver(candidate, { as: "bulk target", type: null, ownerId: null, senderId: null, awayRefused }, "toUserId");
         const now = new Date();
         const byId = new Map((await this.chats.lockMany(tx.sql, viewer.organizationId, wellFormed)).map((c) => [c.id, c]));
         const outcomeOf = (id: string): BulkOutcome => {
