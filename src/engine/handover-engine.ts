@@ -1,11 +1,11 @@
 import { randomUUID } from "node:crypto";
 import type { DataSource } from "typeorm";
 import { inTransaction, type Tx } from "../db/transaction";
-import { badInput, BatonError, ErrorCode, notFound } from "../errors";
+import { BatonError, ErrorCode, notFound } from "../errors";
 import { type BatonPubSub, publishAssignmentEvent, publishChatSessionUpdated, publishNotification } from "../events/pubsub";
 import { AssignmentEvent } from "../modules/assignments/assignment-event.entity";
 import { AssignmentRequest, RecipientType, RequestStatus } from "../modules/assignments/assignment-request.entity";
-import { ChatSession, ChatStatus } from "../modules/chat-sessions/chat-session.entity";
+import { ChatSession } from "../modules/chat-sessions/chat-session.entity";
 import { type ChainFacts, notificationMessage } from "../modules/notifications/messages";
 import { NotificationType } from "../modules/notifications/notification.entity";
 import { DEFAULT_TIMEOUT_SECONDS } from "../modules/settings/assign-discuss-settings.entity";
@@ -28,7 +28,7 @@ import { AssignmentEventType } from "../modules/assignments/assignment-event.ent
 import { optionalText, requireId, requireReason } from "../validation";
 import { type Action, ASSIGN, DISCUSS, DISCUSSION_END, KINDS, type KindSpec, LIFECYCLE, type Party, type Transition } from "./lifecycle";
 import type { Answer } from "./answer";
-import { requireReceiver } from "./rules";
+import { alreadyPending, assumeOpen, decideOpen, openAsk, type OpenPlan, tell, timeoutFor } from "./decide";
 
 export interface OpenRequestInput {
   chatSessionId: string;
@@ -51,9 +51,6 @@ interface HopPlan {
 
 /** Who has an open socket now (the last resort prefers them). */
 export type OnlineLookup = (userIds: readonly string[]) => Promise<Set<string>>;
-
-/** At most this many fallback recipients per request. */
-export const MAX_FALLBACKS = 5;
 
 /**
  * Where timeout jobs live. With Agenda's Postgres backend they are rows of Baton's database: the
@@ -135,89 +132,76 @@ export class HandoverEngine {
 
   // ---- Transitions ----
 
-  /** `open`: a new PENDING request of `kind` for a chat. */
+  /**
+   * `open`: a new PENDING request of `kind` for a chat. First written as decided before reading
+   * (assumeOpen: the viewer's chats, the receiving rule and the settings as guards of the write):
+   * one round trip. When a guard fails (or another request is pending), it reads the facts and
+   * decides (decideOpen): the precise error, the expired request timed out first, or the write.
+   */
   async open(viewer: User, kind: KindSpec, input: OpenRequestInput, answer?: Answer): Promise<AssignmentRequest> {
-    const chatId = requireId(input.chatSessionId, "chatSessionId");
-    const recipientId = requireId(input.recipientId, "recipientId");
-    const note = optionalText(input.note, "note", 1000);
-    const fallbackIds = kind === ASSIGN ? requireFallbackIds(input.fallbackRecipientIds, recipientId) : [];
-    const fallbacks = await this.repo.usersByIds(this.db, viewer.organizationId, fallbackIds);
-    const transition = LIFECYCLE.open;
+    const ask = openAsk(kind, input, optionalText(input.note, "note", 1000));
+    const assumed = assumeOpen(viewer, kind, ask, { requestId: randomUUID(), recordId: randomUUID() }, this.clock());
+    if (assumed) {
+      const opened = await this.carryOutOpen(assumed, viewer, answer).catch((err: unknown) => {
+        if (isUniqueViolation(err)) return null; // a request is pending: read, and say which
+        throw err;
+      });
+      if (opened) return opened;
+    }
+    const fallbacks = await this.repo.usersByIds(this.db, viewer.organizationId, ask.fallbackIds);
     for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
-      const state = await this.repo.findOpening(this.db, viewer.organizationId, chatId, recipientId, kind.name);
-      if (!state) throw notFound("Chat session");
-      const { chat } = state;
-      if (chat.status === ChatStatus.CLOSED) throw new BatonError(ErrorCode.CHAT_CLOSED, "The chat session is closed");
-      requireAccess(viewer, "chat.assign", chat);
-      const receiving = { type: input.recipientType, ownerId: chat.ownerId, senderId: viewer.id };
-      const recipient = requireReceiver(state.recipient, { as: "recipient", ...receiving, awayRefused: state.requireAvailableRecipient }, "recipientId");
-      // A fallback's availability is weighed when its turn comes (it may be back by then).
-      for (const id of fallbackIds) requireReceiver(fallbacks.get(id) ?? null, { as: "fallback", ...receiving, awayRefused: false }, "fallbackRecipientIds", { id });
-      const now = this.clock();
-      if (state.pending) {
-        if (now < state.pending.expiresAt) {
-          throw alreadyPending(kind, state.pending.id);
-        }
-        // The old request's deadline passed without a scheduler acting: it times out first (its chain may move on,
-        // and then this call finds the next hop pending).
-        await this.expire(viewer.organizationId, chat.id, state.pending.id);
+      const state = await this.repo.findOpening(this.db, viewer.organizationId, ask.chatId, ask.recipientId, kind.name);
+      const facts = state && { ...state, timeoutSeconds: timeoutFor(kind, state.timeouts), fallbacks };
+      const decision = decideOpen(viewer, kind, ask, facts, { requestId: randomUUID(), recordId: randomUUID() }, this.clock());
+      if (decision.do === "expire") {
+        // Its chain may move on, and then this call finds the next hop pending.
+        await this.expire(viewer.organizationId, ask.chatId, decision.pendingId);
         continue;
       }
-
-      const timeoutSeconds = state.timeouts?.[kind.timeoutSetting] ?? DEFAULT_TIMEOUT_SECONDS;
-      const request = Object.assign(new AssignmentRequest(), {
-        id: randomUUID(),
-        organizationId: viewer.organizationId,
-        kind: kind.name,
-        chatSessionId: chat.id,
-        senderId: viewer.id,
-        recipientId: recipient.id,
-        recipientType: input.recipientType,
-        status: RequestStatus.PENDING,
-        note,
-        reason: null,
-        timeoutSeconds,
-        createdAt: now,
-        expiresAt: new Date(now.getTime() + timeoutSeconds * 1000),
-        respondedAt: null,
-        respondedById: null,
-        fallbackRecipientIds: fallbackIds,
-        previousRequestId: null,
-        chainId: null,
-        hop: 1,
-        lastResort: false,
-      } satisfies AssignmentRequest);
-      const told = this.tell(transition, kind, request.id, { senderName: viewer.name, recipientName: recipient.name }, viewer, null);
-
-      let opened: Awaited<ReturnType<HandoverRepository["open"]>>;
+      let opened: AssignmentRequest | null;
       try {
-        opened = await this.repo.open(this.db, {
-          request,
-          recordId: randomUUID(),
-          trackingKind: kind.trackingKind,
-          ownerId: chat.ownerId,
-          notifications: told,
-          eventType: transition.event,
-          jobs: this.jobs.table,
-          requireAvailable: state.requireAvailableRecipient,
-        });
+        opened = await this.carryOutOpen(decision.plan, viewer, answer);
       } catch (err) {
         // Another request for this chat committed first (the partial unique index on pending ones).
         if (isUniqueViolation(err)) throw alreadyPending(kind, null);
         throw err;
       }
-      if (opened === null) continue; // the chat changed hands or closed, or the recipient became unable, since it was read: decide again
-      const { sequence, notifications, record } = opened;
-      await this.afterCommit(() => {
-        for (const n of notifications) publishNotification(this.pubsub, n);
-        this.publishEvent(transition.event, sequence, request, record, chat, viewer.id, now);
-        return this.jobs.opened(request);
-      });
-      // The answer from the write: the request as inserted, its record as stored, the chat and the two people as read.
-      answer?.({ requests: [request], records: [record], chats: [chat], users: state.recipientUser ? [viewer, state.recipientUser] : [viewer] });
-      return request;
+      if (opened) return opened; // else a guard failed: the facts changed since they were read, decide again
     }
     throw new Error("the chat kept changing while a request was being opened");
+  }
+
+  /** Writes an open plan; null when one of its guards no longer held. Publishes after commit and answers from the write. */
+  private async carryOutOpen(plan: OpenPlan, viewer: User, answer?: Answer): Promise<AssignmentRequest | null> {
+    const opened = await this.repo.open(this.db, {
+      requestId: plan.ids.requestId,
+      recordId: plan.ids.recordId,
+      organizationId: plan.organizationId,
+      kind: plan.kind.name,
+      chatId: plan.ask.chatId,
+      senderId: plan.senderId,
+      recipientId: plan.ask.recipientId,
+      recipientType: plan.ask.recipientType,
+      note: plan.ask.note,
+      fallbackIds: plan.ask.fallbackIds,
+      now: plan.now,
+      timeoutSeconds: plan.timeoutSeconds,
+      trackingKind: plan.kind.trackingKind,
+      guards: plan.guards,
+      notifications: plan.told,
+      eventType: LIFECYCLE.open.event,
+      jobs: this.jobs.table,
+    });
+    if (!opened) return null;
+    const { request, record, chat, sequence, notifications } = opened;
+    await this.afterCommit(() => {
+      for (const n of notifications) publishNotification(this.pubsub, n);
+      this.publishEvent(LIFECYCLE.open.event, sequence, request, record, chat, viewer.id, plan.now);
+      return this.jobs.opened(request);
+    });
+    // The answer from the write: the request, its record, the chat and the recipient as the statement wrote and locked them.
+    answer?.({ requests: [request], records: [record], chats: [chat], users: [viewer, opened.recipient] });
+    return request;
   }
 
   /**
@@ -616,7 +600,7 @@ export class HandoverEngine {
     return settled;
   }
 
-  /** The notifications of a transition on one request: each party it tells, in the kind's words (the write skips the actor). */
+  /** The notifications of a transition on one request, in the kind's words (decide.ts `tell`), addressed to the request. */
   private tell(
     transition: Transition,
     kind: KindSpec,
@@ -625,19 +609,7 @@ export class HandoverEngine {
     actor: User | null,
     reason: string | null,
   ): PartyNotification[] {
-    const type: NotificationType = kind.notifications[transition.action];
-    return transition.tell.map((party) => ({
-      requestId,
-      party,
-      type,
-      message: notificationMessage(type, {
-        senderName: names.senderName ?? "A former user",
-        recipientName: names.recipientName ?? "A former user",
-        actorName: actor?.name ?? null,
-        reason,
-        reader: party,
-      }),
-    }));
+    return tell(transition, kind, names, actor, reason).map((n) => ({ requestId, ...n }));
   }
 
   /**
@@ -702,14 +674,6 @@ export class HandoverEngine {
   }
 }
 
-const alreadyPending = (kind: KindSpec, requestId: string | null): BatonError =>
-  new BatonError(
-    ErrorCode.ASSIGNMENT_ALREADY_PENDING,
-    kind === DISCUSS ? "This chat already has a pending discuss request" : "This chat already has a pending assignment request",
-    requestId ? { requestId } : {},
-  );
-
-
 export const discussionEnded = (): BatonError => new BatonError(ErrorCode.DISCUSSION_ENDED, "The discussion has ended");
 
 function requirePending(request: AssignmentRequest, transition: Transition): void {
@@ -723,27 +687,6 @@ function lockedOrFail(locked: RequestState[], settled: AssignmentRequest[]): voi
   if (settled.length !== locked.length) throw new BatonError(ErrorCode.REQUEST_NOT_PENDING, "The request is no longer pending");
 }
 
-/** `fallbackRecipientIds` as given: well-formed, distinct, not the recipient, at most MAX_FALLBACKS. */
-function requireFallbackIds(given: readonly string[] | null | undefined, recipientId: string): string[] {
-  const field = "fallbackRecipientIds";
-  if (!given || given.length === 0) return [];
-  if (given.length > MAX_FALLBACKS) throw badInput(`${field} takes at most ${MAX_FALLBACKS} users`, field);
-  const ids: string[] = [];
-  for (const raw of given) {
-    let id: string;
-    try {
-      id = requireId(raw, field);
-    } catch {
-      throw badInput(`${field} holds a malformed id`, field, { id: String(raw) });
-    }
-    if (id === recipientId) throw badInput(`${field} repeats the recipient`, field, { id });
-    if (ids.includes(id)) throw badInput(`${field} names a user twice`, field, { id });
-    ids.push(id);
-  }
-  return ids;
-}
-
-/** A fallback recipient must be someone the request could be sent to (their availability is looked at when their turn comes). */
 /** A chain's next step from its plan row: the first fallback who can take it, else the best manager (online first), else the end. */
 function planOf(row: HopPlanRow, cause: HopCause, online: Set<string>): HopPlan {
   const tried: ChainFacts["tried"] = row.triedNames.map((name, i) => {

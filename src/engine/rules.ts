@@ -32,6 +32,30 @@ export interface ReceiveProblem {
   message: string;
 }
 
+/** The roles a request addressed to each kind of person may reach. */
+export const RECEIVING_ROLES: Readonly<Record<RecipientType, readonly UserRole[]>> = {
+  [RecipientType.USER]: [UserRole.USER],
+  [RecipientType.MANAGER]: [UserRole.MANAGER, UserRole.ADMIN],
+};
+
+/**
+ * The receiving rule as the guard a write carries into its statement's WHERE, for a recipient
+ * whose row the decision has not read (or read before the write): the same checks as
+ * `receiveProblem`, as data. The chat's owner is always excluded (the statement knows it from the
+ * chat row it locks); `awayRefused` "setting" leaves it to the organization's setting as it
+ * stands at the write.
+ */
+export interface ReceivingGuard {
+  roles: readonly UserRole[];
+  /** Who may not receive besides the chat's owner (the sender). */
+  notIds: readonly string[];
+  awayRefused: boolean | "setting";
+}
+
+export function receivingGuard(type: RecipientType, senderId: string, awayRefused: boolean | "setting"): ReceivingGuard {
+  return { roles: RECEIVING_ROLES[type], notIds: [senderId], awayRefused };
+}
+
 const WHO: Record<ReceivingPart, { who: string; none: string }> = {
   recipient: { who: "The recipient", none: "No such recipient" },
   fallback: { who: "The fallback", none: "No such user" },
@@ -49,8 +73,9 @@ export function receiveProblem(candidate: Candidate | null, r: Receiving): Recei
   if (!candidate.active) return { code: "INACTIVE", message: `${who} is not active` };
   if (r.ownerId !== null && candidate.id === r.ownerId) return { code: "OWNER", message: `${who} already owns this chat` };
   if (r.senderId !== null && candidate.id === r.senderId) return { code: "SELF", message: "You cannot send a request to yourself" };
-  if (r.type === RecipientType.MANAGER && candidate.role === UserRole.USER) return { code: "NOT_MANAGER", message: `${who} is not a manager` };
-  if (r.type === RecipientType.USER && candidate.role !== UserRole.USER) return { code: "NOT_USER", message: `${who} is not a user` };
+  if (r.type !== null && !RECEIVING_ROLES[r.type].includes(candidate.role)) {
+    return r.type === RecipientType.MANAGER ? { code: "NOT_MANAGER", message: `${who} is not a manager` } : { code: "NOT_USER", message: `${who} is not a user` };
+  }
   if (r.awayRefused && candidate.availability === Availability.AWAY) {
     return { code: "AWAY", message: `${who} is away, and this organization sends requests to available users only` };
   }

@@ -193,3 +193,16 @@ export function requestScope(viewer: Viewer, permission: Permission): RequestSco
   if (permission === "request.withdraw") return isManager(viewer) ? {} : { senderId: viewer.id };
   return null;
 }
+
+/**
+ * The chats a viewer may assign or discuss whatever else they hold, as a filter a write applies to
+ * the chat row: a user's own chats, any of the organization's for a manager or an admin. `can`
+ * agrees with it on every chat (test/unit/policy.test.ts).
+ */
+export interface ChatScope {
+  ownerId?: string;
+}
+
+export function chatScope(viewer: Viewer, _permission: "chat.assign"): ChatScope {
+  return isManager(viewer) ? {} : { ownerId: viewer.id };
+}

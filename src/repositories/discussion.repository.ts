@@ -62,6 +62,7 @@ const END: Statement = {
            `SELECT d.organization_id, $7::text AS type, d.request_id, rec.id AS tracking_record_id, d.chat_session_id,
                    $3::uuid AS actor_id, d.requester_id AS from_user_id, d.consultant_id AS to_user_id, $2::timestamptz AS occurred_at, d.id AS ord
               FROM d JOIN rec ON rec.request_id = d.request_id`,
+           ["told"],
          )}
          SELECT to_json(d) AS discussion, to_json(rec) AS record, e.sequence,
                 (SELECT to_json(r) FROM assignment_requests r WHERE r.id = d.request_id) AS request,

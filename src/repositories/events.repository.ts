@@ -14,6 +14,11 @@ import { AssignmentEvent } from "../modules/assignments/assignment-event.entity"
  * of their transaction (the engine's transitions are one statement, committed on its own), so the
  * lock is held for the statement and its commit, never across work in this process.
  *
+ * The lock is taken only after the rest of the statement's writes have run: reading `source`
+ * runs the CTEs it reads, and every CTE named in `before` (each must have a RETURNING clause) is
+ * read to its end first. Postgres would otherwise run an unread data-modifying CTE after the main
+ * query, with the lock held, and every other writer of the organization waiting on it.
+ *
  * `source` is a SELECT with the columns of `EVENT_COLUMNS` plus `ord` (the order to draw in). It
  * may read the statement's other CTEs. The CTEs are named `event_locks` and `events`; `events`
  * returns `sequence`, `tracking_record_id` and `request_id`.
@@ -21,10 +26,12 @@ import { AssignmentEvent } from "../modules/assignments/assignment-event.entity"
 export const EVENT_COLUMNS =
   "organization_id, type, request_id, tracking_record_id, chat_session_id, actor_id, from_user_id, to_user_id, occurred_at";
 
-export function appendEventsCtes(source: string): string {
+export function appendEventsCtes(source: string, before: readonly string[] = []): string {
+  const first = before.map((cte) => ` AND (SELECT count(*) FROM ${cte}) >= 0`).join("");
   return `event_locks AS (
       SELECT pg_advisory_xact_lock(hashtextextended(o::text, 0))
-        FROM (SELECT DISTINCT organization_id AS o FROM (${source}) s ORDER BY 1) orgs),
+        FROM (SELECT DISTINCT organization_id AS o FROM (${source}) s ORDER BY 1) orgs
+       WHERE true${first}),
     events AS (
       INSERT INTO assignment_events (${EVENT_COLUMNS})
       SELECT ${EVENT_COLUMNS} FROM (${source}) s

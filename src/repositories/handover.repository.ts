@@ -2,6 +2,7 @@ import { fromJson } from "../db/hydrate";
 import { AssignmentRequest, RecipientType, RequestKind, RequestStatus } from "../modules/assignments/assignment-request.entity";
 import { ChatSession } from "../modules/chat-sessions/chat-session.entity";
 import { type Availability, User, type UserRole } from "../modules/users/user.entity";
+import { DEFAULT_TIMEOUT_SECONDS } from "../modules/settings/assign-discuss-settings.entity";
 import { EngagementTrackingRecord } from "../modules/tracking/engagement-tracking-record.entity";
 import { Notification } from "../modules/notifications/notification.entity";
 import { appendEventsCtes } from "./events.repository";
@@ -100,17 +101,41 @@ export interface Settled {
   notifications: Notification[];
 }
 
+/** A request to open, with the guards its decision relied on (src/engine/decide.ts OpenPlan). */
 export interface OpenWrite {
-  request: AssignmentRequest;
+  requestId: string;
   recordId: string;
+  organizationId: string;
+  kind: RequestKind;
+  chatId: string;
+  senderId: string;
+  recipientId: string;
+  recipientType: RecipientType;
+  note: string | null;
+  fallbackIds: string[];
+  now: Date;
+  /** Null: the organization's setting for the kind, as it stands at the write. */
+  timeoutSeconds: number | null;
   trackingKind: string;
-  /** The chat's owner the decision was made on: the write applies only if it still is. */
-  ownerId: string;
-  notifications: Array<Omit<PartyNotification, "requestId">>;
+  guards: {
+    /** The chat must be OPEN and, when set, still owned by this user. */
+    chatOwnerId: string | null;
+    /** The recipient: one of these roles, active, not the chat's owner, none of `notIds`, and not AWAY if refused ("setting": as the organization's setting stands). */
+    recipient: { roles: readonly string[]; notIds: readonly string[]; awayRefused: boolean | "setting" };
+  };
+  notifications: ReadonlyArray<Omit<PartyNotification, "requestId">>;
   eventType: string;
   jobs: JobTable | null;
-  /** The organization sends requests to available users only: the recipient must not be AWAY at commit. */
-  requireAvailable: boolean;
+}
+
+/** What an open wrote, as committed. */
+export interface Opened {
+  request: AssignmentRequest;
+  record: EngagementTrackingRecord;
+  chat: ChatSession;
+  recipient: User;
+  sequence: string;
+  notifications: Notification[];
 }
 
 const STATE_SELECT = `
@@ -190,45 +215,62 @@ const FIND_OPENING: Statement = {
 /** See `HandoverRepository.open`. */
 const OPEN: Statement = {
   name: "handover.open",
-  text: `WITH chat AS (
-         SELECT id FROM chat_sessions
-          WHERE id = $3 AND organization_id = $2 AND owner_id = $11 AND status = 'OPEN'
+  text: `WITH settings AS (
+         SELECT coalesce((SELECT require_available_recipient FROM assign_discuss_settings WHERE organization_id = $2), false) AS require_available,
+                coalesce($8::int,
+                         (SELECT CASE $19::text WHEN '${RequestKind.DISCUSS}' THEN discuss_request_timeout_seconds ELSE assign_request_timeout_seconds END
+                            FROM assign_discuss_settings WHERE organization_id = $2),
+                         ${DEFAULT_TIMEOUT_SECONDS}) AS timeout_seconds),
+       chat AS (
+         SELECT * FROM chat_sessions
+          WHERE id = $3 AND organization_id = $2 AND ($10::uuid IS NULL OR owner_id = $10) AND status = 'OPEN'
           FOR NO KEY UPDATE),
        recipient AS (
-         -- Share-locked until commit, as a hop's recipient is: a concurrent deactivation or AWAY either
-         -- commits first (and then this finds them unable and writes nothing: decide again), or waits
-         -- and then finds this request among their pending ones.
-         SELECT id FROM users
-          WHERE id = $5 AND organization_id = $2 AND active AND (NOT $22::boolean OR availability <> 'AWAY')
-          FOR SHARE),
+         -- The receiving rule's guard (src/engine/rules.ts receivingGuard). Share-locked until commit, as a
+         -- hop's recipient is: a concurrent deactivation or AWAY either commits first (and then this finds
+         -- them unable and writes nothing: decide again), or waits and then finds this request among their
+         -- pending ones.
+         SELECT u.* FROM users u, chat
+          WHERE u.id = $5 AND u.organization_id = $2 AND u.active AND u.role = ANY($22::text[])
+            AND u.id <> chat.owner_id AND u.id <> ALL($23::uuid[])
+            AND (u.availability <> 'AWAY' OR NOT CASE $21::text WHEN 'setting' THEN (SELECT require_available FROM settings) ELSE $21::boolean END)
+          FOR SHARE OF u),
        req AS (
          INSERT INTO assignment_requests
            (id, organization_id, chat_session_id, sender_id, recipient_id, recipient_type, status, note, timeout_seconds, created_at, expires_at, kind,
             fallback_recipient_ids)
-         SELECT $1, $2, chat.id, $4, $5, $6, '${RequestStatus.PENDING}', $7, $8, $9, $10, $20, $21::uuid[] FROM chat, recipient
-         RETURNING id, organization_id, chat_session_id, sender_id, recipient_id),
+         SELECT $1, $2, chat.id, $4, recipient.id, $6, '${RequestStatus.PENDING}', $7, settings.timeout_seconds, $9,
+                $9::timestamptz + settings.timeout_seconds * interval '1 second', $19, $20::uuid[]
+           FROM chat, recipient, settings
+         RETURNING id, organization_id, chat_session_id, sender_id, recipient_id, timeout_seconds, expires_at),
        rec AS (
          INSERT INTO engagement_tracking_records
            (id, organization_id, kind, status, chat_session_id, request_id, initiated_by_id, from_user_id, to_user_id,
             recipient_type, note, requested_at, expires_at, timeout_seconds, created_at, updated_at)
-         SELECT $12, $2, $13, '${RequestStatus.PENDING}', req.chat_session_id, req.id, $4, $11, $5, $6, $7, $9, $10, $8, $9, $9 FROM req
+         SELECT $11, $2, $12, '${RequestStatus.PENDING}', req.chat_session_id, req.id, $4, chat.owner_id, $5, $6, $7, $9, req.expires_at, req.timeout_seconds, $9, $9
+           FROM req, chat
          RETURNING *),
        told AS (
          INSERT INTO notifications (id, organization_id, user_id, type, message, request_id, created_at)
          SELECT gen_random_uuid(), $2, CASE n.party WHEN 'sender' THEN req.sender_id ELSE req.recipient_id END, n.type, n.message, req.id, $9
-           FROM req, unnest($14::text[], $15::text[], $16::text[]) AS n(party, type, message)
+           FROM req, unnest($13::text[], $14::text[], $15::text[]) AS n(party, type, message)
          RETURNING *),
        job AS (
          INSERT INTO agenda_jobs (name, priority, next_run_at, type, data, disabled, fork, last_modified_by)
-         SELECT $18::text, 0, $10, 'normal', jsonb_build_object('requestId', req.id::text), false, false, $19::text
-           FROM req WHERE $18::text IS NOT NULL),
+         SELECT $17::text, 0, req.expires_at, 'normal', jsonb_build_object('requestId', req.id::text), false, false, $18::text
+           FROM req WHERE $17::text IS NOT NULL
+         RETURNING id),
        ${appendEventsCtes(
-         `SELECT $2::uuid AS organization_id, $17::text AS type, req.id AS request_id, rec.id AS tracking_record_id,
+         `SELECT $2::uuid AS organization_id, $16::text AS type, req.id AS request_id, rec.id AS tracking_record_id,
                  req.chat_session_id, $4::uuid AS actor_id, $4::uuid AS from_user_id, $5::uuid AS to_user_id,
                  $9::timestamptz AS occurred_at, 1 AS ord
             FROM req JOIN rec ON rec.request_id = req.id`,
+         ["told", "job"],
        )}
-       SELECT sequence, (SELECT to_json(rec) FROM rec) AS record, (SELECT coalesce(json_agg(to_json(t)), '[]') FROM told t) AS notifications FROM events`,
+       SELECT sequence, (SELECT to_json(rec) FROM rec) AS record, (SELECT coalesce(json_agg(to_json(t)), '[]') FROM told t) AS notifications,
+              (SELECT to_json(chat) FROM chat) AS chat, (SELECT to_json(recipient) FROM recipient) AS recipient,
+              (SELECT timeout_seconds FROM req) AS timeout_seconds, (SELECT expires_at FROM req) AS expires_at
+         FROM events`,
 };
 
 /** See `HandoverRepository.settle`. */
@@ -280,12 +322,14 @@ const SETTLE: Statement = {
          RETURNING *),
        jobs AS (
          DELETE FROM agenda_jobs
-          WHERE $13::text IS NOT NULL AND name = $13::text AND data->>'requestId' IN (SELECT id::text FROM req)),
+          WHERE $13::text IS NOT NULL AND name = $13::text AND data->>'requestId' IN (SELECT id::text FROM req)
+         RETURNING id),
        ${appendEventsCtes(
          `SELECT req.organization_id, $12::text AS type, req.id AS request_id, rec.id AS tracking_record_id,
                  req.chat_session_id, $5::uuid AS actor_id, req.sender_id AS from_user_id, req.recipient_id AS to_user_id,
                  $4::timestamptz AS occurred_at, req.id AS ord
             FROM req JOIN rec ON rec.request_id = req.id`,
+         ["moved", "told", "jobs"],
        )}
        SELECT to_json(req) AS request, to_json(rec) AS record, e.sequence,
               COALESCE((SELECT to_json(m) FROM moved m WHERE m.id = req.chat_session_id),
@@ -405,12 +449,14 @@ const OPEN_HOPS: Statement = {
        job AS (
          INSERT INTO agenda_jobs (name, priority, next_run_at, type, data, disabled, fork, last_modified_by)
          SELECT $3::text, 0, req.expires_at, 'normal', jsonb_build_object('requestId', req.id::text), false, false, $4::text
-           FROM req WHERE $3::text IS NOT NULL),
+           FROM req WHERE $3::text IS NOT NULL
+         RETURNING id),
        ${appendEventsCtes(
          `SELECT req.organization_id, $5::text AS type, req.id AS request_id, rec.id AS tracking_record_id,
                  req.chat_session_id, NULL::uuid AS actor_id, req.sender_id AS from_user_id, req.recipient_id AS to_user_id,
                  $2::timestamptz AS occurred_at, i.ord
             FROM req JOIN rec ON rec.request_id = req.id JOIN input i ON i.id = req.id`,
+         ["told", "job"],
        )}
        SELECT to_json(req) AS request, to_json(rec) AS record, e.sequence,
               (SELECT to_json(c) FROM chat_sessions c WHERE c.id = req.chat_session_id) AS chat,
@@ -517,47 +563,77 @@ export class HandoverRepository {
   }
 
   /**
-   * Opens a request: the chat locked (and still owned by `ownerId`, still open), the request,
-   * its tracking record, notifications, timeout job and event, in one statement. Returns the
-   * event's sequence, the tracking record and the notifications as stored, or null when the chat changed since it was
-   * read (the caller reads again).
-   * A concurrent pending request for the chat fails it with a unique violation.
+   * Opens a request: the chat locked (still open, and still owned by the guard's owner when it
+   * names one), the recipient share-locked and still passing the receiving rule's guard, the
+   * request (its deadline from the plan or the organization's setting), its tracking record,
+   * notifications, timeout job and event, in one statement. Returns what it wrote, or null when a
+   * guard no longer holds (the caller reads and decides again). A concurrent pending request for
+   * the chat fails it with a unique violation.
    */
-  async open(sql: Sql, w: OpenWrite): Promise<{ sequence: string; record: EngagementTrackingRecord; notifications: Notification[] } | null> {
-    const r = w.request;
-    const rows = await sql.rows<{ sequence: string; record: Record<string, unknown>; notifications: Array<Record<string, unknown>> }>(
-      OPEN,
-      [
-        r.id,
-        r.organizationId,
-        r.chatSessionId,
-        r.senderId,
-        r.recipientId,
-        r.recipientType satisfies RecipientType,
-        r.note,
-        r.timeoutSeconds,
-        r.createdAt,
-        r.expiresAt,
-        w.ownerId,
-        w.recordId,
-        w.trackingKind,
-        ...partyColumns(w.notifications),
-        w.eventType,
-        w.jobs?.name ?? null,
-        w.jobs?.instance ?? null,
-        r.kind,
-        r.fallbackRecipientIds,
-        w.requireAvailable,
-      ],
-    );
+  async open(sql: Sql, w: OpenWrite): Promise<Opened | null> {
+    const rows = await sql.rows<{
+      sequence: string;
+      record: Record<string, unknown>;
+      notifications: Array<Record<string, unknown>>;
+      chat: Record<string, unknown>;
+      recipient: Record<string, unknown>;
+      timeout_seconds: number;
+      expires_at: Date;
+    }>(OPEN, [
+      w.requestId,
+      w.organizationId,
+      w.chatId,
+      w.senderId,
+      w.recipientId,
+      w.recipientType satisfies RecipientType,
+      w.note,
+      w.timeoutSeconds,
+      w.now,
+      w.guards.chatOwnerId,
+      w.recordId,
+      w.trackingKind,
+      ...partyColumns(w.notifications),
+      w.eventType,
+      w.jobs?.name ?? null,
+      w.jobs?.instance ?? null,
+      w.kind,
+      w.fallbackIds,
+      String(w.guards.recipient.awayRefused),
+      w.guards.recipient.roles,
+      w.guards.recipient.notIds,
+    ]);
     const row = rows[0];
-    return row
-      ? {
-          sequence: String(row.sequence),
-          record: fromJson(EngagementTrackingRecord, row.record),
-          notifications: row.notifications.map((n) => fromJson(Notification, n)),
-        }
-      : null;
+    if (!row) return null;
+    const request = Object.assign(new AssignmentRequest(), {
+      id: w.requestId,
+      organizationId: w.organizationId,
+      kind: w.kind,
+      chatSessionId: w.chatId,
+      senderId: w.senderId,
+      recipientId: w.recipientId,
+      recipientType: w.recipientType,
+      status: RequestStatus.PENDING,
+      note: w.note,
+      reason: null,
+      timeoutSeconds: row.timeout_seconds,
+      createdAt: w.now,
+      expiresAt: new Date(row.expires_at),
+      respondedAt: null,
+      respondedById: null,
+      fallbackRecipientIds: w.fallbackIds,
+      previousRequestId: null,
+      chainId: null,
+      hop: 1,
+      lastResort: false,
+    } satisfies AssignmentRequest);
+    return {
+      request,
+      sequence: String(row.sequence),
+      record: fromJson(EngagementTrackingRecord, row.record),
+      chat: fromJson(ChatSession, row.chat),
+      recipient: fromJson(User, row.recipient),
+      notifications: row.notifications.map((n) => fromJson(Notification, n)),
+    };
   }
 
   /**

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { audienceOf, can, type Permission, partyFilter, requestScope, requireAccess } from "../../src/policy/access";
+import { audienceOf, can, chatScope, type Permission, partyFilter, requestScope, requireAccess } from "../../src/policy/access";
 import { UserRole } from "../../src/modules/users/user.entity";
 
 const org = "00000000-0000-4000-8000-0000000000aa";
@@ -46,6 +46,17 @@ describe("the policy", () => {
       }
     });
   }
+
+  // Opening a request writes first within chatScope; the read-first path asks can. They must agree.
+  it("chatScope(chat.assign) covers exactly the chats can() lets the viewer assign", () => {
+    for (const viewer of viewers) {
+      const scope = chatScope(viewer, "chat.assign");
+      for (const ownerId of people) {
+        const inScope = !scope.ownerId || scope.ownerId === ownerId;
+        expect(inScope, `${viewer.role} ${viewer.id} on a chat of ${ownerId}`).toBe(can(viewer, "chat.assign", { ownerId }));
+      }
+    }
+  });
 
   it("publishing audiences reach exactly who may see: an event (event.see) and a chat's change (chat.follow)", () => {
     // A manager hears through the organization's feed, anyone else through their own: reached iff allowed.

@@ -1,0 +1,201 @@
+import { badInput, BatonError, ErrorCode, notFound } from "../errors";
+import type { RecipientType } from "../modules/assignments/assignment-request.entity";
+import { ChatStatus } from "../modules/chat-sessions/chat-session.entity";
+import { notificationMessage } from "../modules/notifications/messages";
+import type { NotificationType } from "../modules/notifications/notification.entity";
+import { DEFAULT_TIMEOUT_SECONDS } from "../modules/settings/assign-discuss-settings.entity";
+import { chatScope, requireAccess, type Viewer } from "../policy/access";
+import { requireId } from "../validation";
+import { type Candidate, receivingGuard, type ReceivingGuard, requireReceiver } from "./rules";
+import { DISCUSS, type KindSpec, LIFECYCLE, type Party, type Transition } from "./lifecycle";
+
+/**
+ * Decisions as pure functions: facts, the actor and the time in; a plan or a domain error out.
+ * No I/O here. A plan carries the guards it was decided on, as data, into the statement that
+ * carries it out (the repository puts them in the write's WHERE): when a guard no longer holds
+ * the write applies nothing, and the engine reads the facts and decides again.
+ */
+
+/** At most this many fallback recipients per request. */
+export const MAX_FALLBACKS = 5;
+
+/** What opening a request was asked, checked for form. */
+export interface OpenAsk {
+  chatId: string;
+  recipientId: string;
+  recipientType: RecipientType;
+  note: string | null;
+  /** ASSIGN only: who to try next, in order, if the recipient lets the request time out. */
+  fallbackIds: string[];
+}
+
+/** What opening a request decides on, as read (see HandoverRepository.findOpening). */
+export interface OpenFacts {
+  chat: { id: string; organizationId: string; ownerId: string; status: ChatStatus };
+  recipient: (Candidate & { name: string }) | null;
+  /** The organization refuses requests to AWAY users. */
+  requireAvailableRecipient: boolean;
+  /** The chat's pending request of the kind being opened. */
+  pending: { id: string; expiresAt: Date } | null;
+  /** The deadline the organization gives this kind (its setting, or the default). */
+  timeoutSeconds: number;
+  /** The fallbacks named, as found in the organization (absent: no such user). */
+  fallbacks: ReadonlyMap<string, Candidate>;
+}
+
+/** The ids a new request takes (drawn by the caller, so that a decision stays a function). */
+export interface NewIds {
+  requestId: string;
+  recordId: string;
+}
+
+/** A notification a plan sends, to one party of the request. */
+export interface Told {
+  party: Party;
+  type: NotificationType;
+  message: string;
+}
+
+/** Opening a request: what to write and what must still hold when it is written. */
+export interface OpenPlan {
+  kind: KindSpec;
+  ids: NewIds;
+  organizationId: string;
+  senderId: string;
+  ask: OpenAsk;
+  now: Date;
+  /** The deadline's length, or null: as the organization's setting stands at the write. */
+  timeoutSeconds: number | null;
+  guards: {
+    /** The chat must be OPEN and, when set, still owned by this user. */
+    chatOwnerId: string | null;
+    recipient: ReceivingGuard;
+  };
+  told: Told[];
+}
+
+export type OpenDecision = { do: "open"; plan: OpenPlan } | { do: "expire"; pendingId: string };
+
+/** Checks the form of an open's input (ids, note, fallbacks); throws BAD_USER_INPUT. */
+export function openAsk(
+  kind: KindSpec,
+  input: { chatSessionId: string; recipientId: string; recipientType: RecipientType; note?: string | null; fallbackRecipientIds?: readonly string[] | null },
+  note: string | null,
+): OpenAsk {
+  const chatId = requireId(input.chatSessionId, "chatSessionId");
+  const recipientId = requireId(input.recipientId, "recipientId");
+  const fallbackIds = kind === DISCUSS ? [] : requireFallbackIds(input.fallbackRecipientIds, recipientId);
+  return { chatId, recipientId, recipientType: input.recipientType, note, fallbackIds };
+}
+
+/**
+ * Opening decided before anything is read, for the common case: the viewer's chats as the policy
+ * scopes them (chatScope), the recipient as the receiving rule guards any row, the deadline and
+ * the AWAY rule as the organization's settings stand at the write. A request with fallbacks is
+ * not assumed (each fallback is checked against the chat's owner): null, read first.
+ */
+export function assumeOpen(viewer: Viewer & { name: string }, kind: KindSpec, ask: OpenAsk, ids: NewIds, now: Date): OpenPlan | null {
+  if (ask.fallbackIds.length > 0) return null;
+  return {
+    kind,
+    ids,
+    organizationId: viewer.organizationId,
+    senderId: viewer.id,
+    ask,
+    now,
+    timeoutSeconds: null,
+    guards: { chatOwnerId: chatScope(viewer, "chat.assign").ownerId ?? null, recipient: receivingGuard(ask.recipientType, viewer.id, "setting") },
+    told: tell(LIFECYCLE.open, kind, { senderName: viewer.name, recipientName: null }, viewer, null),
+  };
+}
+
+/**
+ * Opening decided on the facts: the chat exists for the viewer and is open, the policy lets the
+ * viewer assign it, the recipient and every fallback can receive, no request of the kind is
+ * pending (one past its deadline times out first: "expire", then decide again).
+ */
+export function decideOpen(viewer: Viewer & { name: string }, kind: KindSpec, ask: OpenAsk, facts: OpenFacts | null, ids: NewIds, now: Date): OpenDecision {
+  if (!facts || facts.chat.organizationId !== viewer.organizationId) throw notFound("Chat session");
+  const { chat } = facts;
+  if (chat.status === ChatStatus.CLOSED) throw new BatonError(ErrorCode.CHAT_CLOSED, "The chat session is closed");
+  requireAccess(viewer, "chat.assign", chat);
+  const receiving = { type: ask.recipientType, ownerId: chat.ownerId, senderId: viewer.id };
+  requireReceiver(facts.recipient, { as: "recipient", ...receiving, awayRefused: facts.requireAvailableRecipient }, "recipientId");
+  // A fallback's availability is weighed when its turn comes (it may be back by then).
+  for (const id of ask.fallbackIds) {
+    requireReceiver(facts.fallbacks.get(id) ?? null, { as: "fallback", ...receiving, awayRefused: false }, "fallbackRecipientIds", { id });
+  }
+  if (facts.pending) {
+    if (now < facts.pending.expiresAt) throw alreadyPending(kind, facts.pending.id);
+    // Its deadline passed without a scheduler acting: it times out first (its chain may move on).
+    return { do: "expire", pendingId: facts.pending.id };
+  }
+  return {
+    do: "open",
+    plan: {
+      kind,
+      ids,
+      organizationId: viewer.organizationId,
+      senderId: viewer.id,
+      ask,
+      now,
+      timeoutSeconds: facts.timeoutSeconds,
+      guards: { chatOwnerId: chat.ownerId, recipient: receivingGuard(ask.recipientType, viewer.id, facts.requireAvailableRecipient) },
+      told: tell(LIFECYCLE.open, kind, { senderName: viewer.name, recipientName: facts.recipient?.name ?? null }, viewer, null),
+    },
+  };
+}
+
+/** The deadline a kind's request gets in an organization: its setting, else the default. */
+export function timeoutFor(kind: KindSpec, settings: { assignRequestTimeoutSeconds: number; discussRequestTimeoutSeconds: number } | null): number {
+  return settings?.[kind.timeoutSetting] ?? DEFAULT_TIMEOUT_SECONDS;
+}
+
+/** The notifications of a transition on one request: each party it tells, in the kind's words (the write skips the actor). */
+export function tell(
+  transition: Transition,
+  kind: KindSpec,
+  names: { senderName: string | null; recipientName: string | null },
+  actor: { name: string } | null,
+  reason: string | null,
+): Told[] {
+  const type: NotificationType = kind.notifications[transition.action];
+  return transition.tell.map((party) => ({
+    party,
+    type,
+    message: notificationMessage(type, {
+      senderName: names.senderName ?? "A former user",
+      recipientName: names.recipientName ?? "A former user",
+      actorName: actor?.name ?? null,
+      reason,
+      reader: party,
+    }),
+  }));
+}
+
+export const alreadyPending = (kind: KindSpec, requestId: string | null): BatonError =>
+  new BatonError(
+    ErrorCode.ASSIGNMENT_ALREADY_PENDING,
+    kind === DISCUSS ? "This chat already has a pending discuss request" : "This chat already has a pending assignment request",
+    requestId ? { requestId } : {},
+  );
+
+/** `fallbackRecipientIds` as given: well-formed, distinct, not the recipient, at most MAX_FALLBACKS. */
+export function requireFallbackIds(given: readonly string[] | null | undefined, recipientId: string): string[] {
+  const field = "fallbackRecipientIds";
+  if (!given || given.length === 0) return [];
+  if (given.length > MAX_FALLBACKS) throw badInput(`${field} takes at most ${MAX_FALLBACKS} users`, field);
+  const ids: string[] = [];
+  for (const raw of given) {
+    let id: string;
+    try {
+      id = requireId(raw, field);
+    } catch {
+      throw badInput(`${field} holds a malformed id`, field, { id: String(raw) });
+    }
+    if (id === recipientId) throw badInput(`${field} repeats the recipient`, field, { id });
+    if (ids.includes(id)) throw badInput(`${field} names a user twice`, field, { id });
+    ids.push(id);
+  }
+  return ids;
+}
