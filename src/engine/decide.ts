@@ -1,10 +1,10 @@
 import { badInput, BatonError, ErrorCode, notFound } from "../errors";
-import type { RecipientType } from "../modules/assignments/assignment-request.entity";
+import { type RecipientType, RequestStatus } from "../modules/assignments/assignment-request.entity";
 import { ChatStatus } from "../modules/chat-sessions/chat-session.entity";
-import { notificationMessage } from "../modules/notifications/messages";
+import { messageIfKnown, notificationMessage } from "../modules/notifications/messages";
 import type { NotificationType } from "../modules/notifications/notification.entity";
 import { DEFAULT_TIMEOUT_SECONDS } from "../modules/settings/assign-discuss-settings.entity";
-import { chatScope, requireAccess, type Viewer } from "../policy/access";
+import { can, chatScope, requireAccess, type Viewer } from "../policy/access";
 import { requireId } from "../validation";
 import { type Candidate, receivingGuard, type ReceivingGuard, requireReceiver } from "./rules";
 import { DISCUSS, type KindSpec, LIFECYCLE, type Party, type Transition } from "./lifecycle";
@@ -146,6 +146,44 @@ export function decideOpen(viewer: Viewer & { name: string }, kind: KindSpec, as
   };
 }
 
+/** What an action on a request decides on: the request as read (null: none of the organization's). */
+export interface ActFacts {
+  organizationId: string;
+  senderId: string;
+  recipientId: string;
+  status: RequestStatus;
+  expiresAt: Date;
+}
+
+/** A person's action on a request: carry it out, or (past the deadline) time the request out first and fail REQUEST_EXPIRED. */
+export type ActDecision = { do: "settle" } | { do: "expire" };
+
+/**
+ * Accept, reject or withdraw, decided on the request as read: it exists for the viewer (the
+ * policy's request.see: else NOT_FOUND, as for another organization's), the policy lets the
+ * viewer take this action (FORBIDDEN), it is still pending (REQUEST_NOT_PENDING), and it is
+ * before the deadline; past it the deadline wins: "expire".
+ */
+export function decideAct(viewer: Viewer, transition: Transition, request: ActFacts | null, now: Date): ActDecision {
+  if (!request || request.organizationId !== viewer.organizationId || !can(viewer, "request.see", request)) throw notFound("Assignment request");
+  if (transition.by !== "deadline" && transition.by !== "system") requireAccess(viewer, transition.by, request);
+  requirePending(request, transition);
+  if (transition.window === "beforeDeadline" && now >= request.expiresAt) return { do: "expire" };
+  return { do: "settle" };
+}
+
+export function requirePending(request: { status: RequestStatus }, transition: Transition): void {
+  if (request.status !== transition.from) {
+    throw new BatonError(ErrorCode.REQUEST_NOT_PENDING, `The request is already ${request.status}`, { status: request.status });
+  }
+}
+
+export const requestExpired = (expiresAt: Date): BatonError =>
+  new BatonError(ErrorCode.REQUEST_EXPIRED, "The request expired before this action", {
+    status: RequestStatus.TIMED_OUT,
+    expiresAt: expiresAt.toISOString(),
+  });
+
 /** The deadline a kind's request gets in an organization: its setting, else the default. */
 export function timeoutFor(kind: KindSpec, settings: { assignRequestTimeoutSeconds: number; discussRequestTimeoutSeconds: number } | null): number {
   return settings?.[kind.timeoutSetting] ?? DEFAULT_TIMEOUT_SECONDS;
@@ -171,6 +209,36 @@ export function tell(
       reader: party,
     }),
   }));
+}
+
+/**
+ * `tell` before the request is read, knowing only the viewer's part in it (`scope`, the policy's
+ * filter the write applies): the parties but the viewer (nobody is told of their own act), or
+ * null when a message needs a name not known yet (a manager's withdrawal tells the sender the
+ * recipient's name): the action then reads first.
+ */
+export function tellKnowing(
+  transition: Transition,
+  kind: KindSpec,
+  scope: { senderId?: string; recipientId?: string },
+  viewer: { id: string; name: string },
+  reason: string | null,
+): Told[] | null {
+  const type: NotificationType = kind.notifications[transition.action];
+  const told: Told[] = [];
+  for (const party of transition.tell) {
+    if ((party === "sender" ? scope.senderId : scope.recipientId) === viewer.id) continue;
+    const message = messageIfKnown(type, {
+      senderName: scope.senderId === viewer.id ? viewer.name : undefined,
+      recipientName: scope.recipientId === viewer.id ? viewer.name : undefined,
+      actorName: viewer.name,
+      reason,
+      reader: party,
+    });
+    if (message === null) return null;
+    told.push({ party, type, message });
+  }
+  return told;
 }
 
 export const alreadyPending = (kind: KindSpec, requestId: string | null): BatonError =>

@@ -11,7 +11,7 @@ import { NotificationType } from "../modules/notifications/notification.entity";
 import { DEFAULT_TIMEOUT_SECONDS } from "../modules/settings/assign-discuss-settings.entity";
 import type { EngagementTrackingRecord } from "../modules/tracking/engagement-tracking-record.entity";
 import type { User } from "../modules/users/user.entity";
-import { audienceOf, can, requestScope, type RequestScope, requireAccess } from "../policy/access";
+import { audienceOf, can, requestScope, requireAccess } from "../policy/access";
 import {
   HandoverRepository,
   type HopPlanRow,
@@ -26,9 +26,9 @@ import { DiscussionRepository } from "../repositories/discussion.repository";
 import { type Discussion, DiscussionStatus } from "../modules/discussions/discussion.entity";
 import { AssignmentEventType } from "../modules/assignments/assignment-event.entity";
 import { optionalText, requireId, requireReason } from "../validation";
-import { type Action, ASSIGN, DISCUSS, DISCUSSION_END, KINDS, type KindSpec, LIFECYCLE, type Party, type Transition } from "./lifecycle";
+import { type Action, ASSIGN, DISCUSS, DISCUSSION_END, KINDS, type KindSpec, LIFECYCLE, type Transition } from "./lifecycle";
 import type { Answer } from "./answer";
-import { alreadyPending, assumeOpen, decideOpen, openAsk, type OpenPlan, tell, timeoutFor } from "./decide";
+import { alreadyPending, assumeOpen, decideAct, decideOpen, openAsk, type OpenPlan, requestExpired, tell, tellKnowing, timeoutFor } from "./decide";
 
 export interface OpenRequestInput {
   chatSessionId: string;
@@ -220,7 +220,8 @@ export class HandoverEngine {
     const id = requireId(requestId, "requestId");
     const given = transition.reasonRequired ? requireReason(reason ?? "") : null;
     const scope = transition.by === "deadline" || transition.by === "system" ? null : requestScope(viewer, transition.by);
-    const told = scope ? this.tellWithout(transition, ASSIGN, id, scope, viewer, given) : null;
+    const words = scope ? tellKnowing(transition, ASSIGN, scope, viewer, given) : null;
+    const told = words && words.map((n) => ({ requestId: id, ...n }));
     if (scope && told) {
       const target = {
         requestIds: [id],
@@ -245,23 +246,17 @@ export class HandoverEngine {
         this.dataSource,
         async (tx) => {
           const found = await this.repo.find(tx.sql, viewer.organizationId, id);
-          if (!found) throw notFound("Assignment request");
-          requireAccess(viewer, "request.see", found.request);
-          if (transition.by !== "deadline" && transition.by !== "system") requireAccess(viewer, transition.by, found.request);
-          requirePending(found.request, transition);
-          // A time-out or a rejection may make the chain's next hop: its chat is locked first (the lock order of every writer).
-          let state: RequestState | null = found.chainable && action !== "accept" ? await this.relockChat(tx, found) : found;
-          if (!state) return null;
           const now = this.clock();
-          if (now >= state.request.expiresAt) {
-            if (state.chainable && action === "accept") state = await this.relockChat(tx, state);
-            if (!state) return null;
+          const decision = decideAct(viewer, transition, found?.request ?? null, now);
+          if (!found) return null; // decideAct has refused a request that is not there
+          // A time-out or a rejection may make the chain's next hop: its chat is locked first (the lock order of every writer).
+          const hops = decision.do === "expire" || action !== "accept";
+          const state: RequestState | null = found.chainable && hops ? await this.relockChat(tx, found) : found;
+          if (!state) return null; // the chat changed hands or the request settled: decide again
+          if (decision.do === "expire") {
             const [expired] = await this.settleAndHop(tx, [state], LIFECYCLE.timeOut, null, null, now, "timeout");
             if (!expired) return null; // someone settled it meanwhile: decide again
-            return new BatonError(ErrorCode.REQUEST_EXPIRED, "The request expired before this action", {
-              status: RequestStatus.TIMED_OUT,
-              expiresAt: state.request.expiresAt.toISOString(),
-            });
+            return requestExpired(state.request.expiresAt);
           }
           const [settled] =
             action === "reject"
@@ -612,34 +607,6 @@ export class HandoverEngine {
     return tell(transition, kind, names, actor, reason).map((n) => ({ requestId, ...n }));
   }
 
-  /**
-   * `tell` before the request is read, knowing only the viewer's own part in it (`scope`): null
-   * when a message would need a name not known yet (a manager's withdrawal tells the sender the
-   * recipient's name), and the action then takes the read-first path.
-   */
-  private tellWithout(
-    transition: Transition,
-    kind: KindSpec,
-    requestId: string,
-    scope: RequestScope,
-    viewer: User,
-    reason: string | null,
-  ): PartyNotification[] | null {
-    const unknown = "\u0000";
-    const told = this.tell(
-      transition,
-      kind,
-      requestId,
-      { senderName: scope.senderId === viewer.id ? viewer.name : unknown, recipientName: scope.recipientId === viewer.id ? viewer.name : unknown },
-      viewer,
-      reason,
-    );
-    // The viewer is not told of their own act: their message may be unknowable, it is never sent.
-    const mine = (party: Party) => (party === "sender" ? scope.senderId : scope.recipientId) === viewer.id;
-    const sent = told.filter((n) => !mine(n.party));
-    return sent.some((n) => n.message.includes(unknown)) ? null : sent;
-  }
-
   private publishEvent(
     type: AssignmentEventType,
     sequence: string,
@@ -675,12 +642,6 @@ export class HandoverEngine {
 }
 
 export const discussionEnded = (): BatonError => new BatonError(ErrorCode.DISCUSSION_ENDED, "The discussion has ended");
-
-function requirePending(request: AssignmentRequest, transition: Transition): void {
-  if (request.status !== transition.from) {
-    throw new BatonError(ErrorCode.REQUEST_NOT_PENDING, `The request is already ${request.status}`, { status: request.status });
-  }
-}
 
 /** Under row locks every locked request settles; anything else is a missing lock, never a silent skip. */
 function lockedOrFail(locked: RequestState[], settled: AssignmentRequest[]): void {

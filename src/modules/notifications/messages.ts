@@ -84,3 +84,28 @@ export function notificationMessage(type: NotificationType, f: MessageFacts): st
       return `${f.actorName ?? "Baton"} ended the discussion${reason}`;
   }
 }
+
+/**
+ * The text of a notification when only some names are known (undefined: not read yet), or null
+ * when its words need a name that is not known: the caller reads first.
+ */
+export function messageIfKnown(
+  type: NotificationType,
+  f: Omit<MessageFacts, "senderName" | "recipientName"> & { senderName: string | undefined; recipientName: string | undefined },
+): string | null {
+  let needsUnknown = false;
+  const name = (n: string | undefined): string => {
+    if (n === undefined) needsUnknown = true;
+    return n ?? "";
+  };
+  const text = notificationMessage(type, {
+    ...f,
+    get senderName() {
+      return name(f.senderName);
+    },
+    get recipientName() {
+      return name(f.recipientName);
+    },
+  });
+  return needsUnknown ? null : text;
+}
