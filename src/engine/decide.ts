@@ -96,6 +96,18 @@ export function openAsk(
  */
 export function assumeOpen(viewer: Viewer & { name: string }, kind: KindSpec, ask: OpenAsk, ids: NewIds, now: Date): OpenPlan | null {
   if (ask.fallbackIds.length > 0) return null;
+  return openPlan(viewer, kind, ask, ids, now, { timeoutSeconds: null, chatOwnerId: chatScope(viewer, "chat.assign").ownerId ?? null, awayRefused: "setting" });
+}
+
+/** The plan of an open, on what was decided (read) or left to the write (null, "setting"). */
+function openPlan(
+  viewer: Viewer & { name: string },
+  kind: KindSpec,
+  ask: OpenAsk,
+  ids: NewIds,
+  now: Date,
+  on: { timeoutSeconds: number | null; chatOwnerId: string | null; awayRefused: boolean | "setting" },
+): OpenPlan {
   return {
     kind,
     ids,
@@ -103,8 +115,9 @@ export function assumeOpen(viewer: Viewer & { name: string }, kind: KindSpec, as
     senderId: viewer.id,
     ask,
     now,
-    timeoutSeconds: null,
-    guards: { chatOwnerId: chatScope(viewer, "chat.assign").ownerId ?? null, recipient: receivingGuard(ask.recipientType, viewer.id, "setting") },
+    timeoutSeconds: on.timeoutSeconds,
+    guards: { chatOwnerId: on.chatOwnerId, recipient: receivingGuard(ask.recipientType, viewer.id, on.awayRefused) },
+    // The recipient is told, in words that name only the sender.
     told: tell(LIFECYCLE.open, kind, { senderName: viewer.name, recipientName: null }, viewer, null),
   };
 }
@@ -132,17 +145,7 @@ export function decideOpen(viewer: Viewer & { name: string }, kind: KindSpec, as
   }
   return {
     do: "open",
-    plan: {
-      kind,
-      ids,
-      organizationId: viewer.organizationId,
-      senderId: viewer.id,
-      ask,
-      now,
-      timeoutSeconds: facts.timeoutSeconds,
-      guards: { chatOwnerId: chat.ownerId, recipient: receivingGuard(ask.recipientType, viewer.id, facts.requireAvailableRecipient) },
-      told: tell(LIFECYCLE.open, kind, { senderName: viewer.name, recipientName: facts.recipient?.name ?? null }, viewer, null),
-    },
+    plan: openPlan(viewer, kind, ask, ids, now, { timeoutSeconds: facts.timeoutSeconds, chatOwnerId: chat.ownerId, awayRefused: facts.requireAvailableRecipient }),
   };
 }
 

@@ -216,11 +216,12 @@ const FIND_OPENING: Statement = {
 const OPEN: Statement = {
   name: "handover.open",
   text: `WITH settings AS (
-         SELECT coalesce((SELECT require_available_recipient FROM assign_discuss_settings WHERE organization_id = $2), false) AS require_available,
+         -- The organization's settings row, read once (absent: the defaults).
+         SELECT coalesce(s.require_available_recipient, false) AS require_available,
                 coalesce($8::int,
-                         (SELECT CASE $19::text WHEN '${RequestKind.DISCUSS}' THEN discuss_request_timeout_seconds ELSE assign_request_timeout_seconds END
-                            FROM assign_discuss_settings WHERE organization_id = $2),
-                         ${DEFAULT_TIMEOUT_SECONDS}) AS timeout_seconds),
+                         CASE $19::text WHEN '${RequestKind.DISCUSS}' THEN s.discuss_request_timeout_seconds ELSE s.assign_request_timeout_seconds END,
+                         ${DEFAULT_TIMEOUT_SECONDS}) AS timeout_seconds
+           FROM (SELECT 1) one LEFT JOIN assign_discuss_settings s ON s.organization_id = $2),
        chat AS (
          SELECT * FROM chat_sessions
           WHERE id = $3 AND organization_id = $2 AND ($10::uuid IS NULL OR owner_id = $10) AND status = 'OPEN'
