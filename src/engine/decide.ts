@@ -1,7 +1,8 @@
 import { badInput, BatonError, ErrorCode, notFound } from "../errors";
-import { type RecipientType, RequestStatus } from "../modules/assignments/assignment-request.entity";
+import { RecipientType, RequestStatus } from "../modules/assignments/assignment-request.entity";
 import { ChatStatus } from "../modules/chat-sessions/chat-session.entity";
-import { messageIfKnown, notificationMessage } from "../modules/notifications/messages";
+import { type ChainFacts, FORMER_USER, messageIfKnown, notificationMessage } from "../modules/notifications/messages";
+import type { HopPlanRow } from "../repositories/handover.repository";
 import type { NotificationType } from "../modules/notifications/notification.entity";
 import { DEFAULT_TIMEOUT_SECONDS } from "../modules/settings/assign-discuss-settings.entity";
 import { can, chatScope, requireAccess, type Viewer } from "../policy/access";
@@ -205,8 +206,8 @@ export function tell(
     party,
     type,
     message: notificationMessage(type, {
-      senderName: names.senderName ?? "A former user",
-      recipientName: names.recipientName ?? "A former user",
+      senderName: names.senderName ?? FORMER_USER,
+      recipientName: names.recipientName ?? FORMER_USER,
       actorName: actor?.name ?? null,
       reason,
       reader: party,
@@ -269,4 +270,36 @@ export function requireFallbackIds(given: readonly string[] | null | undefined, 
     ids.push(id);
   }
   return ids;
+}
+
+/** What ended a hop of a chain: its deadline, a rejection (with fallbackOnReject), or the recipient going away. */
+export type HopCause = "timeout" | "reject" | "away";
+
+/** What a settling request's chain does next: a hop to `next`, or (next null) the chain ends with nobody. */
+export interface HopPlan {
+  next: { id: string; name: string; rest: string[]; recipientType: RecipientType; lastResort: boolean } | null;
+  timeoutSeconds: number;
+  tried: ChainFacts["tried"];
+}
+
+/**
+ * A chain's next step from its plan row (who may receive it was decided by the row's query, with
+ * the receiving rule's guard): the first fallback who can take it, else the best manager (online
+ * first), else the end. Everyone tried is named (a deleted user as FORMER_USER), each with how
+ * their hop ended: the last one by `cause`.
+ */
+export function decideHop(row: HopPlanRow, cause: HopCause, online: ReadonlySet<string>): HopPlan {
+  const tried: ChainFacts["tried"] = row.triedNames.map((name, i) => {
+    const status = row.triedStatuses[i];
+    const last = i === row.triedNames.length - 1;
+    return { name: name ?? FORMER_USER, outcome: last ? cause : status === RequestStatus.REJECTED ? "reject" : "timeout" };
+  });
+  const timeoutSeconds = row.timeoutSeconds ?? DEFAULT_TIMEOUT_SECONDS;
+  if (row.next) {
+    const rest = row.fallbacks.slice(row.next.position);
+    return { next: { id: row.next.id, name: row.next.name, rest, recipientType: row.recipientType, lastResort: false }, timeoutSeconds, tried };
+  }
+  const manager = row.managers.find((m) => online.has(m.id)) ?? row.managers[0];
+  if (manager) return { next: { id: manager.id, name: manager.name, rest: [], recipientType: RecipientType.MANAGER, lastResort: true }, timeoutSeconds, tried };
+  return { next: null, timeoutSeconds, tried };
 }

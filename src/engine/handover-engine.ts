@@ -6,7 +6,7 @@ import { type BatonPubSub, publishAssignmentEvent, publishChatSessionUpdated, pu
 import { AssignmentEvent } from "../modules/assignments/assignment-event.entity";
 import { AssignmentRequest, RecipientType, RequestStatus } from "../modules/assignments/assignment-request.entity";
 import { ChatSession } from "../modules/chat-sessions/chat-session.entity";
-import { type ChainFacts, notificationMessage } from "../modules/notifications/messages";
+import { type ChainFacts, FORMER_USER, notificationMessage } from "../modules/notifications/messages";
 import { NotificationType } from "../modules/notifications/notification.entity";
 import { DEFAULT_TIMEOUT_SECONDS } from "../modules/settings/assign-discuss-settings.entity";
 import type { EngagementTrackingRecord } from "../modules/tracking/engagement-tracking-record.entity";
@@ -14,7 +14,6 @@ import type { User } from "../modules/users/user.entity";
 import { audienceOf, can, requestScope, requireAccess } from "../policy/access";
 import {
   HandoverRepository,
-  type HopPlanRow,
   type JobTable,
   type PartyNotification,
   type RequestState,
@@ -28,7 +27,7 @@ import { AssignmentEventType } from "../modules/assignments/assignment-event.ent
 import { optionalText, requireId, requireReason } from "../validation";
 import { type Action, ASSIGN, DISCUSS, DISCUSSION_END, KINDS, type KindSpec, LIFECYCLE, type Transition } from "./lifecycle";
 import type { Answer } from "./answer";
-import { alreadyPending, assumeOpen, decideAct, decideOpen, openAsk, type OpenPlan, requestExpired, tell, tellKnowing, timeoutFor } from "./decide";
+import { alreadyPending, assumeOpen, decideAct, decideHop, decideOpen, type HopCause, type HopPlan, openAsk, type OpenPlan, requestExpired, tell, tellKnowing, timeoutFor } from "./decide";
 
 export interface OpenRequestInput {
   chatSessionId: string;
@@ -37,16 +36,6 @@ export interface OpenRequestInput {
   note?: string | null;
   /** ASSIGN only: who to try next, in order, if the recipient lets the request time out (0..5). */
   fallbackRecipientIds?: readonly string[] | null;
-}
-
-/** What ended a hop of a chain: its deadline, a rejection (with fallbackOnReject), or the recipient going away. */
-type HopCause = "timeout" | "reject" | "away";
-
-/** What a settling request's chain does next: a hop to `next`, or (next null) the chain ends with nobody. */
-interface HopPlan {
-  next: { id: string; name: string; rest: string[]; recipientType: RecipientType; lastResort: boolean } | null;
-  timeoutSeconds: number;
-  tried: ChainFacts["tried"];
 }
 
 /** Who has an open socket now (the last resort prefers them). */
@@ -466,7 +455,7 @@ export class HandoverEngine {
       expiresAt: new Date(now.getTime() + timeoutSeconds * 1000),
       type: ASSIGN.notifications.open,
       message: notificationMessage(ASSIGN.notifications.open, {
-        senderName: names.get(previous.id) ?? "A former user",
+        senderName: names.get(previous.id) ?? FORMER_USER,
         recipientName: next.name,
         actorName: null,
         reason: null,
@@ -496,7 +485,7 @@ export class HandoverEngine {
       const rows = await this.repo.planHops(sql, open, cause === "reject" ? "reject" : "timeout");
       const managers = [...new Set(rows.flatMap((r) => (r.next ? [] : r.managers.map((m) => m.id))))];
       const online = managers.length > 0 ? await this.online(managers).catch(() => new Set<string>()) : new Set<string>();
-      const planned = rows.map((row) => [row.requestId, planOf(row, cause, online)] as const);
+      const planned = rows.map((row) => [row.requestId, decideHop(row, cause, online)] as const);
       const chosen = [...new Set(planned.flatMap(([, p]) => (p.next ? [p.next.id] : [])))];
       const stillAble = await this.repo.lockRecipients(sql, chosen);
       open = [];
@@ -535,8 +524,8 @@ export class HandoverEngine {
         party: "sender" as const,
         type,
         message: notificationMessage(type, {
-          senderName: s.senderName ?? "A former user",
-          recipientName: s.recipientName ?? "A former user",
+          senderName: s.senderName ?? FORMER_USER,
+          recipientName: s.recipientName ?? FORMER_USER,
           actorName: actor?.name ?? null,
           reason,
           reader: "sender",
@@ -646,23 +635,6 @@ export const discussionEnded = (): BatonError => new BatonError(ErrorCode.DISCUS
 /** Under row locks every locked request settles; anything else is a missing lock, never a silent skip. */
 function lockedOrFail(locked: RequestState[], settled: AssignmentRequest[]): void {
   if (settled.length !== locked.length) throw new BatonError(ErrorCode.REQUEST_NOT_PENDING, "The request is no longer pending");
-}
-
-/** A chain's next step from its plan row: the first fallback who can take it, else the best manager (online first), else the end. */
-function planOf(row: HopPlanRow, cause: HopCause, online: Set<string>): HopPlan {
-  const tried: ChainFacts["tried"] = row.triedNames.map((name, i) => {
-    const status = row.triedStatuses[i];
-    const last = i === row.triedNames.length - 1;
-    return { name, outcome: last ? cause : status === RequestStatus.REJECTED ? "reject" : "timeout" };
-  });
-  const timeoutSeconds = row.timeoutSeconds ?? DEFAULT_TIMEOUT_SECONDS;
-  if (row.next) {
-    const rest = row.fallbacks.slice(row.next.position);
-    return { next: { id: row.next.id, name: row.next.name, rest, recipientType: row.recipientType, lastResort: false }, timeoutSeconds, tried };
-  }
-  const manager = row.managers.find((m) => online.has(m.id)) ?? row.managers[0];
-  if (manager) return { next: { id: manager.id, name: manager.name, rest: [], recipientType: RecipientType.MANAGER, lastResort: true }, timeoutSeconds, tried };
-  return { next: null, timeoutSeconds, tried };
 }
 
 export type { Action };

@@ -384,7 +384,7 @@ const PLAN_HOPS: Statement = {
          JOIN users snd ON snd.id = r.sender_id
          LEFT JOIN assign_discuss_settings s ON s.organization_id = r.organization_id
          CROSS JOIN LATERAL (
-           SELECT array_agg(coalesce(u.name, 'A former user') ORDER BY h.hop) AS names, array_agg(h.status ORDER BY h.hop) AS statuses,
+           SELECT array_agg(u.name ORDER BY h.hop) AS names, array_agg(h.status ORDER BY h.hop) AS statuses,
                   array_agg(h.recipient_id) AS ids
              FROM assignment_requests h LEFT JOIN users u ON u.id = h.recipient_id
             WHERE h.id = coalesce(r.chain_id, r.id) OR h.chain_id = coalesce(r.chain_id, r.id)) tried
@@ -477,7 +477,8 @@ export interface HopPlanRow {
   /** The organization's deadline setting now (null: the default). */
   timeoutSeconds: number | null;
   /** The recipients the chain tried so far (this request's included) and their requests' statuses, in order. */
-  triedNames: string[];
+  /** Null where the user no longer exists. */
+  triedNames: Array<string | null>;
   triedStatuses: RequestStatus[];
 }
 

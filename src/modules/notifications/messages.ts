@@ -1,5 +1,8 @@
 import { NotificationType } from "./notification.entity";
 
+/** How a message names a party whose user no longer exists. */
+export const FORMER_USER = "A former user";
+
 export interface MessageFacts {
   senderName: string;
   recipientName: string;
