@@ -58,6 +58,27 @@ describe("the layering rule", () => {
     expect(run.output).toContain("model-only-model: src/modules/users/user.entity.ts → src/db/sql.ts");
   });
 
+  it("fails when an entity, a service or a repository imports GraphQL or HTTP, and lets a module's object types do so", () => {
+    const pkg = (name: string) => ({
+      [`node_modules/${name}/package.json`]: JSON.stringify({ name, main: "index.js" }),
+      [`node_modules/${name}/index.js`]: "module.exports = {};\n",
+    });
+    const run = cruise({
+      ...pkg("type-graphql"),
+      ...pkg("graphql"),
+      ...pkg("express"),
+      "src/modules/users/user.entity.ts": 'import { ObjectType } from "type-graphql";\nexport const user = ObjectType;\n',
+      "src/modules/users/user.service.ts": 'import { GraphQLError } from "graphql";\nexport const users = GraphQLError;\n',
+      "src/repositories/user.repository.ts": 'import express from "express";\nexport const repo = express;\n',
+      "src/modules/users/user.graphql.ts": 'import { ObjectType } from "type-graphql";\nimport { user } from "./user.entity";\nexport const shape = [ObjectType, user];\n',
+    });
+    expect(run.status).not.toBe(0);
+    expect(run.output).toContain("domain-without-transport: src/modules/users/user.entity.ts → node_modules/type-graphql/index.js");
+    expect(run.output).toContain("domain-without-transport: src/modules/users/user.service.ts → node_modules/graphql/index.js");
+    expect(run.output).toContain("domain-without-transport: src/repositories/user.repository.ts → node_modules/express/index.js");
+    expect(run.output).not.toContain("src/modules/users/user.graphql.ts →");
+  });
+
   it("passes transport -> engine -> repositories -> database", () => {
     const run = cruise({
       "src/db/sql.ts": "export const sql = 1;\n",

@@ -1,4 +1,3 @@
-import { Field, ObjectType, registerEnumType } from "type-graphql";
 import { Column, Entity, PrimaryGeneratedColumn } from "typeorm";
 
 export enum AssignmentEventType {
@@ -12,20 +11,16 @@ export enum AssignmentEventType {
   /** A discussion (the stage after an accepted DISCUSS request) ended. */
   DISCUSSION_ENDED = "DISCUSSION_ENDED",
 }
-registerEnumType(AssignmentEventType, { name: "AssignmentEventType" });
 
 /** Append-only: one row per transition, in commit order of its sequence. */
-@ObjectType({ description: "One change in a handover's life, in the order it happened." })
 @Entity("assignment_events")
 export class AssignmentEvent {
-  @Field(() => String, { description: "Increasing; pass the last one seen to assignmentEventsSince." })
   @PrimaryGeneratedColumn("increment", { type: "bigint" })
   sequence: string;
 
   @Column("uuid", { name: "organization_id" })
   organizationId: string;
 
-  @Field(() => AssignmentEventType)
   @Column("text")
   type: AssignmentEventType;
 
@@ -47,7 +42,6 @@ export class AssignmentEvent {
   @Column("uuid", { name: "to_user_id" })
   toUserId: string;
 
-  @Field()
   @Column("timestamptz", { name: "occurred_at" })
   occurredAt: Date;
 }

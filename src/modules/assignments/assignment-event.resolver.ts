@@ -11,6 +11,11 @@ import { EngagementTrackingRecord } from "../tracking/engagement-tracking-record
 import { User } from "../users/user.entity";
 import { AssignmentEvent } from "./assignment-event.entity";
 import { AssignmentRequest } from "./assignment-request.entity";
+import { ChatSessionObject } from "../chat-sessions/chat-session.graphql";
+import { EngagementTrackingRecordObject } from "../tracking/engagement-tracking-record.graphql";
+import { UserObject } from "../users/user.graphql";
+import { AssignmentEventObject } from "./assignment-event.graphql";
+import { AssignmentRequestObject } from "./assignment-request.graphql";
 
 registerEnumType(EventScope, {
   name: "EventScope",
@@ -21,9 +26,9 @@ interface ScopeArgs {
   scope: EventScope;
 }
 
-@Resolver(() => AssignmentEvent)
+@Resolver(() => AssignmentEventObject)
 export class AssignmentEventResolver {
-  @Subscription(() => AssignmentEvent, {
+  @Subscription(() => AssignmentEventObject, {
     description: "Every change in the life of the handovers in scope, after it commits, in sequence order.",
     subscribe: ({ args, context }: { args: ScopeArgs; context: Context }) => {
       const viewer = viewerOf(context);
@@ -64,7 +69,7 @@ export class AssignmentEventResolver {
     return new Date();
   }
 
-  @Query(() => [AssignmentEvent], {
+  @Query(() => [AssignmentEventObject], {
     description:
       "Gap-free catch-up after a dropped connection: the events after `after` (a sequence) that the subscription with the same scope would have delivered, in order. At most `first` (1..500, default 100); call again from the last one while a full page comes back.",
   })
@@ -82,22 +87,22 @@ export class AssignmentEventResolver {
     return e.sequence;
   }
 
-  @FieldResolver(() => AssignmentRequest, { nullable: true, description: "Null for a direct (bulk) assignment." })
+  @FieldResolver(() => AssignmentRequestObject, { nullable: true, description: "Null for a direct (bulk) assignment." })
   async request(@Root() e: AssignmentEvent, @Ctx() ctx: Context): Promise<AssignmentRequest | null> {
     return e.requestId ? ctx.loaders.request.load(e.requestId) : null;
   }
 
-  @FieldResolver(() => EngagementTrackingRecord)
+  @FieldResolver(() => EngagementTrackingRecordObject)
   async trackingRecord(@Root() e: AssignmentEvent, @Ctx() ctx: Context): Promise<EngagementTrackingRecord | null> {
     return ctx.loaders.trackingRecord.load(e.trackingRecordId);
   }
 
-  @FieldResolver(() => ChatSession)
+  @FieldResolver(() => ChatSessionObject)
   async chatSession(@Root() e: AssignmentEvent, @Ctx() ctx: Context): Promise<ChatSession | null> {
     return ctx.loaders.chatSession.load(e.chatSessionId);
   }
 
-  @FieldResolver(() => User, { nullable: true, description: "Who acted; null when the deadline did." })
+  @FieldResolver(() => UserObject, { nullable: true, description: "Who acted; null when the deadline did." })
   async actor(@Root() e: AssignmentEvent, @Ctx() ctx: Context): Promise<User | null> {
     return e.actorId ? ctx.loaders.user.load(e.actorId) : null;
   }

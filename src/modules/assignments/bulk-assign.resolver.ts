@@ -2,6 +2,7 @@ import { Arg, Ctx, Field, FieldResolver, ID, InputType, Int, Mutation, ObjectTyp
 import { type Context, viewerOf } from "../../graphql/context";
 import { EngagementTrackingRecord } from "../tracking/engagement-tracking-record.entity";
 import { BulkOutcome } from "./bulk-assign.service";
+import { EngagementTrackingRecordObject } from "../tracking/engagement-tracking-record.graphql";
 
 registerEnumType(BulkOutcome, {
   name: "BulkAssignOutcome",
@@ -60,7 +61,7 @@ export class BulkAssignResolver {
     return ctx.services.bulk.bulkAssign(viewerOf(ctx), input);
   }
 
-  @FieldResolver(() => EngagementTrackingRecord, { nullable: true })
+  @FieldResolver(() => EngagementTrackingRecordObject, { nullable: true })
   async trackingRecord(@Root() item: BulkAssignItem, @Ctx() ctx: Context): Promise<EngagementTrackingRecord | null> {
     return item.trackingRecordId ? ctx.loaders.trackingRecord.load(item.trackingRecordId) : null;
   }

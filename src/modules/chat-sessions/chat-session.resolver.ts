@@ -9,8 +9,11 @@ import { AssignmentRequest } from "../assignments/assignment-request.entity";
 import { User } from "../users/user.entity";
 import { can } from "../../policy/access";
 import { ChatSession, ChatStatus } from "./chat-session.entity";
+import { AssignmentRequestObject } from "../assignments/assignment-request.graphql";
+import { UserObject } from "../users/user.graphql";
+import { ChatSessionObject } from "./chat-session.graphql";
 
-const ChatSessionConnection = ConnectionType(ChatSession, "ChatSession");
+const ChatSessionConnection = ConnectionType(ChatSessionObject, "ChatSession");
 
 @InputType()
 export class ChatSessionFilter {
@@ -36,7 +39,7 @@ export class OpenChatSessionInput {
   lastCustomerMessageAt?: Date | null;
 }
 
-@Resolver(() => ChatSession)
+@Resolver(() => ChatSessionObject)
 export class ChatSessionResolver {
   @Query(() => ChatSessionConnection, { description: "The organization's chats, newest first." })
   chatSessions(
@@ -49,24 +52,24 @@ export class ChatSessionResolver {
     return ctx.services.chats.list(viewer, filter, pageArgs(first, after)).then(toConnection);
   }
 
-  @Query(() => ChatSession, { nullable: true })
+  @Query(() => ChatSessionObject, { nullable: true })
   async chatSession(@Arg("id", () => ID) id: string, @Ctx() ctx: Context): Promise<ChatSession> {
     const chat = await ctx.services.chats.get(viewerOf(ctx), id);
     if (!chat) throw notFound("Chat session");
     return chat;
   }
 
-  @Mutation(() => ChatSession, { description: "Admins (the WhatsApp connector): a new conversation and its owner." })
+  @Mutation(() => ChatSessionObject, { description: "Admins (the WhatsApp connector): a new conversation and its owner." })
   openChatSession(@Arg("input", () => OpenChatSessionInput) input: OpenChatSessionInput, @Ctx() ctx: Context): Promise<ChatSession> {
     return ctx.services.chats.open(viewerOf(ctx), input);
   }
 
-  @Mutation(() => ChatSession, { description: "The owner, a manager or an admin; cancels a pending request on it." })
+  @Mutation(() => ChatSessionObject, { description: "The owner, a manager or an admin; cancels a pending request on it." })
   closeChatSession(@Arg("id", () => ID) id: string, @Ctx() ctx: Context): Promise<ChatSession> {
     return ctx.services.chats.close(viewerOf(ctx), id);
   }
 
-  @Subscription(() => ChatSession, {
+  @Subscription(() => ChatSessionObject, {
     description: "Owner or status changes of chats I own or just lost; the whole organization's for managers and admins.",
     subscribe: ({ context }: { context: Context }) => {
       const viewer = viewerOf(context);
@@ -99,12 +102,12 @@ export class ChatSessionResolver {
     return receiveChatSession(ctx, message);
   }
 
-  @FieldResolver(() => User)
+  @FieldResolver(() => UserObject)
   async owner(@Root() chat: ChatSession, @Ctx() ctx: Context): Promise<User | null> {
     return ctx.loaders.user.load(chat.ownerId);
   }
 
-  @FieldResolver(() => AssignmentRequest, { nullable: true })
+  @FieldResolver(() => AssignmentRequestObject, { nullable: true })
   async pendingRequest(@Root() chat: ChatSession, @Ctx() ctx: Context): Promise<AssignmentRequest | null> {
     return ctx.loaders.pendingRequestByChat.load(chat.id);
   }

@@ -11,9 +11,13 @@ import { DiscussChatInput } from "../assignments/assignment.inputs";
 import { ChatSession } from "../chat-sessions/chat-session.entity";
 import { User } from "../users/user.entity";
 import { Discussion, DiscussionMessage, DiscussionStatus } from "./discussion.entity";
+import { AssignmentRequestObject } from "../assignments/assignment-request.graphql";
+import { ChatSessionObject } from "../chat-sessions/chat-session.graphql";
+import { UserObject } from "../users/user.graphql";
+import { DiscussionMessageObject, DiscussionObject } from "./discussion.graphql";
 
-const DiscussionConnection = ConnectionType(Discussion, "Discussion");
-const DiscussionMessageConnection = ConnectionType(DiscussionMessage, "DiscussionMessage");
+const DiscussionConnection = ConnectionType(DiscussionObject, "Discussion");
+const DiscussionMessageConnection = ConnectionType(DiscussionMessageObject, "DiscussionMessage");
 
 @InputType()
 export class DiscussionFilter {
@@ -24,9 +28,9 @@ export class DiscussionFilter {
   chatSessionId?: string | null;
 }
 
-@Resolver(() => Discussion)
+@Resolver(() => DiscussionObject)
 export class DiscussionResolver {
-  @Query(() => Discussion, { nullable: true, description: "NOT_FOUND unless you take part in it or manage the organization." })
+  @Query(() => DiscussionObject, { nullable: true, description: "NOT_FOUND unless you take part in it or manage the organization." })
   discussion(@Arg("id", () => ID) id: string, @Ctx() ctx: Context): Promise<Discussion> {
     return ctx.services.discussions.get(viewerOf(ctx), id);
   }
@@ -41,12 +45,12 @@ export class DiscussionResolver {
     return ctx.services.discussions.list(viewerOf(ctx), filter, pageArgs(first, after)).then(toConnection);
   }
 
-  @Mutation(() => AssignmentRequest, { description: "Ask a colleague to discuss a chat with you (a DISCUSS request); the chat stays yours." })
+  @Mutation(() => AssignmentRequestObject, { description: "Ask a colleague to discuss a chat with you (a DISCUSS request); the chat stays yours." })
   discussChat(@Arg("input", () => DiscussChatInput) input: DiscussChatInput, @Ctx() ctx: Context): Promise<AssignmentRequest> {
     return ctx.services.assignments.discussChat(viewerOf(ctx), input, answerFromWrite(ctx));
   }
 
-  @Mutation(() => DiscussionMessage, { description: "The two participants write (trimmed, 1..4000 characters) while the discussion is ACTIVE." })
+  @Mutation(() => DiscussionMessageObject, { description: "The two participants write (trimmed, 1..4000 characters) while the discussion is ACTIVE." })
   postDiscussionMessage(
     @Arg("discussionId", () => ID) discussionId: string,
     @Arg("body", () => String) body: string,
@@ -55,7 +59,7 @@ export class DiscussionResolver {
     return ctx.services.discussions.post(viewerOf(ctx), discussionId, body);
   }
 
-  @Mutation(() => Discussion, { description: "A participant, a manager or an admin ends it; the reason is optional (at most 500 characters)." })
+  @Mutation(() => DiscussionObject, { description: "A participant, a manager or an admin ends it; the reason is optional (at most 500 characters)." })
   endDiscussion(
     @Arg("discussionId", () => ID) discussionId: string,
     @Ctx() ctx: Context,
@@ -64,7 +68,7 @@ export class DiscussionResolver {
     return ctx.services.discussions.end(viewerOf(ctx), discussionId, reason);
   }
 
-  @Subscription(() => DiscussionMessage, {
+  @Subscription(() => DiscussionMessageObject, {
     description: "Messages of one discussion as they are written: its participants, and managers and admins of the organization.",
     subscribe: async ({ args, context }: { args: { discussionId: string }; context: Context }) => {
       const discussion = await context.services.discussions.get(viewerOf(context), args.discussionId);
@@ -78,27 +82,27 @@ export class DiscussionResolver {
     return revive(DiscussionMessage, message);
   }
 
-  @FieldResolver(() => AssignmentRequest)
+  @FieldResolver(() => AssignmentRequestObject)
   request(@Root() d: Discussion, @Ctx() ctx: Context): Promise<AssignmentRequest | null> {
     return ctx.loaders.request.load(d.requestId);
   }
 
-  @FieldResolver(() => ChatSession)
+  @FieldResolver(() => ChatSessionObject)
   chatSession(@Root() d: Discussion, @Ctx() ctx: Context): Promise<ChatSession | null> {
     return ctx.loaders.chatSession.load(d.chatSessionId);
   }
 
-  @FieldResolver(() => User, { description: "Who asked: the DISCUSS request's sender." })
+  @FieldResolver(() => UserObject, { description: "Who asked: the DISCUSS request's sender." })
   requester(@Root() d: Discussion, @Ctx() ctx: Context): Promise<User | null> {
     return ctx.loaders.user.load(d.requesterId);
   }
 
-  @FieldResolver(() => User, { description: "The colleague asked: the DISCUSS request's recipient." })
+  @FieldResolver(() => UserObject, { description: "The colleague asked: the DISCUSS request's recipient." })
   consultant(@Root() d: Discussion, @Ctx() ctx: Context): Promise<User | null> {
     return ctx.loaders.user.load(d.consultantId);
   }
 
-  @FieldResolver(() => User, { nullable: true, description: "Null while active, and when it ended by itself (the chat closed or changed hands)." })
+  @FieldResolver(() => UserObject, { nullable: true, description: "Null while active, and when it ended by itself (the chat closed or changed hands)." })
   async endedBy(@Root() d: Discussion, @Ctx() ctx: Context): Promise<User | null> {
     return d.endedById ? ctx.loaders.user.load(d.endedById) : null;
   }
@@ -114,14 +118,14 @@ export class DiscussionResolver {
   }
 }
 
-@Resolver(() => DiscussionMessage)
+@Resolver(() => DiscussionMessageObject)
 export class DiscussionMessageResolver {
-  @FieldResolver(() => Discussion)
+  @FieldResolver(() => DiscussionObject)
   discussion(@Root() m: DiscussionMessage, @Ctx() ctx: Context): Promise<Discussion | null> {
     return ctx.loaders.discussion.load(m.discussionId);
   }
 
-  @FieldResolver(() => User)
+  @FieldResolver(() => UserObject)
   author(@Root() m: DiscussionMessage, @Ctx() ctx: Context): Promise<User | null> {
     return ctx.loaders.user.load(m.authorId);
   }

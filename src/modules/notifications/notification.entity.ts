@@ -1,4 +1,3 @@
-import { Field, ID, ObjectType, registerEnumType } from "type-graphql";
 import { Column, Entity, PrimaryGeneratedColumn } from "typeorm";
 
 export enum NotificationType {
@@ -21,12 +20,9 @@ export enum NotificationType {
   DISCUSSION_CANCELLED = "DISCUSSION_CANCELLED",
   DISCUSSION_ENDED = "DISCUSSION_ENDED",
 }
-registerEnumType(NotificationType, { name: "NotificationType" });
 
-@ObjectType({ description: "A stored message for one user, pushed live and readable later." })
 @Entity("notifications")
 export class Notification {
-  @Field(() => ID)
   @PrimaryGeneratedColumn("uuid")
   id: string;
 
@@ -36,22 +32,18 @@ export class Notification {
   @Column("uuid", { name: "user_id" })
   userId: string;
 
-  @Field(() => NotificationType)
   @Column("text")
   type: NotificationType;
 
-  @Field()
   @Column("text")
   message: string;
 
   @Column("uuid", { name: "request_id", nullable: true })
   requestId: string | null;
 
-  @Field()
   @Column("timestamptz", { name: "created_at" })
   createdAt: Date;
 
-  @Field(() => Date, { nullable: true })
   @Column("timestamptz", { name: "read_at", nullable: true })
   readAt: Date | null;
 }

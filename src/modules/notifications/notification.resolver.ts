@@ -6,10 +6,12 @@ import { type Context, viewerOf } from "../../graphql/context";
 import { ConnectionType, pageArgs, toConnection } from "../../graphql/pagination";
 import { AssignmentRequest } from "../assignments/assignment-request.entity";
 import { Notification } from "./notification.entity";
+import { AssignmentRequestObject } from "../assignments/assignment-request.graphql";
+import { NotificationObject } from "./notification.graphql";
 
-const NotificationConnection = ConnectionType(Notification, "Notification");
+const NotificationConnection = ConnectionType(NotificationObject, "Notification");
 
-@Resolver(() => Notification)
+@Resolver(() => NotificationObject)
 export class NotificationResolver {
   @Query(() => NotificationConnection, { description: "My notifications, newest first." })
   notifications(
@@ -32,7 +34,7 @@ export class NotificationResolver {
     return ctx.services.notifications.markRead(viewerOf(ctx), ids);
   }
 
-  @Subscription(() => Notification, {
+  @Subscription(() => NotificationObject, {
     description: "My notifications, live, as they are stored.",
     subscribe: ({ context }: { context: Context }) => {
       const viewer = viewerOf(context);
@@ -46,7 +48,7 @@ export class NotificationResolver {
     return receiveNotification(ctx, message);
   }
 
-  @FieldResolver(() => AssignmentRequest, { nullable: true })
+  @FieldResolver(() => AssignmentRequestObject, { nullable: true })
   async request(@Root() n: Notification, @Ctx() ctx: Context): Promise<AssignmentRequest | null> {
     return n.requestId ? ctx.loaders.request.load(n.requestId) : null;
   }

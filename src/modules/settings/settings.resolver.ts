@@ -1,6 +1,7 @@
 import { Arg, Ctx, Field, InputType, Int, Mutation, Query, Resolver } from "type-graphql";
 import { type Context, viewerOf } from "../../graphql/context";
 import { AssignDiscussSettings } from "./assign-discuss-settings.entity";
+import { AssignDiscussSettingsObject } from "./assign-discuss-settings.graphql";
 
 @InputType()
 export class AssignDiscussSettingsInput {
@@ -29,14 +30,14 @@ export class AssignDiscussSettingsInput {
   withdrawReasonPresets?: string[] | null;
 }
 
-@Resolver(() => AssignDiscussSettings)
+@Resolver(() => AssignDiscussSettingsObject)
 export class SettingsResolver {
-  @Query(() => AssignDiscussSettings)
+  @Query(() => AssignDiscussSettingsObject)
   assignDiscussSettings(@Ctx() ctx: Context): Promise<AssignDiscussSettings> {
     return ctx.services.settings.get(viewerOf(ctx).organizationId);
   }
 
-  @Mutation(() => AssignDiscussSettings, { description: "Admins only. Omitted fields keep their value." })
+  @Mutation(() => AssignDiscussSettingsObject, { description: "Admins only. Omitted fields keep their value." })
   updateAssignDiscussSettings(
     @Arg("input", () => AssignDiscussSettingsInput) input: AssignDiscussSettingsInput,
     @Ctx() ctx: Context,

@@ -5,8 +5,12 @@ import { AssignmentRequest } from "../assignments/assignment-request.entity";
 import { ChatSession } from "../chat-sessions/chat-session.entity";
 import { User } from "../users/user.entity";
 import { EngagementTrackingRecord, TrackingKind, TrackingStatus } from "./engagement-tracking-record.entity";
+import { AssignmentRequestObject } from "../assignments/assignment-request.graphql";
+import { ChatSessionObject } from "../chat-sessions/chat-session.graphql";
+import { UserObject } from "../users/user.graphql";
+import { EngagementTrackingRecordObject } from "./engagement-tracking-record.graphql";
 
-const EngagementTrackingRecordConnection = ConnectionType(EngagementTrackingRecord, "EngagementTrackingRecord");
+const EngagementTrackingRecordConnection = ConnectionType(EngagementTrackingRecordObject, "EngagementTrackingRecord");
 
 @InputType()
 export class EngagementTrackingRecordFilter {
@@ -32,7 +36,7 @@ export class EngagementTrackingRecordFilter {
   bulkOperationId?: string | null;
 }
 
-@Resolver(() => EngagementTrackingRecord)
+@Resolver(() => EngagementTrackingRecordObject)
 export class TrackingResolver {
   @Query(() => EngagementTrackingRecordConnection, { description: "Newest first; managers and admins see the whole organization." })
   engagementTrackingRecords(
@@ -45,32 +49,32 @@ export class TrackingResolver {
     return ctx.services.tracking.list(viewer, filter, pageArgs(first, after)).then(toConnection);
   }
 
-  @FieldResolver(() => ChatSession)
+  @FieldResolver(() => ChatSessionObject)
   async chatSession(@Root() t: EngagementTrackingRecord, @Ctx() ctx: Context): Promise<ChatSession | null> {
     return ctx.loaders.chatSession.load(t.chatSessionId);
   }
 
-  @FieldResolver(() => AssignmentRequest, { nullable: true })
+  @FieldResolver(() => AssignmentRequestObject, { nullable: true })
   async request(@Root() t: EngagementTrackingRecord, @Ctx() ctx: Context): Promise<AssignmentRequest | null> {
     return t.requestId ? ctx.loaders.request.load(t.requestId) : null;
   }
 
-  @FieldResolver(() => User)
+  @FieldResolver(() => UserObject)
   async initiatedBy(@Root() t: EngagementTrackingRecord, @Ctx() ctx: Context): Promise<User | null> {
     return ctx.loaders.user.load(t.initiatedById);
   }
 
-  @FieldResolver(() => User, { description: "The chat's owner when the handover started." })
+  @FieldResolver(() => UserObject, { description: "The chat's owner when the handover started." })
   async fromUser(@Root() t: EngagementTrackingRecord, @Ctx() ctx: Context): Promise<User | null> {
     return ctx.loaders.user.load(t.fromUserId);
   }
 
-  @FieldResolver(() => User)
+  @FieldResolver(() => UserObject)
   async toUser(@Root() t: EngagementTrackingRecord, @Ctx() ctx: Context): Promise<User | null> {
     return ctx.loaders.user.load(t.toUserId);
   }
 
-  @FieldResolver(() => User, { nullable: true })
+  @FieldResolver(() => UserObject, { nullable: true })
   async respondedBy(@Root() t: EngagementTrackingRecord, @Ctx() ctx: Context): Promise<User | null> {
     return t.respondedById ? ctx.loaders.user.load(t.respondedById) : null;
   }

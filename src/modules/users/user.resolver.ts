@@ -3,6 +3,7 @@ import { revive } from "../../db/hydrate";
 import { audience } from "../../events/pubsub";
 import { type Context, viewerOf } from "../../graphql/context";
 import { Availability, User, UserRole } from "./user.entity";
+import { UserObject } from "./user.graphql";
 
 @InputType()
 export class UpsertUserInput {
@@ -19,14 +20,14 @@ export class UpsertUserInput {
   active?: boolean | null;
 }
 
-@Resolver(() => User)
+@Resolver(() => UserObject)
 export class UserResolver {
-  @Query(() => User)
+  @Query(() => UserObject)
   me(@Ctx() ctx: Context): User {
     return viewerOf(ctx);
   }
 
-  @Query(() => [User], { description: "The \"Select User\" list: active users of my organization, online first, then AVAILABLE before BUSY, then by name." })
+  @Query(() => [UserObject], { description: "The \"Select User\" list: active users of my organization, online first, then AVAILABLE before BUSY, then by name." })
   users(
     @Ctx() ctx: Context,
     @Arg("role", () => UserRole, { nullable: true }) role?: UserRole,
@@ -36,13 +37,13 @@ export class UserResolver {
     return ctx.services.users.list(viewerOf(ctx), role, search, availableOnly ?? false);
   }
 
-  @Mutation(() => User, { description: "Sets my availability. Going AWAY times out the requests waiting for me." })
+  @Mutation(() => UserObject, { description: "Sets my availability. Going AWAY times out the requests waiting for me." })
   setMyAvailability(@Arg("availability", () => Availability) availability: Availability, @Ctx() ctx: Context): Promise<User> {
     const viewer = viewerOf(ctx);
     return ctx.services.users.setAvailability(viewer, viewer.id, availability);
   }
 
-  @Mutation(() => User, { description: "Managers and admins: sets a user's availability." })
+  @Mutation(() => UserObject, { description: "Managers and admins: sets a user's availability." })
   setUserAvailability(
     @Arg("userId", () => ID) userId: string,
     @Arg("availability", () => Availability) availability: Availability,
@@ -51,7 +52,7 @@ export class UserResolver {
     return ctx.services.users.setAvailability(viewerOf(ctx), userId, availability);
   }
 
-  @Subscription(() => User, {
+  @Subscription(() => UserObject, {
     description: "Availability changes of my organization's users.",
     subscribe: ({ context }: { context: Context }) => {
       const viewer = viewerOf(context);
@@ -70,7 +71,7 @@ export class UserResolver {
     return ctx.loaders.online.load(user.id);
   }
 
-  @Mutation(() => User, { description: "Admins: create or update a user by email." })
+  @Mutation(() => UserObject, { description: "Admins: create or update a user by email." })
   upsertUser(@Arg("input", () => UpsertUserInput) input: UpsertUserInput, @Ctx() ctx: Context): Promise<User> {
     return ctx.services.users.upsert(viewerOf(ctx), input);
   }

@@ -1,0 +1,36 @@
+import { Field, ID, Int, ObjectType } from "type-graphql";
+
+// The GraphQL shape of assign-discuss-settings.entity.ts's rows (the transport's; the entity knows no GraphQL).
+
+@ObjectType("AssignDiscussSettings", { description: "Per organization: the request timeout and the quick-pick reasons." })
+export class AssignDiscussSettingsObject {
+  @Field(() => ID, { name: "id", description: "The organization's id: one settings object per organization (for client caches)." })
+  organizationId: string;
+
+  @Field(() => Int, { description: "Applies to requests sent from now on (5..86400)." })
+  assignRequestTimeoutSeconds: number;
+
+  @Field(() => Int, { description: "The deadline of Discuss requests sent from now on (5..86400; default 120)." })
+  discussRequestTimeoutSeconds: number;
+
+  @Field(() => [String], { description: "Suggestions for the reject popup; the reason itself is free text." })
+  rejectReasonPresets: string[];
+
+  @Field(() => [String], { description: "Suggestions for the withdraw popup." })
+  withdrawReasonPresets: string[];
+
+  @Field({ description: "Fallback chains: a rejection moves the chain on, as a timeout does (default false)." })
+  fallbackOnReject: boolean;
+
+  @Field({ description: "Fallback chains: when nobody in the list took it, the request goes once to a manager (default false)." })
+  fallbackToManagers: boolean;
+
+  @Field({ description: "Requests and bulk assignments to AWAY users are refused with RECIPIENT_UNAVAILABLE (default false)." })
+  requireAvailableRecipient: boolean;
+
+  @Field({ description: "The organization's IANA time zone (default UTC): the bi views' local dates and times." })
+  timeZone: string;
+
+  @Field()
+  updatedAt: Date;
+}
