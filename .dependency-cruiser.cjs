@@ -38,6 +38,14 @@ module.exports = {
       to: { path: transport },
     },
     {
+      name: "transport-through-services",
+      severity: "error",
+      comment:
+        "The transport reaches data only through services (src/services.ts): no repository, no statement, no row mapping. It may classify database faults (src/db/faults.ts); main.ts and cli.ts, which open the database, are the composition roots.",
+      from: { path: transport, pathNot: "^src/(main|cli)\\.ts$" },
+      to: { path: ["^src/repositories/", "^src/db/"], pathNot: "^src/db/faults\\.ts$" },
+    },
+    {
       name: "repositories-not-upward",
       severity: "error",
       comment: "Repositories say things in SQL; they know no service, engine, policy or transport.",

@@ -6,13 +6,11 @@ import cors from "cors";
 import express, { type NextFunction, type Request, type Response } from "express";
 import proxyaddr from "proxy-addr";
 import type { DataSource } from "typeorm";
-import { ping, poolSql } from "./db/sql";
 import { type Config, DEFAULT_SOCKET_LIMITS } from "./config";
 import { type SchedulerOptions, TimeoutScheduler } from "./jobs/timeout-scheduler";
 import { RollupRefresher } from "./jobs/bi-rollup";
 import { existsSync } from "node:fs";
 import path from "node:path";
-import { UserRepository } from "./repositories/user.repository";
 import { BatonError, ErrorCode, serviceUnavailable } from "./errors";
 import { isDatabaseUnavailable } from "./db/faults";
 import { notFoundJson, sendError } from "./http/errors";
@@ -31,7 +29,6 @@ import { buildBatonSchema } from "./graphql/schema";
 import { attachWebSocket, type WebSocketEndpoint } from "./graphql/websocket";
 import type { Logger } from "./logger";
 import { exportHandler } from "./http/tracking-export";
-import { EVENTS_EXPORT, RECORDS_EXPORT } from "./repositories/tracking.repository";
 import { LocalPresence, RedisPresence } from "./modules/presence/presence.service";
 import { RedisConnections } from "./events/redis";
 import { createServices, type Services } from "./services";
@@ -90,11 +87,10 @@ export async function createApp(opts: AppOptions): Promise<App> {
   const pubsub = createBatonPubSub({ redis, logger, maxQueued: limits.queuedEventsPerSubscription });
   const ttl = opts.presenceTtlMs ?? 30_000;
   const presence = redis ? new RedisPresence(redis.commands, ttl, Math.max(250, Math.floor(ttl / 3))) : new LocalPresence();
-  const services = createServices(dataSource, pubsub, opts.jwtSecret, logger, presence);
-  const db = poolSql(dataSource);
+  const scheduler = opts.scheduler ? new TimeoutScheduler(opts.scheduler, dataSource, logger) : null;
+  const services = createServices(dataSource, pubsub, opts.jwtSecret, logger, presence, scheduler ?? undefined);
   const schema = await buildBatonSchema();
-  const scheduler = opts.scheduler ? new TimeoutScheduler(opts.scheduler, dataSource, services.assignments, logger) : null;
-  await scheduler?.start();
+  await scheduler?.start(services.handovers);
   const rollup = new RollupRefresher(services.bi, opts.biRollupRefreshSeconds ?? 0, logger);
   rollup.start();
 
@@ -188,7 +184,7 @@ export async function createApp(opts: AppOptions): Promise<App> {
     };
     await Promise.all([
       probe("database", async () => {
-        await ping(db);
+        await services.organizations.ping();
         return null;
       }),
       scheduler ? probe("scheduler", async () => scheduler.problem()) : null,
@@ -243,8 +239,8 @@ export async function createApp(opts: AppOptions): Promise<App> {
   };
 
   for (const [spec, file] of [
-    [RECORDS_EXPORT, "engagement-tracking-records.csv"],
-    [EVENTS_EXPORT, "assignment-events.csv"],
+    ["records", "engagement-tracking-records.csv"],
+    ["events", "assignment-events.csv"],
   ] as const) {
     app.get(`/exports/${file}`, ipLimit, exportHandler(spec, file, services, logger, rateLimits));
   }
@@ -276,8 +272,7 @@ export async function createApp(opts: AppOptions): Promise<App> {
     // Only the embedded demo (no DATABASE_URL): its users' tokens, for the console's "Sign in as".
     app.get("/console/demo-users.json", ipLimit, async (_req, res, next) => {
       try {
-        const users = await new UserRepository(db).demoUsers();
-        res.json(users.map((u) => ({ name: u.name, role: u.role, token: services.tokens.sign(u.id) })));
+        res.json(await services.tokens.demoTokens());
       } catch (err) {
         next(err);
       }

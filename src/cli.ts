@@ -8,8 +8,6 @@ import { createLogger } from "./logger";
 import { TokenService } from "./modules/auth/token.service";
 import { OrganizationService } from "./modules/organizations/organization.service";
 import { StartupError } from "./startup-error";
-import { poolSql } from "./db/sql";
-import { UserRepository } from "./repositories/user.repository";
 import { BiAccessService } from "./modules/bi/bi-access.service";
 
 const USAGE = `usage: npm run cli -- <command> [options]
@@ -92,11 +90,7 @@ async function main(): Promise<void> {
       const created = await new OrganizationService(db.dataSource).create(org.name, org.adminEmail, org.adminName);
       console.log(JSON.stringify({ ...created, adminToken: tokens.sign(created.adminUserId) }));
     } else {
-      const rows = await new UserRepository(poolSql(db.dataSource)).activeByEmail(email);
-      if (rows.length !== 1 || !rows[0]) {
-        throw new Error(rows.length === 0 ? `no active user has the email ${email}` : `${rows.length} organizations have an active user with the email ${email}`);
-      }
-      console.log(JSON.stringify({ userId: rows[0].id, token: tokens.sign(rows[0].id) }));
+      console.log(JSON.stringify(await tokens.tokenForEmail(email)));
     }
   } finally {
     await db.close();

@@ -9,8 +9,6 @@ import { openDatabase } from "./db/database";
 import { createLogger } from "./logger";
 import { OrganizationService } from "./modules/organizations/organization.service";
 import { TokenService } from "./modules/auth/token.service";
-import { poolSql } from "./db/sql";
-import { UserRepository } from "./repositories/user.repository";
 
 /** The embedded setup keeps its secret beside its data, so demo tokens survive restarts. */
 async function localSecret(dataDir: string): Promise<string> {
@@ -81,8 +79,8 @@ async function main(): Promise<void> {
 
   if (db.embedded) {
     const tokens = new TokenService(jwtSecret, db.dataSource);
-    const demo = await new UserRepository(poolSql(db.dataSource)).demoUsers();
-    const lines = demo.map((u) => `  ${u.name.padEnd(10)} ${u.role.padEnd(8)} ${tokens.sign(u.id)}`);
+    const demo = await tokens.demoTokens();
+    const lines = demo.map((u) => `  ${u.name.padEnd(10)} ${u.role.padEnd(8)} ${u.token}`);
     const consoleUrl = url.replace(/\/graphql$/, "/");
     process.stdout.write(`\nBaton console: ${consoleUrl} (sign in as a demo user)\nBaton GraphQL: ${url}\nDemo tokens (Authorization: Bearer <token>):\n${lines.join("\n")}\n\n`);
   }

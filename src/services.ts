@@ -1,10 +1,9 @@
 import type { DataSource } from "typeorm";
 import type { BatonPubSub } from "./events/pubsub";
 import type { Logger } from "./logger";
-import { HandoverEngine } from "./engine/handover-engine";
+import { type DeadlineJobs, HandoverEngine } from "./engine/handover-engine";
 import { BiAccessService } from "./modules/bi/bi-access.service";
-import { poolSql } from "./db/sql";
-import { BatchRepository } from "./repositories/batch.repository";
+import { RelationService } from "./modules/reads/relation.service";
 import { AssignmentEventService } from "./modules/assignments/assignment-event.service";
 import { type Presence, LocalPresence } from "./modules/presence/presence.service";
 import { BulkAssignService } from "./modules/assignments/bulk-assign.service";
@@ -25,6 +24,8 @@ export function createServices(
   jwtSecret: string,
   logger: Logger,
   presence: Presence = new LocalPresence(),
+  /** Where timeout jobs live: the scheduler, started afterwards with the engine (app.ts); none in tools and tests. */
+  deadlines?: DeadlineJobs,
 ) {
   const settings = new SettingsService(dataSource);
   // The change is committed but its events were not published: subscribers are told to catch up.
@@ -32,27 +33,31 @@ export function createServices(
     logger.error({ err }, "after-commit effect failed; sockets are told to catch up");
     pubsub.reportMissed();
   };
-  const assignments = new HandoverEngine(dataSource, pubsub, undefined, afterCommitFailed);
-  assignments.online = (ids) => presence.onlineUserIds(ids);
+  const handovers = new HandoverEngine(dataSource, pubsub, {
+    jobs: deadlines,
+    online: (ids) => presence.onlineUserIds(ids),
+    onEffectError: afterCommitFailed,
+  });
   return {
-    bulk: new BulkAssignService(dataSource, pubsub, assignments, afterCommitFailed),
+    bulk: new BulkAssignService(dataSource, pubsub, handovers, afterCommitFailed),
     pubsub,
     presence,
     events: new AssignmentEventService(dataSource),
     tokens: new TokenService(jwtSecret, dataSource, pubsub),
     organizations: new OrganizationService(dataSource),
     settings,
-    assignments,
+    /** The handover engine: every request's life (open, answer, time out, cancel, hop) and discussions' end. */
+    handovers,
     assignmentQueries: new AssignmentQueryService(dataSource),
-    chats: new ChatSessionService(dataSource, pubsub, assignments, afterCommitFailed),
-    users: new UserService(dataSource, assignments, presence, pubsub, afterCommitFailed),
+    chats: new ChatSessionService(dataSource, pubsub, handovers, afterCommitFailed),
+    users: new UserService(dataSource, handovers, presence, pubsub, afterCommitFailed),
     notifications: new NotificationService(dataSource),
     tracking: new TrackingService(dataSource),
     exports: new TrackingExportService(dataSource),
-    discussions: new DiscussionService(dataSource, assignments, pubsub),
+    discussions: new DiscussionService(dataSource, handovers, pubsub),
     bi: new BiAccessService(dataSource),
     /** Rows by key for the GraphQL loaders, one statement per relation and operation. */
-    reads: new BatchRepository(poolSql(dataSource)),
+    reads: new RelationService(dataSource),
   };
 }
 

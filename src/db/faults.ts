@@ -63,3 +63,15 @@ export function databaseStartupError(err: unknown, url: string): StartupError {
   const message = err instanceof Error ? err.message : String(err);
   return new StartupError(`${where} could not be prepared: ${message}`, "Check DATABASE_URL and the database's state");
 }
+
+/**
+ * The connection was lost while COMMIT was under way: the change may or may not be in the
+ * database. The client is told so (SERVICE_UNAVAILABLE with `commitOutcome: UNKNOWN`) instead
+ * of "nothing was changed", and reads the object back before retrying.
+ */
+export class CommitOutcomeUnknown extends Error {
+  constructor(readonly cause: unknown) {
+    super("The connection to the database was lost while the change was committing");
+    this.name = "CommitOutcomeUnknown";
+  }
+}

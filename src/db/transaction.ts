@@ -1,18 +1,6 @@
 import type { DataSource } from "typeorm";
-import { isDatabaseUnavailable } from "./faults";
+import { CommitOutcomeUnknown, isDatabaseUnavailable } from "./faults";
 import { type Sql, txSql } from "./sql";
-
-/**
- * The connection was lost while COMMIT was under way: the change may or may not be in the
- * database. The client is told so (SERVICE_UNAVAILABLE with `commitOutcome: UNKNOWN`) instead
- * of "nothing was changed", and reads the object back before retrying.
- */
-export class CommitOutcomeUnknown extends Error {
-  constructor(readonly cause: unknown) {
-    super("The connection to the database was lost while the change was committing");
-    this.name = "CommitOutcomeUnknown";
-  }
-}
 
 /** A transaction plus the work that must wait for its commit (publishing, scheduling). */
 export interface Tx {

@@ -74,10 +74,21 @@ const ATTEMPTS = 5;
  * Nothing is published before its commit. Discussions, the stage after an accepted DISCUSS
  * request, end through here too.
  */
-export class HandoverEngine {
-  jobs: DeadlineJobs = noJobs;
+export interface EngineOptions {
+  /** Where timeout jobs live (the scheduler); without one, nothing is scheduled (tools, tests). */
+  jobs?: DeadlineJobs;
   /** Presence, for the last resort's "online first"; without it (or when it fails) nobody counts as online. */
-  online: OnlineLookup = async () => new Set();
+  online?: OnlineLookup;
+  clock?: () => Date;
+  /** An after-commit effect failed: told to someone (services log it, sockets catch up). */
+  onEffectError?: (err: unknown) => void;
+}
+
+export class HandoverEngine {
+  private readonly jobs: DeadlineJobs;
+  private readonly online: OnlineLookup;
+  private readonly clock: () => Date;
+  private readonly onEffectError: (err: unknown) => void;
   private readonly repo = new HandoverRepository();
   private readonly discussions: DiscussionRepository;
   /** Statements on the pool: each one its own transaction. */
@@ -86,10 +97,12 @@ export class HandoverEngine {
   constructor(
     private readonly dataSource: DataSource,
     private readonly pubsub: BatonPubSub,
-    private readonly clock: () => Date = () => new Date(),
-    /** An after-commit effect failed: told to someone (services log it, sockets catch up). */
-    private readonly onEffectError: (err: unknown) => void = () => {},
+    options: EngineOptions = {},
   ) {
+    this.jobs = options.jobs ?? noJobs;
+    this.online = options.online ?? (async () => new Set());
+    this.clock = options.clock ?? (() => new Date());
+    this.onEffectError = options.onEffectError ?? (() => {});
     this.db = poolSql(dataSource);
     this.discussions = new DiscussionRepository(this.db);
   }

@@ -3,8 +3,7 @@ import { type GraphQLFormattedError, OperationTypeNode } from "graphql";
 import type { Context } from "./context";
 import { domainErrorOf, extensionsOf } from "./errors";
 import { isTokenLimitError } from "./operation-rules";
-import { isDatabaseUnavailable } from "../db/faults";
-import { CommitOutcomeUnknown } from "../db/transaction";
+import { CommitOutcomeUnknown, isDatabaseUnavailable } from "../db/faults";
 import { COMMIT_OUTCOME_UNKNOWN_MESSAGE, COMMITTED_ANSWER_UNREADABLE_MESSAGE, DATABASE_UNAVAILABLE_MESSAGE, ErrorCode } from "../errors";
 
 /**

@@ -1,28 +1,27 @@
 import DataLoader from "dataloader";
 import type { Presence } from "../modules/presence/presence.service";
-import { type BatchRepository, RELATIONS } from "../repositories/batch.repository";
+import type { RelationName, RelationRow, RelationService } from "../modules/reads/relation.service";
 
 /**
  * One loader per relation, per GraphQL operation, scoped to the viewer's organization: a page
  * of 100 requests with their chats, people and records costs one statement per relation.
  */
-export function createLoaders(batch: BatchRepository, organizationId: string, presence: Presence) {
-  const loader = <T extends object>(relation: (typeof RELATIONS)[keyof typeof RELATIONS] & { target: new () => T }) =>
-    new DataLoader<string, T | null>((keys) => batch.byKeys(relation, organizationId, keys));
+export function createLoaders(reads: RelationService, organizationId: string, presence: Presence) {
+  const loader = <N extends RelationName>(name: N) => new DataLoader<string, RelationRow<N> | null>((keys) => reads.byKeys(name, organizationId, keys));
   return {
     online: new DataLoader<string, boolean>(async (ids) => {
       const online = await presence.onlineUserIds(ids);
       return ids.map((id) => online.has(id));
     }),
-    user: loader(RELATIONS.user),
-    chatSession: loader(RELATIONS.chatSession),
-    request: loader(RELATIONS.request),
-    nextRequest: loader(RELATIONS.nextRequest),
-    pendingRequestByChat: loader(RELATIONS.pendingRequestByChat),
-    trackingRecord: loader(RELATIONS.trackingRecord),
-    trackingRecordByRequest: loader(RELATIONS.trackingRecordByRequest),
-    discussion: loader(RELATIONS.discussion),
-    discussionByRequest: loader(RELATIONS.discussionByRequest),
+    user: loader("user"),
+    chatSession: loader("chatSession"),
+    request: loader("request"),
+    nextRequest: loader("nextRequest"),
+    pendingRequestByChat: loader("pendingRequestByChat"),
+    trackingRecord: loader("trackingRecord"),
+    trackingRecordByRequest: loader("trackingRecordByRequest"),
+    discussion: loader("discussion"),
+    discussionByRequest: loader("discussionByRequest"),
   };
 }
 

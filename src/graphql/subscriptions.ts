@@ -1,10 +1,8 @@
-import { revive } from "../db/hydrate";
+import { received } from "../events/received";
 import { BatonError, ErrorCode } from "../errors";
 import { AssignmentEvent } from "../modules/assignments/assignment-event.entity";
-import { AssignmentRequest } from "../modules/assignments/assignment-request.entity";
 import { ChatSession } from "../modules/chat-sessions/chat-session.entity";
 import { Notification } from "../modules/notifications/notification.entity";
-import { EngagementTrackingRecord } from "../modules/tracking/engagement-tracking-record.entity";
 import type { User } from "../modules/users/user.entity";
 import { can } from "../policy/access";
 import type { Context } from "./context";
@@ -22,14 +20,11 @@ export function receiveAssignmentEvent(ctx: Context, message: AssignmentEventMes
     ctx.renewLoaders();
     return message.event;
   }
-  const event = revive(AssignmentEvent, message.event);
-  const record = revive(EngagementTrackingRecord, message.trackingRecord);
-  const chat = revive(ChatSession, message.chat);
+  const { event, trackingRecord: record, chat, request } = received.assignmentEvent(message);
   const loaders = ctx.renewLoaders();
   loaders.trackingRecord.prime(record.id, record);
   loaders.chatSession.prime(chat.id, chat);
-  if (message.request) {
-    const request = revive(AssignmentRequest, message.request);
+  if (request) {
     loaders.request.prime(request.id, request);
     loaders.trackingRecordByRequest.prime(request.id, record);
   }
@@ -37,14 +32,14 @@ export function receiveAssignmentEvent(ctx: Context, message: AssignmentEventMes
 }
 
 export function receiveChatSession(ctx: Context, message: ChatSessionMessage): ChatSession {
-  const chat = revive(ChatSession, message.chat);
+  const { chat } = received.chatSession(message);
   ctx.renewLoaders().chatSession.prime(chat.id, chat);
   return chat;
 }
 
 export function receiveNotification(ctx: Context, message: Notification): Notification {
   ctx.renewLoaders();
-  return revive(Notification, message);
+  return received.notification(message);
 }
 
 export function chatVisible(viewer: User, message: ChatSessionMessage): boolean {

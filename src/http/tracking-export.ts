@@ -5,8 +5,7 @@ import type { RateLimits } from "../rate-limits";
 import { sendError } from "./errors";
 import { BatonError, ErrorCode, serviceUnavailable } from "../errors";
 import type { Logger } from "../logger";
-import type { OpenCopy } from "../repositories/export.repository";
-import type { ExportSpec } from "../repositories/tracking.repository";
+import type { ExportName, OpenExport } from "../modules/tracking/tracking-export.service";
 import type { Services } from "../services";
 import { CsvCrlfTransform } from "./csv-crlf";
 
@@ -21,13 +20,13 @@ const UTF8_BOM = "\uFEFF";
  * byte-order mark (the service neutralizes cells a spreadsheet would run as formulas). This
  * handler speaks HTTP only: who may export what is the service's (TrackingExportService).
  */
-export function exportHandler(spec: ExportSpec, filename: string, services: Pick<Services, "tokens" | "exports">, logger: Logger, rateLimits?: RateLimits) {
+export function exportHandler(name: ExportName, filename: string, services: Pick<Services, "tokens" | "exports">, logger: Logger, rateLimits?: RateLimits) {
   return async (req: Request, res: Response): Promise<void> => {
-    let copy: (OpenCopy & { format: string }) | undefined;
+    let copy: OpenExport | undefined;
     try {
       const { user } = await services.tokens.authenticate(req.headers.authorization);
       await rateLimits?.user(user.id);
-      copy = await services.exports.open(user, spec, { from: req.query.from, to: req.query.to, format: req.query.format });
+      copy = await services.exports.open(user, name, { from: req.query.from, to: req.query.to, format: req.query.format });
       res.status(200);
       res.setHeader("content-type", "text/csv; charset=utf-8");
       res.setHeader("content-disposition", `attachment; filename="${filename}"`);

@@ -81,11 +81,18 @@ export class TimeoutScheduler implements DeadlineJobs {
   constructor(
     private readonly opts: SchedulerOptions,
     private readonly dataSource: DataSource,
-    private readonly assignments: HandoverEngine,
     private readonly logger: Logger,
   ) {}
 
-  async start(): Promise<void> {
+  /** The engine whose due requests this scheduler times out: given at start. */
+  private engine: Pick<HandoverEngine, "timeOutDueBatch"> | null = null;
+
+  /**
+   * Starts the jobs and the sweeper, timing out through `engine` (which was made with this
+   * scheduler as its `jobs`: the scheduler exists first, so neither is changed afterwards).
+   */
+  async start(engine: Pick<HandoverEngine, "timeOutDueBatch">): Promise<void> {
+    this.engine = engine;
     const options = this.dataSource.options as Extract<DataSourceOptions, { type: "postgres" }>;
     const extra = (options.extra as object | undefined) ?? {};
     this.pool = new DataSource({
@@ -127,7 +134,6 @@ export class TimeoutScheduler implements DeadlineJobs {
     });
     await agenda.start();
     this.agenda = agenda;
-    this.assignments.jobs = this;
     await this.sweep();
     this.sweepTimer = setInterval(() => void this.sweep(), this.opts.sweepEveryMs);
     this.sweepTimer.unref();
@@ -197,7 +203,8 @@ export class TimeoutScheduler implements DeadlineJobs {
     // Due requests of fallback chains whose chat was busy (their hop needs it) are tried again
     // shortly, a few times, before the sweeper's next round.
     for (let retries = 0; ; ) {
-      const { timedOut, deferred, found } = await this.assignments.timeOutDueBatch(this.connections(), BATCH);
+      if (!this.engine) return total;
+      const { timedOut, deferred, found } = await this.engine.timeOutDueBatch(this.connections(), BATCH);
       total += timedOut.length;
       if (found >= BATCH) continue;
       if (deferred === 0 || ++retries > 20) return total;

@@ -56,12 +56,12 @@ async function activity(w: World): Promise<void> {
   const svc = testServices(db.dataSource);
   for (let i = 0; i < 3; i++) {
     const chat = await createChat(db.dataSource, w.organizationId, w.mark.id);
-    const r = await svc.assignments.assignChat(w.mark, assignInput(chat.id, w.martha.id));
-    if (i === 0) await svc.assignments.acceptAssignment(w.martha, r.id);
-    if (i === 1) await svc.assignments.rejectAssignment(w.martha, r.id, "Busy");
+    const r = await svc.handovers.assignChat(w.mark, assignInput(chat.id, w.martha.id));
+    if (i === 0) await svc.handovers.acceptAssignment(w.martha, r.id);
+    if (i === 1) await svc.handovers.rejectAssignment(w.martha, r.id, "Busy");
     if (i === 2) {
       await db.dataSource.query(`UPDATE assignment_requests SET expires_at = now() - interval '1 second' WHERE id = $1`, [r.id]);
-      await svc.assignments.timeOutDue();
+      await svc.handovers.timeOutDue();
     }
   }
 }

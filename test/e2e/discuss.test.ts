@@ -202,7 +202,7 @@ describe("Discuss: rules", () => {
     const b = await server.gql(DiscussChatDocument, { input: assignInput((await createChat(db.dataSource, w.organizationId, w.mark.id)).id, w.martha.id) }, w.token(w.mark));
     const [ida, idb] = [a.data!.discussChat.id, b.data!.discussChat.id];
     await db.dataSource.query(`UPDATE assignment_requests SET expires_at = now() - interval '1 second' WHERE id = $1`, [ida]);
-    expect(await server.app.services.assignments.timeOutDue()).toContain(ida);
+    expect(await server.app.services.handovers.timeOutDue()).toContain(ida);
     expect(await count(`notifications WHERE request_id = $1 AND type = 'DISCUSSION_TIMED_OUT'`, [ida])).toBe(2);
     expect(await count(`engagement_tracking_records WHERE request_id = $1 AND status = 'TIMED_OUT' AND kind = 'DISCUSS_REQUEST'`, [ida])).toBe(1);
     expect(codeOf(await server.gql(AcceptAssignmentDocument, { requestId: ida }, w.token(w.martha)))).toBe("REQUEST_NOT_PENDING");
@@ -243,10 +243,10 @@ describe("Discuss: races and chat changes", () => {
       await Promise.allSettled([
         server.gql(AcceptAssignmentDocument, { requestId: id }, w.token(w.martha)),
         server.gql(WithdrawAssignmentDocument, { requestId: id, reason: "Never mind" }, w.token(w.mark)),
-        sleep(8).then(() => server.app.services.assignments.timeOutDue()),
+        sleep(8).then(() => server.app.services.handovers.timeOutDue()),
       ]);
       await sleep(20);
-      await server.app.services.assignments.timeOutDue();
+      await server.app.services.handovers.timeOutDue();
       const [row] = await db.dataSource.query<Array<{ status: string }>>(`SELECT status FROM assignment_requests WHERE id = $1`, [id]);
       expect(["ACCEPTED", "WITHDRAWN", "TIMED_OUT"]).toContain(row.status);
       expect(await count(`engagement_tracking_records WHERE request_id = $1 AND status = $2`, [id, row.status])).toBe(1);

@@ -21,7 +21,7 @@ beforeAll(async () => {
   for (let i = 0; i < 100; i++) {
     const sender = senders[i % 10];
     const chat = await createChat(db.dataSource, w.organizationId, sender.id);
-    await svc.assignments.assignChat(sender, assignInput(chat.id, recipients[(i * 3) % 10].id));
+    await svc.handovers.assignChat(sender, assignInput(chat.id, recipients[(i * 3) % 10].id));
   }
 });
 afterAll(async () => {

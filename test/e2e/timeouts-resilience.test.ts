@@ -114,7 +114,7 @@ describe("timeouts across crashes and instances", () => {
       // Settling inside a transaction that then fails: the job is still there, the request pending.
       await expect(
         inTransaction(db.dataSource, async (tx) => {
-          await server.app.services.assignments.cancelPendingForChats(tx, [chat.id], null, "test", new Date());
+          await server.app.services.handovers.cancelPendingForChats(tx, [chat.id], null, "test", new Date());
           expect(await tx.sql.rows({ name: "test.jobOf", text: `SELECT 1 FROM agenda_jobs WHERE data->>'requestId' = $1` }, [id])).toHaveLength(0);
           throw new Error("roll back");
         }, rethrow),

@@ -15,7 +15,7 @@ let a: HandoverEngine;
 beforeAll(async () => {
   db = await createTestDatabase();
   svc = testServices(db.dataSource);
-  a = svc.assignments;
+  a = svc.handovers;
   w = await createWorld(db.dataSource);
 });
 afterAll(() => db?.drop());

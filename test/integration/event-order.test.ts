@@ -13,7 +13,7 @@ let recordId: string;
 beforeAll(async () => {
   db = await createTestDatabase();
   w = await createWorld(db.dataSource);
-  const request = await testServices(db.dataSource).assignments.assignChat(w.mark, {
+  const request = await testServices(db.dataSource).handovers.assignChat(w.mark, {
     chatSessionId: w.chat.id,
     recipientId: w.martha.id,
     recipientType: RecipientType.USER,

@@ -20,7 +20,7 @@ let manager2: User;
 beforeAll(async () => {
   db = await createTestDatabase();
   svc = testServices(db.dataSource);
-  a = svc.assignments;
+  a = svc.handovers;
   w = await createWorld(db.dataSource);
   lisa = await createUser(db.dataSource, w.organizationId, { name: "Lisa" });
   kim = await createUser(db.dataSource, w.organizationId, { name: "Kim" });
@@ -213,21 +213,21 @@ describe("managers as the last resort", () => {
   it("prefers a manager who is online", async () => {
     await svc.settings.update(w.admin, { fallbackToManagers: true });
     // Nobody has pending requests now; without presence Maria or Morgan would be ranked by their last request.
-    const online = new Set([w.maria.id]);
-    const before = a.online;
-    a.online = async (ids) => new Set(ids.filter((id) => online.has(id)));
+    // Presence as sockets report it (the services' LocalPresence): Maria has one open.
+    await svc.presence.connected(w.maria.id, "socket-1");
     try {
       const first = await a.assignChat(w.mark, assignInput(chatId, w.martha.id));
       await expire(first.id);
       expect(await pendingOf()).toMatchObject({ recipient_id: w.maria.id, last_resort: true, hop: 2 });
-      online.clear();
-      online.add(manager2.id);
+      await svc.presence.disconnected(w.maria.id, "socket-1");
+      await svc.presence.connected(manager2.id, "socket-2");
       const chat2 = (await createChat(db.dataSource, w.organizationId, w.mark.id)).id;
       const other = await a.assignChat(w.mark, assignInput(chat2, w.martha.id));
       await expire(other.id);
       expect(await pendingOf(chat2)).toMatchObject({ recipient_id: manager2.id, last_resort: true });
     } finally {
-      a.online = before;
+      await svc.presence.disconnected(w.maria.id, "socket-1");
+      await svc.presence.disconnected(manager2.id, "socket-2");
     }
   });
 });
@@ -303,7 +303,7 @@ describe("races", () => {
       firsts.push((await chain([lisa.id])).id);
     }
     await db.dataSource.query(`UPDATE assignment_requests SET expires_at = now() - interval '1 millisecond' WHERE id = ANY($1)`, [firsts]);
-    await Promise.all([a.timeOutDue(), other.assignments.timeOutDue(), a.timeOutDue(), other.assignments.timeOutDue()]);
+    await Promise.all([a.timeOutDue(), other.handovers.timeOutDue(), a.timeOutDue(), other.handovers.timeOutDue()]);
     await a.timeOutDue();
     expect(await count(`assignment_requests WHERE previous_request_id = ANY($1)`, [firsts])).toBe(20);
     expect(await count(`assignment_requests WHERE chat_session_id = ANY($1) AND status = 'PENDING' AND hop = 2`, [chats])).toBe(20);

@@ -45,8 +45,8 @@ describe("after-commit effects", () => {
       throw new Error("transport down");
     };
     const report = (err: unknown) => failures.push(err);
-    const chats = new ChatSessionService(db.dataSource, svc.pubsub, svc.assignments, report);
-    const users = new UserService(db.dataSource, svc.assignments, svc.presence, svc.pubsub, report);
+    const chats = new ChatSessionService(db.dataSource, svc.pubsub, svc.handovers, report);
+    const users = new UserService(db.dataSource, svc.handovers, svc.presence, svc.pubsub, report);
     expect((await chats.close(w.mark, w.chat.id)).status).toBe("CLOSED");
     expect(failures).toHaveLength(1);
     const tom = await users.upsert(w.admin, { email: w.tom.email, name: w.tom.name, role: w.tom.role, active: false });

@@ -79,6 +79,20 @@ describe("the layering rule", () => {
     expect(run.output).not.toContain("src/modules/users/user.graphql.ts →");
   });
 
+  it("fails when the transport reaches a repository or the database but through a service", () => {
+    const run = cruise({
+      "src/db/sql.ts": "export const sql = 1;\n",
+      "src/db/faults.ts": "export const isDatabaseUnavailable = () => false;\n",
+      "src/repositories/batch.repository.ts": 'import { sql } from "../db/sql";\nexport const batch = sql;\n',
+      "src/graphql/loaders.ts": 'import { batch } from "../repositories/batch.repository";\nexport const loaders = batch;\n',
+      "src/app.ts": 'import { sql } from "./db/sql";\nimport { isDatabaseUnavailable } from "./db/faults";\nexport const app = [sql, isDatabaseUnavailable];\n',
+    });
+    expect(run.status).not.toBe(0);
+    expect(run.output).toContain("transport-through-services: src/graphql/loaders.ts → src/repositories/batch.repository.ts");
+    expect(run.output).toContain("transport-through-services: src/app.ts → src/db/sql.ts");
+    expect(run.output).not.toContain("src/app.ts → src/db/faults.ts");
+  });
+
   it("passes transport -> engine -> repositories -> database", () => {
     const run = cruise({
       "src/db/sql.ts": "export const sql = 1;\n",

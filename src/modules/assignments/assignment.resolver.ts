@@ -26,7 +26,7 @@ const AssignmentRequestConnection = ConnectionType(AssignmentRequestObject, "Ass
 export class AssignmentResolver {
   @Query(() => AssignmentRequestObject, { nullable: true, description: "NOT_FOUND unless you sent it, received it, or manage the organization." })
   assignmentRequest(@Arg("id", () => ID) id: string, @Ctx() ctx: Context): Promise<AssignmentRequest> {
-    return ctx.services.assignments.findVisible(viewerOf(ctx), id);
+    return ctx.services.handovers.findVisible(viewerOf(ctx), id);
   }
 
   @Query(() => AssignmentRequestConnection)
@@ -42,12 +42,12 @@ export class AssignmentResolver {
 
   @Mutation(() => AssignmentRequestObject, { description: "Ask a colleague to take a chat over." })
   assignChat(@Arg("input", () => AssignChatInput) input: AssignChatInput, @Ctx() ctx: Context): Promise<AssignmentRequest> {
-    return ctx.services.assignments.assignChat(viewerOf(ctx), input, answerFromWrite(ctx));
+    return ctx.services.handovers.assignChat(viewerOf(ctx), input, answerFromWrite(ctx));
   }
 
   @Mutation(() => AssignmentRequestObject, { description: "The recipient takes the chat; it becomes theirs." })
   acceptAssignment(@Arg("requestId", () => ID) requestId: string, @Ctx() ctx: Context): Promise<AssignmentRequest> {
-    return ctx.services.assignments.acceptAssignment(viewerOf(ctx), requestId, answerFromWrite(ctx));
+    return ctx.services.handovers.acceptAssignment(viewerOf(ctx), requestId, answerFromWrite(ctx));
   }
 
   @Mutation(() => AssignmentRequestObject, { description: "The recipient declines, with a reason (1..500 characters)." })
@@ -56,7 +56,7 @@ export class AssignmentResolver {
     @Arg("reason", () => String) reason: string,
     @Ctx() ctx: Context,
   ): Promise<AssignmentRequest> {
-    return ctx.services.assignments.rejectAssignment(viewerOf(ctx), requestId, reason, answerFromWrite(ctx));
+    return ctx.services.handovers.rejectAssignment(viewerOf(ctx), requestId, reason, answerFromWrite(ctx));
   }
 
   @Mutation(() => AssignmentRequestObject, { description: "The sender (or a manager or admin) takes the request back, with a reason." })
@@ -65,7 +65,7 @@ export class AssignmentResolver {
     @Arg("reason", () => String) reason: string,
     @Ctx() ctx: Context,
   ): Promise<AssignmentRequest> {
-    return ctx.services.assignments.withdrawAssignment(viewerOf(ctx), requestId, reason, answerFromWrite(ctx));
+    return ctx.services.handovers.withdrawAssignment(viewerOf(ctx), requestId, reason, answerFromWrite(ctx));
   }
 
   @FieldResolver(() => ChatSessionObject)

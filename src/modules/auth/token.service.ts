@@ -102,6 +102,20 @@ export class TokenService {
     return { user, expiresAt };
   }
 
+  /** The embedded demo's users, each with a token (printed at start and offered by the console's "Sign in as"). */
+  async demoTokens(): Promise<Array<{ name: string; role: User["role"]; token: string }>> {
+    return (await this.users.demoUsers()).map((u) => ({ name: u.name, role: u.role, token: this.sign(u.id) }));
+  }
+
+  /** A token for the one active user with this email (any organization); an Error when none or several. */
+  async tokenForEmail(email: string): Promise<{ userId: string; token: string }> {
+    const rows = await this.users.activeByEmail(email);
+    if (rows.length !== 1 || !rows[0]) {
+      throw new Error(rows.length === 0 ? `no active user has the email ${email}` : `${rows.length} organizations have an active user with the email ${email}`);
+    }
+    return { userId: rows[0].id, token: this.sign(rows[0].id) };
+  }
+
   /** Drops a user's cached copy on this instance: the next `authenticate` reads it again. */
   forget(userId: string): void {
     this.cache.delete(userId);

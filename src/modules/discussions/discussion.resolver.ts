@@ -1,5 +1,5 @@
 import { Arg, Ctx, Field, FieldResolver, ID, InputType, Int, Mutation, Query, Resolver, Root, Subscription } from "type-graphql";
-import { revive } from "../../db/hydrate";
+import { received } from "../../events/received";
 import { audience } from "../../events/pubsub";
 import { type Context, viewerOf } from "../../graphql/context";
 import { revocable } from "../../graphql/subscriptions";
@@ -47,7 +47,7 @@ export class DiscussionResolver {
 
   @Mutation(() => AssignmentRequestObject, { description: "Ask a colleague to discuss a chat with you (a DISCUSS request); the chat stays yours." })
   discussChat(@Arg("input", () => DiscussChatInput) input: DiscussChatInput, @Ctx() ctx: Context): Promise<AssignmentRequest> {
-    return ctx.services.assignments.discussChat(viewerOf(ctx), input, answerFromWrite(ctx));
+    return ctx.services.handovers.discussChat(viewerOf(ctx), input, answerFromWrite(ctx));
   }
 
   @Mutation(() => DiscussionMessageObject, { description: "The two participants write (trimmed, 1..4000 characters) while the discussion is ACTIVE." })
@@ -79,7 +79,7 @@ export class DiscussionResolver {
   })
   discussionMessageAdded(@Arg("discussionId", () => ID) _discussionId: string, @Root() message: DiscussionMessage, @Ctx() ctx: Context): DiscussionMessage {
     ctx.renewLoaders();
-    return revive(DiscussionMessage, message);
+    return received.discussionMessage(message);
   }
 
   @FieldResolver(() => AssignmentRequestObject)

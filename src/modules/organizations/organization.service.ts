@@ -1,7 +1,7 @@
 import type { DataSource } from "typeorm";
 import { BatonError, ErrorCode } from "../../errors";
 import { requireEmail, requireText } from "../../validation";
-import { poolSql, txSql } from "../../db/sql";
+import { ping, poolSql, txSql } from "../../db/sql";
 import { OrganizationRepository } from "../../repositories/organization.repository";
 import { type User, UserRole } from "../users/user.entity";
 
@@ -15,6 +15,11 @@ export class OrganizationService {
 
   constructor(private readonly dataSource: DataSource) {
     this.repo = new OrganizationRepository(poolSql(dataSource));
+  }
+
+  /** Resolves when the database answers (the readiness probe): Baton's own data is behind it. */
+  async ping(): Promise<void> {
+    await ping(poolSql(this.dataSource));
   }
 
   /** A new tenant with its first admin, in one transaction. */

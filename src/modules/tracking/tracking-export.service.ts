@@ -2,7 +2,7 @@ import type { DataSource } from "typeorm";
 import { BatonError, ErrorCode } from "../../errors";
 import { requireAccess } from "../../policy/access";
 import { ExportRepository, type OpenCopy } from "../../repositories/export.repository";
-import type { ExportFormat, ExportSpec } from "../../repositories/tracking.repository";
+import { EVENTS_EXPORT, type ExportFormat, RECORDS_EXPORT } from "../../repositories/tracking.repository";
 import type { User } from "../users/user.entity";
 
 /** The filters as a request gives them (query-string values): checked here, after the viewer's right. */
@@ -25,6 +25,13 @@ function parseFormat(value: unknown): ExportFormat {
   throw new BatonError(ErrorCode.BAD_USER_INPUT, "format must be csv or excel", { field: "format" });
 }
 
+/** The exports: the tracking records, and the assignment events. */
+export type ExportName = "records" | "events";
+const SPECS = { records: RECORDS_EXPORT, events: EVENTS_EXPORT } as const;
+
+/** An export being written: Postgres's CSV rows, to be released when done, and the format asked. */
+export type OpenExport = OpenCopy & { format: ExportFormat };
+
 /** The CSV exports: who may have them (the policy's tracking.export), of which rows, as a stream. */
 export class TrackingExportService {
   private readonly repo: ExportRepository;
@@ -37,7 +44,8 @@ export class TrackingExportService {
    * The viewer's organization's rows of `spec` in [from, to), as Postgres writes them, and the
    * format; FORBIDDEN (before the filters are even read) or BAD_USER_INPUT first.
    */
-  async open(viewer: User, spec: ExportSpec, q: ExportQuery): Promise<OpenCopy & { format: ExportFormat }> {
+  async open(viewer: User, name: ExportName, q: ExportQuery): Promise<OpenExport> {
+    const spec = SPECS[name];
     requireAccess(viewer, "tracking.export");
     const from = parseTime(q.from, "from");
     const to = parseTime(q.to, "to");

@@ -1,5 +1,5 @@
 import { Arg, Ctx, Field, FieldResolver, ID, InputType, Mutation, Query, Resolver, Root, Subscription } from "type-graphql";
-import { revive } from "../../db/hydrate";
+import { received } from "../../events/received";
 import { audience } from "../../events/pubsub";
 import { type Context, viewerOf } from "../../graphql/context";
 import { Availability, User, UserRole } from "./user.entity";
@@ -63,7 +63,7 @@ export class UserResolver {
   })
   userAvailabilityChanged(@Root() user: User, @Ctx() ctx: Context): User {
     ctx.renewLoaders();
-    return revive(User, user);
+    return received.user(user);
   }
 
   @FieldResolver(() => Boolean, { description: "Has an open, authenticated subscription socket on any instance." })

@@ -50,8 +50,8 @@ export async function assign(bench: Bench): Promise<void> {
     [rec.a, rec.b],
     [rec.b, rec.a],
   ]) {
-    const req = await services.assignments.assignChat(await asUser(from.id), { chatSessionId: rec.chat, recipientType: RecipientType.USER, recipientId: to.id });
-    await services.assignments.acceptAssignment(await asUser(to.id), req.id);
+    const req = await services.handovers.assignChat(await asUser(from.id), { chatSessionId: rec.chat, recipientType: RecipientType.USER, recipientId: to.id });
+    await services.handovers.acceptAssignment(await asUser(to.id), req.id);
     recordedRequests.push(req.id);
   }
   const recorded = counter.recording;
