@@ -16,7 +16,7 @@ import { isDatabaseUnavailable } from "./db/faults";
 import { notFoundJson, sendError } from "./http/errors";
 import { securityHeaders } from "./http/security-headers";
 import { ApolloServerPluginLandingPageDisabled } from "@apollo/server/plugin/disabled";
-import { observeOperations, operationObserver, requestLogging } from "./http/observability";
+import { observeOperations, operationObserver, requestLine, requestLogging } from "./http/observability";
 import { Metrics } from "./metrics";
 import { withTimeout } from "./kernel/time";
 import { RateLimits } from "./rate-limits";
@@ -284,7 +284,8 @@ export async function createApp(opts: AppOptions): Promise<App> {
     ipLimit,
     express.json({ limit: config.bodyLimitBytes }),
     expressMiddleware(apollo, {
-      context: ({ req }) => buildContext(services, req.headers.authorization, req.id as string),
+      context: async ({ req, res }) =>
+        Object.assign(await buildContext(services, req.headers.authorization, req.id as string), { requestLine: requestLine(res) }),
     }),
   );
 

@@ -45,7 +45,7 @@ export class Metrics {
     });
     this.transitions = new Counter({
       name: "baton_handover_transitions_total",
-      help: "Settled handovers by request kind and the status they reached (ASSIGNED: a bulk move)",
+      help: "Written handovers by request kind and the status they reached (ASSIGNED: a bulk move)",
       labelNames: ["kind", "to"],
       registers,
     });

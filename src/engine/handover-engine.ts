@@ -17,7 +17,7 @@ import {
   type JobTable,
   type PartyNotification,
   type RequestState,
-  type Settled,
+  type Written,
   type SettleTarget,
 } from "../repositories/handover.repository";
 import { isUniqueViolation, poolSql, type Sql } from "../db/sql";
@@ -569,7 +569,7 @@ export class HandoverEngine {
     now: Date,
     told: PartyNotification[],
     later?: (effect: () => void | Promise<void>) => void,
-  ): Promise<Settled[]> {
+  ): Promise<Written[]> {
     if (target.requestIds.length === 0) return [];
     if (moveChat && target.requestIds.length !== 1) throw new Error("accept settles one request at a time");
     const settled = await this.repo.settle(sql, {

@@ -18,6 +18,8 @@ export interface Context {
   renewLoaders(): Loaders;
   /** The HTTP request's id (X-Request-Id), or the socket's connection id: in every log line about it. */
   requestId: string | null;
+  /** Over HTTP: the request's log line, which takes the operation's facts (see http/observability.ts). */
+  requestLine?: Record<string, unknown>;
   /** On a socket: its subscription fell too far behind; the socket is closed (4508) to catch up. */
   onFeedOverflow?: () => void;
   /** On a socket: a feed could not go on (the event table unreadable); the socket is closed (4503) to catch up. */

@@ -13,11 +13,27 @@ import type { Metrics, OperationOutcome } from "../metrics";
 const INCOMING_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 const QUIET = new Set(["/healthz", "/readyz", "/metrics"]);
 
+/** What a GraphQL operation answered over HTTP adds to its request's line, by response. */
+const operationFacts = new WeakMap<ServerResponse, Record<string, unknown>>();
+
+/** The object whose members the HTTP request's log line will carry (the operation's facts go in it). */
+export function requestLine(res: ServerResponse): Record<string, unknown> {
+  let facts = operationFacts.get(res);
+  if (!facts) operationFacts.set(res, (facts = {}));
+  return facts;
+}
+
+const withOperation = (res: ServerResponse, value: Record<string, unknown>): Record<string, unknown> => {
+  const facts = operationFacts.get(res);
+  return facts ? { ...value, ...facts } : value;
+};
+
 /**
  * One JSON line per HTTP request (pino-http): method, path, status, duration and a request id,
  * taken from the client's `X-Request-Id` when it is sane, else made, and echoed in the response's
- * `X-Request-Id`; the operation's line and its error lines carry it as `reqId`. Probes
- * (/healthz, /readyz, /metrics) log at debug. Headers are never logged (they hold tokens).
+ * `X-Request-Id`; error lines carry it as `reqId`. A GraphQL request's line also carries its
+ * operation's facts (`requestLine`): one line per request, not one for HTTP and one for GraphQL.
+ * Probes (/healthz, /readyz, /metrics) log at debug. Headers are never logged (they hold tokens).
  */
 export function requestLogging(logger: Logger) {
   const http = pinoHttp({
@@ -38,7 +54,8 @@ export function requestLogging(logger: Logger) {
     },
     // pino-http makes an Error (with a stack) for any 5xx; for a 503 it says nothing the status does not.
     customErrorObject: (_req, res, err, value: Record<string, unknown>) =>
-      res.statusCode === 503 && isStatusOnly(err) ? { res: value.res, responseTime: value.responseTime } : value,
+      withOperation(res, res.statusCode === 503 && isStatusOnly(err) ? { res: value.res, responseTime: value.responseTime } : value),
+    customSuccessObject: (_req, res, value: Record<string, unknown>) => withOperation(res, value),
     customErrorMessage: (_req, res, err) => (res.statusCode === 503 && isStatusOnly(err) ? "request completed" : "request errored"),
     customProps: (req) => ({ reqId: req.id }),
     serializers: {
@@ -62,24 +79,27 @@ export const outcomeCode = (errors: ReadonlyArray<{ extensions?: { code?: unknow
   return errors?.length ? (typeof code === "string" ? code : "INTERNAL_SERVER_ERROR") : "OK";
 };
 
-/** One log line and one metric sample per GraphQL operation, over HTTP or a socket. */
+/**
+ * One metric sample and one log line per GraphQL operation, over HTTP or a socket: over HTTP the
+ * facts go on the request's own line when `line` is given (see `requestLine`), else on a line of
+ * their own ("graphql operation").
+ */
 export function operationObserver(logger: Logger, metrics: Metrics | null) {
   return (
     outcome: OperationOutcome & { userId?: string | null; organizationId?: string | null; requestId?: string | null; transport: "http" | "ws" },
+    line?: Record<string, unknown>,
   ) => {
     metrics?.operation(outcome);
-    logger.info(
-      {
-        reqId: outcome.requestId ?? null,
-        operation: outcome.operation ?? null,
-        code: outcome.code,
-        durationMs: Math.round(outcome.seconds * 1000 * 10) / 10,
-        userId: outcome.userId ?? null,
-        organizationId: outcome.organizationId ?? null,
-        transport: outcome.transport,
-      },
-      "graphql operation",
-    );
+    const facts = {
+      operation: outcome.operation ?? null,
+      code: outcome.code,
+      durationMs: Math.round(outcome.seconds * 1000 * 10) / 10,
+      userId: outcome.userId ?? null,
+      organizationId: outcome.organizationId ?? null,
+      transport: outcome.transport,
+    };
+    if (line) Object.assign(line, facts);
+    else logger.info({ reqId: outcome.requestId ?? null, ...facts }, "graphql operation");
   };
 }
 
@@ -118,7 +138,7 @@ export function observeOperations(observe: ReturnType<typeof operationObserver>,
             organizationId: contextValue.viewer?.organizationId,
             requestId: contextValue.requestId,
             transport: "http",
-          });
+          }, contextValue.requestLine);
         },
       };
     },

@@ -90,8 +90,8 @@ export interface SettleWrite {
   jobs: JobTable | null;
 }
 
-/** One settled request, as committed, with everything its publication needs. */
-export interface Settled {
+/** What a write committed, as its statement returned it: the request, its record, its chat, the event's sequence and the notifications (a settled request, or an opened hop). */
+export interface Written {
   request: AssignmentRequest;
   record: EngagementTrackingRecord;
   chat: ChatSession;
@@ -476,8 +476,7 @@ export interface HopPlanRow {
   managers: Array<{ id: string; name: string }>;
   /** The organization's deadline setting now (null: the default). */
   timeoutSeconds: number | null;
-  /** The recipients the chain tried so far (this request's included) and their requests' statuses, in order. */
-  /** Null where the user no longer exists. */
+  /** The recipients the chain tried so far (this request's included; null where the user no longer exists) and their requests' statuses, in order. */
   triedNames: Array<string | null>;
   triedStatuses: RequestStatus[];
 }
@@ -645,7 +644,7 @@ export class HandoverRepository {
    * records, notifications, job removal, events. Returns each request it settled, as committed:
    * fewer than asked when another transaction got there first, or a row is outside the target.
    */
-  async settle(sql: Sql, w: SettleWrite): Promise<Settled[]> {
+  async settle(sql: Sql, w: SettleWrite): Promise<Written[]> {
     if (w.target.requestIds.length === 0) return [];
     const rows = await sql.rows<{
       request: Record<string, unknown>;
@@ -750,7 +749,7 @@ export class HandoverRepository {
   }
 
   /** Opens the next hops of chains, with every effect, in one statement (see OPEN_HOPS). */
-  async openHops(sql: Sql, hops: HopWrite[], now: Date, eventType: string, jobs: JobTable | null): Promise<Settled[]> {
+  async openHops(sql: Sql, hops: HopWrite[], now: Date, eventType: string, jobs: JobTable | null): Promise<Written[]> {
     if (hops.length === 0) return [];
     const input = hops.map((h, ord) => ({
       id: h.id,
