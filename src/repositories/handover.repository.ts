@@ -261,17 +261,19 @@ const OPEN: Statement = {
          SELECT $17::text, 0, req.expires_at, 'normal', jsonb_build_object('requestId', req.id::text), false, false, $18::text
            FROM req WHERE $17::text IS NOT NULL
          RETURNING id),
+       -- The answer, made before the organization's lock is taken: the lock is held only to append the event and commit.
+       answer AS MATERIALIZED (
+         SELECT (SELECT to_json(rec) FROM rec) AS record, (SELECT coalesce(json_agg(to_json(t)), '[]') FROM told t) AS notifications,
+                (SELECT to_json(chat) FROM chat) AS chat, (SELECT to_json(recipient) FROM recipient) AS recipient,
+                (SELECT timeout_seconds FROM req) AS timeout_seconds, (SELECT expires_at FROM req) AS expires_at),
        ${appendEventsCtes(
          `SELECT $2::uuid AS organization_id, $16::text AS type, req.id AS request_id, rec.id AS tracking_record_id,
                  req.chat_session_id, $4::uuid AS actor_id, $4::uuid AS from_user_id, $5::uuid AS to_user_id,
                  $9::timestamptz AS occurred_at, 1 AS ord
             FROM req JOIN rec ON rec.request_id = req.id`,
-         ["told", "job"],
+         ["told", "job", "answer"],
        )}
-       SELECT sequence, (SELECT to_json(rec) FROM rec) AS record, (SELECT coalesce(json_agg(to_json(t)), '[]') FROM told t) AS notifications,
-              (SELECT to_json(chat) FROM chat) AS chat, (SELECT to_json(recipient) FROM recipient) AS recipient,
-              (SELECT timeout_seconds FROM req) AS timeout_seconds, (SELECT expires_at FROM req) AS expires_at
-         FROM events`,
+       SELECT events.sequence, answer.* FROM events, answer`,
 };
 
 /** See `HandoverRepository.settle`. */
@@ -325,19 +327,23 @@ const SETTLE: Statement = {
          DELETE FROM agenda_jobs
           WHERE $13::text IS NOT NULL AND name = $13::text AND data->>'requestId' IN (SELECT id::text FROM req)
          RETURNING id),
+       -- The answer, made before the organization's lock is taken: the lock is held only to append the events and commit.
+       answer AS MATERIALIZED (
+         SELECT req.id, to_json(req) AS request, to_json(rec) AS record,
+                COALESCE((SELECT to_json(m) FROM moved m WHERE m.id = req.chat_session_id),
+                         (SELECT to_json(c) FROM chat_sessions c WHERE c.id = req.chat_session_id)) AS chat,
+                (SELECT owner_id FROM chat) AS previous_owner_id, coalesce(n.list, '[]') AS notifications
+           FROM req JOIN rec ON rec.request_id = req.id
+           LEFT JOIN (SELECT request_id, json_agg(to_json(t)) AS list FROM told t GROUP BY request_id) n ON n.request_id = req.id),
        ${appendEventsCtes(
          `SELECT req.organization_id, $12::text AS type, req.id AS request_id, rec.id AS tracking_record_id,
                  req.chat_session_id, $5::uuid AS actor_id, req.sender_id AS from_user_id, req.recipient_id AS to_user_id,
                  $4::timestamptz AS occurred_at, req.id AS ord
             FROM req JOIN rec ON rec.request_id = req.id`,
-         ["moved", "told", "jobs"],
+         ["moved", "told", "jobs", "answer"],
        )}
-       SELECT to_json(req) AS request, to_json(rec) AS record, e.sequence,
-              COALESCE((SELECT to_json(m) FROM moved m WHERE m.id = req.chat_session_id),
-                       (SELECT to_json(c) FROM chat_sessions c WHERE c.id = req.chat_session_id)) AS chat,
-              (SELECT owner_id FROM chat) AS previous_owner_id, coalesce(n.list, '[]') AS notifications
-         FROM req JOIN rec ON rec.request_id = req.id JOIN events e ON e.request_id = req.id
-         LEFT JOIN (SELECT request_id, json_agg(to_json(t)) AS list FROM told t GROUP BY request_id) n ON n.request_id = req.id`,
+       SELECT a.request, a.record, e.sequence, a.chat, a.previous_owner_id, a.notifications
+         FROM answer a JOIN events e ON e.request_id = a.id`,
 };
 
 /** Chats locked without waiting (the deadline's batches): returns the ids it got; a busy chat is left for the next batch. */
