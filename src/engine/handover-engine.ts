@@ -27,6 +27,7 @@ import { AssignmentEventType } from "../modules/assignments/assignment-event.ent
 import { optionalText, requireId, requireReason } from "../validation";
 import { type Action, ASSIGN, DISCUSS, DISCUSSION_END, KINDS, type KindSpec, LIFECYCLE, type Transition } from "./lifecycle";
 import type { Answer } from "./answer";
+import { HOP_GUARD } from "./rules";
 import { alreadyPending, assumeOpen, decideAct, decideHop, decideOpen, type HopCause, type HopPlan, openAsk, type OpenPlan, requestExpired, tell, tellKnowing, timeoutFor } from "./decide";
 
 export interface OpenRequestInput {
@@ -495,12 +496,12 @@ export class HandoverEngine {
     // deactivation) either commits first and is seen here (the chain is planned again without
     // them), or waits for this transaction and then finds the hop among their pending requests.
     for (let round = 0; open.length > 0 && round < 3; round++) {
-      const rows = await this.repo.planHops(sql, open, cause === "reject" ? "reject" : "timeout");
+      const rows = await this.repo.planHops(sql, open, cause === "reject" ? "reject" : "timeout", HOP_GUARD);
       const managers = [...new Set(rows.flatMap((r) => (r.next ? [] : r.managers.map((m) => m.id))))];
       const online = managers.length > 0 ? await this.online(managers).catch(() => new Set<string>()) : new Set<string>();
       const planned = rows.map((row) => [row.requestId, decideHop(row, cause, online)] as const);
       const chosen = [...new Set(planned.flatMap(([, p]) => (p.next ? [p.next.id] : [])))];
-      const stillAble = await this.repo.lockRecipients(sql, chosen);
+      const stillAble = await this.repo.lockRecipients(sql, chosen, HOP_GUARD);
       open = [];
       for (const [id, plan] of planned) {
         // After the last round, one who became unable yet again ends the chain rather than receive it.

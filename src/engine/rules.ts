@@ -56,6 +56,19 @@ export function receivingGuard(type: RecipientType, senderId: string, awayRefuse
   return { roles: RECEIVING_ROLES[type], notIds: [senderId], awayRefused };
 }
 
+/**
+ * The receiving rule for a fallback chain's hops, as the guard its plan query and the lock of the
+ * chosen recipients carry: the roles each kind of person may reach (RECEIVING_ROLES), and never
+ * someone AWAY, whatever the organization's setting (a hop goes to someone who can answer now).
+ * The chat's owner and the chain's sender are always excluded (the query knows them per request).
+ */
+export interface HopGuard {
+  rolesFor: Readonly<Record<RecipientType, readonly UserRole[]>>;
+  awayRefused: boolean;
+}
+
+export const HOP_GUARD: HopGuard = { rolesFor: RECEIVING_ROLES, awayRefused: true };
+
 const WHO: Record<ReceivingPart, { who: string; none: string }> = {
   recipient: { who: "The recipient", none: "No such recipient" },
   fallback: { who: "The fallback", none: "No such user" },

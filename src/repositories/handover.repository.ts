@@ -363,10 +363,10 @@ const CHATS_PENDING_FOR_RECIPIENT: Statement = {
   text: `SELECT DISTINCT chat_session_id AS id FROM assignment_requests WHERE recipient_id = $1 AND status = '${RequestStatus.PENDING}'`,
 };
 
-/** Share-locks users a hop is about to be sent to; returns those still active and not AWAY. */
+/** Share-locks users a hop is about to be sent to; returns those still active and (when $2, the hop guard's awayRefused) not AWAY. */
 const LOCK_RECIPIENTS: Statement = {
   name: "handover.lockRecipients",
-  text: `SELECT id, active AND availability <> 'AWAY' AS able FROM users WHERE id = ANY($1::uuid[]) ORDER BY id FOR SHARE`,
+  text: `SELECT id, active AND (availability <> 'AWAY' OR NOT $2) AS able FROM users WHERE id = ANY($1::uuid[]) ORDER BY id FOR SHARE`,
 };
 
 const USERS_BY_IDS: Statement = {
@@ -398,8 +398,8 @@ const PLAN_HOPS: Statement = {
            SELECT u.id, u.name, f.pos
              FROM unnest(r.fallback_recipient_ids) WITH ORDINALITY AS f(id, pos)
              JOIN users u ON u.id = f.id AND u.organization_id = r.organization_id
-            WHERE u.active AND u.availability <> 'AWAY' AND u.id <> c.owner_id AND u.id <> r.sender_id
-              AND CASE r.recipient_type WHEN '${RecipientType.USER}' THEN u.role = 'USER' ELSE u.role <> 'USER' END
+            WHERE u.active AND (u.availability <> 'AWAY' OR NOT $5) AND u.id <> c.owner_id AND u.id <> r.sender_id
+              AND u.role = ANY(CASE r.recipient_type WHEN '${RecipientType.USER}' THEN $3::text[] ELSE $4::text[] END)
             ORDER BY f.pos LIMIT 1) nxt ON true
          LEFT JOIN LATERAL (
            SELECT json_agg(json_build_object('id', m.id, 'name', m.name) ORDER BY m.pending, m.last_at NULLS FIRST, m.id) AS list
@@ -407,7 +407,7 @@ const PLAN_HOPS: Statement = {
                           (SELECT count(*) FROM assignment_requests p WHERE p.recipient_id = u.id AND p.status = '${RequestStatus.PENDING}') AS pending,
                           (SELECT max(p.created_at) FROM assignment_requests p WHERE p.recipient_id = u.id) AS last_at
                      FROM users u
-                    WHERE u.organization_id = r.organization_id AND u.active AND u.role <> 'USER' AND u.availability <> 'AWAY'
+                    WHERE u.organization_id = r.organization_id AND u.active AND u.role = ANY($4::text[]) AND (u.availability <> 'AWAY' OR NOT $5)
                       AND u.id <> c.owner_id AND u.id <> r.sender_id AND u.id <> ALL (tried.ids)
                       -- Inside, not in ON: a one-time filter, so the ranking runs only for chains that need it.
                       AND nxt.id IS NULL AND $2 = 'timeout' AND s.fallback_to_managers AND NOT r.last_resort) m
@@ -470,6 +470,12 @@ const OPEN_HOPS: Statement = {
               (SELECT coalesce(json_agg(to_json(t)), '[]') FROM told t WHERE t.request_id = req.id) AS notifications
          FROM req JOIN rec ON rec.request_id = req.id JOIN events e ON e.request_id = req.id`,
 };
+
+/** The receiving rule a hop's plan is decided on, as data (src/engine/rules.ts HOP_GUARD). */
+export interface HopGuardRow {
+  rolesFor: Readonly<Record<RecipientType, readonly string[]>>;
+  awayRefused: boolean;
+}
 
 /** One row of `planHops`. */
 export interface HopPlanRow {
@@ -709,9 +715,9 @@ export class HandoverRepository {
    * concurrent change to them waits, or is seen if it committed first); returns those still
    * able to take a request (active, not AWAY).
    */
-  async lockRecipients(sql: Sql, ids: string[]): Promise<Set<string>> {
+  async lockRecipients(sql: Sql, ids: string[], guard: HopGuardRow): Promise<Set<string>> {
     if (ids.length === 0) return new Set();
-    const rows = await sql.rows<{ id: string; able: boolean }>(LOCK_RECIPIENTS, [ids]);
+    const rows = await sql.rows<{ id: string; able: boolean }>(LOCK_RECIPIENTS, [ids, guard.awayRefused]);
     return new Set(rows.filter((r) => r.able).map((r) => r.id));
   }
 
@@ -728,7 +734,7 @@ export class HandoverRepository {
    * chat is open and whose sender is active. Read in the settling transaction, which holds the
    * requests and their chats.
    */
-  async planHops(sql: Sql, requestIds: string[], cause: "timeout" | "reject"): Promise<HopPlanRow[]> {
+  async planHops(sql: Sql, requestIds: string[], cause: "timeout" | "reject", guard: HopGuardRow): Promise<HopPlanRow[]> {
     if (requestIds.length === 0) return [];
     const rows = await sql.rows<{
       request_id: string;
@@ -741,7 +747,7 @@ export class HandoverRepository {
       tried_names: string[];
       tried_statuses: RequestStatus[];
       managers: Array<{ id: string; name: string }>;
-    }>(PLAN_HOPS, [requestIds, cause]);
+    }>(PLAN_HOPS, [requestIds, cause, guard.rolesFor[RecipientType.USER], guard.rolesFor[RecipientType.MANAGER], guard.awayRefused]);
     return rows.map((r) => ({
       requestId: r.request_id,
       recipientType: r.recipient_type,

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { type Candidate, type ReceivingPart, receiveError, receiveProblem } from "../../src/engine/rules";
+import { type Candidate, HOP_GUARD, type ReceivingPart, receiveError, receiveProblem } from "../../src/engine/rules";
 import { RecipientType } from "../../src/modules/assignments/assignment-request.entity";
 import { Availability, UserRole } from "../../src/modules/users/user.entity";
 
@@ -49,6 +49,22 @@ const cases = parts.flatMap((as) =>
 );
 
 describe("the receiving rule", () => {
+  it("as a hop's guard (the data the hop query and the recipients' lock apply): admits exactly whom the rule lets receive at their turn", () => {
+    // What handover.planHops and handover.lockRecipients do with the guard, read as they are written.
+    const admits = (type: RecipientType, c: Candidate) =>
+      c.active && !(HOP_GUARD.awayRefused && c.availability === Availability.AWAY) && c.id !== OWNER && c.id !== SENDER && HOP_GUARD.rolesFor[type].includes(c.role);
+    let admitted = 0;
+    for (const type of [RecipientType.USER, RecipientType.MANAGER]) {
+      for (const c of candidates) {
+        if (!c) continue;
+        const rule = receiveProblem(c, { as: "fallback", type, ownerId: OWNER, senderId: SENDER, awayRefused: true }) === null;
+        expect(admits(type, c), JSON.stringify({ type, c })).toBe(rule);
+        if (rule) admitted++;
+      }
+    }
+    expect(admitted).toBeGreaterThan(0);
+  });
+
   it(`covers ${cases.length} cases, each answered as the rule reads`, () => {
     for (const { as, type, awayRefused, c, want } of cases) {
       const got = receiveProblem(c, receiving(as, type, awayRefused));
