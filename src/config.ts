@@ -1,4 +1,5 @@
 import { hostname } from "node:os";
+import { parseSecretKey } from "./kernel/secret-box";
 
 /** Environment, validated once at start; every problem is reported together. */
 export type LogLevel = "fatal" | "error" | "warn" | "info" | "debug" | "trace" | "silent";
@@ -52,6 +53,14 @@ export interface Config {
   consoleApiOrigins: string[];
   /** Express's `trust proxy`: which proxies' X-Forwarded-For to believe for the client's IP. */
   trustProxy: boolean | number | string;
+  webhooks: WebhookConfig;
+}
+
+export interface WebhookConfig {
+  /** WEBHOOK_SECRET_KEY: 32 bytes (64 hex digits or base64) that seal endpoint secrets at rest; null: stored as they are. */
+  secretKey: Buffer | null;
+  /** WEBHOOK_ALLOW_PRIVATE_NETWORKS: http:// and loopback/private/link-local targets allowed (tests, on-premises CRMs). */
+  allowPrivateNetworks: boolean;
 }
 
 export type IntrospectionMode = "authenticated" | "public" | "off";
@@ -185,6 +194,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     corsOrigins: origins("CORS_ORIGINS", env.CORS_ORIGINS, problems),
     consoleApiOrigins: origins("CONSOLE_API_ORIGINS", env.CONSOLE_API_ORIGINS, problems),
     trustProxy: trustProxy(env.TRUST_PROXY),
+    webhooks: {
+      secretKey: secretKey(env.WEBHOOK_SECRET_KEY, problems),
+      allowPrivateNetworks: bool("WEBHOOK_ALLOW_PRIVATE_NETWORKS", false),
+    },
     limits: {
       subscriptionsPerSocket: int("WS_MAX_SUBSCRIPTIONS_PER_SOCKET", 50, 1, 10_000),
       socketsPerUser: int("WS_MAX_SOCKETS_PER_USER", 20, 1, 10_000),
@@ -197,6 +210,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
 
   if (problems.length > 0) throw new ConfigError(problems);
   return config;
+}
+
+function secretKey(raw: string | undefined, problems: string[]): Buffer | null {
+  if (raw === undefined || raw.trim() === "") return null;
+  const key = parseSecretKey(raw);
+  if (!key) problems.push("WEBHOOK_SECRET_KEY must be 32 bytes as 64 hex digits or base64 (e.g. `openssl rand -base64 32`)");
+  return key;
 }
 
 function origins(name: string, raw: string | undefined, problems: string[]): string[] {

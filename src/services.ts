@@ -4,6 +4,9 @@ import type { Logger } from "./logger";
 import { type DeadlineJobs, HandoverEngine } from "./engine/handover-engine";
 import { BiAccessService } from "./modules/bi/bi-access.service";
 import { RelationService } from "./modules/reads/relation.service";
+import { WebhookService } from "./modules/webhooks/webhook.service";
+import { SecretBox } from "./kernel/secret-box";
+import type { WebhookConfig } from "./config";
 import { AssignmentEventService } from "./modules/assignments/assignment-event.service";
 import { type Presence, LocalPresence } from "./modules/presence/presence.service";
 import { BulkAssignService } from "./modules/assignments/bulk-assign.service";
@@ -26,6 +29,8 @@ export function createServices(
   presence: Presence = new LocalPresence(),
   /** Where timeout jobs live: the scheduler, started afterwards with the engine (app.ts); none in tools and tests. */
   deadlines?: DeadlineJobs,
+  /** Webhook endpoints: secrets sealed with this key, private networks allowed or not (WEBHOOK_* variables). */
+  webhooks: WebhookConfig = { secretKey: null, allowPrivateNetworks: false },
 ) {
   const settings = new SettingsService(dataSource);
   // The change is committed but its events were not published: subscribers are told to catch up.
@@ -58,6 +63,7 @@ export function createServices(
     bi: new BiAccessService(dataSource),
     /** Rows by key for the GraphQL loaders, one statement per relation and operation. */
     reads: new RelationService(dataSource),
+    webhooks: new WebhookService(dataSource, { box: new SecretBox(webhooks.secretKey), allowPrivateNetworks: webhooks.allowPrivateNetworks }),
   };
 }
 

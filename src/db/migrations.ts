@@ -11,6 +11,7 @@ import { OrganizationTimeZone1764140000000 } from "../../migrations/176414000000
 import { BiDimensions1764150000000 } from "../../migrations/1764150000000-BiDimensions";
 import { FallbackChains1764160000000 } from "../../migrations/1764160000000-FallbackChains";
 import { TenantScopedBi1764170000000 } from "../../migrations/1764170000000-TenantScopedBi";
+import { WebhookEndpoints1764180000000 } from "../../migrations/1764180000000-WebhookEndpoints";
 
 /** Listed explicitly (no glob): the same list works compiled, in vitest and in the CLI. */
 export const migrations = [
@@ -27,4 +28,5 @@ export const migrations = [
   BiDimensions1764150000000,
   FallbackChains1764160000000,
   TenantScopedBi1764170000000,
+  WebhookEndpoints1764180000000,
 ];

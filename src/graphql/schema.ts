@@ -10,6 +10,7 @@ import { NotificationResolver } from "../modules/notifications/notification.reso
 import { SettingsResolver } from "../modules/settings/settings.resolver";
 import { TrackingResolver } from "../modules/tracking/tracking.resolver";
 import { UserResolver } from "../modules/users/user.resolver";
+import { WebhookResolver } from "../modules/webhooks/webhook.resolver";
 
 export const resolvers = [
   UserResolver,
@@ -22,6 +23,7 @@ export const resolvers = [
   SettingsResolver,
   DiscussionResolver,
   DiscussionMessageResolver,
+  WebhookResolver,
 ] as const;
 
 /** Subscriptions take their feeds from `context.services.pubsub` (bounded, typed), not from type-graphql's topics. */

@@ -64,6 +64,7 @@ interface Subjects {
   "users.manage": null;
   "user.setAvailability": { id: string };
   "settings.manage": null;
+  "webhooks.manage": null;
 }
 export type Permission = keyof Subjects;
 
@@ -132,6 +133,8 @@ const RULES: { [P in Permission]: Rule<Subjects[P]> } = {
     refusal: "Only managers and admins may set someone else's availability",
   },
   "settings.manage": { allows: (v) => isAdmin(v), refusal: "Only admins may change the Assign/Discuss settings" },
+  /** Webhook endpoints: see, create, change, rotate, delete (their secrets sign as Baton). */
+  "webhooks.manage": { allows: (v) => isAdmin(v), refusal: "Only admins may manage webhook endpoints" },
 };
 
 /**

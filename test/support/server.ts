@@ -37,11 +37,13 @@ export interface TestServerOptions {
   consoleApiOrigins?: string[];
   /** A fixed port (default: any free one). */
   port?: number;
+  /** WEBHOOK_SECRET_KEY and WEBHOOK_ALLOW_PRIVATE_NETWORKS. */
+  webhooks?: { secretKey: Buffer | null; allowPrivateNetworks: boolean };
 }
 
 export async function startTestServer(dataSource: DataSource, overrides: TestServerOptions = {}): Promise<TestServer> {
   const app = await createApp({
-    config: { port: overrides.port ?? 0, host: "127.0.0.1", bodyLimitBytes: overrides.bodyLimitBytes ?? 1_000_000, maxQueryDepth: 10, corsOrigins: overrides.corsOrigins, consoleApiOrigins: overrides.consoleApiOrigins },
+    config: { port: overrides.port ?? 0, host: "127.0.0.1", bodyLimitBytes: overrides.bodyLimitBytes ?? 1_000_000, maxQueryDepth: 10, corsOrigins: overrides.corsOrigins, consoleApiOrigins: overrides.consoleApiOrigins, webhooks: overrides.webhooks },
     dataSource,
     jwtSecret: TEST_JWT_SECRET,
     logger: pino({ level: process.env.TEST_LOG_LEVEL ?? "silent" }),

@@ -13,6 +13,7 @@ describe("configuration", () => {
     expect(c.corsOrigins).toEqual([]);
     expect(c.consoleApiOrigins).toEqual([]);
     expect(c.trustProxy).toBe(false);
+    expect(c.webhooks).toEqual({ secretKey: null, allowPrivateNetworks: false });
     expect(c.shutdownGraceMs).toBe(10_000);
     expect(c.shutdownDelayMs).toBe(0);
     expect(c.limits).toEqual({ subscriptionsPerSocket: 50, socketsPerUser: 20, unauthenticatedSockets: 1_000, authTimeoutMs: 5_000, queuedEventsPerSubscription: 1_000, slowReaderMs: 15_000 });
@@ -33,6 +34,8 @@ describe("configuration", () => {
       CORS_ORIGINS: "https://console.example.com, http://localhost:5173",
       TRUST_PROXY: "uniquelocal",
       WS_MAX_SOCKETS_PER_USER: "3",
+      WEBHOOK_SECRET_KEY: "ab".repeat(32),
+      WEBHOOK_ALLOW_PRIVATE_NETWORKS: "true",
     });
     expect(c.rateLimits).toEqual({ perUserPerMinute: 0, perIpPerMinute: 100 });
     expect(c.metrics).toEqual({ enabled: false, port: 9100, host: "0.0.0.0", onApiPort: true });
@@ -43,17 +46,18 @@ describe("configuration", () => {
     expect(c.corsOrigins).toEqual(["https://console.example.com", "http://localhost:5173"]);
     expect(c.trustProxy).toBe("uniquelocal");
     expect(c.limits.socketsPerUser).toBe(3);
+    expect(c.webhooks).toEqual({ secretKey: Buffer.from("ab".repeat(32), "hex"), allowPrivateNetworks: true });
   });
 
   it("reports every bad variable at once", () => {
     let err: unknown;
     try {
-      loadConfig({ CORS_ORIGINS: "console.example.com", CONSOLE_API_ORIGINS: "http://x.example/path", GRAPHQL_INTROSPECTION: "maybe", RATE_LIMIT_PER_MINUTE: "-1", WS_MAX_QUEUED_EVENTS: "5" });
+      loadConfig({ CORS_ORIGINS: "console.example.com", CONSOLE_API_ORIGINS: "http://x.example/path", GRAPHQL_INTROSPECTION: "maybe", RATE_LIMIT_PER_MINUTE: "-1", WS_MAX_QUEUED_EVENTS: "5", WEBHOOK_SECRET_KEY: "too short" });
     } catch (e) {
       err = e;
     }
     expect(err).toBeInstanceOf(ConfigError);
     const problems = (err as ConfigError).problems.join("\n");
-    for (const name of ["CORS_ORIGINS", "CONSOLE_API_ORIGINS", "GRAPHQL_INTROSPECTION", "RATE_LIMIT_PER_MINUTE", "WS_MAX_QUEUED_EVENTS"]) expect(problems).toContain(name);
+    for (const name of ["CORS_ORIGINS", "CONSOLE_API_ORIGINS", "GRAPHQL_INTROSPECTION", "RATE_LIMIT_PER_MINUTE", "WS_MAX_QUEUED_EVENTS", "WEBHOOK_SECRET_KEY"]) expect(problems).toContain(name);
   });
 });
