@@ -24,7 +24,7 @@ const LIST = `{ webhookEndpoints { ${ENDPOINT} } }`;
 type Created = { createWebhookEndpoint: { secret: string; endpoint: { id: string; url: string; eventTypes: string[]; enabled: boolean } } };
 
 const call = async <T>(s: TestServer, query: string, variables: Record<string, unknown>, token: string) => (await s.raw({ query, variables }, token)) as GqlResult<T>;
-const rows = async () => (await db.dataSource.query(`SELECT * FROM webhook_endpoints WHERE organization_id = $1`, [w.organizationId])) as Array<Record<string, unknown>>;
+const rows = (): Promise<Array<Record<string, unknown>>> => db.dataSource.query(`SELECT * FROM webhook_endpoints WHERE organization_id = $1`, [w.organizationId]);
 
 beforeAll(async () => {
   db = await createTestDatabase();
@@ -124,7 +124,7 @@ describe("webhook endpoints", () => {
     expect(overlapHours).toBeGreaterThan(23.9);
     expect(overlapHours).toBeLessThanOrEqual(24);
     // The service signs with both during the overlap: the new secret first.
-    const endpoint = (await server.app.services.webhooks.list(w.admin))[0]!;
+    const endpoint = (await server.app.services.webhooks.list(w.admin))[0];
     expect(server.app.services.webhooks.secretsOf(endpoint)).toEqual([rotated.data!.rotateWebhookSecret.secret, created.secret]);
     expect(server.app.services.webhooks.secretsOf(endpoint, new Date(Date.now() + 25 * 3_600_000))).toEqual([rotated.data!.rotateWebhookSecret.secret]);
 
