@@ -327,6 +327,27 @@ describe("SIGTERM with requests in flight", () => {
   });
 });
 
+describe("request log lines held in memory (written 4 kB or 200 ms at a time)", () => {
+  it("are all written when the process stops on SIGTERM: none lost with the buffer", async () => {
+    const server = await spawnServer(db.url);
+    let out = "";
+    server.child.stdout?.on("data", (c: Buffer) => (out += c.toString()));
+    const ids = Array.from({ length: 5 }, (_, i) => `flush-${i}-${Date.now()}`);
+    for (const id of ids) {
+      const res = await fetch(server.url, {
+        method: "POST",
+        headers: { "content-type": "application/json", authorization: `Bearer ${w.token(w.mark)}`, "x-request-id": id },
+        body: JSON.stringify({ query: "{ me { id } }" }),
+      });
+      expect(res.status).toBe(200);
+    }
+    server.child.kill("SIGTERM");
+    expect(await server.exited).toBe(0);
+    const lines = out.split("\n").filter(Boolean).map((l) => JSON.parse(l) as { reqId?: string; msg?: string });
+    for (const id of ids) expect(lines.filter((l) => l.reqId === id && l.msg === "request completed"), id).toHaveLength(1);
+  });
+});
+
 describe("SIGTERM with SHUTDOWN_DELAY_MS", () => {
   it("readiness answers 503 (draining) at once while requests are still served, then the process stops", async () => {
     const server = await spawnServer(db.url, { SHUTDOWN_DELAY_MS: "1500" });
