@@ -91,6 +91,7 @@ export async function createApp(opts: AppOptions): Promise<App> {
   const services = createServices(dataSource, pubsub, opts.jwtSecret, logger, presence, scheduler ?? undefined, config.webhooks);
   const schema = await buildBatonSchema();
   await scheduler?.start(services.handovers);
+  services.webhookDispatcher.start();
   const rollup = new RollupRefresher(services.bi, opts.biRollupRefreshSeconds ?? 0, logger);
   rollup.start();
 
@@ -135,8 +136,10 @@ export async function createApp(opts: AppOptions): Promise<App> {
       : new Metrics({
           pendingRequests: () => services.assignmentQueries.countPending(),
           websocketConnections: () => websocket.connectionCount(),
+          webhookQueueDepth: () => services.webhookDispatcher.queueDepth(),
         });
   if (metrics) pubsub.onCommittedEvent((message) => metrics.event(message));
+  if (metrics) services.webhookDispatcher.observe(metrics.webhooks);
   const observe = operationObserver(logger, metrics);
   const clientIp = (req: IncomingMessage): string | undefined => proxyaddr(req, app.get("trust proxy fn") as (addr: string, i: number) => boolean);
   const websocket = attachWebSocket({
@@ -364,6 +367,7 @@ export async function createApp(opts: AppOptions): Promise<App> {
       }
       await websocket.close();
       await scheduler?.stop();
+      await services.webhookDispatcher.stop();
       await rollup.stop();
       httpServer.closeAllConnections();
       await closed;

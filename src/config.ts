@@ -61,7 +61,24 @@ export interface WebhookConfig {
   secretKey: Buffer | null;
   /** WEBHOOK_ALLOW_PRIVATE_NETWORKS: http:// and loopback/private/link-local targets allowed (tests, on-premises CRMs). */
   allowPrivateNetworks: boolean;
+  /** WEBHOOK_RETRY_SCHEDULE_SECONDS: the wait before each retry (jittered +-20 %); after the last, FAILED. */
+  retryScheduleSeconds: number[];
+  /** WEBHOOK_DISABLE_AFTER_HOURS: an endpoint whose every attempt has failed this long is disabled (0: never). */
+  disableAfterHours: number;
+  /** WEBHOOK_MAX_IN_FLIGHT: requests at once per endpoint, across every instance. */
+  maxInFlight: number;
+  /** WEBHOOK_TIMEOUT_SECONDS: for one attempt, connect to last byte (the issue's 10 s). */
+  timeoutSeconds: number;
 }
+
+export const DEFAULT_WEBHOOK_CONFIG: WebhookConfig = {
+  secretKey: null,
+  allowPrivateNetworks: false,
+  retryScheduleSeconds: [5, 30, 120, 600, 1800, 3600, 7200, 14400, 28800],
+  disableAfterHours: 72,
+  maxInFlight: 4,
+  timeoutSeconds: 10,
+};
 
 export type IntrospectionMode = "authenticated" | "public" | "off";
 const INTROSPECTION_MODES: readonly IntrospectionMode[] = ["authenticated", "public", "off"];
@@ -197,6 +214,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     webhooks: {
       secretKey: secretKey(env.WEBHOOK_SECRET_KEY, problems),
       allowPrivateNetworks: bool("WEBHOOK_ALLOW_PRIVATE_NETWORKS", false),
+      retryScheduleSeconds: schedule("WEBHOOK_RETRY_SCHEDULE_SECONDS", env.WEBHOOK_RETRY_SCHEDULE_SECONDS, DEFAULT_WEBHOOK_CONFIG.retryScheduleSeconds, problems),
+      disableAfterHours: decimal("WEBHOOK_DISABLE_AFTER_HOURS", env.WEBHOOK_DISABLE_AFTER_HOURS, DEFAULT_WEBHOOK_CONFIG.disableAfterHours, 0, 8760, problems),
+      maxInFlight: int("WEBHOOK_MAX_IN_FLIGHT", DEFAULT_WEBHOOK_CONFIG.maxInFlight, 1, 64),
+      timeoutSeconds: decimal("WEBHOOK_TIMEOUT_SECONDS", env.WEBHOOK_TIMEOUT_SECONDS, DEFAULT_WEBHOOK_CONFIG.timeoutSeconds, 0.1, 60, problems),
     },
     limits: {
       subscriptionsPerSocket: int("WS_MAX_SUBSCRIPTIONS_PER_SOCKET", 50, 1, 10_000),
@@ -210,6 +231,27 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
 
   if (problems.length > 0) throw new ConfigError(problems);
   return config;
+}
+
+/** Seconds between retries, comma-separated positive numbers (at most 30 of them, each at most a week). */
+function schedule(name: string, raw: string | undefined, fallback: number[], problems: string[]): number[] {
+  if (raw === undefined || raw.trim() === "") return fallback;
+  const values = raw.split(",").map((v) => Number(v.trim()));
+  if (values.length > 30 || values.some((v) => !Number.isFinite(v) || v <= 0 || v > 7 * 86400)) {
+    problems.push(`${name} must be comma-separated seconds, each above 0 and at most 604800, at most 30 of them (got "${raw}")`);
+    return fallback;
+  }
+  return values;
+}
+
+function decimal(name: string, raw: string | undefined, fallback: number, min: number, max: number, problems: string[]): number {
+  if (raw === undefined || raw.trim() === "") return fallback;
+  const value = Number(raw);
+  if (!Number.isFinite(value) || value < min || value > max) {
+    problems.push(`${name} must be a number between ${min} and ${max} (got "${raw}")`);
+    return fallback;
+  }
+  return value;
 }
 
 function secretKey(raw: string | undefined, problems: string[]): Buffer | null {

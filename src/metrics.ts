@@ -27,7 +27,19 @@ export class Metrics {
   private readonly responseSeconds: Histogram<"to">;
   private readonly lateness: Histogram;
 
-  constructor(sources: { pendingRequests: () => Promise<number>; websocketConnections: () => number }) {
+  /** The webhook dispatcher's observer (src/jobs/webhook-dispatcher.ts). */
+  readonly webhooks: {
+    attempt(outcome: string, seconds: number): void;
+    settled(status: "DELIVERED" | "FAILED"): void;
+    delivered(seconds: number): void;
+  };
+
+  constructor(sources: {
+    pendingRequests: () => Promise<number>;
+    websocketConnections: () => number;
+    /** Pending deliveries per endpoint id. */
+    webhookQueueDepth?: () => Promise<Map<string, number>>;
+  }) {
     const registers = [this.registry];
     collectDefaultMetrics({ register: this.registry });
     this.operations = new Counter({
@@ -71,6 +83,53 @@ export class Metrics {
         this.set(await sources.pendingRequests().catch(() => Number.NaN));
       },
     });
+    const attempts = new Counter({
+      name: "baton_webhook_attempts_total",
+      help: "Webhook attempts by outcome: delivered (2xx), http (another status), timeout, network, refused_address",
+      labelNames: ["outcome"],
+      registers,
+    });
+    const attemptSeconds = new Histogram({
+      name: "baton_webhook_attempt_duration_seconds",
+      help: "One webhook attempt, from connecting to the receiver's last byte",
+      buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      registers,
+    });
+    const settled = new Counter({
+      name: "baton_webhook_deliveries_total",
+      help: "Webhook deliveries that reached a final status (DELIVERED, FAILED)",
+      labelNames: ["status"],
+      registers,
+    });
+    const latency = new Histogram({
+      name: "baton_webhook_delivery_latency_seconds",
+      help: "From the event's commit to the receiver's 2xx, retries included",
+      buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 5, 30, 300, 3600, 86400],
+      registers,
+    });
+    this.webhooks = {
+      attempt: (outcome, seconds) => {
+        attempts.inc({ outcome });
+        attemptSeconds.observe(seconds);
+      },
+      settled: (status) => settled.inc({ status }),
+      delivered: (seconds) => latency.observe(seconds),
+    };
+    if (sources.webhookQueueDepth) {
+      const depth = sources.webhookQueueDepth;
+      new Gauge({
+        // The one metric labelled by an id: endpoints are few (at most 20 per organization) and an operator needs to know which is backed up.
+        name: "baton_webhook_queue_depth",
+        help: "Webhook deliveries pending, per endpoint id (read at scrape time)",
+        labelNames: ["endpoint"],
+        registers,
+        async collect() {
+          this.reset();
+          const byEndpoint = await depth().catch(() => new Map<string, number>());
+          for (const [endpoint, n] of byEndpoint) this.set({ endpoint }, n);
+        },
+      });
+    }
     new Gauge({
       name: "baton_websocket_connections",
       help: "WebSocket connections open on this instance, authenticated or not",

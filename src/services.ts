@@ -6,7 +6,8 @@ import { BiAccessService } from "./modules/bi/bi-access.service";
 import { RelationService } from "./modules/reads/relation.service";
 import { WebhookService } from "./modules/webhooks/webhook.service";
 import { SecretBox } from "./kernel/secret-box";
-import type { WebhookConfig } from "./config";
+import { WebhookDispatcher } from "./jobs/webhook-dispatcher";
+import { DEFAULT_WEBHOOK_CONFIG, type WebhookConfig } from "./config";
 import { AssignmentEventService } from "./modules/assignments/assignment-event.service";
 import { type Presence, LocalPresence } from "./modules/presence/presence.service";
 import { BulkAssignService } from "./modules/assignments/bulk-assign.service";
@@ -30,7 +31,7 @@ export function createServices(
   /** Where timeout jobs live: the scheduler, started afterwards with the engine (app.ts); none in tools and tests. */
   deadlines?: DeadlineJobs,
   /** Webhook endpoints: secrets sealed with this key, private networks allowed or not (WEBHOOK_* variables). */
-  webhooks: WebhookConfig = { secretKey: null, allowPrivateNetworks: false },
+  webhooks: WebhookConfig = DEFAULT_WEBHOOK_CONFIG,
 ) {
   const settings = new SettingsService(dataSource);
   // The change is committed but its events were not published: subscribers are told to catch up.
@@ -43,6 +44,9 @@ export function createServices(
     online: (ids) => presence.onlineUserIds(ids),
     onEffectError: afterCommitFailed,
   });
+  const box = new SecretBox(webhooks.secretKey);
+  /** Sends webhook deliveries after commit; started and stopped with the app (app.ts). */
+  const webhookDispatcher = new WebhookDispatcher(dataSource, pubsub, logger, { ...webhooks, box });
   return {
     bulk: new BulkAssignService(dataSource, pubsub, handovers, afterCommitFailed),
     pubsub,
@@ -63,7 +67,8 @@ export function createServices(
     bi: new BiAccessService(dataSource),
     /** Rows by key for the GraphQL loaders, one statement per relation and operation. */
     reads: new RelationService(dataSource),
-    webhooks: new WebhookService(dataSource, { box: new SecretBox(webhooks.secretKey), allowPrivateNetworks: webhooks.allowPrivateNetworks }),
+    webhooks: new WebhookService(dataSource, { box, allowPrivateNetworks: webhooks.allowPrivateNetworks, delivery: webhookDispatcher }),
+    webhookDispatcher,
   };
 }
 

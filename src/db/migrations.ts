@@ -12,6 +12,7 @@ import { BiDimensions1764150000000 } from "../../migrations/1764150000000-BiDime
 import { FallbackChains1764160000000 } from "../../migrations/1764160000000-FallbackChains";
 import { TenantScopedBi1764170000000 } from "../../migrations/1764170000000-TenantScopedBi";
 import { WebhookEndpoints1764180000000 } from "../../migrations/1764180000000-WebhookEndpoints";
+import { WebhookDeliveries1764190000000 } from "../../migrations/1764190000000-WebhookDeliveries";
 
 /** Listed explicitly (no glob): the same list works compiled, in vitest and in the CLI. */
 export const migrations = [
@@ -29,4 +30,5 @@ export const migrations = [
   FallbackChains1764160000000,
   TenantScopedBi1764170000000,
   WebhookEndpoints1764180000000,
+  WebhookDeliveries1764190000000,
 ];

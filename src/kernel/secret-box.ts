@@ -45,3 +45,17 @@ export function parseSecretKey(raw: string): Buffer | null {
   }
   return null;
 }
+
+/** A webhook endpoint's secrets as stored: its own, and after a rotation the previous one with its end. */
+export interface StoredSecrets {
+  secret: string;
+  previousSecret: string | null;
+  previousSecretUntil: Date | null;
+}
+
+/** The secrets that sign a message now: the endpoint's own, and during a rotation the previous one too. */
+export function secretsInForce(box: SecretBox, stored: StoredSecrets, now: Date): string[] {
+  const current = box.open(stored.secret);
+  const previous = stored.previousSecret && stored.previousSecretUntil && stored.previousSecretUntil > now ? box.open(stored.previousSecret) : null;
+  return previous ? [current, previous] : [current];
+}

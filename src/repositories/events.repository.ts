@@ -20,8 +20,14 @@ import { AssignmentEvent } from "../modules/assignments/assignment-event.entity"
  * query, with the lock held, and every other writer of the organization waiting on it.
  *
  * `source` is a SELECT with the columns of `EVENT_COLUMNS` plus `ord` (the order to draw in). It
- * may read the statement's other CTEs. The CTEs are named `event_locks` and `events`; `events`
- * returns `sequence`, `tracking_record_id` and `request_id`.
+ * may read the statement's other CTEs. The CTEs are named `event_locks`, `events` and
+ * `webhook_hooks`; `events` returns `sequence`, `tracking_record_id`, `request_id`,
+ * `organization_id`, `type` and `chat_session_id`.
+ *
+ * Webhooks (issue #22): `webhook_hooks` writes a delivery for each event and each of its
+ * organization's enabled endpoints that wants the event's type, in the same statement, so a
+ * delivery exists exactly when its event committed. Postgres runs a data-modifying CTE to its end
+ * whether or not the main query reads it.
  */
 export const EVENT_COLUMNS =
   "organization_id, type, request_id, tracking_record_id, chat_session_id, actor_id, from_user_id, to_user_id, occurred_at";
@@ -37,7 +43,14 @@ export function appendEventsCtes(source: string, before: readonly string[] = [])
       SELECT ${EVENT_COLUMNS} FROM (${source}) s
        WHERE (SELECT count(*) FROM event_locks) > 0
        ORDER BY ord
-      RETURNING sequence, tracking_record_id, request_id)`;
+      RETURNING sequence, tracking_record_id, request_id, organization_id, type, chat_session_id),
+    webhook_hooks AS (
+      INSERT INTO webhook_deliveries (id, organization_id, endpoint_id, event_sequence, event_type, chat_session_id, next_attempt_at, created_at)
+      SELECT gen_random_uuid(), e.organization_id, w.id, e.sequence, e.type, e.chat_session_id, now(), now()
+        FROM events e
+        JOIN webhook_endpoints w ON w.organization_id = e.organization_id AND w.enabled
+                                AND (cardinality(w.event_types) = 0 OR e.type = ANY (w.event_types))
+      RETURNING 1)`;
 }
 
 const SINCE: Statement = {

@@ -3,6 +3,7 @@ import { print } from "graphql";
 import pino from "pino";
 import type { DataSource } from "typeorm";
 import { type App, createApp } from "../../src/app";
+import { DEFAULT_WEBHOOK_CONFIG, type WebhookConfig } from "../../src/config";
 import { TEST_JWT_SECRET } from "./factories";
 
 export interface GqlResult<T> {
@@ -37,13 +38,13 @@ export interface TestServerOptions {
   consoleApiOrigins?: string[];
   /** A fixed port (default: any free one). */
   port?: number;
-  /** WEBHOOK_SECRET_KEY and WEBHOOK_ALLOW_PRIVATE_NETWORKS. */
-  webhooks?: { secretKey: Buffer | null; allowPrivateNetworks: boolean };
+  /** The WEBHOOK_* variables (unset ones: their defaults). */
+  webhooks?: Partial<WebhookConfig>;
 }
 
 export async function startTestServer(dataSource: DataSource, overrides: TestServerOptions = {}): Promise<TestServer> {
   const app = await createApp({
-    config: { port: overrides.port ?? 0, host: "127.0.0.1", bodyLimitBytes: overrides.bodyLimitBytes ?? 1_000_000, maxQueryDepth: 10, corsOrigins: overrides.corsOrigins, consoleApiOrigins: overrides.consoleApiOrigins, webhooks: overrides.webhooks },
+    config: { port: overrides.port ?? 0, host: "127.0.0.1", bodyLimitBytes: overrides.bodyLimitBytes ?? 1_000_000, maxQueryDepth: 10, corsOrigins: overrides.corsOrigins, consoleApiOrigins: overrides.consoleApiOrigins, webhooks: overrides.webhooks ? { ...DEFAULT_WEBHOOK_CONFIG, ...overrides.webhooks } : undefined },
     dataSource,
     jwtSecret: TEST_JWT_SECRET,
     logger: pino({ level: process.env.TEST_LOG_LEVEL ?? "silent" }),

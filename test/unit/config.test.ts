@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { ConfigError, loadConfig } from "../../src/config";
+import { ConfigError, DEFAULT_WEBHOOK_CONFIG, loadConfig } from "../../src/config";
 
 describe("configuration", () => {
   it("defaults: rate limits on, metrics on loopback port 9464, introspection for signed-in users, no suggestions, same-origin only, the demo on loopback, caps set", () => {
@@ -13,7 +13,7 @@ describe("configuration", () => {
     expect(c.corsOrigins).toEqual([]);
     expect(c.consoleApiOrigins).toEqual([]);
     expect(c.trustProxy).toBe(false);
-    expect(c.webhooks).toEqual({ secretKey: null, allowPrivateNetworks: false });
+    expect(c.webhooks).toEqual(DEFAULT_WEBHOOK_CONFIG);
     expect(c.shutdownGraceMs).toBe(10_000);
     expect(c.shutdownDelayMs).toBe(0);
     expect(c.limits).toEqual({ subscriptionsPerSocket: 50, socketsPerUser: 20, unauthenticatedSockets: 1_000, authTimeoutMs: 5_000, queuedEventsPerSubscription: 1_000, slowReaderMs: 15_000 });
@@ -36,6 +36,10 @@ describe("configuration", () => {
       WS_MAX_SOCKETS_PER_USER: "3",
       WEBHOOK_SECRET_KEY: "ab".repeat(32),
       WEBHOOK_ALLOW_PRIVATE_NETWORKS: "true",
+      WEBHOOK_RETRY_SCHEDULE_SECONDS: "1, 2.5,60",
+      WEBHOOK_DISABLE_AFTER_HOURS: "0.5",
+      WEBHOOK_MAX_IN_FLIGHT: "8",
+      WEBHOOK_TIMEOUT_SECONDS: "3",
     });
     expect(c.rateLimits).toEqual({ perUserPerMinute: 0, perIpPerMinute: 100 });
     expect(c.metrics).toEqual({ enabled: false, port: 9100, host: "0.0.0.0", onApiPort: true });
@@ -46,18 +50,26 @@ describe("configuration", () => {
     expect(c.corsOrigins).toEqual(["https://console.example.com", "http://localhost:5173"]);
     expect(c.trustProxy).toBe("uniquelocal");
     expect(c.limits.socketsPerUser).toBe(3);
-    expect(c.webhooks).toEqual({ secretKey: Buffer.from("ab".repeat(32), "hex"), allowPrivateNetworks: true });
+    expect(c.webhooks).toEqual({
+      secretKey: Buffer.from("ab".repeat(32), "hex"),
+      allowPrivateNetworks: true,
+      retryScheduleSeconds: [1, 2.5, 60],
+      disableAfterHours: 0.5,
+      maxInFlight: 8,
+      timeoutSeconds: 3,
+    });
   });
 
   it("reports every bad variable at once", () => {
     let err: unknown;
     try {
-      loadConfig({ CORS_ORIGINS: "console.example.com", CONSOLE_API_ORIGINS: "http://x.example/path", GRAPHQL_INTROSPECTION: "maybe", RATE_LIMIT_PER_MINUTE: "-1", WS_MAX_QUEUED_EVENTS: "5", WEBHOOK_SECRET_KEY: "too short" });
+      loadConfig({ CORS_ORIGINS: "console.example.com", CONSOLE_API_ORIGINS: "http://x.example/path", GRAPHQL_INTROSPECTION: "maybe", RATE_LIMIT_PER_MINUTE: "-1", WS_MAX_QUEUED_EVENTS: "5", WEBHOOK_SECRET_KEY: "too short",
+        WEBHOOK_RETRY_SCHEDULE_SECONDS: "5,soon", WEBHOOK_DISABLE_AFTER_HOURS: "-1", WEBHOOK_MAX_IN_FLIGHT: "0", WEBHOOK_TIMEOUT_SECONDS: "0" });
     } catch (e) {
       err = e;
     }
     expect(err).toBeInstanceOf(ConfigError);
     const problems = (err as ConfigError).problems.join("\n");
-    for (const name of ["CORS_ORIGINS", "CONSOLE_API_ORIGINS", "GRAPHQL_INTROSPECTION", "RATE_LIMIT_PER_MINUTE", "WS_MAX_QUEUED_EVENTS", "WEBHOOK_SECRET_KEY"]) expect(problems).toContain(name);
+    for (const name of ["CORS_ORIGINS", "CONSOLE_API_ORIGINS", "GRAPHQL_INTROSPECTION", "RATE_LIMIT_PER_MINUTE", "WS_MAX_QUEUED_EVENTS", "WEBHOOK_SECRET_KEY", "WEBHOOK_RETRY_SCHEDULE_SECONDS", "WEBHOOK_DISABLE_AFTER_HOURS", "WEBHOOK_MAX_IN_FLIGHT", "WEBHOOK_TIMEOUT_SECONDS"]) expect(problems).toContain(name);
   });
 });

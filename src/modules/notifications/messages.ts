@@ -85,7 +85,19 @@ export function notificationMessage(type: NotificationType, f: MessageFacts): st
         : `The request to discuss from ${f.senderName} was cancelled${reason}`;
     case NotificationType.DISCUSSION_ENDED:
       return `${f.actorName ?? "Baton"} ended the discussion${reason}`;
+    case NotificationType.WEBHOOK_ENDPOINT_DISABLED:
+      return "Baton disabled a webhook endpoint that kept failing.";
   }
+}
+
+/** To the organization's admins when Baton disables an endpoint (webhookDisabledReason says why, on the endpoint). */
+export function webhookDisabledMessage(url: string, hours: number): string {
+  return `Baton disabled the webhook endpoint ${url}: every delivery to it failed for ${hours} hours. Fix it, enable it again in Settings and redeliver what it missed.`;
+}
+
+/** The endpoint's disabledReason when Baton disables it. */
+export function webhookDisabledReason(hours: number, lastError: string): string {
+  return `Every delivery failed for ${hours} hours (last: ${lastError})`.slice(0, 500);
 }
 
 /**

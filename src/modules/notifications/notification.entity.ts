@@ -19,6 +19,8 @@ export enum NotificationType {
   DISCUSSION_TIMED_OUT = "DISCUSSION_TIMED_OUT",
   DISCUSSION_CANCELLED = "DISCUSSION_CANCELLED",
   DISCUSSION_ENDED = "DISCUSSION_ENDED",
+  /** To the organization's admins: Baton disabled a webhook endpoint that kept failing (WEBHOOK_DISABLE_AFTER_HOURS). */
+  WEBHOOK_ENDPOINT_DISABLED = "WEBHOOK_ENDPOINT_DISABLED",
 }
 
 @Entity("notifications")

@@ -34,6 +34,10 @@ export class WebhookEndpoint {
   @Column("timestamptz", { name: "previous_secret_until", nullable: true })
   previousSecretUntil: Date | null;
 
+  /** Its first failed attempt since its last success (null: not failing); disabled after WEBHOOK_DISABLE_AFTER_HOURS. */
+  @Column("timestamptz", { name: "failing_since", nullable: true })
+  failingSince: Date | null;
+
   @Column("timestamptz", { name: "created_at" })
   createdAt: Date;
 

@@ -1,8 +1,12 @@
-import { Arg, Ctx, Field, ID, InputType, Mutation, Query, Resolver } from "type-graphql";
+import { Arg, Ctx, Field, ID, InputType, Int, Mutation, Query, Resolver } from "type-graphql";
+import { ConnectionType, pageArgs, toConnection } from "../../graphql/pagination";
 import { type Context, viewerOf } from "../../graphql/context";
 import { AssignmentEventType } from "../assignments/assignment-event.entity";
 import type { WebhookEndpoint } from "./webhook-endpoint.entity";
-import { WebhookEndpointObject, WebhookEndpointWithSecretObject } from "./webhook-endpoint.graphql";
+import { WebhookDeliveryObject, WebhookEndpointObject, WebhookEndpointWithSecretObject } from "./webhook-endpoint.graphql";
+import { WebhookDeliveryStatus } from "./webhook-delivery.entity";
+
+const WebhookDeliveryConnection = ConnectionType(WebhookDeliveryObject, "WebhookDelivery");
 import type { EndpointWithSecret } from "./webhook.service";
 
 @InputType()
@@ -55,5 +59,23 @@ export class WebhookResolver {
   @Mutation(() => Boolean, { description: "Admins: removes the endpoint." })
   deleteWebhookEndpoint(@Arg("id", () => ID) id: string, @Ctx() ctx: Context): Promise<boolean> {
     return ctx.services.webhooks.delete(viewerOf(ctx), id);
+  }
+
+  @Query(() => WebhookDeliveryConnection, { description: "Admins: an endpoint's deliveries, newest first; of one status when given." })
+  webhookDeliveries(
+    @Arg("endpointId", () => ID) endpointId: string,
+    @Ctx() ctx: Context,
+    @Arg("status", () => WebhookDeliveryStatus, { nullable: true }) status?: WebhookDeliveryStatus | null,
+    @Arg("first", () => Int, { nullable: true }) first?: number,
+    @Arg("after", () => String, { nullable: true }) after?: string,
+  ) {
+    return ctx.services.webhooks.deliveriesOf(viewerOf(ctx), endpointId, status, pageArgs(first, after)).then(toConnection);
+  }
+
+  @Mutation(() => Int, {
+    description: "Admins: queues every event after afterSequence to the endpoint again (its deliveries, and events it missed while disabled); returns how many.",
+  })
+  redeliverWebhooks(@Arg("endpointId", () => ID) endpointId: string, @Arg("afterSequence", () => String) afterSequence: string, @Ctx() ctx: Context): Promise<number> {
+    return ctx.services.webhooks.redeliver(viewerOf(ctx), endpointId, afterSequence);
   }
 }

@@ -3,10 +3,13 @@ import type { DataSource } from "typeorm";
 import { poolSql } from "../../db/sql";
 import { badInput, BatonError, ErrorCode, notFound } from "../../errors";
 import { privateAddressesOf, type Resolve, systemResolve } from "../../kernel/public-address";
-import type { SecretBox } from "../../kernel/secret-box";
+import { type SecretBox, secretsInForce } from "../../kernel/secret-box";
 import { newWebhookSecret } from "../../kernel/standard-webhooks";
 import { requireAccess } from "../../policy/access";
 import { WebhookRepository } from "../../repositories/webhook.repository";
+import { WebhookDeliveryRepository } from "../../repositories/webhook-delivery.repository";
+import type { Page, PageArgs } from "../../kernel/page";
+import { type WebhookDelivery, WebhookDeliveryStatus } from "./webhook-delivery.entity";
 import { requireId } from "../../validation";
 import { AssignmentEventType } from "../assignments/assignment-event.entity";
 import type { User } from "../users/user.entity";
@@ -25,6 +28,8 @@ export interface WebhookOptions {
   allowPrivateNetworks: boolean;
   resolve?: Resolve;
   clock?: () => Date;
+  /** Told when endpoints change or deliveries are queued again, so they are sent at once (the dispatcher). */
+  delivery?: { endpointsChanged(): void; queued(): void };
 }
 
 export interface EndpointInput {
@@ -46,6 +51,7 @@ export interface EndpointWithSecret {
  */
 export class WebhookService {
   private readonly repo: WebhookRepository;
+  private readonly deliveries: WebhookDeliveryRepository;
   private readonly resolve: Resolve;
   private readonly clock: () => Date;
 
@@ -54,6 +60,7 @@ export class WebhookService {
     private readonly opts: WebhookOptions,
   ) {
     this.repo = new WebhookRepository(poolSql(dataSource));
+    this.deliveries = new WebhookDeliveryRepository(poolSql(dataSource));
     this.resolve = opts.resolve ?? systemResolve;
     this.clock = opts.clock ?? (() => new Date());
   }
@@ -79,6 +86,7 @@ export class WebhookService {
       secret: this.opts.box.seal(secret),
       now: this.clock(),
     });
+    this.opts.delivery?.endpointsChanged();
     return { endpoint, secret };
   }
 
@@ -90,6 +98,7 @@ export class WebhookService {
     if (input.enabled !== undefined && input.enabled !== null && typeof input.enabled !== "boolean") throw badInput("enabled must be true or false", "enabled");
     const updated = await this.repo.update(viewer.organizationId, endpointId, { url, eventTypes, enabled: input.enabled ?? null }, this.clock());
     if (!updated) throw notFound("Webhook endpoint");
+    this.opts.delivery?.endpointsChanged();
     return updated;
   }
 
@@ -107,14 +116,40 @@ export class WebhookService {
   async delete(viewer: User, id: string): Promise<boolean> {
     requireAccess(viewer, "webhooks.manage");
     if (!(await this.repo.delete(viewer.organizationId, requireId(id, "id")))) throw notFound("Webhook endpoint");
+    this.opts.delivery?.endpointsChanged();
     return true;
+  }
+
+  /** An endpoint's deliveries, newest first, of one status or all. */
+  async deliveriesOf(viewer: User, endpointId: string, status: unknown, page: PageArgs): Promise<Page<WebhookDelivery>> {
+    requireAccess(viewer, "webhooks.manage");
+    const id = requireId(endpointId, "endpointId");
+    if (status !== undefined && status !== null && !Object.values(WebhookDeliveryStatus).includes(status as WebhookDeliveryStatus)) {
+      throw badInput("status must be PENDING, DELIVERED or FAILED", "status");
+    }
+    if (!(await this.repo.find(viewer.organizationId, id))) throw notFound("Webhook endpoint");
+    return this.deliveries.list(viewer.organizationId, id, (status as WebhookDeliveryStatus | null | undefined) ?? null, page);
+  }
+
+  /**
+   * Queues again every event after `afterSequence` to the endpoint: deliveries it had (delivered
+   * or failed; the same webhook-id, so a receiver that has one already can tell) and events it
+   * never got (while it was disabled, or of types it did not want then but wants now). Returns how
+   * many were queued.
+   */
+  async redeliver(viewer: User, endpointId: string, afterSequence: unknown): Promise<number> {
+    requireAccess(viewer, "webhooks.manage");
+    const id = requireId(endpointId, "endpointId");
+    if (typeof afterSequence !== "string" || !/^\d{1,18}$/.test(afterSequence)) throw badInput("afterSequence must be an event sequence (digits)", "afterSequence");
+    const queued = await this.deliveries.redeliver(viewer.organizationId, id, afterSequence, this.clock());
+    if (queued === null) throw notFound("Webhook endpoint");
+    if (queued > 0) this.opts.delivery?.queued();
+    return queued;
   }
 
   /** The secrets that sign a message to `endpoint` now: its own, and during a rotation the previous one. */
   secretsOf(endpoint: WebhookEndpoint, now: Date = this.clock()): string[] {
-    const current = this.opts.box.open(endpoint.secret);
-    const previous = endpoint.previousSecret && endpoint.previousSecretUntil && endpoint.previousSecretUntil > now ? this.opts.box.open(endpoint.previousSecret) : null;
-    return previous ? [current, previous] : [current];
+    return secretsInForce(this.opts.box, endpoint, now);
   }
 
   /**

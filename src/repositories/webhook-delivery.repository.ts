@@ -1,0 +1,230 @@
+import { newestFirst } from "../db/keyset";
+import { fromJson, fromRow } from "../db/hydrate";
+import { Conditions, type Sql, type Statement } from "../db/sql";
+import type { Page, PageArgs } from "../kernel/page";
+import { Notification } from "../modules/notifications/notification.entity";
+import { WebhookDelivery, type WebhookDeliveryStatus } from "../modules/webhooks/webhook-delivery.entity";
+
+/** ISO 8601 in UTC with milliseconds and Z, as the API writes times. */
+const iso = (column: string) => `to_char(${column} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
+const person = (id: string) => `(SELECT json_build_object('id', u.id, 'name', u.name, 'email', u.email) FROM users u WHERE u.id = ${id})`;
+/** A request's or record's status as of the event: what the event moved it to (CREATED: still pending). */
+const statusAsOfEvent = (current: string) =>
+  `CASE e.type WHEN 'CREATED' THEN 'PENDING' WHEN 'DISCUSSION_ENDED' THEN ${current} WHEN 'ASSIGNED' THEN ${current} ELSE e.type END`;
+
+/**
+ * The body of the message for the delivery `d` (the Standard Webhooks shape: type, timestamp,
+ * data), from its event and the rows it is about. The event's own facts (type, parties, actor,
+ * time, the status it moved the request to) are exact; the chat is as it stands when the body is
+ * prepared: at the first attempt, normally milliseconds after the commit.
+ */
+const PAYLOAD = `(
+  SELECT json_build_object(
+    'type', 'handover.' || lower(e.type),
+    'timestamp', ${iso("e.occurred_at")},
+    'data', json_build_object(
+      'sequence', e.sequence::text,
+      'type', e.type,
+      'occurredAt', ${iso("e.occurred_at")},
+      'organizationId', e.organization_id,
+      'actor', ${person("e.actor_id")},
+      'fromUser', ${person("e.from_user_id")},
+      'toUser', ${person("e.to_user_id")},
+      'chat', (SELECT json_build_object('id', c.id, 'ownerId', c.owner_id, 'status', c.status, 'channel', c.channel,
+                                        'customerName', c.customer_name, 'customerPhone', c.customer_phone)
+                 FROM chat_sessions c WHERE c.id = e.chat_session_id),
+      'request', (SELECT json_build_object('id', r.id, 'kind', r.kind, 'status', ${statusAsOfEvent("r.status")},
+                                           'sender', ${person("r.sender_id")}, 'recipient', ${person("r.recipient_id")},
+                                           'recipientType', r.recipient_type, 'note', r.note, 'reason', r.reason, 'hop', r.hop,
+                                           'createdAt', ${iso("r.created_at")}, 'expiresAt', ${iso("r.expires_at")},
+                                           'respondedAt', CASE WHEN e.type = 'CREATED' THEN NULL ELSE ${iso("r.responded_at")} END)
+                    FROM assignment_requests r WHERE r.id = e.request_id),
+      'trackingRecord', (SELECT json_build_object('id', t.id, 'kind', t.kind, 'status', ${statusAsOfEvent("t.status")},
+                                                  'fromUserId', t.from_user_id, 'toUserId', t.to_user_id, 'initiatedById', t.initiated_by_id,
+                                                  'reason', t.reason, 'requestedAt', ${iso("t.requested_at")},
+                                                  'respondedAt', CASE WHEN e.type = 'CREATED' THEN NULL ELSE ${iso("t.responded_at")} END,
+                                                  'responseSeconds', CASE WHEN e.type = 'CREATED' THEN NULL ELSE t.response_seconds END)
+                           FROM engagement_tracking_records t WHERE t.id = e.tracking_record_id)
+    ))::text
+    FROM assignment_events e WHERE e.sequence = d.event_sequence)`;
+
+/**
+ * Claims deliveries to send now: due, not held by a live lease, of an enabled endpoint, the
+ * earliest pending one of their endpoint and chat (a failing delivery holds back its chat's later
+ * ones, not other chats'), at most `$4` held per endpoint across every instance. Rows another
+ * instance is claiming are skipped (SKIP LOCKED), and a row claimed is leased until `$2`: two
+ * instances never send the same attempt at once. The body is prepared at the first claim.
+ */
+const CLAIM: Statement = {
+  name: "webhookDeliveries.claim",
+  text: `WITH busy AS (
+           SELECT endpoint_id, count(*)::int AS n FROM webhook_deliveries
+            WHERE status = 'PENDING' AND lease_until > $1 GROUP BY endpoint_id),
+         cand AS (
+           SELECT d.id, d.endpoint_id, d.next_attempt_at, d.event_sequence
+             FROM webhook_deliveries d
+             JOIN webhook_endpoints w ON w.id = d.endpoint_id AND w.enabled
+            WHERE d.status = 'PENDING' AND d.next_attempt_at <= $1 AND (d.lease_until IS NULL OR d.lease_until <= $1)
+              AND NOT EXISTS (SELECT 1 FROM webhook_deliveries p
+                               WHERE p.endpoint_id = d.endpoint_id AND p.chat_session_id = d.chat_session_id
+                                 AND p.status = 'PENDING' AND p.event_sequence < d.event_sequence)
+            ORDER BY d.next_attempt_at, d.event_sequence
+            LIMIT $3 * 4
+            FOR UPDATE OF d SKIP LOCKED),
+         picked AS (
+           SELECT r.id FROM (
+             SELECT c.*, row_number() OVER (PARTITION BY c.endpoint_id ORDER BY c.next_attempt_at, c.event_sequence) AS rn FROM cand c) r
+             LEFT JOIN busy b ON b.endpoint_id = r.endpoint_id
+            WHERE r.rn <= $4 - coalesce(b.n, 0)
+            ORDER BY r.next_attempt_at, r.event_sequence
+            LIMIT $3),
+         claimed AS (
+           UPDATE webhook_deliveries d
+              SET lease_until = $2, attempts = d.attempts + 1, payload = coalesce(d.payload, ${PAYLOAD})
+             FROM picked WHERE d.id = picked.id
+           RETURNING d.*)
+       SELECT c.*, w.url, w.secret, w.previous_secret, w.previous_secret_until
+         FROM claimed c JOIN webhook_endpoints w ON w.id = c.endpoint_id
+        ORDER BY c.next_attempt_at, c.event_sequence`,
+};
+
+const DELIVERED: Statement = {
+  name: "webhookDeliveries.delivered",
+  text: `WITH d AS (
+           UPDATE webhook_deliveries
+              SET status = 'DELIVERED', delivered_at = $2, lease_until = NULL, next_attempt_at = NULL, last_response_status = $3, last_error = NULL
+            WHERE id = $1 AND status = 'PENDING' RETURNING endpoint_id)
+         UPDATE webhook_endpoints w SET failing_since = NULL FROM d WHERE w.id = d.endpoint_id AND w.failing_since IS NOT NULL`,
+};
+
+/** An attempt failed: due again at $5, or FAILED when $5 is null; the endpoint is failing since its first such attempt. */
+const ATTEMPT_FAILED: Statement = {
+  name: "webhookDeliveries.attemptFailed",
+  text: `WITH d AS (
+           UPDATE webhook_deliveries
+              SET status = CASE WHEN $5::timestamptz IS NULL THEN 'FAILED' ELSE 'PENDING' END,
+                  next_attempt_at = $5, lease_until = NULL, last_response_status = $3, last_error = $4
+            WHERE id = $1 AND status = 'PENDING' RETURNING endpoint_id)
+         UPDATE webhook_endpoints w SET failing_since = coalesce(w.failing_since, $2)
+           FROM d WHERE w.id = d.endpoint_id
+         RETURNING w.id, w.organization_id, w.enabled, w.failing_since`,
+};
+
+/** Disables an endpoint failing since before `$3` and tells its organization's admins, in one statement. */
+const DISABLE: Statement = {
+  name: "webhookEndpoints.disableFailing",
+  text: `WITH w AS (
+           UPDATE webhook_endpoints SET enabled = false, disabled_reason = $4, updated_at = $2
+            WHERE id = $1 AND enabled AND failing_since <= $3 RETURNING id, organization_id),
+         told AS (
+           INSERT INTO notifications (id, organization_id, user_id, type, message, request_id, created_at)
+           SELECT gen_random_uuid(), w.organization_id, u.id, 'WEBHOOK_ENDPOINT_DISABLED', $5, NULL, $2
+             FROM w JOIN users u ON u.organization_id = w.organization_id AND u.role = 'ADMIN' AND u.active
+           RETURNING *)
+       SELECT w.id, (SELECT coalesce(json_agg(to_json(t)), '[]') FROM told t) AS notifications FROM w`,
+};
+
+const REDELIVER: Statement = {
+  name: "webhookDeliveries.redeliver",
+  text: `WITH ep AS (SELECT id, organization_id, event_types FROM webhook_endpoints WHERE id = $1 AND organization_id = $2),
+         again AS (
+           UPDATE webhook_deliveries d
+              SET status = 'PENDING', attempts = 0, next_attempt_at = $4, last_error = NULL, last_response_status = NULL, delivered_at = NULL
+             FROM ep
+            WHERE d.endpoint_id = ep.id AND d.event_sequence > $3
+              AND (d.status <> 'PENDING' OR d.lease_until IS NULL OR d.lease_until <= $4)
+           RETURNING 1),
+         added AS (
+           INSERT INTO webhook_deliveries (id, organization_id, endpoint_id, event_sequence, event_type, chat_session_id, next_attempt_at, created_at)
+           SELECT gen_random_uuid(), e.organization_id, ep.id, e.sequence, e.type, e.chat_session_id, $4, $4
+             FROM ep JOIN assignment_events e ON e.organization_id = ep.organization_id AND e.sequence > $3
+            WHERE (cardinality(ep.event_types) = 0 OR e.type = ANY (ep.event_types))
+              AND NOT EXISTS (SELECT 1 FROM webhook_deliveries x WHERE x.endpoint_id = ep.id AND x.event_sequence = e.sequence)
+            ORDER BY e.sequence
+           ON CONFLICT (endpoint_id, event_sequence) DO NOTHING
+           RETURNING 1)
+       SELECT (SELECT count(*) FROM ep)::int AS found, ((SELECT count(*) FROM again) + (SELECT count(*) FROM added))::int AS queued`,
+};
+
+const ORGANIZATIONS_WITH_ENDPOINTS: Statement = {
+  name: "webhookEndpoints.organizations",
+  text: "SELECT DISTINCT organization_id FROM webhook_endpoints WHERE enabled",
+};
+
+const QUEUE_DEPTH: Statement = {
+  name: "webhookDeliveries.queueDepth",
+  text: "SELECT endpoint_id, count(*)::int AS n FROM webhook_deliveries WHERE status = 'PENDING' GROUP BY endpoint_id",
+};
+
+/** A claimed delivery with where it goes and the (possibly sealed) secrets that sign it. */
+export interface ClaimedDelivery {
+  delivery: WebhookDelivery;
+  url: string;
+  secret: string;
+  previousSecret: string | null;
+  previousSecretUntil: Date | null;
+}
+
+/** Webhook deliveries: written by the event statements (events.repository.ts), sent by the dispatcher. */
+export class WebhookDeliveryRepository {
+  constructor(private readonly db: Sql) {}
+
+  async claim(now: Date, leaseUntil: Date, limit: number, maxPerEndpoint: number): Promise<ClaimedDelivery[]> {
+    const rows = await this.db.rows<Record<string, unknown>>(CLAIM, [now, leaseUntil, limit, maxPerEndpoint]);
+    return rows.map((r) => ({
+      delivery: Object.assign(fromRow(WebhookDelivery, r), { eventSequence: String(r.event_sequence) }),
+      url: r.url as string,
+      secret: r.secret as string,
+      previousSecret: (r.previous_secret as string | null) ?? null,
+      previousSecretUntil: (r.previous_secret_until as Date | null) ?? null,
+    }));
+  }
+
+  async delivered(id: string, now: Date, status: number): Promise<void> {
+    await this.db.rows(DELIVERED, [id, now, status]);
+  }
+
+  /** Records a failed attempt; returns the endpoint's state (null: the delivery was no longer pending). */
+  async attemptFailed(
+    id: string,
+    now: Date,
+    status: number | null,
+    error: string,
+    nextAttemptAt: Date | null,
+  ): Promise<{ endpointId: string; organizationId: string; enabled: boolean; failingSince: Date } | null> {
+    const [row] = await this.db.rows<{ id: string; organization_id: string; enabled: boolean; failing_since: Date }>(ATTEMPT_FAILED, [
+      id,
+      now,
+      status,
+      error,
+      nextAttemptAt,
+    ]);
+    return row ? { endpointId: row.id, organizationId: row.organization_id, enabled: row.enabled, failingSince: row.failing_since } : null;
+  }
+
+  /** Disables the endpoint if it has been failing since before `failingBefore`; returns the admins' notifications (null: not disabled). */
+  async disableFailing(endpointId: string, now: Date, failingBefore: Date, reason: string, message: string): Promise<Notification[] | null> {
+    const [row] = await this.db.rows<{ notifications: Array<Record<string, unknown>> }>(DISABLE, [endpointId, now, failingBefore, reason, message]);
+    return row ? row.notifications.map((n) => fromJson(Notification, n)) : null;
+  }
+
+  /** Queues again every delivery of the endpoint after `afterSequence`, and writes those missing (events while it was disabled or filtered). */
+  async redeliver(organizationId: string, endpointId: string, afterSequence: string, now: Date): Promise<number | null> {
+    const [row] = await this.db.rows<{ found: number; queued: number }>(REDELIVER, [endpointId, organizationId, afterSequence, now]);
+    return row && row.found > 0 ? row.queued : null;
+  }
+
+  list(organizationId: string, endpointId: string, status: WebhookDeliveryStatus | null, page: PageArgs): Promise<Page<WebhookDelivery>> {
+    const where = new Conditions().and("t.organization_id = ?", organizationId).and("t.endpoint_id = ?", endpointId);
+    if (status) where.and("t.status = ?", status);
+    return newestFirst(this.db, WebhookDelivery, "webhook_deliveries", where, page);
+  }
+
+  async organizationsWithEndpoints(): Promise<Set<string>> {
+    return new Set((await this.db.rows<{ organization_id: string }>(ORGANIZATIONS_WITH_ENDPOINTS)).map((r) => r.organization_id));
+  }
+
+  async queueDepth(): Promise<Map<string, number>> {
+    return new Map((await this.db.rows<{ endpoint_id: string; n: number }>(QUEUE_DEPTH)).map((r) => [r.endpoint_id, r.n]));
+  }
+}
