@@ -29,6 +29,8 @@ export interface SenderOptions {
   timeoutMs: number;
   /** Loopback, private and link-local targets allowed (WEBHOOK_ALLOW_PRIVATE_NETWORKS). */
   allowPrivateNetworks: boolean;
+  /** The resolver asked at connect time (the system's by default; tests give their own). */
+  resolve?: typeof dnsLookup;
 }
 
 class RefusedAddress extends Error {}
@@ -38,8 +40,8 @@ class RefusedAddress extends Error {}
  * made again for the address the connection will use (a name may resolve elsewhere by then: DNS
  * rebinding). Any private address among the answers refuses the name.
  */
-const publicOnlyLookup: LookupFunction = (hostname, options, callback) => {
-  dnsLookup(hostname, { ...options, all: true }, (err, addresses) => {
+const publicOnlyLookup = (resolve: typeof dnsLookup): LookupFunction => (hostname, options, callback) => {
+  resolve(hostname, { ...options, all: true }, (err, addresses) => {
     if (err) return callback(err, "", 0);
     const list = addresses;
     const refused = list.find((a) => isPrivateAddress(a.address));
@@ -63,7 +65,11 @@ export class WebhookSender {
     https: new https.Agent({ keepAlive: true, maxSockets: 16, scheduling: "fifo" }),
   };
 
-  constructor(private readonly opts: SenderOptions) {}
+  private readonly lookup: LookupFunction;
+
+  constructor(private readonly opts: SenderOptions) {
+    this.lookup = publicOnlyLookup(opts.resolve ?? dnsLookup);
+  }
 
   post(message: WebhookPost): Promise<WebhookAttempt> {
     const started = performance.now();
@@ -93,7 +99,7 @@ export class WebhookSender {
       const request = (secure ? https : http).request(url, {
         method: "POST",
         agent: secure ? this.agents.https : this.agents.http,
-        lookup: this.opts.allowPrivateNetworks ? undefined : publicOnlyLookup,
+        lookup: this.opts.allowPrivateNetworks ? undefined : this.lookup,
         headers: { ...message.headers, "content-type": "application/json", "content-length": String(Buffer.byteLength(message.body)), "user-agent": "Baton-Webhooks/1" },
       });
       const timer = setTimeout(() => {

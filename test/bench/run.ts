@@ -23,16 +23,17 @@ import { delivery } from "./scenarios/delivery";
 import { expiry } from "./scenarios/expiry";
 import { rollup } from "./scenarios/rollup";
 import { page } from "./scenarios/page";
+import { webhooks } from "./scenarios/webhooks";
 import type { Bench, Row } from "./support";
 
 const quick = process.argv.includes("--quick");
-/** `--only=csv,bulk` runs just those scenarios (names: assign, delivery, cross, bulk, expiry, page, csv, rollup). */
+/** `--only=csv,bulk` runs just those scenarios (names: assign, delivery, cross, bulk, expiry, page, csv, rollup, webhooks). */
 const only = process.argv.find((a) => a.startsWith("--only="))?.slice("--only=".length).split(",");
 const want = (name: string): boolean => !only || only.includes(name);
 const log = (msg: string) => process.stderr.write(`[bench] ${msg}\n`);
 
 /** The scenarios, in the order they run (each in test/bench/scenarios/). */
-const SCENARIOS: Record<string, (bench: Bench) => Promise<void>> = { assign, delivery, cross, bulk, expiry, page, csv, rollup };
+const SCENARIOS: Record<string, (bench: Bench) => Promise<void>> = { assign, delivery, cross, bulk, expiry, page, csv, rollup, webhooks };
 
 async function main(): Promise<void> {
   const started = Date.now();
@@ -94,7 +95,10 @@ async function main(): Promise<void> {
 
     // Production defaults (issue #21): request logs at info, metrics, query limits, and rate limits
     // on but set high enough that the load never reaches them (one loopback address, few users).
-    const s1 = await spawnServer(dbUrl, { DB_POOL_SIZE: "20", RATE_LIMIT_PER_MINUTE: "1000000", RATE_LIMIT_PER_IP_PER_MINUTE: "10000000" });
+    const s1 = await spawnServer(dbUrl, { DB_POOL_SIZE: "20", RATE_LIMIT_PER_MINUTE: "1000000", RATE_LIMIT_PER_IP_PER_MINUTE: "10000000",
+      // The webhook scenario's receivers listen on loopback; no other scenario has an endpoint.
+      WEBHOOK_ALLOW_PRIVATE_NETWORKS: "true",
+    });
     servers.push(s1);
     log(`server up at ${s1.url}`);
 
@@ -117,7 +121,7 @@ async function main(): Promise<void> {
   const table = [header, ...rows.map((r) => `| ${r.scenario} | ${r.figure} | ${r.floor} | ${r.ratio} | ${r.target} | ${r.met} |`)].join("\n");
   const machine = `${os.cpus().length} cores (${os.cpus()[0]?.model.trim() ?? "?"}), ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}, PostgreSQL ${pgVersion}`;
   const command = `npm run bench${quick ? " -- --quick" : ""}`;
-  const doc = `# Benchmarks\n\nMeasured ${new Date().toISOString()} with \`${command}\` in ${((Date.now() - started) / 1000).toFixed(0)} s.\n\nMachine: ${machine}. Database: ${process.env.BENCH_DATABASE_URL ? "the machine's Postgres (BENCH_DATABASE_URL)" : "embedded Postgres"}; Baton runs as its own process (\`node dist/src/main.js\`), clients in the bench process, all on loopback.\n\nEach ratio compares figures taken in this one run. Percentiles come from every sample.\n\n${table}\n\nNotes:\n- The lean peer (test/bench/lean-peer.ts) is the minimal handover written by hand on the same stack: Apollo Server + express + \`pg\`, a JWT checked per request, one transaction per mutation that locks the chat and writes request, tracking record, notification and event in five statements (seven round trips with BEGIN and COMMIT), with no other lock; both it and Baton are asked for the request's people and tracking record, as a front end asks. It runs as its own process on the same database; Baton, the peer, the floor and the peer's locked variant (its event also takes the organization's lock, as Baton's does) take turns, four rounds each, driven by the same load generator. CPU per cycle is read from /proc during each turn, per process (the server's, and every Postgres process's). Baton additionally validates input, applies the policy, writes and removes the timeout job, logs every request, counts metrics, enforces query limits and publishes every change live.\n- The assign/accept floor replays, through one \`pg\` client per worker and as prepared statements (as Baton sends them), exactly the statements Baton's services sent for two cycles (there and back, so every replayed write finds the chat as it expects), with fresh ids and times shifted to now; it fails the run unless every replayed cycle really moved the chat. Authentication as in steady state (users cached, tokens verified once). Baton's figure additionally pays for HTTP, GraphQL, and writing and removing each request's timeout job (in the same statements).\n- Delivery latency is measured from the mutation's HTTP response to the event's arrival on the subscriber's socket (0 when the event arrived first).\n- Lateness is \`responded_at - expires_at\` as stored, with the default \`AGENDA_PROCESS_EVERY_MS\` (250).\n`;
+  const doc = `# Benchmarks\n\nMeasured ${new Date().toISOString()} with \`${command}\` in ${((Date.now() - started) / 1000).toFixed(0)} s.\n\nMachine: ${machine}. Database: ${process.env.BENCH_DATABASE_URL ? "the machine's Postgres (BENCH_DATABASE_URL)" : "embedded Postgres"}; Baton runs as its own process (\`node dist/src/main.js\`), clients in the bench process, all on loopback.\n\nEach ratio compares figures taken in this one run. Percentiles come from every sample.\n\n${table}\n\nNotes:\n- The lean peer (test/bench/lean-peer.ts) is the minimal handover written by hand on the same stack: Apollo Server + express + \`pg\`, a JWT checked per request, one transaction per mutation that locks the chat and writes request, tracking record, notification and event in five statements (seven round trips with BEGIN and COMMIT), with no other lock; both it and Baton are asked for the request's people and tracking record, as a front end asks. It runs as its own process on the same database; Baton, the peer, the floor and the peer's locked variant (its event also takes the organization's lock, as Baton's does) take turns, four rounds each, driven by the same load generator. CPU per cycle is read from /proc during each turn, per process (the server's, and every Postgres process's). Baton additionally validates input, applies the policy, writes and removes the timeout job, logs every request, counts metrics, enforces query limits and publishes every change live.\n- The assign/accept floor replays, through one \`pg\` client per worker and as prepared statements (as Baton sends them), exactly the statements Baton's services sent for two cycles (there and back, so every replayed write finds the chat as it expects), with fresh ids and times shifted to now; it fails the run unless every replayed cycle really moved the chat. Authentication as in steady state (users cached, tokens verified once). Baton's figure additionally pays for HTTP, GraphQL, and writing and removing each request's timeout job (in the same statements).\n- Delivery latency is measured from the mutation's HTTP response to the event's arrival on the subscriber's socket (0 when the event arrived first).\n- Webhooks: the receivers are plain node:http servers in the bench process answering 204; latency runs from the event's \`occurredAt\` (the engine's decision, before the transaction's writes and its commit) to the message's arrival, so it overstates commit-to-receiver. Throughput with and without endpoints is measured in alternating passes (two each) of the same run.\n- Lateness is \`responded_at - expires_at\` as stored, with the default \`AGENDA_PROCESS_EVERY_MS\` (250).\n`;
   // A partial run (--only) prints its rows but leaves the full table in BENCHMARKS.md alone.
   if (!only) await writeFile(path.join(process.cwd(), "BENCHMARKS.md"), doc);
   process.stdout.write(`\n${machine}\n${table}\n${only ? "" : "\nwritten to BENCHMARKS.md\n"}`);

@@ -60,7 +60,7 @@ async function assign(w: World, chatSessionId: string, from: User, to: User, ser
 const deliveries = async (w: World, variables: Vars<typeof WebhookDeliveriesDocument>, server: TestServer = a) =>
   (await ok(WebhookDeliveriesDocument, variables, w.token(w.admin), server)).webhookDeliveries;
 const eventsOf = async (ds: DataSource, w: World): Promise<Array<{ sequence: string; type: string; chat_session_id: string }>> =>
-  ds.query(`SELECT sequence::text, type, chat_session_id FROM assignment_events WHERE organization_id = $1 ORDER BY sequence`, [w.organizationId]);
+  ds.query(`SELECT sequence::text, type, chat_session_id FROM assignment_events WHERE organization_id = $1 ORDER BY assignment_events.sequence`, [w.organizationId]);
 const sleep = (ms: number) => new Promise((res) => setTimeout(res, ms));
 
 beforeAll(async () => {
