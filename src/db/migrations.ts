@@ -13,6 +13,7 @@ import { FallbackChains1764160000000 } from "../../migrations/1764160000000-Fall
 import { TenantScopedBi1764170000000 } from "../../migrations/1764170000000-TenantScopedBi";
 import { WebhookEndpoints1764180000000 } from "../../migrations/1764180000000-WebhookEndpoints";
 import { WebhookDeliveries1764190000000 } from "../../migrations/1764190000000-WebhookDeliveries";
+import { WebhookDeliveryHeads1764200000000 } from "../../migrations/1764200000000-WebhookDeliveryHeads";
 
 /** Listed explicitly (no glob): the same list works compiled, in vitest and in the CLI. */
 export const migrations = [
@@ -31,4 +32,5 @@ export const migrations = [
   TenantScopedBi1764170000000,
   WebhookEndpoints1764180000000,
   WebhookDeliveries1764190000000,
+  WebhookDeliveryHeads1764200000000,
 ];

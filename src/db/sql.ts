@@ -41,6 +41,12 @@ export function poolSql(dataSource: DataSource): Sql {
   return { rows: (statement, params) => run(pool, dataSource.logger, statement, params) };
 }
 
+/** Statements on a pool of their own (see `sidePool`), not counted with the requests'. */
+export function sidePoolSql(pool: Pool): Sql {
+  const uncounted: Counting = { logQuery: () => undefined };
+  return { rows: (statement, params) => run(pool, uncounted, statement, params) };
+}
+
 /** Statements on the connection of the transaction `manager` belongs to. */
 export function txSql(manager: EntityManager): Sql {
   const runner: QueryRunner | undefined = manager.queryRunner;

@@ -1,6 +1,8 @@
 import type { DataSource } from "typeorm";
 import type { WebhookConfig } from "../config";
-import { poolSql } from "../db/sql";
+import type { Pool } from "pg";
+import { sidePool } from "../db/data-source";
+import { sidePoolSql } from "../db/sql";
 import { type BatonPubSub, publishNotification } from "../events/pubsub";
 import { type SecretBox, secretsInForce } from "../kernel/secret-box";
 import { webhookSignatures } from "../kernel/standard-webhooks";
@@ -24,6 +26,8 @@ export interface DispatcherOptions extends Omit<WebhookConfig, "secretKey"> {
   sweepMs?: number;
   /** Requests at once from this instance, all endpoints together (default 64). */
   concurrency?: number;
+  /** Commits and finished attempts within this many ms share one claim (default 2). */
+  batchMs?: number;
 }
 
 /** How long the organizations-with-endpoints list is trusted before it is read again. */
@@ -45,7 +49,11 @@ const ORGANIZATIONS_TTL_MS = 5_000;
  * out and it is sent again (at least once).
  */
 export class WebhookDispatcher {
+  private readonly pool: Pool;
   private readonly repo: WebhookDeliveryRepository;
+  private pending: NodeJS.Timeout | null = null;
+  /** 2xx answers not yet recorded: written together before the next claim. */
+  private answered: Array<{ id: string; at: Date; status: number; createdAt: Date }> = [];
   private readonly sender: WebhookSender;
   private readonly sends = new Set<Promise<void>>();
   private readonly leaseMs: number;
@@ -64,7 +72,16 @@ export class WebhookDispatcher {
     private readonly logger: Logger,
     private readonly opts: DispatcherOptions,
   ) {
-    this.repo = new WebhookDeliveryRepository(poolSql(dataSource));
+    // Its own two connections: a backlog never takes one from a request, and its statements are
+    // not counted as a request's. Commits without waiting for the WAL flush: a crash may forget a
+    // lease or a DELIVERED mark, and the delivery is then sent again (at least once, as promised).
+    this.pool = sidePool(dataSource, {
+      applicationName: "baton-webhooks",
+      max: 2,
+      asyncCommit: true,
+      onError: (err) => this.logger.warn({ err: err.message }, "webhook deliveries: a database connection ended"),
+    });
+    this.repo = new WebhookDeliveryRepository(sidePoolSql(this.pool));
     this.sender = new WebhookSender({ timeoutMs: opts.timeoutSeconds * 1000, allowPrivateNetworks: opts.allowPrivateNetworks });
     // Long enough for an attempt and its recording; a crashed instance's claims are sent again after it.
     this.leaseMs = opts.timeoutSeconds * 1000 + 15_000;
@@ -72,7 +89,7 @@ export class WebhookDispatcher {
 
   start(): void {
     this.pubsub.onCommittedEvent((message) => this.kick(message.event.organizationId));
-    this.timer = setInterval(() => this.schedule(), this.opts.sweepMs ?? 1_000);
+    this.timer = setInterval(() => this.sweep(), this.opts.sweepMs ?? 1_000);
     this.timer.unref();
     void this.refreshOrganizations().then(() => this.schedule());
   }
@@ -98,6 +115,15 @@ export class WebhookDispatcher {
     return this.repo.queueDepth();
   }
 
+  /** Due retries, other instances' commits, expired leases: only while some organization has an endpoint. */
+  private sweep(): void {
+    if (Date.now() - this.organizationsReadAt > ORGANIZATIONS_TTL_MS) {
+      void this.refreshOrganizations().then(() => {
+        if (this.organizations.size > 0) this.schedule();
+      });
+    } else if (this.organizations.size > 0) this.schedule();
+  }
+
   private kick(organizationId: string): void {
     const stale = Date.now() - this.organizationsReadAt > ORGANIZATIONS_TTL_MS;
     if (stale) void this.refreshOrganizations();
@@ -113,14 +139,19 @@ export class WebhookDispatcher {
     }
   }
 
+  /** A claim soon: every reason to claim within `batchMs` shares one statement. */
   private schedule(): void {
     if (this.stopping) return;
     if (this.pumping) {
       this.again = true;
       return;
     }
-    this.pumping = true;
-    setImmediate(() => void this.pump());
+    if (this.pending) return;
+    this.pending = setTimeout(() => {
+      this.pending = null;
+      this.pumping = true;
+      void this.pump();
+    }, this.opts.batchMs ?? 2);
   }
 
   /** Claims what may be sent now, as many as this instance has room for, until nothing more is due. */
@@ -128,12 +159,25 @@ export class WebhookDispatcher {
     try {
       do {
         this.again = false;
-        const room = (this.opts.concurrency ?? 64) - this.sends.size;
-        if (room <= 0) break;
+        const room = Math.max(0, (this.opts.concurrency ?? 64) - this.sends.size);
+        if (room <= 0 && this.answered.length === 0) break;
         const now = new Date();
-        const claimed = await this.repo.claim(now, new Date(now.getTime() + this.leaseMs), room, this.opts.maxInFlight);
+        // The 2xx answers since the last claim are recorded by the claim itself (their rows stay
+        // leased until then, so they count against the in-flight cap); if it fails they are kept
+        // for the next one, and a lease that runs out first sends the message again (at least once).
+        const answered = this.answered;
+        this.answered = [];
+        let claimed: ClaimedDelivery[];
+        try {
+          claimed = await this.repo.claim(now, new Date(now.getTime() + this.leaseMs), room, this.opts.maxInFlight, answered);
+        } catch (err) {
+          this.answered = answered.concat(this.answered);
+          throw err;
+        }
+        this.settledAnswered(answered);
         for (const c of claimed) this.track(this.send(c));
-        if (claimed.length === room) this.again = true;
+        if (room > 0 && claimed.length === room) this.again = true;
+        if (this.again) await new Promise((resolve) => setTimeout(resolve, this.opts.batchMs ?? 2));
       } while (this.again && !this.stopping);
       if (this.failing) this.logger.info("webhook deliveries: the database answers again");
       this.failing = false;
@@ -143,6 +187,25 @@ export class WebhookDispatcher {
     } finally {
       this.pumping = false;
     }
+  }
+
+  private settledAnswered(answered: ReadonlyArray<{ at: Date; createdAt: Date }>): void {
+    for (const b of answered) {
+      for (const o of this.observers) {
+        o.settled("DELIVERED");
+        o.delivered(Math.max(0, (b.at.getTime() - b.createdAt.getTime()) / 1000));
+      }
+    }
+  }
+
+  /** At stop: the last 2xx answers recorded (a claim of nothing). */
+  private async recordAnswered(): Promise<void> {
+    if (this.answered.length === 0) return;
+    const answered = this.answered;
+    this.answered = [];
+    const now = new Date();
+    await this.repo.claim(now, now, 0, 0, answered);
+    this.settledAnswered(answered);
   }
 
   private track(send: Promise<void>): void {
@@ -180,12 +243,8 @@ export class WebhookDispatcher {
     );
     try {
       if (attempt.ok) {
-        await this.repo.delivered(d.id, now, attempt.status ?? 200);
-        for (const o of this.observers) {
-          o.settled("DELIVERED");
-          o.delivered(Math.max(0, (now.getTime() - d.createdAt.getTime()) / 1000));
-        }
-        return;
+        this.answered.push({ id: d.id, at: now, status: attempt.status ?? 200, createdAt: d.createdAt });
+        return; // recorded with the next claim (track() schedules it)
       }
       const wait = this.opts.retryScheduleSeconds[d.attempts - 1];
       const next = wait === undefined ? null : new Date(now.getTime() + wait * 1000 * (0.8 + Math.random() * 0.4));
@@ -221,8 +280,14 @@ export class WebhookDispatcher {
   async stop(): Promise<void> {
     this.stopping = true;
     if (this.timer) clearInterval(this.timer);
+    if (this.pending) clearTimeout(this.pending);
     this.timer = null;
     await Promise.allSettled([...this.sends]);
+    while (this.pumping) await new Promise((resolve) => setTimeout(resolve, 5));
+    await this.recordAnswered().catch((err: unknown) =>
+      this.logger.error({ err: (err as Error).message }, "webhook deliveries: answers not recorded at stop; they are sent again when their leases end"),
+    );
     this.sender.close();
+    await this.pool.end().catch(() => undefined);
   }
 }

@@ -57,17 +57,37 @@ const PAYLOAD = `(
  */
 const CLAIM: Statement = {
   name: "webhookDeliveries.claim",
-  text: `WITH busy AS (
+  // The heads: the first pending delivery of each (endpoint, chat), found by skipping through
+  // webhook_deliveries_heads_idx one (endpoint, chat) at a time (a "loose index scan"), so the
+  // cost follows the number of chats waiting, not the backlog. Only a head may be sent: that is
+  // the order per endpoint and chat. Rows are then locked by id (SKIP LOCKED) and re-checked.
+  // The same statement first records the 2xx answers since the last claim ($5..$7: id, when,
+  // status), and counts them as done already: a chat's next delivery goes out one round trip
+  // after its previous one was answered.
+  text: `WITH RECURSIVE recorded AS (
+           UPDATE webhook_deliveries w
+              SET status = 'DELIVERED', delivered_at = x.at, lease_until = NULL, next_attempt_at = NULL, last_response_status = x.status, last_error = NULL
+             FROM unnest($5::uuid[], $6::timestamptz[], $7::int[]) AS x(id, at, status)
+            WHERE w.id = x.id AND w.status = 'PENDING' RETURNING w.endpoint_id),
+         recovered AS (
+           UPDATE webhook_endpoints w SET failing_since = NULL WHERE w.id IN (SELECT endpoint_id FROM recorded) AND w.failing_since IS NOT NULL RETURNING 1),
+         heads AS (
+           (SELECT endpoint_id, chat_session_id, id, next_attempt_at, lease_until FROM webhook_deliveries
+             WHERE status = 'PENDING' AND id <> ALL ($5) ORDER BY endpoint_id, chat_session_id, event_sequence LIMIT 1)
+           UNION ALL
+           SELECT n.* FROM heads h, LATERAL (
+             SELECT d.endpoint_id, d.chat_session_id, d.id, d.next_attempt_at, d.lease_until FROM webhook_deliveries d
+              WHERE d.status = 'PENDING' AND (d.endpoint_id, d.chat_session_id) > (h.endpoint_id, h.chat_session_id) AND d.id <> ALL ($5)
+              ORDER BY d.endpoint_id, d.chat_session_id, d.event_sequence LIMIT 1) n),
+         busy AS (
            SELECT endpoint_id, count(*)::int AS n FROM webhook_deliveries
-            WHERE status = 'PENDING' AND lease_until > $1 GROUP BY endpoint_id),
+            WHERE status = 'PENDING' AND lease_until IS NOT NULL AND lease_until > $1 AND id <> ALL ($5) GROUP BY endpoint_id),
          cand AS (
            SELECT d.id, d.endpoint_id, d.next_attempt_at, d.event_sequence
              FROM webhook_deliveries d
              JOIN webhook_endpoints w ON w.id = d.endpoint_id AND w.enabled
-            WHERE d.status = 'PENDING' AND d.next_attempt_at <= $1 AND (d.lease_until IS NULL OR d.lease_until <= $1)
-              AND NOT EXISTS (SELECT 1 FROM webhook_deliveries p
-                               WHERE p.endpoint_id = d.endpoint_id AND p.chat_session_id = d.chat_session_id
-                                 AND p.status = 'PENDING' AND p.event_sequence < d.event_sequence)
+            WHERE d.id = ANY (ARRAY(SELECT h.id FROM heads h WHERE h.next_attempt_at <= $1 AND (h.lease_until IS NULL OR h.lease_until <= $1)))
+              AND d.status = 'PENDING' AND d.next_attempt_at <= $1 AND (d.lease_until IS NULL OR d.lease_until <= $1)
             ORDER BY d.next_attempt_at, d.event_sequence
             LIMIT $3 * 4
             FOR UPDATE OF d SKIP LOCKED),
@@ -85,17 +105,10 @@ const CLAIM: Statement = {
            RETURNING d.*)
        SELECT c.*, w.url, w.secret, w.previous_secret, w.previous_secret_until
          FROM claimed c JOIN webhook_endpoints w ON w.id = c.endpoint_id
+        WHERE (SELECT count(*) FROM recovered) >= 0
         ORDER BY c.next_attempt_at, c.event_sequence`,
 };
 
-const DELIVERED: Statement = {
-  name: "webhookDeliveries.delivered",
-  text: `WITH d AS (
-           UPDATE webhook_deliveries
-              SET status = 'DELIVERED', delivered_at = $2, lease_until = NULL, next_attempt_at = NULL, last_response_status = $3, last_error = NULL
-            WHERE id = $1 AND status = 'PENDING' RETURNING endpoint_id)
-         UPDATE webhook_endpoints w SET failing_since = NULL FROM d WHERE w.id = d.endpoint_id AND w.failing_since IS NOT NULL`,
-};
 
 /** An attempt failed: due again at $5, or FAILED when $5 is null; the endpoint is failing since its first such attempt. */
 const ATTEMPT_FAILED: Statement = {
@@ -169,8 +182,23 @@ export interface ClaimedDelivery {
 export class WebhookDeliveryRepository {
   constructor(private readonly db: Sql) {}
 
-  async claim(now: Date, leaseUntil: Date, limit: number, maxPerEndpoint: number): Promise<ClaimedDelivery[]> {
-    const rows = await this.db.rows<Record<string, unknown>>(CLAIM, [now, leaseUntil, limit, maxPerEndpoint]);
+  /** Records `answered` (2xx answers) as DELIVERED, then claims what may be sent now. */
+  async claim(
+    now: Date,
+    leaseUntil: Date,
+    limit: number,
+    maxPerEndpoint: number,
+    answered: ReadonlyArray<{ id: string; at: Date; status: number }> = [],
+  ): Promise<ClaimedDelivery[]> {
+    const rows = await this.db.rows<Record<string, unknown>>(CLAIM, [
+      now,
+      leaseUntil,
+      limit,
+      maxPerEndpoint,
+      answered.map((a) => a.id),
+      answered.map((a) => a.at),
+      answered.map((a) => a.status),
+    ]);
     return rows.map((r) => ({
       delivery: Object.assign(fromRow(WebhookDelivery, r), { eventSequence: String(r.event_sequence) }),
       url: r.url as string,
@@ -180,9 +208,6 @@ export class WebhookDeliveryRepository {
     }));
   }
 
-  async delivered(id: string, now: Date, status: number): Promise<void> {
-    await this.db.rows(DELIVERED, [id, now, status]);
-  }
 
   /** Records a failed attempt; returns the endpoint's state (null: the delivery was no longer pending). */
   async attemptFailed(
