@@ -363,3 +363,76 @@ export const SetAvailabilityMutation = graphql(`
     }
   }
 `);
+
+// ---- Webhooks (Settings, admins; issue #22) ----
+
+export const WebhookEndpointsQuery = graphql(`
+  query ConsoleWebhookEndpoints {
+    webhookEndpoints {
+      id
+      url
+      eventTypes
+      enabled
+      disabledReason
+      createdAt
+    }
+  }
+`);
+
+export const CreateWebhookEndpointMutation = graphql(`
+  mutation ConsoleCreateWebhookEndpoint($input: CreateWebhookEndpointInput!) {
+    createWebhookEndpoint(input: $input) {
+      secret
+      endpoint {
+        id
+        url
+        eventTypes
+        enabled
+        disabledReason
+        createdAt
+      }
+    }
+  }
+`);
+
+export const UpdateWebhookEndpointMutation = graphql(`
+  mutation ConsoleUpdateWebhookEndpoint($id: ID!, $input: UpdateWebhookEndpointInput!) {
+    updateWebhookEndpoint(id: $id, input: $input) {
+      id
+      enabled
+      disabledReason
+    }
+  }
+`);
+
+export const DeleteWebhookEndpointMutation = graphql(`
+  mutation ConsoleDeleteWebhookEndpoint($id: ID!) {
+    deleteWebhookEndpoint(id: $id)
+  }
+`);
+
+export const WebhookDeliveriesQuery = graphql(`
+  query ConsoleWebhookDeliveries($endpointId: ID!, $first: Int) {
+    webhookDeliveries(endpointId: $endpointId, first: $first) {
+      edges {
+        node {
+          id
+          eventSequence
+          eventType
+          status
+          attempts
+          lastResponseStatus
+          lastError
+          nextAttemptAt
+          deliveredAt
+        }
+      }
+    }
+  }
+`);
+
+export const RedeliverWebhooksMutation = graphql(`
+  mutation ConsoleRedeliverWebhooks($endpointId: ID!, $afterSequence: String!) {
+    redeliverWebhooks(endpointId: $endpointId, afterSequence: $afterSequence)
+  }
+`);

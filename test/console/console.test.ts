@@ -12,6 +12,9 @@ import { createTestDatabase, type TestDatabase } from "../support/db";
 import { createUser, TEST_JWT_SECRET } from "../support/factories";
 import { startTestServer, type TestServer } from "../support/server";
 import { testServices } from "../support/services";
+import { WebhookReceiver } from "../support/webhook-receiver";
+import { Webhook } from "standardwebhooks";
+import { AssignChatDocument } from "../../schema/generated/graphql";
 
 // Issue #15: the agent console, in real Chromium (Debian's package, driven by playwright-core),
 // against a real Baton on the public API only. The screenshots in docs/ are taken here.
@@ -41,7 +44,12 @@ describe.skipIf(!run)(`the agent console in Chromium (${run ? CHROMIUM : `skippe
       rejectReasonPresets: ["In a meeting", "Not my area"],
       withdrawReasonPresets: ["Resolved it myself"],
     });
-    server = await startTestServer(db.dataSource, { schedulerUrl: db.url, demo: true });
+    // Webhooks post to a receiver on loopback here (private networks allowed), retried quickly.
+    server = await startTestServer(db.dataSource, {
+      schedulerUrl: db.url,
+      demo: true,
+      webhooks: { allowPrivateNetworks: true, retryScheduleSeconds: Array<number>(20).fill(0.3), timeoutSeconds: 1 },
+    });
     base = server.url.replace(/\/graphql$/, "/");
     // As root (CI) Chromium needs --no-sandbox; its own sandbox is not what this test is about.
     browser = await chromium.launch({ executablePath: CHROMIUM, args: ["--no-sandbox", "--disable-dev-shm-usage"] });
@@ -187,6 +195,61 @@ describe.skipIf(!run)(`the agent console in Chromium (${run ? CHROMIUM : `skippe
     await user.getByRole("button", { name: "Save" }).click();
     await expect.poll(() => user.getByRole("alert").textContent()).toBe("You are not allowed to do that.");
     expect((await db.dataSource.query(`SELECT assign_request_timeout_seconds AS s FROM assign_discuss_settings`))[0].s).toBe(5);
+  }, 60_000);
+
+  it("webhooks in Settings: an admin adds an endpoint (the secret shown once), sees its deliveries, and redelivers", async () => {
+    const receiver = new WebhookReceiver();
+    await receiver.start();
+    try {
+      const admin = await open("admin", "#/settings");
+      const form = admin.getByRole("form", { name: "New webhook endpoint" });
+      await form.getByLabel("URL").fill(receiver.url);
+      await form.getByLabel("accepted").check();
+      await form.getByLabel("created").check();
+      await form.getByRole("button", { name: "Add endpoint" }).click();
+      const secret = admin.getByLabel("Signing secret");
+      await expect.poll(() => secret.textContent()).toMatch(/^whsec_[A-Za-z0-9+/]{43}=$/);
+      const endpoints = admin.getByRole("table", { name: "Webhook endpoints" });
+      await expect.poll(() => endpoints.getByRole("row").filter({ hasText: receiver.url }).textContent()).toMatch(/accepted, created|created, accepted/);
+
+      // A handover over the API: the receiver gets it, signed with the secret the page showed once.
+      const chat = await chatIdOf("Customer 19");
+      const sent = await server.gql(AssignChatDocument, { input: { chatSessionId: chat, recipientId: cast.martha.id, recipientType: "USER" } }, tokens.sign(cast.mark.id));
+      expect(sent.errors).toBeUndefined();
+      // Withdrawn at once (later tests count Martha's requests); WITHDRAWN is not a type it asked for.
+      const withdrawn = await testServices(db.dataSource).handovers.withdrawAssignment(cast.mark, sent.data!.assignChat.id, "Resolved it myself");
+      expect(withdrawn.status).toBe("WITHDRAWN");
+      await expect.poll(() => receiver.accepted().length, { timeout: 5_000 }).toBe(1);
+      const first = receiver.accepted()[0];
+      expect(new Webhook((await secret.textContent())!).verify(first.body, first.headers)).toMatchObject({ type: "handover.created" });
+
+      await endpoints.getByRole("button", { name: "Deliveries" }).click();
+      const deliveries = admin.getByRole("table", { name: "Recent deliveries" });
+      await expect.poll(() => deliveries.getByRole("row").nth(1).textContent(), { timeout: 5_000 }).toContain("delivered");
+      await shot(admin, "settings-webhooks");
+
+      // Redeliver from just before it: the same message again, with the same webhook-id.
+      await admin.getByLabel("Send again every event after").fill(String(BigInt(first.json.data.sequence) - 1n));
+      await admin.getByRole("button", { name: "Redeliver" }).click();
+      await expect.poll(() => admin.getByRole("status").filter({ hasText: "queued" }).textContent()).toBe("1 delivery queued.");
+      await expect.poll(() => receiver.accepted().length, { timeout: 5_000 }).toBe(2);
+      expect(receiver.accepted()[1].id).toBe(first.id);
+
+      // Bad input gets the API's sentence; a user never sees the section.
+      await admin.getByLabel("Send again every event after").fill("soon");
+      await admin.getByRole("button", { name: "Redeliver" }).click();
+      await expect.poll(() => admin.getByRole("alert").count()).toBe(1);
+      expect(receiver.all.length).toBe(2); // the WITHDRAWN event was never posted
+      admin.once("dialog", (d) => void d.accept());
+      await endpoints.getByRole("button", { name: "Delete" }).click();
+      await expect.poll(() => admin.getByText("No endpoints yet.").count()).toBe(1);
+      expect((await db.dataSource.query(`SELECT count(*)::int AS n FROM webhook_deliveries`))[0].n).toBe(0);
+      const user = await open("martha", "#/settings");
+      await expect.poll(() => user.getByRole("heading", { name: "Settings" }).count()).toBe(1);
+      expect(await user.getByRole("heading", { name: "Webhooks" }).count()).toBe(0);
+    } finally {
+      await receiver.stop();
+    }
   }, 60_000);
 
   it("the countdown reaches zero and the page shows the request timed out (5 s deadline, the server's scheduler)", async () => {
