@@ -71,8 +71,7 @@ export class WebhookSender {
     this.lookup = publicOnlyLookup(opts.resolve ?? dnsLookup);
   }
 
-  post(message: WebhookPost): Promise<WebhookAttempt> {
-    const started = performance.now();
+  post(message: WebhookPost, started = performance.now(), retried = false): Promise<WebhookAttempt> {
     const done = (a: Omit<WebhookAttempt, "ms">): WebhookAttempt => ({ ...a, ms: Math.round((performance.now() - started) * 10) / 10 });
     let url: URL;
     try {
@@ -105,8 +104,18 @@ export class WebhookSender {
       const timer = setTimeout(() => {
         finish({ ok: false, status: null, error: `no answer within ${this.opts.timeoutMs / 1000} s`, outcome: "timeout" });
         request.destroy();
-      }, this.opts.timeoutMs);
+      }, Math.max(1, this.opts.timeoutMs - (performance.now() - started)));
       request.on("error", (err) => {
+        // A kept-alive connection the receiver closed just as it was reused (its idle timeout,
+        // often 5 s): the request never reached it. Sent again at once on a new connection, as
+        // Node's documentation advises, rather than waiting for the retry schedule.
+        const code = (err as NodeJS.ErrnoException).code;
+        if (!settled && !retried && request.reusedSocket && (code === "ECONNRESET" || code === "EPIPE")) {
+          settled = true;
+          clearTimeout(timer);
+          resolve(this.post(message, started, true));
+          return;
+        }
         if (err instanceof RefusedAddress) finish({ ok: false, status: null, error: err.message, outcome: "refused_address" });
         else finish({ ok: false, status: null, error: clip(`${(err as NodeJS.ErrnoException).code ?? "ERROR"}: ${err.message}`), outcome: "network" });
       });

@@ -122,4 +122,31 @@ describe("answers (private networks allowed, a receiver on loopback)", () => {
     expect(attempt).toMatchObject({ ok: false, status: null, outcome: "network" });
     expect(attempt.error).toMatch(/ECONNREFUSED/);
   });
+
+  it("a kept-alive connection the receiver drops as it is reused is sent again at once on a new one", async () => {
+    const served = new WeakMap<object, number>();
+    let requests = 0;
+    const closing = createServer((req, res) => {
+      requests++;
+      const n = (served.get(req.socket) ?? 0) + 1;
+      served.set(req.socket, n);
+      // The second request on a connection: the receiver closes it unanswered (its idle timeout fired).
+      if (n > 1) return req.socket.destroy();
+      req.resume();
+      req.on("end", () => res.writeHead(204).end());
+    });
+    await new Promise<void>((resolve) => closing.listen(0, "127.0.0.1", resolve));
+    const url = `http://127.0.0.1:${(closing.address() as AddressInfo).port}/hooks`;
+    const keepAlive = new WebhookSender({ timeoutMs: 1_000, allowPrivateNetworks: true });
+    try {
+      expect((await keepAlive.post(message(url))).ok).toBe(true);
+      const again = await keepAlive.post(message(url));
+      expect(again).toMatchObject({ ok: true, status: 204, outcome: "delivered" });
+      expect(requests).toBe(3); // the first, the one dropped, the one sent again
+    } finally {
+      keepAlive.close();
+      closing.closeAllConnections();
+      await new Promise((resolve) => closing.close(resolve));
+    }
+  });
 });
