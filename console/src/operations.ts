@@ -366,15 +366,21 @@ export const SetAvailabilityMutation = graphql(`
 
 // ---- Webhooks (Settings, admins; issue #22) ----
 
+export const WebhookEndpointFields = graphql(`
+  fragment ConsoleWebhookEndpoint on WebhookEndpoint {
+    id
+    url
+    eventTypes
+    enabled
+    disabledReason
+    createdAt
+  }
+`);
+
 export const WebhookEndpointsQuery = graphql(`
   query ConsoleWebhookEndpoints {
     webhookEndpoints {
-      id
-      url
-      eventTypes
-      enabled
-      disabledReason
-      createdAt
+      ...ConsoleWebhookEndpoint
     }
   }
 `);
@@ -384,12 +390,7 @@ export const CreateWebhookEndpointMutation = graphql(`
     createWebhookEndpoint(input: $input) {
       secret
       endpoint {
-        id
-        url
-        eventTypes
-        enabled
-        disabledReason
-        createdAt
+        ...ConsoleWebhookEndpoint
       }
     }
   }

@@ -117,7 +117,7 @@ export class WebhookDispatcher {
 
   /** Due retries, other instances' commits, expired leases: only while some organization has an endpoint. */
   private sweep(): void {
-    if (Date.now() - this.organizationsReadAt > ORGANIZATIONS_TTL_MS) {
+    if (this.organizationsStale()) {
       void this.refreshOrganizations().then(() => {
         if (this.organizations.size > 0) this.schedule();
       });
@@ -125,9 +125,13 @@ export class WebhookDispatcher {
   }
 
   private kick(organizationId: string): void {
-    const stale = Date.now() - this.organizationsReadAt > ORGANIZATIONS_TTL_MS;
+    const stale = this.organizationsStale();
     if (stale) void this.refreshOrganizations();
     if (stale || this.organizations.has(organizationId)) this.schedule();
+  }
+
+  private organizationsStale(): boolean {
+    return Date.now() - this.organizationsReadAt > ORGANIZATIONS_TTL_MS;
   }
 
   private async refreshOrganizations(): Promise<void> {

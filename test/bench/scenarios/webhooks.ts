@@ -58,10 +58,40 @@ export async function webhooks(bench: Bench): Promise<void> {
       child.once("message", (m) => resolve(m as Arrival[]));
       child.send("report");
     });
-  let arrivals: Arrival[] = [];
   const createQ = `mutation($input: CreateWebhookEndpointInput!) { createWebhookEndpoint(input: $input) { endpoint { id } } }`;
   const deleteQ = `mutation($id: ID!) { deleteWebhookEndpoint(id: $id) }`;
   const adminToken = token.get(adminId)!;
+  /**
+   * `n` handovers with an endpoint per receiver (created before, deleted after), waiting up to
+   * 60 s for every message: the rate, the messages each receiver got (distinct webhook-ids), the
+   * latencies, and the seconds from the pass's start to the last arrival.
+   */
+  const withEndpoints = async (n: number, perSecond = 0) => {
+    const ids: string[] = [];
+    for (const url of urls) {
+      const d = (await gql(s1.url, adminToken, createQ, { input: { url, eventTypes: [] } })) as { createWebhookEndpoint: { endpoint: { id: string } } };
+      ids.push(d.createWebhookEndpoint.endpoint.id);
+    }
+    let arrivals: Arrival[] = [];
+    const started = Date.now();
+    const rate = await pass(n, perSecond);
+    const expected = n * 2; // two events per handover, to each receiver
+    const got = (r: number) => new Set(arrivals.filter((a) => a[0] === r).map((a) => a[1])).size;
+    const deadline = Date.now() + 60_000;
+    while (urls.some((_, r) => got(r) < expected) && Date.now() < deadline) {
+      await sleep(50);
+      arrivals = arrivals.concat(await report());
+    }
+    for (const id of ids) await gql(s1.url, adminToken, deleteQ, { id });
+    const delivered = urls.map((_, r) => got(r));
+    for (const d of delivered) if (d < expected) log(`webhooks: a receiver got ${d} of ${expected}`);
+    return {
+      rate,
+      delivered: delivered.reduce((a, b) => a + b, 0),
+      latencies: arrivals.map((a) => Math.max(0, a[3] - a[2])),
+      seconds: (Math.max(...arrivals.map((a) => a[3])) - started) / 1000,
+    };
+  };
 
   await pass(quick ? 50 : 200); // warm-up, no endpoints
   const without: number[] = [];
@@ -72,54 +102,25 @@ export async function webhooks(bench: Bench): Promise<void> {
   const rounds = 2;
   for (let round = 0; round < rounds; round++) {
     without.push(await pass(HANDOVERS / rounds));
-    const ids: string[] = [];
-    for (const url of urls) {
-      const d = (await gql(s1.url, adminToken, createQ, { input: { url, eventTypes: [] } })) as { createWebhookEndpoint: { endpoint: { id: string } } };
-      ids.push(d.createWebhookEndpoint.endpoint.id);
-    }
-    arrivals = [];
     const t0 = performance.now();
-    const t0Wall = Date.now();
-    withHooks.push(await pass(HANDOVERS / rounds));
-    const expected = (HANDOVERS / rounds) * 2; // two events per handover, to each receiver
-    const deadline = Date.now() + 60_000;
-    const got = (r: number) => new Set(arrivals.filter((a) => a[0] === r).map((a) => a[1])).size;
-    while ([0, 1].some((r) => got(r) < expected) && Date.now() < deadline) {
-      await sleep(50);
-      arrivals = arrivals.concat(await report());
-    }
-    deliverySeconds += (Math.max(...arrivals.map((a) => a[3])) - t0Wall) / 1000;
-    for (const r of [0, 1]) {
-      delivered += got(r);
-      if (got(r) < expected) log(`webhooks: a receiver got ${got(r)} of ${expected}`);
-    }
-    for (const a of arrivals) latencies.push(Math.max(0, a[3] - a[2]));
-    for (const id of ids) await gql(s1.url, adminToken, deleteQ, { id });
-    log(`webhooks round ${round + 1}: ${without[round].toFixed(1)} handovers/s without, ${withHooks[round].toFixed(1)} with; ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+    const hooked = await withEndpoints(HANDOVERS / rounds);
+    withHooks.push(hooked.rate);
+    delivered += hooked.delivered;
+    deliverySeconds += hooked.seconds;
+    latencies.push(...hooked.latencies);
+    log(`webhooks round ${round + 1}: ${without[round].toFixed(1)} handovers/s without, ${hooked.rate.toFixed(1)} with; ${((performance.now() - t0) / 1000).toFixed(1)} s`);
   }
   // An extra row, not the judged one: the same handovers paced at half the rate without
   // endpoints, so that the machine has headroom; latency then shows delivery itself rather than
   // the queue a saturated 2-core machine builds (server, Postgres, clients and receivers share it).
   const rateWithout = without.reduce((a, b) => a + b, 0) / rounds;
   const paced = rateWithout / 2;
-  const pacedIds: string[] = [];
-  for (const url of urls) {
-    const d = (await gql(s1.url, adminToken, createQ, { input: { url, eventTypes: [] } })) as { createWebhookEndpoint: { endpoint: { id: string } } };
-    pacedIds.push(d.createWebhookEndpoint.endpoint.id);
-  }
-  arrivals = [];
   const pacedN = HANDOVERS / 2;
-  const pacedRate = await pass(pacedN, paced);
-  const pacedDeadline = Date.now() + 60_000;
-  const pacedGot = (r: number) => new Set(arrivals.filter((a) => a[0] === r).map((a) => a[1])).size;
-  while ([0, 1].some((r) => pacedGot(r) < pacedN * 2) && Date.now() < pacedDeadline) {
-    await sleep(50);
-    arrivals = arrivals.concat(await report());
-  }
-  for (const id of pacedIds) await gql(s1.url, adminToken, deleteQ, { id });
+  const pacedRun = await withEndpoints(pacedN, paced);
   child.kill();
-  const pacedLatencies = arrivals.map((a) => Math.max(0, a[3] - a[2]));
-  const pacedDelivered = pacedGot(0) + pacedGot(1);
+  const pacedRate = pacedRun.rate;
+  const pacedLatencies = pacedRun.latencies;
+  const pacedDelivered = pacedRun.delivered;
   const pacedP99 = percentile(pacedLatencies, 99);
 
   const expectedAll = HANDOVERS * 2 * urls.length;
