@@ -35,7 +35,7 @@ import { createServices, type Services } from "./services";
 
 export interface AppOptions {
   config: Pick<Config, "port" | "host" | "bodyLimitBytes" | "maxQueryDepth"> &
-    Partial<Pick<Config, "shutdownDelayMs" | "shutdownGraceMs" | "introspection" | "suggestions" | "limits" | "metrics" | "rateLimits" | "corsOrigins" | "consoleApiOrigins" | "trustProxy" | "webhooks">>;
+    Partial<Pick<Config, "shutdownDelayMs" | "shutdownGraceMs" | "introspection" | "suggestions" | "limits" | "metrics" | "rateLimits" | "corsOrigins" | "consoleApiOrigins" | "trustProxy" | "webhooks" | "identity">>;
   /** Events and presence through Redis, shared by every instance. */
   redisUrl?: string;
   presenceTtlMs?: number;
@@ -88,7 +88,7 @@ export async function createApp(opts: AppOptions): Promise<App> {
   const ttl = opts.presenceTtlMs ?? 30_000;
   const presence = redis ? new RedisPresence(redis.commands, ttl, Math.max(250, Math.floor(ttl / 3))) : new LocalPresence();
   const scheduler = opts.scheduler ? new TimeoutScheduler(opts.scheduler, dataSource, logger) : null;
-  const services = createServices(dataSource, pubsub, opts.jwtSecret, logger, presence, scheduler ?? undefined, config.webhooks);
+  const services = createServices(dataSource, pubsub, opts.jwtSecret, logger, presence, scheduler ?? undefined, config.webhooks, config.identity);
   const schema = await buildBatonSchema();
   await scheduler?.start(services.handovers);
   services.webhookDispatcher.start();

@@ -1,5 +1,6 @@
 import { hostname } from "node:os";
 import { parseSecretKey } from "./kernel/secret-box";
+import type { OidcKeyOptions } from "./kernel/oidc-keys";
 
 /** Environment, validated once at start; every problem is reported together. */
 export type LogLevel = "fatal" | "error" | "warn" | "info" | "debug" | "trace" | "silent";
@@ -54,7 +55,17 @@ export interface Config {
   /** Express's `trust proxy`: which proxies' X-Forwarded-For to believe for the client's IP. */
   trustProxy: boolean | number | string;
   webhooks: WebhookConfig;
+  identity: IdentityConfig;
 }
+
+export interface IdentityConfig {
+  /** OIDC_ALLOW_INSECURE_ISSUERS: http:// issuers and issuers on loopback or private addresses (tests only). */
+  allowInsecureIssuers: boolean;
+  /** Not from the environment (tests): how the issuers' keys are cached (kernel/oidc-keys.ts; defaults there). */
+  keys?: Partial<OidcKeyOptions>;
+}
+
+export const DEFAULT_IDENTITY_CONFIG: IdentityConfig = { allowInsecureIssuers: false };
 
 export interface WebhookConfig {
   /** WEBHOOK_SECRET_KEY: 32 bytes (64 hex digits or base64) that seal endpoint secrets at rest; null: stored as they are. */
@@ -218,6 +229,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       disableAfterHours: decimal("WEBHOOK_DISABLE_AFTER_HOURS", env.WEBHOOK_DISABLE_AFTER_HOURS, DEFAULT_WEBHOOK_CONFIG.disableAfterHours, 0, 8760, problems),
       maxInFlight: int("WEBHOOK_MAX_IN_FLIGHT", DEFAULT_WEBHOOK_CONFIG.maxInFlight, 1, 64),
       timeoutSeconds: decimal("WEBHOOK_TIMEOUT_SECONDS", env.WEBHOOK_TIMEOUT_SECONDS, DEFAULT_WEBHOOK_CONFIG.timeoutSeconds, 0.1, 60, problems),
+    },
+    identity: {
+      allowInsecureIssuers: bool("OIDC_ALLOW_INSECURE_ISSUERS", false),
     },
     limits: {
       subscriptionsPerSocket: int("WS_MAX_SUBSCRIPTIONS_PER_SOCKET", 50, 1, 10_000),

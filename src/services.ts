@@ -7,7 +7,8 @@ import { RelationService } from "./modules/reads/relation.service";
 import { WebhookService } from "./modules/webhooks/webhook.service";
 import { SecretBox } from "./kernel/secret-box";
 import { WebhookDispatcher } from "./jobs/webhook-dispatcher";
-import { DEFAULT_WEBHOOK_CONFIG, type WebhookConfig } from "./config";
+import { DEFAULT_IDENTITY_CONFIG, DEFAULT_WEBHOOK_CONFIG, type IdentityConfig, type WebhookConfig } from "./config";
+import { IdentityService } from "./modules/identity/identity.service";
 import { AssignmentEventService } from "./modules/assignments/assignment-event.service";
 import { type Presence, LocalPresence } from "./modules/presence/presence.service";
 import { BulkAssignService } from "./modules/assignments/bulk-assign.service";
@@ -32,6 +33,8 @@ export function createServices(
   deadlines?: DeadlineJobs,
   /** Webhook endpoints: secrets sealed with this key, private networks allowed or not (WEBHOOK_* variables). */
   webhooks: WebhookConfig = DEFAULT_WEBHOOK_CONFIG,
+  /** Organizations' identity providers (OIDC_* variables). */
+  identityConfig: IdentityConfig = DEFAULT_IDENTITY_CONFIG,
 ) {
   const settings = new SettingsService(dataSource);
   // The change is committed but its events were not published: subscribers are told to catch up.
@@ -47,12 +50,19 @@ export function createServices(
   const box = new SecretBox(webhooks.secretKey);
   /** Sends webhook deliveries after commit; started and stopped with the app (app.ts). */
   const webhookDispatcher = new WebhookDispatcher(dataSource, pubsub, logger, { ...webhooks, box });
+  const identity = new IdentityService(dataSource, {
+    allowInsecureIssuers: identityConfig.allowInsecureIssuers,
+    keys: identityConfig.keys,
+    onStaleKeys: (issuer, err) => logger.warn({ issuer, err: err.message }, "identity provider's keys could not be read again; the cached keys stay in use"),
+  });
   return {
     bulk: new BulkAssignService(dataSource, pubsub, handovers, afterCommitFailed),
     pubsub,
     presence,
     events: new AssignmentEventService(dataSource),
-    tokens: new TokenService(jwtSecret, dataSource, pubsub),
+    tokens: new TokenService(jwtSecret, dataSource, pubsub, identity),
+    /** Organizations' OpenID Connect providers: their admins' settings, and their tokens' sign-in. */
+    identity,
     organizations: new OrganizationService(dataSource),
     settings,
     /** The handover engine: every request's life (open, answer, time out, cancel, hop) and discussions' end. */

@@ -14,6 +14,7 @@ import { TenantScopedBi1764170000000 } from "../../migrations/1764170000000-Tena
 import { WebhookEndpoints1764180000000 } from "../../migrations/1764180000000-WebhookEndpoints";
 import { WebhookDeliveries1764190000000 } from "../../migrations/1764190000000-WebhookDeliveries";
 import { WebhookDeliveryHeads1764200000000 } from "../../migrations/1764200000000-WebhookDeliveryHeads";
+import { IdentityProviders1764210000000 } from "../../migrations/1764210000000-IdentityProviders";
 
 /** Listed explicitly (no glob): the same list works compiled, in vitest and in the CLI. */
 export const migrations = [
@@ -33,4 +34,5 @@ export const migrations = [
   WebhookEndpoints1764180000000,
   WebhookDeliveries1764190000000,
   WebhookDeliveryHeads1764200000000,
+  IdentityProviders1764210000000,
 ];

@@ -11,6 +11,7 @@ import { SettingsResolver } from "../modules/settings/settings.resolver";
 import { TrackingResolver } from "../modules/tracking/tracking.resolver";
 import { UserResolver } from "../modules/users/user.resolver";
 import { WebhookResolver } from "../modules/webhooks/webhook.resolver";
+import { IdentityResolver } from "../modules/identity/identity.resolver";
 
 export const resolvers = [
   UserResolver,
@@ -24,6 +25,7 @@ export const resolvers = [
   DiscussionResolver,
   DiscussionMessageResolver,
   WebhookResolver,
+  IdentityResolver,
 ] as const;
 
 /** Subscriptions take their feeds from `context.services.pubsub` (bounded, typed), not from type-graphql's topics. */

@@ -20,14 +20,17 @@ import { audience, type BoundedFeed, type UserChangedMessage } from "../events/p
 
 /**
  * The close codes a client may see, besides graphql-ws's own (4400, 4406, 4409...). Every one but
- * 4403 and 4429 means: reconnect, then catch up with `assignmentEventsSince` from the last sequence seen.
+ * 4401, 4403 and 4429 means: reconnect, then catch up with `assignmentEventsSince` from the last
+ * sequence seen; after 4401, reconnect with a fresh token (and catch up).
  */
 export const CloseCode = {
   /** Shutdown (SIGTERM): reconnect, to another instance. */
   GOING_AWAY: 1001,
   /** The database is unavailable during connection_init: retry shortly. */
   TRY_AGAIN_LATER: 1013,
-  /** Missing, wrong, expired credentials, a deactivated user, or no connection_init in time. */
+  /** The token expired while the socket was open (a Baton token or an identity provider's): reconnect with a fresh one. */
+  UNAUTHORIZED: 4401,
+  /** Missing, wrong or expired credentials at connection_init, a deactivated user, or no connection_init in time. */
   FORBIDDEN: 4403,
   /** This user already holds the most sockets allowed on this instance. Not retried by graphql-ws. */
   TOO_MANY_SOCKETS: 4429,
@@ -273,8 +276,9 @@ export function attachWebSocket(opts: {
         try {
           ({ user, expiresAt } = await services.tokens.authenticate(typeof header === "string" ? header : undefined));
         } catch (err) {
-          if (isDatabaseUnavailable(err)) {
-            closeSocket(socket, CloseCode.TRY_AGAIN_LATER, "The database is unavailable: retry shortly");
+          if (isDatabaseUnavailable(err) || (err instanceof BatonError && err.code === ErrorCode.SERVICE_UNAVAILABLE)) {
+            const why = err instanceof BatonError ? "The identity provider cannot be reached" : "The database is unavailable";
+            closeSocket(socket, CloseCode.TRY_AGAIN_LATER, `${why}: retry shortly`);
           } else {
             logger.debug({ err }, "websocket refused");
           }
@@ -300,7 +304,7 @@ export function attachWebSocket(opts: {
           drainedAt: Date.now(),
         };
         session.expiry = setTimeout(
-          () => closeSocket(socket, CloseCode.FORBIDDEN, "Forbidden: token expired"),
+          () => closeSocket(socket, CloseCode.UNAUTHORIZED, "Unauthorized: token expired"),
           Math.max(0, expiresAt.getTime() - Date.now()),
         );
         // Deactivated (on any instance): the socket closes as an expired token's would. Another

@@ -1,5 +1,6 @@
+import { lookup as dnsLookup, type LookupAddress } from "node:dns";
 import { lookup } from "node:dns/promises";
-import { BlockList, isIP } from "node:net";
+import { BlockList, isIP, type LookupFunction } from "node:net";
 
 /**
  * Addresses a server-side request must not reach unless private networks are allowed (SSRF):
@@ -65,3 +66,23 @@ export async function privateAddressesOf(hostname: string, resolve: Resolve = sy
   const addresses = isIP(bare) ? [bare] : await resolve(bare);
   return { addresses, private: addresses.filter(isPrivateAddress) };
 }
+
+export class RefusedAddress extends Error {}
+
+/**
+ * A DNS lookup that refuses private addresses: the check the endpoint's URL passed at creation is
+ * made again for the address the connection will use (a name may resolve elsewhere by then: DNS
+ * rebinding). Any private address among the answers refuses the name.
+ */
+export const publicOnlyLookup = (resolve: typeof dnsLookup): LookupFunction => (hostname, options, callback) => {
+  resolve(hostname, { ...options, all: true }, (err, addresses) => {
+    if (err) return callback(err, "", 0);
+    const list = addresses;
+    const refused = list.find((a) => isPrivateAddress(a.address));
+    if (refused || list.length === 0) {
+      return callback(new RefusedAddress(`${hostname} resolves to ${refused?.address ?? "nothing"}, not a public address`), "", 0);
+    }
+    if (options.all) return (callback as unknown as (e: null, a: LookupAddress[]) => void)(null, list);
+    return callback(null, list[0].address, list[0].family);
+  });
+};

@@ -1,8 +1,8 @@
-import { lookup as dnsLookup, type LookupAddress } from "node:dns";
+import { lookup as dnsLookup } from "node:dns";
 import http from "node:http";
 import https from "node:https";
 import { isIP, type LookupFunction } from "node:net";
-import { isPrivateAddress } from "./public-address";
+import { isPrivateAddress, publicOnlyLookup, RefusedAddress } from "./public-address";
 
 /** Bytes of a failing response's body kept (for `lastError`); the rest is read and dropped. */
 export const KEPT_BODY_BYTES = 1024;
@@ -33,25 +33,6 @@ export interface SenderOptions {
   resolve?: typeof dnsLookup;
 }
 
-class RefusedAddress extends Error {}
-
-/**
- * A DNS lookup that refuses private addresses: the check the endpoint's URL passed at creation is
- * made again for the address the connection will use (a name may resolve elsewhere by then: DNS
- * rebinding). Any private address among the answers refuses the name.
- */
-const publicOnlyLookup = (resolve: typeof dnsLookup): LookupFunction => (hostname, options, callback) => {
-  resolve(hostname, { ...options, all: true }, (err, addresses) => {
-    if (err) return callback(err, "", 0);
-    const list = addresses;
-    const refused = list.find((a) => isPrivateAddress(a.address));
-    if (refused || list.length === 0) {
-      return callback(new RefusedAddress(`${hostname} resolves to ${refused?.address ?? "nothing"}, not a public address`), "", 0);
-    }
-    if (options.all) return (callback as unknown as (e: null, a: LookupAddress[]) => void)(null, list);
-    return callback(null, list[0].address, list[0].family);
-  });
-};
 
 /**
  * Posts webhook messages: one request per attempt, `timeoutMs` for all of it (connect, answer and

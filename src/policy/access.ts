@@ -65,6 +65,7 @@ interface Subjects {
   "user.setAvailability": { id: string };
   "settings.manage": null;
   "webhooks.manage": null;
+  "identity.manage": null;
 }
 export type Permission = keyof Subjects;
 
@@ -135,6 +136,8 @@ const RULES: { [P in Permission]: Rule<Subjects[P]> } = {
   "settings.manage": { allows: (v) => isAdmin(v), refusal: "Only admins may change the Assign/Discuss settings" },
   /** Webhook endpoints: see, create, change, rotate, delete (their secrets sign as Baton). */
   "webhooks.manage": { allows: (v) => isAdmin(v), refusal: "Only admins may manage webhook endpoints" },
+  /** The organization's identity provider: whose tokens sign its people in. */
+  "identity.manage": { allows: (v) => isAdmin(v), refusal: "Only admins may manage the identity provider" },
 };
 
 /**

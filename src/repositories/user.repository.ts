@@ -6,11 +6,13 @@ const BY_ID: Statement = { name: "users.byId", text: "SELECT * FROM users WHERE 
 
 const UPSERT: Statement = {
   name: "users.upsert",
-  text: `INSERT INTO users (organization_id, email, name, role, active)
-         VALUES ($1, $2, $3, $4, $5)
+  text: `INSERT INTO users (organization_id, email, name, role, active, external_id)
+         VALUES ($1, $2, $3, $4, $5, NULLIF($7, ''))
          ON CONFLICT (organization_id, lower(email))
          DO UPDATE SET name = EXCLUDED.name, role = EXCLUDED.role,
-                       active = COALESCE($6, users.active), updated_at = now()
+                       active = COALESCE($6, users.active),
+                       external_id = CASE WHEN $7 IS NULL THEN users.external_id ELSE NULLIF($7, '') END,
+                       updated_at = now()
          RETURNING *`,
 };
 
@@ -48,9 +50,16 @@ export class UserRepository {
     return rows.map((row) => fromRow(User, row));
   }
 
-  /** Creates or updates the organization's user with this email; `active` null keeps it as it is. */
-  async upsert(sql: Sql, organizationId: string, u: { email: string; name: string; role: UserRole; active: boolean | null }): Promise<User> {
-    const [row] = await sql.rows<Record<string, unknown>>(UPSERT, [organizationId, u.email, u.name, u.role, u.active ?? true, u.active]);
+  /**
+   * Creates or updates the organization's user with this email; `active` and `externalId` null keep
+   * them as they are ("" clears the external id). Another user's external id: a unique violation.
+   */
+  async upsert(
+    sql: Sql,
+    organizationId: string,
+    u: { email: string; name: string; role: UserRole; active: boolean | null; externalId: string | null },
+  ): Promise<User> {
+    const [row] = await sql.rows<Record<string, unknown>>(UPSERT, [organizationId, u.email, u.name, u.role, u.active ?? true, u.active, u.externalId]);
     return fromRow(User, row ?? {});
   }
 

@@ -208,7 +208,7 @@ describe("socket authentication", () => {
     }
   }, 15_000);
 
-  it("a socket whose token expires is closed then", async () => {
+  it("a socket whose token expires is closed then, with 4401 (reconnect with a fresh token)", async () => {
     let closedWith = 0;
     const client = connect(server.url, w.token(w.martha, 2), (code) => (closedWith = code));
     try {
@@ -216,7 +216,7 @@ describe("socket authentication", () => {
       await sleep(300);
       expect(closedWith).toBe(0);
       await sub.ended;
-      expect(closedWith).toBe(4403);
+      expect(closedWith).toBe(4401);
     } finally {
       await client.dispose();
     }

@@ -3,7 +3,7 @@ import { print } from "graphql";
 import pino from "pino";
 import type { DataSource } from "typeorm";
 import { type App, createApp } from "../../src/app";
-import { DEFAULT_WEBHOOK_CONFIG, type WebhookConfig } from "../../src/config";
+import { DEFAULT_IDENTITY_CONFIG, DEFAULT_WEBHOOK_CONFIG, type IdentityConfig, type WebhookConfig } from "../../src/config";
 import { TEST_JWT_SECRET } from "./factories";
 
 export interface GqlResult<T> {
@@ -40,11 +40,13 @@ export interface TestServerOptions {
   port?: number;
   /** The WEBHOOK_* variables (unset ones: their defaults). */
   webhooks?: Partial<WebhookConfig>;
+  /** The OIDC_* variables, and the key cache's timings (unset ones: their defaults). */
+  identity?: Partial<IdentityConfig>;
 }
 
 export async function startTestServer(dataSource: DataSource, overrides: TestServerOptions = {}): Promise<TestServer> {
   const app = await createApp({
-    config: { port: overrides.port ?? 0, host: "127.0.0.1", bodyLimitBytes: overrides.bodyLimitBytes ?? 1_000_000, maxQueryDepth: 10, corsOrigins: overrides.corsOrigins, consoleApiOrigins: overrides.consoleApiOrigins, webhooks: overrides.webhooks ? { ...DEFAULT_WEBHOOK_CONFIG, ...overrides.webhooks } : undefined },
+    config: { port: overrides.port ?? 0, host: "127.0.0.1", bodyLimitBytes: overrides.bodyLimitBytes ?? 1_000_000, maxQueryDepth: 10, corsOrigins: overrides.corsOrigins, consoleApiOrigins: overrides.consoleApiOrigins, webhooks: overrides.webhooks ? { ...DEFAULT_WEBHOOK_CONFIG, ...overrides.webhooks } : undefined, identity: overrides.identity ? { ...DEFAULT_IDENTITY_CONFIG, ...overrides.identity } : undefined },
     dataSource,
     jwtSecret: TEST_JWT_SECRET,
     logger: pino({ level: process.env.TEST_LOG_LEVEL ?? "silent" }),

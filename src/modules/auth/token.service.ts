@@ -7,6 +7,10 @@ import { BatonError, ErrorCode } from "../../errors";
 import { audience, type BatonPubSub } from "../../events/pubsub";
 import { isUuid } from "../../validation";
 import type { User } from "../users/user.entity";
+import { type IdentityService, MAX_TOKEN_CHARS } from "../identity/identity.service";
+
+/** A provider's token is verified again after this long (a provider removed on another instance stops it by then). */
+const PROVIDER_RECHECK_MS = 60_000;
 
 export const DEFAULT_TOKEN_TTL_SECONDS = 7 * 24 * 3600;
 /** The longest a token may live: one without `exp`, or expiring later than this from now, is refused. */
@@ -24,16 +28,20 @@ export class TokenService {
    */
   private readonly cache = new Map<string, { user: User; until: number }>();
   private readonly users: UserRepository;
-  /** Tokens whose signature and claims were checked: token -> claims. */
-  private readonly verified = new Map<string, { userId: string; expiresAt: Date }>();
+  /** Tokens whose signature and claims were checked: token -> claims, and when to check them again. */
+  private readonly verified = new Map<string, { userId: string; expiresAt: Date; recheckAt: number }>();
 
   constructor(
     secret: string,
     dataSource: DataSource,
     private readonly pubsub?: BatonPubSub,
+    /** Organizations' identity providers (OpenID Connect); without it only Baton's own tokens sign in. */
+    private readonly identity?: IdentityService,
   ) {
     this.key = createSecretKey(Buffer.from(secret, "utf8"));
     this.users = new UserRepository(poolSql(dataSource));
+    // A provider changed or removed here: tokens verified under the old settings are checked again.
+    identity?.onChange(() => this.verified.clear());
     if (pubsub) {
       const changes = pubsub.subscribe("USER_CHANGED", audience.instances(), { onOverflow: () => this.cache.clear() });
       void (async () => {
@@ -79,23 +87,35 @@ export class TokenService {
    * same bytes), so a client sending its token on every request costs one HMAC, not one per
    * request. Only successes are kept, until the token's own expiry, which is checked each time.
    */
-  private verifyOnce(token: string): { userId: string; expiresAt: Date } {
+  private async verifyOnce(token: string): Promise<{ userId: string; expiresAt: Date }> {
     const known = this.verified.get(token);
+    const now = Date.now();
     if (known) {
-      if (known.expiresAt.getTime() > Date.now()) return known;
+      if (known.expiresAt.getTime() > now && known.recheckAt > now) return known;
       this.verified.delete(token);
     }
-    const claims = this.verify(token);
+    let claims: { userId: string; expiresAt: Date; recheckAt: number };
+    if (this.identity && !isBatonToken(token)) {
+      const signIn = await this.identity.signIn(token);
+      claims = { ...signIn, recheckAt: now + PROVIDER_RECHECK_MS };
+    } else {
+      const own = this.verify(token);
+      claims = { ...own, recheckAt: own.expiresAt.getTime() };
+    }
     if (this.verified.size >= VERIFIED_CACHE_SIZE) this.verified.clear();
     this.verified.set(token, claims);
     return claims;
   }
 
-  /** Reads `Bearer <jwt>` and loads the active user it names. */
+  /**
+   * Reads `Bearer <jwt>` and loads the active user it names: a Baton token (HS256, JWT_SECRET) or
+   * a token of an organization's identity provider (see IdentityService).
+   */
   async authenticate(header: string | undefined | null): Promise<{ user: User; expiresAt: Date }> {
     const match = /^Bearer\s+(\S+)$/i.exec(header ?? "");
     if (!match?.[1]) throw new BatonError(ErrorCode.UNAUTHENTICATED, "Send Authorization: Bearer <token>");
-    const { userId, expiresAt } = this.verifyOnce(match[1]);
+    if (match[1].length > MAX_TOKEN_CHARS) throw new BatonError(ErrorCode.UNAUTHENTICATED, "The token is longer than 16 kB");
+    const { userId, expiresAt } = await this.verifyOnce(match[1]);
     const user = await this.findUser(userId);
     if (!user) throw new BatonError(ErrorCode.UNAUTHENTICATED, "The token's user does not exist");
     if (!user.active) throw new BatonError(ErrorCode.UNAUTHENTICATED, "The user is deactivated");
@@ -131,6 +151,18 @@ export class TokenService {
       this.cache.set(userId, { user, until: now + USER_CACHE_MS });
     }
     return user;
+  }
+}
+
+/** Whether a JWT's header says HS256, Baton's own kind (anything else is a provider's to judge, or refused). */
+function isBatonToken(token: string): boolean {
+  const dot = token.indexOf(".");
+  if (dot <= 0) return true; // not a JWT: Baton's verify says why
+  try {
+    const header = JSON.parse(Buffer.from(token.slice(0, dot), "base64url").toString("utf8")) as { alg?: unknown };
+    return header.alg === "HS256";
+  } catch {
+    return true;
   }
 }
 

@@ -23,6 +23,10 @@ export class User {
   @Column("text")
   email: string;
 
+  /** The identity provider's id for this user (its `sub`, `oid`, ...), when the organization signs in by one. */
+  @Column("text", { name: "external_id", nullable: true })
+  externalId: string | null;
+
   @Column("text")
   name: string;
 

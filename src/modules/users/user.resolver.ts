@@ -1,5 +1,6 @@
 import { Arg, Ctx, Field, FieldResolver, ID, InputType, Mutation, Query, Resolver, Root, Subscription } from "type-graphql";
 import { received } from "../../events/received";
+import { can } from "../../policy/access";
 import { audience } from "../../events/pubsub";
 import { type Context, viewerOf } from "../../graphql/context";
 import { Availability, User, UserRole } from "./user.entity";
@@ -18,6 +19,12 @@ export class UpsertUserInput {
 
   @Field(() => Boolean, { nullable: true, description: "false deactivates, cancelling the user's pending requests." })
   active?: boolean | null;
+
+  @Field(() => String, {
+    nullable: true,
+    description: "The identity provider's id for the user (its sub, oid, ...: the claim the organization's identity provider names users by). Omitted keeps it; \"\" clears it.",
+  })
+  externalId?: string | null;
 }
 
 @Resolver(() => UserObject)
@@ -69,6 +76,11 @@ export class UserResolver {
   @FieldResolver(() => Boolean, { description: "Has an open, authenticated subscription socket on any instance." })
   online(@Root() user: User, @Ctx() ctx: Context): Promise<boolean> {
     return ctx.loaders.online.load(user.id);
+  }
+
+  @FieldResolver(() => String, { nullable: true, description: "Admins: the identity provider's id for the user (null for everyone else)." })
+  externalId(@Root() user: User, @Ctx() ctx: Context): string | null {
+    return can(viewerOf(ctx), "users.manage") ? user.externalId : null;
   }
 
   @Mutation(() => UserObject, { description: "Admins: create or update a user by email." })

@@ -1,7 +1,7 @@
 import type { DataSource } from "typeorm";
 import { type AfterCommitErrorHandler, inTransaction } from "../../db/transaction";
 import { type BatonPubSub, publishAvailabilityChanged, publishUserChanged } from "../../events/pubsub";
-import { notFound } from "../../errors";
+import { badInput, notFound } from "../../errors";
 import { requireAccess } from "../../policy/access";
 import { requireEmail, requireId, requireText } from "../../validation";
 import type { HandoverEngine } from "../../engine/handover-engine";
@@ -9,7 +9,7 @@ import type { Presence } from "../presence/presence.service";
 import { Availability, type User, type UserRole } from "./user.entity";
 
 const AVAILABILITY_RANK: Record<Availability, number> = { AVAILABLE: 0, BUSY: 1, AWAY: 2 };
-import { poolSql } from "../../db/sql";
+import { isUniqueViolation, poolSql } from "../../db/sql";
 import { UserRepository } from "../../repositories/user.repository";
 
 export interface UpsertUserData {
@@ -17,6 +17,8 @@ export interface UpsertUserData {
   name: string;
   role: UserRole;
   active?: boolean | null;
+  /** Omitted or null keeps it; "" clears it. */
+  externalId?: string | null;
 }
 
 export class UserService {
@@ -75,9 +77,16 @@ export class UserService {
     requireAccess(viewer, "users.manage");
     const email = requireEmail(input.email);
     const name = requireText(input.name, "name", 1, 200);
+    const externalId = input.externalId == null ? null : input.externalId === "" ? "" : requireText(input.externalId, "externalId", 1, 320);
     return inTransaction(this.dataSource, async (tx) => {
       const now = new Date();
-      const user = await this.repo.upsert(tx.sql, viewer.organizationId, { email, name, role: input.role, active: input.active ?? null });
+      let user: User;
+      try {
+        user = await this.repo.upsert(tx.sql, viewer.organizationId, { email, name, role: input.role, active: input.active ?? null, externalId });
+      } catch (err) {
+        if (isUniqueViolation(err)) throw badInput("Another user of the organization has this externalId", "externalId");
+        throw err;
+      }
       if (!user.active) {
         await this.assignments.cancelPendingForUser(tx, user.id, viewer, `${user.name} was deactivated`, now);
       }
