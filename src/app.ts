@@ -22,6 +22,7 @@ import { withTimeout } from "./kernel/time";
 import { RateLimits } from "./rate-limits";
 import { userRateLimit } from "./graphql/rate-limit-plugin";
 import { buildContext, type Context } from "./graphql/context";
+import { idempotencyPlugin } from "./graphql/idempotency";
 import { formatError, serviceUnavailableStatus } from "./graphql/format-error";
 import { DEFAULT_OPERATION_RULES, operationGuards, textCheckPlugin } from "./graphql/operation-rules";
 import { type BatonPubSub, createBatonPubSub } from "./events/pubsub";
@@ -35,7 +36,7 @@ import { createServices, type Services } from "./services";
 
 export interface AppOptions {
   config: Pick<Config, "port" | "host" | "bodyLimitBytes" | "maxQueryDepth"> &
-    Partial<Pick<Config, "shutdownDelayMs" | "shutdownGraceMs" | "introspection" | "suggestions" | "limits" | "metrics" | "rateLimits" | "corsOrigins" | "consoleApiOrigins" | "trustProxy" | "webhooks" | "identity">>;
+    Partial<Pick<Config, "shutdownDelayMs" | "shutdownGraceMs" | "introspection" | "suggestions" | "limits" | "metrics" | "rateLimits" | "corsOrigins" | "consoleApiOrigins" | "trustProxy" | "webhooks" | "identity" | "idempotencyTtlHours">>;
   /** Events and presence through Redis, shared by every instance. */
   redisUrl?: string;
   presenceTtlMs?: number;
@@ -88,10 +89,11 @@ export async function createApp(opts: AppOptions): Promise<App> {
   const ttl = opts.presenceTtlMs ?? 30_000;
   const presence = redis ? new RedisPresence(redis.commands, ttl, Math.max(250, Math.floor(ttl / 3))) : new LocalPresence();
   const scheduler = opts.scheduler ? new TimeoutScheduler(opts.scheduler, dataSource, logger) : null;
-  const services = createServices(dataSource, pubsub, opts.jwtSecret, logger, presence, scheduler ?? undefined, config.webhooks, config.identity);
+  const services = createServices(dataSource, pubsub, opts.jwtSecret, logger, presence, scheduler ?? undefined, config.webhooks, config.identity, config.idempotencyTtlHours);
   const schema = await buildBatonSchema();
   await scheduler?.start(services.handovers);
   services.webhookDispatcher.start();
+  services.idempotency.startPurging((err) => logger.warn({ err: (err as Error).message }, "expired idempotency keys could not be deleted; next round tries again"));
   const rollup = new RollupRefresher(services.bi, opts.biRollupRefreshSeconds ?? 0, logger);
   rollup.start();
 
@@ -105,7 +107,7 @@ export async function createApp(opts: AppOptions): Promise<App> {
   app.use(
     cors({
       origin: config.corsOrigins?.length ? config.corsOrigins : false,
-      allowedHeaders: ["content-type", "authorization", "x-request-id", "apollo-require-preflight"],
+      allowedHeaders: ["content-type", "authorization", "x-request-id", "apollo-require-preflight", "idempotency-key"],
       exposedHeaders: ["x-request-id", "retry-after"],
       maxAge: 600,
     }),
@@ -171,7 +173,7 @@ export async function createApp(opts: AppOptions): Promise<App> {
     csrfPrevention: false,
     // The HTTP server is drained by stop() below, before Apollo stops. No landing page: a browser
     // opening /graphql would load Apollo's Sandbox from a CDN on the console's origin.
-    plugins: [ApolloServerPluginLandingPageDisabled(), ...guards.apollo.plugins, serviceUnavailableStatus, textCheckPlugin, userRateLimit(rateLimits), observeOperations(observe, logger)],
+    plugins: [ApolloServerPluginLandingPageDisabled(), ...guards.apollo.plugins, serviceUnavailableStatus, textCheckPlugin, userRateLimit(rateLimits), observeOperations(observe, logger), idempotencyPlugin(logger)],
   });
   await apollo.start();
 
@@ -288,7 +290,10 @@ export async function createApp(opts: AppOptions): Promise<App> {
     express.json({ limit: config.bodyLimitBytes }),
     expressMiddleware(apollo, {
       context: async ({ req, res }) =>
-        Object.assign(await buildContext(services, req.headers.authorization, req.id as string), { requestLine: requestLine(res) }),
+        Object.assign(await buildContext(services, req.headers.authorization, req.id as string), {
+          requestLine: requestLine(res),
+          idempotencyKey: req.headers["idempotency-key"] as string | undefined,
+        }),
     }),
   );
 
@@ -368,6 +373,7 @@ export async function createApp(opts: AppOptions): Promise<App> {
       await websocket.close();
       await scheduler?.stop();
       await services.webhookDispatcher.stop();
+      services.idempotency.stopPurging();
       await rollup.stop();
       httpServer.closeAllConnections();
       await closed;

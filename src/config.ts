@@ -56,6 +56,8 @@ export interface Config {
   trustProxy: boolean | number | string;
   webhooks: WebhookConfig;
   identity: IdentityConfig;
+  /** IDEMPOTENCY_TTL_HOURS: how long a mutation's Idempotency-Key is remembered. */
+  idempotencyTtlHours: number;
 }
 
 export interface IdentityConfig {
@@ -230,6 +232,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       maxInFlight: int("WEBHOOK_MAX_IN_FLIGHT", DEFAULT_WEBHOOK_CONFIG.maxInFlight, 1, 64),
       timeoutSeconds: decimal("WEBHOOK_TIMEOUT_SECONDS", env.WEBHOOK_TIMEOUT_SECONDS, DEFAULT_WEBHOOK_CONFIG.timeoutSeconds, 0.1, 60, problems),
     },
+    idempotencyTtlHours: int("IDEMPOTENCY_TTL_HOURS", 24, 1, 720),
     identity: {
       allowInsecureIssuers: bool("OIDC_ALLOW_INSECURE_ISSUERS", false),
     },

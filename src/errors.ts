@@ -22,6 +22,10 @@ export enum ErrorCode {
   /** Postgres cannot be reached right now (a restart, a failover): nothing was changed; retry. */
   SERVICE_UNAVAILABLE = "SERVICE_UNAVAILABLE",
   INTERNAL_SERVER_ERROR = "INTERNAL_SERVER_ERROR",
+  /** The Idempotency-Key was used before for a different operation or variables (HTTP 422). */
+  IDEMPOTENCY_KEY_REUSED = "IDEMPOTENCY_KEY_REUSED",
+  /** A run with this Idempotency-Key is still in progress (HTTP 409, Retry-After). */
+  IDEMPOTENCY_KEY_IN_USE = "IDEMPOTENCY_KEY_IN_USE",
 }
 
 /**

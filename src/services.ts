@@ -9,6 +9,7 @@ import { SecretBox } from "./kernel/secret-box";
 import { WebhookDispatcher } from "./jobs/webhook-dispatcher";
 import { DEFAULT_IDENTITY_CONFIG, DEFAULT_WEBHOOK_CONFIG, type IdentityConfig, type WebhookConfig } from "./config";
 import { IdentityService } from "./modules/identity/identity.service";
+import { IdempotencyService } from "./modules/idempotency/idempotency.service";
 import { AssignmentEventService } from "./modules/assignments/assignment-event.service";
 import { type Presence, LocalPresence } from "./modules/presence/presence.service";
 import { BulkAssignService } from "./modules/assignments/bulk-assign.service";
@@ -35,6 +36,8 @@ export function createServices(
   webhooks: WebhookConfig = DEFAULT_WEBHOOK_CONFIG,
   /** Organizations' identity providers (OIDC_* variables). */
   identityConfig: IdentityConfig = DEFAULT_IDENTITY_CONFIG,
+  /** IDEMPOTENCY_TTL_HOURS. */
+  idempotencyTtlHours = 24,
 ) {
   const settings = new SettingsService(dataSource);
   // The change is committed but its events were not published: subscribers are told to catch up.
@@ -63,6 +66,8 @@ export function createServices(
     tokens: new TokenService(jwtSecret, dataSource, pubsub, identity),
     /** Organizations' OpenID Connect providers: their admins' settings, and their tokens' sign-in. */
     identity,
+    /** Mutations sent with an Idempotency-Key: at most once per user and key. */
+    idempotency: new IdempotencyService(dataSource, { ttlHours: idempotencyTtlHours, onEffectError: afterCommitFailed }),
     organizations: new OrganizationService(dataSource),
     settings,
     /** The handover engine: every request's life (open, answer, time out, cancel, hop) and discussions' end. */

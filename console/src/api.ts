@@ -1,4 +1,5 @@
-import { cacheExchange, Client, fetchExchange, subscriptionExchange } from "urql";
+import { cacheExchange, Client, fetchExchange, makeOperation, mapExchange, type Operation, subscriptionExchange } from "urql";
+import { retryExchange } from "@urql/exchange-retry";
 import { createClient as createSocket, type Client as SocketClient } from "graphql-ws";
 
 /** The API this tab uses, once `chooseApi` has decided. */
@@ -82,6 +83,17 @@ export function createApi(token: string, onSocket: (state: SocketState) => void,
     requestPolicy: "cache-and-network",
     exchanges: [
       cacheExchange,
+      // Every mutation carries an Idempotency-Key of its own, kept when a lost answer is retried:
+      // a retry can never make the change twice (see the README's "Safe retries").
+      mapExchange({ onOperation: withIdempotencyKey }),
+      retryExchange({
+        initialDelayMs: 500,
+        maxDelayMs: 4_000,
+        maxNumberAttempts: 4,
+        retryIf: (error, operation) =>
+          operation.kind === "mutation" &&
+          (!!error.networkError || error.graphQLErrors.some((e) => e.extensions?.code === "IDEMPOTENCY_KEY_IN_USE" || (e.extensions?.code === "SERVICE_UNAVAILABLE" && e.extensions?.commitOutcome === "UNKNOWN"))),
+      }),
       fetchExchange,
       subscriptionExchange({
         forwardSubscription: (request) => ({
@@ -91,4 +103,19 @@ export function createApi(token: string, onSocket: (state: SocketState) => void,
     ],
   });
   return { client, socket, close: () => void socket.dispose() };
+}
+
+/** 128 random bits (crypto.randomUUID exists only in secure contexts; getRandomValues everywhere). */
+function newKey(): string {
+  const bytes = crypto.getRandomValues(new Uint8Array(16));
+  return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+/** A mutation's operation with an Idempotency-Key header (a new one per mutation; a retry of it keeps it). */
+function withIdempotencyKey(operation: Operation): Operation {
+  if (operation.kind !== "mutation") return operation;
+  const given = operation.context.fetchOptions;
+  const base = (typeof given === "function" ? given() : given) ?? {};
+  const headers = { ...(base.headers as Record<string, string> | undefined), "idempotency-key": newKey() };
+  return makeOperation(operation.kind, operation, { ...operation.context, fetchOptions: { ...base, headers } });
 }

@@ -15,6 +15,7 @@ import { WebhookEndpoints1764180000000 } from "../../migrations/1764180000000-We
 import { WebhookDeliveries1764190000000 } from "../../migrations/1764190000000-WebhookDeliveries";
 import { WebhookDeliveryHeads1764200000000 } from "../../migrations/1764200000000-WebhookDeliveryHeads";
 import { IdentityProviders1764210000000 } from "../../migrations/1764210000000-IdentityProviders";
+import { IdempotencyKeys1764220000000 } from "../../migrations/1764220000000-IdempotencyKeys";
 
 /** Listed explicitly (no glob): the same list works compiled, in vitest and in the CLI. */
 export const migrations = [
@@ -35,4 +36,5 @@ export const migrations = [
   WebhookDeliveries1764190000000,
   WebhookDeliveryHeads1764200000000,
   IdentityProviders1764210000000,
+  IdempotencyKeys1764220000000,
 ];

@@ -1,5 +1,6 @@
 import type { Pool, PoolClient } from "pg";
 import type { DataSource, EntityManager, QueryRunner } from "typeorm";
+import { currentUnit } from "./unit-of-work";
 
 /**
  * How repositories talk to Postgres: plain `pg` with typed rows. TypeORM keeps the pool, the
@@ -35,10 +36,18 @@ async function run<R>(client: Pool | PoolClient, logger: Counting, statement: St
   return result.rows as R[];
 }
 
-/** Statements on the pool: each one its own transaction. */
+/**
+ * Statements on the pool: each one its own transaction, unless an operation runs as one unit
+ * (db/unit-of-work.ts: an idempotent mutation), when they run on the unit's connection, inside it.
+ */
 export function poolSql(dataSource: DataSource): Sql {
-  const pool = (dataSource.driver as unknown as { master: Pool }).master;
-  return { rows: (statement, params) => run(pool, dataSource.logger, statement, params) };
+  const pool = poolOf(dataSource);
+  return { rows: (statement, params) => run(currentUnit()?.client ?? pool, dataSource.logger, statement, params) };
+}
+
+/** The pg pool TypeORM keeps. */
+export function poolOf(dataSource: DataSource): Pool {
+  return (dataSource.driver as unknown as { master: Pool }).master;
 }
 
 /** Statements on a pool of their own (see `sidePool`), not counted with the requests'. */

@@ -1,6 +1,7 @@
 import type { DataSource } from "typeorm";
 import { CommitOutcomeUnknown, isDatabaseUnavailable } from "./faults";
-import { type Sql, txSql } from "./sql";
+import { poolSql, type Sql, txSql } from "./sql";
+import { currentUnit } from "./unit-of-work";
 
 /** A transaction plus the work that must wait for its commit (publishing, scheduling). */
 export interface Tx {
@@ -21,6 +22,9 @@ export async function inTransaction<T>(
   /** Required: an effect that fails after commit must be told to someone (services log it and close sockets to catch up). */
   onEffectError: AfterCommitErrorHandler,
 ): Promise<T> {
+  // Inside a unit (an idempotent mutation) the unit is the transaction, and its commit the effects' moment.
+  const unit = currentUnit();
+  if (unit) return work({ sql: poolSql(dataSource), afterCommit: (effect) => unit.effects.push(effect) });
   const effects: Array<() => void | Promise<void>> = [];
   let workDone = false;
   let result: T;

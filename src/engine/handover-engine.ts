@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
 import type { DataSource } from "typeorm";
 import { inTransaction, type Tx } from "../db/transaction";
+import { afterCommit, recoverable } from "../db/unit-of-work";
 import { BatonError, ErrorCode, notFound } from "../errors";
 import { type BatonPubSub, publishAssignmentEvent, publishChatSessionUpdated, publishNotification } from "../events/pubsub";
 import { AssignmentEvent } from "../modules/assignments/assignment-event.entity";
@@ -145,7 +146,7 @@ export class HandoverEngine {
     const ask = openAsk(kind, input, optionalText(input.note, "note", 1000));
     const assumed = assumeOpen(viewer, kind, ask, { requestId: randomUUID(), recordId: randomUUID() }, this.clock());
     if (assumed) {
-      const opened = await this.carryOutOpen(assumed, viewer, answer).catch((err: unknown) => {
+      const opened = await recoverable(() => this.carryOutOpen(assumed, viewer, answer)).catch((err: unknown) => {
         if (isUniqueViolation(err)) return null; // a request is pending: read, and say which
         throw err;
       });
@@ -634,13 +635,9 @@ export class HandoverEngine {
     publishAssignmentEvent(this.pubsub, { event, request, trackingRecord, chat }, audienceOf.event(event.organizationId, event));
   }
 
-  /** Runs an effect of a committed change; its failure is reported, never thrown at the caller. */
-  private async afterCommit(effect: () => void | Promise<void>): Promise<void> {
-    try {
-      await effect();
-    } catch (err) {
-      this.onEffectError(err);
-    }
+  /** Runs an effect of a committed change (at the unit's commit inside one); its failure is reported, never thrown at the caller. */
+  private afterCommit(effect: () => void | Promise<void>): Promise<void> {
+    return afterCommit(effect, this.onEffectError);
   }
 }
 

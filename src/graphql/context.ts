@@ -4,6 +4,16 @@ import { toGraphQLError } from "./errors";
 import type { User } from "../modules/users/user.entity";
 import type { Services } from "../services";
 import { createLoaders, type Loaders } from "./loaders";
+import type { FormattedExecutionResult } from "graphql";
+import type { IdempotencyScope } from "../modules/idempotency/idempotency.service";
+
+/** A mutation's idempotency, as the transport follows it through one operation (graphql/idempotency.ts). */
+export interface OperationIdempotency extends IdempotencyScope {
+  /** The stored answer to send instead of this execution's (a replay). */
+  replay: { status: number; body: FormattedExecutionResult } | null;
+  /** This execution's answer is rebuilt from the record (marked as a replay). */
+  rebuilt: boolean;
+}
 
 export interface Context {
   viewer: User | null;
@@ -29,6 +39,10 @@ export interface Context {
    * start. A change of role (an admin's upsert, on any instance) is heard at once.
    */
   viewerWatch?: ViewerWatch;
+  /** Over HTTP: the Idempotency-Key header as sent (checked once the operation is known). */
+  idempotencyKey?: string;
+  /** A mutation sent with an idempotency key (graphql/idempotency.ts). */
+  idempotency?: OperationIdempotency;
 }
 
 export interface ViewerWatch {

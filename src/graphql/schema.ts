@@ -12,6 +12,7 @@ import { TrackingResolver } from "../modules/tracking/tracking.resolver";
 import { UserResolver } from "../modules/users/user.resolver";
 import { WebhookResolver } from "../modules/webhooks/webhook.resolver";
 import { IdentityResolver } from "../modules/identity/identity.resolver";
+import { makeMutationsIdempotent } from "./idempotency";
 
 export const resolvers = [
   UserResolver,
@@ -30,7 +31,7 @@ export const resolvers = [
 
 /** Subscriptions take their feeds from `context.services.pubsub` (bounded, typed), not from type-graphql's topics. */
 export async function buildBatonSchema(): Promise<GraphQLSchema> {
-  return buildSchema({
+  const schema = await buildSchema({
     resolvers,
     // Required by type-graphql for any @Subscription; ours all bring their own `subscribe`.
     pubSub: {
@@ -44,6 +45,9 @@ export async function buildBatonSchema(): Promise<GraphQLSchema> {
     scalarsMap: [{ type: Date, scalar: GraphQLDateTime }],
     validate: false,
   });
+  // Mutations sent with an idempotency key happen at most once (graphql/idempotency.ts).
+  makeMutationsIdempotent(schema);
+  return schema;
 }
 
 /** The SDL committed as schema/schema.graphql, sorted so diffs show only real changes. */

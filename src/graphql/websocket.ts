@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import type { IncomingMessage, Server } from "node:http";
 import type { Duplex } from "node:stream";
-import { type ExecutionArgs, type ExecutionResult, getOperationAST, GraphQLError, type GraphQLSchema, OperationTypeNode, validate } from "graphql";
+import { type ExecutionArgs, type ExecutionResult, type FormattedExecutionResult, getOperationAST, GraphQLError, type GraphQLSchema, OperationTypeNode, validate } from "graphql";
 import { useServer } from "graphql-ws/use/ws";
 import { type WebSocket, WebSocketServer } from "ws";
 import type { SocketLimits } from "../config";
@@ -12,8 +12,9 @@ import type { RateLimits } from "../rate-limits";
 import type { Logger } from "../logger";
 import type { User } from "../modules/users/user.entity";
 import type { Services } from "../services";
-import { type Context, contextFor } from "./context";
+import { type Context, contextFor, type OperationIdempotency } from "./context";
 import { domainErrorOf, toGraphQLError } from "./errors";
+import { idempotencyOf, settleIdempotentAnswer } from "./idempotency";
 import { codeOf, formatError, isInternal } from "./format-error";
 import { findBadText, isTokenLimitError, type operationGuards, withoutSuggestions } from "./operation-rules";
 import { audience, type BoundedFeed, type UserChangedMessage } from "../events/pubsub";
@@ -222,7 +223,7 @@ export function attachWebSocket(opts: {
   /** Checks an operation before it runs: caps, syntax, limits, text, budget. Errors, or what to execute. */
   const admit = async (
     ctx: { subscriptions: Record<string, unknown>; extra: Extra & { request: IncomingMessage; socket: WebSocket } },
-    payload: { query: string; operationName?: string | null; variables?: Record<string, unknown> | null },
+    payload: { query: string; operationName?: string | null; variables?: Record<string, unknown> | null; extensions?: Record<string, unknown> | null },
   ): Promise<readonly GraphQLError[] | ExecutionArgs> => {
     const session = ctx.extra.session;
     // Counted with this one: graphql-ws registers the id before asking us.
@@ -259,8 +260,18 @@ export function attachWebSocket(opts: {
         throw err;
       }
     }
+    // A mutation with extensions.idempotencyKey happens at most once per user and key (graphql/idempotency.ts).
+    try {
+      const idempotency = idempotencyOf(payload.extensions?.idempotencyKey, session?.viewer ?? null, getOperationAST(document, payload.operationName), payload);
+      if (idempotency) idempotencyOfPayload.set(payload, idempotency);
+    } catch (err) {
+      if (err instanceof BatonError) return [toGraphQLError(err)];
+      throw err;
+    }
     return { schema: opts.schema, document, operationName: payload.operationName, variableValues: payload.variables };
   };
+  /** An operation's idempotency, from its admission to its context (graphql-ws hands both the same payload). */
+  const idempotencyOfPayload = new WeakMap<object, OperationIdempotency>();
 
   const server = useServer<Record<string, unknown> | undefined, Extra>(
     {
@@ -352,14 +363,22 @@ export function attachWebSocket(opts: {
       // A subscription that ended with a domain error (FORBIDDEN after a change of role) keeps its code.
       onError: (_ctx, _id, _payload, errors) => errors.map((e) => (domainErrorOf(e) ? formatError(e.toJSON(), e) : e.toJSON())),
       // Results over a socket are formatted as over HTTP: stable codes, internal faults masked (and logged).
-      onNext: (ctx, _id, payload, _args, result) => {
-        if (!result.errors?.length) return undefined;
-        for (const error of result.errors) {
-          if (isInternal(codeOf(error)) && !isDatabaseUnavailable(error)) {
-            logger.error({ reqId: ctx.extra.session?.connectionId, operation: payload.operationName ?? null, err: error.originalError ?? error }, "unexpected error");
+      onNext: async (ctx, _id, payload, args, result) => {
+        let formatted: FormattedExecutionResult | undefined;
+        if (result.errors?.length) {
+          for (const error of result.errors) {
+            if (isInternal(codeOf(error)) && !isDatabaseUnavailable(error)) {
+              logger.error({ reqId: ctx.extra.session?.connectionId, operation: payload.operationName ?? null, err: error.originalError ?? error }, "unexpected error");
+            }
           }
+          formatted = { ...result, errors: result.errors.map((e) => formatError(e.toJSON(), e)) };
         }
-        return { ...result, errors: result.errors.map((e) => formatError(e.toJSON(), e)) };
+        const context = args.contextValue as Context | undefined;
+        if (context?.idempotency) {
+          const sent = await settleIdempotentAnswer(context, 200, formatted ?? (result), logger);
+          if (sent) return sent.body;
+        }
+        return formatted;
       },
       onClose: async (ctx) => {
         const session = ctx.extra.session;
@@ -374,9 +393,11 @@ export function attachWebSocket(opts: {
           logger.debug({ err }, "presence update failed");
         });
       },
-      context: (ctx): Context => {
+      context: (ctx, _id, payload): Context => {
         const session = ctx.extra.session;
         const context = contextFor(services, session?.viewer ?? null, null, session?.connectionId ?? null);
+        const idempotency = idempotencyOfPayload.get(payload);
+        if (idempotency) context.idempotency = idempotency;
         const socket = ctx.extra.socket;
         if (session) {
           context.viewerWatch = {

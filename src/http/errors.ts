@@ -8,6 +8,8 @@ const STATUS: Partial<Record<ErrorCode, number>> = {
   [ErrorCode.FORBIDDEN]: 403,
   [ErrorCode.PAYLOAD_TOO_LARGE]: 413,
   [ErrorCode.RATE_LIMITED]: 429,
+  [ErrorCode.IDEMPOTENCY_KEY_IN_USE]: 409,
+  [ErrorCode.IDEMPOTENCY_KEY_REUSED]: 422,
   [ErrorCode.INTERNAL_SERVER_ERROR]: 500,
   [ErrorCode.SERVICE_UNAVAILABLE]: 503,
 };

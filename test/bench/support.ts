@@ -45,7 +45,7 @@ export interface Row {
  * server and Postgres being measured.
  */
 const agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
-export function gql(url: string, token: string, query: string, variables: unknown): Promise<Record<string, unknown>> {
+export function gql(url: string, token: string, query: string, variables: unknown, headers: Record<string, string> = {}): Promise<Record<string, unknown>> {
   const body = JSON.stringify({ query, variables });
   return new Promise((resolve, reject) => {
     const req = http.request(
@@ -53,7 +53,7 @@ export function gql(url: string, token: string, query: string, variables: unknow
       {
         method: "POST",
         agent,
-        headers: { "content-type": "application/json", "content-length": Buffer.byteLength(body), authorization: `Bearer ${token}` },
+        headers: { "content-type": "application/json", "content-length": Buffer.byteLength(body), authorization: `Bearer ${token}`, ...headers },
       },
       (res) => {
         const chunks: Buffer[] = [];

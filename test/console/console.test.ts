@@ -120,8 +120,19 @@ describe.skipIf(!run)(`the agent console in Chromium (${run ? CHROMIUM : `skippe
   it("Mark assigns a chat to Martha; Martha is told live and accepts; Mark's page shows the chat as hers without a reload", async () => {
     const martha = await open("martha");
     const mark = await open("mark");
+    // Every mutation the console sends carries an Idempotency-Key of its own (issue #23).
+    const mutations: Array<{ key: string | undefined; body: string }> = [];
+    mark.on("request", (r) => {
+      const query = r.method() === "POST" && r.url().endsWith("/graphql") ? ((JSON.parse(r.postData() ?? "{}") as { query?: string }).query ?? "") : "";
+      if (/^\s*mutation/.test(query)) {
+        mutations.push({ key: r.headers()["idempotency-key"], body: r.postData() ?? "" });
+      }
+    });
     await shot(mark, "chat-sessions");
     await assignFromChat(mark, "Customer 1", "Martha");
+    await expect.poll(() => mutations.length).toBeGreaterThan(0);
+    expect(mutations.every((m) => /^[0-9a-f]{32}$/.test(m.key ?? ""))).toBe(true);
+    expect(new Set(mutations.map((m) => m.key)).size).toBe(mutations.length);
     await expect.poll(() => mark.getByRole("group", { name: "Pending request" }).textContent()).toMatch(/to Martha.*left/);
     await shot(mark, "chat-pending");
 

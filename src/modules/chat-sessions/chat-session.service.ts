@@ -1,6 +1,7 @@
 import type { DataSource } from "typeorm";
 import { type AfterCommitErrorHandler, inTransaction } from "../../db/transaction";
 import { BatonError, badInput, ErrorCode, notFound } from "../../errors";
+import { afterCommit } from "../../db/unit-of-work";
 import { poolSql } from "../../db/sql";
 import { ChatRepository } from "../../repositories/chat.repository";
 import { UserRepository } from "../../repositories/user.repository";
@@ -77,7 +78,11 @@ export class ChatSessionService {
       ownerId: owner.id,
       lastCustomerMessageAt: last,
     });
-    publishChatSessionUpdated(this.pubsub, { chat, previousOwnerId: null }, audienceOf.chat(chat.organizationId, { chat, previousOwnerId: null }));
+    // Inside an idempotent mutation's unit, published once it commits.
+    await afterCommit(
+      () => publishChatSessionUpdated(this.pubsub, { chat, previousOwnerId: null }, audienceOf.chat(chat.organizationId, { chat, previousOwnerId: null })),
+      this.onEffectError,
+    );
     return chat;
   }
 

@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
 import type { DataSource } from "typeorm";
 import { poolSql } from "../../db/sql";
+import { afterCommit } from "../../db/unit-of-work";
 import { discussionEnded, type HandoverEngine } from "../../engine/handover-engine";
 import { notFound } from "../../errors";
 import { type BatonPubSub, publishDiscussionMessage } from "../../events/pubsub";
@@ -75,7 +76,8 @@ export class DiscussionService {
       now: this.clock(),
     });
     if (!message) throw discussionEnded(); // it ended between the read and the write
-    publishDiscussionMessage(this.pubsub, message);
+    // Inside an idempotent mutation's unit, published once it commits.
+    await afterCommit(() => publishDiscussionMessage(this.pubsub, message), () => this.pubsub.reportMissed());
     return message;
   }
 

@@ -23,14 +23,16 @@ export async function assign(bench: Bench): Promise<void> {
   // What a front end asks (issue #21), of Baton and of the peer alike.
   const assignAsked = `mutation($input: AssignChatInput!) { assignChat(input: $input) { id status expiresAt recipient { id } sender { id } trackingRecord { id status } } }`;
   const acceptAsked = `mutation($id: ID!) { acceptAssignment(requestId: $id) { id status respondedAt trackingRecord { status responseSeconds } } }`;
-  const cycleAt = (url: string) => async (i: number) => {
+  /** One cycle; `keyed`: each mutation with an Idempotency-Key of its own, as a careful client sends (issue #23). */
+  const cycleAt = (url: string, keyed = false) => async (i: number) => {
     const p = pairs[i];
     const from = owner[i];
     const to = from.id === p.a.id ? p.b : p.a;
+    const key = (): Record<string, string> => (keyed ? { "idempotency-key": randomUUID() } : {});
     const sent = (await gql(url, token.get(from.id)!, assignAsked, {
       input: { chatSessionId: p.chat, recipientType: RecipientType.USER, recipientId: to.id },
-    })) as { assignChat: { id: string } };
-    await gql(url, token.get(to.id)!, acceptAsked, { id: sent.assignChat.id });
+    }, key())) as { assignChat: { id: string } };
+    await gql(url, token.get(to.id)!, acceptAsked, { id: sent.assignChat.id }, key());
     owner[i] = to;
   };
   // Floor: the statements Baton sent for two cycles (there and back, so the chat ends where it
@@ -101,6 +103,7 @@ export async function assign(bench: Bench): Promise<void> {
   const lean = { latencies: [] as number[], elapsedMs: 0, errors: 0 };
   const floorRun = { latencies: [] as number[], elapsedMs: 0, errors: 0 };
   const locked = { latencies: [] as number[], elapsedMs: 0, errors: 0 };
+  const keyed = { latencies: [] as number[], elapsedMs: 0, errors: 0 };
   /** CPU ms each server (and Postgres) spent during Baton's and the peer's turns. */
   const cpu = { Baton: { server: 0, postgres: 0 }, "lean peer": { server: 0, postgres: 0 } } as Record<string, { server: number; postgres: number }>;
   const pids = { Baton: s1.child.pid, "lean peer": peer.child.pid };
@@ -109,12 +112,14 @@ export async function assign(bench: Bench): Promise<void> {
     await closedLoop(CONC, 1_000, cycleAt(peer.url));
     await closedLoop(CONC, 1_000, floorCycle);
     await closedLoop(CONC, 1_000, cycleAt(lockedPeer.url));
+    await closedLoop(CONC, 1_000, cycleAt(s1.url, true));
     for (let round = 0; round < rounds; round++) {
       for (const [name, cycle, into] of [
         ["Baton", cycleAt(s1.url), baton],
         ["lean peer", cycleAt(peer.url), lean],
         ["floor", floorCycle, floorRun],
         ["lean peer with the organization's lock", cycleAt(lockedPeer.url), locked],
+        ["Baton with an Idempotency-Key on every mutation", cycleAt(s1.url, true), keyed],
       ] as const) {
         log(`assign/accept: ${name}, round ${round + 1} of ${rounds}`);
         const before = cpuTimes(pids);
@@ -166,6 +171,15 @@ export async function assign(bench: Bench): Promise<void> {
     ratio: (batonRate / lockedRate).toFixed(2),
     target: "",
     met: "",
+  });
+  const keyedRate = keyed.latencies.length / (keyed.elapsedMs / 1000);
+  rows.push({
+    scenario: `assign then accept with an Idempotency-Key on every mutation (issue #23), against the same cycle without keys in the same run, ${CONC} clients`,
+    figure: `${keyedRate.toFixed(0)} cycles/s; p50 ${ms(percentile(keyed.latencies, 50))}, p99 ${ms(percentile(keyed.latencies, 99))}${keyed.errors ? `; ${keyed.errors} errors` : ""}`,
+    floor: `${batonRate.toFixed(0)} cycles/s without keys`,
+    ratio: (keyedRate / batonRate).toFixed(2),
+    target: ">= 0.9",
+    met: keyedRate / batonRate >= 0.9 && keyed.errors === 0 ? "yes" : "no",
   });
   rows.push({
     scenario: `assign then accept, ${CONC} concurrent clients: Baton's tail (p99 / p50 of a cycle)`,
