@@ -1,6 +1,7 @@
 import { decodeJwt, decodeProtectedHeader, errors, type JWTPayload, jwtVerify } from "jose";
 import type { DataSource } from "typeorm";
 import { isUniqueViolation, poolSql } from "../../db/sql";
+import { afterCommit } from "../../db/unit-of-work";
 import { badInput, BatonError, ErrorCode } from "../../errors";
 import { fetchJson } from "../../kernel/fetch-json";
 import { DEFAULT_OIDC_KEY_OPTIONS, OidcKeys, type OidcKeyOptions, ProviderMisconfigured, ProviderUnavailable, UnknownKey } from "../../kernel/oidc-keys";
@@ -113,7 +114,8 @@ export class IdentityService {
       if (isUniqueViolation(err)) throw badInput("Another organization signs in with this issuer", "issuer");
       throw err;
     }
-    this.changed(previous?.issuer ?? null, issuer);
+    // Caches are dropped once the change is committed (inside an idempotent mutation, at its unit's commit).
+    await afterCommit(() => this.changed(previous?.issuer ?? null, issuer), () => undefined);
     return provider;
   }
 
@@ -122,7 +124,7 @@ export class IdentityService {
     requireAccess(viewer, "identity.manage");
     const issuer = await this.repo.remove(viewer.organizationId);
     if (issuer === null) return false;
-    this.changed(issuer, null);
+    await afterCommit(() => this.changed(issuer, null), () => undefined);
     return true;
   }
 

@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
 import type { DataSource } from "typeorm";
 import { poolSql } from "../../db/sql";
+import { afterCommit } from "../../db/unit-of-work";
 import { badInput, BatonError, ErrorCode, notFound } from "../../errors";
 import { privateAddressesOf, type Resolve, systemResolve } from "../../kernel/public-address";
 import { type SecretBox, secretsInForce } from "../../kernel/secret-box";
@@ -65,6 +66,11 @@ export class WebhookService {
     this.clock = opts.clock ?? (() => new Date());
   }
 
+  /** Tells the dispatcher once the change is committed (inside an idempotent mutation's unit, at its commit). */
+  private told(tell: () => void): Promise<void> {
+    return afterCommit(tell, () => undefined);
+  }
+
   async list(viewer: User): Promise<WebhookEndpoint[]> {
     requireAccess(viewer, "webhooks.manage");
     return this.repo.list(viewer.organizationId);
@@ -86,7 +92,7 @@ export class WebhookService {
       secret: this.opts.box.seal(secret),
       now: this.clock(),
     });
-    this.opts.delivery?.endpointsChanged();
+    await this.told(() => this.opts.delivery?.endpointsChanged());
     return { endpoint, secret };
   }
 
@@ -98,7 +104,7 @@ export class WebhookService {
     if (input.enabled !== undefined && input.enabled !== null && typeof input.enabled !== "boolean") throw badInput("enabled must be true or false", "enabled");
     const updated = await this.repo.update(viewer.organizationId, endpointId, { url, eventTypes, enabled: input.enabled ?? null }, this.clock());
     if (!updated) throw notFound("Webhook endpoint");
-    this.opts.delivery?.endpointsChanged();
+    await this.told(() => this.opts.delivery?.endpointsChanged());
     return updated;
   }
 
@@ -116,7 +122,7 @@ export class WebhookService {
   async delete(viewer: User, id: string): Promise<boolean> {
     requireAccess(viewer, "webhooks.manage");
     if (!(await this.repo.delete(viewer.organizationId, requireId(id, "id")))) throw notFound("Webhook endpoint");
-    this.opts.delivery?.endpointsChanged();
+    await this.told(() => this.opts.delivery?.endpointsChanged());
     return true;
   }
 
@@ -143,7 +149,7 @@ export class WebhookService {
     if (typeof afterSequence !== "string" || !/^\d{1,18}$/.test(afterSequence)) throw badInput("afterSequence must be an event sequence (digits)", "afterSequence");
     const queued = await this.deliveries.redeliver(viewer.organizationId, id, afterSequence, this.clock());
     if (queued === null) throw notFound("Webhook endpoint");
-    if (queued > 0) this.opts.delivery?.queued();
+    if (queued > 0) await this.told(() => this.opts.delivery?.queued());
     return queued;
   }
 
