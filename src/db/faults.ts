@@ -75,3 +75,31 @@ export class CommitOutcomeUnknown extends Error {
     this.name = "CommitOutcomeUnknown";
   }
 }
+
+/**
+ * A statement that commits by itself (a write on the pool) lost its connection once sent: it may
+ * have committed. As CommitOutcomeUnknown; other errors (including a connection that could not be
+ * made, when nothing was sent) as they are.
+ */
+export function outcomeOfCutWrite(err: unknown): unknown {
+  for (const e of chainOf(err)) {
+    const message = typeof e.message === "string" ? e.message : "";
+    const code = typeof e.code === "string" ? e.code : "";
+    if (message.includes("Connection terminated") || code === "57P01" || code === "57P02" || code === "ECONNRESET" || code === "EPIPE") {
+      return new CommitOutcomeUnknown(err);
+    }
+  }
+  return err;
+}
+
+function chainOf(err: unknown): Wrapped[] {
+  return [...chain(err)];
+}
+
+/** An idempotency key's record already exists (issue #23): the statement that would write it again failed whole. */
+export function isKeyTaken(err: unknown): boolean {
+  for (const e of chainOf(err)) {
+    if (e.code === "23505" && (e as { constraint?: unknown }).constraint === "idempotency_keys_pkey") return true;
+  }
+  return false;
+}

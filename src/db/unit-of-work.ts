@@ -17,6 +17,12 @@ export interface Unit {
 }
 
 const storage = new AsyncLocalStorage<Unit>();
+/**
+ * Units running now. When none is, the storage is disabled: on Node 20 an enabled
+ * AsyncLocalStorage tracks every promise of the process (its promise hooks), a cost every other
+ * operation would pay for the rare mutation that runs as a unit.
+ */
+let running = 0;
 
 /** The open unit this code runs in, if any. */
 export function currentUnit(): Unit | null {
@@ -85,7 +91,10 @@ export async function inUnit<T>(pool: Pool, run: UnitRun<T>, onEffectError: (err
     }
     let value: T;
     try {
-      value = await storage.run(unit, () => run.work());
+      running++;
+      value = await storage.run(unit, () => run.work()).finally(() => {
+        if (--running === 0) storage.disable();
+      });
     } catch (err) {
       unit.open = false;
       const keep = isDatabaseUnavailable(err) ? null : run.failed(err);
@@ -143,4 +152,19 @@ export async function recoverable<T>(attempt: () => Promise<T>): Promise<T> {
     if (!isDatabaseUnavailable(err)) await unit.client.query("ROLLBACK TO SAVEPOINT recoverable");
     throw err;
   }
+}
+
+/**
+ * The record an idempotent mutation still owes (issue #23), for mutations whose effects one
+ * statement commits (the handover engine's open and answer): that statement writes the record too
+ * (see HandoverRepository), so effects and record commit together without holding the statement's
+ * locks across a round trip to this process. It travels with the operation's answer hook
+ * (engine/answer.ts); whoever writes it sets `recorded` once it committed.
+ */
+export interface PendingRecord {
+  userId: string;
+  key: string;
+  hash: string;
+  ttlHours: number;
+  recorded: boolean;
 }

@@ -2,6 +2,7 @@ import { randomUUID } from "node:crypto";
 import type { DataSource } from "typeorm";
 import { inTransaction, type Tx } from "../db/transaction";
 import { afterCommit, recoverable } from "../db/unit-of-work";
+import { isKeyTaken, outcomeOfCutWrite } from "../db/faults";
 import { BatonError, ErrorCode, notFound } from "../errors";
 import { type BatonPubSub, publishAssignmentEvent, publishChatSessionUpdated, publishNotification } from "../events/pubsub";
 import { AssignmentEvent } from "../modules/assignments/assignment-event.entity";
@@ -15,6 +16,7 @@ import type { User } from "../modules/users/user.entity";
 import { audienceOf, can, requestScope, requireAccess } from "../policy/access";
 import {
   HandoverRepository,
+  type IdempotencyRecord,
   type JobTable,
   type PartyNotification,
   type RequestState,
@@ -27,7 +29,7 @@ import { type Discussion, DiscussionStatus } from "../modules/discussions/discus
 import { AssignmentEventType } from "../modules/assignments/assignment-event.entity";
 import { optionalText, requireId, requireReason } from "../validation";
 import { type Action, ASSIGN, DISCUSS, DISCUSSION_END, KINDS, type KindSpec, LIFECYCLE, type Transition } from "./lifecycle";
-import type { Answer } from "./answer";
+import { type Answer, owedBy } from "./answer";
 import { HOP_GUARD } from "./rules";
 import { alreadyPending, assumeOpen, decideAct, decideHop, decideOpen, type HopCause, type HopPlan, openAsk, type OpenPlan, requestExpired, tell, tellKnowing, timeoutFor } from "./decide";
 
@@ -147,7 +149,7 @@ export class HandoverEngine {
     const assumed = assumeOpen(viewer, kind, ask, { requestId: randomUUID(), recordId: randomUUID() }, this.clock());
     if (assumed) {
       const opened = await recoverable(() => this.carryOutOpen(assumed, viewer, answer)).catch((err: unknown) => {
-        if (isUniqueViolation(err)) return null; // a request is pending: read, and say which
+        if (isUniqueViolation(err) && !isKeyTaken(err)) return null; // a request is pending: read, and say which
         throw err;
       });
       if (opened) return opened;
@@ -167,7 +169,7 @@ export class HandoverEngine {
         opened = await this.carryOutOpen(decision.plan, viewer, answer);
       } catch (err) {
         // Another request for this chat committed first (the partial unique index on pending ones).
-        if (isUniqueViolation(err)) throw alreadyPending(kind, null);
+        if (isUniqueViolation(err) && !isKeyTaken(err)) throw alreadyPending(kind, null);
         throw err;
       }
       if (opened) return opened; // else a guard failed: the facts changed since they were read, decide again
@@ -175,9 +177,15 @@ export class HandoverEngine {
     throw new Error("the chat kept changing while a request was being opened");
   }
 
-  /** Writes an open plan; null when one of its guards no longer held. Publishes after commit and answers from the write. */
+  /**
+   * Writes an open plan (with the record an idempotent mutation owes); null when one of its guards
+   * no longer held. Publishes after commit and answers from the write.
+   */
   private async carryOutOpen(plan: OpenPlan, viewer: User, answer?: Answer): Promise<AssignmentRequest | null> {
-    const opened = await this.repo.open(this.db, {
+    const record = owedBy(answer);
+    const opened = await this.repo
+      .open(this.db, {
+      record,
       requestId: plan.ids.requestId,
       recordId: plan.ids.recordId,
       organizationId: plan.organizationId,
@@ -195,16 +203,21 @@ export class HandoverEngine {
       notifications: plan.told,
       eventType: LIFECYCLE.open.event,
       jobs: this.jobs.table,
-    });
+    })
+      // On the pool the statement commits by itself: cut off once sent, it may have.
+      .catch((err: unknown) => {
+        throw outcomeOfCutWrite(err);
+      });
     if (!opened) return null;
-    const { request, record, chat, sequence, notifications } = opened;
+    if (record) record.recorded = true; // committed with the request: on the pool, this statement is its own transaction
+    const { request, record: trackingRecord, chat, sequence, notifications } = opened;
     await this.afterCommit(() => {
       for (const n of notifications) publishNotification(this.pubsub, n);
-      this.publishEvent(LIFECYCLE.open.event, sequence, request, record, chat, viewer.id, plan.now);
+      this.publishEvent(LIFECYCLE.open.event, sequence, request, trackingRecord, chat, viewer.id, plan.now);
       return this.jobs.opened(request);
     });
     // The answer from the write: the request, its record, the chat and the recipient as the statement wrote and locked them.
-    answer?.({ requests: [request], records: [record], chats: [chat], users: [viewer, opened.recipient] });
+    answer?.({ requests: [request], records: [trackingRecord], chats: [chat], users: [viewer, opened.recipient] });
     return request;
   }
 
@@ -236,8 +249,15 @@ export class HandoverEngine {
         // A rejection inside a fallback chain may move it on: that takes the transaction below.
         unchained: action === "reject",
       };
-      const [settled] = await this.write(this.db, target, transition, action === "accept", viewer, given, this.clock(), told);
+      const record = owedBy(answer);
+      const [settled] = await this.write(this.db, target, transition, action === "accept", viewer, given, this.clock(), told, undefined, record).catch(
+        // The statement commits by itself: cut off once sent, it may have.
+        (err: unknown) => {
+          throw outcomeOfCutWrite(err);
+        },
+      );
       if (settled) {
+        if (record) record.recorded = true; // committed with the answer (one statement on the pool)
         // The answer from the write: the request, its record and its chat as the statement returned them.
         answer?.({ requests: [settled.request], records: [settled.record], chats: [settled.chat], users: [viewer] });
         return settled.request;
@@ -268,6 +288,12 @@ export class HandoverEngine {
               : await this.settleStates(tx.sql, [state], transition, viewer, given, now, tx.afterCommit);
           if (!settled) return null;
           if (action === "accept") await this.accepted(tx, KINDS[settled.kind], settled, viewer, now);
+          // An idempotent mutation's record commits with the answer.
+          const record = owedBy(answer);
+          if (record) {
+            await this.repo.record(tx.sql, record, settled.id);
+            tx.afterCommit(() => void (record.recorded = true));
+          }
           return settled;
         },
         this.onEffectError,
@@ -571,6 +597,8 @@ export class HandoverEngine {
     now: Date,
     told: PartyNotification[],
     later?: (effect: () => void | Promise<void>) => void,
+    /** An idempotent mutation's record, written with the first targeted request. */
+    record?: IdempotencyRecord | null,
   ): Promise<Written[]> {
     if (target.requestIds.length === 0) return [];
     if (moveChat && target.requestIds.length !== 1) throw new Error("accept settles one request at a time");
@@ -585,6 +613,7 @@ export class HandoverEngine {
       notifications: told,
       eventType: transition.event,
       jobs: this.jobs.table,
+      record,
     });
     const effect = () => {
       for (const s of settled) {

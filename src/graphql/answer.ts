@@ -1,4 +1,4 @@
-import type { Answer } from "../engine/answer";
+import type { Answer, WrittenRows } from "../engine/answer";
 import type { Context } from "./context";
 
 /**
@@ -6,7 +6,7 @@ import type { Context } from "./context";
  * for the request's record, chat or people costs no statement beyond the write.
  */
 export function answerFromWrite(ctx: Context): Answer {
-  return ({ requests = [], records = [], chats = [], users = [] }) => {
+  const prime = ({ requests = [], records = [], chats = [], users = [] }: WrittenRows) => {
     const loaders = ctx.loaders;
     for (const r of requests) loaders.request.clear(r.id).prime(r.id, r);
     for (const t of records) {
@@ -16,4 +16,6 @@ export function answerFromWrite(ctx: Context): Answer {
     for (const c of chats) loaders.chatSession.clear(c.id).prime(c.id, c);
     for (const u of users) loaders.user.clear(u.id).prime(u.id, u);
   };
+  // An idempotent mutation's record, owed by the write that commits its effects.
+  return Object.assign(prime, { owes: ctx.idempotency?.pending ?? null });
 }

@@ -5,8 +5,9 @@ import { badInput, BatonError } from "../errors";
 import type { Logger } from "../logger";
 import type { StoredResult } from "../modules/idempotency/idempotency.service";
 import type { User } from "../modules/users/user.entity";
-import type { Context, OperationIdempotency } from "./context";
+import { type Context, type OperationIdempotency, viewerOf } from "./context";
 import { toGraphQLError } from "./errors";
+import { answerFromWrite } from "./answer";
 
 
 const KEY = /^[\x20-\x7e]{1,255}$/;
@@ -59,16 +60,23 @@ export function makeMutationsIdempotent(schema: GraphQLSchema): void {
   for (const field of Object.values(schema.getMutationType()?.getFields() ?? {})) {
     const resolve = field.resolve;
     if (!resolve) continue;
+    const direct = DIRECT.has(field.name);
     field.resolve = (root, args, context: Context, info) =>
-      context.idempotency ? idempotent(context, () => resolve(root, args, context, info)) : resolve(root, args, context, info);
+      context.idempotency ? idempotent(context, () => resolve(root, args, context, info), direct) : resolve(root, args, context, info);
   }
 }
 
-async function idempotent(context: Context, next: () => unknown): Promise<unknown> {
+/**
+ * The mutations whose effects the handover engine commits in one statement that also writes
+ * their record (see IdempotencyService.run `direct`): with a key they cost no lock held longer.
+ */
+const DIRECT = new Set(["assignChat", "discussChat", "acceptAssignment", "rejectAssignment", "withdrawAssignment"]);
+
+async function idempotent(context: Context, next: () => unknown, direct: boolean): Promise<unknown> {
   const scope = context.idempotency as OperationIdempotency;
   let outcome;
   try {
-    outcome = await context.services.idempotency.run(scope, async () => next());
+    outcome = await context.services.idempotency.run(scope, async () => next(), { direct });
   } catch (err) {
     // IN_USE and REUSED fail the whole request: their HTTP statuses (409, 422) and Retry-After.
     if (err instanceof BatonError && !scope.recorded) throw toGraphQLError(err, true);
@@ -82,6 +90,18 @@ async function idempotent(context: Context, next: () => unknown): Promise<unknow
   scope.rebuilt = true;
   const result: StoredResult = outcome.result;
   if ("error" in result) throw new BatonError(result.error.code, result.error.message, result.error.details);
+  if ("requestId" in result) {
+    // The request it opened or answered: its answer made again of the rows its statement wrote, as the first was.
+    if (!result.rows) return context.services.handovers.findVisible(viewerOf(context), result.requestId);
+    const rows = context.services.idempotency.rowsOf(result.rows);
+    answerFromWrite(context)({
+      requests: [rows.request],
+      records: rows.record ? [rows.record] : [],
+      chats: rows.chat ? [rows.chat] : [],
+      users: [viewerOf(context), ...rows.users],
+    });
+    return rows.request;
+  }
   return result.value;
 };
 
@@ -101,16 +121,15 @@ export async function settleIdempotentAnswer(
     status: answer.status,
     body: { ...answer.body, extensions: { ...answer.body.extensions, idempotentReplay: true } },
   });
-  if (scope.replay) return replayed(scope.replay);
   const answer = { status, body };
-  if (scope.recorded) {
-    try {
-      await ctx.services.idempotency.storeResponse(scope, answer);
-    } catch (err) {
-      // The record stays: a replay then rebuilds the answer from the stored result.
-      logger.warn({ err: (err as Error).message }, "an idempotent answer could not be stored; a replay will rebuild it");
-    }
+  try {
+    // Stores the answer of a recorded run, and lets go of the key.
+    await ctx.services.idempotency.finish(scope, scope.replay || scope.rebuilt ? null : answer);
+  } catch (err) {
+    // The record stays: a replay then rebuilds the answer from the stored result.
+    logger.warn({ err: (err as Error).message }, "an idempotent answer could not be stored; a replay will rebuild it");
   }
+  if (scope.replay) return replayed(scope.replay);
   return scope.rebuilt ? replayed(answer) : null;
 }
 

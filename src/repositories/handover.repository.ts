@@ -88,6 +88,16 @@ export interface SettleWrite {
   notifications: PartyNotification[];
   eventType: string;
   jobs: JobTable | null;
+  /** An idempotent mutation's record, written with the first targeted request when it settles. */
+  record?: IdempotencyRecord | null;
+}
+
+/** An idempotent mutation's record (issue #23; see db/unit-of-work.ts PendingRecord). */
+export interface IdempotencyRecord {
+  userId: string;
+  key: string;
+  hash: string;
+  ttlHours: number;
 }
 
 /** What a write committed, as its statement returned it: the request, its record, its chat, the event's sequence and the notifications (a settled request, or an opened hop). */
@@ -126,6 +136,8 @@ export interface OpenWrite {
   notifications: ReadonlyArray<Omit<PartyNotification, "requestId">>;
   eventType: string;
   jobs: JobTable | null;
+  /** An idempotent mutation's record, written with the request. */
+  record?: IdempotencyRecord | null;
 }
 
 /** What an open wrote, as committed. */
@@ -243,7 +255,7 @@ const OPEN: Statement = {
          SELECT $1, $2, chat.id, $4, recipient.id, $6, '${RequestStatus.PENDING}', $7, settings.timeout_seconds, $9,
                 $9::timestamptz + settings.timeout_seconds * interval '1 second', $19, $20::uuid[]
            FROM chat, recipient, settings
-         RETURNING id, organization_id, chat_session_id, sender_id, recipient_id, timeout_seconds, expires_at),
+         RETURNING *),
        rec AS (
          INSERT INTO engagement_tracking_records
            (id, organization_id, kind, status, chat_session_id, request_id, initiated_by_id, from_user_id, to_user_id,
@@ -261,6 +273,18 @@ const OPEN: Statement = {
          SELECT $17::text, 0, req.expires_at, 'normal', jsonb_build_object('requestId', req.id::text), false, false, $18::text
            FROM req WHERE $17::text IS NOT NULL
          RETURNING id),
+       -- An idempotent mutation's record (issue #23), committed with the request it opened. The key taken
+       -- already (a repeat, or a concurrent first run that committed first) fails the whole statement.
+       recorded AS (
+         INSERT INTO idempotency_keys (user_id, key, request_hash, state, result, created_at, expires_at)
+         -- With the rows the answer is made of: a repeat answers from them, as they were written.
+         SELECT $24::uuid, $25::text, $26::text, 'COMMITTED',
+                jsonb_build_object('requestId', req.id, 'rows', jsonb_build_object(
+                  'request', to_jsonb(req), 'record', (SELECT to_jsonb(rec) FROM rec), 'chat', (SELECT to_jsonb(chat) FROM chat),
+                  'users', jsonb_build_array((SELECT to_jsonb(recipient) FROM recipient)))),
+                now(), now() + $27::int * interval '1 hour'
+           FROM req WHERE $24::uuid IS NOT NULL
+         RETURNING 1),
        -- The answer, made before the organization's lock is taken: the lock is held only to append the event and commit.
        answer AS MATERIALIZED (
          SELECT (SELECT to_json(rec) FROM rec) AS record, (SELECT coalesce(json_agg(to_json(t)), '[]') FROM told t) AS notifications,
@@ -327,6 +351,20 @@ const SETTLE: Statement = {
          DELETE FROM agenda_jobs
           WHERE $13::text IS NOT NULL AND name = $13::text AND data->>'requestId' IN (SELECT id::text FROM req)
          RETURNING id),
+       -- An idempotent mutation's record (issue #23), committed with the request it answered (the key
+       -- taken already fails the whole statement).
+       recorded AS (
+         INSERT INTO idempotency_keys (user_id, key, request_hash, state, result, created_at, expires_at)
+         -- With the rows the answer is made of: a repeat answers from them, as they were written.
+         SELECT $20::uuid, $21::text, $22::text, 'COMMITTED',
+                jsonb_build_object('requestId', req.id, 'rows', jsonb_build_object(
+                  'request', to_jsonb(req), 'record', (SELECT to_jsonb(r) FROM rec r WHERE r.request_id = req.id),
+                  'chat', COALESCE((SELECT to_jsonb(m) FROM moved m WHERE m.id = req.chat_session_id),
+                                   (SELECT to_jsonb(c) FROM chat_sessions c WHERE c.id = req.chat_session_id)),
+                  'users', '[]'::jsonb)),
+                now(), now() + $23::int * interval '1 hour'
+           FROM req WHERE $20::uuid IS NOT NULL AND req.id = ($1::uuid[])[1]
+         RETURNING 1),
        -- The answer, made before the organization's lock is taken: the lock is held only to append the events and commit.
        answer AS MATERIALIZED (
          SELECT req.id, to_json(req) AS request, to_json(rec) AS record,
@@ -614,6 +652,7 @@ export class HandoverRepository {
       String(w.guards.recipient.awayRefused),
       w.guards.recipient.roles,
       w.guards.recipient.notIds,
+      ...recordColumns(w.record),
     ]);
     const row = rows[0];
     if (!row) return null;
@@ -656,6 +695,11 @@ export class HandoverRepository {
    * records, notifications, job removal, events. Returns each request it settled, as committed:
    * fewer than asked when another transaction got there first, or a row is outside the target.
    */
+  /** An idempotent mutation's record naming `requestId`, in the caller's transaction. */
+  async record(sql: Sql, r: IdempotencyRecord, requestId: string): Promise<void> {
+    await sql.rows(RECORD, [r.userId, r.key, r.hash, r.ttlHours, requestId]);
+  }
+
   async settle(sql: Sql, w: SettleWrite): Promise<Written[]> {
     if (w.target.requestIds.length === 0) return [];
     const rows = await sql.rows<{
@@ -683,6 +727,7 @@ export class HandoverRepository {
       w.target.kinds ?? null,
       w.target.quietChat ?? false,
       w.target.unchained ?? false,
+      ...recordColumns(w.record),
     ]);
     return rows.map((row) => ({
       request: fromJson(AssignmentRequest, row.request),
@@ -824,4 +869,17 @@ export interface RequestListFilter {
   chatSessionId?: string | null;
 }
 
+/** An idempotent mutation's record, naming the request it acted on (the read-and-decide path: in its transaction). */
+const RECORD: Statement = {
+  name: "handover.record",
+  text: `INSERT INTO idempotency_keys (user_id, key, request_hash, state, result, created_at, expires_at)
+         VALUES ($1, $2, $3, 'COMMITTED', jsonb_build_object('requestId', $5::uuid), now(), now() + $4::int * interval '1 hour')`,
+};
+
+/** The record's four parameters (all null: none). */
+function recordColumns(r: IdempotencyRecord | null | undefined): unknown[] {
+  return r ? [r.userId, r.key, r.hash, r.ttlHours] : [null, null, null, null];
+}
+
 const COUNT_PENDING: Statement = { name: "handover.countPending", text: `SELECT count(*)::int AS n FROM assignment_requests WHERE status = '${RequestStatus.PENDING}'` };
+

@@ -11,10 +11,21 @@ export interface KeyRow {
   recent: boolean;
 }
 
-const STORE_RESPONSE: Statement = {
-  name: "idempotency.storeResponse",
-  text: "UPDATE idempotency_keys SET response = $3 WHERE user_id = $1 AND key = $2 AND response IS NULL",
+/** A key's session lock (without waiting) and its live row, in one round trip (direct runs; see IdempotencyService). */
+/** A record on its own; the key taken already fails it (isKeyTaken). */
+const RECORD: Statement = {
+  name: "idempotency.record",
+  text: `INSERT INTO idempotency_keys (user_id, key, request_hash, state, result, created_at, expires_at)
+         VALUES ($1, $2, $3, $4, $5, now(), now() + $6::int * interval '1 hour')`,
 };
+/** A key's row, live or expired (an expired one is deleted, so that the key may be used again). */
+const READ: Statement = {
+  name: "idempotency.read",
+  text: `WITH gone AS (DELETE FROM idempotency_keys WHERE user_id = $1 AND key = $2 AND expires_at <= now() RETURNING 1)
+         SELECT request_hash, state, result::text AS result, response::text AS response, now() - created_at < interval '3 seconds' AS recent
+           FROM idempotency_keys WHERE user_id = $1 AND key = $2 AND expires_at > now()`,
+};
+
 const PURGE: Statement = {
   name: "idempotency.purge",
   text: `WITH gone AS (DELETE FROM idempotency_keys WHERE ctid IN (SELECT ctid FROM idempotency_keys WHERE expires_at <= now() LIMIT 10000) RETURNING 1)
@@ -27,18 +38,23 @@ const PURGE: Statement = {
  * cost one round trip, and its record and COMMIT another.
  */
 export class IdempotencyRepository {
-  constructor(private readonly db: Sql) {}
+  constructor(
+    private readonly db: Sql,
+    /** Runs a simple-protocol text (several statements) on a connection of the pool. */
+    private readonly simple: (text: string) => Promise<void>,
+  ) {}
 
   /**
    * Begins the unit: the key's transaction-scoped advisory lock (without waiting: a run holding it
    * is answered IN_USE), the key's live row, and the savepoint a domain error rolls back to.
-   * Results: [BEGIN, [{ locked }], [row?], SAVEPOINT].
+   * Results: [BEGIN, [{ locked }], DELETE (an expired row), [row?], SAVEPOINT].
    */
   openText(userId: string, key: string): string {
     const u = escapeLiteral(userId);
     const k = escapeLiteral(key);
     return `BEGIN;
       SELECT pg_try_advisory_xact_lock(hashtextextended(${u} || ':' || ${k}, 23)) AS locked;
+      DELETE FROM idempotency_keys WHERE user_id = ${u} AND key = ${k} AND expires_at <= now();
       SELECT request_hash, state, result::text AS result, response::text AS response, now() - created_at < interval '3 seconds' AS recent
         FROM idempotency_keys WHERE user_id = ${u} AND key = ${k} AND expires_at > now();
       SAVEPOINT work`;
@@ -49,16 +65,31 @@ export class IdempotencyRepository {
     const json = escapeLiteral(JSON.stringify(r.result));
     return `${r.state === "FAILED" ? "ROLLBACK TO SAVEPOINT work;" : ""}
       INSERT INTO idempotency_keys (user_id, key, request_hash, state, result, created_at, expires_at)
-      VALUES (${escapeLiteral(r.userId)}, ${escapeLiteral(r.key)}, ${escapeLiteral(r.hash)}, '${r.state}', ${json}::jsonb, now(), now() + ${Number(r.ttlHours)} * interval '1 hour')
-      ON CONFLICT (user_id, key) DO UPDATE
-         SET request_hash = EXCLUDED.request_hash, state = EXCLUDED.state, result = EXCLUDED.result, response = NULL,
-             created_at = EXCLUDED.created_at, expires_at = EXCLUDED.expires_at;
+      VALUES (${escapeLiteral(r.userId)}, ${escapeLiteral(r.key)}, ${escapeLiteral(r.hash)}, '${r.state}', ${json}::jsonb, now(), now() + ${Number(r.ttlHours)} * interval '1 hour');
       COMMIT`;
   }
 
-  /** The whole answer, once built (a replay sends it as it was). */
+  /** The key's live row (an expired one is deleted), or undefined. */
+  async read(userId: string, key: string): Promise<KeyRow | undefined> {
+    const [row] = await this.db.rows<KeyRow>(READ, [userId, key]);
+    return row;
+  }
+
+  /** A run's record on its own (a direct run that failed with a domain error). */
+  async record(r: { userId: string; key: string; hash: string; state: "COMMITTED" | "FAILED"; result: unknown; ttlHours: number }): Promise<void> {
+    await this.db.rows(RECORD, [r.userId, r.key, r.hash, r.state, JSON.stringify(r.result), r.ttlHours]);
+  }
+
+  /**
+   * The whole answer, once built (a replay sends it as it was), committed asynchronously: a crash
+   * may lose it, and a replay then rebuilds it from the record. One round trip (several
+   * statements, so the values are literals).
+   */
   async storeResponse(userId: string, key: string, response: unknown): Promise<void> {
-    await this.db.rows(STORE_RESPONSE, [userId, key, JSON.stringify(response)]);
+    await this.simple(`BEGIN; SET LOCAL synchronous_commit = off;
+      UPDATE idempotency_keys SET response = ${escapeLiteral(JSON.stringify(response))}
+       WHERE user_id = ${escapeLiteral(userId)} AND key = ${escapeLiteral(key)} AND response IS NULL;
+      COMMIT`);
   }
 
   /** Deletes up to 10,000 expired keys; how many. */

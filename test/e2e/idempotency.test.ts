@@ -173,9 +173,27 @@ describe("Idempotency-Key", () => {
     expect(rebuilt.extensions?.idempotentReplay).toBe(true);
     expect(rebuilt.data?.assignChat).toMatchObject({ id: first.data?.assignChat.id, status: "PENDING", recipient: { id: w.martha.id } });
     expect(await requestsOf(chat.id)).toBe(1);
-    // Committed moments ago and not yet answered: the first run is still finishing.
-    await db.dataSource.query(`UPDATE idempotency_keys SET response = NULL, created_at = now() WHERE user_id = $1 AND key = $2`, [w.mark.id, key]);
-    expect(codeOf(await send(ASSIGN, vars, w.token(w.mark), key))).toBe("IDEMPOTENCY_KEY_IN_USE");
+    // Its record holds the rows its answer was made of: the rebuilt answer is the first, even after the request moved on.
+    await send(WITHDRAW, { requestId: first.data?.assignChat.id }, w.token(w.mark));
+    const again = await send<{ assignChat: { id: string; status: string } }>(ASSIGN, vars, w.token(w.mark), key);
+    expect(again.data).toEqual(first.data);
+
+    // A mutation run as a unit (a discussion message), committed moments ago and not yet answered: still finishing.
+    const other = await createChat(db.dataSource, w.organizationId, w.mark.id);
+    const discuss = await send<{ discussChat: { id: string } }>(DISCUSS, { input: assignInput(other.id, w.martha.id) }, w.token(w.mark));
+    const accepted = await send<{ acceptAssignment: { discussion: { id: string } } }>(ACCEPT, { requestId: discuss.data?.discussChat.id }, w.token(w.martha));
+    const postKey = newKey();
+    const postVars = { discussionId: accepted.data?.acceptAssignment.discussion.id, body: "Still there?" };
+    const posted = await send<{ postDiscussionMessage: { id: string } }>(POST, postVars, w.token(w.mark), postKey);
+    await db.dataSource.query(`UPDATE idempotency_keys SET response = NULL, created_at = now() WHERE user_id = $1 AND key = $2`, [w.mark.id, postKey]);
+    const finishing = await send(POST, postVars, w.token(w.mark), postKey);
+    expect(codeOf(finishing)).toBe("IDEMPOTENCY_KEY_IN_USE");
+    expect(finishing.status).toBe(409);
+    // Later (its instance died before storing the answer): rebuilt from the recorded result.
+    await db.dataSource.query(`UPDATE idempotency_keys SET created_at = now() - interval '1 minute' WHERE user_id = $1 AND key = $2`, [w.mark.id, postKey]);
+    const rebuiltPost = await send<{ postDiscussionMessage: { id: string } }>(POST, postVars, w.token(w.mark), postKey);
+    expect(rebuiltPost.extensions?.idempotentReplay).toBe(true);
+    expect(rebuiltPost.data).toEqual(posted.data);
   });
 
   it("keys expire after IDEMPOTENCY_TTL_HOURS: then the same key runs again, and expired keys are deleted", async () => {

@@ -1,6 +1,12 @@
 import type { DataSource } from "typeorm";
 import { poolOf, poolSql } from "../../db/sql";
-import { inUnit } from "../../db/unit-of-work";
+import { isKeyTaken } from "../../db/faults";
+import { fromJson } from "../../db/hydrate";
+import { AssignmentRequest } from "../assignments/assignment-request.entity";
+import { ChatSession } from "../chat-sessions/chat-session.entity";
+import { EngagementTrackingRecord } from "../tracking/engagement-tracking-record.entity";
+import { User } from "../users/user.entity";
+import { inUnit, type PendingRecord } from "../../db/unit-of-work";
 import { BatonError, ErrorCode } from "../../errors";
 import { type KeyRow, IdempotencyRepository } from "../../repositories/idempotency.repository";
 
@@ -11,10 +17,23 @@ export interface IdempotencyScope {
   hash: string;
   /** Set once the run's record committed (its answer should be stored): by `run`. */
   recorded: boolean;
+  /** A direct run's record, owed by the write that commits its effects (see engine/answer.ts). */
+  pending?: PendingRecord;
 }
 
-/** A run's record: the root result it returned, or the domain error it failed with. */
-export type StoredResult = { value: unknown } | { error: { code: ErrorCode; message: string; details: Record<string, unknown> } };
+/** The rows a direct run's answer was made of, as its statement wrote them (to_jsonb: columns by name). */
+export interface StoredRows {
+  request: Record<string, unknown>;
+  record: Record<string, unknown> | null;
+  chat: Record<string, unknown> | null;
+  users: Array<Record<string, unknown> | null>;
+}
+
+/** A run's record: the root result it returned, the request it opened or answered (direct runs), or the domain error it failed with. */
+export type StoredResult =
+  | { value: unknown }
+  | { requestId: string; rows?: StoredRows }
+  | { error: { code: ErrorCode; message: string; details: Record<string, unknown> } };
 
 export type IdempotentOutcome<T> =
   /** It ran now: its effects and its record committed together. */
@@ -37,6 +56,21 @@ const TRANSIENT = new Set<ErrorCode>([
 export const inUse = (): BatonError =>
   new BatonError(ErrorCode.IDEMPOTENCY_KEY_IN_USE, "A request with this Idempotency-Key is still running; retry shortly", { retryAfterSeconds: 1 });
 
+/** What a key's live row says about a new run: none (null: run it), the stored answer, a rebuild, or a refusal. */
+function judge(scope: IdempotencyScope, row: KeyRow | undefined): Exclude<IdempotentOutcome<never>, { kind: "ran" }> | null {
+  if (!row) return null;
+  if (row.request_hash !== scope.hash) {
+    throw new BatonError(ErrorCode.IDEMPOTENCY_KEY_REUSED, "This Idempotency-Key was used for a different operation or variables; use a new key for a new operation");
+  }
+  if (row.response !== null) return { kind: "replay", response: JSON.parse(row.response) as unknown };
+  const result = JSON.parse(row.result ?? "null") as StoredResult;
+  // A unit's root result, committed moments ago by a run still building (and storing) its answer: wait for that answer.
+  if ("value" in result && row.recent) throw inUse();
+  return { kind: "rebuild", result };
+}
+
+const failure = (err: BatonError): StoredResult => ({ error: { code: err.code, message: err.message, details: { ...err.details } } });
+
 /**
  * Idempotency keys (issue #23, the IETF "Idempotency-Key" draft): a mutation sent with a key
  * happens at most once per user and key for `ttlHours`. It runs as one unit (db/unit-of-work.ts)
@@ -54,10 +88,68 @@ export class IdempotencyService {
     private readonly dataSource: DataSource,
     private readonly opts: { ttlHours: number; onEffectError: (err: unknown) => void },
   ) {
-    this.repo = new IdempotencyRepository(poolSql(dataSource));
+    this.repo = new IdempotencyRepository(poolSql(dataSource), async (text) => {
+      await poolOf(dataSource).query(text);
+    });
   }
 
-  async run<T>(scope: IdempotencyScope, work: () => Promise<T>): Promise<IdempotentOutcome<T>> {
+  /**
+   * Runs `work` at most once for the scope's user and key. `direct`: the work's own statement
+   * writes the record (the handover engine's open and answer, see db/unit-of-work.ts
+   * PendingRecord), so it runs on the pool as it would without a key, and the key is held by a
+   * session lock on a connection of its own: its statement's locks are not held any longer than
+   * without a key. Otherwise the work runs as one unit whose last round trip writes the record and
+   * commits.
+   */
+  run<T>(scope: IdempotencyScope, work: () => Promise<T>, opts: { direct?: boolean } = {}): Promise<IdempotentOutcome<T>> {
+    return opts.direct ? this.runDirect(scope, work) : this.runAsUnit(scope, work);
+  }
+
+  private async runDirect<T>(scope: IdempotencyScope, work: () => Promise<T>): Promise<IdempotentOutcome<T>> {
+    // Optimistic: nothing is asked before the work. Its one recording statement fails whole when
+    // the key is taken (a repeat, or a concurrent first run that committed first); then the key's
+    // row says what to answer. An expired row is deleted on that read, and the work runs again.
+    for (let attempt = 0; attempt < 2; attempt++) {
+      const record: PendingRecord = { userId: scope.userId, key: scope.key, hash: scope.hash, ttlHours: this.opts.ttlHours, recorded: false };
+      try {
+        scope.pending = record;
+        const value = await work();
+        // A path that did not write the record with its effects (none should): written now, after them.
+        if (!record.recorded) await this.repo.record({ ...record, state: "COMMITTED", result: { value } });
+        scope.recorded = true;
+        return { kind: "ran", value };
+      } catch (err) {
+        if (record.recorded) {
+          scope.recorded = true;
+          throw err;
+        }
+        if (isKeyTaken(err)) {
+          const earlier = await this.earlier(scope);
+          if (earlier) return earlier;
+          continue; // it had expired: run
+        }
+        if (!(err instanceof BatonError) || TRANSIENT.has(err.code)) throw err;
+        // A domain error is recorded, unless the key is taken: a repeat's refusal is not its answer.
+        try {
+          await this.repo.record({ ...record, state: "FAILED", result: failure(err) });
+          scope.recorded = true;
+        } catch (recording) {
+          if (!isKeyTaken(recording)) throw recording;
+          const earlier = await this.earlier(scope);
+          if (earlier) return earlier;
+        }
+        throw err;
+      }
+    }
+    throw inUse();
+  }
+
+  /** What the key's row says, after the key turned out taken: null when it had expired (and was deleted). */
+  private async earlier(scope: IdempotencyScope): Promise<Exclude<IdempotentOutcome<never>, { kind: "ran" }> | null> {
+    return judge(scope, await this.repo.read(scope.userId, scope.key));
+  }
+
+  private async runAsUnit<T>(scope: IdempotencyScope, work: () => Promise<T>): Promise<IdempotentOutcome<T>> {
     const close = (state: "COMMITTED" | "FAILED", result: StoredResult) =>
       this.repo.closeText({ userId: scope.userId, key: scope.key, hash: scope.hash, state, result, ttlHours: this.opts.ttlHours });
     let committed = false;
@@ -68,18 +160,7 @@ export class IdempotencyService {
         decide: (results) => {
           const locked = results[1]?.[0]?.locked === true;
           if (!locked) throw inUse();
-          const row = results[2]?.[0] as unknown as KeyRow | undefined;
-          if (!row) return null;
-          if (row.request_hash !== scope.hash) {
-            throw new BatonError(
-              ErrorCode.IDEMPOTENCY_KEY_REUSED,
-              "This Idempotency-Key was used for a different operation or variables; use a new key for a new operation",
-            );
-          }
-          if (row.response !== null) return { kind: "replay", response: JSON.parse(row.response) as unknown };
-          // Committed moments ago by a run still building its answer: wait for that answer.
-          if (row.recent) throw inUse();
-          return { kind: "rebuild", result: JSON.parse(row.result ?? "null") as StoredResult };
+          return judge(scope, results[3]?.[0] as unknown as KeyRow | undefined);
         },
         work: async () => ({ kind: "ran", value: await work() }),
         commit: (ran) => {
@@ -89,11 +170,17 @@ export class IdempotencyService {
         failed: (err) => {
           if (!(err instanceof BatonError) || TRANSIENT.has(err.code)) return null;
           committed = true;
-          return close("FAILED", { error: { code: err.code, message: err.message, details: { ...err.details } } });
+          return close("FAILED", failure(err));
         },
       },
       this.opts.onEffectError,
-    ).catch((err: unknown) => {
+    ).catch(async (err: unknown) => {
+      // A direct run (see runDirect) took the key while this unit ran: its effects rolled back, its row answers.
+      if (isKeyTaken(err)) {
+        const earlier = await this.earlier(scope);
+        if (earlier) return earlier;
+        throw inUse();
+      }
       if (committed && err instanceof BatonError) scope.recorded = true;
       throw err;
     });
@@ -101,9 +188,24 @@ export class IdempotencyService {
     return outcome;
   }
 
-  /** Stores the whole answer of a recorded run (what a replay sends). */
-  storeResponse(scope: IdempotencyScope, response: unknown): Promise<void> {
-    return this.repo.storeResponse(scope.userId, scope.key, response);
+  /**
+   * Ends an operation's idempotent run: stores its whole answer when it was recorded (what a
+   * replay sends; committed asynchronously: losing it only means a replay rebuilds it), and lets
+   * go of the key. Always called once the answer is known, recorded or not.
+   */
+  async finish(scope: IdempotencyScope, response: unknown): Promise<void> {
+    // A direct run's record holds the rows its answer is made of: nothing more to store.
+    if (scope.recorded && !scope.pending && response !== null) await this.repo.storeResponse(scope.userId, scope.key, response);
+  }
+
+  /** A direct run's stored rows, as entities (a repeat's answer is made of them, as the first run's was). */
+  rowsOf(rows: StoredRows): { request: AssignmentRequest; record: EngagementTrackingRecord | null; chat: ChatSession | null; users: User[] } {
+    return {
+      request: fromJson(AssignmentRequest, rows.request),
+      record: rows.record ? fromJson(EngagementTrackingRecord, rows.record) : null,
+      chat: rows.chat ? fromJson(ChatSession, rows.chat) : null,
+      users: rows.users.filter((u): u is Record<string, unknown> => u !== null).map((u) => fromJson(User, u)),
+    };
   }
 
   /** Deletes expired keys every 10 minutes (each instance; the statement takes at most 10,000 a time). */
