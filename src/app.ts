@@ -102,7 +102,21 @@ export async function createApp(opts: AppOptions): Promise<App> {
   app.set("trust proxy", config.trustProxy ?? false);
   const httpServer = createServer(app);
   app.use(requestLogging(logger));
-  app.use(securityHeaders(config.consoleApiOrigins ?? []));
+  // The console's pages may also talk to the identity providers its organizations sign in with
+  // (their origins cached a minute; one helmet per distinct list).
+  const headersFor = new Map<string, ReturnType<typeof securityHeaders>>();
+  app.use(async (req: Request, res: Response, next: NextFunction) => {
+    const page = req.method === "GET" && !req.path.startsWith("/graphql") && !req.path.startsWith("/exports");
+    const sso = page ? await services.identity.consoleOrigins().catch(() => []) : [];
+    const key = sso.join(" ");
+    let headers = headersFor.get(key);
+    if (!headers) {
+      if (headersFor.size >= 16) headersFor.clear();
+      headers = securityHeaders(config.consoleApiOrigins ?? [], sso);
+      headersFor.set(key, headers);
+    }
+    headers(req, res, next);
+  });
   // Browsers on the listed origins may call the API; others get no CORS headers (same-origin only).
   app.use(
     cors({
@@ -273,6 +287,20 @@ export async function createApp(opts: AppOptions): Promise<App> {
     res.setHeader("cache-control", "no-cache");
     res.json({ apiOrigins: config.consoleApiOrigins ?? [] });
   });
+  // The console's "Sign in with single sign-on": the provider of an email's (or an organization's) organization.
+  app.get("/console/sso.json", ipLimit, async (req, res, next) => {
+    try {
+      const q = (name: string) => (typeof req.query[name] === "string" ? (req.query[name]) : null);
+      const found = await services.identity.consoleSignIn({ email: q("email"), organizationId: q("organization") });
+      res.setHeader("cache-control", "no-store");
+      if (!found) return sendError(res, new BatonError(ErrorCode.NOT_FOUND, "No single sign-on is set up for this email or organization"));
+      res.json(found);
+    } catch (err) {
+      if (err instanceof BatonError) return sendError(res, err);
+      next(err);
+    }
+  });
+
   if (opts.demo) {
     // Only the embedded demo (no DATABASE_URL): its users' tokens, for the console's "Sign in as".
     app.get("/console/demo-users.json", ipLimit, async (_req, res, next) => {

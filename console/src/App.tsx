@@ -1,6 +1,7 @@
 import { createContext, useCallback, useContext, useEffect, useMemo, useRef, useState, type ReactNode } from "react";
 import { Provider, useClient, useMutation, useQuery, useSubscription, type AnyVariables, type TypedDocumentNode } from "urql";
 import { apiOrigin, createApi, type SocketState, tokenKey } from "./api";
+import { completeSso, endSso, findSso, followSsoRenewals, startSso } from "./sso";
 import { sentence } from "./errors";
 import type { AssignmentEventType, ConsoleDiscussionsQuery, ConsoleRecordFragment } from "./gql/graphql";
 import {
@@ -41,6 +42,8 @@ import {
 
 export function App() {
   const [token, setToken] = useState<string | null>(() => sessionStorage.getItem(tokenKey()));
+  const [ssoProblem, setSsoProblem] = useState<string | null>(null);
+  const [completing, setCompleting] = useState(() => new URLSearchParams(window.location.search).has("state"));
   const signIn = (t: string) => {
     sessionStorage.setItem(tokenKey(), t);
     setToken(t);
@@ -48,8 +51,20 @@ export function App() {
   const signOut = () => {
     sessionStorage.removeItem(tokenKey());
     setToken(null);
+    void endSso();
   };
-  if (!token) return <SignIn onSignIn={signIn} />;
+  // Back from the identity provider: its token signs in.
+  useEffect(() => {
+    if (!completing) return;
+    completeSso()
+      .then((t) => (t ? signIn(t) : undefined))
+      .catch((err: unknown) => setSsoProblem(`Single sign-on did not complete: ${err instanceof Error ? err.message : String(err)}`))
+      .finally(() => setCompleting(false));
+  }, [completing]);
+  // A provider's token renewed before it expires: the console goes on with the new one.
+  useEffect(() => (token ? followSsoRenewals(signIn) : undefined), [token !== null]);
+  if (completing) return <main className="signin" aria-busy="true"><p>Signing in…</p></main>;
+  if (!token) return <SignIn onSignIn={signIn} problem={ssoProblem} />;
   return <Console key={token} token={token} onSignOut={signOut} />;
 }
 
@@ -59,9 +74,27 @@ interface DemoUser {
   token: string;
 }
 
-function SignIn({ onSignIn }: { onSignIn: (token: string) => void }) {
+function SignIn({ onSignIn, problem }: { onSignIn: (token: string) => void; problem: string | null }) {
   const [value, setValue] = useState("");
   const [demo, setDemo] = useState<DemoUser[]>([]);
+  const [email, setEmail] = useState("");
+  const [ssoError, setSsoError] = useState<string | null>(problem);
+  const [busy, setBusy] = useState(false);
+  // A sign-in link an admin hands out names the organization (?organization=<id>).
+  const organization = new URLSearchParams(window.location.search).get("organization") ?? undefined;
+  const sso = async () => {
+    setBusy(true);
+    setSsoError(null);
+    try {
+      const found = await findSso(organization ? { organization } : { email: email.trim() });
+      if (typeof found === "string") setSsoError(found);
+      else await startSso(found);
+    } catch {
+      setSsoError("Single sign-on is not available right now");
+    } finally {
+      setBusy(false);
+    }
+  };
   useEffect(() => {
     // Only a Baton started with its embedded demo answers this; elsewhere it is 404 and the list stays empty.
     fetch(`${apiOrigin()}/console/demo-users.json`)
@@ -72,6 +105,24 @@ function SignIn({ onSignIn }: { onSignIn: (token: string) => void }) {
     <main className="signin">
       <h1>Baton</h1>
       <p>Hand live WhatsApp chats to each other.</p>
+      <form
+        aria-label="Single sign-on"
+        onSubmit={(e) => {
+          e.preventDefault();
+          void sso();
+        }}
+      >
+        {!organization && (
+          <label>
+            Work email
+            <input name="email" type="email" value={email} onChange={(e) => setEmail(e.target.value)} autoComplete="email" />
+          </label>
+        )}
+        <button type="submit" disabled={busy}>
+          Sign in with single sign-on
+        </button>
+        {ssoError && <p role="alert">{ssoError}</p>}
+      </form>
       <form
         onSubmit={(e) => {
           e.preventDefault();

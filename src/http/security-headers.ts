@@ -7,7 +7,11 @@ import helmet from "helmet";
  * tried could not send a token elsewhere), no framing by any site (clickjacking), nosniff, and
  * no Referer leaving the page. The API answers JSON, to which the same policy is harmless.
  */
-export function securityHeaders(apiOrigins: readonly string[]) {
+export function securityHeaders(
+  apiOrigins: readonly string[],
+  /** The identity providers the console signs in with: their discovery document, keys and token endpoint are read by the console itself. */
+  ssoOrigins: readonly string[] = [],
+) {
   const sockets = apiOrigins.map((o) => o.replace(/^http/, "ws"));
   return helmet({
     contentSecurityPolicy: {
@@ -19,7 +23,7 @@ export function securityHeaders(apiOrigins: readonly string[]) {
         imgSrc: ["'self'", "data:"],
         fontSrc: ["'self'"],
         // 'self' covers ws:/wss: to the page's own host (CSP level 3).
-        connectSrc: ["'self'", ...apiOrigins, ...sockets],
+        connectSrc: ["'self'", ...apiOrigins, ...sockets, ...ssoOrigins],
         objectSrc: ["'none'"],
         baseUri: ["'self'"],
         formAction: ["'self'"],

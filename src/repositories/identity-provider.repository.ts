@@ -37,6 +37,18 @@ const CREATE_USER: Statement = {
             AND organization_id = $1 AND ($5::text IS NULL AND lower(email) = lower($2) OR external_id = $5)`,
 };
 
+/** Providers the console signs in with, by an active user's email (any organization). */
+const CONSOLE_BY_EMAIL: Statement = {
+  name: "idp.consoleByEmail",
+  text: `SELECT p.* FROM identity_providers p JOIN users u ON u.organization_id = p.organization_id
+          WHERE lower(u.email) = lower($1) AND u.active AND p.console_client_id IS NOT NULL`,
+};
+const CONSOLE_OF_ORGANIZATION: Statement = {
+  name: "idp.consoleOfOrganization",
+  text: "SELECT * FROM identity_providers WHERE organization_id = $1 AND console_client_id IS NOT NULL",
+};
+const CONSOLE_ISSUERS: Statement = { name: "idp.consoleIssuers", text: "SELECT DISTINCT issuer FROM identity_providers WHERE console_client_id IS NOT NULL" };
+
 /** The organizations' identity providers, and the users their sign-ins name. */
 export class IdentityProviderRepository {
   constructor(private readonly db: Sql) {}
@@ -44,6 +56,19 @@ export class IdentityProviderRepository {
   async ofOrganization(organizationId: string): Promise<IdentityProvider | null> {
     const [row] = await this.db.rows<Record<string, unknown>>(OF_ORGANIZATION, [organizationId]);
     return row ? fromRow(IdentityProvider, row) : null;
+  }
+
+  async consoleByEmail(email: string): Promise<IdentityProvider[]> {
+    return (await this.db.rows<Record<string, unknown>>(CONSOLE_BY_EMAIL, [email])).map((r) => fromRow(IdentityProvider, r));
+  }
+
+  async consoleOfOrganization(organizationId: string): Promise<IdentityProvider | null> {
+    const [row] = await this.db.rows<Record<string, unknown>>(CONSOLE_OF_ORGANIZATION, [organizationId]);
+    return row ? fromRow(IdentityProvider, row) : null;
+  }
+
+  async consoleIssuers(): Promise<string[]> {
+    return (await this.db.rows<{ issuer: string }>(CONSOLE_ISSUERS)).map((r) => r.issuer);
   }
 
   async byIssuer(issuer: string): Promise<IdentityProvider | null> {

@@ -69,7 +69,7 @@ describe.skipIf(!run)(`the agent console in Chromium (${run ? CHROMIUM : `skippe
     const page = await context.newPage();
     await page.goto(base);
     await page.getByLabel("Token").fill(tokens.sign(cast[user].id));
-    await page.getByRole("button", { name: "Sign in" }).click();
+    await page.getByRole("button", { name: "Sign in", exact: true }).click();
     await expect.poll(() => page.getByText(`${cast[user].name} ·`).count()).toBe(1);
     if (hash !== "#/") await page.evaluate(`window.location.hash = ${JSON.stringify(hash)}`);
     return page;
@@ -107,7 +107,7 @@ describe.skipIf(!run)(`the agent console in Chromium (${run ? CHROMIUM : `skippe
     await expect.poll(() => page.getByRole("button", { name: /Martha/ }).count()).toBe(1);
     await shot(page, "sign-in");
     await page.getByLabel("Token").fill("not-a-token");
-    await page.getByRole("button", { name: "Sign in" }).click();
+    await page.getByRole("button", { name: "Sign in", exact: true }).click();
     await expect.poll(() => page.getByRole("alert").textContent()).toBe("Your sign-in is no longer valid. Please sign in again.");
     await page.getByRole("button", { name: "Sign out" }).click();
     await page.getByRole("button", { name: /Martha/ }).click();
@@ -359,7 +359,7 @@ describe.skipIf(!run)(`the agent console in Chromium (${run ? CHROMIUM : `skippe
       page.on("request", (r) => requests.push(r.url()));
       await page.goto(`${consoleOrigin}/?api=${encodeURIComponent(apiOrigin)}`);
       await page.getByLabel("Token").fill(tokens.sign(cast.mark.id));
-      await page.getByRole("button", { name: "Sign in" }).click();
+      await page.getByRole("button", { name: "Sign in", exact: true }).click();
       await expect.poll(() => page.getByText("Mark ·").count()).toBe(1);
       await expect.poll(() => page.getByRole("link", { name: "Customer 5", exact: true }).count()).toBe(1);
       expect(requests.some((u) => u.startsWith(`${apiOrigin}/graphql`))).toBe(true);

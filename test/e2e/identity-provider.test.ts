@@ -256,6 +256,27 @@ describe("signing in with the provider's token", () => {
     await client.dispose();
   });
 
+  it("the console's sign-in finds the provider by email or organization, and its pages may talk to that issuer only", async () => {
+    const base = server.url.replace(/\/graphql$/, "");
+    const sso = (query: string) => fetch(`${base}/console/sso.json?${query}`);
+    // Acme's provider has no console client id: no single sign-on in the console.
+    const none = await sso(`email=${encodeURIComponent(w.mark.email)}`);
+    expect(none.status).toBe(404);
+    expect(((await none.json()) as { errors: Array<{ extensions: { code: string } }> }).errors[0]?.extensions.code).toBe("NOT_FOUND");
+    const set = await call(server, SET, { input: { issuer: issuerB.issuer, audience: AUDIENCE_B, userClaim: "oid", consoleClientId: "globex-console" } }, g.token(g.admin));
+    expect(set.errors).toBeUndefined();
+    const expected = { issuer: issuerB.issuer, clientId: "globex-console", token: "access_token", audience: AUDIENCE_B };
+    expect(await (await sso(`email=${encodeURIComponent(g.maria.email.toUpperCase())}`)).json()).toEqual(expected);
+    expect(await (await sso(`organization=${g.organizationId}`)).json()).toEqual(expected);
+    expect((await sso("email=not-an-email")).status).toBe(400);
+    expect((await sso("organization=42")).status).toBe(400);
+    expect((await sso("")).status).toBe(400);
+    // The console's page lets its scripts reach that issuer (its discovery, keys and token endpoint), and no other.
+    const csp = (await fetch(`${base}/`)).headers.get("content-security-policy") ?? "";
+    expect(csp).toContain(new URL(issuerB.issuer).origin);
+    expect(csp).not.toContain(new URL(issuerA.issuer).origin);
+  });
+
   it("removing the provider stops its tokens at once", async () => {
     const token = await issuerB.sign({ aud: AUDIENCE_B, oid: "oid-0001" });
     expect((await me(token)).data?.me.id).toBe(g.martha.id);

@@ -8,7 +8,7 @@ import { DEFAULT_OIDC_KEY_OPTIONS, OidcKeys, type OidcKeyOptions, ProviderMiscon
 import { privateAddressesOf, type Resolve, systemResolve } from "../../kernel/public-address";
 import { requireAccess } from "../../policy/access";
 import { IdentityProviderRepository } from "../../repositories/identity-provider.repository";
-import { requireText } from "../../validation";
+import { requireEmail, requireId, requireText } from "../../validation";
 import type { User } from "../users/user.entity";
 import type { IdentityProvider } from "./identity-provider.entity";
 
@@ -44,6 +44,16 @@ export interface IdentityProviderInput {
   consoleClientId?: string | null;
 }
 
+/** What the console needs to sign a person in with their organization's provider (Authorization Code with PKCE). */
+export interface ConsoleSignIn {
+  issuer: string;
+  clientId: string;
+  /** Which of the provider's tokens Baton accepts for this organization: the ID token (audience = the console) or the access token. */
+  token: "id_token" | "access_token";
+  /** The audience to ask the access token for (a `resource`/`audience` parameter some providers want). */
+  audience: string;
+}
+
 /** Who a provider's token signs in, once it is verified. */
 export interface ProviderSignIn {
   userId: string;
@@ -64,6 +74,7 @@ export class IdentityService {
   private readonly resolve: Resolve;
   private readonly clock: () => number;
   private readonly providers = new Map<string, { provider: IdentityProvider | null; until: number }>();
+  private origins: { list: string[]; until: number } | null = null;
   /** Told when a provider changes here, so verified tokens are forgotten at once (TokenService). */
   private readonly changeListeners = new Set<() => void>();
 
@@ -176,6 +187,42 @@ export class IdentityService {
     return { userId, expiresAt: new Date(exp * 1000) };
   }
 
+  /**
+   * The console's single sign-on for a person, by their email (an active user of one
+   * organization whose provider has a console client id) or by an organization's id (a link an
+   * admin hands out: users the provider will create on first sign-in have no email here yet).
+   * Null when there is none; what it reveals is that such a sign-in exists, as any SaaS's
+   * "continue with SSO" page does.
+   */
+  async consoleSignIn(hint: { email?: string | null; organizationId?: string | null }): Promise<ConsoleSignIn | null> {
+    let provider: IdentityProvider | null = null;
+    if (hint.organizationId) {
+      provider = await this.repo.consoleOfOrganization(requireId(hint.organizationId, "organization"));
+    } else if (hint.email) {
+      const found = await this.repo.consoleByEmail(requireEmail(hint.email));
+      provider = found.length === 1 ? (found[0] ?? null) : null;
+    } else {
+      throw badInput("Give an email or an organization", "email");
+    }
+    if (!provider?.consoleClientId) return null;
+    // The console sends the ID token when the provider's audience is the console itself, else the access token.
+    return {
+      issuer: provider.issuer,
+      clientId: provider.consoleClientId,
+      token: provider.audience === provider.consoleClientId ? "id_token" : "access_token",
+      audience: provider.audience,
+    };
+  }
+
+  /** The origins of the issuers the console signs in with (its Content-Security-Policy lets it talk to them); cached a minute. */
+  async consoleOrigins(): Promise<string[]> {
+    const now = this.clock();
+    if (this.origins && this.origins.until > now) return this.origins.list;
+    const list = [...new Set((await this.repo.consoleIssuers()).map((issuer) => new URL(issuer).origin))];
+    this.origins = { list, until: now + 60_000 };
+    return list;
+  }
+
   private async userOf(provider: IdentityProvider, payload: JWTPayload): Promise<string> {
     const value = payload[provider.userClaim];
     if (typeof value !== "string" || value === "" || value.length > 320) {
@@ -209,6 +256,7 @@ export class IdentityService {
   }
 
   private changed(before: string | null, after: string | null): void {
+    this.origins = null;
     for (const issuer of [before, after]) {
       if (issuer === null) continue;
       this.providers.delete(issuer);
