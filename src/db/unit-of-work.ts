@@ -136,25 +136,6 @@ export async function inUnit<T>(pool: Pool, run: UnitRun<T>, onEffectError: (err
 }
 
 /**
- * Runs `attempt`, whose failure the caller recovers from (a unique violation it reads after):
- * inside a unit, under a savepoint, so that the unit's transaction goes on after the failure;
- * outside one, as it is (each statement on the pool is its own transaction).
- */
-export async function recoverable<T>(attempt: () => Promise<T>): Promise<T> {
-  const unit = currentUnit();
-  if (!unit) return attempt();
-  await unit.client.query("SAVEPOINT recoverable");
-  try {
-    const value = await attempt();
-    await unit.client.query("RELEASE SAVEPOINT recoverable");
-    return value;
-  } catch (err) {
-    if (!isDatabaseUnavailable(err)) await unit.client.query("ROLLBACK TO SAVEPOINT recoverable");
-    throw err;
-  }
-}
-
-/**
  * The record an idempotent mutation still owes (issue #23), for mutations whose effects one
  * statement commits (the handover engine's open and answer): that statement writes the record too
  * (see HandoverRepository), so effects and record commit together without holding the statement's

@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import type { DataSource } from "typeorm";
 import { inTransaction, type Tx } from "../db/transaction";
-import { afterCommit, recoverable } from "../db/unit-of-work";
+import { afterCommit } from "../db/unit-of-work";
 import { isKeyTaken, outcomeOfCutWrite } from "../db/faults";
 import { BatonError, ErrorCode, notFound } from "../errors";
 import { type BatonPubSub, publishAssignmentEvent, publishChatSessionUpdated, publishNotification } from "../events/pubsub";
@@ -148,7 +148,7 @@ export class HandoverEngine {
     const ask = openAsk(kind, input, optionalText(input.note, "note", 1000));
     const assumed = assumeOpen(viewer, kind, ask, { requestId: randomUUID(), recordId: randomUUID() }, this.clock());
     if (assumed) {
-      const opened = await recoverable(() => this.carryOutOpen(assumed, viewer, answer)).catch((err: unknown) => {
+      const opened = await this.carryOutOpen(assumed, viewer, answer).catch((err: unknown) => {
         if (isUniqueViolation(err) && !isKeyTaken(err)) return null; // a request is pending: read, and say which
         throw err;
       });
