@@ -14,7 +14,7 @@ export class IdempotencyKeys1764220000000 implements MigrationInterface {
         key text NOT NULL,
         request_hash text NOT NULL,
         state text NOT NULL CHECK (state IN ('COMMITTED', 'FAILED')),
-        result jsonb,
+        result json,
         response json, -- json, not jsonb: the answer keeps its fields in the order the query asked them
         created_at timestamptz NOT NULL,
         expires_at timestamptz NOT NULL,

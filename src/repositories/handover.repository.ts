@@ -279,9 +279,9 @@ const OPEN: Statement = {
          INSERT INTO idempotency_keys (user_id, key, request_hash, state, result, created_at, expires_at)
          -- With the rows the answer is made of: a repeat answers from them, as they were written.
          SELECT $24::uuid, $25::text, $26::text, 'COMMITTED',
-                jsonb_build_object('requestId', req.id, 'rows', jsonb_build_object(
-                  'request', to_jsonb(req), 'record', (SELECT to_jsonb(rec) FROM rec), 'chat', (SELECT to_jsonb(chat) FROM chat),
-                  'users', jsonb_build_array((SELECT to_jsonb(recipient) FROM recipient)))),
+                json_build_object('requestId', req.id, 'rows', json_build_object(
+                  'request', to_json(req), 'record', (SELECT to_json(rec) FROM rec), 'chat', (SELECT to_json(chat) FROM chat),
+                  'users', json_build_array((SELECT to_json(recipient) FROM recipient)))),
                 now(), now() + $27::int * interval '1 hour'
            FROM req WHERE $24::uuid IS NOT NULL
          RETURNING 1),
@@ -357,11 +357,11 @@ const SETTLE: Statement = {
          INSERT INTO idempotency_keys (user_id, key, request_hash, state, result, created_at, expires_at)
          -- With the rows the answer is made of: a repeat answers from them, as they were written.
          SELECT $20::uuid, $21::text, $22::text, 'COMMITTED',
-                jsonb_build_object('requestId', req.id, 'rows', jsonb_build_object(
-                  'request', to_jsonb(req), 'record', (SELECT to_jsonb(r) FROM rec r WHERE r.request_id = req.id),
-                  'chat', COALESCE((SELECT to_jsonb(m) FROM moved m WHERE m.id = req.chat_session_id),
-                                   (SELECT to_jsonb(c) FROM chat_sessions c WHERE c.id = req.chat_session_id)),
-                  'users', '[]'::jsonb)),
+                json_build_object('requestId', req.id, 'rows', json_build_object(
+                  'request', to_json(req), 'record', (SELECT to_json(r) FROM rec r WHERE r.request_id = req.id),
+                  'chat', COALESCE((SELECT to_json(m) FROM moved m WHERE m.id = req.chat_session_id),
+                                   (SELECT to_json(c) FROM chat_sessions c WHERE c.id = req.chat_session_id)),
+                  'users', '[]'::json)),
                 now(), now() + $23::int * interval '1 hour'
            FROM req WHERE $20::uuid IS NOT NULL AND req.id = ($1::uuid[])[1]
          RETURNING 1),
@@ -873,7 +873,7 @@ export interface RequestListFilter {
 const RECORD: Statement = {
   name: "handover.record",
   text: `INSERT INTO idempotency_keys (user_id, key, request_hash, state, result, created_at, expires_at)
-         VALUES ($1, $2, $3, 'COMMITTED', jsonb_build_object('requestId', $5::uuid), now(), now() + $4::int * interval '1 hour')`,
+         VALUES ($1, $2, $3, 'COMMITTED', json_build_object('requestId', $5::uuid), now(), now() + $4::int * interval '1 hour')`,
 };
 
 /** The record's four parameters (all null: none). */

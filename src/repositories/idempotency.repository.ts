@@ -65,7 +65,7 @@ export class IdempotencyRepository {
     const json = escapeLiteral(JSON.stringify(r.result));
     return `${r.state === "FAILED" ? "ROLLBACK TO SAVEPOINT work;" : ""}
       INSERT INTO idempotency_keys (user_id, key, request_hash, state, result, created_at, expires_at)
-      VALUES (${escapeLiteral(r.userId)}, ${escapeLiteral(r.key)}, ${escapeLiteral(r.hash)}, '${r.state}', ${json}::jsonb, now(), now() + ${Number(r.ttlHours)} * interval '1 hour');
+      VALUES (${escapeLiteral(r.userId)}, ${escapeLiteral(r.key)}, ${escapeLiteral(r.hash)}, '${r.state}', ${json}::json, now(), now() + ${Number(r.ttlHours)} * interval '1 hour');
       COMMIT`;
   }
 
