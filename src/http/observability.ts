@@ -45,6 +45,9 @@ export function requestLogging(logger: Logger) {
       return id;
     },
     customLogLevel: (req, res, err) => {
+      // The client went away before the answer was sent (a cancelled fetch, a closed tab): its
+      // choice, not a fault here; one info line, not an error an operator would be paged for.
+      if (aborted(req, res) && (!err || isStatusOnly(err))) return "info";
       if (err && !isStatusOnly(err)) return "error";
       // 503: the database is unavailable. The outage is logged once per burst where it is met;
       // each request then is a warning of one line, not an error with a stack.
@@ -53,10 +56,19 @@ export function requestLogging(logger: Logger) {
       return QUIET.has((req.url ?? "").split("?")[0] ?? "") ? "debug" : "info";
     },
     // pino-http makes an Error (with a stack) for any 5xx; for a 503 it says nothing the status does not.
-    customErrorObject: (_req, res, err, value: Record<string, unknown>) =>
-      withOperation(res, res.statusCode === 503 && isStatusOnly(err) ? { res: value.res, responseTime: value.responseTime } : value),
-    customSuccessObject: (_req, res, value: Record<string, unknown>) => withOperation(res, value),
-    customErrorMessage: (_req, res, err) => (res.statusCode === 503 && isStatusOnly(err) ? "request completed" : "request errored"),
+    customErrorObject: (req, res, err, value: Record<string, unknown>) =>
+      withOperation(
+        res,
+        aborted(req, res) && isStatusOnly(err)
+          ? { res: value.res, responseTime: value.responseTime, aborted: true }
+          : res.statusCode === 503 && isStatusOnly(err)
+            ? { res: value.res, responseTime: value.responseTime }
+            : value,
+      ),
+    customSuccessObject: (req, res, value: Record<string, unknown>) => withOperation(res, aborted(req, res) ? { ...value, aborted: true } : value),
+    customSuccessMessage: (req, res) => (aborted(req, res) ? "request aborted" : "request completed"),
+    customErrorMessage: (req, res, err) =>
+      aborted(req, res) && isStatusOnly(err) ? "request aborted" : res.statusCode === 503 && isStatusOnly(err) ? "request completed" : "request errored",
     customProps: (req) => ({ reqId: req.id }),
     serializers: {
       req: (req: { method?: string; url?: string; remoteAddress?: string }) => ({ method: req.method, path: req.url?.split("?")[0], remoteAddress: req.remoteAddress }),
@@ -69,6 +81,9 @@ export function requestLogging(logger: Logger) {
     next();
   };
 }
+
+/** The client closed the connection before the whole answer was written. */
+const aborted = (req: IncomingMessage, res: ServerResponse): boolean => !res.writableFinished && (req.destroyed || res.destroyed);
 
 /** The error pino-http makes up for a 5xx answer without one of its own. */
 const isStatusOnly = (err: Error | undefined): boolean => !!err && /^failed with status code \d+$/.test(err.message);

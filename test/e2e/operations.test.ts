@@ -1,3 +1,4 @@
+import net from "node:net";
 import { execFile } from "node:child_process";
 import { chmodSync, mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
@@ -21,7 +22,7 @@ import { assignInput, createChat, createWorld, type World } from "../support/fac
 import { call, codeOfAnswer } from "../support/http-client";
 import { type ServerProcess, spawnServer, stopServer } from "../support/process";
 import { testServices } from "../support/services";
-import { until } from "../support/wait";
+import { sleep, until } from "../support/wait";
 import { rawSocket } from "../support/ws-client";
 
 const run = promisify(execFile);
@@ -161,6 +162,25 @@ describe("metrics and request logs", () => {
     await until(() => linesOf("refused-7").length > 0, 3_000);
     expect(linesOf("refused-7")).toEqual([expect.objectContaining({ msg: "request completed", operation: "Mine", code: "UNAUTHENTICATED", userId: null })]);
     expect(output()).not.toMatch(/authorization|Bearer /i); // headers (tokens) are never logged
+  });
+
+  it("a request the client cancels is one info line 'request aborted', not an error (#26)", async () => {
+    const url = new URL(server.url);
+    const socket = net.connect(Number(url.port), url.hostname);
+    await new Promise((resolve) => socket.once("connect", resolve));
+    // Headers and half a body, then gone: as a browser tab closed mid-request.
+    socket.write(`POST /graphql HTTP/1.1\r\nhost: ${url.host}\r\ncontent-type: application/json\r\ncontent-length: 200\r\nx-request-id: cancelled-1\r\n\r\n{"query":"{ me`);
+    await sleep(200);
+    socket.destroy();
+    const linesOf = () =>
+      output()
+        .split("\n")
+        .filter((l) => l.includes(`"reqId":"cancelled-1"`))
+        .map((l) => JSON.parse(l) as Record<string, unknown>);
+    await until(() => linesOf().length > 0, 3_000);
+    await sleep(300);
+    expect(linesOf()).toEqual([expect.objectContaining({ level: 30, msg: "request aborted", aborted: true })]);
+    expect(output()).not.toMatch(/"level":50[^\n]*cancelled-1/);
   });
 
   it("/metrics is on a loopback listener of its own (METRICS_PORT), not on the API's port; METRICS_ON_API_PORT moves it there; METRICS_ENABLED=false turns it off", async () => {
