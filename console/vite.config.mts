@@ -5,6 +5,6 @@ import react from "@vitejs/plugin-react";
 export default defineConfig({
   root: import.meta.dirname,
   plugins: [react()],
-  build: { outDir: "../dist/console", emptyOutDir: true, sourcemap: true },
+  build: { outDir: "../dist/console", emptyOutDir: true, sourcemap: "hidden" },
   logLevel: "warn",
 });

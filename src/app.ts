@@ -3,6 +3,7 @@ import type { AddressInfo } from "node:net";
 import { ApolloServer } from "@apollo/server";
 import { expressMiddleware } from "@as-integrations/express5";
 import cors from "cors";
+import compression from "compression";
 import express, { type NextFunction, type Request, type Response } from "express";
 import proxyaddr from "proxy-addr";
 import type { DataSource } from "typeorm";
@@ -267,6 +268,14 @@ export async function createApp(opts: AppOptions): Promise<App> {
   // The agent console (console/, built by `npm run build`): static files at "/", the API beside it.
   const consoleDir = opts.consoleDir ?? path.join(projectRoot(), "dist", "console");
   if (existsSync(path.join(consoleDir, "index.html"))) {
+    // Source maps are built (hidden: no reference in the bundle) for whoever debugs a build, never served.
+    app.use((req: Request, res: Response, next: NextFunction) => (req.path.endsWith(".map") ? notFoundJson(req, res) : next()));
+    // The console's files compressed (brotli or gzip, as the browser accepts; by the compression
+    // library); the API's answers are not (small, and the CPU is the API's).
+    const compressed = compression();
+    app.use((req: Request, res: Response, next: NextFunction) =>
+      req.path.startsWith("/graphql") || req.path.startsWith("/exports") ? next() : compressed(req, res, next),
+    );
     app.use(
       express.static(consoleDir, {
         index: "index.html",

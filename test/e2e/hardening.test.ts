@@ -1,3 +1,4 @@
+import http from "node:http";
 import { getIntrospectionQuery } from "graphql";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTestDatabase, type TestDatabase } from "../support/db";
@@ -148,6 +149,40 @@ describe("browser hardening", () => {
     const res = await fetch(server.url, { headers: { accept: "text/html" } });
     const text = await res.text();
     expect(text).not.toMatch(/<script|cdn\.|apollographql\.com|embeddable-sandbox/i);
+  });
+
+  it("the console's files are compressed (brotli, else gzip) with long-lived caching, its source maps never served, the API's answers not compressed (#26)", async () => {
+    const root = server.url.replace(/\/graphql$/, "");
+    const html = await (await fetch(`${root}/`)).text();
+    const script = /src="(\/assets\/[^"]+\.js)"/.exec(html)?.[1];
+    expect(script).toBeTruthy();
+    // fetch decodes what it asks for; the raw headers say how it came.
+    const raw = (encoding: string) =>
+      new Promise<{ status: number; headers: Record<string, string | string[] | undefined>; bytes: number; body: Buffer }>((resolve, reject) => {
+        http.get(`${root}${script}`, { headers: { "accept-encoding": encoding } }, (res) => {
+          const chunks: Buffer[] = [];
+          res.on("data", (c: Buffer) => chunks.push(c));
+          res.on("end", () => resolve({ status: res.statusCode ?? 0, headers: res.headers, bytes: Buffer.concat(chunks).length, body: Buffer.concat(chunks) }));
+        }).on("error", reject);
+      });
+    const plain = await raw("identity");
+    const br = await raw("br, gzip");
+    const gz = await raw("gzip");
+    expect(br.headers["content-encoding"]).toBe("br");
+    expect(gz.headers["content-encoding"]).toBe("gzip");
+    expect(br.bytes).toBeLessThan(plain.bytes / 2);
+    expect(br.headers["cache-control"]).toBe("public, max-age=31536000, immutable");
+    expect(plain.body.toString()).not.toContain("sourceMappingURL");
+    expect((await fetch(`${root}${script}.map`)).status).toBe(404);
+    const api = await new Promise<Record<string, string | string[] | undefined>>((resolve, reject) => {
+      const req = http.request(server.url, { method: "POST", headers: { "content-type": "application/json", "accept-encoding": "br, gzip" } }, (res) => {
+        res.resume();
+        resolve(res.headers);
+      });
+      req.on("error", reject);
+      req.end(JSON.stringify({ query: "{ __typename }" }));
+    });
+    expect(api["content-encoding"]).toBeUndefined();
   });
 
   it("unknown paths answer a JSON 404", async () => {
