@@ -1,4 +1,4 @@
-import { UserManager, type User, WebStorageStateStore } from "oidc-client-ts";
+import type { User, UserManager } from "oidc-client-ts";
 import { apiOrigin } from "./api";
 
 /** What Baton says about signing in with an organization's identity provider (GET /console/sso.json). */
@@ -19,7 +19,9 @@ const configKey = (): string => `baton.sso:${apiOrigin()}`;
  * tokens in the browser. Tokens live in this tab's sessionStorage; they are renewed before they
  * expire when the provider gives a refresh token.
  */
-function managerFor(sso: SsoConfig): UserManager {
+async function managerFor(sso: SsoConfig): Promise<UserManager> {
+  // Loaded only by those who use single sign-on: the bundle everyone loads stays as it was.
+  const { UserManager, WebStorageStateStore } = await import("oidc-client-ts");
   return new UserManager({
     authority: sso.issuer,
     client_id: sso.clientId,
@@ -44,7 +46,7 @@ export async function findSso(hint: { email?: string; organization?: string }): 
 /** Leaves for the provider's sign-in page. */
 export async function startSso(sso: SsoConfig): Promise<void> {
   sessionStorage.setItem(configKey(), JSON.stringify(sso));
-  await managerFor(sso).signinRedirect();
+  await (await managerFor(sso)).signinRedirect();
 }
 
 const tokenOf = (sso: SsoConfig, user: User): string | null => (sso.token === "id_token" ? (user.id_token ?? null) : user.access_token);
@@ -60,7 +62,7 @@ export async function completeSso(): Promise<string | null> {
   const sso = storedConfig();
   if (!sso || !params.has("state") || !(params.has("code") || params.has("error"))) return null;
   try {
-    const user = await managerFor(sso).signinRedirectCallback();
+    const user = await (await managerFor(sso)).signinRedirectCallback();
     return tokenOf(sso, user);
   } finally {
     window.history.replaceState(null, "", `${window.location.pathname}${window.location.hash}`);
@@ -71,17 +73,23 @@ export async function completeSso(): Promise<string | null> {
 export function followSsoRenewals(onToken: (token: string) => void): () => void {
   const sso = storedConfig();
   if (!sso) return () => undefined;
-  const manager = managerFor(sso);
   const renewed = (user: User) => {
     const token = tokenOf(sso, user);
     if (token) onToken(token);
   };
-  manager.events.addUserLoaded(renewed);
-  // Picks up the stored user so that its renewal is scheduled in this page too.
-  void manager.getUser();
+  let stopped = false;
+  let manager: UserManager | null = null;
+  void managerFor(sso).then((m) => {
+    if (stopped) return;
+    manager = m;
+    m.events.addUserLoaded(renewed);
+    // Picks up the stored user so that its renewal is scheduled in this page too.
+    void m.getUser();
+  });
   return () => {
-    manager.events.removeUserLoaded(renewed);
-    manager.stopSilentRenew();
+    stopped = true;
+    manager?.events.removeUserLoaded(renewed);
+    manager?.stopSilentRenew();
   };
 }
 
@@ -89,5 +97,5 @@ export function followSsoRenewals(onToken: (token: string) => void): () => void 
 export async function endSso(): Promise<void> {
   const sso = storedConfig();
   sessionStorage.removeItem(configKey());
-  if (sso) await managerFor(sso).removeUser();
+  if (sso) await (await managerFor(sso)).removeUser();
 }
