@@ -103,12 +103,12 @@ export async function createApp(opts: AppOptions): Promise<App> {
   app.set("trust proxy", config.trustProxy ?? false);
   const httpServer = createServer(app);
   app.use(requestLogging(logger));
-  // The console's pages may also talk to the identity providers its organizations sign in with
-  // (their origins cached a minute; one helmet per distinct list).
+  // The console's page may also talk to the identity providers its organizations sign in with
+  // (their origins cached a minute; one helmet per distinct list). Only the page itself needs them
+  // (a Content-Security-Policy governs documents): every other response, the API's included, gets
+  // the fixed headers without waiting for anything.
   const headersFor = new Map<string, ReturnType<typeof securityHeaders>>();
-  app.use(async (req: Request, res: Response, next: NextFunction) => {
-    const page = req.method === "GET" && !req.path.startsWith("/graphql") && !req.path.startsWith("/exports");
-    const sso = page ? await services.identity.consoleOrigins().catch(() => []) : [];
+  const headersWith = (sso: string[]) => {
     const key = sso.join(" ");
     let headers = headersFor.get(key);
     if (!headers) {
@@ -116,7 +116,14 @@ export async function createApp(opts: AppOptions): Promise<App> {
       headers = securityHeaders(config.consoleApiOrigins ?? [], sso);
       headersFor.set(key, headers);
     }
-    headers(req, res, next);
+    return headers;
+  };
+  app.use((req: Request, res: Response, next: NextFunction) => {
+    if (req.method !== "GET" || (req.path !== "/" && req.path !== "/index.html")) return headersWith([])(req, res, next);
+    void services.identity
+      .consoleOrigins()
+      .catch(() => [])
+      .then((sso) => headersWith(sso)(req, res, next));
   });
   // Browsers on the listed origins may call the API; others get no CORS headers (same-origin only).
   app.use(

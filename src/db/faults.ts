@@ -82,7 +82,7 @@ export class CommitOutcomeUnknown extends Error {
  * made, when nothing was sent) as they are.
  */
 export function outcomeOfCutWrite(err: unknown): unknown {
-  for (const e of chainOf(err)) {
+  for (const e of chain(err)) {
     const message = typeof e.message === "string" ? e.message : "";
     const code = typeof e.code === "string" ? e.code : "";
     if (message.includes("Connection terminated") || code === "57P01" || code === "57P02" || code === "ECONNRESET" || code === "EPIPE") {
@@ -92,13 +92,9 @@ export function outcomeOfCutWrite(err: unknown): unknown {
   return err;
 }
 
-function chainOf(err: unknown): Wrapped[] {
-  return [...chain(err)];
-}
-
 /** An idempotency key's record already exists (issue #23): the statement that would write it again failed whole. */
 export function isKeyTaken(err: unknown): boolean {
-  for (const e of chainOf(err)) {
+  for (const e of chain(err)) {
     if (e.code === "23505" && (e as { constraint?: unknown }).constraint === "idempotency_keys_pkey") return true;
   }
   return false;

@@ -7,7 +7,7 @@ import { CommitOutcomeUnknown, isDatabaseUnavailable } from "./faults";
  * the operation sends through the pool (`poolSql`) or through `inTransaction` runs on the unit's
  * connection, inside the unit's transaction, and effects registered with `afterCommit` wait for the
  * unit's commit. The unit knows nothing of what it wraps: the caller opens it with its first
- * statements and closes it with its last (see `Unit.commit`).
+ * statements and closes it with its last (see `UnitRun`).
  */
 export interface Unit {
   readonly client: PoolClient;
@@ -112,9 +112,12 @@ export async function inUnit<T>(pool: Pool, run: UnitRun<T>, onEffectError: (err
     try {
       await client.query(run.commit(value));
     } catch (err) {
-      broken = err as Error;
-      if (isDatabaseUnavailable(err)) throw new CommitOutcomeUnknown(err);
-      await client.query("ROLLBACK").catch(() => undefined);
+      if (isDatabaseUnavailable(err)) {
+        broken = err as Error;
+        throw new CommitOutcomeUnknown(err);
+      }
+      // The closing text failed on its own (a key a direct run took meanwhile): the connection is sound.
+      await client.query("ROLLBACK").catch((e: Error) => (broken = e));
       throw err;
     }
     for (const effect of unit.effects) {

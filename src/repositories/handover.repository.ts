@@ -1,4 +1,5 @@
 import { fromJson } from "../db/hydrate";
+import { type KeyOwner, RECORD_INSERT, recordKey } from "./idempotency.repository";
 import { AssignmentRequest, RecipientType, RequestKind, RequestStatus } from "../modules/assignments/assignment-request.entity";
 import { ChatSession } from "../modules/chat-sessions/chat-session.entity";
 import { type Availability, User, type UserRole } from "../modules/users/user.entity";
@@ -93,12 +94,7 @@ export interface SettleWrite {
 }
 
 /** An idempotent mutation's record (issue #23; see db/unit-of-work.ts PendingRecord). */
-export interface IdempotencyRecord {
-  userId: string;
-  key: string;
-  hash: string;
-  ttlHours: number;
-}
+export type IdempotencyRecord = KeyOwner;
 
 /** What a write committed, as its statement returned it: the request, its record, its chat, the event's sequence and the notifications (a settled request, or an opened hop). */
 export interface Written {
@@ -276,7 +272,7 @@ const OPEN: Statement = {
        -- An idempotent mutation's record (issue #23), committed with the request it opened. The key taken
        -- already (a repeat, or a concurrent first run that committed first) fails the whole statement.
        recorded AS (
-         INSERT INTO idempotency_keys (user_id, key, request_hash, state, result, created_at, expires_at)
+         ${RECORD_INSERT}
          -- With the rows the answer is made of: a repeat answers from them, as they were written.
          SELECT $24::uuid, $25::text, $26::text, 'COMMITTED',
                 json_build_object('requestId', req.id, 'rows', json_build_object(
@@ -354,7 +350,7 @@ const SETTLE: Statement = {
        -- An idempotent mutation's record (issue #23), committed with the request it answered (the key
        -- taken already fails the whole statement).
        recorded AS (
-         INSERT INTO idempotency_keys (user_id, key, request_hash, state, result, created_at, expires_at)
+         ${RECORD_INSERT}
          -- With the rows the answer is made of: a repeat answers from them, as they were written.
          SELECT $20::uuid, $21::text, $22::text, 'COMMITTED',
                 json_build_object('requestId', req.id, 'rows', json_build_object(
@@ -688,6 +684,11 @@ export class HandoverRepository {
     };
   }
 
+  /** An idempotent mutation's record naming `requestId`, in the caller's transaction. */
+  record(sql: Sql, r: IdempotencyRecord, requestId: string): Promise<void> {
+    return recordKey(sql, r, "COMMITTED", { requestId });
+  }
+
   /**
    * Settles pending requests (one transition for all of them) with every effect, in one
    * statement: the request rows (only those still pending, inside `window` and within `target`),
@@ -695,11 +696,6 @@ export class HandoverRepository {
    * records, notifications, job removal, events. Returns each request it settled, as committed:
    * fewer than asked when another transaction got there first, or a row is outside the target.
    */
-  /** An idempotent mutation's record naming `requestId`, in the caller's transaction. */
-  async record(sql: Sql, r: IdempotencyRecord, requestId: string): Promise<void> {
-    await sql.rows(RECORD, [r.userId, r.key, r.hash, r.ttlHours, requestId]);
-  }
-
   async settle(sql: Sql, w: SettleWrite): Promise<Written[]> {
     if (w.target.requestIds.length === 0) return [];
     const rows = await sql.rows<{
@@ -869,12 +865,6 @@ export interface RequestListFilter {
   chatSessionId?: string | null;
 }
 
-/** An idempotent mutation's record, naming the request it acted on (the read-and-decide path: in its transaction). */
-const RECORD: Statement = {
-  name: "handover.record",
-  text: `INSERT INTO idempotency_keys (user_id, key, request_hash, state, result, created_at, expires_at)
-         VALUES ($1, $2, $3, 'COMMITTED', json_build_object('requestId', $5::uuid), now(), now() + $4::int * interval '1 hour')`,
-};
 
 /** The record's four parameters (all null: none). */
 function recordColumns(r: IdempotencyRecord | null | undefined): unknown[] {

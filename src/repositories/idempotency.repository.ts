@@ -1,5 +1,6 @@
 import { escapeLiteral } from "pg";
 import type { Sql, Statement } from "../db/sql";
+import type { PendingRecord } from "../db/unit-of-work";
 
 /** A key's row as the unit's opening statements read it (under the key's lock). */
 export interface KeyRow {
@@ -11,13 +12,22 @@ export interface KeyRow {
   recent: boolean;
 }
 
-/** A key's session lock (without waiting) and its live row, in one round trip (direct runs; see IdempotencyService). */
+/** The head of every statement that writes a key's record (alone, or with a mutation's effects in HandoverRepository). */
+export const RECORD_INSERT = "INSERT INTO idempotency_keys (user_id, key, request_hash, state, result, created_at, expires_at)";
+
 /** A record on its own; the key taken already fails it (isKeyTaken). */
 const RECORD: Statement = {
   name: "idempotency.record",
-  text: `INSERT INTO idempotency_keys (user_id, key, request_hash, state, result, created_at, expires_at)
-         VALUES ($1, $2, $3, $4, $5, now(), now() + $6::int * interval '1 hour')`,
+  text: `${RECORD_INSERT} VALUES ($1, $2, $3, $4, $5, now(), now() + $6::int * interval '1 hour')`,
 };
+
+/** Whose key a record is, and how long it lives. */
+export type KeyOwner = Omit<PendingRecord, "recorded">;
+
+/** Writes a key's record on `sql` (the pool, or the caller's transaction). */
+export async function recordKey(sql: Sql, r: KeyOwner, state: "COMMITTED" | "FAILED", result: unknown): Promise<void> {
+  await sql.rows(RECORD, [r.userId, r.key, r.hash, state, JSON.stringify(result), r.ttlHours]);
+}
 /** A key's row, live or expired (an expired one is deleted, so that the key may be used again). */
 const READ: Statement = {
   name: "idempotency.read",
@@ -64,7 +74,7 @@ export class IdempotencyRepository {
   closeText(r: { userId: string; key: string; hash: string; state: "COMMITTED" | "FAILED"; result: unknown; ttlHours: number }): string {
     const json = escapeLiteral(JSON.stringify(r.result));
     return `${r.state === "FAILED" ? "ROLLBACK TO SAVEPOINT work;" : ""}
-      INSERT INTO idempotency_keys (user_id, key, request_hash, state, result, created_at, expires_at)
+      ${RECORD_INSERT}
       VALUES (${escapeLiteral(r.userId)}, ${escapeLiteral(r.key)}, ${escapeLiteral(r.hash)}, '${r.state}', ${json}::json, now(), now() + ${Number(r.ttlHours)} * interval '1 hour');
       COMMIT`;
   }
@@ -76,8 +86,8 @@ export class IdempotencyRepository {
   }
 
   /** A run's record on its own (a direct run that failed with a domain error). */
-  async record(r: { userId: string; key: string; hash: string; state: "COMMITTED" | "FAILED"; result: unknown; ttlHours: number }): Promise<void> {
-    await this.db.rows(RECORD, [r.userId, r.key, r.hash, r.state, JSON.stringify(r.result), r.ttlHours]);
+  record(r: KeyOwner & { state: "COMMITTED" | "FAILED"; result: unknown }): Promise<void> {
+    return recordKey(this.db, r, r.state, r.result);
   }
 
   /**
