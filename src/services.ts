@@ -6,7 +6,7 @@ import { BiAccessService } from "./modules/bi/bi-access.service";
 import { RelationService } from "./modules/reads/relation.service";
 import { WebhookService } from "./modules/webhooks/webhook.service";
 import { SecretBox } from "./kernel/secret-box";
-import { WebhookDispatcher } from "./jobs/webhook-dispatcher";
+import { WebhookDispatcherHost } from "./jobs/webhook-host";
 import { DEFAULT_IDENTITY_CONFIG, DEFAULT_WEBHOOK_CONFIG, type IdentityConfig, type WebhookConfig } from "./config";
 import { IdentityService } from "./modules/identity/identity.service";
 import { IdempotencyService } from "./modules/idempotency/idempotency.service";
@@ -51,8 +51,8 @@ export function createServices(
     onEffectError: afterCommitFailed,
   });
   const box = new SecretBox(webhooks.secretKey);
-  /** Sends webhook deliveries after commit; started and stopped with the app (app.ts). */
-  const webhookDispatcher = new WebhookDispatcher(dataSource, pubsub, logger, { ...webhooks, box });
+  /** Sends webhook deliveries after commit, on a thread of its own; started and stopped with the app (app.ts). */
+  const webhookDispatcher = new WebhookDispatcherHost(dataSource, pubsub, logger, webhooks, box);
   const identity = new IdentityService(dataSource, {
     allowInsecureIssuers: identityConfig.allowInsecureIssuers,
     keys: identityConfig.keys,

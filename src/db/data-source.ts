@@ -1,4 +1,3 @@
-import { Pool } from "pg";
 import { DataSource, type Logger as OrmLogger } from "typeorm";
 import { entities } from "./entities";
 import { migrations } from "./migrations";
@@ -31,7 +30,9 @@ export interface DataSourceOptions {
 }
 
 /** How long a request waits for a pooled connection before failing with SERVICE_UNAVAILABLE. */
-export const CONNECT_TIMEOUT_MS = 5_000;
+import { CONNECT_TIMEOUT_MS } from "./side-pool";
+
+export { CONNECT_TIMEOUT_MS };
 
 export function createDataSource({ url, poolSize = 20, counter, onPoolError }: DataSourceOptions): DataSource {
   return new DataSource({
@@ -49,22 +50,7 @@ export function createDataSource({ url, poolSize = 20, counter, onPoolError }: D
   });
 }
 
-/**
- * A small pool of its own on the DataSource's database, for background work (webhook delivery)
- * that must neither wait behind requests for a connection nor take one from them, and whose
- * statements are not a request's (they are not counted). With `asyncCommit`, its commits do not
- * wait for the WAL flush: a crash may forget the last few of its writes, which only bookkeeping
- * that tolerates being done again may use. Connection errors are reported, never thrown.
- */
-export function sidePool(dataSource: DataSource, opts: { applicationName: string; max: number; asyncCommit?: boolean; onError?: (err: Error) => void }): Pool {
-  const url = (dataSource.options as { url?: string }).url;
-  const pool = new Pool({
-    connectionString: url,
-    max: opts.max,
-    application_name: opts.applicationName,
-    connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
-    ...(opts.asyncCommit ? { options: "-c synchronous_commit=off" } : {}),
-  });
-  pool.on("error", opts.onError ?? (() => {}));
-  return pool;
+/** The database URL a DataSource was made with (for a side pool, or a thread's). */
+export function databaseUrlOf(dataSource: DataSource): string | undefined {
+  return (dataSource.options as { url?: string }).url;
 }

@@ -1,14 +1,12 @@
-import type { DataSource } from "typeorm";
 import type { WebhookConfig } from "../config";
 import type { Pool } from "pg";
-import { sidePool } from "../db/data-source";
 import { sidePoolSql } from "../db/sql";
-import { type BatonPubSub, publishNotification } from "../events/pubsub";
 import { type SecretBox, secretsInForce } from "../kernel/secret-box";
 import { webhookSignatures } from "../kernel/standard-webhooks";
 import { type WebhookAttempt, WebhookSender } from "../kernel/webhook-sender";
 import type { Logger } from "../logger";
 import { webhookDisabledMessage, webhookDisabledReason } from "../modules/notifications/messages";
+import type { Notification } from "../modules/notifications/notification.entity";
 import { type ClaimedDelivery, WebhookDeliveryRepository } from "../repositories/webhook-delivery.repository";
 
 /** What the dispatcher reports, for metrics. */
@@ -20,14 +18,41 @@ export interface WebhookObserver {
   delivered(seconds: number): void;
 }
 
+/** What the dispatcher needs from its surroundings. */
+export interface DispatcherDeps {
+  /** Its own connections (two): a backlog never takes one from a request. */
+  pool: Pool;
+  logger: Logger;
+  /** Notifications it wrote (an endpoint disabled), to publish. */
+  notify(notifications: Notification[]): void;
+}
+
 export interface DispatcherOptions extends Omit<WebhookConfig, "secretKey"> {
   box: SecretBox;
   /** How often due retries and what a crash left are looked for (default 1 s); commits are sent at once. */
   sweepMs?: number;
-  /** Requests at once from this instance, all endpoints together (default 64). */
+  /** Runs (each one request at a time) at once from this instance, all endpoints together (default 64). */
   concurrency?: number;
   /** Commits and finished attempts within this many ms share one claim (default 2). */
   batchMs?: number;
+  /** Deliveries of one endpoint and chat claimed together and sent one after another (default 16). */
+  runLength?: number;
+}
+
+/** A run's next message is sent only if its lease outlasts the attempt's timeout by this much (for the recording). */
+const LEASE_MARGIN_MS = 5_000;
+
+/** Claimed rows (grouped by endpoint and chat, in sequence order) as runs. */
+function inRuns(claimed: readonly ClaimedDelivery[]): ClaimedDelivery[][] {
+  const runs: ClaimedDelivery[][] = [];
+  let last: ClaimedDelivery | undefined;
+  for (const c of claimed) {
+    const same = last && last.delivery.endpointId === c.delivery.endpointId && last.delivery.chatSessionId === c.delivery.chatSessionId;
+    if (same) runs[runs.length - 1].push(c);
+    else runs.push([c]);
+    last = c;
+  }
+  return runs;
 }
 
 /** How long the organizations-with-endpoints list is trusted before it is read again. */
@@ -36,12 +61,15 @@ const ORGANIZATIONS_TTL_MS = 5_000;
 /**
  * Sends webhook deliveries (issue #22). The statement that appends an event writes its
  * deliveries; this worker claims them after commit: at once when this instance committed the
- * event (a kick from the pub/sub's committed-event listener, only for organizations that have
- * enabled endpoints, so others cost nothing), and on a sweep every second for retries that came
- * due, events committed by other instances' failed kicks, and leases a crashed instance left.
+ * event (`committed`, called for each event committed here, claims only for organizations that
+ * have enabled endpoints, so others cost nothing), and on a sweep every second for retries that
+ * came due, events committed by other instances' failed kicks, and leases a crashed instance left.
+ * It runs on a thread of its own in the server (webhook-thread.ts), so that its messages do not
+ * wait behind the API's work.
  *
  * Claims are cluster-safe (SKIP LOCKED and a lease) and ordered per endpoint and chat in the SQL
- * (webhook-delivery.repository.ts); this process adds a cap on its own requests at once. An
+ * (webhook-delivery.repository.ts), a run of one chat's deliveries at a time, sent one after
+ * another; this process adds a cap on its own runs at once. An
  * attempt's outcome is recorded as it ends: a 2xx delivers, anything else retries after the
  * schedule's next wait (jittered +-20 %) or, after the last, fails. An endpoint whose every attempt
  * has failed for `disableAfterHours` is disabled and its admins are told. A database fault while
@@ -66,21 +94,14 @@ export class WebhookDispatcher {
   private timer: NodeJS.Timeout | null = null;
   private readonly observers = new Set<WebhookObserver>();
 
+  private readonly logger: Logger;
+
   constructor(
-    dataSource: DataSource,
-    private readonly pubsub: BatonPubSub,
-    private readonly logger: Logger,
+    private readonly deps: DispatcherDeps,
     private readonly opts: DispatcherOptions,
   ) {
-    // Its own two connections: a backlog never takes one from a request, and its statements are
-    // not counted as a request's. Commits without waiting for the WAL flush: a crash may forget a
-    // lease or a DELIVERED mark, and the delivery is then sent again (at least once, as promised).
-    this.pool = sidePool(dataSource, {
-      applicationName: "baton-webhooks",
-      max: 2,
-      asyncCommit: true,
-      onError: (err) => this.logger.warn({ err: err.message }, "webhook deliveries: a database connection ended"),
-    });
+    this.logger = deps.logger;
+    this.pool = deps.pool;
     this.repo = new WebhookDeliveryRepository(sidePoolSql(this.pool));
     this.sender = new WebhookSender({ timeoutMs: opts.timeoutSeconds * 1000, allowPrivateNetworks: opts.allowPrivateNetworks });
     // Long enough for an attempt and its recording; a crashed instance's claims are sent again after it.
@@ -88,7 +109,6 @@ export class WebhookDispatcher {
   }
 
   start(): void {
-    this.pubsub.onCommittedEvent((message) => this.kick(message.event.organizationId));
     this.timer = setInterval(() => this.sweep(), this.opts.sweepMs ?? 1_000);
     this.timer.unref();
     void this.refreshOrganizations().then(() => this.schedule());
@@ -124,7 +144,8 @@ export class WebhookDispatcher {
     } else if (this.organizations.size > 0) this.schedule();
   }
 
-  private kick(organizationId: string): void {
+  /** An event of the organization was committed by this instance: its deliveries are claimed at once. */
+  committed(organizationId: string): void {
     const stale = this.organizationsStale();
     if (stale) void this.refreshOrganizations();
     if (stale || this.organizations.has(organizationId)) this.schedule();
@@ -173,14 +194,15 @@ export class WebhookDispatcher {
         this.answered = [];
         let claimed: ClaimedDelivery[];
         try {
-          claimed = await this.repo.claim(now, new Date(now.getTime() + this.leaseMs), room, this.opts.maxInFlight, answered);
+          claimed = await this.repo.claim(now, new Date(now.getTime() + this.leaseMs), room, this.opts.maxInFlight, answered, this.opts.runLength ?? 16);
         } catch (err) {
           this.answered = answered.concat(this.answered);
           throw err;
         }
         this.settledAnswered(answered);
-        for (const c of claimed) this.track(this.send(c));
-        if (room > 0 && claimed.length === room) this.again = true;
+        const runs = inRuns(claimed);
+        for (const run of runs) this.track(this.sendRun(run));
+        if (room > 0 && runs.length === room) this.again = true;
         if (this.again) await new Promise((resolve) => setTimeout(resolve, this.opts.batchMs ?? 2));
       } while (this.again && !this.stopping);
       if (this.failing) this.logger.info("webhook deliveries: the database answers again");
@@ -221,7 +243,43 @@ export class WebhookDispatcher {
     });
   }
 
-  private async send(c: ClaimedDelivery): Promise<void> {
+  /**
+   * Sends a run (one endpoint's and chat's deliveries, in sequence order) one message after
+   * another: the next goes once the previous was answered with a 2xx. After a failure, at stop,
+   * or when the rest's lease would not outlast another attempt and its recording, the rest is
+   * given back unsent (it stays behind its chat's head, so the order holds).
+   */
+  private async sendRun(run: readonly ClaimedDelivery[]): Promise<void> {
+    for (let i = 0; i < run.length; i++) {
+      const leaseUntil = run[i].delivery.leaseUntil;
+      const lastsLongEnough = !leaseUntil || leaseUntil.getTime() - Date.now() > this.opts.timeoutSeconds * 1000 + LEASE_MARGIN_MS;
+      if (i > 0 && (this.stopping || !lastsLongEnough)) {
+        await this.release(run.slice(i));
+        return;
+      }
+      if (!(await this.send(run[i]))) {
+        await this.release(run.slice(i + 1));
+        return;
+      }
+    }
+  }
+
+  private async release(rest: readonly ClaimedDelivery[]): Promise<void> {
+    const leaseUntil = rest[0]?.delivery.leaseUntil;
+    if (!leaseUntil) return;
+    try {
+      await this.repo.release(
+        rest.map((c) => c.delivery.id),
+        leaseUntil,
+      );
+    } catch (err) {
+      // Their lease runs out and they are claimed again (counted as one attempt more than was made).
+      this.logger.warn({ err: (err as Error).message, webhook: { deliveries: rest.length } }, "webhook deliveries not given back; they are sent when their lease ends");
+    }
+  }
+
+  /** One attempt, recorded; true when it was answered with a 2xx. */
+  private async send(c: ClaimedDelivery): Promise<boolean> {
     const d = c.delivery;
     let attempt: WebhookAttempt;
     try {
@@ -248,7 +306,7 @@ export class WebhookDispatcher {
     try {
       if (attempt.ok) {
         this.answered.push({ id: d.id, at: now, status: attempt.status ?? 200, createdAt: d.createdAt });
-        return; // recorded with the next claim (track() schedules it)
+        return true; // recorded with the next claim (track() schedules one when the run ends)
       }
       const wait = this.opts.retryScheduleSeconds[d.attempts - 1];
       const next = wait === undefined ? null : new Date(now.getTime() + wait * 1000 * (0.8 + Math.random() * 0.4));
@@ -269,7 +327,7 @@ export class WebhookDispatcher {
         );
         if (told) {
           this.logger.warn({ webhook: { endpointId: endpoint.endpointId, failingSince: endpoint.failingSince } }, "webhook endpoint disabled: every attempt failed");
-          for (const n of told) publishNotification(this.pubsub, n);
+          this.deps.notify(told);
           this.endpointsChanged();
         }
       }
@@ -277,6 +335,7 @@ export class WebhookDispatcher {
       // Not recorded: the lease runs out and the delivery is sent again (at least once).
       this.logger.error({ err: (err as Error).message, webhook: { deliveryId: d.id } }, "webhook attempt not recorded; it is sent again when its lease ends");
     }
+    return false;
   }
 
 

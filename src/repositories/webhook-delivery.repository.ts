@@ -49,21 +49,24 @@ const PAYLOAD = `(
     FROM assignment_events e WHERE e.sequence = d.event_sequence)`;
 
 /**
- * Claims deliveries to send now: due, not held by a live lease, of an enabled endpoint, the
- * earliest pending one of their endpoint and chat (a failing delivery holds back its chat's later
- * ones, not other chats'), at most `$4` held per endpoint across every instance. Rows another
- * instance is claiming are skipped (SKIP LOCKED), and a row claimed is leased until `$2`: two
- * instances never send the same attempt at once. The body is prepared at the first claim.
+ * Claims deliveries to send now, as runs: for each (endpoint, chat) whose earliest pending
+ * delivery (its head) is due, not held by a live lease and of an enabled endpoint, the head and up
+ * to `$8 - 1` deliveries that follow it in sequence order with nothing between them that is not
+ * yet due or still leased. A run is sent one message after another by one worker, so a chat's
+ * order holds without a claim between two of its messages (a failing delivery holds back its
+ * chat's later ones, not other chats'). At most `$4` runs are held per endpoint across every
+ * instance: a run is one request at a time. Rows another instance is claiming are skipped (SKIP
+ * LOCKED), and a row claimed is leased until `$2`: two instances never send the same attempt at
+ * once. The body is prepared at the first claim.
  */
 const CLAIM: Statement = {
   name: "webhookDeliveries.claim",
   // The heads: the first pending delivery of each (endpoint, chat), found by skipping through
   // webhook_deliveries_heads_idx one (endpoint, chat) at a time (a "loose index scan"), so the
-  // cost follows the number of chats waiting, not the backlog. Only a head may be sent: that is
-  // the order per endpoint and chat. Rows are then locked by id (SKIP LOCKED) and re-checked.
-  // The same statement first records the 2xx answers since the last claim ($5..$7: id, when,
-  // status), and counts them as done already: a chat's next delivery goes out one round trip
-  // after its previous one was answered.
+  // cost follows the number of chats waiting, not the backlog. Heads are then locked by id (SKIP
+  // LOCKED) and re-checked; a locked head's run is taken by this statement alone (every other
+  // claimer skips the head). The same statement first records the 2xx answers since the last
+  // claim ($5..$7: id, when, status), and counts them as done already.
   text: `WITH RECURSIVE recorded AS (
            UPDATE webhook_deliveries w
               SET status = 'DELIVERED', delivered_at = x.at, lease_until = NULL, next_attempt_at = NULL, last_response_status = x.status, last_error = NULL
@@ -80,10 +83,10 @@ const CLAIM: Statement = {
               WHERE d.status = 'PENDING' AND (d.endpoint_id, d.chat_session_id) > (h.endpoint_id, h.chat_session_id) AND d.id <> ALL ($5)
               ORDER BY d.endpoint_id, d.chat_session_id, d.event_sequence LIMIT 1) n),
          busy AS (
-           SELECT endpoint_id, count(*)::int AS n FROM webhook_deliveries
+           SELECT endpoint_id, count(DISTINCT chat_session_id)::int AS n FROM webhook_deliveries
             WHERE status = 'PENDING' AND lease_until IS NOT NULL AND lease_until > $1 AND id <> ALL ($5) GROUP BY endpoint_id),
          cand AS (
-           SELECT d.id, d.endpoint_id, d.next_attempt_at, d.event_sequence
+           SELECT d.id, d.endpoint_id, d.chat_session_id, d.next_attempt_at, d.event_sequence
              FROM webhook_deliveries d
              JOIN webhook_endpoints w ON w.id = d.endpoint_id AND w.enabled
             WHERE d.id = ANY (ARRAY(SELECT h.id FROM heads h WHERE h.next_attempt_at <= $1 AND (h.lease_until IS NULL OR h.lease_until <= $1)))
@@ -92,23 +95,40 @@ const CLAIM: Statement = {
             LIMIT $3 * 4
             FOR UPDATE OF d SKIP LOCKED),
          picked AS (
-           SELECT r.id FROM (
+           SELECT r.id, r.endpoint_id, r.chat_session_id, r.event_sequence FROM (
              SELECT c.*, row_number() OVER (PARTITION BY c.endpoint_id ORDER BY c.next_attempt_at, c.event_sequence) AS rn FROM cand c) r
              LEFT JOIN busy b ON b.endpoint_id = r.endpoint_id
             WHERE r.rn <= $4 - coalesce(b.n, 0)
             ORDER BY r.next_attempt_at, r.event_sequence
             LIMIT $3),
+         runs AS (
+           SELECT p.id FROM picked p
+           UNION ALL
+           SELECT f.id FROM picked p, LATERAL (
+             SELECT s.id, bool_and(s.ready) OVER (ORDER BY s.event_sequence) AS unbroken FROM (
+               SELECT d.id, d.event_sequence, (d.next_attempt_at <= $1 AND (d.lease_until IS NULL OR d.lease_until <= $1)) AS ready
+                 FROM webhook_deliveries d
+                WHERE d.endpoint_id = p.endpoint_id AND d.chat_session_id = p.chat_session_id AND d.status = 'PENDING'
+                  AND d.event_sequence > p.event_sequence
+                ORDER BY d.event_sequence LIMIT $8 - 1) s) f
+            WHERE f.unbroken),
          claimed AS (
            UPDATE webhook_deliveries d
               SET lease_until = $2, attempts = d.attempts + 1, payload = coalesce(d.payload, ${PAYLOAD})
-             FROM picked WHERE d.id = picked.id
+             FROM runs WHERE d.id = runs.id AND d.status = 'PENDING'
            RETURNING d.*)
        SELECT c.*, w.url, w.secret, w.previous_secret, w.previous_secret_until
          FROM claimed c JOIN webhook_endpoints w ON w.id = c.endpoint_id
         WHERE (SELECT count(*) FROM recovered) >= 0
-        ORDER BY c.next_attempt_at, c.event_sequence`,
+        ORDER BY c.endpoint_id, c.chat_session_id, c.event_sequence`,
 };
 
+/** Gives back the unsent rest of a run (after a failure, or a lease too short to send it): its attempt was not made. */
+const RELEASE: Statement = {
+  name: "webhookDeliveries.release",
+  text: `UPDATE webhook_deliveries SET lease_until = NULL, attempts = greatest(attempts - 1, 0)
+          WHERE id = ANY ($1::uuid[]) AND status = 'PENDING' AND lease_until = $2`,
+};
 
 /** An attempt failed: due again at $5, or FAILED when $5 is null; the endpoint is failing since its first such attempt. */
 const ATTEMPT_FAILED: Statement = {
@@ -182,13 +202,18 @@ export interface ClaimedDelivery {
 export class WebhookDeliveryRepository {
   constructor(private readonly db: Sql) {}
 
-  /** Records `answered` (2xx answers) as DELIVERED, then claims what may be sent now. */
+  /**
+   * Records `answered` (2xx answers) as DELIVERED, then claims what may be sent now: at most
+   * `limit` runs of at most `runLength` deliveries each, each run one endpoint's and chat's in
+   * sequence order (the rows come grouped so, runs one after another).
+   */
   async claim(
     now: Date,
     leaseUntil: Date,
     limit: number,
     maxPerEndpoint: number,
     answered: ReadonlyArray<{ id: string; at: Date; status: number }> = [],
+    runLength = 1,
   ): Promise<ClaimedDelivery[]> {
     const rows = await this.db.rows<Record<string, unknown>>(CLAIM, [
       now,
@@ -198,6 +223,7 @@ export class WebhookDeliveryRepository {
       answered.map((a) => a.id),
       answered.map((a) => a.at),
       answered.map((a) => a.status),
+      Math.max(1, runLength),
     ]);
     return rows.map((r) => ({
       delivery: Object.assign(fromRow(WebhookDelivery, r), { eventSequence: String(r.event_sequence) }),
@@ -208,6 +234,11 @@ export class WebhookDeliveryRepository {
     }));
   }
 
+
+  /** Gives back claimed deliveries that were not sent (their lease was `leaseUntil`). */
+  async release(ids: readonly string[], leaseUntil: Date): Promise<void> {
+    if (ids.length > 0) await this.db.rows(RELEASE, [ids, leaseUntil]);
+  }
 
   /** Records a failed attempt; returns the endpoint's state (null: the delivery was no longer pending). */
   async attemptFailed(

@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from "node:child_process";
-import { existsSync } from "node:fs";
+import { createWriteStream, existsSync } from "node:fs";
 import path from "node:path";
 import { TEST_JWT_SECRET } from "./factories";
 
@@ -57,7 +57,9 @@ export async function spawnServer(databaseUrl: string, env: Record<string, strin
         // Stop collecting (a line per request would pile up here, searched again on every chunk)
         // but keep the pipe drained, or the server would block writing its logs.
         child.stdout?.off("data", onStdout);
-        child.stdout?.resume();
+        // SERVER_LOG_FILE keeps the server's log lines from here on (investigating a bench run).
+        if (process.env.SERVER_LOG_FILE) child.stdout?.pipe(createWriteStream(process.env.SERVER_LOG_FILE, { flags: "a" }));
+        else child.stdout?.resume();
         output = "";
         resolve(match[1]);
       }

@@ -1,0 +1,85 @@
+import { isMainThread, parentPort, workerData } from "node:worker_threads";
+import type { LogLevel, WebhookConfig } from "../config";
+import { sidePool } from "../db/side-pool";
+import { SecretBox } from "../kernel/secret-box";
+import type { WebhookAttempt } from "../kernel/webhook-sender";
+import { createLogger } from "../logger";
+import { type DispatcherOptions, WebhookDispatcher } from "./webhook-dispatcher";
+
+/** What the server gives the webhook thread when it starts it. */
+export interface WebhookThreadData {
+  kind: "baton-webhooks";
+  databaseUrl: string | undefined;
+  logLevel: LogLevel;
+  /** WEBHOOK_SECRET_KEY's 32 bytes (null: secrets stored as they are). */
+  secretKey: Uint8Array | null;
+  options: Omit<WebhookConfig, "secretKey"> & Omit<DispatcherOptions, "box" | keyof WebhookConfig>;
+}
+
+/** From the server to the thread. */
+export type ToWebhookThread = { t: "committed"; organizationId: string } | { t: "endpointsChanged" } | { t: "queued" } | { t: "stop" };
+
+/** From the thread to the server: what the metrics hear, notifications to publish, and its stop. */
+export type FromWebhookThread =
+  | { t: "attempt"; outcome: WebhookAttempt["outcome"]; seconds: number }
+  | { t: "settled"; status: "DELIVERED" | "FAILED" }
+  | { t: "delivered"; seconds: number }
+  | { t: "notify"; notifications: Array<Record<string, unknown>> }
+  | { t: "stopped" };
+
+/**
+ * The webhook dispatcher on a thread of its own (webhook-host.ts starts it): its own event loop,
+ * so that a message's answer is read when it arrives, not after the API's queued work (under
+ * load the server's loop took ~20 ms to come back to an answer, and each endpoint has at most
+ * WEBHOOK_MAX_IN_FLIGHT requests at once); its own two database connections and logger.
+ */
+function runThread(data: WebhookThreadData, post: (m: FromWebhookThread) => void, on: (listener: (m: ToWebhookThread) => void) => void): void {
+  const logger = createLogger(data.logLevel);
+  const pool = sidePool(data.databaseUrl, {
+    applicationName: "baton-webhooks",
+    max: 2,
+    // Commits without waiting for the WAL flush: a crash may forget a lease or a DELIVERED mark,
+    // and the delivery is then sent again (at least once, as promised).
+    asyncCommit: true,
+    onError: (err) => logger.warn({ err: err.message }, "webhook deliveries: a database connection ended"),
+  });
+  const box = new SecretBox(data.secretKey ? Buffer.from(data.secretKey) : null);
+  const dispatcher = new WebhookDispatcher(
+    { pool, logger, notify: (notifications) => post({ t: "notify", notifications: notifications.map((n) => ({ ...n })) }) },
+    { ...data.options, box },
+  );
+  dispatcher.observe({
+    attempt: (outcome, seconds) => post({ t: "attempt", outcome, seconds }),
+    settled: (status) => post({ t: "settled", status }),
+    delivered: (seconds) => post({ t: "delivered", seconds }),
+  });
+  on((m) => {
+    switch (m.t) {
+      case "committed":
+        dispatcher.committed(m.organizationId);
+        break;
+      case "endpointsChanged":
+        dispatcher.endpointsChanged();
+        break;
+      case "queued":
+        dispatcher.queued();
+        break;
+      case "stop":
+        void dispatcher.stop().finally(() => {
+          logger.flush();
+          post({ t: "stopped" });
+        });
+        break;
+    }
+  });
+  dispatcher.start();
+}
+
+if (!isMainThread && parentPort && (workerData as WebhookThreadData | undefined)?.kind === "baton-webhooks") {
+  const port = parentPort;
+  runThread(
+    workerData as WebhookThreadData,
+    (m) => port.postMessage(m),
+    (listener) => port.on("message", listener),
+  );
+}
