@@ -16,6 +16,7 @@ import { WebhookDeliveries1764190000000 } from "../../migrations/1764190000000-W
 import { WebhookDeliveryHeads1764200000000 } from "../../migrations/1764200000000-WebhookDeliveryHeads";
 import { IdentityProviders1764210000000 } from "../../migrations/1764210000000-IdentityProviders";
 import { IdempotencyKeys1764220000000 } from "../../migrations/1764220000000-IdempotencyKeys";
+import { WebhookPayloads1764230000000 } from "../../migrations/1764230000000-WebhookPayloads";
 
 /** Listed explicitly (no glob): the same list works compiled, in vitest and in the CLI. */
 export const migrations = [
@@ -37,4 +38,5 @@ export const migrations = [
   WebhookDeliveryHeads1764200000000,
   IdentityProviders1764210000000,
   IdempotencyKeys1764220000000,
+  WebhookPayloads1764230000000,
 ];

@@ -194,6 +194,7 @@ export class WebhookDispatcher {
         this.answered = [];
         let claimed: ClaimedDelivery[];
         try {
+
           claimed = await this.repo.claim(now, new Date(now.getTime() + this.leaseMs), room, this.opts.maxInFlight, answered, this.opts.runLength ?? 16);
         } catch (err) {
           this.answered = answered.concat(this.answered);
@@ -283,7 +284,7 @@ export class WebhookDispatcher {
     const d = c.delivery;
     let attempt: WebhookAttempt;
     try {
-      const body = JSON.stringify(JSON.parse(d.payload ?? "null"));
+      const body = JSON.stringify(JSON.parse(c.payload));
       const timestamp = Math.floor(Date.now() / 1000);
       attempt = await this.sender.post({
         url: c.url,

@@ -95,9 +95,9 @@ export class WebhookDispatcherHost {
     const { secretKey: _key, ...options } = this.config;
     this.local = new WebhookDispatcher({ pool, logger: this.logger, notify: (ns) => this.publish(ns) }, { ...options, box: this.box });
     this.local.observe({
-      attempt: (outcome, seconds) => this.heard({ t: "attempt", outcome, seconds }),
-      settled: (status) => this.heard({ t: "settled", status }),
-      delivered: (seconds) => this.heard({ t: "delivered", seconds }),
+      attempt: (outcome, seconds) => this.heard({ t: "heard", attempts: [[outcome, seconds]], settled: [], delivered: [] }),
+      settled: (status) => this.heard({ t: "heard", attempts: [], settled: [status], delivered: [] }),
+      delivered: (seconds) => this.heard({ t: "heard", attempts: [], settled: [], delivered: [seconds] }),
     });
     this.local.start();
   }
@@ -140,14 +140,12 @@ export class WebhookDispatcherHost {
 
   private heard(m: FromWebhookThread): void {
     switch (m.t) {
-      case "attempt":
-        for (const o of this.observers) o.attempt(m.outcome, m.seconds);
-        break;
-      case "settled":
-        for (const o of this.observers) o.settled(m.status);
-        break;
-      case "delivered":
-        for (const o of this.observers) o.delivered(m.seconds);
+      case "heard":
+        for (const o of this.observers) {
+          for (const [outcome, seconds] of m.attempts) o.attempt(outcome, seconds);
+          for (const status of m.settled) o.settled(status);
+          for (const seconds of m.delivered) o.delivered(seconds);
+        }
         break;
       case "notify":
         this.publish(m.notifications.map((n) => Object.assign(new Notification(), n)));

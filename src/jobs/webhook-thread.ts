@@ -19,13 +19,21 @@ export interface WebhookThreadData {
 /** From the server to the thread. */
 export type ToWebhookThread = { t: "committed"; organizationId: string } | { t: "endpointsChanged" } | { t: "queued" } | { t: "stop" };
 
+/** What the metrics heard, gathered for a few milliseconds (one message rather than three per delivery). */
+export interface HeardBatch {
+  attempts: Array<[WebhookAttempt["outcome"], number]>;
+  settled: Array<"DELIVERED" | "FAILED">;
+  delivered: number[];
+}
+
 /** From the thread to the server: what the metrics hear, notifications to publish, and its stop. */
 export type FromWebhookThread =
-  | { t: "attempt"; outcome: WebhookAttempt["outcome"]; seconds: number }
-  | { t: "settled"; status: "DELIVERED" | "FAILED" }
-  | { t: "delivered"; seconds: number }
+  | ({ t: "heard" } & HeardBatch)
   | { t: "notify"; notifications: Array<Record<string, unknown>> }
   | { t: "stopped" };
+
+/** How long the thread gathers what the metrics hear before it passes it on. */
+const HEARD_EVERY_MS = 50;
 
 /**
  * The webhook dispatcher on a thread of its own (webhook-host.ts starts it): its own event loop,
@@ -48,10 +56,22 @@ function runThread(data: WebhookThreadData, post: (m: FromWebhookThread) => void
     { pool, logger, notify: (notifications) => post({ t: "notify", notifications: notifications.map((n) => ({ ...n })) }) },
     { ...data.options, box },
   );
+  let heard: HeardBatch | null = null;
+  const flushHeard = () => {
+    if (heard) post({ t: "heard", ...heard });
+    heard = null;
+  };
+  const batch = (): HeardBatch => {
+    if (!heard) {
+      heard = { attempts: [], settled: [], delivered: [] };
+      setTimeout(flushHeard, HEARD_EVERY_MS);
+    }
+    return heard;
+  };
   dispatcher.observe({
-    attempt: (outcome, seconds) => post({ t: "attempt", outcome, seconds }),
-    settled: (status) => post({ t: "settled", status }),
-    delivered: (seconds) => post({ t: "delivered", seconds }),
+    attempt: (outcome, seconds) => batch().attempts.push([outcome, seconds]),
+    settled: (status) => batch().settled.push(status),
+    delivered: (seconds) => batch().delivered.push(seconds),
   });
   on((m) => {
     switch (m.t) {
@@ -66,6 +86,7 @@ function runThread(data: WebhookThreadData, post: (m: FromWebhookThread) => void
         break;
       case "stop":
         void dispatcher.stop().finally(() => {
+          flushHeard();
           logger.flush();
           post({ t: "stopped" });
         });

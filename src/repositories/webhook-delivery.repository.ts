@@ -13,12 +13,14 @@ const statusAsOfEvent = (current: string) =>
   `CASE e.type WHEN 'CREATED' THEN 'PENDING' WHEN 'DISCUSSION_ENDED' THEN ${current} WHEN 'ASSIGNED' THEN ${current} ELSE e.type END`;
 
 /**
- * The body of the message for the delivery `d` (the Standard Webhooks shape: type, timestamp,
- * data), from its event and the rows it is about. The event's own facts (type, parties, actor,
- * time, the status it moved the request to) are exact; the chat is as it stands when the body is
- * prepared: at the first attempt, normally milliseconds after the commit.
+ * The body of the message for the event whose sequence is `sequence` (the Standard Webhooks
+ * shape: type, timestamp, data), from the event and the rows it is about. The event's own facts
+ * (type, parties, actor, time, the status it moved the request to) are exact; the chat is as it
+ * stands when the body is prepared: at the first claim of one of its deliveries, normally
+ * milliseconds after the commit. Kept in webhook_payloads: every endpoint's message of the event,
+ * and every attempt, sends the same body.
  */
-const PAYLOAD = `(
+const payloadOf = (sequence: string) => `(
   SELECT json_build_object(
     'type', 'handover.' || lower(e.type),
     'timestamp', ${iso("e.occurred_at")},
@@ -46,7 +48,7 @@ const PAYLOAD = `(
                                                   'responseSeconds', CASE WHEN e.type = 'CREATED' THEN NULL ELSE t.response_seconds END)
                            FROM engagement_tracking_records t WHERE t.id = e.tracking_record_id)
     ))::text
-    FROM assignment_events e WHERE e.sequence = d.event_sequence)`;
+    FROM assignment_events e WHERE e.sequence = ${sequence})`;
 
 /**
  * Claims deliveries to send now, as runs: for each (endpoint, chat) whose earliest pending
@@ -57,7 +59,8 @@ const PAYLOAD = `(
  * chat's later ones, not other chats'). At most `$4` runs are held per endpoint across every
  * instance: a run is one request at a time. Rows another instance is claiming are skipped (SKIP
  * LOCKED), and a row claimed is leased until `$2`: two instances never send the same attempt at
- * once. The body is prepared at the first claim.
+ * once. The body is prepared at the first claim of any of the event's deliveries. The claim's
+ * update changes no indexed column (a heap-only tuple when the page has room).
  */
 const CLAIM: Statement = {
   name: "webhookDeliveries.claim",
@@ -82,9 +85,10 @@ const CLAIM: Statement = {
              SELECT d.endpoint_id, d.chat_session_id, d.id, d.next_attempt_at, d.lease_until FROM webhook_deliveries d
               WHERE d.status = 'PENDING' AND (d.endpoint_id, d.chat_session_id) > (h.endpoint_id, h.chat_session_id) AND d.id <> ALL ($5)
               ORDER BY d.endpoint_id, d.chat_session_id, d.event_sequence LIMIT 1) n),
+         -- A run starts at its chat's head and holds it until its end: an endpoint's runs in flight
+         -- (on any instance) are its heads under a live lease.
          busy AS (
-           SELECT endpoint_id, count(DISTINCT chat_session_id)::int AS n FROM webhook_deliveries
-            WHERE status = 'PENDING' AND lease_until IS NOT NULL AND lease_until > $1 AND id <> ALL ($5) GROUP BY endpoint_id),
+           SELECT endpoint_id, count(*)::int AS n FROM heads WHERE lease_until > $1 GROUP BY endpoint_id),
          cand AS (
            SELECT d.id, d.endpoint_id, d.chat_session_id, d.next_attempt_at, d.event_sequence
              FROM webhook_deliveries d
@@ -114,11 +118,22 @@ const CLAIM: Statement = {
             WHERE f.unbroken),
          claimed AS (
            UPDATE webhook_deliveries d
-              SET lease_until = $2, attempts = d.attempts + 1, payload = coalesce(d.payload, ${PAYLOAD})
+              SET lease_until = $2, attempts = d.attempts + 1
              FROM runs WHERE d.id = runs.id AND d.status = 'PENDING'
-           RETURNING d.*)
-       SELECT c.*, w.url, w.secret, w.previous_secret, w.previous_secret_until
+           RETURNING d.*),
+         -- Bodies not prepared yet. Another claimer preparing the same one at once: the conflict
+         -- waits for it and returns its row (an update to itself), so every claimed row has a body.
+         bodies AS (
+           INSERT INTO webhook_payloads (event_sequence, body)
+           SELECT s.event_sequence, ${payloadOf("s.event_sequence")}
+             FROM (SELECT DISTINCT c.event_sequence FROM claimed c) s
+            WHERE NOT EXISTS (SELECT 1 FROM webhook_payloads p WHERE p.event_sequence = s.event_sequence)
+           ON CONFLICT (event_sequence) DO UPDATE SET body = webhook_payloads.body
+           RETURNING event_sequence, body)
+       SELECT c.*, coalesce(b.body, p.body) AS payload, w.url, w.secret, w.previous_secret, w.previous_secret_until
          FROM claimed c JOIN webhook_endpoints w ON w.id = c.endpoint_id
+         LEFT JOIN bodies b ON b.event_sequence = c.event_sequence
+         LEFT JOIN webhook_payloads p ON p.event_sequence = c.event_sequence
         WHERE (SELECT count(*) FROM recovered) >= 0
         ORDER BY c.endpoint_id, c.chat_session_id, c.event_sequence`,
 };
@@ -192,6 +207,8 @@ const QUEUE_DEPTH: Statement = {
 /** A claimed delivery with where it goes and the (possibly sealed) secrets that sign it. */
 export interface ClaimedDelivery {
   delivery: WebhookDelivery;
+  /** The message's body (JSON text). */
+  payload: string;
   url: string;
   secret: string;
   previousSecret: string | null;
@@ -227,6 +244,7 @@ export class WebhookDeliveryRepository {
     ]);
     return rows.map((r) => ({
       delivery: Object.assign(fromRow(WebhookDelivery, r), { eventSequence: String(r.event_sequence) }),
+      payload: r.payload as string,
       url: r.url as string,
       secret: r.secret as string,
       previousSecret: (r.previous_secret as string | null) ?? null,

@@ -106,13 +106,21 @@ describe("webhooks under faults", () => {
     expect(receiver.accepted()).toHaveLength(0);
 
     receiver.behaviour = () => 204;
-    await server();
+    const second = await server();
     // In-flight ones wait for their lease (timeout + 15 s); the rest go at the next sweep.
     await until(async () => (await deliveryCounts(ep.id)).PENDING === undefined, 40_000, 100);
     const events = await eventsSince(from);
     expect(events.length).toBe(8); // per chat: the request and its acceptance
     expectAllDelivered(events, receiver.accepted(), ep.secret);
     expect(await deliveryCounts(ep.id)).toEqual({ DELIVERED: events.length });
+    // The compiled server sends from a thread of its own: what it did reaches the server's metrics.
+    const metric = async (line: string): Promise<number> => {
+      const text = await (await fetch(second.metricsUrl!)).text();
+      return Number(new RegExp(`^${line.replace(/[{}"]/g, "\\$&")} (\\S+)$`, "m").exec(text)?.[1] ?? 0);
+    };
+    await until(async () => (await metric('baton_webhook_deliveries_total{status="DELIVERED"}')) === events.length, 5_000, 100);
+    expect(await metric('baton_webhook_attempts_total{outcome="delivered"}')).toBe(events.length);
+    expect(await metric("baton_webhook_delivery_latency_seconds_count")).toBe(events.length);
     // The next test's endpoint posts to the same receiver: this one goes.
     await pg.dataSource.query(`DELETE FROM webhook_endpoints WHERE id = $1`, [ep.id]);
   }, 90_000);

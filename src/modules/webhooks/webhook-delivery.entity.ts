@@ -48,10 +48,6 @@ export class WebhookDelivery {
   @Column("text", { name: "last_error", nullable: true })
   lastError: string | null;
 
-  /** The body, prepared at the first attempt and sent unchanged by every later one. */
-  @Column("text", { nullable: true })
-  payload: string | null;
-
   @Column("timestamptz", { name: "created_at" })
   createdAt: Date;
 
