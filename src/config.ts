@@ -17,6 +17,8 @@ export interface Config {
   bodyLimitBytes: number;
   maxQueryDepth: number;
   dbPoolSize: number;
+  /** DB_POOL_IDLE_SECONDS: an idle pooled connection is closed after this long (0: never). */
+  dbPoolIdleSeconds: number;
   /** Events and presence across instances; unset: in-process. */
   redisUrl: string | undefined;
   /** With Redis: how long a socket counts as online without its instance renewing it. */
@@ -200,6 +202,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     bodyLimitBytes: int("BODY_LIMIT_BYTES", 1_000_000, 1_000, 50_000_000),
     maxQueryDepth: int("MAX_QUERY_DEPTH", 10, 3, 50),
     dbPoolSize: int("DB_POOL_SIZE", 20, 1, 500),
+    dbPoolIdleSeconds: int("DB_POOL_IDLE_SECONDS", 300, 0, 86_400),
     redisUrl,
     presenceTtlMs: int("PRESENCE_TTL_MS", 30_000, 1_000, 3_600_000),
     agendaMongoUrl,

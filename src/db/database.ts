@@ -64,7 +64,7 @@ export async function openDatabase(config: Config, logger: Logger): Promise<Data
     url = pg.adminUrl.replace(/\/postgres$/, "/baton");
   }
   const counter = new QueryCounter();
-  const dataSource = createDataSource({ url, poolSize: config.dbPoolSize, counter, onPoolError: poolErrorLogger(logger, "api") });
+  const dataSource = createDataSource({ url, poolSize: config.dbPoolSize, idleSeconds: config.dbPoolIdleSeconds, counter, onPoolError: poolErrorLogger(logger, "api") });
   try {
     await dataSource.initialize();
     await withMigrationLock(url, async () => {

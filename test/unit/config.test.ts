@@ -15,6 +15,7 @@ describe("configuration", () => {
     expect(c.trustProxy).toBe(false);
     expect(c.webhooks).toEqual(DEFAULT_WEBHOOK_CONFIG);
     expect(c.shutdownGraceMs).toBe(10_000);
+    expect(c.dbPoolIdleSeconds).toBe(300);
     expect(c.shutdownDelayMs).toBe(0);
     expect(c.limits).toEqual({ subscriptionsPerSocket: 50, socketsPerUser: 20, unauthenticatedSockets: 1_000, authTimeoutMs: 5_000, queuedEventsPerSubscription: 1_000, slowReaderMs: 15_000 });
   });
@@ -40,7 +41,9 @@ describe("configuration", () => {
       WEBHOOK_DISABLE_AFTER_HOURS: "0.5",
       WEBHOOK_MAX_IN_FLIGHT: "8",
       WEBHOOK_TIMEOUT_SECONDS: "3",
+      DB_POOL_IDLE_SECONDS: "0",
     });
+    expect(c.dbPoolIdleSeconds).toBe(0);
     expect(c.rateLimits).toEqual({ perUserPerMinute: 0, perIpPerMinute: 100 });
     expect(c.metrics).toEqual({ enabled: false, port: 9100, host: "0.0.0.0", onApiPort: true });
     expect(c.introspection).toBe("off");
@@ -64,12 +67,12 @@ describe("configuration", () => {
     let err: unknown;
     try {
       loadConfig({ CORS_ORIGINS: "console.example.com", CONSOLE_API_ORIGINS: "http://x.example/path", GRAPHQL_INTROSPECTION: "maybe", RATE_LIMIT_PER_MINUTE: "-1", WS_MAX_QUEUED_EVENTS: "5", WEBHOOK_SECRET_KEY: "too short",
-        WEBHOOK_RETRY_SCHEDULE_SECONDS: "5,soon", WEBHOOK_DISABLE_AFTER_HOURS: "-1", WEBHOOK_MAX_IN_FLIGHT: "0", WEBHOOK_TIMEOUT_SECONDS: "0" });
+        WEBHOOK_RETRY_SCHEDULE_SECONDS: "5,soon", WEBHOOK_DISABLE_AFTER_HOURS: "-1", WEBHOOK_MAX_IN_FLIGHT: "0", WEBHOOK_TIMEOUT_SECONDS: "0", DB_POOL_IDLE_SECONDS: "soon" });
     } catch (e) {
       err = e;
     }
     expect(err).toBeInstanceOf(ConfigError);
     const problems = (err as ConfigError).problems.join("\n");
-    for (const name of ["CORS_ORIGINS", "CONSOLE_API_ORIGINS", "GRAPHQL_INTROSPECTION", "RATE_LIMIT_PER_MINUTE", "WS_MAX_QUEUED_EVENTS", "WEBHOOK_SECRET_KEY", "WEBHOOK_RETRY_SCHEDULE_SECONDS", "WEBHOOK_DISABLE_AFTER_HOURS", "WEBHOOK_MAX_IN_FLIGHT", "WEBHOOK_TIMEOUT_SECONDS"]) expect(problems).toContain(name);
+    for (const name of ["CORS_ORIGINS", "CONSOLE_API_ORIGINS", "GRAPHQL_INTROSPECTION", "RATE_LIMIT_PER_MINUTE", "WS_MAX_QUEUED_EVENTS", "WEBHOOK_SECRET_KEY", "WEBHOOK_RETRY_SCHEDULE_SECONDS", "WEBHOOK_DISABLE_AFTER_HOURS", "WEBHOOK_MAX_IN_FLIGHT", "WEBHOOK_TIMEOUT_SECONDS", "DB_POOL_IDLE_SECONDS"]) expect(problems).toContain(name);
   });
 });
