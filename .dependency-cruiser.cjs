@@ -8,9 +8,9 @@
  *   repositories  src/repositories                                               the SQL
  *   database      src/db (pool, statements, transactions, migrations)            Postgres
  *   ports/kernel  src/events (publishing after commit), src/kernel, errors, config
- *   model         src/modules/** /*.entity.ts: the rows, imported by every layer; they import
- *                 only each other, and no GraphQL: each module's *.graphql.ts gives the schema
- *                 its shape.
+ *   model         src/modules/** /*.entity.ts: the rows, and *.model.ts: values computed from them
+ *                 (a report's rows); imported by every layer; they import only each other, and
+ *                 no GraphQL: each module's *.graphql.ts gives the schema its shape.
  *
  * transport -> engine and services -> repositories -> database; nothing imports upward, no circles,
  * and every file under src/ belongs to a layer (a file in none fails the check).
@@ -19,7 +19,7 @@ const transport = ["^src/(graphql|http)/", "^src/(app|main|cli)\\.ts$", "^src/mo
 const services = ["^src/(engine|policy|jobs)/", "^src/modules/.+\\.service\\.ts$", "^src/modules/.+/(messages|event-visibility)\\.ts$", "^src/services\\.ts$"];
 const repositories = ["^src/repositories/"];
 const kernel = "^src/(events|db|kernel)/|^src/(errors|validation|config|logger|startup-error|metrics|rate-limits)\\.ts$";
-const model = "^src/modules/.+\\.entity\\.ts$";
+const model = "^src/modules/.+\\.(entity|model)\\.ts$";
 
 module.exports = {
   forbidden: [

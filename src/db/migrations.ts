@@ -17,6 +17,7 @@ import { WebhookDeliveryHeads1764200000000 } from "../../migrations/176420000000
 import { IdentityProviders1764210000000 } from "../../migrations/1764210000000-IdentityProviders";
 import { IdempotencyKeys1764220000000 } from "../../migrations/1764220000000-IdempotencyKeys";
 import { WebhookPayloads1764230000000 } from "../../migrations/1764230000000-WebhookPayloads";
+import { HandoverPairs1764240000000 } from "../../migrations/1764240000000-HandoverPairs";
 
 /** Listed explicitly (no glob): the same list works compiled, in vitest and in the CLI. */
 export const migrations = [
@@ -39,4 +40,5 @@ export const migrations = [
   IdentityProviders1764210000000,
   IdempotencyKeys1764220000000,
   WebhookPayloads1764230000000,
+  HandoverPairs1764240000000,
 ];

@@ -9,6 +9,7 @@ import { DiscussionMessageResolver, DiscussionResolver } from "../modules/discus
 import { NotificationResolver } from "../modules/notifications/notification.resolver";
 import { SettingsResolver } from "../modules/settings/settings.resolver";
 import { TrackingResolver } from "../modules/tracking/tracking.resolver";
+import { HandoverStatsResolver } from "../modules/tracking/handover-stats.resolver";
 import { UserResolver } from "../modules/users/user.resolver";
 import { WebhookResolver } from "../modules/webhooks/webhook.resolver";
 import { IdentityResolver } from "../modules/identity/identity.resolver";
@@ -21,6 +22,7 @@ export const resolvers = [
   AssignmentEventResolver,
   BulkAssignResolver,
   TrackingResolver,
+  HandoverStatsResolver,
   NotificationResolver,
   SettingsResolver,
   DiscussionResolver,

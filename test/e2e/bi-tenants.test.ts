@@ -18,7 +18,7 @@ import { adminQuery, databaseUrl } from "../support/template";
 // Postgres itself keeps each to its organization.
 
 const run = promisify(execFile);
-const BI_VIEWS = ["engagement_tracking_records", "assignment_events", "users", "chat_sessions", "handover_daily"];
+const BI_VIEWS = ["engagement_tracking_records", "assignment_events", "users", "chat_sessions", "handover_daily", "handover_pairs"];
 const suffix = randomBytes(4).toString("hex");
 const roles = { acme: `bi_acme_${suffix}`, globex: `bi_globex_${suffix}`, ops: `bi_ops_${suffix}`, dba: `bi_dba_made_${suffix}`, app: `bi_app_${suffix}` };
 

@@ -7,6 +7,11 @@ import { requireId } from "../../validation";
 import type { User } from "../users/user.entity";
 import { partyFilter } from "../../policy/access";
 import type { EngagementTrackingRecord, TrackingKind, TrackingStatus } from "./engagement-tracking-record.entity";
+import { HandoverStatsRepository } from "../../repositories/handover-stats.repository";
+import type { HandoverStatsGrouping, HandoverStatsRow } from "./handover-stats.model";
+
+/** The longest period handoverStats covers in one call. */
+export const MAX_STATS_DAYS = 366;
 
 export interface TrackingFilterData {
   chatSessionId?: string | null;
@@ -21,9 +26,33 @@ export interface TrackingFilterData {
 
 export class TrackingService {
   private readonly repo: TrackingRepository;
+  private readonly stats: HandoverStatsRepository;
 
   constructor(dataSource: DataSource) {
     this.repo = new TrackingRepository(poolSql(dataSource));
+    this.stats = new HandoverStatsRepository(poolSql(dataSource));
+  }
+
+  /**
+   * Handovers requested in [from, to), grouped (issue #24). Managers and admins count the
+   * organization's; a user counts only the handovers they sent or received (partyFilter), so a
+   * user's SENDER rows are their own and, for others, only what those others sent them.
+   */
+  handoverStats(
+    viewer: User,
+    args: { from: Date; to: Date; groupBy: HandoverStatsGrouping; senderId?: string | null; recipientId?: string | null },
+  ): Promise<HandoverStatsRow[]> {
+    if (!(args.from < args.to)) throw badInput("to must be after from", "to");
+    if (args.to.getTime() - args.from.getTime() > MAX_STATS_DAYS * 86_400_000) throw badInput(`A period covers at most ${MAX_STATS_DAYS} days`, "to");
+    return this.stats.rows({
+      organizationId: viewer.organizationId,
+      partyId: partyFilter(viewer),
+      from: args.from,
+      to: args.to,
+      groupBy: args.groupBy,
+      senderId: args.senderId ? requireId(args.senderId, "senderId") : null,
+      recipientId: args.recipientId ? requireId(args.recipientId, "recipientId") : null,
+    });
   }
 
   /** Newest first. Managers and admins read the organization's records; users those they took part in. */
