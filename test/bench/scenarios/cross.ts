@@ -7,11 +7,14 @@ import { ms, percentile } from "../stats";
 export async function cross(bench: Bench): Promise<void> {
   const { dbUrl, agents, token, newChats, servers, rows } = bench;
   const redisUrl = process.env.REDIS_URL ?? "redis://127.0.0.1:6379";
+  const mine: typeof servers = [];
   try {
     const a = await spawnServer(dbUrl, { REDIS_URL: redisUrl });
     servers.push(a);
+    mine.push(a);
     const b = await spawnServer(dbUrl, { REDIS_URL: redisUrl });
     servers.push(b);
+    mine.push(b);
     const listeners3 = agents.slice(100, 300);
     const sockets3 = listenForCreated(a.url, listeners3, token);
     const arrived3 = sockets3.arrivals;
@@ -44,6 +47,13 @@ export async function cross(bench: Bench): Promise<void> {
     });
   } catch (err) {
     rows.push({ scenario: "cross-instance delivery, 2 instances + Redis", figure: `not measured: ${(err as Error).message}`, floor: "", ratio: "", target: "p99 < 150 ms", met: "n/a" });
+  } finally {
+    // The two instances stop with the scenario: left running, they took their share of every later
+    // scenario's background work (timeouts, webhook claims to endpoints they may not call) and CPU.
+    for (const s of mine) {
+      s.child.kill("SIGTERM");
+      await s.exited;
+      servers.splice(servers.indexOf(s), 1);
+    }
   }
-  
 }
