@@ -43,6 +43,9 @@ const HEARD_EVERY_MS = 50;
  */
 function runThread(data: WebhookThreadData, post: (m: FromWebhookThread) => void, on: (listener: (m: ToWebhookThread) => void) => void): void {
   const logger = createLogger(data.logLevel);
+  // As on the server's main thread (main.ts): a promise nobody awaited failed; log it as the bug it
+  // is rather than end the thread (whose deliveries would wait for their leases to run out).
+  process.on("unhandledRejection", (err) => logger.error({ err }, "webhook thread: unhandled rejection"));
   const pool = sidePool(data.databaseUrl, {
     applicationName: "baton-webhooks",
     max: 2,
