@@ -23,6 +23,7 @@ import { TrackingService } from "./modules/tracking/tracking.service";
 import { TrackingExportService } from "./modules/tracking/tracking-export.service";
 import { DiscussionService } from "./modules/discussions/discussion.service";
 import { UserService } from "./modules/users/user.service";
+import { SuggestionService } from "./modules/assignments/suggestion.service";
 
 export function createServices(
   dataSource: DataSource,
@@ -77,6 +78,8 @@ export function createServices(
     users: new UserService(dataSource, handovers, presence, pubsub, afterCommitFailed),
     notifications: new NotificationService(dataSource),
     tracking: new TrackingService(dataSource),
+    /** Who should take a chat (issue #24). */
+    suggestions: new SuggestionService(dataSource, presence),
     exports: new TrackingExportService(dataSource),
     discussions: new DiscussionService(dataSource, handovers, pubsub),
     bi: new BiAccessService(dataSource),

@@ -18,6 +18,7 @@ import { IdentityProviders1764210000000 } from "../../migrations/1764210000000-I
 import { IdempotencyKeys1764220000000 } from "../../migrations/1764220000000-IdempotencyKeys";
 import { WebhookPayloads1764230000000 } from "../../migrations/1764230000000-WebhookPayloads";
 import { HandoverPairs1764240000000 } from "../../migrations/1764240000000-HandoverPairs";
+import { Capacity1764250000000 } from "../../migrations/1764250000000-Capacity";
 
 /** Listed explicitly (no glob): the same list works compiled, in vitest and in the CLI. */
 export const migrations = [
@@ -41,4 +42,5 @@ export const migrations = [
   IdempotencyKeys1764220000000,
   WebhookPayloads1764230000000,
   HandoverPairs1764240000000,
+  Capacity1764250000000,
 ];

@@ -129,10 +129,9 @@ function openPlan(
  * pending (one past its deadline times out first: "expire", then decide again).
  */
 export function decideOpen(viewer: Viewer & { name: string }, kind: KindSpec, ask: OpenAsk, facts: OpenFacts | null, ids: NewIds, now: Date): OpenDecision {
-  if (!facts || facts.chat.organizationId !== viewer.organizationId) throw notFound("Chat session");
+  if (!facts) throw notFound("Chat session");
   const { chat } = facts;
-  if (chat.status === ChatStatus.CLOSED) throw new BatonError(ErrorCode.CHAT_CLOSED, "The chat session is closed");
-  requireAccess(viewer, "chat.assign", chat);
+  requireAssignable(viewer, chat);
   const receiving = { type: ask.recipientType, ownerId: chat.ownerId, senderId: viewer.id };
   requireReceiver(facts.recipient, { as: "recipient", ...receiving, awayRefused: facts.requireAvailableRecipient }, "recipientId");
   // A fallback's availability is weighed when its turn comes (it may be back by then).
@@ -148,6 +147,17 @@ export function decideOpen(viewer: Viewer & { name: string }, kind: KindSpec, as
     do: "open",
     plan: openPlan(viewer, kind, ask, ids, now, { timeoutSeconds: facts.timeoutSeconds, chatOwnerId: chat.ownerId, awayRefused: facts.requireAvailableRecipient }),
   };
+}
+
+/**
+ * A chat the viewer may hand over now: it exists for the viewer (another organization's is
+ * NOT_FOUND, as one that does not exist), is open (CHAT_CLOSED), and the policy lets the viewer
+ * assign it (FORBIDDEN). Opening a request and suggesting its recipient ask the same.
+ */
+export function requireAssignable(viewer: Viewer, chat: { organizationId: string; ownerId: string; status: ChatStatus } | null): void {
+  if (!chat || chat.organizationId !== viewer.organizationId) throw notFound("Chat session");
+  if (chat.status === ChatStatus.CLOSED) throw new BatonError(ErrorCode.CHAT_CLOSED, "The chat session is closed");
+  requireAccess(viewer, "chat.assign", chat);
 }
 
 /** What an action on a request decides on: the request as read (null: none of the organization's). */

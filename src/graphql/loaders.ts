@@ -6,13 +6,19 @@ import type { RelationName, RelationRow, RelationService } from "../modules/read
  * One loader per relation, per GraphQL operation, scoped to the viewer's organization: a page
  * of 100 requests with their chats, people and records costs one statement per relation.
  */
-export function createLoaders(reads: RelationService, organizationId: string, presence: Presence) {
+export function createLoaders(
+  reads: RelationService,
+  organizationId: string,
+  presence: Presence,
+  users: { openChatCounts(organizationId: string, ids: readonly string[]): Promise<number[]> },
+) {
   const loader = <N extends RelationName>(name: N) => new DataLoader<string, RelationRow<N> | null>((keys) => reads.byKeys(name, organizationId, keys));
   return {
     online: new DataLoader<string, boolean>(async (ids) => {
       const online = await presence.onlineUserIds(ids);
       return ids.map((id) => online.has(id));
     }),
+    openChatCount: new DataLoader<string, number>((ids) => users.openChatCounts(organizationId, ids)),
     user: loader("user"),
     chatSession: loader("chatSession"),
     request: loader("request"),

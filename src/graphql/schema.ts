@@ -10,6 +10,7 @@ import { NotificationResolver } from "../modules/notifications/notification.reso
 import { SettingsResolver } from "../modules/settings/settings.resolver";
 import { TrackingResolver } from "../modules/tracking/tracking.resolver";
 import { HandoverStatsResolver } from "../modules/tracking/handover-stats.resolver";
+import { SuggestionResolver } from "../modules/assignments/suggestion.resolver";
 import { UserResolver } from "../modules/users/user.resolver";
 import { WebhookResolver } from "../modules/webhooks/webhook.resolver";
 import { IdentityResolver } from "../modules/identity/identity.resolver";
@@ -23,6 +24,7 @@ export const resolvers = [
   BulkAssignResolver,
   TrackingResolver,
   HandoverStatsResolver,
+  SuggestionResolver,
   NotificationResolver,
   SettingsResolver,
   DiscussionResolver,

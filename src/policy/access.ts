@@ -63,6 +63,7 @@ interface Subjects {
   "tracking.export": null;
   "users.manage": null;
   "user.setAvailability": { id: string };
+  "user.setCapacity": null;
   "settings.manage": null;
   "webhooks.manage": null;
   "identity.manage": null;
@@ -133,6 +134,8 @@ const RULES: { [P in Permission]: Rule<Subjects[P]> } = {
     allows: (v, u) => u.id === v.id || isManager(v),
     refusal: "Only managers and admins may set someone else's availability",
   },
+  /** Capacity: how many open chats someone may hold. */
+  "user.setCapacity": { allows: (v) => isManager(v), refusal: "Only managers and admins may set how many chats someone may hold" },
   "settings.manage": { allows: (v) => isAdmin(v), refusal: "Only admins may change the Assign/Discuss settings" },
   /** Webhook endpoints: see, create, change, rotate, delete (their secrets sign as Baton). */
   "webhooks.manage": { allows: (v) => isAdmin(v), refusal: "Only admins may manage webhook endpoints" },

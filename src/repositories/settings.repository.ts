@@ -8,14 +8,15 @@ const SAVE: Statement = {
   name: "settings.save",
   text: `INSERT INTO assign_discuss_settings
            (organization_id, assign_request_timeout_seconds, reject_reason_presets, withdraw_reason_presets, updated_at, discuss_request_timeout_seconds,
-            fallback_on_reject, fallback_to_managers, require_available_recipient, time_zone)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+            fallback_on_reject, fallback_to_managers, require_available_recipient, time_zone, default_max_open_chats)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
          ON CONFLICT (organization_id) DO UPDATE
             SET assign_request_timeout_seconds = EXCLUDED.assign_request_timeout_seconds,
                 fallback_on_reject = EXCLUDED.fallback_on_reject,
                 fallback_to_managers = EXCLUDED.fallback_to_managers,
                 require_available_recipient = EXCLUDED.require_available_recipient,
                 time_zone = EXCLUDED.time_zone,
+                default_max_open_chats = EXCLUDED.default_max_open_chats,
                 discuss_request_timeout_seconds = EXCLUDED.discuss_request_timeout_seconds,
                 reject_reason_presets = EXCLUDED.reject_reason_presets,
                 withdraw_reason_presets = EXCLUDED.withdraw_reason_presets,
@@ -41,6 +42,6 @@ export class SettingsRepository {
 
   async save(sql: Sql, s: AssignDiscussSettings): Promise<void> {
     await sql.rows(SAVE, [s.organizationId, s.assignRequestTimeoutSeconds, s.rejectReasonPresets, s.withdrawReasonPresets, s.updatedAt, s.discussRequestTimeoutSeconds,
-      s.fallbackOnReject, s.fallbackToManagers, s.requireAvailableRecipient, s.timeZone]);
+      s.fallbackOnReject, s.fallbackToManagers, s.requireAvailableRecipient, s.timeZone, s.defaultMaxOpenChats]);
   }
 }

@@ -21,6 +21,18 @@ const SET_AVAILABILITY: Statement = {
   text: "UPDATE users SET availability = $3, updated_at = now() WHERE id = $1 AND organization_id = $2 RETURNING *",
 };
 
+const SET_MAX_OPEN_CHATS: Statement = {
+  name: "users.setMaxOpenChats",
+  text: "UPDATE users SET max_open_chats = $3, updated_at = now() WHERE id = $1 AND organization_id = $2 RETURNING *",
+};
+
+/** Each user's open chats (owned, OPEN), in the order asked; another organization's users count 0. */
+const OPEN_CHAT_COUNTS: Statement = {
+  name: "users.openChatCounts",
+  text: `SELECT k.id, (SELECT count(*)::int FROM chat_sessions c WHERE c.owner_id = k.id AND c.status = 'OPEN' AND c.organization_id = $1) AS n
+           FROM unnest($2::uuid[]) WITH ORDINALITY AS k(id, ord) ORDER BY k.ord`,
+};
+
 const ACTIVE_BY_EMAIL: Statement = { name: "users.activeByEmail", text: "SELECT * FROM users WHERE lower(email) = lower($1) AND active" };
 
 const DEMO_USERS: Statement = {
@@ -67,6 +79,17 @@ export class UserRepository {
   async setAvailability(sql: Sql, organizationId: string, userId: string, availability: Availability): Promise<User | null> {
     const [row] = await sql.rows<Record<string, unknown>>(SET_AVAILABILITY, [userId, organizationId, availability]);
     return row ? fromRow(User, row) : null;
+  }
+
+  /** Sets a user's capacity (null: the organization's default); null when no such user in the organization. */
+  async setMaxOpenChats(organizationId: string, userId: string, maxOpenChats: number | null): Promise<User | null> {
+    const [row] = await this.db.rows<Record<string, unknown>>(SET_MAX_OPEN_CHATS, [userId, organizationId, maxOpenChats]);
+    return row ? fromRow(User, row) : null;
+  }
+
+  /** How many open chats each user holds, in the order of `ids`. */
+  async openChatCounts(organizationId: string, ids: readonly string[]): Promise<number[]> {
+    return (await this.db.rows<{ n: number }>(OPEN_CHAT_COUNTS, [organizationId, ids])).map((r) => r.n);
   }
 
   /** Active users with this email, in any organization (the CLI's `token --email`). */

@@ -24,16 +24,17 @@ import { expiry } from "./scenarios/expiry";
 import { rollup } from "./scenarios/rollup";
 import { page } from "./scenarios/page";
 import { webhooks } from "./scenarios/webhooks";
+import { suggest } from "./scenarios/suggest";
 import type { Bench, Row } from "./support";
 
 const quick = process.argv.includes("--quick");
-/** `--only=csv,bulk` runs just those scenarios (names: assign, delivery, cross, bulk, expiry, page, csv, rollup, webhooks). */
+/** `--only=csv,bulk` runs just those scenarios (names: assign, delivery, cross, bulk, expiry, page, csv, rollup, webhooks, suggest). */
 const only = process.argv.find((a) => a.startsWith("--only="))?.slice("--only=".length).split(",");
 const want = (name: string): boolean => !only || only.includes(name);
 const log = (msg: string) => process.stderr.write(`[bench] ${msg}\n`);
 
 /** The scenarios, in the order they run (each in test/bench/scenarios/). */
-const SCENARIOS: Record<string, (bench: Bench) => Promise<void>> = { assign, delivery, cross, bulk, expiry, page, csv, rollup, webhooks };
+const SCENARIOS: Record<string, (bench: Bench) => Promise<void>> = { assign, delivery, cross, bulk, expiry, page, csv, rollup, webhooks, suggest };
 
 async function main(): Promise<void> {
   const started = Date.now();

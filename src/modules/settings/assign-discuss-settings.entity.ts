@@ -3,6 +3,8 @@ import { Column, Entity, PrimaryColumn } from "typeorm";
 export const DEFAULT_TIMEOUT_SECONDS = 120;
 export const MIN_TIMEOUT_SECONDS = 5;
 export const MAX_TIMEOUT_SECONDS = 86_400;
+/** The largest capacity a user or the organization's default may be set to. */
+export const MAX_OPEN_CHATS_LIMIT = 10_000;
 
 @Entity("assign_discuss_settings")
 export class AssignDiscussSettings {
@@ -29,6 +31,10 @@ export class AssignDiscussSettings {
 
   @Column("boolean", { name: "require_available_recipient" })
   requireAvailableRecipient: boolean;
+
+  /** The open chats a user may hold unless their own limit says otherwise (issue #24); 0: no limit. */
+  @Column("integer", { name: "default_max_open_chats" })
+  defaultMaxOpenChats: number;
 
   @Column("text", { name: "time_zone" })
   timeZone: string;

@@ -28,6 +28,9 @@ export class AssignDiscussSettingsObject {
   @Field({ description: "Requests and bulk assignments to AWAY users are refused with RECIPIENT_UNAVAILABLE (default false)." })
   requireAvailableRecipient: boolean;
 
+  @Field(() => Int, { description: "Capacity: the open chats a user may hold unless their own maxOpenChats says otherwise (0, the default: no limit). Ranks suggestedRecipients." })
+  defaultMaxOpenChats: number;
+
   @Field({ description: "The organization's IANA time zone (default UTC): the bi views' local dates and times." })
   timeZone: string;
 

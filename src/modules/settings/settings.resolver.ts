@@ -20,6 +20,9 @@ export class AssignDiscussSettingsInput {
   @Field(() => Boolean, { nullable: true })
   requireAvailableRecipient?: boolean | null;
 
+  @Field(() => Int, { nullable: true, description: "0..10000; 0: no limit." })
+  defaultMaxOpenChats?: number | null;
+
   @Field(() => String, { nullable: true, description: "An IANA time zone, e.g. Europe/Berlin." })
   timeZone?: string | null;
 

@@ -8,6 +8,7 @@ import { characters } from "../../validation";
 import {
   AssignDiscussSettings,
   DEFAULT_TIMEOUT_SECONDS,
+  MAX_OPEN_CHATS_LIMIT,
   MAX_TIMEOUT_SECONDS,
   MIN_TIMEOUT_SECONDS,
 } from "./assign-discuss-settings.entity";
@@ -18,6 +19,7 @@ export interface SettingsPatch {
   fallbackOnReject?: boolean | null;
   fallbackToManagers?: boolean | null;
   requireAvailableRecipient?: boolean | null;
+  defaultMaxOpenChats?: number | null;
   timeZone?: string | null;
   rejectReasonPresets?: string[] | null;
   withdrawReasonPresets?: string[] | null;
@@ -30,6 +32,14 @@ function timeoutSeconds(value: number | null | undefined, field: string): number
   if (value === undefined || value === null) return null;
   if (!Number.isInteger(value) || value < MIN_TIMEOUT_SECONDS || value > MAX_TIMEOUT_SECONDS) {
     throw badInput(`${field} must be between ${MIN_TIMEOUT_SECONDS} and ${MAX_TIMEOUT_SECONDS}`, field);
+  }
+  return value;
+}
+
+/** A capacity (a user's or the organization's default): 0..MAX_OPEN_CHATS_LIMIT, 0 meaning no limit. */
+export function openChatsLimit(value: number, field: string): number {
+  if (!Number.isInteger(value) || value < 0 || value > MAX_OPEN_CHATS_LIMIT) {
+    throw badInput(`${field} must be between 0 (no limit) and ${MAX_OPEN_CHATS_LIMIT}`, field);
   }
   return value;
 }
@@ -74,6 +84,7 @@ export class SettingsService {
         fallbackOnReject: false,
         fallbackToManagers: false,
         requireAvailableRecipient: false,
+        defaultMaxOpenChats: 0,
         timeZone: "UTC",
         rejectReasonPresets: DEFAULT_REJECT_PRESETS,
         withdrawReasonPresets: DEFAULT_WITHDRAW_PRESETS,
@@ -87,6 +98,7 @@ export class SettingsService {
     requireAccess(viewer, "settings.manage");
     const timeout = timeoutSeconds(patch.assignRequestTimeoutSeconds, "assignRequestTimeoutSeconds");
     const discussTimeout = timeoutSeconds(patch.discussRequestTimeoutSeconds, "discussRequestTimeoutSeconds");
+    const defaultMax = patch.defaultMaxOpenChats == null ? null : openChatsLimit(patch.defaultMaxOpenChats, "defaultMaxOpenChats");
     const zone = patch.timeZone === undefined || patch.timeZone === null ? null : timeZone(patch.timeZone);
     const reject = patch.rejectReasonPresets ? presets(patch.rejectReasonPresets, "rejectReasonPresets") : null;
     const withdraw = patch.withdrawReasonPresets ? presets(patch.withdrawReasonPresets, "withdrawReasonPresets") : null;
@@ -101,6 +113,7 @@ export class SettingsService {
         fallbackOnReject: patch.fallbackOnReject ?? current.fallbackOnReject,
         fallbackToManagers: patch.fallbackToManagers ?? current.fallbackToManagers,
         requireAvailableRecipient: patch.requireAvailableRecipient ?? current.requireAvailableRecipient,
+        defaultMaxOpenChats: defaultMax ?? current.defaultMaxOpenChats,
         timeZone: zone ?? current.timeZone,
         rejectReasonPresets: reject ?? current.rejectReasonPresets,
         withdrawReasonPresets: withdraw ?? current.withdrawReasonPresets,

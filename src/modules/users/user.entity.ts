@@ -39,6 +39,10 @@ export class User {
   @Column("text")
   availability: Availability;
 
+  /** How many open chats the user may hold (issue #24): null, the organization's default; 0, no limit. */
+  @Column("integer", { name: "max_open_chats", nullable: true })
+  maxOpenChats: number | null;
+
   @Column({ type: "timestamptz", name: "created_at", insert: false, update: false })
   createdAt: Date;
 }

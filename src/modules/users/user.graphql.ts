@@ -1,4 +1,4 @@
-import { Field, ID, ObjectType, registerEnumType } from "type-graphql";
+import { Field, ID, Int, ObjectType, registerEnumType } from "type-graphql";
 import { Availability, UserRole } from "./user.entity";
 
 // The GraphQL shape of user.entity.ts's rows (the transport's; the entity knows no GraphQL).
@@ -29,6 +29,12 @@ export class UserObject {
 
   @Field(() => Availability)
   availability: Availability;
+
+  @Field(() => Int, {
+    nullable: true,
+    description: "Capacity: how many open chats the user may hold. Null: the organization's defaultMaxOpenChats; 0: no limit. Set by managers and admins (setMaxOpenChats).",
+  })
+  maxOpenChats: number | null;
 
   @Field()
   createdAt: Date;

@@ -1,4 +1,4 @@
-import { Arg, Ctx, Field, FieldResolver, ID, InputType, Mutation, Query, Resolver, Root, Subscription } from "type-graphql";
+import { Arg, Ctx, Field, FieldResolver, ID, InputType, Int, Mutation, Query, Resolver, Root, Subscription } from "type-graphql";
 import { received } from "../../events/received";
 import { can } from "../../policy/access";
 import { audience } from "../../events/pubsub";
@@ -76,6 +76,20 @@ export class UserResolver {
   @FieldResolver(() => Boolean, { description: "Has an open, authenticated subscription socket on any instance." })
   online(@Root() user: User, @Ctx() ctx: Context): Promise<boolean> {
     return ctx.loaders.online.load(user.id);
+  }
+
+  @FieldResolver(() => Int, { description: "Capacity: the open chats the user holds now (owned, OPEN)." })
+  openChatCount(@Root() user: User, @Ctx() ctx: Context): Promise<number> {
+    return ctx.loaders.openChatCount.load(user.id);
+  }
+
+  @Mutation(() => UserObject, { description: "Managers and admins: how many open chats a user may hold (null: the organization's defaultMaxOpenChats; 0: no limit; at most 10000)." })
+  setMaxOpenChats(
+    @Arg("userId", () => ID) userId: string,
+    @Arg("maxOpenChats", () => Int, { nullable: true }) maxOpenChats: number | null,
+    @Ctx() ctx: Context,
+  ): Promise<User> {
+    return ctx.services.users.setMaxOpenChats(viewerOf(ctx), userId, maxOpenChats ?? null);
   }
 
   @FieldResolver(() => String, { nullable: true, description: "Admins: the identity provider's id for the user (null for everyone else)." })

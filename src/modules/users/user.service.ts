@@ -4,6 +4,7 @@ import { type BatonPubSub, publishAvailabilityChanged, publishUserChanged } from
 import { badInput, notFound } from "../../errors";
 import { requireAccess } from "../../policy/access";
 import { requireEmail, requireId, requireText } from "../../validation";
+import { openChatsLimit } from "../settings/settings.service";
 import type { HandoverEngine } from "../../engine/handover-engine";
 import type { Presence } from "../presence/presence.service";
 import { Availability, type User, type UserRole } from "./user.entity";
@@ -66,6 +67,21 @@ export class UserService {
       },
       this.onEffectError,
     );
+  }
+
+  /** Managers and admins: how many open chats a user may hold (null: the organization's default; 0: no limit). */
+  async setMaxOpenChats(viewer: User, userId: string, maxOpenChats: number | null): Promise<User> {
+    requireAccess(viewer, "user.setCapacity");
+    const id = requireId(userId, "userId");
+    const limit = maxOpenChats === null ? null : openChatsLimit(maxOpenChats, "maxOpenChats");
+    const user = await this.repo.setMaxOpenChats(viewer.organizationId, id, limit);
+    if (!user) throw notFound("User");
+    return user;
+  }
+
+  /** How many open chats each user holds (owned, OPEN), in the order asked. */
+  openChatCounts(organizationId: string, ids: readonly string[]): Promise<number[]> {
+    return this.repo.openChatCounts(organizationId, ids);
   }
 
   /**
