@@ -19,6 +19,7 @@ import { IdempotencyKeys1764220000000 } from "../../migrations/1764220000000-Ide
 import { WebhookPayloads1764230000000 } from "../../migrations/1764230000000-WebhookPayloads";
 import { HandoverPairs1764240000000 } from "../../migrations/1764240000000-HandoverPairs";
 import { Capacity1764250000000 } from "../../migrations/1764250000000-Capacity";
+import { ReplyWindow1764260000000 } from "../../migrations/1764260000000-ReplyWindow";
 
 /** Listed explicitly (no glob): the same list works compiled, in vitest and in the CLI. */
 export const migrations = [
@@ -43,4 +44,5 @@ export const migrations = [
   WebhookPayloads1764230000000,
   HandoverPairs1764240000000,
   Capacity1764250000000,
+  ReplyWindow1764260000000,
 ];

@@ -493,7 +493,6 @@ export class HandoverEngine {
       rest: next.rest,
       lastResort: next.lastResort,
       timeoutSeconds,
-      expiresAt: new Date(now.getTime() + timeoutSeconds * 1000),
       type: ASSIGN.notifications.open,
       message: notificationMessage(ASSIGN.notifications.open, {
         senderName: names.get(previous.id) ?? FORMER_USER,

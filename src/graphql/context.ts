@@ -85,8 +85,8 @@ export function contextFor(
     authError,
     requestId,
     services,
-    loaders: createLoaders(services.reads, organizationId, services.presence, services.users),
-    renewLoaders: () => (context.loaders = createLoaders(services.reads, organizationId, services.presence, services.users)),
+    loaders: createLoaders(services.reads, organizationId, services.presence, services.users, services.settings),
+    renewLoaders: () => (context.loaders = createLoaders(services.reads, organizationId, services.presence, services.users, services.settings)),
   };
   return context;
 }

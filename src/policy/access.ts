@@ -48,6 +48,7 @@ interface Rule<S> {
 /** Each permission and what it is asked about (null: the viewer alone decides). */
 interface Subjects {
   "chat.open": null;
+  "chat.recordMessage": null;
   "chat.close": ChatSubject;
   "chat.assign": ChatSubject;
   "chat.follow": ChatUpdateSubject;
@@ -74,6 +75,8 @@ export type Permission = keyof Subjects;
 const RULES: { [P in Permission]: Rule<Subjects[P]> } = {
   // Chats
   "chat.open": { allows: (v) => isAdmin(v), refusal: "Only admins may open chat sessions" },
+  /** The WhatsApp connector's account records each inbound message's time (the reply window). */
+  "chat.recordMessage": { allows: (v) => isAdmin(v), refusal: "Only admins may record customer messages" },
   "chat.close": {
     allows: (v, chat) => chat.ownerId === v.id || isManager(v),
     refusal: "Only the chat's owner, a manager or an admin may close it",

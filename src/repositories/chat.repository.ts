@@ -10,6 +10,12 @@ const CLOSE: Statement = {
   name: "chats.close",
   text: `UPDATE chat_sessions SET status = '${ChatStatus.CLOSED}', updated_at = $2 WHERE id = $1 RETURNING *`,
 };
+/** Keeps the latest customer message's time (an older one changes nothing). */
+const RECORD_MESSAGE: Statement = {
+  name: "chats.recordCustomerMessage",
+  text: `UPDATE chat_sessions SET last_customer_message_at = greatest(last_customer_message_at, $3), updated_at = now()
+          WHERE id = $1 AND organization_id = $2 RETURNING *`,
+};
 const INSERT: Statement = {
   name: "chats.insert",
   text: `INSERT INTO chat_sessions (organization_id, customer_name, customer_phone, channel, status, owner_id, last_customer_message_at)
@@ -64,6 +70,12 @@ export class ChatRepository {
   async lock(sql: Sql, organizationId: string, id: string): Promise<ChatSession | null> {
     const [row] = await sql.rows<Record<string, unknown>>(LOCK, [id, organizationId]);
     return row ? toChat(row) : null;
+  }
+
+  /** Records a customer message's time on the chat (null: no such chat in the organization). */
+  async recordCustomerMessage(organizationId: string, id: string, at: Date): Promise<ChatSession | null> {
+    const [row] = await this.db.rows<Record<string, unknown>>(RECORD_MESSAGE, [id, organizationId, at]);
+    return row ? fromRow(ChatSession, row) : null;
   }
 
   async close(sql: Sql, id: string, now: Date): Promise<ChatSession> {

@@ -3,7 +3,7 @@ import { type KeyOwner, RECORD_INSERT, recordKey } from "./idempotency.repositor
 import { AssignmentRequest, RecipientType, RequestKind, RequestStatus } from "../modules/assignments/assignment-request.entity";
 import { ChatSession } from "../modules/chat-sessions/chat-session.entity";
 import { type Availability, User, type UserRole } from "../modules/users/user.entity";
-import { DEFAULT_TIMEOUT_SECONDS } from "../modules/settings/assign-discuss-settings.entity";
+import { DEFAULT_REPLY_WINDOW_HOURS, DEFAULT_TIMEOUT_SECONDS } from "../modules/settings/assign-discuss-settings.entity";
 import { EngagementTrackingRecord } from "../modules/tracking/engagement-tracking-record.entity";
 import { Notification } from "../modules/notifications/notification.entity";
 import { appendEventsCtes } from "./events.repository";
@@ -228,7 +228,8 @@ const OPEN: Statement = {
          SELECT coalesce(s.require_available_recipient, false) AS require_available,
                 coalesce($8::int,
                          CASE $19::text WHEN '${RequestKind.DISCUSS}' THEN s.discuss_request_timeout_seconds ELSE s.assign_request_timeout_seconds END,
-                         ${DEFAULT_TIMEOUT_SECONDS}) AS timeout_seconds
+                         ${DEFAULT_TIMEOUT_SECONDS}) AS timeout_seconds,
+                coalesce(s.reply_window_hours, ${DEFAULT_REPLY_WINDOW_HOURS}) AS window_hours, coalesce(s.cap_deadline_at_reply_window, true) AS cap
            FROM (SELECT 1) one LEFT JOIN assign_discuss_settings s ON s.organization_id = $2),
        chat AS (
          SELECT * FROM chat_sessions
@@ -244,24 +245,29 @@ const OPEN: Statement = {
             AND u.id <> chat.owner_id AND u.id <> ALL($23::uuid[])
             AND (u.availability <> 'AWAY' OR NOT CASE $21::text WHEN 'setting' THEN (SELECT require_available FROM settings) ELSE $21::boolean END)
           FOR SHARE OF u),
+       -- The reply window as it stands, and the deadline it may cap (migrations/1764260000000-ReplyWindow.ts).
+       win AS (SELECT baton_reply_window_end(chat.last_customer_message_at, settings.window_hours) AS ends_at FROM chat, settings),
        req AS (
          INSERT INTO assignment_requests
            (id, organization_id, chat_session_id, sender_id, recipient_id, recipient_type, status, note, timeout_seconds, created_at, expires_at, kind,
-            fallback_recipient_ids)
+            fallback_recipient_ids, reply_window_ends_at)
          SELECT $1, $2, chat.id, $4, recipient.id, $6, '${RequestStatus.PENDING}', $7, settings.timeout_seconds, $9,
-                $9::timestamptz + settings.timeout_seconds * interval '1 second', $19, $20::uuid[]
-           FROM chat, recipient, settings
+                baton_deadline($9::timestamptz, settings.timeout_seconds, win.ends_at, settings.cap), $19, $20::uuid[], win.ends_at
+           FROM chat, recipient, settings, win
          RETURNING *),
        rec AS (
          INSERT INTO engagement_tracking_records
            (id, organization_id, kind, status, chat_session_id, request_id, initiated_by_id, from_user_id, to_user_id,
-            recipient_type, note, requested_at, expires_at, timeout_seconds, created_at, updated_at)
-         SELECT $11, $2, $12, '${RequestStatus.PENDING}', req.chat_session_id, req.id, $4, chat.owner_id, $5, $6, $7, $9, req.expires_at, req.timeout_seconds, $9, $9
+            recipient_type, note, requested_at, expires_at, timeout_seconds, created_at, updated_at, reply_window_ends_at)
+         SELECT $11, $2, $12, '${RequestStatus.PENDING}', req.chat_session_id, req.id, $4, chat.owner_id, $5, $6, $7, $9, req.expires_at, req.timeout_seconds, $9, $9,
+                req.reply_window_ends_at
            FROM req, chat
          RETURNING *),
        told AS (
          INSERT INTO notifications (id, organization_id, user_id, type, message, request_id, created_at)
-         SELECT gen_random_uuid(), $2, CASE n.party WHEN 'sender' THEN req.sender_id ELSE req.recipient_id END, n.type, n.message, req.id, $9
+         SELECT gen_random_uuid(), $2, CASE n.party WHEN 'sender' THEN req.sender_id ELSE req.recipient_id END, n.type,
+                -- The recipient hears of the reply window when it matters to answering.
+                n.message || CASE n.party WHEN 'recipient' THEN baton_window_note(req.reply_window_ends_at, $9) ELSE '' END, req.id, $9
            FROM req, unnest($13::text[], $14::text[], $15::text[]) AS n(party, type, message)
          RETURNING *),
        job AS (
@@ -285,7 +291,8 @@ const OPEN: Statement = {
        answer AS MATERIALIZED (
          SELECT (SELECT to_json(rec) FROM rec) AS record, (SELECT coalesce(json_agg(to_json(t)), '[]') FROM told t) AS notifications,
                 (SELECT to_json(chat) FROM chat) AS chat, (SELECT to_json(recipient) FROM recipient) AS recipient,
-                (SELECT timeout_seconds FROM req) AS timeout_seconds, (SELECT expires_at FROM req) AS expires_at),
+                (SELECT timeout_seconds FROM req) AS timeout_seconds, (SELECT expires_at FROM req) AS expires_at,
+                (SELECT reply_window_ends_at FROM req) AS reply_window_ends_at),
        ${appendEventsCtes(
          `SELECT $2::uuid AS organization_id, $16::text AS type, req.id AS request_id, rec.id AS tracking_record_id,
                  req.chat_session_id, $4::uuid AS actor_id, $4::uuid AS from_user_id, $5::uuid AS to_user_id,
@@ -462,29 +469,37 @@ const OPEN_HOPS: Statement = {
   name: "handover.openHops",
   text: `WITH input AS (
          SELECT * FROM jsonb_to_recordset($1::jsonb) AS x(id uuid, previous_id uuid, record_id uuid, recipient_id uuid, recipient_type text,
-                                                          rest uuid[], last_resort boolean, timeout_seconds integer, expires_at timestamptz,
+                                                          rest uuid[], last_resort boolean, timeout_seconds integer,
                                                           type text, message text, ord integer)),
+       -- Each hop's reply window as it stands now, and the deadline it may cap (as for a person's request).
+       win AS (
+         SELECT i.id, baton_reply_window_end(c.last_customer_message_at, coalesce(s.reply_window_hours, ${DEFAULT_REPLY_WINDOW_HOURS})) AS ends_at,
+                coalesce(s.cap_deadline_at_reply_window, true) AS cap
+           FROM input i JOIN assignment_requests p ON p.id = i.previous_id JOIN chat_sessions c ON c.id = p.chat_session_id
+           LEFT JOIN assign_discuss_settings s ON s.organization_id = p.organization_id),
        req AS (
          INSERT INTO assignment_requests
            (id, organization_id, chat_session_id, sender_id, recipient_id, recipient_type, status, note, timeout_seconds, created_at, expires_at, kind,
-            fallback_recipient_ids, previous_request_id, chain_id, hop, last_resort)
+            fallback_recipient_ids, previous_request_id, chain_id, hop, last_resort, reply_window_ends_at)
          SELECT i.id, p.organization_id, p.chat_session_id, p.sender_id, i.recipient_id, i.recipient_type, '${RequestStatus.PENDING}', p.note,
-                i.timeout_seconds, $2, i.expires_at, p.kind, i.rest, p.id, coalesce(p.chain_id, p.id), p.hop + 1, i.last_resort
-           FROM input i JOIN assignment_requests p ON p.id = i.previous_id
+                i.timeout_seconds, $2, baton_deadline($2::timestamptz, i.timeout_seconds, w.ends_at, w.cap), p.kind, i.rest, p.id, coalesce(p.chain_id, p.id),
+                p.hop + 1, i.last_resort, w.ends_at
+           FROM input i JOIN assignment_requests p ON p.id = i.previous_id JOIN win w ON w.id = i.id
          RETURNING *),
        rec AS (
          INSERT INTO engagement_tracking_records
            (id, organization_id, kind, status, chat_session_id, request_id, initiated_by_id, from_user_id, to_user_id,
-            recipient_type, note, requested_at, expires_at, timeout_seconds, created_at, updated_at, previous_request_id, hop)
+            recipient_type, note, requested_at, expires_at, timeout_seconds, created_at, updated_at, previous_request_id, hop, reply_window_ends_at)
          SELECT i.record_id, req.organization_id, t.kind, '${RequestStatus.PENDING}', req.chat_session_id, req.id, req.sender_id, c.owner_id,
-                req.recipient_id, req.recipient_type, req.note, $2, req.expires_at, req.timeout_seconds, $2, $2, req.previous_request_id, req.hop
+                req.recipient_id, req.recipient_type, req.note, $2, req.expires_at, req.timeout_seconds, $2, $2, req.previous_request_id, req.hop,
+                req.reply_window_ends_at
            FROM req JOIN input i ON i.id = req.id
            JOIN chat_sessions c ON c.id = req.chat_session_id
            JOIN engagement_tracking_records t ON t.request_id = req.previous_request_id
          RETURNING *),
        told AS (
          INSERT INTO notifications (id, organization_id, user_id, type, message, request_id, created_at)
-         SELECT gen_random_uuid(), req.organization_id, req.recipient_id, i.type, i.message, req.id, $2
+         SELECT gen_random_uuid(), req.organization_id, req.recipient_id, i.type, i.message || baton_window_note(req.reply_window_ends_at, $2), req.id, $2
            FROM req JOIN input i ON i.id = req.id
          RETURNING *),
        job AS (
@@ -537,7 +552,6 @@ export interface HopWrite {
   rest: string[];
   lastResort: boolean;
   timeoutSeconds: number;
-  expiresAt: Date;
   /** The recipient's notification. */
   type: string;
   message: string;
@@ -626,6 +640,7 @@ export class HandoverRepository {
       recipient: Record<string, unknown>;
       timeout_seconds: number;
       expires_at: Date;
+      reply_window_ends_at: Date | null;
     }>(OPEN, [
       w.requestId,
       w.organizationId,
@@ -673,6 +688,7 @@ export class HandoverRepository {
       chainId: null,
       hop: 1,
       lastResort: false,
+      replyWindowEndsAt: row.reply_window_ends_at === null ? null : new Date(row.reply_window_ends_at),
     } satisfies AssignmentRequest);
     return {
       request,
@@ -813,7 +829,6 @@ export class HandoverRepository {
       rest: h.rest,
       last_resort: h.lastResort,
       timeout_seconds: h.timeoutSeconds,
-      expires_at: h.expiresAt.toISOString(),
       type: h.type,
       message: h.message,
       ord,

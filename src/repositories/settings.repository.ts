@@ -8,8 +8,9 @@ const SAVE: Statement = {
   name: "settings.save",
   text: `INSERT INTO assign_discuss_settings
            (organization_id, assign_request_timeout_seconds, reject_reason_presets, withdraw_reason_presets, updated_at, discuss_request_timeout_seconds,
-            fallback_on_reject, fallback_to_managers, require_available_recipient, time_zone, default_max_open_chats)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+            fallback_on_reject, fallback_to_managers, require_available_recipient, time_zone, default_max_open_chats,
+            reply_window_hours, cap_deadline_at_reply_window)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
          ON CONFLICT (organization_id) DO UPDATE
             SET assign_request_timeout_seconds = EXCLUDED.assign_request_timeout_seconds,
                 fallback_on_reject = EXCLUDED.fallback_on_reject,
@@ -17,6 +18,8 @@ const SAVE: Statement = {
                 require_available_recipient = EXCLUDED.require_available_recipient,
                 time_zone = EXCLUDED.time_zone,
                 default_max_open_chats = EXCLUDED.default_max_open_chats,
+                reply_window_hours = EXCLUDED.reply_window_hours,
+                cap_deadline_at_reply_window = EXCLUDED.cap_deadline_at_reply_window,
                 discuss_request_timeout_seconds = EXCLUDED.discuss_request_timeout_seconds,
                 reject_reason_presets = EXCLUDED.reject_reason_presets,
                 withdraw_reason_presets = EXCLUDED.withdraw_reason_presets,
@@ -42,6 +45,7 @@ export class SettingsRepository {
 
   async save(sql: Sql, s: AssignDiscussSettings): Promise<void> {
     await sql.rows(SAVE, [s.organizationId, s.assignRequestTimeoutSeconds, s.rejectReasonPresets, s.withdrawReasonPresets, s.updatedAt, s.discussRequestTimeoutSeconds,
-      s.fallbackOnReject, s.fallbackToManagers, s.requireAvailableRecipient, s.timeZone, s.defaultMaxOpenChats]);
+      s.fallbackOnReject, s.fallbackToManagers, s.requireAvailableRecipient, s.timeZone, s.defaultMaxOpenChats,
+      s.replyWindowHours, s.capDeadlineAtReplyWindow]);
   }
 }

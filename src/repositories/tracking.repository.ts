@@ -68,6 +68,7 @@ export function directAssignRecord(r: {
     messageCount: null,
     createdAt: r.now,
     updatedAt: r.now,
+    replyWindowEndsAt: null,
   } satisfies EngagementTrackingRecord);
 }
 

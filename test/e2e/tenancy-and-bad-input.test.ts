@@ -17,6 +17,9 @@ import {
   RejectAssignmentDocument,
   UsersDocument,
   WithdrawAssignmentDocument,
+  RecordCustomerMessageDocument,
+  SetMaxOpenChatsDocument,
+  SuggestedRecipientsDocument,
 } from "../../schema/generated/graphql";
 import { createTestDatabase, type TestDatabase } from "../support/db";
 import { assignInput, createUser, createWorld, TEST_JWT_SECRET, type World } from "../support/factories";
@@ -54,6 +57,10 @@ describe("another organization's ids behave like ids that do not exist", () => {
       server.gql(RejectAssignmentDocument, { requestId: id.request, reason: "x" }, asAdmin),
       server.gql(WithdrawAssignmentDocument, { requestId: id.request, reason: "x" }, asAdmin),
       server.gql(OpenChatSessionDocument, { input: { customerName: "C", customerPhone: "+14155550100", ownerId: id.user } }, asAdmin),
+      // Issue #24.
+      server.gql(SuggestedRecipientsDocument, { chatSessionId: id.chat }, asAdmin),
+      server.gql(SetMaxOpenChatsDocument, { userId: id.user, maxOpenChats: 3 }, asAdmin),
+      server.gql(RecordCustomerMessageDocument, { chatSessionId: id.chat, at: new Date().toISOString() }, asAdmin),
     ];
     const foreign = await Promise.all(probes({ chat: other.chat.id, request: requestId, user: other.mark.id }));
     const absent = await Promise.all(probes({ chat: missing, request: missing, user: missing }));

@@ -83,4 +83,8 @@ export class AssignmentRequest {
 
   @Column("boolean", { name: "last_resort" })
   lastResort: boolean;
+
+  /** The chat's reply window's end as it stood when the request was sent (issue #24). */
+  @Column("timestamptz", { name: "reply_window_ends_at", nullable: true })
+  replyWindowEndsAt: Date | null;
 }

@@ -44,6 +44,9 @@ export class AssignmentRequestObject {
   @Field({ description: "The deadline; an action after it fails with REQUEST_EXPIRED." })
   expiresAt: Date;
 
+  @Field(() => Date, { nullable: true, description: "The chat's reply window's end as it stood when the request was sent (null: no customer message, or no window)." })
+  replyWindowEndsAt: Date | null;
+
   @Field(() => Date, { nullable: true })
   respondedAt: Date | null;
 

@@ -1,5 +1,6 @@
 import { filter, pipe } from "@graphql-yoga/subscription";
 import { Arg, Ctx, Field, FieldResolver, ID, InputType, Int, Mutation, Query, Resolver, Root, Subscription } from "type-graphql";
+import { replyWindow } from "../../engine/reply-window";
 import { audience, type ChatSessionMessage } from "../../events/pubsub";
 import { chatVisible, receiveChatSession, revocable } from "../../graphql/subscriptions";
 import { notFound } from "../../errors";
@@ -100,6 +101,24 @@ export class ChatSessionResolver {
   })
   chatSessionUpdated(@Root() message: ChatSessionMessage, @Ctx() ctx: Context): ChatSession {
     return receiveChatSession(ctx, message);
+  }
+
+  @Mutation(() => ChatSessionObject, {
+    description:
+      "Admins (the WhatsApp connector, per inbound message): the chat keeps the latest customer message's time (an older `at` changes nothing; more than 5 minutes ahead is BAD_USER_INPUT), which opens its reply window again.",
+  })
+  recordCustomerMessage(@Arg("chatSessionId", () => ID) chatSessionId: string, @Arg("at", () => Date) at: Date, @Ctx() ctx: Context): Promise<ChatSession> {
+    return ctx.services.chats.recordCustomerMessage(viewerOf(ctx), chatSessionId, at);
+  }
+
+  @FieldResolver(() => Date, { nullable: true, description: "When WhatsApp's reply window ends: the customer's last message + the organization's replyWindowHours (null: no message yet, or no window)." })
+  async replyWindowEndsAt(@Root() chat: ChatSession, @Ctx() ctx: Context): Promise<Date | null> {
+    return replyWindow(chat.lastCustomerMessageAt, (await ctx.loaders.settings()).replyWindowHours, new Date()).endsAt;
+  }
+
+  @FieldResolver(() => Boolean, { description: "Free text may be sent now: the window has not ended (or the channel has none). Closed: approved templates only." })
+  async replyWindowOpen(@Root() chat: ChatSession, @Ctx() ctx: Context): Promise<boolean> {
+    return replyWindow(chat.lastCustomerMessageAt, (await ctx.loaders.settings()).replyWindowHours, new Date()).open;
   }
 
   @FieldResolver(() => UserObject)

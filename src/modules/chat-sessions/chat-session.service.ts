@@ -9,6 +9,7 @@ import type { Page, PageArgs } from "../../kernel/page";
 import { type BatonPubSub, publishChatSessionUpdated } from "../../events/pubsub";
 import { requireId, requirePhone, requireText } from "../../validation";
 import type { HandoverEngine } from "../../engine/handover-engine";
+import { MAX_MESSAGE_CLOCK_SKEW_MS } from "../../engine/reply-window";
 import type { User } from "../users/user.entity";
 import { audienceOf, requireAccess } from "../../policy/access";
 import { ChatChannel, type ChatSession, ChatStatus } from "./chat-session.entity";
@@ -87,6 +88,20 @@ export class ChatSessionService {
   }
 
   /** The owner, a manager or an admin closes a chat; its pending request is cancelled with it. */
+  /**
+   * Admins (the connector, per inbound message): the chat keeps the latest customer message's
+   * time, which opens its reply window again. A time more than 5 minutes ahead is BAD_USER_INPUT.
+   */
+  async recordCustomerMessage(viewer: User, id: string, at: Date): Promise<ChatSession> {
+    requireAccess(viewer, "chat.recordMessage");
+    const chatId = requireId(id, "chatSessionId");
+    if (!(at instanceof Date) || Number.isNaN(at.getTime())) throw badInput("at is not a valid time", "at");
+    if (at.getTime() > Date.now() + MAX_MESSAGE_CLOCK_SKEW_MS) throw badInput("at is more than 5 minutes in the future", "at");
+    const chat = await this.chats.recordCustomerMessage(viewer.organizationId, chatId, at);
+    if (!chat) throw notFound("Chat session");
+    return chat;
+  }
+
   async close(viewer: User, id: string): Promise<ChatSession> {
     const chatId = requireId(id, "id");
     return inTransaction(

@@ -5,6 +5,9 @@ export const MIN_TIMEOUT_SECONDS = 5;
 export const MAX_TIMEOUT_SECONDS = 86_400;
 /** The largest capacity a user or the organization's default may be set to. */
 export const MAX_OPEN_CHATS_LIMIT = 10_000;
+/** The reply window's length by default (WhatsApp's), and the longest one may set. */
+export const DEFAULT_REPLY_WINDOW_HOURS = 24;
+export const MAX_REPLY_WINDOW_HOURS = 168;
 
 @Entity("assign_discuss_settings")
 export class AssignDiscussSettings {
@@ -35,6 +38,14 @@ export class AssignDiscussSettings {
   /** The open chats a user may hold unless their own limit says otherwise (issue #24); 0: no limit. */
   @Column("integer", { name: "default_max_open_chats" })
   defaultMaxOpenChats: number;
+
+  /** WhatsApp's reply window (issue #24): free text only this long after the customer's last message; 0: the channel has none. */
+  @Column("integer", { name: "reply_window_hours" })
+  replyWindowHours: number;
+
+  /** A request's deadline is at the latest the window's end (never under 5 s) while the window is open. */
+  @Column("boolean", { name: "cap_deadline_at_reply_window" })
+  capDeadlineAtReplyWindow: boolean;
 
   @Column("text", { name: "time_zone" })
   timeZone: string;

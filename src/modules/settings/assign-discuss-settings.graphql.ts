@@ -31,6 +31,12 @@ export class AssignDiscussSettingsObject {
   @Field(() => Int, { description: "Capacity: the open chats a user may hold unless their own maxOpenChats says otherwise (0, the default: no limit). Ranks suggestedRecipients." })
   defaultMaxOpenChats: number;
 
+  @Field(() => Int, { description: "WhatsApp's reply window: free text is allowed this many hours after the customer's last message (24; 0: the channel has no window; at most 168)." })
+  replyWindowHours: number;
+
+  @Field({ description: "While a chat's reply window is open, a request's deadline is at the latest the window's end, never under 5 s (default true)." })
+  capDeadlineAtReplyWindow: boolean;
+
   @Field({ description: "The organization's IANA time zone (default UTC): the bi views' local dates and times." })
   timeZone: string;
 

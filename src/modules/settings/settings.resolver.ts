@@ -20,6 +20,12 @@ export class AssignDiscussSettingsInput {
   @Field(() => Boolean, { nullable: true })
   requireAvailableRecipient?: boolean | null;
 
+  @Field(() => Int, { nullable: true, description: "0..168; 0: the channel has no reply window." })
+  replyWindowHours?: number | null;
+
+  @Field(() => Boolean, { nullable: true })
+  capDeadlineAtReplyWindow?: boolean | null;
+
   @Field(() => Int, { nullable: true, description: "0..10000; 0: no limit." })
   defaultMaxOpenChats?: number | null;
 

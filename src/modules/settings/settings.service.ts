@@ -8,7 +8,9 @@ import { characters } from "../../validation";
 import {
   AssignDiscussSettings,
   DEFAULT_TIMEOUT_SECONDS,
+  DEFAULT_REPLY_WINDOW_HOURS,
   MAX_OPEN_CHATS_LIMIT,
+  MAX_REPLY_WINDOW_HOURS,
   MAX_TIMEOUT_SECONDS,
   MIN_TIMEOUT_SECONDS,
 } from "./assign-discuss-settings.entity";
@@ -20,6 +22,8 @@ export interface SettingsPatch {
   fallbackToManagers?: boolean | null;
   requireAvailableRecipient?: boolean | null;
   defaultMaxOpenChats?: number | null;
+  replyWindowHours?: number | null;
+  capDeadlineAtReplyWindow?: boolean | null;
   timeZone?: string | null;
   rejectReasonPresets?: string[] | null;
   withdrawReasonPresets?: string[] | null;
@@ -40,6 +44,13 @@ function timeoutSeconds(value: number | null | undefined, field: string): number
 export function openChatsLimit(value: number, field: string): number {
   if (!Number.isInteger(value) || value < 0 || value > MAX_OPEN_CHATS_LIMIT) {
     throw badInput(`${field} must be between 0 (no limit) and ${MAX_OPEN_CHATS_LIMIT}`, field);
+  }
+  return value;
+}
+
+function replyWindowHours(value: number): number {
+  if (!Number.isInteger(value) || value < 0 || value > MAX_REPLY_WINDOW_HOURS) {
+    throw badInput(`replyWindowHours must be between 0 (no window) and ${MAX_REPLY_WINDOW_HOURS}`, "replyWindowHours");
   }
   return value;
 }
@@ -85,6 +96,8 @@ export class SettingsService {
         fallbackToManagers: false,
         requireAvailableRecipient: false,
         defaultMaxOpenChats: 0,
+        replyWindowHours: DEFAULT_REPLY_WINDOW_HOURS,
+        capDeadlineAtReplyWindow: true,
         timeZone: "UTC",
         rejectReasonPresets: DEFAULT_REJECT_PRESETS,
         withdrawReasonPresets: DEFAULT_WITHDRAW_PRESETS,
@@ -99,6 +112,7 @@ export class SettingsService {
     const timeout = timeoutSeconds(patch.assignRequestTimeoutSeconds, "assignRequestTimeoutSeconds");
     const discussTimeout = timeoutSeconds(patch.discussRequestTimeoutSeconds, "discussRequestTimeoutSeconds");
     const defaultMax = patch.defaultMaxOpenChats == null ? null : openChatsLimit(patch.defaultMaxOpenChats, "defaultMaxOpenChats");
+    const windowHours = patch.replyWindowHours == null ? null : replyWindowHours(patch.replyWindowHours);
     const zone = patch.timeZone === undefined || patch.timeZone === null ? null : timeZone(patch.timeZone);
     const reject = patch.rejectReasonPresets ? presets(patch.rejectReasonPresets, "rejectReasonPresets") : null;
     const withdraw = patch.withdrawReasonPresets ? presets(patch.withdrawReasonPresets, "withdrawReasonPresets") : null;
@@ -114,6 +128,8 @@ export class SettingsService {
         fallbackToManagers: patch.fallbackToManagers ?? current.fallbackToManagers,
         requireAvailableRecipient: patch.requireAvailableRecipient ?? current.requireAvailableRecipient,
         defaultMaxOpenChats: defaultMax ?? current.defaultMaxOpenChats,
+        replyWindowHours: windowHours ?? current.replyWindowHours,
+        capDeadlineAtReplyWindow: patch.capDeadlineAtReplyWindow ?? current.capDeadlineAtReplyWindow,
         timeZone: zone ?? current.timeZone,
         rejectReasonPresets: reject ?? current.rejectReasonPresets,
         withdrawReasonPresets: withdraw ?? current.withdrawReasonPresets,

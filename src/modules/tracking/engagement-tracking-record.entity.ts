@@ -107,6 +107,10 @@ export class EngagementTrackingRecord {
   @Column("integer", { name: "message_count", nullable: true })
   messageCount: number | null;
 
+  /** The chat's reply window's end when the request was sent (issue #24). */
+  @Column("timestamptz", { name: "reply_window_ends_at", nullable: true })
+  replyWindowEndsAt: Date | null;
+
   @Column("timestamptz", { name: "created_at" })
   createdAt: Date;
 
