@@ -25,16 +25,17 @@ import { rollup } from "./scenarios/rollup";
 import { page } from "./scenarios/page";
 import { webhooks } from "./scenarios/webhooks";
 import { suggest } from "./scenarios/suggest";
+import { window } from "./scenarios/window";
 import type { Bench, Row } from "./support";
 
 const quick = process.argv.includes("--quick");
-/** `--only=csv,bulk` runs just those scenarios (names: assign, delivery, cross, bulk, expiry, page, csv, rollup, webhooks, suggest). */
+/** `--only=csv,bulk` runs just those scenarios (names: assign, delivery, cross, bulk, expiry, page, csv, rollup, webhooks, suggest, window). */
 const only = process.argv.find((a) => a.startsWith("--only="))?.slice("--only=".length).split(",");
 const want = (name: string): boolean => !only || only.includes(name);
 const log = (msg: string) => process.stderr.write(`[bench] ${msg}\n`);
 
 /** The scenarios, in the order they run (each in test/bench/scenarios/). */
-const SCENARIOS: Record<string, (bench: Bench) => Promise<void>> = { assign, delivery, cross, bulk, expiry, page, csv, rollup, webhooks, suggest };
+const SCENARIOS: Record<string, (bench: Bench) => Promise<void>> = { assign, delivery, cross, bulk, expiry, page, csv, rollup, webhooks, suggest, window };
 
 async function main(): Promise<void> {
   const started = Date.now();
