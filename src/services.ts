@@ -79,7 +79,7 @@ export function createServices(
     notifications: new NotificationService(dataSource),
     tracking: new TrackingService(dataSource),
     /** Who should take a chat (issue #24). */
-    suggestions: new SuggestionService(dataSource, presence),
+    suggestions: new SuggestionService(dataSource, settings, presence),
     exports: new TrackingExportService(dataSource),
     discussions: new DiscussionService(dataSource, handovers, pubsub),
     bi: new BiAccessService(dataSource),

@@ -20,6 +20,7 @@ import { WebhookPayloads1764230000000 } from "../../migrations/1764230000000-Web
 import { HandoverPairs1764240000000 } from "../../migrations/1764240000000-HandoverPairs";
 import { Capacity1764250000000 } from "../../migrations/1764250000000-Capacity";
 import { ReplyWindow1764260000000 } from "../../migrations/1764260000000-ReplyWindow";
+import { ReplyWindowBi1764270000000 } from "../../migrations/1764270000000-ReplyWindowBi";
 
 /** Listed explicitly (no glob): the same list works compiled, in vitest and in the CLI. */
 export const migrations = [
@@ -45,4 +46,5 @@ export const migrations = [
   HandoverPairs1764240000000,
   Capacity1764250000000,
   ReplyWindow1764260000000,
+  ReplyWindowBi1764270000000,
 ];

@@ -1,4 +1,5 @@
 import { Availability } from "../modules/users/user.entity";
+import type { ReplyWindow } from "./reply-window";
 
 /**
  * Who should take a chat (issue #24). Who may is the receiving rule's (rules.ts receivingGuard,
@@ -67,9 +68,23 @@ function duration(seconds: number): string {
   return `${Math.round(seconds / 3600)} h`;
 }
 
-/** The reasons, in words, in the order of the weights. */
-export function reasonsOf(f: SuggestionFacts): string[] {
+/** A reply window closing within this many minutes puts people online and AVAILABLE first, whatever their score. */
+export const URGENT_WINDOW_MINUTES = 30;
+
+/** Whole minutes (at least 1) until an open window closes, when that is within URGENT_WINDOW_MINUTES; else null. */
+export function urgentWindow(w: ReplyWindow, now: Date): number | null {
+  if (!w.endsAt || !w.open) return null;
+  const ms = w.endsAt.getTime() - now.getTime();
+  return ms <= URGENT_WINDOW_MINUTES * 60_000 ? Math.max(1, Math.floor(ms / 60_000)) : null;
+}
+
+/**
+ * The reasons, in words, in the order of the weights; with the window closing in `closesIn`
+ * minutes, those put first because they can answer now say so first.
+ */
+export function reasonsOf(f: SuggestionFacts, closesIn: number | null = null): string[] {
   const reasons = [f.online ? "online" : "offline", f.availability.toLowerCase()];
+  if (closesIn !== null && f.online && f.availability === Availability.AVAILABLE) reasons.unshift(`first: the reply window closes in ${closesIn} min`);
   if (f.limit > 0) reasons.push(`${f.openChats} of ${f.limit} open chats${f.openChats >= f.limit ? " (full)" : ""}`);
   else reasons.push(plural(f.openChats, "open chat", "open chats"));
   reasons.push(f.pendingIncoming === 0 ? "no requests waiting" : `${plural(f.pendingIncoming, "request", "requests")} waiting`);

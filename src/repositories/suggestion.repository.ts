@@ -61,7 +61,10 @@ const RANKED: Statement = {
                   + ($10::float8[])[6] * CASE WHEN f.median IS NULL THEN 0.5 ELSE 60 / (60 + f.median) END
                   )::numeric, 4)::float8 AS score
              FROM facts f)
-         SELECT * FROM scored ORDER BY score DESC, name COLLATE "C", id LIMIT $9`,
+         SELECT * FROM scored
+          -- $12: the chat's reply window closes soon: those online and AVAILABLE first (they can answer now).
+          ORDER BY CASE WHEN $12::boolean AND online AND availability = 'AVAILABLE' THEN 0 ELSE 1 END, score DESC, name COLLATE "C", id
+          LIMIT $9`,
 };
 
 /** Who receives as the rule's guard says: the roles reached, who is excluded besides the owner (the sender first), and the AWAY rule. */
@@ -110,6 +113,8 @@ export class SuggestionRepository {
     first: number;
     kinds: readonly TrackingKind[];
     weights: readonly number[];
+    /** Online AVAILABLE people first (the reply window closes soon). */
+    freeFirst: boolean;
   }): Promise<RankedRow[]> {
     const rows = await this.db.rows<{
       id: string;
@@ -136,6 +141,7 @@ export class SuggestionRepository {
       q.first,
       q.weights,
       q.senderId,
+      q.freeFirst,
     ]);
     return rows.map((r) => ({
       id: r.id,

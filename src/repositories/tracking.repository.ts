@@ -143,6 +143,9 @@ export const EXPORT_COLUMNS = [
   "requested_local_time",
   "previous_request_id",
   "hop",
+  "reply_window_ends_at",
+  "reply_window_seconds_left",
+  "reply_window_closed_while_pending",
 ] as const;
 
 /** The events export's columns: the `bi.assignment_events` view's, less the organization id. */
@@ -169,7 +172,7 @@ export const EVENT_EXPORT_COLUMNS = [
   "occurred_local_time",
 ] as const;
 
-const TIMESTAMPS = new Set(["requested_at", "responded_at", "expires_at", "created_at", "updated_at", "ended_at", "occurred_at"]);
+const TIMESTAMPS = new Set(["requested_at", "responded_at", "expires_at", "created_at", "updated_at", "ended_at", "occurred_at", "reply_window_ends_at"]);
 /** Numbers and booleans: never free text. */
 const NOT_TEXT = new Set([
   "sequence",
@@ -179,6 +182,8 @@ const NOT_TEXT = new Set([
   "duration_seconds",
   "reason_is_preset",
   "hop",
+  "reply_window_seconds_left",
+  "reply_window_closed_while_pending",
   "requested_local_date",
   "requested_local_time",
   "occurred_local_date",

@@ -10,6 +10,7 @@ import {
   UpdateAssignDiscussSettingsDocument,
 } from "../../schema/generated/graphql";
 import { RecipientType } from "../../src/modules/assignments/assignment-request.entity";
+import { BiAccessService } from "../../src/modules/bi/bi-access.service";
 import type { User } from "../../src/modules/users/user.entity";
 import { createTestDatabase, type TestDatabase } from "../support/db";
 import { assignInput, createChat, createUser, createWorld, type World } from "../support/factories";
@@ -170,5 +171,49 @@ describe("deadlines and notifications", () => {
     } finally {
       await settings({ fallbackOnReject: false });
     }
+  });
+
+  it("BI: each record's window when sent, and whether it closed while pending; the daily rollup counts those lost", async () => {
+    await settings({ capDeadlineAtReplyWindow: false });
+    let lost: string;
+    let kept: string;
+    let late: string;
+    try {
+      const closing = await chatLastWritten(24 * HOUR - 2_000); // 2 s left
+      lost = (await server.gql(AssignWithWindowDocument, { input: assignInput(closing.id, lisa.id) }, w.token(w.mark))).data!.assignChat.id;
+      const calm = await chatLastWritten(60_000);
+      kept = (await server.gql(AssignWithWindowDocument, { input: assignInput(calm.id, lisa.id) }, w.token(w.mark))).data!.assignChat.id;
+      const closed = await chatLastWritten(30 * HOUR);
+      late = (await server.gql(AssignWithWindowDocument, { input: assignInput(closed.id, lisa.id) }, w.token(w.mark))).data!.assignChat.id;
+    } finally {
+      await settings({ capDeadlineAtReplyWindow: true });
+    }
+    await new Promise((r) => setTimeout(r, 2_200));
+    for (const id of [lost, kept, late]) {
+      expect((await server.gql(RejectAssignmentDocument, { requestId: id, reason: "In a meeting" }, w.token(lisa))).errors).toBeUndefined();
+    }
+    const rows = await db.dataSource.query<Array<{ request_id: string; reply_window_ends_at: Date | null; reply_window_seconds_left: number | null; reply_window_closed_while_pending: boolean | null }>>(
+      `SELECT request_id, reply_window_ends_at, reply_window_seconds_left, reply_window_closed_while_pending
+         FROM reporting.engagement_tracking_records WHERE request_id = ANY($1)`,
+      [[lost, kept, late]],
+    );
+    const by = new Map(rows.map((r) => [r.request_id, r]));
+    expect(by.get(lost)).toMatchObject({ reply_window_seconds_left: 2, reply_window_closed_while_pending: true });
+    expect(by.get(kept)!.reply_window_seconds_left).toBeGreaterThan(23 * 3600);
+    expect(by.get(kept)!.reply_window_closed_while_pending).toBe(false);
+    expect(by.get(late)!.reply_window_seconds_left).toBeLessThan(-5 * 3600); // closed already when sent
+    expect(by.get(late)!.reply_window_closed_while_pending).toBe(false);
+
+    await new BiAccessService(db.dataSource).refreshRollup();
+    const [daily] = await db.dataSource.query<Array<{ lost: number }>>(
+      `SELECT sum(window_lost)::int AS lost FROM reporting.handover_daily WHERE organization_id = $1 AND status = 'REJECTED'`,
+      [w.organizationId],
+    );
+    const [direct] = await db.dataSource.query<Array<{ lost: number }>>(
+      `SELECT count(*)::int AS lost FROM reporting.engagement_tracking_records WHERE organization_id = $1 AND status = 'REJECTED' AND reply_window_closed_while_pending`,
+      [w.organizationId],
+    );
+    expect(daily.lost).toBe(direct.lost);
+    expect(daily.lost).toBeGreaterThanOrEqual(1);
   });
 });

@@ -186,4 +186,31 @@ describe("suggestedRecipients", () => {
     expect((await server.gql(CloseChatSessionDocument, { id: chat.id }, w.token(w.mark))).errors).toBeUndefined();
     expect(codeOf(await suggest(w.mark, { chatSessionId: chat.id }))).toBe("CHAT_CLOSED");
   });
+
+  it("a reply window closing within 30 minutes puts people online and AVAILABLE first, and says so", async () => {
+    // Xena: online and AVAILABLE, but full (1 of 1) and with 3 requests waiting: below Tom by score.
+    const xena = await createUser(db.dataSource, w.organizationId, { name: "Xena" });
+    await createChat(db.dataSource, w.organizationId, xena.id);
+    await db.dataSource.query(`UPDATE users SET max_open_chats = 1 WHERE id = $1`, [xena.id]);
+    for (let i = 0; i < 3; i++) {
+      const c = await createChat(db.dataSource, w.organizationId, w.maria.id);
+      expect((await server.gql(AssignChatDocument, { input: assignInput(c.id, xena.id) }, w.token(w.maria))).errors).toBeUndefined();
+    }
+    const socket = connect(server.url, w.token(xena));
+    sockets.push(socket);
+    subscribe(socket, NotificationReceivedDocument, {});
+    await until(async () => (await server.gql(UsersOnlineDocument, {}, w.token(w.maria))).data!.users.find((u) => u.id === xena.id)!.online);
+
+    const calm = await createChat(db.dataSource, w.organizationId, w.mark.id);
+    const byScore = (await suggest(w.mark, { chatSessionId: calm.id, first: 10 })).data!.suggestedRecipients;
+    expect(byScore.map((x) => x.user.name).slice(0, 2)).toEqual(["Tom", "Xena"]);
+    expect(byScore[1].score).toBe(score({ online: true, availability: "AVAILABLE", limit: 1, open: 1, pending: 3, accepted: 0, decided: 0, median: null }));
+
+    const closing = await createChat(db.dataSource, w.organizationId, w.mark.id, { lastCustomerMessageAt: new Date(Date.now() - (24 * 3_600_000 - 10 * 60_000)) });
+    const urgent = (await suggest(w.mark, { chatSessionId: closing.id, first: 10 })).data!.suggestedRecipients;
+    expect(urgent.map((x) => x.user.name).slice(0, 2)).toEqual(["Xena", "Tom"]);
+    expect(urgent[0].reasons[0]).toMatch(/^first: the reply window closes in (9|10) min$/);
+    expect(urgent[0].score).toBe(byScore[1].score); // the score is the same; only the order changed
+    expect(urgent[1].reasons[0]).toBe("online"); // Tom is BUSY: not put first
+  });
 });

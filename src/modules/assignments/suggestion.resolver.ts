@@ -11,7 +11,7 @@ import { RecipientSuggestionObject } from "./suggestion.graphql";
 export class SuggestionResolver {
   @Query(() => [RecipientSuggestionObject], {
     description:
-      "Who should take this chat: the people a request of this kind and recipient type may go to now (the same rule as assignChat's), best first. Asked by whoever may hand the chat over (its owner, managers, admins).",
+      "Who should take this chat: the people a request of this kind and recipient type may go to now (the same rule as assignChat's), best first (when the chat's reply window closes within 30 minutes, those online and AVAILABLE first). Asked by whoever may hand the chat over (its owner, managers, admins).",
   })
   suggestedRecipients(
     @Ctx() ctx: Context,

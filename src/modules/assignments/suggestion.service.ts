@@ -2,12 +2,14 @@ import type { DataSource } from "typeorm";
 import { poolSql } from "../../db/sql";
 import { requireAssignable } from "../../engine/decide";
 import { receivingGuard } from "../../engine/rules";
-import { MAX_SUGGESTIONS, reasonsOf, SUGGESTION_HISTORY_DAYS, SUGGESTION_WEIGHT_LIST, type Suggestion } from "../../engine/suggest";
+import { replyWindow } from "../../engine/reply-window";
+import { MAX_SUGGESTIONS, reasonsOf, urgentWindow, SUGGESTION_HISTORY_DAYS, SUGGESTION_WEIGHT_LIST, type Suggestion } from "../../engine/suggest";
 import { badInput } from "../../errors";
 import { ChatRepository } from "../../repositories/chat.repository";
 import { SuggestionRepository } from "../../repositories/suggestion.repository";
 import { requireId } from "../../validation";
 import type { Presence } from "../presence/presence.service";
+import type { SettingsService } from "../settings/settings.service";
 import { TrackingKind } from "../tracking/engagement-tracking-record.entity";
 import type { User } from "../users/user.entity";
 import { type RecipientType, RequestKind } from "./assignment-request.entity";
@@ -28,6 +30,7 @@ export class SuggestionService {
 
   constructor(
     dataSource: DataSource,
+    private readonly settings: SettingsService,
     private readonly presence: Presence,
   ) {
     const sql = poolSql(dataSource);
@@ -41,10 +44,15 @@ export class SuggestionService {
     const now = new Date();
     const organizationId = viewer.organizationId;
     const guard = receivingGuard(args.recipientType, viewer.id, "setting");
-    // The chat (whether the answer is given at all) and who may receive it, at once.
-    const [chat, ids] = await Promise.all([this.chats.findById(organizationId, chatId), this.repo.receivers(organizationId, chatId, guard)]);
+    // The chat (whether the answer is given at all), its window's length and who may receive it, at once.
+    const [chat, settings, ids] = await Promise.all([
+      this.chats.findById(organizationId, chatId),
+      this.settings.get(organizationId),
+      this.repo.receivers(organizationId, chatId, guard),
+    ]);
     requireAssignable(viewer, chat);
     if (ids.length === 0) return [];
+    const closesIn = urgentWindow(replyWindow(chat!.lastCustomerMessageAt, settings.replyWindowHours, now), now);
     const online = await this.presence.onlineUserIds(ids);
     const rows = await this.repo.ranked({
       organizationId,
@@ -56,7 +64,8 @@ export class SuggestionService {
       first: args.first,
       kinds: HISTORY_KINDS[args.kind],
       weights: SUGGESTION_WEIGHT_LIST,
+      freeFirst: closesIn !== null,
     });
-    return rows.map((r) => ({ id: r.id, score: r.score, reasons: reasonsOf(r) }));
+    return rows.map((r) => ({ id: r.id, score: r.score, reasons: reasonsOf(r, closesIn) }));
   }
 }
