@@ -10,6 +10,7 @@ import {
   BulkAssignMutation,
   ChatQuery,
   ChatSessionsQuery,
+  SuggestionsQuery,
   DiscussMutation,
   DiscussionMessagesQuery,
   DiscussionMessagesSubscription,
@@ -778,6 +779,8 @@ function Chat({ id }: { id: string }) {
         <dd>{chat.status === "OPEN" ? "Open" : "Closed"}</dd>
         <dt>Last customer message</dt>
         <dd>{when(chat.lastCustomerMessageAt)}</dd>
+        <dt>Reply window</dt>
+        <dd data-testid="reply-window">{replyWindowText(chat.replyWindowEndsAt, chat.replyWindowOpen)}</dd>
       </dl>
       {chat.status === "OPEN" && !pending && (
         <button className="primary" onClick={() => setDialog(true)}>
@@ -892,6 +895,37 @@ function describeOutcome(status: string): string {
   }
 }
 
+/** WhatsApp's reply window as the chat page says it (issue #24). */
+function replyWindowText(endsAt: string | null, open: boolean): string {
+  if (open && !endsAt) return "No reply window on this channel";
+  if (!open) return endsAt ? "Closed: templates only" : "Closed until the customer writes: templates only";
+  const minutes = Math.max(0, Math.floor((Date.parse(endsAt!) - Date.now()) / 60_000));
+  const left = minutes >= 60 ? `${Math.floor(minutes / 60)} h ${minutes % 60} min` : `${minutes} min`;
+  return `${left} left`;
+}
+
+/** "Suggested": who the API ranks first for this chat, with its reasons (issue #24); choosing one selects them. */
+function Suggested({ chatId, kind, type, onChoose }: { chatId: string; kind: "ASSIGN" | "DISCUSS"; type: "USER" | "MANAGER"; onChoose: (id: string) => void }) {
+  const [{ data }] = useQuery({ query: SuggestionsQuery, variables: { chatSessionId: chatId, kind, recipientType: type } });
+  const list = data?.suggestedRecipients ?? [];
+  if (list.length === 0) return null;
+  return (
+    <fieldset>
+      <legend>Suggested</legend>
+      <ul className="suggested" aria-label="Suggested">
+        {list.map((s) => (
+          <li key={s.user.id}>
+            <button type="button" onClick={() => onChoose(s.user.id)}>
+              {s.user.name}
+            </button>{" "}
+            <small>{s.reasons.join(" · ")}</small>
+          </li>
+        ))}
+      </ul>
+    </fieldset>
+  );
+}
+
 function AssignDialog({ chatId, exclude, onClose, onSent }: { chatId: string; exclude: string[]; onClose: () => void; onSent: () => void }) {
   const [option, setOption] = useState<"Assign" | "Discuss">("Assign");
   const [type, setType] = useState<"USER" | "MANAGER">("USER");
@@ -933,6 +967,7 @@ function AssignDialog({ chatId, exclude, onClose, onSent }: { chatId: string; ex
             <option value="MANAGER">Manager</option>
           </select>
         </label>
+        <Suggested chatId={chatId} kind={option === "Assign" ? "ASSIGN" : "DISCUSS"} type={type} onChoose={setRecipient} />
         <UserSelect role={type} value={recipient} onChange={setRecipient} exclude={exclude} />
         {option === "Assign" && (
           <fieldset>

@@ -79,6 +79,8 @@ export const ChatQuery = graphql(`
       customerPhone
       status
       lastCustomerMessageAt
+      replyWindowEndsAt
+      replyWindowOpen
       owner {
         id
         name
@@ -105,6 +107,19 @@ export const ChatQuery = graphql(`
           ...ConsoleRecord
         }
       }
+    }
+  }
+`);
+
+export const SuggestionsQuery = graphql(`
+  query ConsoleSuggestions($chatSessionId: ID!, $kind: RequestKind, $recipientType: RecipientType) {
+    suggestedRecipients(chatSessionId: $chatSessionId, kind: $kind, recipientType: $recipientType, first: 3) {
+      user {
+        id
+        name
+      }
+      score
+      reasons
     }
   }
 `);

@@ -123,9 +123,12 @@ describe.skipIf(!run)(`the agent console in Chromium (${run ? CHROMIUM : `skippe
     const page = await context.newPage();
     await page.goto(base, { waitUntil: "load" });
     await expect.poll(() => page.getByLabel("Work email").count()).toBe(1);
-    const fcp = await page.evaluate<number>(`performance.getEntriesByName("first-contentful-paint")[0]?.startTime ?? -1`);
+    // The paint entry is recorded after the frame is presented, which on a loaded machine can come
+    // after the label is in the DOM (a CI run read it too early and got none): wait for it.
+    const read = () => page.evaluate<number>(`performance.getEntriesByName("first-contentful-paint")[0]?.startTime ?? -1`);
+    await expect.poll(read, { timeout: 5_000 }).toBeGreaterThan(0);
+    const fcp = await read();
     console.log(`console: first contentful paint ${fcp.toFixed(0)} ms`);
-    expect(fcp).toBeGreaterThan(0);
     expect(fcp).toBeLessThan(3_000);
   });
 
@@ -310,6 +313,25 @@ describe.skipIf(!run)(`the agent console in Chromium (${run ? CHROMIUM : `skippe
     await expect.poll(() => select.locator("option", { hasText: "Martha" }).textContent()).toContain("away");
     await martha.getByLabel("My availability").selectOption("AVAILABLE");
     await expect.poll(async () => (await db.dataSource.query<Array<{ availability: string }>>(`SELECT availability FROM users WHERE id = $1`, [cast.martha.id]))[0].availability).toBe("AVAILABLE");
+  }, 60_000);
+
+  it("a chat shows its reply window; Assign/Discuss suggests who should take it, with reasons, and choosing one selects them (#24)", async () => {
+    await db.dataSource.query(`UPDATE chat_sessions SET last_customer_message_at = now() - interval '22 hours' WHERE id = $1`, [await chatIdOf("Customer 15")]);
+    await db.dataSource.query(`UPDATE chat_sessions SET last_customer_message_at = now() - interval '30 hours' WHERE id = $1`, [await chatIdOf("Customer 16")]);
+    const mark = await open("mark", `#/chats/${await chatIdOf("Customer 16")}`);
+    await expect.poll(() => mark.getByTestId("reply-window").textContent()).toBe("Closed: templates only");
+    await mark.evaluate(`window.location.hash = ${JSON.stringify(`#/chats/${await chatIdOf("Customer 15")}`)}`);
+    await expect.poll(() => mark.getByTestId("reply-window").textContent()).toMatch(/^1 h 5\d min left$/);
+    await mark.getByRole("button", { name: "Assign/Discuss" }).click();
+    const dialog = mark.getByRole("dialog", { name: "Assign/Discuss" });
+    const suggested = dialog.getByRole("list", { name: "Suggested" });
+    // The agents besides Mark (Martha, and Lisa from the fallback test), each with the API's reasons.
+    await expect.poll(() => suggested.getByRole("listitem").count()).toBeGreaterThan(0);
+    const martha = suggested.getByRole("listitem").filter({ hasText: "Martha" });
+    await expect.poll(() => martha.textContent()).toMatch(/^Martha (online|offline) · (available|busy|away) · /);
+    await suggested.getByRole("button", { name: "Martha" }).click();
+    await expect.poll(() => dialog.getByLabel("Select User").inputValue()).toBe(cast.martha.id);
+    await dialog.getByRole("button", { name: "Cancel" }).click();
   }, 60_000);
 
   it("Discuss: Martha accepts, the private panel carries messages live both ways, Mark ends it", async () => {
