@@ -220,6 +220,19 @@ const FIND_OPENING: Statement = {
         WHERE c.id = $1 AND c.organization_id = $3`,
 };
 
+/**
+ * The receiving rule's guard (src/engine/rules.ts receivingGuard) as a statement's WHERE over
+ * `u` (users): of the organization, active, of the roles reached, not the chat's owner, not an
+ * excluded id (the sender), and not AWAY when the guard (or, with 'setting', the organization)
+ * refuses AWAY recipients. Each argument is the SQL that gives it in that statement. Opening a
+ * request and suggesting its recipient (suggestion.repository.ts) select by it.
+ */
+export function receivingWhere(p: { organizationId: string; roles: string; notIds: string; ownerId: string; awayRefused: string; requireAvailable: string }): string {
+  return `u.organization_id = ${p.organizationId} AND u.active AND u.role = ANY(${p.roles}::text[])
+            AND u.id IS DISTINCT FROM ${p.ownerId} AND u.id <> ALL(${p.notIds}::uuid[])
+            AND (u.availability <> 'AWAY' OR NOT CASE ${p.awayRefused}::text WHEN 'setting' THEN ${p.requireAvailable} ELSE ${p.awayRefused}::boolean END)`;
+}
+
 /** See `HandoverRepository.open`. */
 const OPEN: Statement = {
   name: "handover.open",
@@ -241,9 +254,14 @@ const OPEN: Statement = {
          -- them unable and writes nothing: decide again), or waits and then finds this request among their
          -- pending ones.
          SELECT u.* FROM users u, chat
-          WHERE u.id = $5 AND u.organization_id = $2 AND u.active AND u.role = ANY($22::text[])
-            AND u.id <> chat.owner_id AND u.id <> ALL($23::uuid[])
-            AND (u.availability <> 'AWAY' OR NOT CASE $21::text WHEN 'setting' THEN (SELECT require_available FROM settings) ELSE $21::boolean END)
+          WHERE u.id = $5 AND ${receivingWhere({
+            organizationId: "$2",
+            roles: "$22",
+            notIds: "$23",
+            ownerId: "chat.owner_id",
+            awayRefused: "$21",
+            requireAvailable: "(SELECT require_available FROM settings)",
+          })}
           FOR SHARE OF u),
        -- The reply window as it stands, and the deadline it may cap (migrations/1764260000000-ReplyWindow.ts).
        win AS (SELECT baton_reply_window_end(chat.last_customer_message_at, settings.window_hours) AS ends_at FROM chat, settings),

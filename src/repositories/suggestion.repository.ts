@@ -1,4 +1,5 @@
 import type { Sql, Statement } from "../db/sql";
+import { receivingWhere } from "./handover.repository";
 import { RequestStatus } from "../modules/assignments/assignment-request.entity";
 import { TrackingStatus, type TrackingKind } from "../modules/tracking/engagement-tracking-record.entity";
 import type { Availability } from "../modules/users/user.entity";
@@ -7,13 +8,17 @@ import type { Availability } from "../modules/users/user.entity";
  * Who may receive the chat now, by the receiving rule's guard (src/engine/rules.ts
  * receivingGuard), as the statement that opens a request applies it: active, of the roles the
  * recipient type reaches (`$3`), not the chat's owner, not the sender (`$4`), not AWAY when the
- * organization (or the guard, `$5`) refuses AWAY recipients. Both statements below select by it.
+ * organization (or the guard, `$5`) refuses AWAY recipients: `receivingWhere`, as opening a request
+ * applies it. Both statements below select by it.
  */
-const RECEIVING = `u.organization_id = $1 AND u.active AND u.role = ANY($3::text[]) AND u.id <> ALL($4::uuid[])
-            AND u.id IS DISTINCT FROM (SELECT c.owner_id FROM chat_sessions c WHERE c.id = $2 AND c.organization_id = $1)
-            AND (u.availability <> 'AWAY' OR NOT CASE $5::text
-                   WHEN 'setting' THEN coalesce((SELECT s.require_available_recipient FROM assign_discuss_settings s WHERE s.organization_id = $1), false)
-                   ELSE $5::boolean END)`;
+const RECEIVING = receivingWhere({
+  organizationId: "$1",
+  roles: "$3",
+  notIds: "$4",
+  ownerId: "(SELECT c.owner_id FROM chat_sessions c WHERE c.id = $2 AND c.organization_id = $1)",
+  awayRefused: "$5",
+  requireAvailable: "coalesce((SELECT s.require_available_recipient FROM assign_discuss_settings s WHERE s.organization_id = $1), false)",
+});
 
 /** The receivers' ids: presence is asked about them next. */
 const RECEIVERS: Statement = { name: "suggestions.receivers", text: `SELECT u.id FROM users u WHERE ${RECEIVING}` };
