@@ -11,6 +11,7 @@ export enum ErrorCode {
   INVALID_RECIPIENT = "INVALID_RECIPIENT",
   /** The recipient is AWAY and the organization requires available recipients. */
   RECIPIENT_UNAVAILABLE = "RECIPIENT_UNAVAILABLE",
+  RECIPIENT_AT_CAPACITY = "RECIPIENT_AT_CAPACITY",
   /** The discussion has ended: nothing more can be written in it, and it cannot end twice. */
   DISCUSSION_ENDED = "DISCUSSION_ENDED",
   QUERY_TOO_COMPLEX = "QUERY_TOO_COMPLEX",

@@ -12,6 +12,7 @@ const SENTENCES: Record<string, string> = {
   CHAT_CLOSED: "This chat is closed.",
   DISCUSSION_ENDED: "This discussion has ended.",
   RECIPIENT_UNAVAILABLE: "That colleague is away and cannot receive requests right now.",
+  RECIPIENT_AT_CAPACITY: "That colleague already holds as many open chats as they may.",
   INVALID_RECIPIENT: "That colleague cannot take this chat (inactive, the owner, yourself, or of the wrong role).",
   RATE_LIMITED: "Too many actions in a short time. Please wait a moment and try again.",
   SERVICE_UNAVAILABLE: "Baton cannot reach its database right now. Nothing was changed; please try again shortly.",

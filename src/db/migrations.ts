@@ -21,6 +21,7 @@ import { HandoverPairs1764240000000 } from "../../migrations/1764240000000-Hando
 import { Capacity1764250000000 } from "../../migrations/1764250000000-Capacity";
 import { ReplyWindow1764260000000 } from "../../migrations/1764260000000-ReplyWindow";
 import { ReplyWindowBi1764270000000 } from "../../migrations/1764270000000-ReplyWindowBi";
+import { EnforceCapacity1764280000000 } from "../../migrations/1764280000000-EnforceCapacity";
 
 /** Listed explicitly (no glob): the same list works compiled, in vitest and in the CLI. */
 export const migrations = [
@@ -47,4 +48,5 @@ export const migrations = [
   Capacity1764250000000,
   ReplyWindow1764260000000,
   ReplyWindowBi1764270000000,
+  EnforceCapacity1764280000000,
 ];

@@ -7,7 +7,7 @@ import type { NotificationType } from "../modules/notifications/notification.ent
 import { DEFAULT_TIMEOUT_SECONDS } from "../modules/settings/assign-discuss-settings.entity";
 import { can, chatScope, requireAccess, type Viewer } from "../policy/access";
 import { requireId } from "../validation";
-import { type Candidate, receivingGuard, type ReceivingGuard, requireReceiver } from "./rules";
+import { atCapacity, type Candidate, receivingGuard, type ReceivingGuard, requireReceiver } from "./rules";
 import { DISCUSS, type KindSpec, LIFECYCLE, type Party, type Transition } from "./lifecycle";
 
 /**
@@ -36,6 +36,8 @@ export interface OpenFacts {
   recipient: (Candidate & { name: string }) | null;
   /** The organization refuses requests to AWAY users. */
   requireAvailableRecipient: boolean;
+  /** With enforceCapacity, the organization's defaultMaxOpenChats (the recipient's open chats and limit are on `recipient`); null: not enforced. */
+  capacityDefault: number | null;
   /** The chat's pending request of the kind being opened. */
   pending: { id: string; expiresAt: Date } | null;
   /** The deadline the organization gives this kind (its setting, or the default). */
@@ -117,7 +119,7 @@ function openPlan(
     ask,
     now,
     timeoutSeconds: on.timeoutSeconds,
-    guards: { chatOwnerId: on.chatOwnerId, recipient: receivingGuard(ask.recipientType, viewer.id, on.awayRefused) },
+    guards: { chatOwnerId: on.chatOwnerId, recipient: receivingGuard(ask.recipientType, viewer.id, on.awayRefused, kind.onAccept === "moveChat") },
     // The recipient is told, in words that name only the sender.
     told: tell(LIFECYCLE.open, kind, { senderName: viewer.name, recipientName: null }, viewer, null),
   };
@@ -133,7 +135,9 @@ export function decideOpen(viewer: Viewer & { name: string }, kind: KindSpec, as
   const { chat } = facts;
   requireAssignable(viewer, chat);
   const receiving = { type: ask.recipientType, ownerId: chat.ownerId, senderId: viewer.id };
-  requireReceiver(facts.recipient, { as: "recipient", ...receiving, awayRefused: facts.requireAvailableRecipient }, "recipientId");
+  // Capacity is weighed for a handover (a discussion hands nothing over), when the organization enforces it.
+  const capacityDefault = kind.onAccept === "moveChat" ? facts.capacityDefault : null;
+  requireReceiver(facts.recipient, { as: "recipient", ...receiving, awayRefused: facts.requireAvailableRecipient, capacityDefault }, "recipientId");
   // A fallback's availability is weighed when its turn comes (it may be back by then).
   for (const id of ask.fallbackIds) {
     requireReceiver(facts.fallbacks.get(id) ?? null, { as: "fallback", ...receiving, awayRefused: false }, "fallbackRecipientIds", { id });
@@ -158,6 +162,17 @@ export function requireAssignable(viewer: Viewer, chat: { organizationId: string
   if (!chat || chat.organizationId !== viewer.organizationId) throw notFound("Chat session");
   if (chat.status === ChatStatus.CLOSED) throw new BatonError(ErrorCode.CHAT_CLOSED, "The chat session is closed");
   requireAccess(viewer, "chat.assign", chat);
+}
+
+/**
+ * Accepting a handover with capacity enforced (`capacityDefault` not null): one more chat must
+ * stay within the recipient's limit, else RECIPIENT_AT_CAPACITY. The rule is rules.ts `atCapacity`.
+ */
+export function requireRoom(c: { openChats: number; maxOpenChats: number | null; capacityDefault: number | null }): void {
+  const full = c.capacityDefault === null ? null : atCapacity(c.openChats, c.maxOpenChats, c.capacityDefault);
+  if (full) {
+    throw new BatonError(ErrorCode.RECIPIENT_AT_CAPACITY, `You already hold ${full.open} of ${full.limit} open chats`, { openChats: full.open, limit: full.limit });
+  }
 }
 
 /** What an action on a request decides on: the request as read (null: none of the organization's). */

@@ -31,7 +31,7 @@ import { optionalText, requireId, requireReason } from "../validation";
 import { type Action, ASSIGN, DISCUSS, DISCUSSION_END, KINDS, type KindSpec, LIFECYCLE, type Transition } from "./lifecycle";
 import { type Answer, owedBy } from "./answer";
 import { HOP_GUARD } from "./rules";
-import { alreadyPending, assumeOpen, decideAct, decideHop, decideOpen, type HopCause, type HopPlan, openAsk, type OpenPlan, requestExpired, tell, tellKnowing, timeoutFor } from "./decide";
+import { alreadyPending, assumeOpen, decideAct, requireRoom, decideHop, decideOpen, type HopCause, type HopPlan, openAsk, type OpenPlan, requestExpired, tell, tellKnowing, timeoutFor } from "./decide";
 
 export interface OpenRequestInput {
   chatSessionId: string;
@@ -246,6 +246,7 @@ export class HandoverEngine {
         ...scope,
         kinds: [ASSIGN.name],
         quietChat: action === "accept",
+        capacityUnenforced: action === "accept",
         // A rejection inside a fallback chain may move it on: that takes the transaction below.
         unchained: action === "reject",
       };
@@ -275,8 +276,12 @@ export class HandoverEngine {
           if (!found) return null; // decideAct has refused a request that is not there
           // A time-out or a rejection may make the chain's next hop: its chat is locked first (the lock order of every writer).
           const hops = decision.do === "expire" || action !== "accept";
-          const state: RequestState | null = found.chainable && hops ? await this.relockChat(tx, found) : found;
+          // Accepting a handover: the chat, then the recipient's row, so that their chats are counted
+          // with nothing else handing them one meanwhile (capacity, when the organization enforces it).
+          const handover = decision.do === "settle" && action === "accept" && KINDS[found.request.kind].onAccept === "moveChat";
+          const state: RequestState | null = (found.chainable && hops) || handover ? await this.relockChat(tx, found) : found;
           if (!state) return null; // the chat changed hands or the request settled: decide again
+          if (handover) requireRoom(await this.repo.lockCapacity(tx.sql, state.request.recipientId));
           if (decision.do === "expire") {
             const [expired] = await this.settleAndHop(tx, [state], LIFECYCLE.timeOut, null, null, now, "timeout");
             if (!expired) return null; // someone settled it meanwhile: decide again

@@ -8,6 +8,9 @@ export interface Candidate {
   role: UserRole;
   active: boolean;
   availability: Availability;
+  /** Capacity (issue #24), where it is weighed: the chats they own that are OPEN, and their own limit (null: the organization's). */
+  openChats?: number;
+  maxOpenChats?: number | null;
 }
 
 /** The part a person would take: each words its refusals its own way, and checks what applies to it. */
@@ -23,9 +26,11 @@ export interface Receiving {
   senderId: string | null;
   /** The organization sends requests to available users only (requireAvailableRecipient). */
   awayRefused: boolean;
+  /** With enforceCapacity: the organization's defaultMaxOpenChats, and someone at their limit is refused; absent or null: capacity is not weighed. */
+  capacityDefault?: number | null;
 }
 
-export type ReceiveProblemCode = "NO_SUCH_USER" | "INACTIVE" | "OWNER" | "SELF" | "NOT_MANAGER" | "NOT_USER" | "AWAY";
+export type ReceiveProblemCode = "NO_SUCH_USER" | "INACTIVE" | "OWNER" | "SELF" | "NOT_MANAGER" | "NOT_USER" | "AWAY" | "FULL";
 
 export interface ReceiveProblem {
   code: ReceiveProblemCode;
@@ -50,10 +55,12 @@ export interface ReceivingGuard {
   /** Who may not receive besides the chat's owner (the sender). */
   notIds: readonly string[];
   awayRefused: boolean | "setting";
+  /** Capacity is weighed (the request would hand the chat over), as the organization's enforceCapacity stands at the write. */
+  capacity: boolean;
 }
 
-export function receivingGuard(type: RecipientType, senderId: string, awayRefused: boolean | "setting"): ReceivingGuard {
-  return { roles: RECEIVING_ROLES[type], notIds: [senderId], awayRefused };
+export function receivingGuard(type: RecipientType, senderId: string, awayRefused: boolean | "setting", capacity: boolean): ReceivingGuard {
+  return { roles: RECEIVING_ROLES[type], notIds: [senderId], awayRefused, capacity };
 }
 
 /**
@@ -92,7 +99,21 @@ export function receiveProblem(candidate: Candidate | null, r: Receiving): Recei
   if (r.awayRefused && candidate.availability === Availability.AWAY) {
     return { code: "AWAY", message: `${who} is away, and this organization sends requests to available users only` };
   }
+  if (r.capacityDefault != null && candidate.openChats !== undefined) {
+    const full = atCapacity(candidate.openChats, candidate.maxOpenChats ?? null, r.capacityDefault);
+    if (full) return { code: "FULL", message: `${who} already holds ${full.open} of ${full.limit} open chats` };
+  }
   return null;
+}
+
+/**
+ * Capacity (issue #24): one more chat would put someone over their limit (their own, else the
+ * organization's default; 0: no limit). The guards that carry it into SQL: `capacityWhere`
+ * (handover.repository.ts); an accept checks it under the recipient's row lock.
+ */
+export function atCapacity(open: number, own: number | null, organizationDefault: number): { open: number; limit: number } | null {
+  const limit = own ?? organizationDefault;
+  return limit > 0 && open >= limit ? { open, limit } : null;
 }
 
 /** The candidate, if they can receive; else the domain error `receiveError` makes of the problem, on `field`. */
@@ -104,5 +125,6 @@ export function requireReceiver<T extends Candidate>(candidate: T | null, r: Rec
 
 /** A problem as the domain error its caller answers with: AWAY is RECIPIENT_UNAVAILABLE, the rest INVALID_RECIPIENT. */
 export function receiveError(problem: ReceiveProblem, field: string, details: Record<string, unknown> = {}): BatonError {
-  return new BatonError(problem.code === "AWAY" ? ErrorCode.RECIPIENT_UNAVAILABLE : ErrorCode.INVALID_RECIPIENT, problem.message, { field, ...details });
+  const code = problem.code === "AWAY" ? ErrorCode.RECIPIENT_UNAVAILABLE : problem.code === "FULL" ? ErrorCode.RECIPIENT_AT_CAPACITY : ErrorCode.INVALID_RECIPIENT;
+  return new BatonError(code, problem.message, { field, ...details });
 }

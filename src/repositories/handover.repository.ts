@@ -32,7 +32,9 @@ export interface RequestState {
 /** What opening a request on a chat reads: the chat, the named recipient, the chat's pending request, the deadline setting. */
 export interface OpeningState {
   chat: ChatSession;
-  recipient: { id: string; name: string; role: UserRole; active: boolean; availability: Availability } | null;
+  recipient: { id: string; name: string; role: UserRole; active: boolean; availability: Availability; openChats: number; maxOpenChats: number | null } | null;
+  /** With enforceCapacity, the organization's defaultMaxOpenChats; null: capacity is not enforced. */
+  capacityDefault: number | null;
   /** The recipient's whole row (for the answer), when they exist in the organization. */
   recipientUser: User | null;
   /** The organization refuses requests to AWAY users. */
@@ -75,6 +77,12 @@ export interface SettleTarget {
   quietChat?: boolean;
   /** Only requests outside any fallback chain (no fallbacks left, not a hop): their settling makes no hop. */
   unchained?: boolean;
+  /**
+   * Only if the organization does not enforce capacity, when the chat moves: an accept under
+   * enforced capacity takes the transaction, where the recipient's row is locked and their chats
+   * counted first (two accepts of the last free slot: one wins).
+   */
+  capacityUnenforced?: boolean;
 }
 
 export interface SettleWrite {
@@ -127,7 +135,7 @@ export interface OpenWrite {
     /** The chat must be OPEN and, when set, still owned by this user. */
     chatOwnerId: string | null;
     /** The recipient: one of these roles, active, not the chat's owner, none of `notIds`, and not AWAY if refused ("setting": as the organization's setting stands). */
-    recipient: { roles: readonly string[]; notIds: readonly string[]; awayRefused: boolean | "setting" };
+    recipient: { roles: readonly string[]; notIds: readonly string[]; awayRefused: boolean | "setting"; capacity: boolean };
   };
   notifications: ReadonlyArray<Omit<PartyNotification, "requestId">>;
   eventType: string;
@@ -212,7 +220,10 @@ const FIND_OPENING: Statement = {
   text: `SELECT to_json(c) AS chat, to_json(u) AS recipient_row, u.id AS recipient_id, u.name AS recipient_name, u.role AS recipient_role, u.active AS recipient_active,
               p.id AS pending_id, p.expires_at AS pending_expires_at,
               s.assign_request_timeout_seconds AS assign_timeout, s.discuss_request_timeout_seconds AS discuss_timeout,
-              u.availability AS recipient_availability, coalesce(s.require_available_recipient, false) AS require_available
+              u.availability AS recipient_availability, coalesce(s.require_available_recipient, false) AS require_available,
+              u.max_open_chats AS recipient_max_open_chats,
+              (SELECT count(*)::int FROM chat_sessions o WHERE o.owner_id = u.id AND o.status = 'OPEN') AS recipient_open_chats,
+              CASE WHEN s.enforce_capacity THEN s.default_max_open_chats END AS capacity_default
          FROM chat_sessions c
          LEFT JOIN users u ON u.id = $2 AND u.organization_id = c.organization_id
          LEFT JOIN assignment_requests p ON p.chat_session_id = c.id AND p.status = '${RequestStatus.PENDING}' AND p.kind = $4
@@ -227,10 +238,31 @@ const FIND_OPENING: Statement = {
  * refuses AWAY recipients. Each argument is the SQL that gives it in that statement. Opening a
  * request and suggesting its recipient (suggestion.repository.ts) select by it.
  */
-export function receivingWhere(p: { organizationId: string; roles: string; notIds: string; ownerId: string; awayRefused: string; requireAvailable: string }): string {
+export function receivingWhere(p: {
+  organizationId: string;
+  roles: string;
+  notIds: string;
+  ownerId: string;
+  awayRefused: string;
+  requireAvailable: string;
+  /** SQL: whether capacity is weighed here (a handover, not a discussion); the organization's enforceCapacity decides the rest. */
+  capacity: string;
+}): string {
   return `u.organization_id = ${p.organizationId} AND u.active AND u.role = ANY(${p.roles}::text[])
             AND u.id IS DISTINCT FROM ${p.ownerId} AND u.id <> ALL(${p.notIds}::uuid[])
-            AND (u.availability <> 'AWAY' OR NOT CASE ${p.awayRefused}::text WHEN 'setting' THEN ${p.requireAvailable} ELSE ${p.awayRefused}::boolean END)`;
+            AND (u.availability <> 'AWAY' OR NOT CASE ${p.awayRefused}::text WHEN 'setting' THEN ${p.requireAvailable} ELSE ${p.awayRefused}::boolean END)
+            AND (NOT ${p.capacity} OR ${capacityWhere("u", p.organizationId)})`;
+}
+
+/**
+ * Capacity (src/engine/rules.ts atCapacity) as SQL over a user row `u`: the organization does not
+ * enforce it, or one more chat stays within their limit (their own, else the default; 0: none).
+ */
+export function capacityWhere(u: string, organizationId: string): string {
+  return `(SELECT NOT s.enforce_capacity OR coalesce(${u}.max_open_chats, s.default_max_open_chats) = 0
+                  OR (SELECT count(*) FROM chat_sessions o WHERE o.owner_id = ${u}.id AND o.status = 'OPEN') < coalesce(${u}.max_open_chats, s.default_max_open_chats)
+             FROM (SELECT 1) one LEFT JOIN assign_discuss_settings s0 ON s0.organization_id = ${organizationId}
+             CROSS JOIN LATERAL (SELECT coalesce(s0.enforce_capacity, false) AS enforce_capacity, coalesce(s0.default_max_open_chats, 0) AS default_max_open_chats) s)`;
 }
 
 /** See `HandoverRepository.open`. */
@@ -261,6 +293,7 @@ const OPEN: Statement = {
             ownerId: "chat.owner_id",
             awayRefused: "$21",
             requireAvailable: "(SELECT require_available FROM settings)",
+            capacity: "$28::boolean",
           })}
           FOR SHARE OF u),
        -- The reply window as it stands, and the deadline it may cap (migrations/1764260000000-ReplyWindow.ts).
@@ -339,6 +372,7 @@ const SETTLE: Statement = {
                                           WHERE o.chat_session_id = r.chat_session_id AND o.status = '${RequestStatus.PENDING}' AND o.id <> r.id)
                          AND NOT EXISTS (SELECT 1 FROM discussions d WHERE d.chat_session_id = r.chat_session_id AND d.status = 'ACTIVE'))
             AND (NOT $19 OR (cardinality(r.fallback_recipient_ids) = 0 AND r.hop = 1))
+            AND (NOT ($7 AND $24) OR NOT coalesce((SELECT x.enforce_capacity FROM assign_discuss_settings x WHERE x.organization_id = r.organization_id), false))
             AND CASE $6::text WHEN 'beforeDeadline' THEN r.expires_at > $4 WHEN 'pastDeadline' THEN r.expires_at <= $4 ELSE true END
             AND (NOT $7 OR EXISTS (SELECT 1 FROM chat))
          RETURNING r.*),
@@ -428,6 +462,19 @@ const LOCK_RECIPIENTS: Statement = {
   text: `SELECT id, active AND (availability <> 'AWAY' OR NOT $2) AS able FROM users WHERE id = ANY($1::uuid[]) ORDER BY id FOR SHARE`,
 };
 
+const LOCK_CAPACITY: Statement = {
+  name: "handover.lockCapacity",
+  text: `SELECT u.max_open_chats, (SELECT CASE WHEN s.enforce_capacity THEN s.default_max_open_chats END
+                                  FROM assign_discuss_settings s WHERE s.organization_id = u.organization_id) AS capacity_default
+           FROM users u WHERE u.id = $1 FOR NO KEY UPDATE OF u`,
+};
+
+/** A user's open chats, counted in a statement of its own (after their row was locked: it sees what committed meanwhile). */
+const OPEN_CHATS_OF: Statement = {
+  name: "handover.openChatsOf",
+  text: `SELECT count(*)::int AS n FROM chat_sessions WHERE owner_id = $1 AND status = 'OPEN'`,
+};
+
 const USERS_BY_IDS: Statement = {
   name: "handover.usersByIds",
   text: `SELECT id, name, role, active, availability FROM users WHERE id = ANY($1::uuid[]) AND organization_id = $2`,
@@ -459,6 +506,8 @@ const PLAN_HOPS: Statement = {
              JOIN users u ON u.id = f.id AND u.organization_id = r.organization_id
             WHERE u.active AND (u.availability <> 'AWAY' OR NOT $5) AND u.id <> c.owner_id AND u.id <> r.sender_id
               AND u.role = ANY(CASE r.recipient_type WHEN '${RecipientType.USER}' THEN $3::text[] ELSE $4::text[] END)
+              -- A hop skips someone at capacity (when the organization enforces it).
+              AND ${capacityWhere("u", "r.organization_id")}
             ORDER BY f.pos LIMIT 1) nxt ON true
          LEFT JOIN LATERAL (
            SELECT json_agg(json_build_object('id', m.id, 'name', m.name) ORDER BY m.pending, m.last_at NULLS FIRST, m.id) AS list
@@ -467,7 +516,7 @@ const PLAN_HOPS: Statement = {
                           (SELECT max(p.created_at) FROM assignment_requests p WHERE p.recipient_id = u.id) AS last_at
                      FROM users u
                     WHERE u.organization_id = r.organization_id AND u.active AND u.role = ANY($4::text[]) AND (u.availability <> 'AWAY' OR NOT $5)
-                      AND u.id <> c.owner_id AND u.id <> r.sender_id AND u.id <> ALL (tried.ids)
+                      AND u.id <> c.owner_id AND u.id <> r.sender_id AND u.id <> ALL (tried.ids) AND ${capacityWhere("u", "r.organization_id")}
                       -- Inside, not in ON: a one-time filter, so the ranking runs only for chains that need it.
                       AND nxt.id IS NULL AND $2 = 'timeout' AND s.fallback_to_managers AND NOT r.last_resort) m
          ) mgr ON true
@@ -622,6 +671,9 @@ export class HandoverRepository {
         pending_expires_at: Date;
         recipient_availability: Availability;
         require_available: boolean;
+        recipient_max_open_chats: number | null;
+        recipient_open_chats: number;
+        capacity_default: number | null;
         assign_timeout: number | null;
         discuss_timeout: number | null;
       }>(FIND_OPENING, [chatId, recipientId, organizationId, kind]);
@@ -629,8 +681,17 @@ export class HandoverRepository {
     return {
       chat: fromJson(ChatSession, row.chat),
       recipient: row.recipient_id
-        ? { id: row.recipient_id, name: row.recipient_name, role: row.recipient_role, active: row.recipient_active, availability: row.recipient_availability }
+        ? {
+            id: row.recipient_id,
+            name: row.recipient_name,
+            role: row.recipient_role,
+            active: row.recipient_active,
+            availability: row.recipient_availability,
+            openChats: row.recipient_open_chats,
+            maxOpenChats: row.recipient_max_open_chats,
+          }
         : null,
+      capacityDefault: row.capacity_default,
       recipientUser: row.recipient_row ? fromJson(User, row.recipient_row) : null,
       requireAvailableRecipient: row.require_available,
       pending: row.pending_id ? { id: row.pending_id, expiresAt: row.pending_expires_at } : null,
@@ -682,6 +743,7 @@ export class HandoverRepository {
       w.guards.recipient.roles,
       w.guards.recipient.notIds,
       ...recordColumns(w.record),
+      w.guards.recipient.capacity,
     ]);
     const row = rows[0];
     if (!row) return null;
@@ -758,6 +820,7 @@ export class HandoverRepository {
       w.target.quietChat ?? false,
       w.target.unchained ?? false,
       ...recordColumns(w.record),
+      w.target.capacityUnenforced ?? false,
     ]);
     return rows.map((row) => ({
       request: fromJson(AssignmentRequest, row.request),
@@ -796,8 +859,19 @@ export class HandoverRepository {
     return new Set(rows.filter((r) => r.able).map((r) => r.id));
   }
 
+  /**
+   * A recipient about to be handed a chat, in the caller's transaction: their row locked (two
+   * accepts by the same person queue here), then their open chats counted, and the capacity that
+   * applies (`capacityDefault` null: the organization does not enforce it).
+   */
+  async lockCapacity(sql: Sql, userId: string): Promise<{ openChats: number; maxOpenChats: number | null; capacityDefault: number | null }> {
+    const [locked] = await sql.rows<{ max_open_chats: number | null; capacity_default: number | null }>(LOCK_CAPACITY, [userId]);
+    const [count] = await sql.rows<{ n: number }>(OPEN_CHATS_OF, [userId]);
+    return { openChats: count?.n ?? 0, maxOpenChats: locked?.max_open_chats ?? null, capacityDefault: locked?.capacity_default ?? null };
+  }
+
   /** Users of the organization by id, with what naming them as recipients needs. */
-  async usersByIds(sql: Sql, organizationId: string, ids: string[]): Promise<Map<string, NonNullable<OpeningState["recipient"]>>> {
+  async usersByIds(sql: Sql, organizationId: string, ids: string[]): Promise<Map<string, Omit<NonNullable<OpeningState["recipient"]>, "openChats" | "maxOpenChats">>> {
     if (ids.length === 0) return new Map();
     const rows = await sql.rows<{ id: string; name: string; role: UserRole; active: boolean; availability: Availability }>(USERS_BY_IDS, [ids, organizationId]);
     return new Map(rows.map((r) => [r.id, r]));

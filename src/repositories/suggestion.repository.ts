@@ -11,17 +11,18 @@ import type { Availability } from "../modules/users/user.entity";
  * organization (or the guard, `$5`) refuses AWAY recipients: `receivingWhere`, as opening a request
  * applies it. Both statements below select by it.
  */
-const RECEIVING = receivingWhere({
+const receiving = (capacity: string) => receivingWhere({
   organizationId: "$1",
   roles: "$3",
   notIds: "$4",
   ownerId: "(SELECT c.owner_id FROM chat_sessions c WHERE c.id = $2 AND c.organization_id = $1)",
   awayRefused: "$5",
   requireAvailable: "coalesce((SELECT s.require_available_recipient FROM assign_discuss_settings s WHERE s.organization_id = $1), false)",
+  capacity,
 });
 
 /** The receivers' ids: presence is asked about them next. */
-const RECEIVERS: Statement = { name: "suggestions.receivers", text: `SELECT u.id FROM users u WHERE ${RECEIVING}` };
+const RECEIVERS: Statement = { name: "suggestions.receivers", text: `SELECT u.id FROM users u WHERE ${receiving("$6::boolean")}` };
 
 /**
  * The ranking, written once (README, "Who should take it"): each receiver's facts (open chats,
@@ -39,7 +40,7 @@ const RANKED: Statement = {
                   coalesce(u.max_open_chats, (SELECT s.default_max_open_chats FROM assign_discuss_settings s WHERE s.organization_id = $1), 0) AS lim,
                   o.id IS NOT NULL AS online
              FROM users u LEFT JOIN (SELECT DISTINCT x AS id FROM unnest($6::uuid[]) x) o ON o.id = u.id
-            WHERE ${RECEIVING}),
+            WHERE ${receiving("$13::boolean")}),
          open AS (SELECT owner_id AS id, count(*)::int AS n FROM chat_sessions
                    WHERE organization_id = $1 AND status = 'OPEN' GROUP BY owner_id),
          pending AS (SELECT recipient_id AS id, count(*)::int AS n FROM assignment_requests
@@ -77,6 +78,7 @@ export interface ReceiverGuard {
   roles: readonly string[];
   notIds: readonly string[];
   awayRefused: boolean | "setting";
+  capacity: boolean;
 }
 
 /** A receiver as ranked (src/engine/suggest.ts composes the reasons from these facts). */
@@ -100,7 +102,7 @@ export class SuggestionRepository {
 
   /** The ids of who may receive the chat now (the guard), in the organization. */
   async receivers(organizationId: string, chatId: string, guard: ReceiverGuard): Promise<string[]> {
-    const rows = await this.db.rows<{ id: string }>(RECEIVERS, [organizationId, chatId, guard.roles, guard.notIds, String(guard.awayRefused)]);
+    const rows = await this.db.rows<{ id: string }>(RECEIVERS, [organizationId, chatId, guard.roles, guard.notIds, String(guard.awayRefused), guard.capacity]);
     return rows.map((r) => r.id);
   }
 
@@ -147,6 +149,7 @@ export class SuggestionRepository {
       q.weights,
       q.senderId,
       q.freeFirst,
+      q.guard.capacity,
     ]);
     return rows.map((r) => ({
       id: r.id,

@@ -67,6 +67,7 @@ function facts(c: Case): OpenFacts {
     chat: { id: CHAT, organizationId: ORG, ownerId: OWNER, status: c.status },
     recipient: c.recipient,
     requireAvailableRecipient: c.awayRefused,
+    capacityDefault: null,
     pending: c.pending === "none" ? null : { id: id(20), expiresAt: new Date(NOW.getTime() + (c.pending === "live" ? 60_000 : -1)) },
     timeoutSeconds: 90,
     fallbacks: new Map(),

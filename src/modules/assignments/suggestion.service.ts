@@ -43,7 +43,7 @@ export class SuggestionService {
     if (!Number.isInteger(args.first) || args.first < 1 || args.first > MAX_SUGGESTIONS) throw badInput(`first must be between 1 and ${MAX_SUGGESTIONS}`, "first");
     const now = new Date();
     const organizationId = viewer.organizationId;
-    const guard = receivingGuard(args.recipientType, viewer.id, "setting");
+    const guard = receivingGuard(args.recipientType, viewer.id, "setting", args.kind === RequestKind.ASSIGN);
     // The chat (whether the answer is given at all), its window's length and who may receive it, at once.
     const [chat, settings, ids] = await Promise.all([
       this.chats.findById(organizationId, chatId),

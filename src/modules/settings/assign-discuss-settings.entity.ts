@@ -39,6 +39,10 @@ export class AssignDiscussSettings {
   @Column("integer", { name: "default_max_open_chats" })
   defaultMaxOpenChats: number;
 
+  /** Nobody is handed a chat beyond their capacity (RECIPIENT_AT_CAPACITY); off, capacity only ranks suggestions. */
+  @Column("boolean", { name: "enforce_capacity" })
+  enforceCapacity: boolean;
+
   /** WhatsApp's reply window (issue #24): free text only this long after the customer's last message; 0: the channel has none. */
   @Column("integer", { name: "reply_window_hours" })
   replyWindowHours: number;

@@ -31,6 +31,9 @@ export class AssignDiscussSettingsObject {
   @Field(() => Int, { description: "Capacity: the open chats a user may hold unless their own maxOpenChats says otherwise (0, the default: no limit). Ranks suggestedRecipients." })
   defaultMaxOpenChats: number;
 
+  @Field({ description: "Capacity enforced: a request to, an accept by, or a hop or bulk move to someone at their capacity is RECIPIENT_AT_CAPACITY (default false: capacity only ranks suggestions)." })
+  enforceCapacity: boolean;
+
   @Field(() => Int, { description: "WhatsApp's reply window: free text is allowed this many hours after the customer's last message (24; 0: the channel has no window; at most 168)." })
   replyWindowHours: number;
 

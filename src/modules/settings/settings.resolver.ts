@@ -20,6 +20,9 @@ export class AssignDiscussSettingsInput {
   @Field(() => Boolean, { nullable: true })
   requireAvailableRecipient?: boolean | null;
 
+  @Field(() => Boolean, { nullable: true })
+  enforceCapacity?: boolean | null;
+
   @Field(() => Int, { nullable: true, description: "0..168; 0: the channel has no reply window." })
   replyWindowHours?: number | null;
 

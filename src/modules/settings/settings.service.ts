@@ -22,6 +22,7 @@ export interface SettingsPatch {
   fallbackToManagers?: boolean | null;
   requireAvailableRecipient?: boolean | null;
   defaultMaxOpenChats?: number | null;
+  enforceCapacity?: boolean | null;
   replyWindowHours?: number | null;
   capDeadlineAtReplyWindow?: boolean | null;
   timeZone?: string | null;
@@ -96,6 +97,7 @@ export class SettingsService {
         fallbackToManagers: false,
         requireAvailableRecipient: false,
         defaultMaxOpenChats: 0,
+        enforceCapacity: false,
         replyWindowHours: DEFAULT_REPLY_WINDOW_HOURS,
         capDeadlineAtReplyWindow: true,
         timeZone: "UTC",
@@ -128,6 +130,7 @@ export class SettingsService {
         fallbackToManagers: patch.fallbackToManagers ?? current.fallbackToManagers,
         requireAvailableRecipient: patch.requireAvailableRecipient ?? current.requireAvailableRecipient,
         defaultMaxOpenChats: defaultMax ?? current.defaultMaxOpenChats,
+        enforceCapacity: patch.enforceCapacity ?? current.enforceCapacity,
         replyWindowHours: windowHours ?? current.replyWindowHours,
         capDeadlineAtReplyWindow: patch.capDeadlineAtReplyWindow ?? current.capDeadlineAtReplyWindow,
         timeZone: zone ?? current.timeZone,
