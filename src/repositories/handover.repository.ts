@@ -259,10 +259,12 @@ export function receivingWhere(p: {
  * enforce it, or one more chat stays within their limit (their own, else the default; 0: none).
  */
 export function capacityWhere(u: string, organizationId: string): string {
-  return `(SELECT NOT s.enforce_capacity OR coalesce(${u}.max_open_chats, s.default_max_open_chats) = 0
-                  OR (SELECT count(*) FROM chat_sessions o WHERE o.owner_id = ${u}.id AND o.status = 'OPEN') < coalesce(${u}.max_open_chats, s.default_max_open_chats)
-             FROM (SELECT 1) one LEFT JOIN assign_discuss_settings s0 ON s0.organization_id = ${organizationId}
-             CROSS JOIN LATERAL (SELECT coalesce(s0.enforce_capacity, false) AS enforce_capacity, coalesce(s0.default_max_open_chats, 0) AS default_max_open_chats) s)`;
+  // The settings as uncorrelated subqueries where the organization is a parameter: read once per
+  // statement, not once per user (a suggestion weighs thousands).
+  const setting = (column: string) => `(SELECT s.${column} FROM assign_discuss_settings s WHERE s.organization_id = ${organizationId})`;
+  const limit = `coalesce(${u}.max_open_chats, ${setting("default_max_open_chats")}, 0)`;
+  return `(NOT coalesce(${setting("enforce_capacity")}, false) OR ${limit} = 0
+             OR (SELECT count(*) FROM chat_sessions o WHERE o.owner_id = ${u}.id AND o.status = 'OPEN') < ${limit})`;
 }
 
 /** See `HandoverRepository.open`. */
