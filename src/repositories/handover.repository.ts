@@ -215,6 +215,9 @@ const LOCK_PENDING_FOR_RECIPIENT: Statement = {
           ORDER BY r.chat_session_id FOR NO KEY UPDATE OF r`,
 };
 
+/** Capacity's count (issue #24): the chats a user (SQL `user`, an id) owns that are OPEN. */
+export const openChatsOf = (user: string): string => `(SELECT count(*)::int FROM chat_sessions o WHERE o.owner_id = ${user} AND o.status = 'OPEN')`;
+
 const FIND_OPENING: Statement = {
   name: "handover.findOpening",
   text: `SELECT to_json(c) AS chat, to_json(u) AS recipient_row, u.id AS recipient_id, u.name AS recipient_name, u.role AS recipient_role, u.active AS recipient_active,
@@ -222,7 +225,7 @@ const FIND_OPENING: Statement = {
               s.assign_request_timeout_seconds AS assign_timeout, s.discuss_request_timeout_seconds AS discuss_timeout,
               u.availability AS recipient_availability, coalesce(s.require_available_recipient, false) AS require_available,
               u.max_open_chats AS recipient_max_open_chats,
-              (SELECT count(*)::int FROM chat_sessions o WHERE o.owner_id = u.id AND o.status = 'OPEN') AS recipient_open_chats,
+              ${openChatsOf("u.id")} AS recipient_open_chats,
               CASE WHEN s.enforce_capacity THEN s.default_max_open_chats END AS capacity_default
          FROM chat_sessions c
          LEFT JOIN users u ON u.id = $2 AND u.organization_id = c.organization_id
@@ -264,7 +267,7 @@ export function capacityWhere(u: string, organizationId: string): string {
   const setting = (column: string) => `(SELECT s.${column} FROM assign_discuss_settings s WHERE s.organization_id = ${organizationId})`;
   const limit = `coalesce(${u}.max_open_chats, ${setting("default_max_open_chats")}, 0)`;
   return `(NOT coalesce(${setting("enforce_capacity")}, false) OR ${limit} = 0
-             OR (SELECT count(*) FROM chat_sessions o WHERE o.owner_id = ${u}.id AND o.status = 'OPEN') < ${limit})`;
+             OR ${openChatsOf(`${u}.id`)} < ${limit})`;
 }
 
 /** See `HandoverRepository.open`. */
@@ -474,7 +477,7 @@ const LOCK_CAPACITY: Statement = {
 /** A user's open chats, counted in a statement of its own (after their row was locked: it sees what committed meanwhile). */
 const OPEN_CHATS_OF: Statement = {
   name: "handover.openChatsOf",
-  text: `SELECT count(*)::int AS n FROM chat_sessions WHERE owner_id = $1 AND status = 'OPEN'`,
+  text: `SELECT ${openChatsOf("$1::uuid")} AS n`,
 };
 
 const USERS_BY_IDS: Statement = {
