@@ -12,6 +12,10 @@ export enum ErrorCode {
   /** The recipient is AWAY and the organization requires available recipients. */
   RECIPIENT_UNAVAILABLE = "RECIPIENT_UNAVAILABLE",
   RECIPIENT_AT_CAPACITY = "RECIPIENT_AT_CAPACITY",
+  /** Loops: the chat would go straight back to who handed it to its owner (within pingPongMinutes). */
+  HANDOVER_LOOP = "HANDOVER_LOOP",
+  /** Loops: the chat was moved maxHandoversPerChatPerDay times in the last 24 h. */
+  HANDOVER_LIMIT_REACHED = "HANDOVER_LIMIT_REACHED",
   /** The discussion has ended: nothing more can be written in it, and it cannot end twice. */
   DISCUSSION_ENDED = "DISCUSSION_ENDED",
   QUERY_TOO_COMPLEX = "QUERY_TOO_COMPLEX",

@@ -22,6 +22,7 @@ import { Capacity1764250000000 } from "../../migrations/1764250000000-Capacity";
 import { ReplyWindow1764260000000 } from "../../migrations/1764260000000-ReplyWindow";
 import { ReplyWindowBi1764270000000 } from "../../migrations/1764270000000-ReplyWindowBi";
 import { EnforceCapacity1764280000000 } from "../../migrations/1764280000000-EnforceCapacity";
+import { HandoverLoops1764290000000 } from "../../migrations/1764290000000-HandoverLoops";
 
 /** Listed explicitly (no glob): the same list works compiled, in vitest and in the CLI. */
 export const migrations = [
@@ -49,4 +50,5 @@ export const migrations = [
   ReplyWindow1764260000000,
   ReplyWindowBi1764270000000,
   EnforceCapacity1764280000000,
+  HandoverLoops1764290000000,
 ];

@@ -7,7 +7,7 @@ import type { NotificationType } from "../modules/notifications/notification.ent
 import { DEFAULT_TIMEOUT_SECONDS } from "../modules/settings/assign-discuss-settings.entity";
 import { can, chatScope, requireAccess, type Viewer } from "../policy/access";
 import { requireId } from "../validation";
-import { atCapacity, type Candidate, receivingGuard, type ReceivingGuard, requireReceiver } from "./rules";
+import { atCapacity, type Candidate, type ChatMoves, type LoopSettings, loopError, loopProblem, receivingGuard, type ReceivingGuard, requireReceiver } from "./rules";
 import { DISCUSS, type KindSpec, LIFECYCLE, type Party, type Transition } from "./lifecycle";
 
 /**
@@ -28,6 +28,8 @@ export interface OpenAsk {
   note: string | null;
   /** ASSIGN only: who to try next, in order, if the recipient lets the request time out. */
   fallbackIds: string[];
+  /** ASSIGN only: a manager hands the chat over against the loop rule (recorded on the tracking record). */
+  override: boolean;
 }
 
 /** What opening a request decides on, as read (see HandoverRepository.findOpening). */
@@ -44,6 +46,9 @@ export interface OpenFacts {
   timeoutSeconds: number;
   /** The fallbacks named, as found in the organization (absent: no such user). */
   fallbacks: ReadonlyMap<string, Candidate>;
+  /** The loop rule's facts of the chat and the organization's loop settings. */
+  moves: ChatMoves;
+  loop: LoopSettings;
 }
 
 /** The ids a new request takes (drawn by the caller, so that a decision stays a function). */
@@ -73,22 +78,44 @@ export interface OpenPlan {
     /** The chat must be OPEN and, when set, still owned by this user. */
     chatOwnerId: string | null;
     recipient: ReceivingGuard;
+    /**
+     * The loop rule (a handover, not a discussion): "enforce", the write applies nothing if it
+     * refuses; "override", the write goes ahead and records the rule it broke; "off".
+     */
+    loop: LoopGuard;
   };
   told: Told[];
 }
+
+export type LoopGuard = "enforce" | "override" | "off";
 
 export type OpenDecision = { do: "open"; plan: OpenPlan } | { do: "expire"; pendingId: string };
 
 /** Checks the form of an open's input (ids, note, fallbacks); throws BAD_USER_INPUT. */
 export function openAsk(
   kind: KindSpec,
-  input: { chatSessionId: string; recipientId: string; recipientType: RecipientType; note?: string | null; fallbackRecipientIds?: readonly string[] | null },
+  input: {
+    chatSessionId: string;
+    recipientId: string;
+    recipientType: RecipientType;
+    note?: string | null;
+    fallbackRecipientIds?: readonly string[] | null;
+    override?: boolean | null;
+  },
   note: string | null,
 ): OpenAsk {
   const chatId = requireId(input.chatSessionId, "chatSessionId");
   const recipientId = requireId(input.recipientId, "recipientId");
   const fallbackIds = kind === DISCUSS ? [] : requireFallbackIds(input.fallbackRecipientIds, recipientId);
-  return { chatId, recipientId, recipientType: input.recipientType, note, fallbackIds };
+  return { chatId, recipientId, recipientType: input.recipientType, note, fallbackIds, override: kind !== DISCUSS && input.override === true };
+}
+
+/** How the loop rule guards this open: off for a discussion; an override, only by whom the policy lets (else FORBIDDEN). */
+function loopGuard(viewer: Viewer, kind: KindSpec, ask: OpenAsk): LoopGuard {
+  if (kind.onAccept !== "moveChat") return "off";
+  if (!ask.override) return "enforce";
+  requireAccess(viewer, "handover.override");
+  return "override";
 }
 
 /**
@@ -99,6 +126,7 @@ export function openAsk(
  */
 export function assumeOpen(viewer: Viewer & { name: string }, kind: KindSpec, ask: OpenAsk, ids: NewIds, now: Date): OpenPlan | null {
   if (ask.fallbackIds.length > 0) return null;
+  loopGuard(viewer, kind, ask);
   return openPlan(viewer, kind, ask, ids, now, { timeoutSeconds: null, chatOwnerId: chatScope(viewer, "chat.assign").ownerId ?? null, awayRefused: "setting" });
 }
 
@@ -119,7 +147,11 @@ function openPlan(
     ask,
     now,
     timeoutSeconds: on.timeoutSeconds,
-    guards: { chatOwnerId: on.chatOwnerId, recipient: receivingGuard(ask.recipientType, viewer.id, on.awayRefused, kind.onAccept === "moveChat") },
+    guards: {
+      chatOwnerId: on.chatOwnerId,
+      recipient: receivingGuard(ask.recipientType, viewer.id, on.awayRefused, kind.onAccept === "moveChat"),
+      loop: loopGuard(viewer, kind, ask),
+    },
     // The recipient is told, in words that name only the sender.
     told: tell(LIFECYCLE.open, kind, { senderName: viewer.name, recipientName: null }, viewer, null),
   };
@@ -138,6 +170,11 @@ export function decideOpen(viewer: Viewer & { name: string }, kind: KindSpec, as
   // Capacity is weighed for a handover (a discussion hands nothing over), when the organization enforces it.
   const capacityDefault = kind.onAccept === "moveChat" ? facts.capacityDefault : null;
   requireReceiver(facts.recipient, { as: "recipient", ...receiving, awayRefused: facts.requireAvailableRecipient, capacityDefault }, "recipientId");
+  // The loop rule, unless a manager overrides it (the write records what was overridden).
+  if (loopGuard(viewer, kind, ask) === "enforce") {
+    const loop = loopProblem(facts.moves, chat.ownerId, ask.recipientId, facts.loop, now);
+    if (loop) throw loopError(loop, facts.loop, now);
+  }
   // A fallback's availability is weighed when its turn comes (it may be back by then).
   for (const id of ask.fallbackIds) {
     requireReceiver(facts.fallbacks.get(id) ?? null, { as: "fallback", ...receiving, awayRefused: false }, "fallbackRecipientIds", { id });

@@ -40,6 +40,8 @@ export interface OpenRequestInput {
   note?: string | null;
   /** ASSIGN only: who to try next, in order, if the recipient lets the request time out (0..5). */
   fallbackRecipientIds?: readonly string[] | null;
+  /** ASSIGN only, managers and admins: hand over against the loop rule (recorded on the tracking record). */
+  override?: boolean | null;
 }
 
 /** Who has an open socket now (the last resort prefers them). */
@@ -156,9 +158,10 @@ export class HandoverEngine {
     }
     const fallbacks = await this.repo.usersByIds(this.db, viewer.organizationId, ask.fallbackIds);
     for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
-      const state = await this.repo.findOpening(this.db, viewer.organizationId, ask.chatId, ask.recipientId, kind.name);
+      const now = this.clock();
+      const state = await this.repo.findOpening(this.db, viewer.organizationId, ask.chatId, ask.recipientId, kind.name, now);
       const facts = state && { ...state, timeoutSeconds: timeoutFor(kind, state.timeouts), fallbacks };
-      const decision = decideOpen(viewer, kind, ask, facts, { requestId: randomUUID(), recordId: randomUUID() }, this.clock());
+      const decision = decideOpen(viewer, kind, ask, facts, { requestId: randomUUID(), recordId: randomUUID() }, now);
       if (decision.do === "expire") {
         // Its chain may move on, and then this call finds the next hop pending.
         await this.expire(viewer.organizationId, ask.chatId, decision.pendingId);
@@ -481,7 +484,7 @@ export class HandoverEngine {
     cause: HopCause,
   ): Promise<AssignmentRequest[]> {
     const chained = states.filter((s) => s.chainable).map((s) => s.request.id);
-    const plans = await this.planHops(tx.sql, chained, cause);
+    const plans = await this.planHops(tx.sql, chained, cause, now);
     const settled = await this.settleStates(tx.sql, states, transition, actor, reason, now, tx.afterCommit, plans);
     const names = new Map(states.map((s) => [s.request.id, s.senderName]));
     const hops = settled.flatMap((r) => {
@@ -520,14 +523,14 @@ export class HandoverEngine {
   }
 
   /** What each chain does next, by request id (see HandoverRepository.planHops): the hop's recipient, or the end. */
-  private async planHops(sql: Sql, requestIds: string[], cause: HopCause): Promise<Map<string, HopPlan>> {
+  private async planHops(sql: Sql, requestIds: string[], cause: HopCause, now: Date): Promise<Map<string, HopPlan>> {
     const plans = new Map<string, HopPlan>();
     let open = requestIds;
     // The chosen recipients are share-locked until commit, so a change of theirs (going AWAY,
     // deactivation) either commits first and is seen here (the chain is planned again without
     // them), or waits for this transaction and then finds the hop among their pending requests.
     for (let round = 0; open.length > 0 && round < 3; round++) {
-      const rows = await this.repo.planHops(sql, open, cause === "reject" ? "reject" : "timeout", HOP_GUARD);
+      const rows = await this.repo.planHops(sql, open, cause === "reject" ? "reject" : "timeout", HOP_GUARD, now);
       const managers = [...new Set(rows.flatMap((r) => (r.next ? [] : r.managers.map((m) => m.id))))];
       const online = managers.length > 0 ? await this.online(managers).catch(() => new Set<string>()) : new Set<string>();
       const planned = rows.map((row) => [row.requestId, decideHop(row, cause, online)] as const);

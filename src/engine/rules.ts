@@ -128,3 +128,73 @@ export function receiveError(problem: ReceiveProblem, field: string, details: Re
   const code = problem.code === "AWAY" ? ErrorCode.RECIPIENT_UNAVAILABLE : problem.code === "FULL" ? ErrorCode.RECIPIENT_AT_CAPACITY : ErrorCode.INVALID_RECIPIENT;
   return new BatonError(code, problem.message, { field, ...details });
 }
+
+/**
+ * The loop rule's facts of a chat (issue #24): its last move (an accepted handover or a direct
+ * move: which record, who handed it to whom, when) and how many moves it made in the 24 h before
+ * now (counted up to the limit). Read by src/repositories/moves.repository.ts.
+ */
+export interface ChatMoves {
+  last: { recordId: string; requestId: string | null; fromUserId: string; toUserId: string; at: Date } | null;
+  inDay: number;
+}
+
+/** The organization's loop settings: 0 turns each off. */
+export interface LoopSettings {
+  pingPongMinutes: number;
+  maxHandoversPerChatPerDay: number;
+}
+
+export type LoopProblem =
+  | { code: "LIMIT"; moves: number; limit: number }
+  | { code: "LOOP"; userId: string; recordId: string; requestId: string | null; at: Date };
+
+/** The chat moved `maxHandoversPerChatPerDay` times in the last 24 h: it may not move again today, to anyone. */
+export function limitReached(moves: ChatMoves, s: LoopSettings): Extract<LoopProblem, { code: "LIMIT" }> | null {
+  const limit = s.maxHandoversPerChatPerDay;
+  return limit > 0 && moves.inDay >= limit ? { code: "LIMIT", moves: moves.inDay, limit } : null;
+}
+
+/**
+ * Who a chat may not go back to now: the person who handed it to its current owner, when that
+ * was less than `pingPongMinutes` ago (a bounce A -> B -> A). Null: nobody.
+ */
+export function pingPongTo(moves: ChatMoves, ownerId: string, s: LoopSettings, now: Date): Extract<LoopProblem, { code: "LOOP" }> | null {
+  const last = moves.last;
+  if (s.pingPongMinutes <= 0 || !last || last.toUserId !== ownerId) return null;
+  if (now.getTime() - last.at.getTime() >= s.pingPongMinutes * 60_000) return null;
+  return { code: "LOOP", userId: last.fromUserId, recordId: last.recordId, requestId: last.requestId, at: last.at };
+}
+
+/**
+ * The loop rule: a chat moved `maxHandoversPerChatPerDay` times in the last 24 h may not move
+ * again (LIMIT, whoever would take it); one may not send it straight back to who handed it to its
+ * owner (LOOP). Null: the handover may go to `recipientId`. Its SQL forms (the guards of the
+ * writes): moves.repository.ts `loopRuleSql`, `pingPongSql`.
+ */
+export function loopProblem(moves: ChatMoves, ownerId: string, recipientId: string, s: LoopSettings, now: Date): LoopProblem | null {
+  const limit = limitReached(moves, s);
+  if (limit) return limit;
+  const back = pingPongTo(moves, ownerId, s, now);
+  return back && back.userId === recipientId ? back : null;
+}
+
+/** The code a loop problem is refused (or, overridden, recorded) with. */
+export const loopCode = (p: LoopProblem): ErrorCode.HANDOVER_LOOP | ErrorCode.HANDOVER_LIMIT_REACHED =>
+  p.code === "LOOP" ? ErrorCode.HANDOVER_LOOP : ErrorCode.HANDOVER_LIMIT_REACHED;
+
+/** A loop problem as the domain error: the handover it would undo (LOOP), or the count and limit (LIMIT). */
+export function loopError(p: LoopProblem, s: LoopSettings, now: Date): BatonError {
+  if (p.code === "LIMIT") {
+    return new BatonError(ErrorCode.HANDOVER_LIMIT_REACHED, `This chat was handed over ${p.moves} times in the last 24 hours, the organization's limit`, {
+      handovers: p.moves,
+      limit: p.limit,
+    });
+  }
+  const minutes = Math.floor((now.getTime() - p.at.getTime()) / 60_000);
+  return new BatonError(
+    ErrorCode.HANDOVER_LOOP,
+    `The recipient handed this chat to its owner ${minutes < 1 ? "moments" : `${minutes} min`} ago: sending it straight back within ${s.pingPongMinutes} min is a loop`,
+    { field: "recipientId", trackingRecordId: p.recordId, requestId: p.requestId, handedOverAt: p.at.toISOString() },
+  );
+}

@@ -52,6 +52,7 @@ interface Subjects {
   "chat.close": ChatSubject;
   "chat.assign": ChatSubject;
   "chat.follow": ChatUpdateSubject;
+  "handover.override": null;
   "request.see": RequestSubject;
   "request.answer": RequestSubject;
   "request.withdraw": RequestSubject;
@@ -86,6 +87,8 @@ const RULES: { [P in Permission]: Rule<Subjects[P]> } = {
     allows: (v, chat) => chat.ownerId === v.id || isManager(v),
     refusal: "Only the chat's owner, a manager or an admin may assign it",
   },
+  /** Hand a chat over against the loop rule (`override: true`; HANDOVER_LOOP, HANDOVER_LIMIT_REACHED). */
+  "handover.override": { allows: (v) => isManager(v), refusal: "Only managers and admins may override the loop rule" },
   /** Hear of a chat's changes live: managers, its owner, and the owner it was taken from. */
   "chat.follow": {
     allows: (v, s) => isManager(v) || s.chat.ownerId === v.id || s.previousOwnerId === v.id,

@@ -9,6 +9,7 @@ import { Notification } from "../modules/notifications/notification.entity";
 import { appendEventsCtes } from "./events.repository";
 import { Conditions, type Sql, type Statement } from "../db/sql";
 import { newestFirst } from "../db/keyset";
+import { type ChatMovesRow, chatMovesSelect, loopRuleSql, maxPerDayOf, type MovesColumns, pingPongMinutesOf, pingPongSql, toMoves } from "./moves.repository";
 import type { Page, PageArgs } from "../kernel/page";
 
 /**
@@ -43,6 +44,9 @@ export interface OpeningState {
   pending: { id: string; expiresAt: Date } | null;
   /** The organization's deadline settings, when it saved any. */
   timeouts: { assignRequestTimeoutSeconds: number; discussRequestTimeoutSeconds: number } | null;
+  /** The loop rule's facts of the chat, and the organization's loop settings. */
+  moves: ChatMovesRow;
+  loop: { pingPongMinutes: number; maxHandoversPerChatPerDay: number };
 }
 
 /** Where Agenda keeps timeout jobs when they live in Baton's database (its Postgres backend). */
@@ -136,6 +140,8 @@ export interface OpenWrite {
     chatOwnerId: string | null;
     /** The recipient: one of these roles, active, not the chat's owner, none of `notIds`, and not AWAY if refused ("setting": as the organization's setting stands). */
     recipient: { roles: readonly string[]; notIds: readonly string[]; awayRefused: boolean | "setting"; capacity: boolean };
+    /** The loop rule (src/engine/decide.ts LoopGuard): enforced, overridden (and recorded), or off. */
+    loop: "enforce" | "override" | "off";
   };
   notifications: ReadonlyArray<Omit<PartyNotification, "requestId">>;
   eventType: string;
@@ -226,11 +232,13 @@ const FIND_OPENING: Statement = {
               u.availability AS recipient_availability, coalesce(s.require_available_recipient, false) AS require_available,
               u.max_open_chats AS recipient_max_open_chats,
               ${openChatsOf("u.id")} AS recipient_open_chats,
-              CASE WHEN s.enforce_capacity THEN s.default_max_open_chats END AS capacity_default
+              CASE WHEN s.enforce_capacity THEN s.default_max_open_chats END AS capacity_default,
+              ${pingPongMinutesOf("s")} AS ping_pong_minutes, ${maxPerDayOf("s")} AS max_per_day, mv.*
          FROM chat_sessions c
          LEFT JOIN users u ON u.id = $2 AND u.organization_id = c.organization_id
          LEFT JOIN assignment_requests p ON p.chat_session_id = c.id AND p.status = '${RequestStatus.PENDING}' AND p.kind = $4
          LEFT JOIN assign_discuss_settings s ON s.organization_id = c.organization_id
+         CROSS JOIN LATERAL (${chatMovesSelect("c.id", "$5", maxPerDayOf("s"))}) mv
         WHERE c.id = $1 AND c.organization_id = $3`,
 };
 
@@ -279,7 +287,8 @@ const OPEN: Statement = {
                 coalesce($8::int,
                          CASE $19::text WHEN '${RequestKind.DISCUSS}' THEN s.discuss_request_timeout_seconds ELSE s.assign_request_timeout_seconds END,
                          ${DEFAULT_TIMEOUT_SECONDS}) AS timeout_seconds,
-                coalesce(s.reply_window_hours, ${DEFAULT_REPLY_WINDOW_HOURS}) AS window_hours, coalesce(s.cap_deadline_at_reply_window, true) AS cap
+                coalesce(s.reply_window_hours, ${DEFAULT_REPLY_WINDOW_HOURS}) AS window_hours, coalesce(s.cap_deadline_at_reply_window, true) AS cap,
+                ${pingPongMinutesOf("s")} AS ping_pong_minutes, ${maxPerDayOf("s")} AS max_per_day
            FROM (SELECT 1) one LEFT JOIN assign_discuss_settings s ON s.organization_id = $2),
        chat AS (
          SELECT * FROM chat_sessions
@@ -303,21 +312,33 @@ const OPEN: Statement = {
           FOR SHARE OF u),
        -- The reply window as it stands, and the deadline it may cap (migrations/1764260000000-ReplyWindow.ts).
        win AS (SELECT baton_reply_window_end(chat.last_customer_message_at, settings.window_hours) AS ends_at FROM chat, settings),
+       -- The loop rule (src/engine/rules.ts loopProblem) on the chat's moves: the code it refuses with, or null.
+       loop AS (
+         SELECT CASE WHEN $29::text = 'off' THEN NULL ELSE ${loopRuleSql({
+           f: "mv",
+           owner: "chat.owner_id",
+           recipient: "$5::uuid",
+           now: "$9",
+           minutes: "settings.ping_pong_minutes",
+           maxPerDay: "settings.max_per_day",
+         })} END AS rule
+           FROM chat, settings CROSS JOIN LATERAL (${chatMovesSelect("chat.id", "$9", "settings.max_per_day")}) mv),
        req AS (
          INSERT INTO assignment_requests
            (id, organization_id, chat_session_id, sender_id, recipient_id, recipient_type, status, note, timeout_seconds, created_at, expires_at, kind,
             fallback_recipient_ids, reply_window_ends_at)
          SELECT $1, $2, chat.id, $4, recipient.id, $6, '${RequestStatus.PENDING}', $7, settings.timeout_seconds, $9,
                 baton_deadline($9::timestamptz, settings.timeout_seconds, win.ends_at, settings.cap), $19, $20::uuid[], win.ends_at
-           FROM chat, recipient, settings, win
+           FROM chat, recipient, settings, win, loop
+          WHERE loop.rule IS NULL OR $29::text = 'override'
          RETURNING *),
        rec AS (
          INSERT INTO engagement_tracking_records
            (id, organization_id, kind, status, chat_session_id, request_id, initiated_by_id, from_user_id, to_user_id,
-            recipient_type, note, requested_at, expires_at, timeout_seconds, created_at, updated_at, reply_window_ends_at)
+            recipient_type, note, requested_at, expires_at, timeout_seconds, created_at, updated_at, reply_window_ends_at, overridden_rule)
          SELECT $11, $2, $12, '${RequestStatus.PENDING}', req.chat_session_id, req.id, $4, chat.owner_id, $5, $6, $7, $9, req.expires_at, req.timeout_seconds, $9, $9,
-                req.reply_window_ends_at
-           FROM req, chat
+                req.reply_window_ends_at, loop.rule
+           FROM req, chat, loop
          RETURNING *),
        told AS (
          INSERT INTO notifications (id, organization_id, user_id, type, message, request_id, created_at)
@@ -500,6 +521,8 @@ const PLAN_HOPS: Statement = {
          JOIN chat_sessions c ON c.id = r.chat_session_id
          JOIN users snd ON snd.id = r.sender_id
          LEFT JOIN assign_discuss_settings s ON s.organization_id = r.organization_id
+         -- The chat's last move: a hop never sends it straight back to who handed it to its owner (the loop rule).
+         CROSS JOIN LATERAL (${chatMovesSelect("c.id", "$6", "0")}) mv
          CROSS JOIN LATERAL (
            SELECT array_agg(u.name ORDER BY h.hop) AS names, array_agg(h.status ORDER BY h.hop) AS statuses,
                   array_agg(h.recipient_id) AS ids
@@ -511,8 +534,8 @@ const PLAN_HOPS: Statement = {
              JOIN users u ON u.id = f.id AND u.organization_id = r.organization_id
             WHERE u.active AND (u.availability <> 'AWAY' OR NOT $5) AND u.id <> c.owner_id AND u.id <> r.sender_id
               AND u.role = ANY(CASE r.recipient_type WHEN '${RecipientType.USER}' THEN $3::text[] ELSE $4::text[] END)
-              -- A hop skips someone at capacity (when the organization enforces it).
-              AND ${capacityWhere("u", "r.organization_id")}
+              -- A hop skips someone at capacity (when the organization enforces it), and the loop rule's bounce.
+              AND ${capacityWhere("u", "r.organization_id")} AND NOT ${pingPongSql("mv", "c.owner_id", "u.id", "$6", pingPongMinutesOf("s"))}
             ORDER BY f.pos LIMIT 1) nxt ON true
          LEFT JOIN LATERAL (
            SELECT json_agg(json_build_object('id', m.id, 'name', m.name) ORDER BY m.pending, m.last_at NULLS FIRST, m.id) AS list
@@ -522,6 +545,7 @@ const PLAN_HOPS: Statement = {
                      FROM users u
                     WHERE u.organization_id = r.organization_id AND u.active AND u.role = ANY($4::text[]) AND (u.availability <> 'AWAY' OR NOT $5)
                       AND u.id <> c.owner_id AND u.id <> r.sender_id AND u.id <> ALL (tried.ids) AND ${capacityWhere("u", "r.organization_id")}
+                      AND NOT ${pingPongSql("mv", "c.owner_id", "u.id", "$6", pingPongMinutesOf("s"))}
                       -- Inside, not in ON: a one-time filter, so the ranking runs only for chains that need it.
                       AND nxt.id IS NULL AND $2 = 'timeout' AND s.fallback_to_managers AND NOT r.last_resort) m
          ) mgr ON true
@@ -664,8 +688,10 @@ export class HandoverRepository {
   }
 
   /** What opening a request reads, in one statement, unlocked (the write re-checks the chat). */
-  async findOpening(sql: Sql, organizationId: string, chatId: string, recipientId: string, kind: string): Promise<OpeningState | null> {
-    const [row] = await sql.rows<{
+  async findOpening(sql: Sql, organizationId: string, chatId: string, recipientId: string, kind: string, now: Date): Promise<OpeningState | null> {
+    const [row] = await sql.rows<MovesColumns & {
+        ping_pong_minutes: number;
+        max_per_day: number;
         chat: Record<string, unknown>;
         recipient_row: Record<string, unknown> | null;
         recipient_id: string | null;
@@ -681,7 +707,7 @@ export class HandoverRepository {
         capacity_default: number | null;
         assign_timeout: number | null;
         discuss_timeout: number | null;
-      }>(FIND_OPENING, [chatId, recipientId, organizationId, kind]);
+      }>(FIND_OPENING, [chatId, recipientId, organizationId, kind, now]);
     if (!row) return null;
     return {
       chat: fromJson(ChatSession, row.chat),
@@ -704,6 +730,8 @@ export class HandoverRepository {
         row.assign_timeout === null || row.discuss_timeout === null
           ? null
           : { assignRequestTimeoutSeconds: row.assign_timeout, discussRequestTimeoutSeconds: row.discuss_timeout },
+      moves: toMoves(row),
+      loop: { pingPongMinutes: row.ping_pong_minutes, maxHandoversPerChatPerDay: row.max_per_day },
     };
   }
 
@@ -749,6 +777,7 @@ export class HandoverRepository {
       w.guards.recipient.notIds,
       ...recordColumns(w.record),
       w.guards.recipient.capacity,
+      w.guards.loop,
     ]);
     const row = rows[0];
     if (!row) return null;
@@ -888,7 +917,7 @@ export class HandoverRepository {
    * chat is open and whose sender is active. Read in the settling transaction, which holds the
    * requests and their chats.
    */
-  async planHops(sql: Sql, requestIds: string[], cause: "timeout" | "reject", guard: HopGuardRow): Promise<HopPlanRow[]> {
+  async planHops(sql: Sql, requestIds: string[], cause: "timeout" | "reject", guard: HopGuardRow, now: Date): Promise<HopPlanRow[]> {
     if (requestIds.length === 0) return [];
     const rows = await sql.rows<{
       request_id: string;
@@ -901,7 +930,7 @@ export class HandoverRepository {
       tried_names: string[];
       tried_statuses: RequestStatus[];
       managers: Array<{ id: string; name: string }>;
-    }>(PLAN_HOPS, [requestIds, cause, guard.rolesFor[RecipientType.USER], guard.rolesFor[RecipientType.MANAGER], guard.awayRefused]);
+    }>(PLAN_HOPS, [requestIds, cause, guard.rolesFor[RecipientType.USER], guard.rolesFor[RecipientType.MANAGER], guard.awayRefused, now]);
     return rows.map((r) => ({
       requestId: r.request_id,
       recipientType: r.recipient_type,

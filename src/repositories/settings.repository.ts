@@ -9,8 +9,9 @@ const SAVE: Statement = {
   text: `INSERT INTO assign_discuss_settings
            (organization_id, assign_request_timeout_seconds, reject_reason_presets, withdraw_reason_presets, updated_at, discuss_request_timeout_seconds,
             fallback_on_reject, fallback_to_managers, require_available_recipient, time_zone, default_max_open_chats,
-            reply_window_hours, cap_deadline_at_reply_window, enforce_capacity)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
+            reply_window_hours, cap_deadline_at_reply_window, enforce_capacity,
+            max_handovers_per_chat_per_day, ping_pong_minutes)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
          ON CONFLICT (organization_id) DO UPDATE
             SET assign_request_timeout_seconds = EXCLUDED.assign_request_timeout_seconds,
                 fallback_on_reject = EXCLUDED.fallback_on_reject,
@@ -21,6 +22,8 @@ const SAVE: Statement = {
                 reply_window_hours = EXCLUDED.reply_window_hours,
                 cap_deadline_at_reply_window = EXCLUDED.cap_deadline_at_reply_window,
                 enforce_capacity = EXCLUDED.enforce_capacity,
+                max_handovers_per_chat_per_day = EXCLUDED.max_handovers_per_chat_per_day,
+                ping_pong_minutes = EXCLUDED.ping_pong_minutes,
                 discuss_request_timeout_seconds = EXCLUDED.discuss_request_timeout_seconds,
                 reject_reason_presets = EXCLUDED.reject_reason_presets,
                 withdraw_reason_presets = EXCLUDED.withdraw_reason_presets,
@@ -47,6 +50,7 @@ export class SettingsRepository {
   async save(sql: Sql, s: AssignDiscussSettings): Promise<void> {
     await sql.rows(SAVE, [s.organizationId, s.assignRequestTimeoutSeconds, s.rejectReasonPresets, s.withdrawReasonPresets, s.updatedAt, s.discussRequestTimeoutSeconds,
       s.fallbackOnReject, s.fallbackToManagers, s.requireAvailableRecipient, s.timeZone, s.defaultMaxOpenChats,
-      s.replyWindowHours, s.capDeadlineAtReplyWindow, s.enforceCapacity]);
+      s.replyWindowHours, s.capDeadlineAtReplyWindow, s.enforceCapacity,
+      s.maxHandoversPerChatPerDay, s.pingPongMinutes]);
   }
 }

@@ -20,10 +20,10 @@ const INSERT_DIRECT: Statement = {
   name: "tracking.insertDirect",
   text: `INSERT INTO engagement_tracking_records
            (id, organization_id, kind, status, chat_session_id, bulk_operation_id, initiated_by_id, from_user_id, to_user_id,
-            responded_by_id, requested_at, responded_at, duration_seconds, created_at, updated_at)
+            responded_by_id, requested_at, responded_at, duration_seconds, created_at, updated_at, overridden_rule)
          SELECT r.id, $4, '${TrackingKind.DIRECT_ASSIGN}', '${TrackingStatus.ASSIGNED}', r.chat_id, $5, $6, r.from_id, $7,
-                $6, $8, $8, 0, $8, $8
-           FROM unnest($1::uuid[], $2::uuid[], $3::uuid[]) AS r(id, chat_id, from_id)`,
+                $6, $8, $8, 0, $8, $8, r.overridden
+           FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $9::text[]) AS r(id, chat_id, from_id, overridden)`,
 };
 
 /** One record as INSERT_DIRECT writes it, for publishing without reading 10,000 rows back. */
@@ -36,6 +36,7 @@ export function directAssignRecord(r: {
   fromUserId: string;
   toUserId: string;
   now: Date;
+  overriddenRule?: string | null;
 }): EngagementTrackingRecord {
   return Object.assign(new EngagementTrackingRecord(), {
     id: r.id,
@@ -69,6 +70,7 @@ export function directAssignRecord(r: {
     createdAt: r.now,
     updatedAt: r.now,
     replyWindowEndsAt: null,
+    overriddenRule: r.overriddenRule ?? null,
   } satisfies EngagementTrackingRecord);
 }
 
@@ -91,9 +93,20 @@ export class TrackingRepository {
   /** DIRECT_ASSIGN records of one bulk assignment (in its transaction), one per moved chat. */
   async insertDirect(
     sql: Sql,
-    r: { ids: string[]; chatIds: string[]; fromIds: string[]; organizationId: string; operationId: string; actorId: string; toUserId: string; now: Date },
+    r: {
+      ids: string[];
+      chatIds: string[];
+      fromIds: string[];
+      organizationId: string;
+      operationId: string;
+      actorId: string;
+      toUserId: string;
+      now: Date;
+      /** Per chat: the loop rule a manager's override let this move break (null: none). */
+      overridden: Array<string | null>;
+    },
   ): Promise<void> {
-    await sql.rows(INSERT_DIRECT, [r.ids, r.chatIds, r.fromIds, r.organizationId, r.operationId, r.actorId, r.toUserId, r.now]);
+    await sql.rows(INSERT_DIRECT, [r.ids, r.chatIds, r.fromIds, r.organizationId, r.operationId, r.actorId, r.toUserId, r.now, r.overridden]);
   }
 }
 

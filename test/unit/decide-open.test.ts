@@ -71,6 +71,8 @@ function facts(c: Case): OpenFacts {
     pending: c.pending === "none" ? null : { id: id(20), expiresAt: new Date(NOW.getTime() + (c.pending === "live" ? 60_000 : -1)) },
     timeoutSeconds: 90,
     fallbacks: new Map(),
+    moves: { last: null, inDay: 0 },
+    loop: { pingPongMinutes: 30, maxHandoversPerChatPerDay: 10 },
   };
 }
 

@@ -32,6 +32,13 @@ export class AssignChatInput extends ChatRequestFields {
       "tried in order when the request times out (or is rejected, with fallbackOnReject). Each is skipped if unable to take it then (inactive, AWAY).",
   })
   fallbackRecipientIds?: string[] | null;
+
+  @Field(() => Boolean, {
+    nullable: true,
+    description:
+      "Managers and admins: hand the chat over even where the loop rule refuses (HANDOVER_LOOP, HANDOVER_LIMIT_REACHED); the tracking record keeps the rule overridden. Others: FORBIDDEN.",
+  })
+  override?: boolean | null;
 }
 
 @InputType({ description: "Discuss: the same fields as AssignChatInput, without a fallback chain; the recipient becomes the consultant." })

@@ -7,7 +7,9 @@ import { EngagementTrackingRecordObject } from "../tracking/engagement-tracking-
 registerEnumType(BulkOutcome, {
   name: "BulkAssignOutcome",
   description:
-    "ASSIGNED: moved. ALREADY_OWNER: the target owns it already. NOT_FOUND: no such chat in your organization (or a malformed id). CHAT_CLOSED: closed chats are not moved. FORBIDDEN: users move only chats they own.",
+    "ASSIGNED: moved. ALREADY_OWNER: the target owns it already. NOT_FOUND: no such chat in your organization (or a malformed id). CHAT_CLOSED: closed chats are not moved. FORBIDDEN: users move only chats they own. " +
+    "HANDOVER_LOOP: the target handed this chat to its owner within pingPongMinutes. HANDOVER_LIMIT_REACHED: the chat was moved maxHandoversPerChatPerDay times in 24 h. " +
+    "RECIPIENT_AT_CAPACITY: with enforceCapacity, the target's open chats reached their limit (the chats listed before it were moved).",
 });
 
 @InputType()
@@ -20,6 +22,12 @@ export class BulkAssignChatsInput {
 
   @Field(() => String, { nullable: true, description: "The same key again returns the first call's result and changes nothing." })
   idempotencyKey?: string | null;
+
+  @Field(() => Boolean, {
+    nullable: true,
+    description: "Managers and admins: move even where the loop rule refuses; each tracking record keeps the rule overridden (overriddenRule). Others: FORBIDDEN.",
+  })
+  override?: boolean | null;
 }
 
 @ObjectType()

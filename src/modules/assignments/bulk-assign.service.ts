@@ -10,10 +10,13 @@ import { Notification, NotificationType } from "../notifications/notification.en
 import { directAssignRecord } from "../../repositories/tracking.repository";
 import { Availability, type User } from "../users/user.entity";
 import { SettingsRepository } from "../../repositories/settings.repository";
-import { audienceOf, can } from "../../policy/access";
+import { audienceOf, can, requireAccess } from "../../policy/access";
 import { AssignmentEvent, AssignmentEventType } from "./assignment-event.entity";
 import type { HandoverEngine } from "../../engine/handover-engine";
-import { requireReceiver } from "../../engine/rules";
+import { atCapacity, loopCode, loopProblem, type LoopSettings, requireReceiver } from "../../engine/rules";
+import { HandoverRepository } from "../../repositories/handover.repository";
+import { MovesRepository } from "../../repositories/moves.repository";
+import { DEFAULT_MAX_HANDOVERS_PER_CHAT_PER_DAY, DEFAULT_PING_PONG_MINUTES } from "../settings/assign-discuss-settings.entity";
 import { BulkRepository } from "../../repositories/bulk.repository";
 import { ChatRepository } from "../../repositories/chat.repository";
 import { EventRepository } from "../../repositories/events.repository";
@@ -29,6 +32,12 @@ export enum BulkOutcome {
   NOT_FOUND = "NOT_FOUND",
   CHAT_CLOSED = "CHAT_CLOSED",
   FORBIDDEN = "FORBIDDEN",
+  /** The loop rule (issue #24): the chat would go straight back to who handed it to its owner. */
+  HANDOVER_LOOP = "HANDOVER_LOOP",
+  /** The loop rule: the chat was moved the organization's limit of times in the last 24 h. */
+  HANDOVER_LIMIT_REACHED = "HANDOVER_LIMIT_REACHED",
+  /** Capacity enforced: the target holds their limit of open chats (the chats before it in the list were moved). */
+  RECIPIENT_AT_CAPACITY = "RECIPIENT_AT_CAPACITY",
 }
 
 export interface BulkItem {
@@ -50,6 +59,8 @@ export interface BulkAssignData {
   chatSessionIds: readonly string[];
   toUserId: string;
   idempotencyKey?: string | null;
+  /** Managers and admins: move even where the loop rule refuses; each record keeps the rule overridden. */
+  override?: boolean | null;
 }
 
 /**
@@ -67,6 +78,8 @@ export class BulkAssignService {
   private readonly events: EventRepository;
   private readonly notifications: NotificationRepository;
   private readonly settings: SettingsRepository;
+  private readonly moves: MovesRepository;
+  private readonly handovers = new HandoverRepository();
 
   constructor(
     private readonly dataSource: DataSource,
@@ -81,6 +94,7 @@ export class BulkAssignService {
     this.events = new EventRepository(this.db);
     this.notifications = new NotificationRepository(this.db);
     this.settings = new SettingsRepository(this.db);
+    this.moves = new MovesRepository(this.db);
   }
 
   async bulkAssign(viewer: User, input: BulkAssignData): Promise<BulkResult> {
@@ -92,7 +106,12 @@ export class BulkAssignService {
     // Duplicates count once; a malformed id is simply not found (it sinks nothing else).
     const ids = [...new Set(input.chatSessionIds.map((id) => id.toLowerCase()))];
     const wellFormed = ids.filter(isUuid);
-    const fingerprint = createHash("sha256").update(JSON.stringify([toUserId, [...ids].sort()])).digest("hex");
+    const override = input.override === true;
+    if (override) requireAccess(viewer, "handover.override");
+    // The override is part of what was asked: the same key with and without it is a different call.
+    const fingerprint = createHash("sha256")
+      .update(JSON.stringify(override ? [toUserId, [...ids].sort(), "override"] : [toUserId, [...ids].sort()]))
+      .digest("hex");
 
     return inTransaction(
       this.dataSource,
@@ -104,8 +123,9 @@ export class BulkAssignService {
 
         const found = await this.users.findById(toUserId, tx.sql);
         const candidate = found?.organizationId === viewer.organizationId ? found : null;
+        const settings = await this.settings.find(viewer.organizationId, tx.sql);
         // The receiving rule for a bulk target: anyone active (oneself too); whether they own a chat is decided per chat below.
-        const awayRefused = candidate?.availability === Availability.AWAY && !!(await this.settings.find(viewer.organizationId, tx.sql))?.requireAvailableRecipient;
+        const awayRefused = candidate?.availability === Availability.AWAY && !!settings?.requireAvailableRecipient;
         const target = requireReceiver(candidate, { as: "bulk target", type: null, ownerId: null, senderId: null, awayRefused }, "toUserId");
         const now = new Date();
         const byId = new Map((await this.chats.lockMany(tx.sql, viewer.organizationId, wellFormed)).map((c) => [c.id, c]));
@@ -117,8 +137,37 @@ export class BulkAssignService {
           if (chat.ownerId === target.id) return BulkOutcome.ALREADY_OWNER;
           return BulkOutcome.ASSIGNED;
         };
-        const outcomes = ids.map((id) => ({ id, outcome: outcomeOf(id) }));
+        const outcomes = ids.map((id) => ({ id, outcome: outcomeOf(id), overridden: null as string | null }));
+
+        // The loop rule per chat, on each chat's moves as they stand under its lock.
+        const loop: LoopSettings = {
+          pingPongMinutes: settings?.pingPongMinutes ?? DEFAULT_PING_PONG_MINUTES,
+          maxHandoversPerChatPerDay: settings?.maxHandoversPerChatPerDay ?? DEFAULT_MAX_HANDOVERS_PER_CHAT_PER_DAY,
+        };
+        if (loop.pingPongMinutes > 0 || loop.maxHandoversPerChatPerDay > 0) {
+          const candidates = outcomes.filter((o) => o.outcome === BulkOutcome.ASSIGNED).map((o) => o.id);
+          const moves = await this.moves.ofChats(candidates, now, loop.maxHandoversPerChatPerDay, tx.sql);
+          for (const o of outcomes) {
+            const chatMoves = o.outcome === BulkOutcome.ASSIGNED ? moves.get(o.id) : undefined;
+            const problem = chatMoves && loopProblem(chatMoves, (byId.get(o.id) as ChatSession).ownerId, target.id, loop, now);
+            if (!problem) continue;
+            if (override) o.overridden = loopCode(problem);
+            else o.outcome = problem.code === "LOOP" ? BulkOutcome.HANDOVER_LOOP : BulkOutcome.HANDOVER_LIMIT_REACHED;
+          }
+        }
+        // Capacity, when enforced: the target's open chats counted under their row's lock (a
+        // concurrent accept or bulk move to them waits), then the chats fill the room in the order given.
+        if (settings?.enforceCapacity) {
+          const room = await this.handovers.lockCapacity(tx.sql, target.id);
+          let open = room.openChats;
+          for (const o of outcomes) {
+            if (o.outcome !== BulkOutcome.ASSIGNED) continue;
+            if (atCapacity(open, room.maxOpenChats, room.capacityDefault ?? 0)) o.outcome = BulkOutcome.RECIPIENT_AT_CAPACITY;
+            else open++;
+          }
+        }
         const moving = outcomes.filter((o) => o.outcome === BulkOutcome.ASSIGNED).map((o) => byId.get(o.id) as ChatSession);
+        const overridden = new Map(outcomes.map((o) => [o.id, o.overridden]));
 
         await this.assignments.chatChanged(
           tx,
@@ -127,7 +176,7 @@ export class BulkAssignService {
           `The chat was assigned to ${target.name}`,
           now,
         );
-        const recordIds = await this.move(tx, viewer, target, moving, operationId, now);
+        const recordIds = await this.move(tx, viewer, target, moving, operationId, now, overridden);
 
         const results: BulkItem[] = outcomes.map((o) => ({
           chatSessionId: o.id,
@@ -162,7 +211,15 @@ export class BulkAssignService {
    * events (last of the move, holding the organization's event lock only into the commit). Returns
    * chat id -> tracking record id.
    */
-  private async move(tx: Tx, actor: User, target: User, chats: ChatSession[], operationId: string, now: Date): Promise<Map<string, string>> {
+  private async move(
+    tx: Tx,
+    actor: User,
+    target: User,
+    chats: ChatSession[],
+    operationId: string,
+    now: Date,
+    overridden: ReadonlyMap<string, string | null>,
+  ): Promise<Map<string, string>> {
     if (chats.length === 0) return new Map();
     const org = actor.organizationId;
     const chatIds = chats.map((c) => c.id);
@@ -170,7 +227,8 @@ export class BulkAssignService {
     const recordIds = chats.map(() => randomUUID());
 
     const updated = await this.chats.moveMany(tx.sql, chatIds, target.id, now);
-    await this.tracking.insertDirect(tx.sql, { ids: recordIds, chatIds, fromIds, organizationId: org, operationId, actorId: actor.id, toUserId: target.id, now });
+    const rules = chatIds.map((id) => overridden.get(id) ?? null);
+    await this.tracking.insertDirect(tx.sql, { ids: recordIds, chatIds, fromIds, organizationId: org, operationId, actorId: actor.id, toUserId: target.id, now, overridden: rules });
 
     // One notification for the new owner, one per previous owner (nobody about their own act).
     const perOwner = new Map<string, number>();
@@ -210,7 +268,7 @@ export class BulkAssignService {
       const publishFrom = (start: number): void => {
         const slice = updated.slice(start, start + 500);
         if (slice.length === 0) return;
-        this.publishMoves(slice, org, actor, target, operationId, now, recordByChat, fromByChat, seqByRecord);
+        this.publishMoves(slice, org, actor, target, operationId, now, recordByChat, fromByChat, seqByRecord, overridden);
         setImmediate(publishFrom, start + 500);
       };
       setImmediate(publishFrom, 0);
@@ -228,13 +286,24 @@ export class BulkAssignService {
     recordByChat: Map<string, string>,
     fromByChat: Map<string, string>,
     seqByRecord: Map<string, string>,
+    overridden: ReadonlyMap<string, string | null>,
   ): void {
     for (const chat of updated) {
       const recordId = recordByChat.get(chat.id) as string;
       const fromUserId = fromByChat.get(chat.id) as string;
       // The record as the set-based INSERT wrote it (src/repositories/tracking.repository.ts): not
       // read back, 10,000 rows would cost more than the statement that wrote them.
-      const trackingRecord = directAssignRecord({ id: recordId, org, chatId: chat.id, operationId, actorId: actor.id, fromUserId, toUserId: target.id, now });
+      const trackingRecord = directAssignRecord({
+        id: recordId,
+        org,
+        chatId: chat.id,
+        operationId,
+        actorId: actor.id,
+        fromUserId,
+        toUserId: target.id,
+        now,
+        overriddenRule: overridden.get(chat.id) ?? null,
+      });
       const event = Object.assign(new AssignmentEvent(), {
         sequence: seqByRecord.get(recordId) ?? "0",
         organizationId: org,

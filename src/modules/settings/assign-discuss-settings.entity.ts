@@ -8,6 +8,11 @@ export const MAX_OPEN_CHATS_LIMIT = 10_000;
 /** The reply window's length by default (WhatsApp's), and the longest one may set. */
 export const DEFAULT_REPLY_WINDOW_HOURS = 24;
 export const MAX_REPLY_WINDOW_HOURS = 168;
+/** Loops (issue #24): the defaults, and the largest values one may set. */
+export const DEFAULT_MAX_HANDOVERS_PER_CHAT_PER_DAY = 10;
+export const DEFAULT_PING_PONG_MINUTES = 30;
+export const MAX_HANDOVERS_PER_CHAT_PER_DAY_LIMIT = 1_000;
+export const MAX_PING_PONG_MINUTES = 1_440;
 
 @Entity("assign_discuss_settings")
 export class AssignDiscussSettings {
@@ -50,6 +55,14 @@ export class AssignDiscussSettings {
   /** A request's deadline is at the latest the window's end (never under 5 s) while the window is open. */
   @Column("boolean", { name: "cap_deadline_at_reply_window" })
   capDeadlineAtReplyWindow: boolean;
+
+  /** More accepted or direct moves of one chat in 24 h than this is HANDOVER_LIMIT_REACHED (issue #24); 0: no limit. */
+  @Column("integer", { name: "max_handovers_per_chat_per_day" })
+  maxHandoversPerChatPerDay: number;
+
+  /** A chat sent back to who handed it to its owner within this many minutes is HANDOVER_LOOP; 0: off. */
+  @Column("integer", { name: "ping_pong_minutes" })
+  pingPongMinutes: number;
 
   @Column("text", { name: "time_zone" })
   timeZone: string;

@@ -40,6 +40,12 @@ export class AssignDiscussSettingsObject {
   @Field({ description: "While a chat's reply window is open, a request's deadline is at the latest the window's end, never under 5 s (default true)." })
   capDeadlineAtReplyWindow: boolean;
 
+  @Field(() => Int, { description: "Loops: a chat moved (accepted or moved directly) this many times in 24 h may not be handed over again: HANDOVER_LIMIT_REACHED (10; 0: no limit; at most 1000)." })
+  maxHandoversPerChatPerDay: number;
+
+  @Field(() => Int, { description: "Loops: sending a chat back to who handed it to its owner within this many minutes is HANDOVER_LOOP (30; 0: off; at most 1440)." })
+  pingPongMinutes: number;
+
   @Field({ description: "The organization's IANA time zone (default UTC): the bi views' local dates and times." })
   timeZone: string;
 

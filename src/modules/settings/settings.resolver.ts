@@ -32,6 +32,12 @@ export class AssignDiscussSettingsInput {
   @Field(() => Int, { nullable: true, description: "0..10000; 0: no limit." })
   defaultMaxOpenChats?: number | null;
 
+  @Field(() => Int, { nullable: true, description: "0..1000; 0: no limit." })
+  maxHandoversPerChatPerDay?: number | null;
+
+  @Field(() => Int, { nullable: true, description: "0..1440; 0: off." })
+  pingPongMinutes?: number | null;
+
   @Field(() => String, { nullable: true, description: "An IANA time zone, e.g. Europe/Berlin." })
   timeZone?: string | null;
 

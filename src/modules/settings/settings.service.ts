@@ -9,6 +9,10 @@ import {
   AssignDiscussSettings,
   DEFAULT_TIMEOUT_SECONDS,
   DEFAULT_REPLY_WINDOW_HOURS,
+  DEFAULT_MAX_HANDOVERS_PER_CHAT_PER_DAY,
+  DEFAULT_PING_PONG_MINUTES,
+  MAX_HANDOVERS_PER_CHAT_PER_DAY_LIMIT,
+  MAX_PING_PONG_MINUTES,
   MAX_OPEN_CHATS_LIMIT,
   MAX_REPLY_WINDOW_HOURS,
   MAX_TIMEOUT_SECONDS,
@@ -25,6 +29,8 @@ export interface SettingsPatch {
   enforceCapacity?: boolean | null;
   replyWindowHours?: number | null;
   capDeadlineAtReplyWindow?: boolean | null;
+  maxHandoversPerChatPerDay?: number | null;
+  pingPongMinutes?: number | null;
   timeZone?: string | null;
   rejectReasonPresets?: string[] | null;
   withdrawReasonPresets?: string[] | null;
@@ -53,6 +59,13 @@ function replyWindowHours(value: number): number {
   if (!Number.isInteger(value) || value < 0 || value > MAX_REPLY_WINDOW_HOURS) {
     throw badInput(`replyWindowHours must be between 0 (no window) and ${MAX_REPLY_WINDOW_HOURS}`, "replyWindowHours");
   }
+  return value;
+}
+
+/** A whole number 0..max (0 turns the rule off), or null when not given. */
+function zeroTo(value: number | null | undefined, max: number, field: string, zero: string): number | null {
+  if (value === undefined || value === null) return null;
+  if (!Number.isInteger(value) || value < 0 || value > max) throw badInput(`${field} must be between 0 (${zero}) and ${max}`, field);
   return value;
 }
 
@@ -100,6 +113,8 @@ export class SettingsService {
         enforceCapacity: false,
         replyWindowHours: DEFAULT_REPLY_WINDOW_HOURS,
         capDeadlineAtReplyWindow: true,
+        maxHandoversPerChatPerDay: DEFAULT_MAX_HANDOVERS_PER_CHAT_PER_DAY,
+        pingPongMinutes: DEFAULT_PING_PONG_MINUTES,
         timeZone: "UTC",
         rejectReasonPresets: DEFAULT_REJECT_PRESETS,
         withdrawReasonPresets: DEFAULT_WITHDRAW_PRESETS,
@@ -115,6 +130,8 @@ export class SettingsService {
     const discussTimeout = timeoutSeconds(patch.discussRequestTimeoutSeconds, "discussRequestTimeoutSeconds");
     const defaultMax = patch.defaultMaxOpenChats == null ? null : openChatsLimit(patch.defaultMaxOpenChats, "defaultMaxOpenChats");
     const windowHours = patch.replyWindowHours == null ? null : replyWindowHours(patch.replyWindowHours);
+    const maxHandovers = zeroTo(patch.maxHandoversPerChatPerDay, MAX_HANDOVERS_PER_CHAT_PER_DAY_LIMIT, "maxHandoversPerChatPerDay", "no limit");
+    const pingPong = zeroTo(patch.pingPongMinutes, MAX_PING_PONG_MINUTES, "pingPongMinutes", "off");
     const zone = patch.timeZone === undefined || patch.timeZone === null ? null : timeZone(patch.timeZone);
     const reject = patch.rejectReasonPresets ? presets(patch.rejectReasonPresets, "rejectReasonPresets") : null;
     const withdraw = patch.withdrawReasonPresets ? presets(patch.withdrawReasonPresets, "withdrawReasonPresets") : null;
@@ -133,6 +150,8 @@ export class SettingsService {
         enforceCapacity: patch.enforceCapacity ?? current.enforceCapacity,
         replyWindowHours: windowHours ?? current.replyWindowHours,
         capDeadlineAtReplyWindow: patch.capDeadlineAtReplyWindow ?? current.capDeadlineAtReplyWindow,
+        maxHandoversPerChatPerDay: maxHandovers ?? current.maxHandoversPerChatPerDay,
+        pingPongMinutes: pingPong ?? current.pingPongMinutes,
         timeZone: zone ?? current.timeZone,
         rejectReasonPresets: reject ?? current.rejectReasonPresets,
         withdrawReasonPresets: withdraw ?? current.withdrawReasonPresets,

@@ -111,6 +111,10 @@ export class EngagementTrackingRecord {
   @Column("timestamptz", { name: "reply_window_ends_at", nullable: true })
   replyWindowEndsAt: Date | null;
 
+  /** A manager's override (issue #24): the loop rule this handover would otherwise have broken (HANDOVER_LOOP, HANDOVER_LIMIT_REACHED); null: none. */
+  @Column("text", { name: "overridden_rule", nullable: true })
+  overriddenRule: string | null;
+
   @Column("timestamptz", { name: "created_at" })
   createdAt: Date;
 

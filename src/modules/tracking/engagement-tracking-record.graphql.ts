@@ -70,6 +70,12 @@ export class EngagementTrackingRecordObject {
   @Field(() => Int, { nullable: true, description: "DISCUSS requests: messages written in the discussion." })
   messageCount: number | null;
 
+  @Field(() => String, {
+    nullable: true,
+    description: "A manager's or admin's override (`override: true`): the loop rule this handover would otherwise have broken, HANDOVER_LOOP or HANDOVER_LIMIT_REACHED; null when none was.",
+  })
+  overriddenRule: string | null;
+
   @Field()
   createdAt: Date;
 
