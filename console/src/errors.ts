@@ -13,6 +13,8 @@ const SENTENCES: Record<string, string> = {
   DISCUSSION_ENDED: "This discussion has ended.",
   RECIPIENT_UNAVAILABLE: "That colleague is away and cannot receive requests right now.",
   RECIPIENT_AT_CAPACITY: "That colleague already holds as many open chats as they may.",
+  HANDOVER_LOOP: "That colleague just handed this chat over: sending it straight back would bounce the customer. Choose someone else, or ask a manager.",
+  HANDOVER_LIMIT_REACHED: "This chat has changed hands as often as allowed today. A manager may still move it.",
   INVALID_RECIPIENT: "That colleague cannot take this chat (inactive, the owner, yourself, or of the wrong role).",
   RATE_LIMITED: "Too many actions in a short time. Please wait a moment and try again.",
   SERVICE_UNAVAILABLE: "Baton cannot reach its database right now. Nothing was changed; please try again shortly.",

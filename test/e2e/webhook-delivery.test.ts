@@ -163,7 +163,7 @@ describe("webhook delivery", () => {
     const hook = await endpoint(w, r.url);
     for (let round = 0; round < 2; round++) {
       for (const chat of chats) {
-        const [from, to] = round % 2 === 0 ? [w.mark, w.martha] : [w.martha, w.mark];
+        const [from, to] = round % 2 === 0 ? [w.mark, w.martha] : [w.martha, w.tom]; // on to a third: never straight back (the loop rule)
         await ok(AcceptAssignmentDocument, { requestId: await assign(w, chat.id, from, to) }, w.token(to));
       }
     }

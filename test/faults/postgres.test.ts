@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { AcceptAssignmentDocument, AssignChatDocument, AssignDiscussSettingsDocument, MeDocument, WithdrawAssignmentDocument } from "../../schema/generated/graphql";
 import { type Answer, call, codeOfAnswer } from "../support/http-client";
-import { assignInput, createChat, createWorld, type World } from "../support/factories";
+import { assignInput, createChat, createWorld, loopRulesOff, type World } from "../support/factories";
 import { ownPostgres, type OwnPostgres } from "../support/own-servers";
 import { type ServerProcess, spawnServer } from "../support/process";
 import { testServices } from "../support/services";
@@ -16,6 +16,7 @@ let output = "";
 beforeAll(async () => {
   pg = await ownPostgres();
   w = await createWorld(pg.dataSource);
+  await loopRulesOff(pg.dataSource, w); // the load hands each chat back and forth
   await testServices(pg.dataSource).settings.update(w.admin, { assignRequestTimeoutSeconds: 5 });
   // The BI rollup is refreshed every second, so the outage below hits it too.
   server = await spawnServer(pg.url, { TIMEOUT_SWEEP_INTERVAL_MS: "500", BI_ROLLUP_REFRESH_SECONDS: "1" });

@@ -4,6 +4,7 @@ import { RecipientType } from "../../src/modules/assignments/assignment-request.
 import { TokenService } from "../../src/modules/auth/token.service";
 import { ChatChannel, ChatSession, ChatStatus } from "../../src/modules/chat-sessions/chat-session.entity";
 import { OrganizationService } from "../../src/modules/organizations/organization.service";
+import { SettingsService } from "../../src/modules/settings/settings.service";
 import { User, UserRole } from "../../src/modules/users/user.entity";
 
 export const TEST_JWT_SECRET = "test-secret-0123456789abcdef";
@@ -67,3 +68,11 @@ export const assignInput = (chatSessionId: string, recipientId: string, recipien
   recipientId,
   recipientType,
 });
+
+/**
+ * The loop rules (issue #24) off for the world's organization: for load that hands one chat back
+ * and forth between two people (the rules themselves are tested in test/e2e/loops.test.ts).
+ */
+export async function loopRulesOff(ds: DataSource, w: World): Promise<void> {
+  await new SettingsService(ds).update(w.admin, { pingPongMinutes: 0, maxHandoversPerChatPerDay: 0 });
+}

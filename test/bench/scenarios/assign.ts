@@ -10,47 +10,72 @@ import { spawnLeanPeer } from "../peer-process";
 import { stopServer } from "../../support/process";
 import { type Bench, gql, log, UUID } from "../support";
 import { closedLoop, cpuSpent, cpuTimes, ms, percentile } from "../stats";
+import { DEFAULT_MAX_HANDOVERS_PER_CHAT_PER_DAY, DEFAULT_PING_PONG_MINUTES } from "../../../src/modules/settings/assign-discuss-settings.entity";
 
-/** Assign then accept, 16 concurrent clients. */
+/**
+ * Assign then accept, 16 concurrent clients, with the loop rules on at their defaults (issue #24):
+ * each client hands chats around a trio of agents (A -> B -> C -> A: never straight back) and
+ * takes its chats in turn from a pool of its own, so that no chat moves anywhere near 10 times
+ * a day. A turn of the same cycles with the rules off measures what they cost.
+ */
 export async function assign(bench: Bench): Promise<void> {
   const { quick, ds, dbUrl, organizationId, s1, agents, token, newChats, counter, floorPool, rows } = bench;
   const CONC = 16;
   const cycleMs = quick ? 4_000 : 20_000;
-  const pairs = await Promise.all(
-    Array.from({ length: CONC }, async (_, i) => ({ a: agents[2 * i], b: agents[2 * i + 1], chat: (await newChats(agents[2 * i].id, 1))[0] })),
-  );
-  const owner = pairs.map((p) => p.a);
+  // Chats per client: every turn of every contender moves them (about 2,500 moves per client in a
+  // full run), each chat at most a few times.
+  const POOL = quick ? 200 : 1_000;
+  const trios = Array.from({ length: CONC }, (_, i) => [agents[3 * i], agents[3 * i + 1], agents[3 * i + 2]] as const);
+  const pools = await Promise.all(trios.map((t) => newChats(t[0].id, POOL)));
+  /** Per client, per chat: who of the trio owns it now; and the client's next chat. */
+  const holder = pools.map((p) => p.map(() => 0));
+  const turn = pools.map(() => 0);
+  /** The next cycle's chat and its way: from its owner to the next of the trio. */
+  const nextMove = (i: number) => {
+    const j = turn[i]++ % POOL;
+    const k = holder[i][j];
+    return { j, chat: pools[i][j], from: trios[i][k], to: trios[i][(k + 1) % 3], third: trios[i][(k + 2) % 3], done: () => (holder[i][j] = (k + 1) % 3) };
+  };
+  /** The loop rules as the organization sets them: at their defaults, or off (the bench organization starts with them off). */
+  const loopRules = (on: boolean) =>
+    ds.query(`UPDATE assign_discuss_settings SET ping_pong_minutes = $2, max_handovers_per_chat_per_day = $3 WHERE organization_id = $1`, [
+      organizationId,
+      on ? DEFAULT_PING_PONG_MINUTES : 0,
+      on ? DEFAULT_MAX_HANDOVERS_PER_CHAT_PER_DAY : 0,
+    ]);
+  await loopRules(true);
   // What a front end asks (issue #21), of Baton and of the peer alike.
   const assignAsked = `mutation($input: AssignChatInput!) { assignChat(input: $input) { id status expiresAt recipient { id } sender { id } trackingRecord { id status } } }`;
   const acceptAsked = `mutation($id: ID!) { acceptAssignment(requestId: $id) { id status respondedAt trackingRecord { status responseSeconds } } }`;
   /** One cycle; `keyed`: each mutation with an Idempotency-Key of its own, as a careful client sends (issue #23). */
   const cycleAt = (url: string, keyed = false) => async (i: number) => {
-    const p = pairs[i];
-    const from = owner[i];
-    const to = from.id === p.a.id ? p.b : p.a;
+    const m = nextMove(i);
     const key = (): Record<string, string> => (keyed ? { "idempotency-key": randomUUID() } : {});
-    const sent = (await gql(url, token.get(from.id)!, assignAsked, {
-      input: { chatSessionId: p.chat, recipientType: RecipientType.USER, recipientId: to.id },
+    const sent = (await gql(url, token.get(m.from.id)!, assignAsked, {
+      input: { chatSessionId: m.chat, recipientType: RecipientType.USER, recipientId: m.to.id },
     }, key())) as { assignChat: { id: string } };
-    await gql(url, token.get(to.id)!, acceptAsked, { id: sent.assignChat.id }, key());
-    owner[i] = to;
+    await gql(url, token.get(m.to.id)!, acceptAsked, { id: sent.assignChat.id }, key());
+    m.done();
   };
-  // Floor: the statements Baton sent for two cycles (there and back, so the chat ends where it
+  // Floor: the statements Baton sent for three cycles (around a trio, so the chat ends where it
   // started and every replayed statement does its work), replayed through pg.
   const services = createServices(ds, createBatonPubSub(), TEST_JWT_SECRET, pino({ level: "silent" }));
-  const rec = { a: agents[900], b: agents[901], chat: (await newChats(agents[900].id, 1))[0] };
+  const rec = { a: agents[900], b: agents[901], c: agents[902], chat: (await newChats(agents[900].id, 1))[0] };
   const asUser = async (id: string): Promise<User> => (await services.tokens.authenticate(`Bearer ${token.get(id)}`)).user;
   // Authentication as the server does it in steady state: the users are cached (see TokenService).
   await asUser(rec.a.id);
   await asUser(rec.b.id);
+  await asUser(rec.c.id);
   counter.recording = [];
   const recordedAt = Date.now();
   const recordedRequests: string[] = [];
   /** The requests the replays made: each must end ACCEPTED, or the floor did not do the work. */
   const floorRequests: string[] = [];
+  const RECORDED_CYCLES = 3;
   for (const [from, to] of [
     [rec.a, rec.b],
-    [rec.b, rec.a],
+    [rec.b, rec.c],
+    [rec.c, rec.a],
   ]) {
     const req = await services.handovers.assignChat(await asUser(from.id), { chatSessionId: rec.chat, recipientType: RecipientType.USER, recipientId: to.id });
     await services.handovers.acceptAssignment(await asUser(to.id), req.id);
@@ -58,15 +83,15 @@ export async function assign(bench: Bench): Promise<void> {
   }
   const recorded = counter.recording;
   counter.recording = null;
-  const statementsPerCycle = recorded.length / 2;
+  const statementsPerCycle = recorded.length / RECORDED_CYCLES;
   const fixed = new Set([organizationId]);
   const replay = async (client: PoolClient, i: number) => {
-    const p = pairs[i];
-    const from = owner[i];
+    const m = nextMove(i);
     const map = new Map<string, string>([
-      [rec.a.id, from.id],
-      [rec.b.id, from.id === p.a.id ? p.b.id : p.a.id],
-      [rec.chat, p.chat],
+      [rec.a.id, m.from.id],
+      [rec.b.id, m.to.id],
+      [rec.c.id, m.third.id],
+      [rec.chat, m.chat],
     ]);
     const swap = (v: unknown): unknown => {
       if (Array.isArray(v)) return v.map(swap);
@@ -88,6 +113,7 @@ export async function assign(bench: Bench): Promise<void> {
         throw err;
       }
     }
+    // Around the trio and back: the chat's owner is where it was.
   };
   let firstFloorError: string | undefined;
 
@@ -97,13 +123,14 @@ export async function assign(bench: Bench): Promise<void> {
   const rounds = quick ? 2 : 4;
   const peer = await spawnLeanPeer(dbUrl);
   const lockedPeer = await spawnLeanPeer(dbUrl, { orgLock: true });
-  const clients = await Promise.all(pairs.map(() => floorPool.connect()));
+  const clients = await Promise.all(trios.map(() => floorPool.connect()));
   const floorCycle = (i: number) => replay(clients[i], i);
   const baton = { latencies: [] as number[], elapsedMs: 0, errors: 0 };
   const lean = { latencies: [] as number[], elapsedMs: 0, errors: 0 };
   const floorRun = { latencies: [] as number[], elapsedMs: 0, errors: 0 };
   const locked = { latencies: [] as number[], elapsedMs: 0, errors: 0 };
   const keyed = { latencies: [] as number[], elapsedMs: 0, errors: 0 };
+  const unruled = { latencies: [] as number[], elapsedMs: 0, errors: 0 };
   /** CPU ms each server (and Postgres) spent during Baton's and the peer's turns. */
   const cpu = { Baton: { server: 0, postgres: 0 }, "lean peer": { server: 0, postgres: 0 } } as Record<string, { server: number; postgres: number }>;
   const pids = { Baton: s1.child.pid, "lean peer": peer.child.pid };
@@ -113,20 +140,23 @@ export async function assign(bench: Bench): Promise<void> {
     await closedLoop(CONC, 1_000, floorCycle);
     await closedLoop(CONC, 1_000, cycleAt(lockedPeer.url));
     await closedLoop(CONC, 1_000, cycleAt(s1.url, true));
+    // The last element: the loop rules on (their defaults) or off, for the turn.
     const turns = [
-      ["Baton", cycleAt(s1.url), baton],
-      ["Baton with an Idempotency-Key on every mutation", cycleAt(s1.url, true), keyed],
-      ["lean peer", cycleAt(peer.url), lean],
-      ["floor", floorCycle, floorRun],
-      ["lean peer with the organization's lock", cycleAt(lockedPeer.url), locked],
+      ["Baton", cycleAt(s1.url), baton, true],
+      ["Baton with an Idempotency-Key on every mutation", cycleAt(s1.url, true), keyed, true],
+      ["Baton with the loop rules off", cycleAt(s1.url), unruled, false],
+      ["lean peer", cycleAt(peer.url), lean, true],
+      ["floor", floorCycle, floorRun, true],
+      ["lean peer with the organization's lock", cycleAt(lockedPeer.url), locked, true],
     ] as const;
     for (let round = 0; round < rounds; round++) {
       // Each round starts one further along: a turn's place in the round (after which other turn,
       // at a round's start) falls on each in turn, not always on the same one. A stall the machine
       // brings (autovacuum after a turn's churn) was measured to hit whichever turn came next.
       const shift = round % turns.length;
-      for (const [name, cycle, into] of [...turns.slice(shift), ...turns.slice(0, shift)]) {
+      for (const [name, cycle, into, rules] of [...turns.slice(shift), ...turns.slice(0, shift)]) {
         log(`assign/accept: ${name}, round ${round + 1} of ${rounds}`);
+        await loopRules(rules);
         const before = cpuTimes(pids);
         const r = await closedLoop(CONC, cycleMs / rounds, cycle);
         const spent = cpuSpent(before, cpuTimes(pids));
@@ -143,8 +173,9 @@ export async function assign(bench: Bench): Promise<void> {
     clients.forEach((c) => c.release());
     await stopServer(peer);
     await stopServer(lockedPeer);
+    await loopRules(false); // as the other scenarios expect the bench organization
   }
-  // Each replay is two cycles; each must really have moved the chat there and back.
+  // Each replay is three cycles; each must really have moved the chat around its trio.
   const [{ n: moved }] = await ds.query<Array<{ n: number }>>(
     `SELECT count(*)::int AS n FROM assignment_requests WHERE id = ANY($1) AND status = 'ACCEPTED'`,
     [floorRequests],
@@ -152,7 +183,7 @@ export async function assign(bench: Bench): Promise<void> {
   if (moved !== floorRequests.length || floorRun.errors > 0) {
     throw new Error(`the floor's replay did not do the work: ${moved} of ${floorRequests.length} requests accepted (${floorRun.errors} errors; first: ${firstFloorError})`);
   }
-  const floor = { latencies: [...floorRun.latencies, ...floorRun.latencies], elapsedMs: floorRun.elapsedMs };
+  const floor = { latencies: [...floorRun.latencies, ...floorRun.latencies, ...floorRun.latencies], elapsedMs: floorRun.elapsedMs };
   const batonRate = baton.latencies.length / (baton.elapsedMs / 1000);
   const floorRate = floor.latencies.length / (floor.elapsedMs / 1000);
   const leanRate = lean.latencies.length / (lean.elapsedMs / 1000);
@@ -185,6 +216,15 @@ export async function assign(bench: Bench): Promise<void> {
     ratio: (keyedRate / batonRate).toFixed(2),
     target: ">= 0.9",
     met: keyedRate / batonRate >= 0.9 && keyed.errors === 0 ? "yes" : "no",
+  });
+  const unruledRate = unruled.latencies.length / (unruled.elapsedMs / 1000);
+  rows.push({
+    scenario: `assign then accept with the loop rules on at their defaults (issue #24: 30 min ping-pong, 10 handovers per chat per day; the judged rows), against the same cycles with them off in the same run, ${CONC} clients`,
+    figure: `${batonRate.toFixed(0)} cycles/s; p50 ${ms(percentile(baton.latencies, 50))}, p99 ${ms(percentile(baton.latencies, 99))}`,
+    floor: `${unruledRate.toFixed(0)} cycles/s with the rules off; p50 ${ms(percentile(unruled.latencies, 50))}, p99 ${ms(percentile(unruled.latencies, 99))}${unruled.errors ? `; ${unruled.errors} errors` : ""}`,
+    ratio: (batonRate / unruledRate).toFixed(2),
+    target: ">= 0.95",
+    met: batonRate / unruledRate >= 0.95 && baton.errors === 0 ? "yes" : "no",
   });
   rows.push({
     scenario: `assign then accept, ${CONC} concurrent clients: Baton's tail (p99 / p50 of a cycle)`,
