@@ -21,15 +21,15 @@ export const maxPerDayOf = (s: string) => `coalesce(${s}.max_handovers_per_chat_
  * list with its FROM, for a LATERAL join or a CTE.
  */
 export function chatMovesSelect(chat: string, now: string, cap: string): string {
-  return `SELECT l.id AS last_id, l.request_id AS last_request_id, l.from_user_id AS last_from, l.to_user_id AS last_to, l.at AS last_at,
-                 (SELECT count(*)::int FROM (SELECT 1 FROM engagement_tracking_records d
-                                              WHERE d.chat_session_id = ${chat} AND ${MOVE("d")} AND ${MOVED_AT("d")} > ${now}::timestamptz - interval '24 hours'
-                                              LIMIT ${cap}) x) AS in_day
-            FROM (SELECT 1) one
-            LEFT JOIN LATERAL (SELECT m.id, m.request_id, m.from_user_id, m.to_user_id, ${MOVED_AT("m")} AS at
-                                 FROM engagement_tracking_records m
-                                WHERE m.chat_session_id = ${chat} AND ${MOVE("m")}
-                                ORDER BY ${MOVED_AT("m")} DESC LIMIT 1) l ON true`;
+  // One index scan, newest move first: the first row is the last move, and the moves of the last
+  // 24 h are a prefix of the rows (at most `cap` of them are read; one when the limit is off).
+  return `SELECT (array_agg(r.id ORDER BY r.at DESC))[1] AS last_id, (array_agg(r.request_id ORDER BY r.at DESC))[1] AS last_request_id,
+                 (array_agg(r.from_user_id ORDER BY r.at DESC))[1] AS last_from, (array_agg(r.to_user_id ORDER BY r.at DESC))[1] AS last_to,
+                 max(r.at) AS last_at, count(*) FILTER (WHERE r.at > ${now}::timestamptz - interval '24 hours')::int AS in_day
+            FROM (SELECT m.id, m.request_id, m.from_user_id, m.to_user_id, ${MOVED_AT("m")} AS at
+                    FROM engagement_tracking_records m
+                   WHERE m.chat_session_id = ${chat} AND ${MOVE("m")}
+                   ORDER BY ${MOVED_AT("m")} DESC LIMIT greatest(${cap}, 1)) r`;
 }
 
 /**
