@@ -45,18 +45,28 @@ export async function suggest(bench: Bench): Promise<void> {
        FROM unnest($2::uuid[]) WITH ORDINALITY AS s(id, k) WHERE s.k BETWEEN 502 AND 1001`,
     [organizationId, agents],
   );
+  // The year's handovers were of other chats, closed since: 1,000 of them, about one handover a
+  // day each (the asked chat has none; a chat moved 1,000 times a day would be past the loop
+  // rule's limit, and rightly get no suggestion).
+  const history = (
+    await ds.query<Array<{ id: string }>>(
+      `INSERT INTO chat_sessions (organization_id, customer_name, customer_phone, owner_id, status)
+       SELECT $1, 'Earlier', '+14155550125', $2, 'CLOSED' FROM generate_series(1, 1000) RETURNING id`,
+      [organizationId, sender],
+    )
+  ).map((r) => r.id);
   log(`suggestions: inserting ${(PER_DAY * DAYS).toLocaleString("en-US")} handovers over ${DAYS} days between ${AGENTS} agents`);
   await ds.query(
     `INSERT INTO engagement_tracking_records
        (organization_id, kind, status, chat_session_id, initiated_by_id, from_user_id, to_user_id, requested_at, response_seconds, created_at)
-     SELECT $1, 'ASSIGN_REQUEST', s.status, $2, f.id, f.id, t.id, x.at, CASE WHEN s.status IN ('ACCEPTED', 'REJECTED') THEN round((random() * 120)::numeric, 3) END, x.at
+     SELECT $1, 'ASSIGN_REQUEST', s.status, ($2::uuid[])[1 + g % 1000], f.id, f.id, t.id, x.at, CASE WHEN s.status IN ('ACCEPTED', 'REJECTED') THEN round((random() * 120)::numeric, 3) END, x.at
        FROM generate_series(1, $4::int) g
        CROSS JOIN LATERAL (SELECT now() - ((g - 1) / $5::int) * interval '1 day' - (g % $5::int) * interval '80 seconds' AS at) x
        CROSS JOIN LATERAL (SELECT (ARRAY['ACCEPTED', 'ACCEPTED', 'ACCEPTED', 'REJECTED', 'TIMED_OUT', 'WITHDRAWN'])[1 + g % 6] AS status) s
        CROSS JOIN LATERAL (SELECT CASE WHEN g % 10 = 0 THEN 1 ELSE 1 + ((g::bigint * 7919) % array_length($3::uuid[], 1))::int END AS i) fi
        CROSS JOIN LATERAL (SELECT ($3::uuid[])[fi.i] AS id) f
        CROSS JOIN LATERAL (SELECT ($3::uuid[])[1 + (fi.i + 1 + ((g::bigint * 104729) % (array_length($3::uuid[], 1) - 2))::int) % array_length($3::uuid[], 1)] AS id) t`,
-    [organizationId, asked.id, agents, PER_DAY * DAYS, PER_DAY],
+    [organizationId, history, agents, PER_DAY * DAYS, PER_DAY],
   );
   // Steady state: the bulk load vacuumed and analyzed now, not by autovacuum while the question is
   // being timed (a full run loads 730,000 records: its autovacuum took the two cores in the middle
