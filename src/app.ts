@@ -265,6 +265,20 @@ export async function createApp(opts: AppOptions): Promise<App> {
     }
   };
 
+  // The API first: its requests pass no other route on their way (the exports, the console's files).
+  app.use(
+    "/graphql",
+    ipLimit,
+    express.json({ limit: config.bodyLimitBytes }),
+    expressMiddleware(apollo, {
+      context: async ({ req, res }) =>
+        Object.assign(await buildContext(services, req.headers.authorization, req.id as string), {
+          requestLine: requestLine(res),
+          idempotencyKey: req.headers["idempotency-key"] as string | undefined,
+        }),
+    }),
+  );
+
   for (const [spec, file] of [
     ["records", "engagement-tracking-records.csv"],
     ["events", "assignment-events.csv"],
@@ -327,19 +341,6 @@ export async function createApp(opts: AppOptions): Promise<App> {
       }
     });
   }
-
-  app.use(
-    "/graphql",
-    ipLimit,
-    express.json({ limit: config.bodyLimitBytes }),
-    expressMiddleware(apollo, {
-      context: async ({ req, res }) =>
-        Object.assign(await buildContext(services, req.headers.authorization, req.id as string), {
-          requestLine: requestLine(res),
-          idempotencyKey: req.headers["idempotency-key"] as string | undefined,
-        }),
-    }),
-  );
 
   // Anything else: a JSON 404, not express's HTML page.
   app.use(notFoundJson);

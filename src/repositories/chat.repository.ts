@@ -10,11 +10,19 @@ const CLOSE: Statement = {
   name: "chats.close",
   text: `UPDATE chat_sessions SET status = '${ChatStatus.CLOSED}', updated_at = $2 WHERE id = $1 RETURNING *`,
 };
-/** Keeps the latest customer message's time (an older one changes nothing). */
-const RECORD_MESSAGE: Statement = {
-  name: "chats.recordCustomerMessage",
-  text: `UPDATE chat_sessions SET last_customer_message_at = greatest(last_customer_message_at, $3), updated_at = now()
-          WHERE id = $1 AND organization_id = $2 RETURNING *`,
+/**
+ * Keeps the latest customer message's time (an older one changes nothing), for a batch of
+ * messages at once: one time per chat (the latest of the batch), the chats locked in id order
+ * (the order every writer of several chats locks in: two batches never deadlock), each only in
+ * its organization.
+ */
+const RECORD_MESSAGES: Statement = {
+  name: "chats.recordCustomerMessages",
+  text: `WITH x AS (SELECT m.id, m.org, max(m.at) AS at FROM unnest($1::uuid[], $2::uuid[], $3::timestamptz[]) AS m(id, org, at) GROUP BY m.id, m.org),
+              locked AS (SELECT c.id FROM chat_sessions c JOIN x ON x.id = c.id AND x.org = c.organization_id ORDER BY c.id FOR NO KEY UPDATE OF c)
+         UPDATE chat_sessions c SET last_customer_message_at = greatest(c.last_customer_message_at, x.at), updated_at = now()
+           FROM x WHERE c.id = x.id AND c.organization_id = x.org AND c.id IN (SELECT id FROM locked)
+         RETURNING c.*`,
 };
 const INSERT: Statement = {
   name: "chats.insert",
@@ -72,10 +80,14 @@ export class ChatRepository {
     return row ? toChat(row) : null;
   }
 
-  /** Records a customer message's time on the chat (null: no such chat in the organization). */
-  async recordCustomerMessage(organizationId: string, id: string, at: Date): Promise<ChatSession | null> {
-    const [row] = await this.db.rows<Record<string, unknown>>(RECORD_MESSAGE, [id, organizationId, at]);
-    return row ? fromRow(ChatSession, row) : null;
+  /** Records customer messages' times on their chats, in one statement; returns the chats it found (another organization's are not). */
+  async recordCustomerMessages(messages: ReadonlyArray<{ organizationId: string; id: string; at: Date }>): Promise<ChatSession[]> {
+    const rows = await this.db.rows<Record<string, unknown>>(RECORD_MESSAGES, [
+      messages.map((m) => m.id),
+      messages.map((m) => m.organizationId),
+      messages.map((m) => m.at),
+    ]);
+    return rows.map(toChat);
   }
 
   async close(sql: Sql, id: string, now: Date): Promise<ChatSession> {

@@ -101,6 +101,33 @@ describe("recordCustomerMessage and the chat's window", () => {
   });
 });
 
+describe("recordCustomerMessage under load", () => {
+  it("calls in the same moment are written together: each chat keeps its latest message, each organization only its own chats", async () => {
+    const chats = [await chatLastWritten(null), await chatLastWritten(null)];
+    const theirs = await createChat(db.dataSource, other.organizationId, other.mark.id, { lastCustomerMessageAt: null });
+    const base = Date.now() - 10 * 60_000;
+    const times = Array.from({ length: 40 }, (_, i) => new Date(base + ((i * 7919) % 40) * 1000));
+    const chatsService = server.app.services.chats;
+    // One turn of the event loop: one statement for all of them (and, were it split, the same answers).
+    const answers = await Promise.allSettled([
+      ...times.map((at, i) => chatsService.recordCustomerMessage(w.admin, chats[i % 2].id, at)),
+      chatsService.recordCustomerMessage(other.admin, chats[0].id, new Date()), // another organization's chat: not found
+      chatsService.recordCustomerMessage(other.admin, theirs.id, new Date(base)),
+    ]);
+    expect(answers.slice(0, 40).every((a) => a.status === "fulfilled")).toBe(true);
+    const foreign = answers[40];
+    expect(foreign.status === "rejected" && (foreign.reason as { code?: string }).code).toBe("NOT_FOUND");
+    expect(answers[41].status).toBe("fulfilled");
+    for (const [k, chat] of chats.entries()) {
+      const latest = Math.max(...times.filter((_, i) => i % 2 === k).map((t) => t.getTime()));
+      const [row] = await db.dataSource.query<Array<{ at: Date }>>(`SELECT last_customer_message_at AS at FROM chat_sessions WHERE id = $1`, [chat.id]);
+      expect(new Date(row.at).getTime()).toBe(latest);
+    }
+    const [mine] = await db.dataSource.query<Array<{ at: Date }>>(`SELECT last_customer_message_at AS at FROM chat_sessions WHERE id = $1`, [theirs.id]);
+    expect(new Date(mine.at).getTime()).toBe(base);
+  });
+});
+
 describe("deadlines and notifications", () => {
   it("a request's deadline is capped at the window's end, kept on the request, and the recipient is told", async () => {
     const chat = await chatLastWritten(24 * HOUR - 60_000); // the window ends in a minute

@@ -6,6 +6,7 @@ import { poolSql } from "../../db/sql";
 import { ChatRepository } from "../../repositories/chat.repository";
 import { UserRepository } from "../../repositories/user.repository";
 import type { Page, PageArgs } from "../../kernel/page";
+import { Batcher } from "../../kernel/batcher";
 import { type BatonPubSub, publishChatSessionUpdated } from "../../events/pubsub";
 import { requireId, requirePhone, requireText } from "../../validation";
 import type { HandoverEngine } from "../../engine/handover-engine";
@@ -26,9 +27,22 @@ export interface OpenChatSessionData {
   lastCustomerMessageAt?: Date | null;
 }
 
+/** One inbound message's time, to record on its chat. */
+interface CustomerMessage {
+  organizationId: string;
+  id: string;
+  at: Date;
+}
+
 export class ChatSessionService {
   private readonly chats: ChatRepository;
   private readonly users: UserRepository;
+  /**
+   * The connector's calls (one per inbound message, many at once) written together: those that
+   * arrive while a statement is in flight share the next one (src/kernel/batcher.ts). A failed
+   * statement fails each of its calls, with its error.
+   */
+  private readonly messages: Batcher<CustomerMessage, ChatSession | null>;
 
   constructor(
     private readonly dataSource: DataSource,
@@ -39,6 +53,16 @@ export class ChatSessionService {
     const db = poolSql(dataSource);
     this.chats = new ChatRepository(db);
     this.users = new UserRepository(db);
+    this.messages = new Batcher(
+      async (batch) => {
+        const byChat = new Map((await this.chats.recordCustomerMessages(batch)).map((c) => [c.id, c]));
+        return batch.map((m) => {
+          const chat = byChat.get(m.id);
+          return chat && chat.organizationId === m.organizationId ? chat : null;
+        });
+      },
+      { maxInFlight: 2, maxBatch: 500 },
+    );
   }
 
   /** Chats are the team's shared inbox: every member of the organization may read them. */
@@ -97,7 +121,7 @@ export class ChatSessionService {
     const chatId = requireId(id, "chatSessionId");
     if (!(at instanceof Date) || Number.isNaN(at.getTime())) throw badInput("at is not a valid time", "at");
     if (at.getTime() > Date.now() + MAX_MESSAGE_CLOCK_SKEW_MS) throw badInput("at is more than 5 minutes in the future", "at");
-    const chat = await this.chats.recordCustomerMessage(viewer.organizationId, chatId, at);
+    const chat = await this.messages.load({ organizationId: viewer.organizationId, id: chatId, at });
     if (!chat) throw notFound("Chat session");
     return chat;
   }
