@@ -28,11 +28,11 @@ export class Batcher<K, V> {
       try {
         answers = this.run(batch.map((b) => b.key));
       } catch (err) {
-        answers = Promise.reject(err);
+        answers = Promise.reject(err instanceof Error ? err : new Error(String(err)));
       }
       answers
         .then(
-          (values) => batch.forEach((b, i) => b.resolve(values[i] as V)),
+          (values) => batch.forEach((b, i) => b.resolve(values[i])),
           (err: unknown) => batch.forEach((b) => b.reject(err)),
         )
         .finally(() => {

@@ -34,7 +34,7 @@ async function hand(chat: ChatSession, from: User, to: User): Promise<string> {
   expect(sent.errors).toBeUndefined();
   const accepted = await server.gql(AcceptAssignmentDocument, { requestId: sent.data!.assignChat.id }, w.token(to));
   expect(accepted.errors).toBeUndefined();
-  return accepted.data!.acceptAssignment.trackingRecord!.id;
+  return accepted.data!.acceptAssignment.trackingRecord.id;
 }
 const requestsOf = async (chat: ChatSession) =>
   (await db.dataSource.query<Array<{ n: number }>>(`SELECT count(*)::int AS n FROM assignment_requests WHERE chat_session_id = $1`, [chat.id]))[0].n;
@@ -103,7 +103,7 @@ describe("ping-pong", () => {
     expect(byUser.errors![0].message).toBe("Only managers and admins may override the loop rule");
     const byManager = await assign(chat, w.mark, w.maria, { override: true });
     expect(byManager.errors).toBeUndefined();
-    expect(byManager.data!.assignChat.trackingRecord!.overriddenRule).toBe("HANDOVER_LOOP");
+    expect(byManager.data!.assignChat.trackingRecord.overriddenRule).toBe("HANDOVER_LOOP");
     const [stored] = await db.dataSource.query<Array<{ overridden_rule: string }>>(`SELECT overridden_rule FROM engagement_tracking_records WHERE request_id = $1`, [
       byManager.data!.assignChat.id,
     ]);
@@ -112,7 +112,7 @@ describe("ping-pong", () => {
     const other = await createChat(db.dataSource, w.organizationId, w.mark.id);
     const plain = await assign(other, w.tom, w.maria, { override: true });
     expect(plain.errors).toBeUndefined();
-    expect(plain.data!.assignChat.trackingRecord!.overriddenRule).toBeNull();
+    expect(plain.data!.assignChat.trackingRecord.overriddenRule).toBeNull();
   });
 
   it("after pingPongMinutes it may go back; with pingPongMinutes 0 the rule is off", async () => {
@@ -126,7 +126,7 @@ describe("ping-pong", () => {
     try {
       const sent = await assign(chat, w.martha, w.mark);
       expect(sent.errors).toBeUndefined();
-      expect(sent.data!.assignChat.trackingRecord!.overriddenRule).toBeNull();
+      expect(sent.data!.assignChat.trackingRecord.overriddenRule).toBeNull();
     } finally {
       await settings({ pingPongMinutes: 30 });
     }
@@ -201,7 +201,7 @@ describe("handovers per chat per day", () => {
       // The manager's override goes through and is recorded.
       const forced = await assign(chat, zoe, w.maria, { override: true });
       expect(forced.errors).toBeUndefined();
-      expect(forced.data!.assignChat.trackingRecord!.overriddenRule).toBe("HANDOVER_LIMIT_REACHED");
+      expect(forced.data!.assignChat.trackingRecord.overriddenRule).toBe("HANDOVER_LIMIT_REACHED");
       expect((await server.gql(WithdrawAssignmentDocument, { requestId: forced.data!.assignChat.id, reason: "No longer needed" }, w.token(w.maria))).errors).toBeUndefined();
       // A day later the earlier moves no longer count.
       await age(chat, 24 * 60 + 1);
