@@ -1,7 +1,7 @@
 import { TokenService } from "../../../src/modules/auth/token.service";
 import { OrganizationService } from "../../../src/modules/organizations/organization.service";
 import { TEST_JWT_SECRET } from "../../support/factories";
-import { type Bench, gql, log } from "../support";
+import { type Bench, gql, log, settle } from "../support";
 import { ms, percentile } from "../stats";
 
 /**
@@ -72,6 +72,7 @@ export async function suggest(bench: Bench): Promise<void> {
   // being timed (a full run loads 730,000 records: its autovacuum took the two cores in the middle
   // of this scenario and the next one).
   await ds.query("VACUUM (ANALYZE) users, chat_sessions, assignment_requests, engagement_tracking_records");
+  await settle(ds);
   const token = new TokenService(TEST_JWT_SECRET, ds).sign(sender, 3600);
   const query = `query($chat: ID!) { suggestedRecipients(chatSessionId: $chat, first: 5) { user { id name } score reasons } }`;
   const samples: number[] = [];
