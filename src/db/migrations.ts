@@ -23,6 +23,7 @@ import { ReplyWindow1764260000000 } from "../../migrations/1764260000000-ReplyWi
 import { ReplyWindowBi1764270000000 } from "../../migrations/1764270000000-ReplyWindowBi";
 import { EnforceCapacity1764280000000 } from "../../migrations/1764280000000-EnforceCapacity";
 import { HandoverLoops1764290000000 } from "../../migrations/1764290000000-HandoverLoops";
+import { OverriddenRuleBi1764300000000 } from "../../migrations/1764300000000-OverriddenRuleBi";
 
 /** Listed explicitly (no glob): the same list works compiled, in vitest and in the CLI. */
 export const migrations = [
@@ -51,4 +52,5 @@ export const migrations = [
   ReplyWindowBi1764270000000,
   EnforceCapacity1764280000000,
   HandoverLoops1764290000000,
+  OverriddenRuleBi1764300000000,
 ];

@@ -159,6 +159,7 @@ export const EXPORT_COLUMNS = [
   "reply_window_ends_at",
   "reply_window_seconds_left",
   "reply_window_closed_while_pending",
+  "overridden_rule",
 ] as const;
 
 /** The events export's columns: the `bi.assignment_events` view's, less the organization id. */

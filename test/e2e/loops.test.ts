@@ -108,6 +108,11 @@ describe("ping-pong", () => {
       byManager.data!.assignChat.id,
     ]);
     expect(stored.overridden_rule).toBe("HANDOVER_LOOP");
+    // BI sees it too: the records view behind the tenant's bi view and the CSV.
+    const [bi] = await db.dataSource.query<Array<{ overridden_rule: string }>>(`SELECT overridden_rule FROM reporting.engagement_tracking_records WHERE request_id = $1`, [
+      byManager.data!.assignChat.id,
+    ]);
+    expect(bi.overridden_rule).toBe("HANDOVER_LOOP");
     // An override where no rule refuses records nothing.
     const other = await createChat(db.dataSource, w.organizationId, w.mark.id);
     const plain = await assign(other, w.tom, w.maria, { override: true });
