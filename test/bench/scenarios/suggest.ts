@@ -71,13 +71,17 @@ export async function suggest(bench: Bench): Promise<void> {
   // Steady state: the bulk load vacuumed and analyzed now, not by autovacuum while the question is
   // being timed (a full run loads 730,000 records: its autovacuum took the two cores in the middle
   // of this scenario and the next one).
-  await ds.query("VACUUM (ANALYZE) users, chat_sessions, assignment_requests, engagement_tracking_records");
+  // Every table, not only this load's: the webhooks scenario before this one leaves its delivery
+  // rows to autovacuum, which took the cores during the questions in a full run (p99 101 ms).
+  await ds.query("VACUUM (ANALYZE)");
   await settle(ds);
   const token = new TokenService(TEST_JWT_SECRET, ds).sign(sender, 3600);
   const query = `query($chat: ID!) { suggestedRecipients(chatSessionId: $chat, first: 5) { user { id name } score reasons } }`;
   const samples: number[] = [];
   let returned = 0;
-  for (let i = 0; i < (quick ? 50 : 300); i++) {
+  // 1,000 questions in a full run: its p99 is the 10th slowest, not the 3rd (a single stall of the
+  // shared machine decided it with 300).
+  for (let i = 0; i < (quick ? 50 : 1_020); i++) {
     const t = performance.now();
     const data = (await gql(s1.url, token, query, { chat: asked.id })) as { suggestedRecipients: unknown[] };
     if (i >= 20) samples.push(performance.now() - t); // after a warm-up of 20
