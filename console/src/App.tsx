@@ -1220,6 +1220,10 @@ function Settings() {
   const [timeout, setTimeoutValue] = useState<string | null>(null);
   const [reject, setReject] = useState<string | null>(null);
   const [withdraw, setWithdraw] = useState<string | null>(null);
+  const [perDay, setPerDay] = useState<string | null>(null);
+  const [pingPong, setPingPong] = useState<string | null>(null);
+  const [openChats, setOpenChats] = useState<string | null>(null);
+  const [enforce, setEnforce] = useState<boolean | null>(null);
   const [done, setDone] = useState(false);
   const s = data?.assignDiscussSettings;
   if (error) return <ErrorLine error={error} />;
@@ -1234,9 +1238,18 @@ function Settings() {
           e.preventDefault();
           setDone(false);
           const seconds = Number(timeout ?? s.assignRequestTimeoutSeconds);
+          // A whole number as typed; anything else is sent as -1, for the API to refuse with its field.
+          const whole = (typed: string | null, current: number) => {
+            const n = Number(typed ?? current);
+            return typed?.trim() !== "" && Number.isInteger(n) ? n : -1;
+          };
           void save({
             input: {
               assignRequestTimeoutSeconds: Number.isInteger(seconds) ? seconds : -1,
+              maxHandoversPerChatPerDay: whole(perDay, s.maxHandoversPerChatPerDay),
+              pingPongMinutes: whole(pingPong, s.pingPongMinutes),
+              defaultMaxOpenChats: whole(openChats, s.defaultMaxOpenChats),
+              enforceCapacity: enforce ?? s.enforceCapacity,
               rejectReasonPresets: lines(reject ?? s.rejectReasonPresets.join("\n")),
               withdrawReasonPresets: lines(withdraw ?? s.withdrawReasonPresets.join("\n")),
             },
@@ -1247,6 +1260,25 @@ function Settings() {
           Assign Request Timeout Duration
           <input type="number" inputMode="numeric" value={timeout ?? String(s.assignRequestTimeoutSeconds)} onChange={(e) => setTimeoutValue(e.target.value)} />
           <span className="hint">seconds, 5 to 86,400</span>
+        </label>
+        <label>
+          Handovers per chat per day
+          <input type="number" inputMode="numeric" value={perDay ?? String(s.maxHandoversPerChatPerDay)} onChange={(e) => setPerDay(e.target.value)} />
+          <span className="hint">a chat moved this often in 24 hours goes no further without a manager; 0: no limit</span>
+        </label>
+        <label>
+          Hand-back window
+          <input type="number" inputMode="numeric" value={pingPong ?? String(s.pingPongMinutes)} onChange={(e) => setPingPong(e.target.value)} />
+          <span className="hint">minutes in which a chat may not go straight back to who handed it over; 0: off</span>
+        </label>
+        <label>
+          Open chats per person
+          <input type="number" inputMode="numeric" value={openChats ?? String(s.defaultMaxOpenChats)} onChange={(e) => setOpenChats(e.target.value)} />
+          <span className="hint">unless set for the person; 0: no limit</span>
+        </label>
+        <label className="check">
+          <input type="checkbox" checked={enforce ?? s.enforceCapacity} onChange={(e) => setEnforce(e.target.checked)} />
+          Refuse handovers to people at their limit
         </label>
         <label>
           Reject reasons (one per line)

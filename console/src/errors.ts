@@ -29,6 +29,9 @@ const FIELDS: Record<string, string> = {
   rejectReasonPresets: "Each quick pick must be 1 to 500 characters, without repeats.",
   withdrawReasonPresets: "Each quick pick must be 1 to 500 characters, without repeats.",
   note: "The note may be at most 1,000 characters.",
+  maxHandoversPerChatPerDay: "Handovers per chat per day must be a whole number from 0 (no limit) to 1,000.",
+  pingPongMinutes: "The hand-back window must be a whole number of minutes from 0 (off) to 1,440.",
+  defaultMaxOpenChats: "Open chats per person must be a whole number from 0 (no limit) to 10,000.",
 };
 
 /** A human sentence for an API error, chosen by its code (and the field, where that says more); never the raw message. */

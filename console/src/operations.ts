@@ -142,6 +142,10 @@ export const SettingsQuery = graphql(`
       assignRequestTimeoutSeconds
       rejectReasonPresets
       withdrawReasonPresets
+      maxHandoversPerChatPerDay
+      pingPongMinutes
+      defaultMaxOpenChats
+      enforceCapacity
     }
   }
 `);
@@ -152,6 +156,10 @@ export const UpdateSettingsMutation = graphql(`
       assignRequestTimeoutSeconds
       rejectReasonPresets
       withdrawReasonPresets
+      maxHandoversPerChatPerDay
+      pingPongMinutes
+      defaultMaxOpenChats
+      enforceCapacity
     }
   }
 `);

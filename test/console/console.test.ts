@@ -216,6 +216,26 @@ describe.skipIf(!run)(`the agent console in Chromium (${run ? CHROMIUM : `skippe
     await shot(admin, "settings");
     expect((await db.dataSource.query(`SELECT assign_request_timeout_seconds AS s FROM assign_discuss_settings`))[0].s).toBe(5);
 
+    // The loop rules and capacity (issue #24), each with its sentence when out of range.
+    const window = admin.getByLabel("Hand-back window");
+    expect(await window.inputValue()).toBe("30");
+    expect(await admin.getByLabel("Handovers per chat per day").inputValue()).toBe("10");
+    await window.fill("2000");
+    await admin.getByRole("button", { name: "Save" }).click();
+    await expect.poll(() => admin.getByRole("alert").textContent()).toBe("The hand-back window must be a whole number of minutes from 0 (off) to 1,440.");
+    await window.fill("45");
+    await admin.getByLabel("Handovers per chat per day").fill("12");
+    await admin.getByLabel("Open chats per person").fill("8");
+    await admin.getByLabel("Refuse handovers to people at their limit").check();
+    await admin.getByRole("button", { name: "Save" }).click();
+    await expect.poll(() => admin.getByRole("status").filter({ hasText: "saved" }).count()).toBe(1);
+    const [saved] = await db.dataSource.query<Array<{ p: number; d: number; m: number; e: boolean }>>(
+      `SELECT ping_pong_minutes AS p, max_handovers_per_chat_per_day AS d, default_max_open_chats AS m, enforce_capacity AS e FROM assign_discuss_settings`,
+    );
+    expect(saved).toEqual({ p: 45, d: 12, m: 8, e: true });
+    // As the other tests expect the organization.
+    await testServices(db.dataSource).settings.update(cast.admin, { pingPongMinutes: 30, maxHandoversPerChatPerDay: 10, defaultMaxOpenChats: 0, enforceCapacity: false });
+
     const user = await open("martha", "#/settings");
     await user.getByLabel("Assign Request Timeout Duration").fill("60");
     await user.getByRole("button", { name: "Save" }).click();
