@@ -1224,6 +1224,11 @@ function Settings() {
   const [pingPong, setPingPong] = useState<string | null>(null);
   const [openChats, setOpenChats] = useState<string | null>(null);
   const [enforce, setEnforce] = useState<boolean | null>(null);
+  const [discussTimeout, setDiscussTimeout] = useState<string | null>(null);
+  const [windowHours, setWindowHours] = useState<string | null>(null);
+  const [zone, setZone] = useState<string | null>(null);
+  /** The switches as changed on the page (absent: as saved). */
+  const [flags, setFlags] = useState<Partial<Record<"fallbackOnReject" | "fallbackToManagers" | "requireAvailableRecipient" | "capDeadlineAtReplyWindow", boolean>>>({});
   const [done, setDone] = useState(false);
   const s = data?.assignDiscussSettings;
   if (error) return <ErrorLine error={error} />;
@@ -1231,7 +1236,7 @@ function Settings() {
   const lines = (text: string) => text.split("\n").map((l) => l.trim()).filter(Boolean);
   return (
     <section aria-labelledby="settings-title">
-      <h1 id="settings-title">Settings</h1>
+      <h1 id="settings-title">Assign/Discuss Settings</h1>
       <form
         className="settings"
         onSubmit={(e) => {
@@ -1246,6 +1251,13 @@ function Settings() {
           void save({
             input: {
               assignRequestTimeoutSeconds: Number.isInteger(seconds) ? seconds : -1,
+              discussRequestTimeoutSeconds: whole(discussTimeout, s.discussRequestTimeoutSeconds),
+              replyWindowHours: whole(windowHours, s.replyWindowHours),
+              timeZone: zone ?? s.timeZone,
+              fallbackOnReject: flags.fallbackOnReject ?? s.fallbackOnReject,
+              fallbackToManagers: flags.fallbackToManagers ?? s.fallbackToManagers,
+              requireAvailableRecipient: flags.requireAvailableRecipient ?? s.requireAvailableRecipient,
+              capDeadlineAtReplyWindow: flags.capDeadlineAtReplyWindow ?? s.capDeadlineAtReplyWindow,
               maxHandoversPerChatPerDay: whole(perDay, s.maxHandoversPerChatPerDay),
               pingPongMinutes: whole(pingPong, s.pingPongMinutes),
               defaultMaxOpenChats: whole(openChats, s.defaultMaxOpenChats),
@@ -1260,6 +1272,37 @@ function Settings() {
           Assign Request Timeout Duration
           <input type="number" inputMode="numeric" value={timeout ?? String(s.assignRequestTimeoutSeconds)} onChange={(e) => setTimeoutValue(e.target.value)} />
           <span className="hint">seconds, 5 to 86,400</span>
+        </label>
+        <label>
+          Discuss Request Timeout Duration
+          <input type="number" inputMode="numeric" value={discussTimeout ?? String(s.discussRequestTimeoutSeconds)} onChange={(e) => setDiscussTimeout(e.target.value)} />
+          <span className="hint">seconds, 5 to 86,400</span>
+        </label>
+        <label className="check">
+          <input type="checkbox" checked={flags.fallbackOnReject ?? s.fallbackOnReject} onChange={(e) => setFlags({ ...flags, fallbackOnReject: e.target.checked })} />
+          A rejection moves a fallback chain on
+        </label>
+        <label className="check">
+          <input type="checkbox" checked={flags.fallbackToManagers ?? s.fallbackToManagers} onChange={(e) => setFlags({ ...flags, fallbackToManagers: e.target.checked })} />
+          When nobody in a chain takes it, a manager gets it
+        </label>
+        <label className="check">
+          <input type="checkbox" checked={flags.requireAvailableRecipient ?? s.requireAvailableRecipient} onChange={(e) => setFlags({ ...flags, requireAvailableRecipient: e.target.checked })} />
+          Send requests to available people only
+        </label>
+        <label>
+          Reply window
+          <input type="number" inputMode="numeric" value={windowHours ?? String(s.replyWindowHours)} onChange={(e) => setWindowHours(e.target.value)} />
+          <span className="hint">hours after the customer's last message in which free text may be sent; 0: the channel has none</span>
+        </label>
+        <label className="check">
+          <input type="checkbox" checked={flags.capDeadlineAtReplyWindow ?? s.capDeadlineAtReplyWindow} onChange={(e) => setFlags({ ...flags, capDeadlineAtReplyWindow: e.target.checked })} />
+          A request's deadline ends when the reply window closes
+        </label>
+        <label>
+          Time zone
+          <input type="text" value={zone ?? s.timeZone} onChange={(e) => setZone(e.target.value)} />
+          <span className="hint">for reports' local dates, e.g. Europe/Berlin</span>
         </label>
         <label>
           Handovers per chat per day

@@ -31,6 +31,8 @@ const FIELDS: Record<string, string> = {
   note: "The note may be at most 1,000 characters.",
   maxHandoversPerChatPerDay: "Handovers per chat per day must be a whole number from 0 (no limit) to 1,000.",
   pingPongMinutes: "The hand-back window must be a whole number of minutes from 0 (off) to 1,440.",
+  replyWindowHours: "The reply window must be a whole number of hours from 0 (no window) to 168.",
+  timeZone: "The time zone must be a name such as Europe/Berlin.",
   defaultMaxOpenChats: "Open chats per person must be a whole number from 0 (no limit) to 10,000.",
 };
 

@@ -140,6 +140,13 @@ export const SettingsQuery = graphql(`
   query ConsoleSettings {
     assignDiscussSettings {
       assignRequestTimeoutSeconds
+      discussRequestTimeoutSeconds
+      fallbackOnReject
+      fallbackToManagers
+      requireAvailableRecipient
+      replyWindowHours
+      capDeadlineAtReplyWindow
+      timeZone
       rejectReasonPresets
       withdrawReasonPresets
       maxHandoversPerChatPerDay
@@ -154,6 +161,13 @@ export const UpdateSettingsMutation = graphql(`
   mutation ConsoleUpdateSettings($input: AssignDiscussSettingsInput!) {
     updateAssignDiscussSettings(input: $input) {
       assignRequestTimeoutSeconds
+      discussRequestTimeoutSeconds
+      fallbackOnReject
+      fallbackToManagers
+      requireAvailableRecipient
+      replyWindowHours
+      capDeadlineAtReplyWindow
+      timeZone
       rejectReasonPresets
       withdrawReasonPresets
       maxHandoversPerChatPerDay

@@ -233,8 +233,52 @@ describe.skipIf(!run)(`the agent console in Chromium (${run ? CHROMIUM : `skippe
       `SELECT ping_pong_minutes AS p, max_handovers_per_chat_per_day AS d, default_max_open_chats AS m, enforce_capacity AS e FROM assign_discuss_settings`,
     );
     expect(saved).toEqual({ p: 45, d: 12, m: 8, e: true });
+    // Every other setting the API has, under the feature page's "Assign/Discuss Settings".
+    expect(await admin.getByRole("heading", { level: 1 }).textContent()).toBe("Assign/Discuss Settings");
+    await admin.getByLabel("Time zone").fill("Mars/Olympus");
+    await admin.getByRole("button", { name: "Save" }).click();
+    await expect.poll(() => admin.getByRole("alert").textContent()).toBe("The time zone must be a name such as Europe/Berlin.");
+    await admin.getByLabel("Time zone").fill("Europe/Berlin");
+    await admin.getByLabel("Discuss Request Timeout Duration").fill("90");
+    await admin.getByLabel(/^Reply window/).fill("48");
+    await admin.getByLabel("A rejection moves a fallback chain on").check();
+    await admin.getByLabel("When nobody in a chain takes it, a manager gets it").check();
+    await admin.getByLabel("Send requests to available people only").check();
+    await admin.getByLabel("A request's deadline ends when the reply window closes").uncheck();
+    await admin.getByRole("button", { name: "Save" }).click();
+    await expect.poll(async () =>
+      JSON.stringify(
+        (
+          await db.dataSource.query(
+            `SELECT time_zone, discuss_request_timeout_seconds, reply_window_hours, fallback_on_reject, fallback_to_managers, require_available_recipient, cap_deadline_at_reply_window FROM assign_discuss_settings`,
+          )
+        )[0],
+      ),
+    ).toBe(
+      JSON.stringify({
+        time_zone: "Europe/Berlin",
+        discuss_request_timeout_seconds: 90,
+        reply_window_hours: 48,
+        fallback_on_reject: true,
+        fallback_to_managers: true,
+        require_available_recipient: true,
+        cap_deadline_at_reply_window: false,
+      }),
+    );
     // As the other tests expect the organization.
-    await testServices(db.dataSource).settings.update(cast.admin, { pingPongMinutes: 30, maxHandoversPerChatPerDay: 10, defaultMaxOpenChats: 0, enforceCapacity: false });
+    await testServices(db.dataSource).settings.update(cast.admin, {
+      pingPongMinutes: 30,
+      maxHandoversPerChatPerDay: 10,
+      defaultMaxOpenChats: 0,
+      enforceCapacity: false,
+      timeZone: "UTC",
+      discussRequestTimeoutSeconds: 120,
+      replyWindowHours: 24,
+      fallbackOnReject: false,
+      fallbackToManagers: false,
+      requireAvailableRecipient: false,
+      capDeadlineAtReplyWindow: true,
+    });
 
     const user = await open("martha", "#/settings");
     await user.getByLabel("Assign Request Timeout Duration").fill("60");
