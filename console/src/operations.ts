@@ -136,23 +136,30 @@ export const UsersQuery = graphql(`
   }
 `);
 
+/** Every setting, as the Settings page reads and saves them (one list for the query and the mutation's answer). */
+export const SettingsFields = graphql(`
+  fragment ConsoleSettingsFields on AssignDiscussSettings {
+    assignRequestTimeoutSeconds
+    discussRequestTimeoutSeconds
+    fallbackOnReject
+    fallbackToManagers
+    requireAvailableRecipient
+    replyWindowHours
+    capDeadlineAtReplyWindow
+    timeZone
+    rejectReasonPresets
+    withdrawReasonPresets
+    maxHandoversPerChatPerDay
+    pingPongMinutes
+    defaultMaxOpenChats
+    enforceCapacity
+  }
+`);
+
 export const SettingsQuery = graphql(`
   query ConsoleSettings {
     assignDiscussSettings {
-      assignRequestTimeoutSeconds
-      discussRequestTimeoutSeconds
-      fallbackOnReject
-      fallbackToManagers
-      requireAvailableRecipient
-      replyWindowHours
-      capDeadlineAtReplyWindow
-      timeZone
-      rejectReasonPresets
-      withdrawReasonPresets
-      maxHandoversPerChatPerDay
-      pingPongMinutes
-      defaultMaxOpenChats
-      enforceCapacity
+      ...ConsoleSettingsFields
     }
   }
 `);
@@ -160,20 +167,7 @@ export const SettingsQuery = graphql(`
 export const UpdateSettingsMutation = graphql(`
   mutation ConsoleUpdateSettings($input: AssignDiscussSettingsInput!) {
     updateAssignDiscussSettings(input: $input) {
-      assignRequestTimeoutSeconds
-      discussRequestTimeoutSeconds
-      fallbackOnReject
-      fallbackToManagers
-      requireAvailableRecipient
-      replyWindowHours
-      capDeadlineAtReplyWindow
-      timeZone
-      rejectReasonPresets
-      withdrawReasonPresets
-      maxHandoversPerChatPerDay
-      pingPongMinutes
-      defaultMaxOpenChats
-      enforceCapacity
+      ...ConsoleSettingsFields
     }
   }
 `);
