@@ -24,6 +24,7 @@ import { ReplyWindowBi1764270000000 } from "../../migrations/1764270000000-Reply
 import { EnforceCapacity1764280000000 } from "../../migrations/1764280000000-EnforceCapacity";
 import { HandoverLoops1764290000000 } from "../../migrations/1764290000000-HandoverLoops";
 import { OverriddenRuleBi1764300000000 } from "../../migrations/1764300000000-OverriddenRuleBi";
+import { AuditChain1764310000000 } from "../../migrations/1764310000000-AuditChain";
 
 /** Listed explicitly (no glob): the same list works compiled, in vitest and in the CLI. */
 export const migrations = [
@@ -53,4 +54,5 @@ export const migrations = [
   EnforceCapacity1764280000000,
   HandoverLoops1764290000000,
   OverriddenRuleBi1764300000000,
+  AuditChain1764310000000,
 ];

@@ -25,6 +25,7 @@ import {
 } from "../repositories/handover.repository";
 import { isUniqueViolation, poolSql, type Sql } from "../db/sql";
 import { DiscussionRepository } from "../repositories/discussion.repository";
+import type { AuditLink } from "../repositories/events.repository";
 import { type Discussion, DiscussionStatus } from "../modules/discussions/discussion.entity";
 import { AssignmentEventType } from "../modules/assignments/assignment-event.entity";
 import { optionalText, requireId, requireReason } from "../validation";
@@ -213,10 +214,10 @@ export class HandoverEngine {
       });
     if (!opened) return null;
     if (record) record.recorded = true; // committed with the request: on the pool, this statement is its own transaction
-    const { request, record: trackingRecord, chat, sequence, notifications } = opened;
+    const { request, record: trackingRecord, chat, sequence, audit, notifications } = opened;
     await this.afterCommit(() => {
       for (const n of notifications) publishNotification(this.pubsub, n);
-      this.publishEvent(LIFECYCLE.open.event, sequence, request, trackingRecord, chat, viewer.id, plan.now);
+      this.publishEvent(LIFECYCLE.open.event, { sequence, audit }, request, trackingRecord, chat, viewer.id, plan.now);
       return this.jobs.opened(request);
     });
     // The answer from the write: the request, its record, the chat and the recipient as the statement wrote and locked them.
@@ -378,7 +379,7 @@ export class HandoverEngine {
     const effect = () => {
       for (const e of ended) {
         for (const n of e.notifications) publishNotification(this.pubsub, n);
-        this.publishEvent(DISCUSSION_END.event, e.sequence, e.request, e.record, e.chat, endedBy?.id ?? null, now);
+        this.publishEvent(DISCUSSION_END.event, e, e.request, e.record, e.chat, endedBy?.id ?? null, now);
       }
     };
     if (later) later(effect);
@@ -515,7 +516,7 @@ export class HandoverEngine {
     tx.afterCommit(async () => {
       for (const o of opened) {
         for (const n of o.notifications) publishNotification(this.pubsub, n);
-        this.publishEvent(LIFECYCLE.open.event, o.sequence, o.request, o.record, o.chat, null, now);
+        this.publishEvent(LIFECYCLE.open.event, o, o.request, o.record, o.chat, null, now);
       }
       for (const o of opened) await this.jobs.opened(o.request);
     });
@@ -626,7 +627,7 @@ export class HandoverEngine {
       for (const s of settled) {
         for (const n of s.notifications) publishNotification(this.pubsub, n);
         if (moveChat) publishChatSessionUpdated(this.pubsub, { chat: s.chat, previousOwnerId: s.previousOwnerId }, audienceOf.chat(s.chat.organizationId, s));
-        this.publishEvent(transition.event, s.sequence, s.request, s.record, s.chat, actor?.id ?? null, now);
+        this.publishEvent(transition.event, s, s.request, s.record, s.chat, actor?.id ?? null, now);
       }
       if (settled.length > 0) return this.jobs.settled(settled.map((s) => s.request.id));
     };
@@ -649,7 +650,7 @@ export class HandoverEngine {
 
   private publishEvent(
     type: AssignmentEventType,
-    sequence: string,
+    appended: { sequence: string; audit: AuditLink },
     request: AssignmentRequest,
     trackingRecord: EngagementTrackingRecord,
     chat: ChatSession,
@@ -657,7 +658,7 @@ export class HandoverEngine {
     now: Date,
   ): void {
     const event = Object.assign(new AssignmentEvent(), {
-      sequence,
+      sequence: appended.sequence,
       organizationId: request.organizationId,
       type,
       requestId: request.id,
@@ -667,6 +668,7 @@ export class HandoverEngine {
       fromUserId: request.senderId,
       toUserId: request.recipientId,
       occurredAt: now,
+      ...appended.audit,
     } satisfies AssignmentEvent);
     publishAssignmentEvent(this.pubsub, { event, request, trackingRecord, chat }, audienceOf.event(event.organizationId, event));
   }

@@ -7,7 +7,7 @@ import { ChatSession } from "../modules/chat-sessions/chat-session.entity";
 import { Discussion, DiscussionMessage, DiscussionStatus } from "../modules/discussions/discussion.entity";
 import { Notification } from "../modules/notifications/notification.entity";
 import { EngagementTrackingRecord, TrackingStatus } from "../modules/tracking/engagement-tracking-record.entity";
-import { appendEventsCtes } from "./events.repository";
+import { type AuditLink, type AuditRow, appendEventsCtes, auditColumnsOf, auditFacts, auditLinkOf } from "./events.repository";
 
 /** A discussion that ended, as committed, with what its publication needs. */
 export interface EndedDiscussion {
@@ -16,6 +16,8 @@ export interface EndedDiscussion {
   record: EngagementTrackingRecord;
   chat: ChatSession;
   sequence: string;
+  /** The event's place in its organization's hash chain. */
+  audit: AuditLink;
   notifications: Notification[];
 }
 
@@ -60,11 +62,19 @@ const END: Statement = {
            RETURNING *),
          ${appendEventsCtes(
            `SELECT d.organization_id, $7::text AS type, d.request_id, rec.id AS tracking_record_id, d.chat_session_id,
-                   $3::uuid AS actor_id, d.requester_id AS from_user_id, d.consultant_id AS to_user_id, $2::timestamptz AS occurred_at, d.id AS ord
+                   $3::uuid AS actor_id, d.requester_id AS from_user_id, d.consultant_id AS to_user_id, $2::timestamptz AS occurred_at, d.id AS ord,
+                   ${auditFacts(
+                     "rec",
+                     {
+                       before: "(SELECT c.owner_id FROM chat_sessions c WHERE c.id = d.chat_session_id)",
+                       after: "(SELECT c.owner_id FROM chat_sessions c WHERE c.id = d.chat_session_id)",
+                     },
+                     "rec.end_reason",
+                   )}
               FROM d JOIN rec ON rec.request_id = d.request_id`,
            ["told"],
          )}
-         SELECT to_json(d) AS discussion, to_json(rec) AS record, e.sequence,
+         SELECT to_json(d) AS discussion, to_json(rec) AS record, e.sequence, ${auditColumnsOf("e")},
                 (SELECT to_json(r) FROM assignment_requests r WHERE r.id = d.request_id) AS request,
                 (SELECT to_json(c) FROM chat_sessions c WHERE c.id = d.chat_session_id) AS chat,
                 coalesce(n.list, '[]') AS notifications
@@ -125,13 +135,14 @@ export class DiscussionRepository {
       chat: Record<string, unknown>;
       sequence: string;
       notifications: Array<Record<string, unknown>>;
-    }>(END, [e.ids, e.now, e.endedById, e.reason, e.notificationType, e.message, e.eventType]);
+    } & AuditRow>(END, [e.ids, e.now, e.endedById, e.reason, e.notificationType, e.message, e.eventType]);
     return rows.map((row) => ({
       discussion: fromJson(Discussion, row.discussion),
       record: fromJson(EngagementTrackingRecord, row.record),
       request: fromJson(AssignmentRequest, row.request),
       chat: fromJson(ChatSession, row.chat),
       sequence: String(row.sequence),
+      audit: auditLinkOf(row),
       notifications: row.notifications.map((n) => fromJson(Notification, n)),
     }));
   }

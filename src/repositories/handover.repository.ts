@@ -6,7 +6,7 @@ import { type Availability, User, type UserRole } from "../modules/users/user.en
 import { DEFAULT_REPLY_WINDOW_HOURS, DEFAULT_TIMEOUT_SECONDS } from "../modules/settings/assign-discuss-settings.entity";
 import { EngagementTrackingRecord } from "../modules/tracking/engagement-tracking-record.entity";
 import { Notification } from "../modules/notifications/notification.entity";
-import { appendEventsCtes } from "./events.repository";
+import { type AuditLink, type AuditRow, appendEventsCtes, auditColumnsOf, auditFacts, auditLinkOf } from "./events.repository";
 import { Conditions, type Sql, type Statement } from "../db/sql";
 import { newestFirst } from "../db/keyset";
 import { type ChatMovesRow, chatMovesSelect, loopRuleSql, maxPerDayOf, type MovesColumns, pingPongMinutesOf, pingPongSql, toMoves } from "./moves.repository";
@@ -114,6 +114,8 @@ export interface Written {
   record: EngagementTrackingRecord;
   chat: ChatSession;
   sequence: string;
+  /** The event's place in its organization's hash chain. */
+  audit: AuditLink;
   /** The chat's owner before it moved (accept only). */
   previousOwnerId: string | null;
   notifications: Notification[];
@@ -157,6 +159,8 @@ export interface Opened {
   chat: ChatSession;
   recipient: User;
   sequence: string;
+  /** The event's place in its organization's hash chain. */
+  audit: AuditLink;
   notifications: Notification[];
 }
 
@@ -373,11 +377,11 @@ const OPEN: Statement = {
        ${appendEventsCtes(
          `SELECT $2::uuid AS organization_id, $16::text AS type, req.id AS request_id, rec.id AS tracking_record_id,
                  req.chat_session_id, $4::uuid AS actor_id, $4::uuid AS from_user_id, $5::uuid AS to_user_id,
-                 $9::timestamptz AS occurred_at, 1 AS ord
+                 $9::timestamptz AS occurred_at, 1 AS ord, ${auditFacts("rec", { before: "rec.from_user_id", after: "rec.from_user_id" })}
             FROM req JOIN rec ON rec.request_id = req.id`,
          ["told", "job", "answer"],
        )}
-       SELECT events.sequence, answer.* FROM events, answer`,
+       SELECT events.sequence, ${auditColumnsOf("events")}, answer.* FROM events, answer`,
 };
 
 /** See `HandoverRepository.settle`. */
@@ -457,11 +461,15 @@ const SETTLE: Statement = {
        ${appendEventsCtes(
          `SELECT req.organization_id, $12::text AS type, req.id AS request_id, rec.id AS tracking_record_id,
                  req.chat_session_id, $5::uuid AS actor_id, req.sender_id AS from_user_id, req.recipient_id AS to_user_id,
-                 $4::timestamptz AS occurred_at, req.id AS ord
+                 $4::timestamptz AS occurred_at, req.id AS ord,
+                 ${auditFacts("rec", {
+                   before: "(SELECT c.owner_id FROM chat_sessions c WHERE c.id = req.chat_session_id)",
+                   after: "coalesce((SELECT m.owner_id FROM moved m WHERE m.id = req.chat_session_id), (SELECT c.owner_id FROM chat_sessions c WHERE c.id = req.chat_session_id))",
+                 })}
             FROM req JOIN rec ON rec.request_id = req.id`,
          ["moved", "told", "jobs", "answer"],
        )}
-       SELECT a.request, a.record, e.sequence, a.chat, a.previous_owner_id, a.notifications
+       SELECT a.request, a.record, e.sequence, ${auditColumnsOf("e")}, a.chat, a.previous_owner_id, a.notifications
          FROM answer a JOIN events e ON e.request_id = a.id`,
 };
 
@@ -606,11 +614,11 @@ const OPEN_HOPS: Statement = {
        ${appendEventsCtes(
          `SELECT req.organization_id, $5::text AS type, req.id AS request_id, rec.id AS tracking_record_id,
                  req.chat_session_id, NULL::uuid AS actor_id, req.sender_id AS from_user_id, req.recipient_id AS to_user_id,
-                 $2::timestamptz AS occurred_at, i.ord
+                 $2::timestamptz AS occurred_at, i.ord, ${auditFacts("rec", { before: "rec.from_user_id", after: "rec.from_user_id" })}
             FROM req JOIN rec ON rec.request_id = req.id JOIN input i ON i.id = req.id`,
          ["told", "job"],
        )}
-       SELECT to_json(req) AS request, to_json(rec) AS record, e.sequence,
+       SELECT to_json(req) AS request, to_json(rec) AS record, e.sequence, ${auditColumnsOf("e")},
               (SELECT to_json(c) FROM chat_sessions c WHERE c.id = req.chat_session_id) AS chat,
               (SELECT coalesce(json_agg(to_json(t)), '[]') FROM told t WHERE t.request_id = req.id) AS notifications
          FROM req JOIN rec ON rec.request_id = req.id JOIN events e ON e.request_id = req.id`,
@@ -744,16 +752,18 @@ export class HandoverRepository {
    * the chat fails it with a unique violation.
    */
   async open(sql: Sql, w: OpenWrite): Promise<Opened | null> {
-    const rows = await sql.rows<{
-      sequence: string;
-      record: Record<string, unknown>;
-      notifications: Array<Record<string, unknown>>;
-      chat: Record<string, unknown>;
-      recipient: Record<string, unknown>;
-      timeout_seconds: number;
-      expires_at: Date;
-      reply_window_ends_at: Date | null;
-    }>(OPEN, [
+    const rows = await sql.rows<
+      {
+        sequence: string;
+        record: Record<string, unknown>;
+        notifications: Array<Record<string, unknown>>;
+        chat: Record<string, unknown>;
+        recipient: Record<string, unknown>;
+        timeout_seconds: number;
+        expires_at: Date;
+        reply_window_ends_at: Date | null;
+      } & AuditRow
+    >(OPEN, [
       w.requestId,
       w.organizationId,
       w.chatId,
@@ -807,6 +817,7 @@ export class HandoverRepository {
     return {
       request,
       sequence: String(row.sequence),
+      audit: auditLinkOf(row),
       record: fromJson(EngagementTrackingRecord, row.record),
       chat: fromJson(ChatSession, row.chat),
       recipient: fromJson(User, row.recipient),
@@ -835,7 +846,7 @@ export class HandoverRepository {
       sequence: string;
       previous_owner_id: string | null;
       notifications: Array<Record<string, unknown>>;
-    }>(SETTLE, [
+    } & AuditRow>(SETTLE, [
       w.target.requestIds,
       w.to,
       w.reason,
@@ -861,6 +872,7 @@ export class HandoverRepository {
       record: fromJson(EngagementTrackingRecord, row.record),
       chat: fromJson(ChatSession, row.chat),
       sequence: String(row.sequence),
+      audit: auditLinkOf(row),
       previousOwnerId: row.previous_owner_id,
       notifications: row.notifications.map((n) => fromJson(Notification, n)),
     }));
@@ -965,12 +977,13 @@ export class HandoverRepository {
       chat: Record<string, unknown>;
       sequence: string;
       notifications: Array<Record<string, unknown>>;
-    }>(OPEN_HOPS, [JSON.stringify(input), now, jobs?.name ?? null, jobs?.instance ?? null, eventType]);
+    } & AuditRow>(OPEN_HOPS, [JSON.stringify(input), now, jobs?.name ?? null, jobs?.instance ?? null, eventType]);
     return rows.map((row) => ({
       request: fromJson(AssignmentRequest, row.request),
       record: fromJson(EngagementTrackingRecord, row.record),
       chat: fromJson(ChatSession, row.chat),
       sequence: String(row.sequence),
+      audit: auditLinkOf(row),
       previousOwnerId: null,
       notifications: row.notifications.map((n) => fromJson(Notification, n)),
     }));

@@ -34,7 +34,8 @@ async function stage(client: Client): Promise<bigint> {
   const { rows } = await client.query<{ sequence: string }>(
     `WITH ${appendEventsCtes(
       `SELECT $1::uuid AS organization_id, 'CREATED'::text AS type, NULL::uuid AS request_id, $2::uuid AS tracking_record_id,
-              $3::uuid AS chat_session_id, $4::uuid AS actor_id, $4::uuid AS from_user_id, $5::uuid AS to_user_id, now() AS occurred_at, 1 AS ord`,
+              $3::uuid AS chat_session_id, $4::uuid AS actor_id, $4::uuid AS from_user_id, $5::uuid AS to_user_id, now() AS occurred_at, 1 AS ord,
+              '{"status": "PENDING"}'::jsonb AS facts`,
     )} SELECT sequence FROM events`,
     [w.organizationId, recordId, w.chat.id, w.mark.id, w.martha.id],
   );
@@ -57,6 +58,12 @@ describe("event sequences follow commit order", () => {
       await early.query("COMMIT");
       expect(await second).toBeGreaterThan(first);
       await late.query("COMMIT");
+      // The hash chain (issue #25) follows the same order: the later event links to the earlier one's hash.
+      const linked = await db.dataSource.query<Array<{ sequence: string; previous_hash: string; hash: string }>>(
+        `SELECT sequence::text, previous_hash, hash FROM assignment_events WHERE sequence = ANY($1::bigint[]) ORDER BY sequence`,
+        [[String(first), String(await second)]],
+      );
+      expect(linked[1]?.previous_hash).toBe(linked[0]?.hash);
     } finally {
       await early.end();
       await late.end();

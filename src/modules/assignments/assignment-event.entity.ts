@@ -44,4 +44,20 @@ export class AssignmentEvent {
 
   @Column("timestamptz", { name: "occurred_at" })
   occurredAt: Date;
+
+  /** What the event established (events.repository.ts `auditFacts`): part of its audit record. */
+  @Column("jsonb")
+  facts: Record<string, string | number | null>;
+
+  /** The hash of the organization's previous event (64 zeros for its first). */
+  @Column("text", { name: "previous_hash" })
+  previousHash: string;
+
+  /** Lowercase hex SHA-256 of `auditRecord`'s UTF-8 bytes. */
+  @Column("text")
+  hash: string;
+
+  /** The JCS text that was hashed (issue #25; migrations/1764310000000-AuditChain.ts). */
+  @Column("text", { name: "audit_record" })
+  auditRecord: string;
 }

@@ -15,4 +15,16 @@ export class AssignmentEventObject {
 
   @Field()
   occurredAt: Date;
+
+  @Field({
+    description:
+      "The exact text that was hashed: the RFC 8785 (JCS) JSON of organizationId, sequence, type, occurredAt, actorId, chatSessionId, requestId, trackingRecordId, facts and previousHash (README: A handover log anyone can verify).",
+  })
+  auditRecord: string;
+
+  @Field({ description: "64 lowercase hex: the hash of the organization's previous event; 64 zeros for its first." })
+  previousHash: string;
+
+  @Field({ description: "Lowercase hex SHA-256 of the UTF-8 bytes of auditRecord." })
+  hash: string;
 }

@@ -19,7 +19,7 @@ import { MovesRepository } from "../../repositories/moves.repository";
 import { DEFAULT_MAX_HANDOVERS_PER_CHAT_PER_DAY, DEFAULT_PING_PONG_MINUTES } from "../settings/assign-discuss-settings.entity";
 import { BulkRepository } from "../../repositories/bulk.repository";
 import { ChatRepository } from "../../repositories/chat.repository";
-import { EventRepository } from "../../repositories/events.repository";
+import { type AuditLink, EventRepository } from "../../repositories/events.repository";
 import { NotificationRepository } from "../../repositories/notification.repository";
 import { TrackingRepository } from "../../repositories/tracking.repository";
 import { UserRepository } from "../../repositories/user.repository";
@@ -263,7 +263,7 @@ export class BulkAssignService {
     tx.afterCommit(() => {
       for (const n of notes) publishNotification(this.pubsub, n);
       // In sequence order, as every other event is published.
-      const sequenceOf = (chat: ChatSession) => BigInt(seqByRecord.get(recordByChat.get(chat.id) ?? "") ?? "0");
+      const sequenceOf = (chat: ChatSession) => BigInt(seqByRecord.get(recordByChat.get(chat.id) ?? "")?.sequence ?? "0");
       updated.sort((a, b) => (sequenceOf(a) < sequenceOf(b) ? -1 : 1));
       const publishFrom = (start: number): void => {
         const slice = updated.slice(start, start + 500);
@@ -285,7 +285,7 @@ export class BulkAssignService {
     now: Date,
     recordByChat: Map<string, string>,
     fromByChat: Map<string, string>,
-    seqByRecord: Map<string, string>,
+    seqByRecord: Map<string, { sequence: string; audit: AuditLink }>,
     overridden: ReadonlyMap<string, string | null>,
   ): void {
     for (const chat of updated) {
@@ -304,8 +304,9 @@ export class BulkAssignService {
         now,
         overriddenRule: overridden.get(chat.id) ?? null,
       });
+      const appended = seqByRecord.get(recordId) as { sequence: string; audit: AuditLink };
       const event = Object.assign(new AssignmentEvent(), {
-        sequence: seqByRecord.get(recordId) ?? "0",
+        sequence: appended.sequence,
         organizationId: org,
         type: AssignmentEventType.ASSIGNED,
         requestId: null,
@@ -315,6 +316,7 @@ export class BulkAssignService {
         fromUserId,
         toUserId: target.id,
         occurredAt: now,
+        ...appended.audit,
       } satisfies AssignmentEvent);
       publishAssignmentEvent(this.pubsub, { event, request: null, trackingRecord, chat }, audienceOf.event(org, event));
       publishChatSessionUpdated(this.pubsub, { chat, previousOwnerId: fromUserId }, audienceOf.chat(org, { chat, previousOwnerId: fromUserId }));
