@@ -10,6 +10,8 @@ import type { DataSource } from "typeorm";
 import { type Config, DEFAULT_SOCKET_LIMITS } from "./config";
 import { type SchedulerOptions, TimeoutScheduler } from "./jobs/timeout-scheduler";
 import { RollupRefresher } from "./jobs/bi-rollup";
+import { AuditCheckpointer } from "./jobs/audit-checkpoints";
+import type { SigningKey } from "./kernel/audit-chain";
 import { existsSync } from "node:fs";
 import path from "node:path";
 import { BatonError, ErrorCode, serviceUnavailable } from "./errors";
@@ -37,7 +39,9 @@ import { createServices, type Services } from "./services";
 
 export interface AppOptions {
   config: Pick<Config, "port" | "host" | "bodyLimitBytes" | "maxQueryDepth"> &
-    Partial<Pick<Config, "shutdownDelayMs" | "shutdownGraceMs" | "introspection" | "suggestions" | "limits" | "metrics" | "rateLimits" | "corsOrigins" | "consoleApiOrigins" | "trustProxy" | "webhooks" | "identity" | "idempotencyTtlHours">>;
+    Partial<Pick<Config, "shutdownDelayMs" | "shutdownGraceMs" | "introspection" | "suggestions" | "limits" | "metrics" | "rateLimits" | "corsOrigins" | "consoleApiOrigins" | "trustProxy" | "webhooks" | "identity" | "idempotencyTtlHours" | "audit">>;
+  /** The verifiable log's signing key (main.ts reads AUDIT_SIGNING_KEY_FILE; the embedded demo makes one); unset: checkpoints are off. */
+  auditKey?: SigningKey | null;
   /** Events and presence through Redis, shared by every instance. */
   redisUrl?: string;
   presenceTtlMs?: number;
@@ -90,13 +94,15 @@ export async function createApp(opts: AppOptions): Promise<App> {
   const ttl = opts.presenceTtlMs ?? 30_000;
   const presence = redis ? new RedisPresence(redis.commands, ttl, Math.max(250, Math.floor(ttl / 3))) : new LocalPresence();
   const scheduler = opts.scheduler ? new TimeoutScheduler(opts.scheduler, dataSource, logger) : null;
-  const services = createServices(dataSource, pubsub, opts.jwtSecret, logger, presence, scheduler ?? undefined, config.webhooks, config.identity, config.idempotencyTtlHours);
+  const services = createServices(dataSource, pubsub, opts.jwtSecret, logger, presence, scheduler ?? undefined, config.webhooks, config.identity, config.idempotencyTtlHours, opts.auditKey ?? null);
   const schema = await buildBatonSchema();
   await scheduler?.start(services.handovers);
   services.webhookDispatcher.start();
   services.idempotency.startPurging((err) => logger.warn({ err: (err as Error).message }, "expired idempotency keys could not be deleted; next round tries again"));
   const rollup = new RollupRefresher(services.bi, opts.biRollupRefreshSeconds ?? 0, logger);
   rollup.start();
+  const checkpointer = new AuditCheckpointer(services.audit, config.audit?.checkpointMinutes ?? 0, logger);
+  await checkpointer.start();
 
   const app = express();
   app.disable("x-powered-by");
@@ -420,6 +426,7 @@ export async function createApp(opts: AppOptions): Promise<App> {
       await services.webhookDispatcher.stop();
       services.idempotency.stopPurging();
       await rollup.stop();
+      await checkpointer.stop();
       httpServer.closeAllConnections();
       await closed;
       await apollo.stop();

@@ -9,6 +9,9 @@ import { TokenService } from "./modules/auth/token.service";
 import { OrganizationService } from "./modules/organizations/organization.service";
 import { StartupError } from "./startup-error";
 import { BiAccessService } from "./modules/bi/bi-access.service";
+import { AuditService, type ExportLine, verifyExport } from "./modules/audit/audit.service";
+import { loadAuditSigningKey } from "./kernel/audit-key-file";
+import type { Verdict } from "./kernel/audit-chain";
 
 const USAGE = `usage: npm run cli -- <command> [options]
 
@@ -25,16 +28,27 @@ commands:
       ends that role's access to the bi views (the role itself stays); prints {"role","hadAccess"}
   bi:refresh
       recomputes bi.handover_daily now (the server does so every BI_ROLLUP_REFRESH_SECONDS)
+  audit:verify --organization ID [--from SEQ] [--export FILE]
+      recomputes the organization's event chain (from event SEQ) and checks every checkpoint's
+      signature; with --export, checks that export file instead of the database. Prints
+      "ok N events, M checkpoints" or "broken at SEQ: HOW: what was found" (HOW: changed, missing,
+      inserted, reordered) and exits 1
+  audit:export --organization ID [--from SEQ]
+      the organization's events (from SEQ), checkpoints and public keys as JSON lines, to keep
+      outside Baton and verify without it (README: A handover log anyone can verify)
+  audit:checkpoint [--organization ID]
+      signs a checkpoint now for each organization (or this one) with events since its last;
+      needs AUDIT_SIGNING_KEY_FILE (the embedded setup has its own); prints {"checkpoints":[...]}
   help
       this text
 
-Reads the same environment as the server (DATABASE_URL, JWT_SECRET, BATON_DATA_DIR). With no
+Reads the same environment as the server (DATABASE_URL, JWT_SECRET, BATON_DATA_DIR, AUDIT_SIGNING_KEY_FILE). With no
 DATABASE_URL it uses the embedded Postgres, the running server's if one runs. Results go to
 stdout as JSON; logs and errors to stderr; exit 1 on any error.`;
 
 class UsageError extends Error {}
 
-const COMMANDS = ["org:create", "token", "bi:grant", "bi:revoke", "bi:refresh"];
+const COMMANDS = ["org:create", "token", "bi:grant", "bi:revoke", "bi:refresh", "audit:verify", "audit:export", "audit:checkpoint"];
 
 async function main(): Promise<void> {
   const [command, ...rest] = process.argv.slice(2);
@@ -55,6 +69,8 @@ async function main(): Promise<void> {
         role: { type: "string" },
         organization: { type: "string" },
         "all-organizations": { type: "boolean" },
+        from: { type: "string" },
+        export: { type: "string" },
         help: { type: "boolean", short: "h" },
       },
     }));
@@ -71,6 +87,7 @@ async function main(): Promise<void> {
     return value;
   };
   if (command.startsWith("bi:")) return bi(command, need, values);
+  if (command.startsWith("audit:")) return audit(command, need, values);
   const org = command === "org:create" ? { name: need("name"), adminEmail: need("admin-email"), adminName: need("admin-name") } : null;
   const email = org ? "" : need("email");
 
@@ -121,6 +138,54 @@ async function bi(command: string, need: (name: string) => string, values: Recor
   } finally {
     await db.close();
   }
+}
+
+/** The audit:* commands: the verifiable log (README, "A handover log anyone can verify"). */
+async function audit(command: string, need: (name: string) => string, values: Record<string, string | boolean | undefined>): Promise<void> {
+  const organizationId = command === "audit:checkpoint" ? (typeof values.organization === "string" ? values.organization : null) : need("organization");
+  const from = typeof values.from === "string" ? values.from : null;
+  if (command === "audit:verify" && typeof values.export === "string") {
+    const text = await readFile(values.export, "utf8").catch((err: NodeJS.ErrnoException) => {
+      throw new UsageError(`--export ${values.export} cannot be read (${err.code ?? err.message})`);
+    });
+    const lines: ExportLine[] = [];
+    for (const [i, line] of text.split("\n").entries()) {
+      if (line.trim() === "") continue;
+      try {
+        lines.push(JSON.parse(line) as ExportLine);
+      } catch {
+        throw new UsageError(`--export ${values.export}: line ${i + 1} is not JSON`);
+      }
+    }
+    return report(verifyExport(lines, organizationId ?? undefined));
+  }
+  const config = loadConfig();
+  const logger = createLogger(config.logLevel === "info" ? "warn" : config.logLevel, "stderr");
+  const db = await openDatabase(config, logger);
+  try {
+    const key = command === "audit:checkpoint" ? await loadAuditSigningKey(config.audit.signingKeyFile, db.embedded ? { dataDir: config.dataDir } : null) : null;
+    const service = new AuditService(db.dataSource, key);
+    if (command === "audit:verify") return report(await service.verify(organizationId as string, from));
+    if (command === "audit:export") {
+      for await (const line of service.export(organizationId as string, from)) {
+        if (!process.stdout.write(`${JSON.stringify(line)}\n`)) await new Promise((resolve) => process.stdout.once("drain", resolve));
+      }
+      return;
+    }
+    const signed = await service.checkpoint(0, organizationId);
+    console.log(JSON.stringify({ checkpoints: signed.map((c) => ({ ...c, signedAt: c.signedAt.toISOString() })) }));
+  } finally {
+    await db.close();
+  }
+}
+
+function report(verdict: Verdict): void {
+  if (verdict.ok) {
+    console.log(`ok ${verdict.events} events, ${verdict.checkpoints} checkpoints`);
+    return;
+  }
+  console.log(`broken at ${verdict.sequence}: ${verdict.kind}: ${verdict.detail}`);
+  process.exitCode = 1;
 }
 
 main().catch((err: unknown) => {

@@ -60,6 +60,15 @@ export interface Config {
   identity: IdentityConfig;
   /** IDEMPOTENCY_TTL_HOURS: how long a mutation's Idempotency-Key is remembered. */
   idempotencyTtlHours: number;
+  /** The verifiable log's checkpoints (issue #25). */
+  audit: AuditConfig;
+}
+
+export interface AuditConfig {
+  /** AUDIT_SIGNING_KEY_FILE: an Ed25519 private key (PEM, PKCS#8); unset with DATABASE_URL: checkpoints are off. */
+  signingKeyFile: string | undefined;
+  /** AUDIT_CHECKPOINT_MINUTES: how often each organization with new events gets a checkpoint (0: only on demand). */
+  checkpointMinutes: number;
 }
 
 export interface IdentityConfig {
@@ -236,6 +245,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       timeoutSeconds: decimal("WEBHOOK_TIMEOUT_SECONDS", env.WEBHOOK_TIMEOUT_SECONDS, DEFAULT_WEBHOOK_CONFIG.timeoutSeconds, 0.1, 60, problems),
     },
     idempotencyTtlHours: int("IDEMPOTENCY_TTL_HOURS", 24, 1, 720),
+    audit: {
+      signingKeyFile: env.AUDIT_SIGNING_KEY_FILE || undefined,
+      checkpointMinutes: int("AUDIT_CHECKPOINT_MINUTES", 60, 0, 10_080),
+    },
     identity: {
       allowInsecureIssuers: bool("OIDC_ALLOW_INSECURE_ISSUERS", false),
     },

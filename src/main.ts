@@ -9,6 +9,7 @@ import { openDatabase } from "./db/database";
 import { createLogger } from "./logger";
 import { OrganizationService } from "./modules/organizations/organization.service";
 import { TokenService } from "./modules/auth/token.service";
+import { loadAuditSigningKey } from "./kernel/audit-key-file";
 
 /** The embedded setup keeps its secret beside its data, so demo tokens survive restarts. */
 async function localSecret(dataDir: string): Promise<string> {
@@ -28,6 +29,14 @@ async function main(): Promise<void> {
   const logger = createLogger(config.logLevel);
   const db = await openDatabase(config, logger);
   const jwtSecret = config.jwtSecret ?? (await localSecret(config.dataDir));
+  let auditKey: Awaited<ReturnType<typeof loadAuditSigningKey>>;
+  try {
+    auditKey = await loadAuditSigningKey(config.audit.signingKeyFile, db.embedded ? { dataDir: config.dataDir } : null);
+  } catch (err) {
+    await db.close();
+    throw err;
+  }
+  if (!auditKey) logger.info("no AUDIT_SIGNING_KEY_FILE: the event chain is kept, but no checkpoint is signed");
 
   if (db.embedded) {
     const orgs = new OrganizationService(db.dataSource);
@@ -48,6 +57,7 @@ async function main(): Promise<void> {
       presenceTtlMs: config.presenceTtlMs,
       biRollupRefreshSeconds: config.biRollupRefreshSeconds,
       demo: db.embedded,
+      auditKey,
       scheduler: {
         postgresUrl: db.url,
         mongoUrl: config.agendaMongoUrl,

@@ -24,6 +24,8 @@ import { TrackingExportService } from "./modules/tracking/tracking-export.servic
 import { DiscussionService } from "./modules/discussions/discussion.service";
 import { UserService } from "./modules/users/user.service";
 import { SuggestionService } from "./modules/assignments/suggestion.service";
+import { AuditService } from "./modules/audit/audit.service";
+import type { SigningKey } from "./kernel/audit-chain";
 
 export function createServices(
   dataSource: DataSource,
@@ -39,6 +41,8 @@ export function createServices(
   identityConfig: IdentityConfig = DEFAULT_IDENTITY_CONFIG,
   /** IDEMPOTENCY_TTL_HOURS. */
   idempotencyTtlHours = 24,
+  /** The verifiable log's signing key (AUDIT_SIGNING_KEY_FILE); null: checkpoints are off. */
+  auditKey: SigningKey | null = null,
 ) {
   const settings = new SettingsService(dataSource);
   // The change is committed but its events were not published: subscribers are told to catch up.
@@ -87,6 +91,8 @@ export function createServices(
     reads: new RelationService(dataSource),
     webhooks: new WebhookService(dataSource, { box, allowPrivateNetworks: webhooks.allowPrivateNetworks, delivery: webhookDispatcher }),
     webhookDispatcher,
+    /** The verifiable log: checkpoints, public keys, verifying and exporting (issue #25). */
+    audit: new AuditService(dataSource, auditKey),
   };
 }
 

@@ -14,6 +14,7 @@ import { SuggestionResolver } from "../modules/assignments/suggestion.resolver";
 import { UserResolver } from "../modules/users/user.resolver";
 import { WebhookResolver } from "../modules/webhooks/webhook.resolver";
 import { IdentityResolver } from "../modules/identity/identity.resolver";
+import { AuditResolver } from "../modules/audit/audit.resolver";
 import { makeMutationsIdempotent } from "./idempotency";
 
 export const resolvers = [
@@ -31,6 +32,7 @@ export const resolvers = [
   DiscussionMessageResolver,
   WebhookResolver,
   IdentityResolver,
+  AuditResolver,
 ] as const;
 
 /** Subscriptions take their feeds from `context.services.pubsub` (bounded, typed), not from type-graphql's topics. */

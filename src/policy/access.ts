@@ -69,6 +69,7 @@ interface Subjects {
   "settings.manage": null;
   "webhooks.manage": null;
   "identity.manage": null;
+  "audit.checkpoints": null;
 }
 export type Permission = keyof Subjects;
 
@@ -147,6 +148,8 @@ const RULES: { [P in Permission]: Rule<Subjects[P]> } = {
   "webhooks.manage": { allows: (v) => isAdmin(v), refusal: "Only admins may manage webhook endpoints" },
   /** The organization's identity provider: whose tokens sign its people in. */
   "identity.manage": { allows: (v) => isAdmin(v), refusal: "Only admins may manage the identity provider" },
+  /** The verifiable log's signed checkpoints (its events' hashes are on the events themselves, for whoever may see them). */
+  "audit.checkpoints": { allows: (v) => isManager(v), refusal: "Only managers and admins may read the audit checkpoints" },
 };
 
 /**

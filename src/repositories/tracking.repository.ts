@@ -184,6 +184,8 @@ export const EVENT_EXPORT_COLUMNS = [
   "request_kind",
   "occurred_local_date",
   "occurred_local_time",
+  "previous_hash",
+  "hash",
 ] as const;
 
 const TIMESTAMPS = new Set(["requested_at", "responded_at", "expires_at", "created_at", "updated_at", "ended_at", "occurred_at", "reply_window_ends_at"]);
