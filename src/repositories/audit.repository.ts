@@ -59,7 +59,7 @@ const REGISTER_KEY: Statement = {
 
 /**
  * Organizations whose head is past their last checkpoint and whose last checkpoint is at least `$1`
- * minutes old (or that have none); `$2`: only this one (null: all), `$1` 0: any past their last.
+ * minutes old at `$3` (or that have none); `$2`: only this one (null: all), `$1` 0: any past their last.
  */
 const DUE: Statement = {
   name: "audit.due",
@@ -68,7 +68,7 @@ const DUE: Statement = {
            LEFT JOIN LATERAL (SELECT c.sequence, c.signed_at FROM audit_checkpoints c
                                WHERE c.organization_id = h.organization_id ORDER BY c.sequence DESC LIMIT 1) last ON true
           WHERE h.sequence > coalesce(last.sequence, 0)
-            AND (last.signed_at IS NULL OR last.signed_at <= now() - make_interval(mins => $1::int))
+            AND (last.signed_at IS NULL OR last.signed_at <= $3::timestamptz - make_interval(mins => $1::int))
             AND ($2::uuid IS NULL OR h.organization_id = $2)
           ORDER BY h.organization_id`,
 };
@@ -187,8 +187,8 @@ export class AuditRepository {
     return { active: row !== undefined && row.active_until === null, retired: row?.retired ?? 0 };
   }
 
-  async due(everyMinutes: number, organizationId: string | null): Promise<Array<{ organizationId: string; sequence: string; hash: string }>> {
-    const rows = await this.db.rows<{ organization_id: string; sequence: string; hash: string }>(DUE, [everyMinutes, organizationId]);
+  async due(everyMinutes: number, organizationId: string | null, now: Date): Promise<Array<{ organizationId: string; sequence: string; hash: string }>> {
+    const rows = await this.db.rows<{ organization_id: string; sequence: string; hash: string }>(DUE, [everyMinutes, organizationId, now]);
     return rows.map((r) => ({ organizationId: r.organization_id, sequence: r.sequence, hash: r.hash }));
   }
 

@@ -465,6 +465,35 @@ describe("checkpoints and keys", () => {
     writeFileSync(file, exported.stdout.replace(events[3].auditRecord.replace(/"/g, '\\"'), events[3].auditRecord.replace(/"/g, '\\"').replace("ACCEPTED", "REJECTED")));
     expect(broken(await cli(["audit:verify", "--organization", world.organizationId, "--export", file]))).toEqual({ sequence: events[3].sequence, kind: "changed" });
 
+    // The README's twenty-line verifier, run as a customer would, on the good export and the tampered one.
+    const readme = readFileSync(path.resolve(__dirname, "../../README.md"), "utf8");
+    const code = /<!-- audit-verifier -->\s*```js\n([\s\S]*?)```\s*<!-- \/audit-verifier -->/.exec(readme)?.[1];
+    expect(code, "the README's verifier").toBeTruthy();
+    // Beside the project's node_modules, where `canonicalize` is installed.
+    const script = path.resolve(__dirname, `.verify-audit-${process.pid}.mjs`);
+    writeFileSync(script, code!);
+    try {
+      const good = path.join(dir, "good.jsonl");
+      writeFileSync(good, exported.stdout);
+      const ok = await run(process.execPath, [script, good]);
+      expect(ok.stdout.trim()).toBe("ok 6 events");
+      const failing = (file: string) =>
+        run(process.execPath, [script, file]).then(
+          () => ({ code: 0, stdout: "" }),
+          (err: { code: number; stdout: string }) => err,
+        );
+      const tampered = await failing(file);
+      expect(tampered.code).toBe(1);
+      expect(tampered.stdout).toContain(`broken at ${events[3].sequence}`);
+      const resigned = path.join(dir, "resigned.jsonl");
+      writeFileSync(resigned, exported.stdout.replace(/"signature":"[^"]+"/, `"signature":"${Buffer.alloc(64).toString("base64")}"`));
+      const badSignature = await failing(resigned);
+      expect(badSignature.code).toBe(1);
+      expect(badSignature.stdout).toContain("signature");
+    } finally {
+      rmSync(script, { force: true });
+    }
+
     const s = await sequencesOf(world);
     const middle = await cli(["audit:export", "--organization", world.organizationId, "--from", s[2]]);
     const part = middle.stdout.trim().split("\n").map((l) => JSON.parse(l) as { kind: string });

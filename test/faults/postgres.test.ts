@@ -6,6 +6,7 @@ import { ownPostgres, type OwnPostgres } from "../support/own-servers";
 import { type ServerProcess, spawnServer } from "../support/process";
 import { testServices } from "../support/services";
 import { sleep, until } from "../support/wait";
+import { AuditService } from "../../src/modules/audit/audit.service";
 
 // The test's own embedded Postgres, stopped and started under a running server process.
 let pg: OwnPostgres;
@@ -207,6 +208,9 @@ describe("Postgres faults under a running server", () => {
       `SELECT count(*)::int AS n, count(DISTINCT sequence)::int AS distinct_n FROM assignment_events`,
     );
     expect(events?.n).toBe(events?.distinct_n);
+    // The verifiable log (issue #25): the organization's chain is unbroken across the restart.
+    const verdict = await new AuditService(pg.dataSource, null).verify(w.organizationId, null);
+    expect(verdict, JSON.stringify(verdict)).toMatchObject({ ok: true, events: events?.n });
     expect(output).not.toMatch(/Unhandled 'error' event|uncaught/i);
   }, 60_000);
 });

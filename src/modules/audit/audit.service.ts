@@ -71,7 +71,7 @@ export class AuditService {
     if (this.keyActive === null) await this.putKeyInService(now());
     if (!this.keyActive) throw new BatonError(ErrorCode.BAD_USER_INPUT, `signing key ${this.key.keyId} was retired: a newer key replaced it`);
     const stored: Checkpoint[] = [];
-    for (const head of await this.repo.due(everyMinutes, organizationId?.toLowerCase() ?? null)) {
+    for (const head of await this.repo.due(everyMinutes, organizationId?.toLowerCase() ?? null, now())) {
       // Milliseconds: the time as every reader of the API sees it, so the signed text is theirs too.
       const signedAt = new Date(Math.floor(now().getTime()));
       const c = signCheckpoint(this.key, { organizationId: head.organizationId, sequence: head.sequence, hash: head.hash, signedAt });

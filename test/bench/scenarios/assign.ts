@@ -44,6 +44,17 @@ export async function assign(bench: Bench): Promise<void> {
       on ? DEFAULT_MAX_HANDOVERS_PER_CHAT_PER_DAY : 0,
     ]);
   await loopRules(true);
+  /**
+   * The verifiable log's chain (issue #25) on, or off: its triggers disabled (and its columns
+   * allowed empty) for the turn. Turned back on, the chain goes on from its head.
+   */
+  const chain = (on: boolean) =>
+    ds.query(
+      on
+        ? `ALTER TABLE assignment_events ENABLE TRIGGER assignment_events_audit_link, ENABLE TRIGGER assignment_events_audit_head`
+        : `ALTER TABLE assignment_events ALTER COLUMN previous_hash DROP NOT NULL, ALTER COLUMN hash DROP NOT NULL, ALTER COLUMN audit_record DROP NOT NULL,
+             DISABLE TRIGGER assignment_events_audit_link, DISABLE TRIGGER assignment_events_audit_head`,
+    );
   // What a front end asks (issue #21), of Baton and of the peer alike.
   const assignAsked = `mutation($input: AssignChatInput!) { assignChat(input: $input) { id status expiresAt recipient { id } sender { id } trackingRecord { id status } } }`;
   const acceptAsked = `mutation($id: ID!) { acceptAssignment(requestId: $id) { id status respondedAt trackingRecord { status responseSeconds } } }`;
@@ -133,6 +144,9 @@ export async function assign(bench: Bench): Promise<void> {
   /** The loop rules' cost: Baton's cycles with the rules on and off, in ABBA order after the rounds. */
   const ruled = { latencies: [] as number[], elapsedMs: 0, errors: 0 };
   const unruled = { latencies: [] as number[], elapsedMs: 0, errors: 0 };
+  /** The chain's cost (issue #25): the same cycles with the chain on and off, in ABBA order. */
+  const chained = { latencies: [] as number[], elapsedMs: 0, errors: 0 };
+  const unchained = { latencies: [] as number[], elapsedMs: 0, errors: 0 };
   /** CPU ms each server (and Postgres) spent during Baton's and the peer's turns. */
   const cpu = { Baton: { server: 0, postgres: 0 }, "lean peer": { server: 0, postgres: 0 } } as Record<string, { server: number; postgres: number }>;
   const pids = { Baton: s1.child.pid, "lean peer": peer.child.pid };
@@ -182,11 +196,22 @@ export async function assign(bench: Bench): Promise<void> {
       into.elapsedMs += r.elapsedMs;
       into.errors += r.errors;
     }
+    await loopRules(true);
+    for (const [k, on] of [true, false, false, true, true, false, false, true].entries()) {
+      log(`assign/accept: Baton with the event chain ${on ? "on" : "off"}, ${k + 1} of 8`);
+      await chain(on);
+      const r = await closedLoop(CONC, quick ? 1_000 : 5_000, cycleAt(s1.url));
+      const into = on ? chained : unchained;
+      into.latencies.push(...r.latencies);
+      into.elapsedMs += r.elapsedMs;
+      into.errors += r.errors;
+    }
   } finally {
     clients.forEach((c) => c.release());
     await stopServer(peer);
     await stopServer(lockedPeer);
     await loopRules(false); // as the other scenarios expect the bench organization
+    await chain(true);
   }
   // Each replay is three cycles; each must really have moved the chat around its trio.
   const [{ n: moved }] = await ds.query<Array<{ n: number }>>(
@@ -239,6 +264,16 @@ export async function assign(bench: Bench): Promise<void> {
     ratio: (ruledRate / unruledRate).toFixed(2),
     target: ">= 0.95",
     met: ruledRate / unruledRate >= 0.95 && ruled.errors === 0 ? "yes" : "no",
+  });
+  const chainedRate = chained.latencies.length / (chained.elapsedMs / 1000);
+  const unchainedRate = unchained.latencies.length / (unchained.elapsedMs / 1000);
+  rows.push({
+    scenario: `assign then accept with the verifiable log's hash chain (issue #25: on in every other row), against the same cycles with its triggers off: ${quick ? 1 : 5} s turns in ABBA order, four of each, ${CONC} clients, loop rules on`,
+    figure: `${chainedRate.toFixed(0)} cycles/s with the chain; p50 ${ms(percentile(chained.latencies, 50))}, p99 ${ms(percentile(chained.latencies, 99))}${chained.errors ? `; ${chained.errors} errors` : ""}`,
+    floor: `${unchainedRate.toFixed(0)} cycles/s without; p50 ${ms(percentile(unchained.latencies, 50))}, p99 ${ms(percentile(unchained.latencies, 99))}${unchained.errors ? `; ${unchained.errors} errors` : ""}`,
+    ratio: (chainedRate / unchainedRate).toFixed(2),
+    target: ">= 0.9",
+    met: chainedRate / unchainedRate >= 0.9 && chained.errors === 0 ? "yes" : "no",
   });
   rows.push({
     scenario: `assign then accept, ${CONC} concurrent clients: Baton's tail (p99 / p50 of a cycle)`,

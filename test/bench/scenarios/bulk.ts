@@ -28,8 +28,12 @@ export async function bulk(bench: Bench): Promise<void> {
       [floorChats, organizationId, op, manager.id, leaver.id, agents[995].id],
     );
     await fc.query(
-      `INSERT INTO assignment_events (organization_id, type, tracking_record_id, chat_session_id, actor_id, from_user_id, to_user_id)
-       SELECT organization_id, 'ASSIGNED', id, chat_session_id, initiated_by_id, from_user_id, to_user_id FROM engagement_tracking_records WHERE bulk_operation_id = $1`,
+      // With the facts Baton's events carry (the verifiable log's chain, issue #25, is the table's trigger's, as for Baton).
+      `INSERT INTO assignment_events (organization_id, type, tracking_record_id, chat_session_id, actor_id, from_user_id, to_user_id, facts)
+       SELECT organization_id, 'ASSIGNED', id, chat_session_id, initiated_by_id, from_user_id, to_user_id,
+              jsonb_build_object('hop', hop, 'kind', kind, 'note', note, 'overriddenRule', overridden_rule, 'ownerAfter', to_user_id, 'ownerBefore', from_user_id,
+                                 'reason', reason, 'recipientId', to_user_id, 'senderId', initiated_by_id, 'status', status)
+         FROM engagement_tracking_records WHERE bulk_operation_id = $1`,
       [op],
     );
     await fc.query(`INSERT INTO notifications (organization_id, user_id, type, message) VALUES ($1, $2, 'CHATS_ASSIGNED', 'x'), ($1, $3, 'CHATS_ASSIGNED', 'y')`, [organizationId, agents[995].id, leaver.id]);
