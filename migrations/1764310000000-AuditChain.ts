@@ -11,9 +11,12 @@ import type { MigrationInterface, QueryRunner } from "typeorm";
  * INSERT, per row) links the row to the organization's head and `baton_audit_head` (AFTER
  * INSERT, per statement) moves the head (`audit_heads`) to the statement's last event. The head
  * is read once per transaction and organization, FOR UPDATE in a fresh snapshot (it sees the
- * commit of whoever held the lock before), then carried in a transaction-local setting from row
- * to row: a bulk of 10,000 events updates the head once, not 10,000 times. A head row, not the
- * last event: deleting the newest events cannot hide, the next append links to their hash.
+ * commit of whoever held the lock before), then carried in transaction-local settings from row
+ * to row (`baton.audit_<organization>`: "sequence hash"; `baton.audit_moved`: the organizations
+ * whose head the statement moves): a bulk of 10,000 events updates the head once, not 10,000
+ * times. A head row, not the last event: deleting the newest events cannot hide, the next append
+ * links to their hash. A writer that appends without the organization's lock and draws its
+ * sequence before another's commit is refused (the trigger never links an event behind the head).
  *
  * `facts` (jsonb, flat: strings, integers and null) is written by each statement that appends
  * events: the status the request moved to, the owner before and after, the recipient, the
@@ -36,17 +39,21 @@ export class AuditChain1764310000000 implements MigrationInterface {
       -- JCS (RFC 8785) of a flat object: members sorted by name (UTF-16 code units; ASCII names sort
       -- the same by byte), no whitespace, strings escaped as ECMAScript's JSON.stringify does (as
       -- to_json does: \\b \\f \\n \\r \\t, other controls as lowercase \\u00xx), integers as digits.
-      CREATE FUNCTION baton_jcs_flat(v jsonb) RETURNS text LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $f$
-        SELECT '{' || coalesce(string_agg(to_json(key)::text || ':' ||
-                 CASE jsonb_typeof(value) WHEN 'string' THEN to_json(value #>> '{}')::text ELSE value::text END,
-                 ',' ORDER BY key COLLATE "C"), '') || '}'
-          FROM jsonb_each(v)
+      CREATE FUNCTION baton_jcs_flat(v jsonb) RETURNS text LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL SAFE AS $f$
+      BEGIN
+        RETURN '{' || coalesce((SELECT string_agg(to_json(key)::text || ':' ||
+                                  CASE jsonb_typeof(value) WHEN 'string' THEN to_json(value #>> '{}')::text ELSE value::text END,
+                                  ',' ORDER BY key COLLATE "C")
+                                  FROM jsonb_each(v)), '') || '}';
+      END
       $f$;
 
-      -- The audit record of an event: the JCS text of its ten members (in JCS order).
+      -- The audit record of an event: the JCS text of its ten members (in JCS order). PL/pgSQL, not
+      -- SQL: called once per event from the trigger, a SQL function would be planned on every call.
       CREATE FUNCTION baton_audit_record(org uuid, seq bigint, typ text, at timestamptz, actor uuid, chat uuid, req uuid,
-                                         rec uuid, facts jsonb, prev text) RETURNS text LANGUAGE sql STABLE PARALLEL SAFE AS $f$
-        SELECT '{"actorId":' || coalesce('"' || actor::text || '"', 'null')
+                                         rec uuid, facts jsonb, prev text) RETURNS text LANGUAGE plpgsql STABLE PARALLEL SAFE AS $f$
+      BEGIN
+        RETURN '{"actorId":' || coalesce('"' || actor::text || '"', 'null')
             || ',"chatSessionId":"' || chat::text || '"'
             || ',"facts":' || baton_jcs_flat(facts)
             || ',"occurredAt":"' || to_char(at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') || '"'
@@ -55,7 +62,8 @@ export class AuditChain1764310000000 implements MigrationInterface {
             || ',"requestId":' || coalesce('"' || req::text || '"', 'null')
             || ',"sequence":"' || seq::text || '"'
             || ',"trackingRecordId":"' || rec::text || '"'
-            || ',"type":' || to_json(typ)::text || '}'
+            || ',"type":' || to_json(typ)::text || '}';
+      END
       $f$;
 
       CREATE TABLE audit_heads (
@@ -143,15 +151,30 @@ export class AuditChain1764310000000 implements MigrationInterface {
                                                NEW.request_id, NEW.tracking_record_id, NEW.facts, head_hash);
         NEW.hash := encode(sha256(convert_to(NEW.audit_record, 'UTF8')), 'hex');
         PERFORM set_config(slot, NEW.sequence::text || ' ' || NEW.hash, true);
+        -- The organizations whose head this statement moves (for baton_audit_head).
+        IF position(NEW.organization_id::text IN coalesce(current_setting('baton.audit_moved', true), '')) = 0 THEN
+          PERFORM set_config('baton.audit_moved', coalesce(current_setting('baton.audit_moved', true), '') || NEW.organization_id::text || ',', true);
+        END IF;
         RETURN NEW;
       END
       $f$;
 
+      -- At the end of each statement that appended events: each organization's head moves to its last
+      -- event (kept row to row in the transaction's settings: no transition table, a cached plan).
       CREATE FUNCTION baton_audit_head() RETURNS trigger LANGUAGE plpgsql AS $f$
+      DECLARE
+        moved text := current_setting('baton.audit_moved', true);
+        org text;
+        head text;
       BEGIN
-        UPDATE audit_heads h SET sequence = l.sequence, hash = l.hash
-          FROM (SELECT DISTINCT ON (organization_id) organization_id, sequence, hash FROM added ORDER BY organization_id, sequence DESC) l
-         WHERE h.organization_id = l.organization_id;
+        IF moved IS NULL OR moved = '' THEN
+          RETURN NULL;
+        END IF;
+        FOREACH org IN ARRAY string_to_array(rtrim(moved, ','), ',') LOOP
+          head := current_setting('baton.audit_' || replace(org, '-', ''));
+          UPDATE audit_heads SET sequence = split_part(head, ' ', 1)::bigint, hash = split_part(head, ' ', 2) WHERE organization_id = org::uuid;
+        END LOOP;
+        PERFORM set_config('baton.audit_moved', '', true);
         RETURN NULL;
       END
       $f$;
@@ -159,7 +182,7 @@ export class AuditChain1764310000000 implements MigrationInterface {
       CREATE TRIGGER assignment_events_audit_link BEFORE INSERT ON assignment_events
         FOR EACH ROW EXECUTE FUNCTION baton_audit_link();
       CREATE TRIGGER assignment_events_audit_head AFTER INSERT ON assignment_events
-        REFERENCING NEW TABLE AS added FOR EACH STATEMENT EXECUTE FUNCTION baton_audit_head();
+        FOR EACH STATEMENT EXECUTE FUNCTION baton_audit_head();
 
       CREATE TABLE audit_keys (
         key_id text PRIMARY KEY,

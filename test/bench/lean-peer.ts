@@ -3,7 +3,10 @@
  * measure Baton against in the same run. Apollo Server 5 + express + raw `pg`, a JWT checked on
  * every request, one transaction per mutation that locks the chat and writes request, tracking
  * record, notification and event in five statements (seven round trips with BEGIN and COMMIT),
- * and no other lock (issue #21's peer). Same database, same tables as Baton. It answers what a
+ * and no other lock (issue #21's peer). Same database, same tables as Baton, but for its events:
+ * `lean_peer_events` is `assignment_events` as it was before the verifiable log (issue #25; the
+ * same columns, indexes and foreign keys, without the hash chain's triggers), made by the bench
+ * (scenarios/assign.ts). It answers what a
  * front end asks (`recipient { id } sender { id } trackingRecord { id status }` and the like) from
  * the values its statements had or returned, never reading again.
  *
@@ -69,9 +72,9 @@ const refuse = (message: string, code: string) => new GraphQLError(message, { ex
 const ORG_LOCK = process.env.LEAN_PEER_ORG_LOCK === "1";
 const eventInsert = ORG_LOCK
   ? `WITH ordered AS (SELECT pg_advisory_xact_lock(hashtextextended($2::uuid::text, 0)))
-     INSERT INTO assignment_events (event_id, organization_id, type, request_id, tracking_record_id, chat_session_id, actor_id, from_user_id, to_user_id, occurred_at)
+     INSERT INTO lean_peer_events (event_id, organization_id, type, request_id, tracking_record_id, chat_session_id, actor_id, from_user_id, to_user_id, occurred_at)
      SELECT $1, $2, $9, $3, $4, $5, $6, $7, $8, $10 FROM ordered`
-  : `INSERT INTO assignment_events (event_id, organization_id, type, request_id, tracking_record_id, chat_session_id, actor_id, from_user_id, to_user_id, occurred_at)
+  : `INSERT INTO lean_peer_events (event_id, organization_id, type, request_id, tracking_record_id, chat_session_id, actor_id, from_user_id, to_user_id, occurred_at)
      VALUES ($1, $2, $9, $3, $4, $5, $6, $7, $8, $10)`;
 
 const resolvers = {

@@ -132,6 +132,19 @@ export async function assign(bench: Bench): Promise<void> {
   // Baton, the lean peer and the floor take turns, several rounds each, so the drift of a shared
   // machine falls on all three alike.
   const rounds = quick ? 2 : 4;
+  // The peer's events: assignment_events as it was before the verifiable log (its indexes and foreign keys, no chain).
+  await ds.query(`
+    DROP TABLE IF EXISTS lean_peer_events;
+    CREATE TABLE lean_peer_events (LIKE assignment_events INCLUDING DEFAULTS INCLUDING CONSTRAINTS INCLUDING INDEXES);
+    ALTER TABLE lean_peer_events
+      ALTER COLUMN facts DROP NOT NULL, ALTER COLUMN previous_hash DROP NOT NULL, ALTER COLUMN hash DROP NOT NULL, ALTER COLUMN audit_record DROP NOT NULL,
+      ADD FOREIGN KEY (organization_id) REFERENCES organizations (id) ON DELETE CASCADE,
+      ADD FOREIGN KEY (request_id) REFERENCES assignment_requests (id),
+      ADD FOREIGN KEY (tracking_record_id) REFERENCES engagement_tracking_records (id),
+      ADD FOREIGN KEY (chat_session_id) REFERENCES chat_sessions (id),
+      ADD FOREIGN KEY (actor_id) REFERENCES users (id),
+      ADD FOREIGN KEY (from_user_id) REFERENCES users (id),
+      ADD FOREIGN KEY (to_user_id) REFERENCES users (id)`);
   const peer = await spawnLeanPeer(dbUrl);
   const lockedPeer = await spawnLeanPeer(dbUrl, { orgLock: true });
   const clients = await Promise.all(trios.map(() => floorPool.connect()));
