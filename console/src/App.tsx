@@ -682,7 +682,8 @@ function UserSelect({
   label = "Select User",
   required = true,
 }: {
-  role: "USER" | "MANAGER";
+  /** USER: users; MANAGER: managers and admins; ANY: every active member (a bulk move may go to anyone). */
+  role: "USER" | "MANAGER" | "ANY";
   value: string;
   onChange: (id: string) => void;
   exclude?: string[];
@@ -690,7 +691,9 @@ function UserSelect({
   required?: boolean;
 }) {
   const [{ data }] = useQuery({ query: UsersQuery, variables: { role: role === "USER" ? "USER" : null } });
-  const users = (data?.users ?? []).filter((u) => (role === "USER" ? u.role === "USER" : u.role !== "USER") && !exclude.includes(u.id));
+  const users = (data?.users ?? []).filter(
+    (u) => (role === "ANY" || (role === "USER" ? u.role === "USER" : u.role !== "USER")) && !exclude.includes(u.id),
+  );
   return (
     <label>
       {label}
@@ -733,7 +736,7 @@ function BulkAssignDialog({
         <p>
           {chatIds.length} {chatIds.length === 1 ? "chat" : "chats"} selected.
         </p>
-        <UserSelect role="USER" value={to} onChange={setTo} />
+        <UserSelect role="ANY" value={to} onChange={setTo} />
         <ErrorLine error={state.error} />
         <div className="actions">
           <button type="button" onClick={onClose}>
@@ -1117,6 +1120,9 @@ function Inbox() {
 // ---- Tracking records ----
 
 function Tracking() {
+  const { me } = useSession();
+  // The export is for managers and admins (the API's tracking.export): others are not offered it.
+  const mayExport = me.role !== "USER";
   const [status, setStatus] = useState("");
   const [kind, setKind] = useState("");
   const [from, setFrom] = useState("");
@@ -1140,8 +1146,8 @@ function Tracking() {
   const csv = async () => {
     setDownload(null);
     const params = new URLSearchParams();
-    if (filter.from) params.set("from", filter.from);
-    if (filter.to) params.set("to", filter.to);
+    // The file holds what the page shows: every filter of the list.
+    for (const name of ["from", "to", "status", "kind", "userId"]) if (filter[name]) params.set(name, filter[name]);
     const res = await fetch(`${apiOrigin()}/exports/engagement-tracking-records.csv?${params}`, {
       headers: { authorization: `Bearer ${sessionStorage.getItem(tokenKey()) ?? ""}` },
     });
@@ -1201,7 +1207,7 @@ function Tracking() {
           To
           <input type="date" value={to} onChange={(e) => setTo(e.target.value)} />
         </label>
-        <button onClick={() => void csv()}>Download CSV</button>
+        {mayExport && <button onClick={() => void csv()}>Download CSV</button>}
       </div>
       {download && <p role="alert">{download}</p>}
       <ErrorLine error={error} />

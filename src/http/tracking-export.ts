@@ -14,7 +14,8 @@ const UTF8_BOM = "\uFEFF";
 
 /**
  * GET /exports/engagement-tracking-records.csv and /exports/assignment-events.csv
- * ?from=…&to=…&format=csv|excel (managers and admins, bearer token): the organization's rows of
+ * ?from=…&to=…&format=csv|excel (managers and admins, bearer token; the tracking records' also
+ * &status=…&kind=…&userId=…&chatSessionId=…, as their GraphQL list): the organization's rows of
  * the view in [from, to), oldest first, streamed from Postgres's `COPY … TO STDOUT` with
  * backpressure, so memory stays flat however many rows there are. `format=excel` adds a
  * byte-order mark (the service neutralizes cells a spreadsheet would run as formulas). This
@@ -26,7 +27,16 @@ export function exportHandler(name: ExportName, filename: string, services: Pick
     try {
       const { user } = await services.tokens.authenticate(req.headers.authorization);
       await rateLimits?.user(user.id);
-      copy = await services.exports.open(user, name, { from: req.query.from, to: req.query.to, format: req.query.format });
+      const q = req.query;
+      copy = await services.exports.open(user, name, {
+        from: q.from,
+        to: q.to,
+        format: q.format,
+        status: q.status,
+        kind: q.kind,
+        userId: q.userId,
+        chatSessionId: q.chatSessionId,
+      });
       res.status(200);
       res.setHeader("content-type", "text/csv; charset=utf-8");
       res.setHeader("content-disposition", `attachment; filename="${filename}"`);

@@ -2,7 +2,7 @@ import type { Readable } from "node:stream";
 import type { Pool, PoolClient } from "pg";
 import { to as copyTo } from "pg-copy-streams";
 import type { DataSource } from "typeorm";
-import { type ExportFormat, type ExportSpec, exportCopy } from "./tracking.repository";
+import { type ExportFilter, type ExportSpec, exportCopy } from "./tracking.repository";
 
 const onClientError = (): void => {}; // the COPY's stream fails with the same error
 
@@ -21,7 +21,7 @@ export class ExportRepository {
     this.pool = (dataSource.driver as unknown as { master: Pool }).master;
   }
 
-  async open(spec: ExportSpec, f: { organizationId: string; from: Date | null; to: Date | null; format: ExportFormat }): Promise<OpenCopy> {
+  async open(spec: ExportSpec, f: ExportFilter): Promise<OpenCopy> {
     const client: PoolClient = await this.pool.connect();
     // While it is ours the pool does not listen on it: a connection dropped mid-export must not end the process.
     client.on("error", onClientError);

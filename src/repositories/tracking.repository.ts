@@ -226,6 +226,18 @@ function columnSql(column: string, format: ExportFormat): string {
   return column;
 }
 
+/** What an export is narrowed to: the organization, [from, to), and (tracking records only) the list's filters. */
+export interface ExportFilter {
+  organizationId: string;
+  from: Date | null;
+  to: Date | null;
+  format: ExportFormat;
+  status?: string | null;
+  kind?: string | null;
+  userId?: string | null;
+  chatSessionId?: string | null;
+}
+
 /** `csv`: plain RFC 4180 for BI tools. `excel`: the same, safe to open in a spreadsheet (and with a byte-order mark, added by the handler). */
 export type ExportFormat = "csv" | "excel";
 
@@ -256,14 +268,18 @@ export const EVENTS_EXPORT: ExportSpec = {
  * COPY takes no bind parameters: `literal` quotes each value (pg's escapeLiteral on the
  * connection that runs it).
  */
-export function exportCopy(
-  spec: ExportSpec,
-  literal: (value: string) => string,
-  f: { organizationId: string; from: Date | null; to: Date | null; format: ExportFormat },
-): string {
+export function exportCopy(spec: ExportSpec, literal: (value: string) => string, f: ExportFilter): string {
   const where = [`organization_id = ${literal(f.organizationId)}::uuid`];
   if (f.from) where.push(`${spec.timeColumn} >= ${literal(f.from.toISOString())}::timestamptz`);
   if (f.to) where.push(`${spec.timeColumn} < ${literal(f.to.toISOString())}::timestamptz`);
+  // The tracking records' own filters, as the GraphQL list has them (the user: initiator, previous or new owner).
+  if (f.status) where.push(`status = ${literal(f.status)}`);
+  if (f.kind) where.push(`kind = ${literal(f.kind)}`);
+  if (f.chatSessionId) where.push(`chat_session_id = ${literal(f.chatSessionId)}::uuid`);
+  if (f.userId) {
+    const id = `${literal(f.userId)}::uuid`;
+    where.push(`(initiated_by_id = ${id} OR from_user_id = ${id} OR to_user_id = ${id})`);
+  }
   // The order is the view's columns (`v.`), not the output's: a timestamp column leaves as formatted
   // text under the same name, and sorting that text would sort every row (on disk) instead of
   // reading the index in order.

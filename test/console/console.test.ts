@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync } from "node:fs";
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import path from "node:path";
@@ -194,6 +194,10 @@ describe.skipIf(!run)(`the agent console in Chromium (${run ? CHROMIUM : `skippe
     await maria.getByRole("button", { name: "More actions" }).click();
     await maria.getByRole("menuitem", { name: "Assign Chat Sessions" }).click();
     const dialog = maria.getByRole("dialog", { name: "Assign Chat Sessions" });
+    // Any active member may receive a bulk move, managers and admins too (the API's rule).
+    const offered = (await dialog.getByLabel("Select User").locator("option").allTextContents()).map((t) => t.split(" — ")[0]);
+    expect(offered).toEqual(expect.arrayContaining(["Martha", "Maria", "Mark"]));
+    expect(offered.length).toBeGreaterThan(4);
     await choose(dialog.getByLabel("Select User"), "Martha");
     await shot(maria, "bulk-assign");
     await dialog.getByRole("button", { name: "Assign" }).click();
@@ -502,15 +506,29 @@ describe.skipIf(!run)(`the agent console in Chromium (${run ? CHROMIUM : `skippe
     }
   }, 60_000);
 
-  it("tracking records: the table, and Download CSV for a manager", async () => {
+  it("tracking records: the table, and Download CSV for a manager with the page's filters; a user is not offered it", async () => {
     const maria = await open("maria", "#/tracking");
     await expect.poll(() => maria.getByRole("row").count()).toBeGreaterThan(5);
     await shot(maria, "tracking-records");
-    const download = maria.waitForEvent("download");
+    const everything = maria.waitForEvent("download");
     await maria.getByRole("button", { name: "Download CSV" }).click();
-    expect((await download).suggestedFilename()).toBe("engagement-tracking-records.csv");
+    expect((await everything).suggestedFilename()).toBe("engagement-tracking-records.csv");
+    // Narrowed to the bulk moves: the file holds exactly the records the page's filter keeps.
+    await maria.getByLabel("Kind").selectOption("DIRECT_ASSIGN");
+    const narrowed = maria.waitForEvent("download");
+    await maria.getByRole("button", { name: "Download CSV" }).click();
+    const file = await (await narrowed).path();
+    const lines = readFileSync(file, "utf8").trim().split("\r\n");
+    const kind = lines[0].split(",").indexOf("kind");
+    const expected = await db.dataSource.query<Array<{ n: number }>>(
+      `SELECT count(*)::int AS n FROM engagement_tracking_records WHERE organization_id = $1 AND kind = 'DIRECT_ASSIGN'`,
+      [cast.admin.organizationId],
+    );
+    expect(lines.length - 1).toBe(expected[0].n);
+    expect(expected[0].n).toBeGreaterThan(0);
+    expect(lines.slice(1).every((l) => l.split(",")[kind] === "DIRECT_ASSIGN")).toBe(true);
     const martha = await open("martha", "#/tracking");
-    await martha.getByRole("button", { name: "Download CSV" }).click();
-    await expect.poll(() => martha.getByRole("alert").textContent()).toBe("Only managers and admins may download tracking records.");
+    await expect.poll(() => martha.getByRole("row").count()).toBeGreaterThan(1);
+    expect(await martha.getByRole("button", { name: "Download CSV" }).count()).toBe(0);
   }, 60_000);
 });

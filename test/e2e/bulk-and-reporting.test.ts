@@ -297,6 +297,45 @@ describe("tracking records for reporting", () => {
     expect(inWindow.length).toBeLessThan(rows.length);
   });
 
+  it("the tracking export narrows as the list does: status, kind, user and chat; bad values refused; the events export takes none of them", async () => {
+    const url = server.url.replace("/graphql", "/exports/engagement-tracking-records.csv");
+    const auth = { headers: { authorization: `Bearer ${w.token(w.maria)}` } };
+    const rowsOf = async (query: string) => {
+      const res = await fetch(`${url}?${query}`, auth);
+      expect(res.status, query).toBe(200);
+      return parse<Record<string, string>>(await res.text(), { columns: true, record_delimiter: "\r\n" });
+    };
+    const all = await rowsOf("");
+    const want = (keep: (r: Record<string, string>) => boolean) => all.filter(keep).map((r) => r.record_id);
+    for (const [query, keep] of [
+      ["status=REJECTED", (r: Record<string, string>) => r.status === "REJECTED"],
+      ["kind=DIRECT_ASSIGN", (r: Record<string, string>) => r.kind === "DIRECT_ASSIGN"],
+      [`userId=${w.tom.id}`, (r: Record<string, string>) => [r.initiated_by_id, r.from_user_id, r.to_user_id].includes(w.tom.id)],
+      [`chatSessionId=${w.chat.id}`, (r: Record<string, string>) => r.chat_session_id === w.chat.id],
+      [`status=ASSIGNED&userId=${w.tom.id}`, (r: Record<string, string>) => r.status === "ASSIGNED" && [r.initiated_by_id, r.from_user_id, r.to_user_id].includes(w.tom.id)],
+    ] as const) {
+      const got = (await rowsOf(query)).map((r) => r.record_id);
+      expect(got, query).toEqual(want(keep));
+    }
+    expect(want((r) => r.status === "REJECTED").length).toBeGreaterThan(0);
+    expect(want((r) => r.kind === "DIRECT_ASSIGN").length).toBeGreaterThan(0);
+    // Another organization's user is one that does not exist here: no rows, not an error.
+    const other = await createWorld(db.dataSource, "Elsewhere");
+    expect(await rowsOf(`userId=${other.mark.id}`)).toEqual([]);
+    for (const [query, field] of [
+      ["status=DONE", "status"],
+      ["kind=assign", "kind"],
+      ["userId=42", "userId"],
+      ["chatSessionId=x';--", "chatSessionId"],
+    ] as const) {
+      const bad = await fetch(`${url}?${query}`, auth);
+      expect(bad.status, query).toBe(400);
+      expect(((await bad.json()) as { errors: Array<{ extensions: { code: string; field: string } }> }).errors[0].extensions).toEqual({ code: "BAD_USER_INPUT", field });
+    }
+    const events = await fetch(`${url.replace("engagement-tracking-records", "assignment-events")}?status=ACCEPTED`, auth);
+    expect(events.status).toBe(400);
+  });
+
   it("the export refuses users, missing tokens and bad times", async () => {
     const url = server.url.replace("/graphql", "/exports/engagement-tracking-records.csv");
     const asUser = await fetch(url, { headers: { authorization: `Bearer ${w.token(w.mark)}` } });
