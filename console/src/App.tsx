@@ -556,9 +556,28 @@ function ChatSessions() {
   const [menu, setMenu] = useState(false);
   const [bulk, setBulk] = useState(false);
   const [summary, setSummary] = useState<string | null>(null);
-  const filter = { status, ownerId: show === "mine" ? me.id : null };
-  const [{ data, error, fetching }] = useLiveQuery(ChatSessionsQuery, { filter, first: 25, after: pager.after });
+  const [typed, setTyped] = useState("");
+  const [search, setSearch] = useState("");
+  const [order, setOrder] = useState<"NEWEST" | "LATEST_CUSTOMER_MESSAGE">("NEWEST");
+  // The list is asked again once typing pauses, not at every key.
+  useEffect(() => {
+    const timer = setTimeout(() => setSearch(typed.trim()), 300);
+    return () => clearTimeout(timer);
+  }, [typed]);
+  useEffect(() => pager.reset(), [search, order, pager.reset]);
+  const filter = { status, ownerId: show === "mine" ? me.id : null, search: search || null };
+  const [{ data, error, fetching }] = useLiveQuery(ChatSessionsQuery, { filter, orderBy: order, first: 25, after: pager.after });
   const chats = data?.chatSessions.edges.map((e) => e.node) ?? [];
+  const allSelected = chats.length > 0 && chats.every((c) => selected.has(c.id));
+  const selectAll = () =>
+    setSelected((s) => {
+      const next = new Set(s);
+      for (const c of chats) {
+        if (allSelected) next.delete(c.id);
+        else next.add(c.id);
+      }
+      return next;
+    });
   const names = new Map(chats.map((c) => [c.id, c.customerName]));
   const toggle = (id: string) =>
     setSelected((s) => {
@@ -583,6 +602,17 @@ function ChatSessions() {
           <select value={status} onChange={(e) => (setStatus(e.target.value as "OPEN" | "CLOSED"), pager.reset())}>
             <option value="OPEN">Open</option>
             <option value="CLOSED">Closed</option>
+          </select>
+        </label>
+        <label>
+          Search
+          <input type="search" value={typed} placeholder="Customer or phone" maxLength={100} onChange={(e) => setTyped(e.target.value)} />
+        </label>
+        <label>
+          Sort
+          <select value={order} onChange={(e) => setOrder(e.target.value as "NEWEST" | "LATEST_CUSTOMER_MESSAGE")}>
+            <option value="NEWEST">Newest chats</option>
+            <option value="LATEST_CUSTOMER_MESSAGE">Latest customer message</option>
           </select>
         </label>
         <div className="menu-wrap">
@@ -619,7 +649,7 @@ function ChatSessions() {
         <thead>
           <tr>
             <th scope="col">
-              <span className="visually-hidden">Select</span>
+              <input type="checkbox" aria-label="Select all on this page" checked={allSelected} disabled={chats.length === 0} onChange={selectAll} />
             </th>
             <th scope="col">Customer</th>
             <th scope="col">Phone</th>

@@ -41,8 +41,8 @@ export const MeQuery = graphql(`
 `);
 
 export const ChatSessionsQuery = graphql(`
-  query ConsoleChatSessions($filter: ChatSessionFilter, $first: Int, $after: String) {
-    chatSessions(filter: $filter, first: $first, after: $after) {
+  query ConsoleChatSessions($filter: ChatSessionFilter, $orderBy: ChatSessionOrder, $first: Int, $after: String) {
+    chatSessions(filter: $filter, orderBy: $orderBy, first: $first, after: $after) {
       edges {
         node {
           id

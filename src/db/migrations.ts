@@ -25,6 +25,7 @@ import { EnforceCapacity1764280000000 } from "../../migrations/1764280000000-Enf
 import { HandoverLoops1764290000000 } from "../../migrations/1764290000000-HandoverLoops";
 import { OverriddenRuleBi1764300000000 } from "../../migrations/1764300000000-OverriddenRuleBi";
 import { AuditChain1764310000000 } from "../../migrations/1764310000000-AuditChain";
+import { ChatSessionOrder1764320000000 } from "../../migrations/1764320000000-ChatSessionOrder";
 
 /** Listed explicitly (no glob): the same list works compiled, in vitest and in the CLI. */
 export const migrations = [
@@ -55,4 +56,5 @@ export const migrations = [
   HandoverLoops1764290000000,
   OverriddenRuleBi1764300000000,
   AuditChain1764310000000,
+  ChatSessionOrder1764320000000,
 ];

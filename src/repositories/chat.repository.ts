@@ -41,6 +41,9 @@ const MOVE_MANY: Statement = {
 
 const toChat = (row: Record<string, unknown>): ChatSession => fromRow(ChatSession, row);
 
+/** The order "latest customer message first": chats never written to count as written at the epoch (last). */
+export const CHAT_LATEST_MESSAGE = { expression: "coalesce(t.last_customer_message_at, '1970-01-01 00:00:00+00'::timestamptz)" };
+
 export class ChatRepository {
   constructor(private readonly db: Sql) {}
 
@@ -55,10 +58,28 @@ export class ChatRepository {
     return (await this.db.rows<Record<string, unknown>>(BY_IDS, [ids, organizationId])).map(toChat);
   }
 
-  list(organizationId: string, f: { ownerId: string | null; status: ChatStatus | null }, page: PageArgs): Promise<Page<ChatSession>> {
+  /**
+   * A page of the organization's chats. `search`: part of the customer's name (any case; % and _
+   * match themselves) or, when it has three digits or more, of their phone number's digits.
+   * `latestCustomerMessage`: the chats whose customer wrote last first, those never written to
+   * after them (ordered by CHAT_LATEST_MESSAGE, indexed); else newest first.
+   */
+  list(
+    organizationId: string,
+    f: { ownerId: string | null; status: ChatStatus | null; search?: string | null },
+    page: PageArgs,
+    order: "newest" | "latestCustomerMessage" = "newest",
+  ): Promise<Page<ChatSession>> {
     const where = new Conditions().and("t.organization_id = ?", organizationId);
     if (f.ownerId) where.and("t.owner_id = ?", f.ownerId);
     if (f.status) where.and("t.status = ?", f.status);
+    if (f.search) {
+      const pattern = `%${f.search.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+      const digits = f.search.replace(/\D/g, "");
+      if (digits.length >= 3) where.and("(t.customer_name ILIKE ? OR t.customer_phone LIKE ?)", pattern, `%${digits}%`);
+      else where.and("t.customer_name ILIKE ?", pattern);
+    }
+    if (order === "latestCustomerMessage") return newestFirst(this.db, ChatSession, "chat_sessions", where, page, CHAT_LATEST_MESSAGE);
     return newestFirst(this.db, ChatSession, "chat_sessions", where, page);
   }
 

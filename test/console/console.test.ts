@@ -506,6 +506,30 @@ describe.skipIf(!run)(`the agent console in Chromium (${run ? CHROMIUM : `skippe
     }
   }, 60_000);
 
+  it("Chat Sessions: search by customer or phone, select all on the page, sort by the latest customer message", async () => {
+    const maria = await open("maria");
+    const customers = () => maria.locator("tbody tr td:nth-child(2)").allTextContents();
+    await expect.poll(() => maria.locator("tbody tr").count()).toBeGreaterThan(10);
+    await maria.getByLabel("Search").fill("customer 1");
+    await expect.poll(async () => (await customers()).every((n) => n.startsWith("Customer 1"))).toBe(true);
+    expect((await customers()).sort()).toEqual(["Customer 1", ...Array.from({ length: 10 }, (_, i) => `Customer 1${i}`)].sort());
+    await maria.getByLabel("Search").fill("555 1007");
+    await expect.poll(() => customers()).toEqual(["Customer 8"]);
+    await maria.getByLabel("Search").fill("");
+    await expect.poll(async () => (await customers()).length).toBeGreaterThan(11);
+
+    // Customer 20 writes now: first in the order by latest customer message.
+    await db.dataSource.query(`UPDATE chat_sessions SET last_customer_message_at = now() WHERE customer_name = 'Customer 20' AND organization_id = $1`, [cast.admin.organizationId]);
+    await maria.getByLabel("Sort").selectOption("LATEST_CUSTOMER_MESSAGE");
+    await expect.poll(async () => (await customers())[0]).toBe("Customer 20");
+
+    const rows = await maria.locator("tbody tr").count();
+    await maria.getByRole("checkbox", { name: "Select all on this page" }).check();
+    await expect.poll(() => maria.getByText(/\d+ selected/).textContent()).toBe(`${rows} selected`);
+    await maria.getByRole("checkbox", { name: "Select all on this page" }).uncheck();
+    await expect.poll(() => maria.getByText(/\d+ selected/).textContent()).toBe("0 selected");
+  }, 60_000);
+
   it("tracking records: the table, and Download CSV for a manager with the page's filters; a user is not offered it", async () => {
     const maria = await open("maria", "#/tracking");
     await expect.poll(() => maria.getByRole("row").count()).toBeGreaterThan(5);

@@ -13,6 +13,7 @@ import { ChatSession, ChatStatus } from "./chat-session.entity";
 import { AssignmentRequestObject } from "../assignments/assignment-request.graphql";
 import { UserObject } from "../users/user.graphql";
 import { ChatSessionObject } from "./chat-session.graphql";
+import { ChatSessionOrder } from "./chat-session.service";
 
 const ChatSessionConnection = ConnectionType(ChatSessionObject, "ChatSession");
 
@@ -23,6 +24,12 @@ export class ChatSessionFilter {
 
   @Field(() => ChatStatus, { nullable: true })
   status?: ChatStatus | null;
+
+  @Field(() => String, {
+    nullable: true,
+    description: "Part of the customer's name (any case), or of their phone number (3 digits or more, other characters ignored); 1..100 characters.",
+  })
+  search?: string | null;
 }
 
 @InputType()
@@ -42,15 +49,17 @@ export class OpenChatSessionInput {
 
 @Resolver(() => ChatSessionObject)
 export class ChatSessionResolver {
-  @Query(() => ChatSessionConnection, { description: "The organization's chats, newest first." })
+  @Query(() => ChatSessionConnection, { description: "The organization's chats, newest first (or as orderBy says)." })
   chatSessions(
     @Ctx() ctx: Context,
     @Arg("filter", () => ChatSessionFilter, { nullable: true }) filter?: ChatSessionFilter,
     @Arg("first", () => Int, { nullable: true }) first?: number,
     @Arg("after", () => String, { nullable: true }) after?: string,
+    @Arg("orderBy", () => ChatSessionOrder, { nullable: true, description: "Default NEWEST. A cursor continues the order it came from." })
+    orderBy?: ChatSessionOrder | null,
   ) {
     const viewer = viewerOf(ctx);
-    return ctx.services.chats.list(viewer, filter, pageArgs(first, after)).then(toConnection);
+    return ctx.services.chats.list(viewer, filter, pageArgs(first, after), orderBy ?? ChatSessionOrder.NEWEST).then(toConnection);
   }
 
   @Query(() => ChatSessionObject, { nullable: true })

@@ -18,6 +18,14 @@ import { ChatChannel, type ChatSession, ChatStatus } from "./chat-session.entity
 export interface ChatSessionFilterData {
   ownerId?: string | null;
   status?: ChatStatus | null;
+  /** Part of the customer's name (any case) or of their phone number (its digits). */
+  search?: string | null;
+}
+
+/** A list's order: newest chats first, or those whose customer wrote last first (never written: last). */
+export enum ChatSessionOrder {
+  NEWEST = "NEWEST",
+  LATEST_CUSTOMER_MESSAGE = "LATEST_CUSTOMER_MESSAGE",
 }
 
 export interface OpenChatSessionData {
@@ -75,11 +83,13 @@ export class ChatSessionService {
     return this.chats.byIds(viewer.organizationId, ids);
   }
 
-  list(viewer: User, filter: ChatSessionFilterData | null | undefined, page: PageArgs): Promise<Page<ChatSession>> {
+  list(viewer: User, filter: ChatSessionFilterData | null | undefined, page: PageArgs, order: ChatSessionOrder = ChatSessionOrder.NEWEST): Promise<Page<ChatSession>> {
+    const search = filter?.search?.trim() ? requireText(filter.search.trim(), "search", 1, 100) : null;
     return this.chats.list(
       viewer.organizationId,
-      { ownerId: filter?.ownerId ? requireId(filter.ownerId, "ownerId") : null, status: filter?.status ?? null },
+      { ownerId: filter?.ownerId ? requireId(filter.ownerId, "ownerId") : null, status: filter?.status ?? null, search },
       page,
+      order === ChatSessionOrder.LATEST_CUSTOMER_MESSAGE ? "latestCustomerMessage" : "newest",
     );
   }
 
