@@ -1,4 +1,4 @@
-import { createContext, useCallback, useContext, useEffect, useMemo, useRef, useState, type ReactNode } from "react";
+import { createContext, useCallback, useContext, useEffect, useId, useMemo, useRef, useState, type ReactNode } from "react";
 import { Provider, useClient, useMutation, useQuery, useSubscription, type AnyVariables, type TypedDocumentNode } from "urql";
 import { apiOrigin, createApi, type SocketState, tokenKey } from "./api";
 import { completeSso, endSso, findSso, followSsoRenewals, startSso } from "./sso";
@@ -202,6 +202,9 @@ function Signed({
   const [version, setVersion] = useState(0);
   const [toasts, setToasts] = useState<Array<{ id: number; text: string }>>([]);
   const route = useRoute();
+  // On a phone the header folds into "Menu"; going to another page folds it again.
+  const [headerOpen, setHeaderOpen] = useState(false);
+  useEffect(() => setHeaderOpen(false), [route]);
   const refresh = useCallback(() => setVersion((v) => v + 1), []);
   const notify = useCallback((text: string) => {
     const id = Date.now() + Math.random();
@@ -253,6 +256,15 @@ function Signed({
     <SessionContext.Provider value={session}>
       <header className="top">
         <strong className="brand">Baton</strong>
+        <button className="menu-toggle" aria-expanded={headerOpen} aria-controls="header-menu" onClick={() => setHeaderOpen((o) => !o)}>
+          Menu
+          {data.unreadNotificationCount > 0 && (
+            <span className="badge" aria-label={`${data.unreadNotificationCount} unread`}>
+              {data.unreadNotificationCount}
+            </span>
+          )}
+        </button>
+        <div id="header-menu" className={headerOpen ? "header-menu open" : "header-menu"}>
         <nav aria-label="Main">
           <a href="#/" aria-current={route.page === "chats" ? "page" : undefined}>
             Chat Sessions
@@ -282,6 +294,7 @@ function Signed({
         </span>
         <AvailabilitySelect value={me.availability} onChanged={refresh} />
         <button onClick={onSignOut}>Sign out</button>
+        </div>
       </header>
       {socket === "reconnecting" && (
         <div className="banner" role="status">
@@ -529,13 +542,20 @@ function ReasonDialog({
   );
 }
 
-/** A modal dialog on the native <dialog> element (focus trap, Escape, the dialog role). */
+/**
+ * A modal dialog on the native <dialog> element (focus trap, Escape, the dialog role). When it
+ * closes, focus goes back to what opened it (when that is still on the page), not to <body>.
+ */
 function Dialog({ label, onClose, children }: { label: string; onClose: () => void; children: ReactNode }) {
   const ref = useRef<HTMLDialogElement>(null);
   useEffect(() => {
     const d = ref.current;
+    const opener = document.activeElement instanceof HTMLElement && document.activeElement !== document.body ? document.activeElement : null;
     if (d && !d.open) d.showModal();
-    return () => d?.close();
+    return () => {
+      d?.close();
+      if (opener?.isConnected) opener.focus();
+    };
   }, []);
   return (
     <dialog ref={ref} aria-label={label} onCancel={onClose} className="dialog">
@@ -553,7 +573,6 @@ function ChatSessions() {
   const [status, setStatus] = useState<"OPEN" | "CLOSED">("OPEN");
   const pager = usePager();
   const [selected, setSelected] = useState<Set<string>>(new Set());
-  const [menu, setMenu] = useState(false);
   const [bulk, setBulk] = useState(false);
   const [summary, setSummary] = useState<string | null>(null);
   const [typed, setTyped] = useState("");
@@ -615,28 +634,19 @@ function ChatSessions() {
             <option value="LATEST_CUSTOMER_MESSAGE">Latest customer message</option>
           </select>
         </label>
-        <div className="menu-wrap">
-          <button aria-haspopup="menu" aria-expanded={menu} onClick={() => setMenu((m) => !m)}>
-            More actions
-          </button>
-          {menu && (
-            <ul role="menu" className="menu">
-              <li role="none">
-                <button
-                  role="menuitem"
-                  disabled={selected.size === 0}
-                  onClick={() => {
-                    setMenu(false);
-                    setSummary(null);
-                    setBulk(true);
-                  }}
-                >
-                  Assign Chat Sessions
-                </button>
-              </li>
-            </ul>
-          )}
-        </div>
+        <MenuButton
+          label="More actions"
+          items={[
+            {
+              label: "Assign Chat Sessions",
+              disabled: selected.size === 0,
+              onSelect: () => {
+                setSummary(null);
+                setBulk(true);
+              },
+            },
+          ]}
+        />
         <span className="hint">{selected.size} selected</span>
       </div>
       {summary && (
@@ -645,6 +655,7 @@ function ChatSessions() {
         </p>
       )}
       <ErrorLine error={error} />
+      <div className="table-wrap" tabIndex={0} role="region" aria-label="Chat sessions table">
       <table>
         <thead>
           <tr>
@@ -680,6 +691,7 @@ function ChatSessions() {
           )}
         </tbody>
       </table>
+      </div>
       {pager.controls(data?.chatSessions.pageInfo)}
       {bulk && (
         <BulkAssignDialog
@@ -701,6 +713,100 @@ function ChatSessions() {
         />
       )}
     </section>
+  );
+}
+
+/**
+ * A menu button (the WAI-ARIA menu-button pattern): Enter, Space or ArrowDown opens the menu on its
+ * first item, ArrowUp on its last; ArrowUp/ArrowDown move (wrapping), Home and End jump; Escape
+ * closes it and gives focus back to the button; Tab or a click outside closes it. A disabled item
+ * stays reachable (aria-disabled) and does nothing.
+ */
+function MenuButton({ label, items }: { label: string; items: Array<{ label: string; disabled?: boolean; onSelect: () => void }> }) {
+  const [open, setOpen] = useState(false);
+  const [active, setActive] = useState(0);
+  const button = useRef<HTMLButtonElement>(null);
+  const list = useRef<HTMLUListElement>(null);
+  const id = useId();
+  useEffect(() => {
+    if (open) list.current?.querySelectorAll<HTMLElement>('[role="menuitem"]')[active]?.focus();
+  }, [open, active]);
+  useEffect(() => {
+    if (!open) return;
+    const outside = (e: MouseEvent) => {
+      if (!button.current?.parentElement?.contains(e.target as Node)) setOpen(false);
+    };
+    document.addEventListener("mousedown", outside);
+    return () => document.removeEventListener("mousedown", outside);
+  }, [open]);
+  const openAt = (i: number) => {
+    setActive(i);
+    setOpen(true);
+  };
+  const close = () => {
+    setOpen(false);
+    button.current?.focus();
+  };
+  const n = items.length;
+  const keys: Record<string, () => void> = {
+    ArrowDown: () => setActive((a) => (a + 1) % n),
+    ArrowUp: () => setActive((a) => (a - 1 + n) % n),
+    Home: () => setActive(0),
+    End: () => setActive(n - 1),
+    Escape: close,
+  };
+  return (
+    <div className="menu-wrap">
+      <button
+        ref={button}
+        id={`${id}-button`}
+        aria-haspopup="menu"
+        aria-expanded={open}
+        aria-controls={open ? `${id}-menu` : undefined}
+        onClick={() => (open ? setOpen(false) : openAt(0))}
+        onKeyDown={(e) => {
+          if (e.key === "ArrowDown" || e.key === "ArrowUp") {
+            e.preventDefault();
+            openAt(e.key === "ArrowDown" ? 0 : n - 1);
+          }
+        }}
+      >
+        {label}
+      </button>
+      {open && (
+        <ul
+          ref={list}
+          id={`${id}-menu`}
+          role="menu"
+          aria-labelledby={`${id}-button`}
+          className="menu"
+          onKeyDown={(e) => {
+            if (e.key === "Tab") setOpen(false);
+            const act = keys[e.key];
+            if (!act) return;
+            e.preventDefault();
+            act();
+          }}
+        >
+          {items.map((item, i) => (
+            <li role="none" key={item.label}>
+              <button
+                role="menuitem"
+                tabIndex={i === active ? 0 : -1}
+                aria-disabled={item.disabled || undefined}
+                onClick={() => {
+                  if (item.disabled) return;
+                  close();
+                  item.onSelect();
+                }}
+              >
+                {item.label}
+              </button>
+            </li>
+          ))}
+        </ul>
+      )}
+    </div>
   );
 }
 
@@ -874,6 +980,7 @@ const kindLabel = (kind: string): string => (kind === "DIRECT_ASSIGN" ? "Bulk" :
 /** Tracking records as a table: the chat's history, and the Tracking records page (with the customer). */
 function RecordsTable({ records, showCustomer = false }: { records: readonly RecordRow[]; showCustomer?: boolean }) {
   return (
+    <div className="table-wrap" tabIndex={0} role="region" aria-label="Tracking records table">
     <table>
       <thead>
         <tr>
@@ -902,6 +1009,7 @@ function RecordsTable({ records, showCustomer = false }: { records: readonly Rec
         ))}
       </tbody>
     </table>
+    </div>
   );
 }
 
@@ -1402,6 +1510,7 @@ function Webhooks() {
       {error && <ErrorLine error={error} />}
       {data && data.webhookEndpoints.length === 0 && <p>No endpoints yet.</p>}
       {data && data.webhookEndpoints.length > 0 && (
+        <div className="table-wrap" tabIndex={0} role="region" aria-label="Webhook endpoints">
         <table aria-label="Webhook endpoints">
           <thead>
             <tr>
@@ -1437,6 +1546,7 @@ function Webhooks() {
             ))}
           </tbody>
         </table>
+        </div>
       )}
       <ErrorLine error={updated.error ?? deleted.error} />
       {open && data?.webhookEndpoints.some((e) => e.id === open) && <Deliveries endpointId={open} />}
@@ -1503,6 +1613,7 @@ function Deliveries({ endpointId }: { endpointId: string }) {
       {error && <ErrorLine error={error} />}
       {data && rows.length === 0 && <p>Nothing sent yet.</p>}
       {rows.length > 0 && (
+        <div className="table-wrap" tabIndex={0} role="region" aria-label="Recent deliveries">
         <table aria-label="Recent deliveries">
           <thead>
             <tr>
@@ -1527,6 +1638,7 @@ function Deliveries({ endpointId }: { endpointId: string }) {
             ))}
           </tbody>
         </table>
+        </div>
       )}
       <form
         className="inline"

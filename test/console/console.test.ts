@@ -63,8 +63,8 @@ describe.skipIf(!run)(`the agent console in Chromium (${run ? CHROMIUM : `skippe
     await db?.drop();
   });
 
-  async function open(user: keyof typeof cast, hash = "#/"): Promise<Page> {
-    const context = await browser.newContext({ viewport: { width: 1200, height: 800 } });
+  async function open(user: keyof typeof cast, hash = "#/", viewport = { width: 1200, height: 800 }): Promise<Page> {
+    const context = await browser.newContext({ viewport });
     contexts.push(context);
     const page = await context.newPage();
     await page.goto(base);
@@ -529,6 +529,87 @@ describe.skipIf(!run)(`the agent console in Chromium (${run ? CHROMIUM : `skippe
     await maria.getByRole("checkbox", { name: "Select all on this page" }).uncheck();
     await expect.poll(() => maria.getByText(/\d+ selected/).textContent()).toBe("0 selected");
   }, 60_000);
+
+  it("phones and keyboards: at 390 px no screen scrolls sideways, the dialog fits, the header folds into Menu; focus returns to the opener; the menu button's keys; axe-core finds no violation on any screen", async () => {
+    /** axe-core (Deque) on the page as it is: every violation, named with its screen. */
+    const axe = async (page: Page, screen: string) => {
+      // Evaluated by the browser's devtools protocol: the console's Content-Security-Policy rightly refuses an injected <script>.
+      if (!(await page.evaluate("typeof window.axe !== 'undefined'"))) await page.evaluate(readFileSync(path.resolve(__dirname, "../../node_modules/axe-core/axe.min.js"), "utf8"));
+      const found = (await page.evaluate("window.axe.run(document, { resultTypes: ['violations'] })")) as { violations: Array<{ id: string; help: string; nodes: unknown[] }> };
+      return found.violations.map((v) => `${screen}: ${v.id} x${v.nodes.length} (${v.help})`);
+    };
+    const sideways = (page: Page) => page.evaluate("document.documentElement.scrollWidth - window.innerWidth") as Promise<number>;
+    const phone = { width: 390, height: 844 };
+    const [{ id: markChat }] = await db.dataSource.query<Array<{ id: string }>>(
+      `SELECT c.id FROM chat_sessions c WHERE c.owner_id = $1 AND c.status = 'OPEN'
+          AND NOT EXISTS (SELECT 1 FROM assignment_requests r WHERE r.chat_session_id = c.id AND r.status = 'PENDING') LIMIT 1`,
+      [cast.mark.id],
+    );
+    const violations: string[] = [];
+    for (const [who, screens] of [
+      ["maria", ["#/", "#/discussions", "#/tracking", "#/inbox"]],
+      ["admin", ["#/settings"]],
+      ["mark", [`#/chats/${markChat}`]],
+    ] as const) {
+      for (const viewport of [phone, { width: 1200, height: 800 }]) {
+        const page = await open(who, "#/", viewport);
+        for (const screen of screens) {
+          await page.evaluate(`window.location.hash = ${JSON.stringify(screen)}`);
+          await expect.poll(() => page.locator("h1").count()).toBeGreaterThan(0);
+          await page.waitForLoadState("networkidle");
+          if (viewport === phone) expect(await sideways(page), `${screen} at 390 px`).toBeLessThanOrEqual(0);
+          if (viewport === phone && screen === "#/") await shot(page, "phone-chat-sessions");
+          violations.push(...(await axe(page, `${screen} at ${viewport.width} px`)));
+        }
+        if (viewport === phone && who === "maria") {
+          // The header folds: its links and Sign out behind "Menu", within the screen once opened.
+          expect(await page.getByRole("button", { name: "Sign out" }).isVisible()).toBe(false);
+          await page.getByRole("button", { name: "Menu" }).click();
+          const signOut = page.getByRole("button", { name: "Sign out" });
+          expect(await signOut.isVisible()).toBe(true);
+          const box = (await signOut.boundingBox())!;
+          expect(box.x + box.width).toBeLessThanOrEqual(390);
+          await shot(page, "phone-menu");
+          violations.push(...(await axe(page, "header menu at 390 px")));
+          await page.getByRole("link", { name: "Tracking records" }).click();
+          await expect.poll(() => signOut.isVisible()).toBe(false); // going to a page folds it again
+        }
+        if (who === "mark") {
+          // The dialog fits the screen; Escape closes it and focus is back on its opener.
+          await page.getByRole("button", { name: "Assign/Discuss" }).click();
+          const dialog = page.getByRole("dialog", { name: "Assign/Discuss" });
+          const box = (await dialog.boundingBox())!;
+          expect(box.x).toBeGreaterThanOrEqual(0);
+          expect(box.x + box.width, `the dialog at ${viewport.width} px`).toBeLessThanOrEqual(viewport.width);
+          violations.push(...(await axe(page, `Assign/Discuss dialog at ${viewport.width} px`)));
+          await page.keyboard.press("Escape");
+          await expect.poll(() => dialog.count()).toBe(0);
+          expect(await page.evaluate("document.activeElement?.textContent")).toBe("Assign/Discuss");
+        }
+      }
+    }
+    expect(violations).toEqual([]);
+
+    // The menu button (WAI-ARIA): ArrowDown opens on the first item, Escape closes back to the button.
+    const maria = await open("maria");
+    const more = maria.getByRole("button", { name: "More actions" });
+    await more.focus();
+    await maria.keyboard.press("ArrowDown");
+    await expect.poll(() => maria.evaluate("document.activeElement?.textContent")).toBe("Assign Chat Sessions");
+    expect(await more.getAttribute("aria-expanded")).toBe("true");
+    await maria.keyboard.press("Escape");
+    await expect.poll(() => maria.getByRole("menu").count()).toBe(0);
+    expect(await maria.evaluate("document.activeElement?.textContent")).toBe("More actions");
+    // Chosen with the keyboard, the bulk dialog returns focus to the menu button when cancelled.
+    await maria.getByRole("checkbox", { name: "Customer 5", exact: true }).check();
+    await more.focus();
+    await maria.keyboard.press("Enter");
+    await maria.keyboard.press("Enter");
+    const bulk = maria.getByRole("dialog", { name: "Assign Chat Sessions" });
+    await expect.poll(() => bulk.count()).toBe(1);
+    await bulk.getByRole("button", { name: "Cancel" }).click();
+    await expect.poll(() => maria.evaluate("document.activeElement?.textContent")).toBe("More actions");
+  }, 120_000);
 
   it("tracking records: the table, and Download CSV for a manager with the page's filters; a user is not offered it", async () => {
     const maria = await open("maria", "#/tracking");
