@@ -535,10 +535,10 @@ describe.skipIf(!run)(`the agent console in Chromium (${run ? CHROMIUM : `skippe
     const axe = async (page: Page, screen: string) => {
       // Evaluated by the browser's devtools protocol: the console's Content-Security-Policy rightly refuses an injected <script>.
       if (!(await page.evaluate("typeof window.axe !== 'undefined'"))) await page.evaluate(readFileSync(path.resolve(__dirname, "../../node_modules/axe-core/axe.min.js"), "utf8"));
-      const found = (await page.evaluate("window.axe.run(document, { resultTypes: ['violations'] })")) as { violations: Array<{ id: string; help: string; nodes: unknown[] }> };
+      const found = await page.evaluate<{ violations: Array<{ id: string; help: string; nodes: unknown[] }> }>("window.axe.run(document, { resultTypes: ['violations'] })");
       return found.violations.map((v) => `${screen}: ${v.id} x${v.nodes.length} (${v.help})`);
     };
-    const sideways = (page: Page) => page.evaluate("document.documentElement.scrollWidth - window.innerWidth") as Promise<number>;
+    const sideways = (page: Page) => page.evaluate<number>("document.documentElement.scrollWidth - window.innerWidth");
     const phone = { width: 390, height: 844 };
     const [{ id: markChat }] = await db.dataSource.query<Array<{ id: string }>>(
       `SELECT c.id FROM chat_sessions c WHERE c.owner_id = $1 AND c.status = 'OPEN'
