@@ -8,6 +8,8 @@ import {
   AcceptMutation,
   AssignMutation,
   BulkAssignMutation,
+  CloseChatMutation,
+  InboxQuery,
   ChatQuery,
   ChatSessionsQuery,
   SuggestionsQuery,
@@ -163,7 +165,54 @@ interface Session {
   /** Bumped on every event that may change what is shown: pages read again. */
   version: number;
   refresh: () => void;
-  notify: (text: string) => void;
+  notify: (text: string, chat?: ToastChat | null) => void;
+}
+
+/** The chat a toast is about: named and linked. */
+interface ToastChat {
+  id: string;
+  customerName: string;
+}
+
+/**
+ * Alerts while the tab is in the background (issue #26): a desktop notification and a short tone
+ * for each notification, once the agent turned them on (the browser asks permission then, after
+ * that click, never before). Kept in localStorage.
+ */
+const ALERTS_KEY = "baton.alerts";
+let tone: AudioContext | null = null;
+function alertInBackground(text: string): void {
+  if (localStorage.getItem(ALERTS_KEY) !== "on" || !document.hidden) return;
+  if ("Notification" in window && Notification.permission === "granted") new Notification("Baton", { body: text });
+  if (tone) {
+    const osc = tone.createOscillator();
+    const gain = tone.createGain();
+    gain.gain.value = 0.05;
+    osc.frequency.value = 880;
+    osc.connect(gain).connect(tone.destination);
+    osc.start();
+    osc.stop(tone.currentTime + 0.15);
+  }
+}
+
+function AlertsToggle() {
+  const [on, setOn] = useState(() => localStorage.getItem(ALERTS_KEY) === "on");
+  return (
+    <button
+      aria-pressed={on}
+      onClick={() => {
+        const next = !on;
+        setOn(next);
+        localStorage.setItem(ALERTS_KEY, next ? "on" : "off");
+        if (next) {
+          tone ??= new AudioContext();
+          if ("Notification" in window && Notification.permission === "default") void Notification.requestPermission();
+        }
+      }}
+    >
+      Alerts {on ? "on" : "off"}
+    </button>
+  );
 }
 
 const SessionContext = createContext<Session | null>(null);
@@ -200,15 +249,17 @@ function Signed({
   const client = useClient();
   const [{ data, error }, reexecuteMe] = useQuery({ query: MeQuery });
   const [version, setVersion] = useState(0);
-  const [toasts, setToasts] = useState<Array<{ id: number; text: string }>>([]);
+  const [toasts, setToasts] = useState<Array<{ id: number; text: string; chat: ToastChat | null }>>([]);
   const route = useRoute();
   // On a phone the header folds into "Menu"; going to another page folds it again.
   const [headerOpen, setHeaderOpen] = useState(false);
   useEffect(() => setHeaderOpen(false), [route]);
   const refresh = useCallback(() => setVersion((v) => v + 1), []);
-  const notify = useCallback((text: string) => {
+  const notify = useCallback((text: string, chat: ToastChat | null = null) => {
     const id = Date.now() + Math.random();
-    setToasts((t) => [...t.slice(-3), { id, text }]);
+    // At most three at once: the newest push the oldest out.
+    setToasts((t) => [...t.slice(-2), { id, text, chat }]);
+    alertInBackground(text);
     setTimeout(() => setToasts((t) => t.filter((x) => x.id !== id)), 8_000);
   }, []);
   const me = data?.me;
@@ -222,7 +273,7 @@ function Signed({
     return event;
   });
   useSubscription({ query: NotificationSubscription, pause: !me }, (_, n) => {
-    notify(n.notificationReceived.message);
+    notify(n.notificationReceived.message, n.notificationReceived.request?.chatSession ?? null);
     refresh();
     return n;
   });
@@ -293,6 +344,7 @@ function Signed({
           {me.name} · {me.role.toLowerCase()}
         </span>
         <AvailabilitySelect value={me.availability} onChanged={refresh} />
+        <AlertsToggle />
         <button onClick={onSignOut}>Sign out</button>
         </div>
       </header>
@@ -305,6 +357,15 @@ function Signed({
         {toasts.map((t) => (
           <p key={t.id} className="toast">
             {t.text}
+            {t.chat && (
+              <>
+                {" "}
+                <a href={`#/chats/${t.chat.id}`}>{t.chat.customerName}</a>
+              </>
+            )}
+            <button className="dismiss" aria-label="Dismiss" onClick={() => setToasts((all) => all.filter((x) => x.id !== t.id))}>
+              ×
+            </button>
           </p>
         ))}
       </div>
@@ -426,6 +487,10 @@ function Incoming() {
   const { refresh } = useSession();
   const settings = useQuery({ query: SettingsQuery })[0].data?.assignDiscussSettings;
   const pending = data?.assignmentRequests.edges.map((e) => e.node) ?? [];
+  // The tab's title counts the requests waiting for me, so a background tab shows them.
+  useEffect(() => {
+    document.title = pending.length > 0 ? `(${pending.length}) Baton` : "Baton";
+  }, [pending.length]);
   if (pending.length === 0 && !accepted.error && !rejected.error) return null;
   return (
     <section className="incoming" aria-label="Incoming requests">
@@ -434,8 +499,27 @@ function Incoming() {
           <p>
             {r.kind === "DISCUSS" ? `${r.sender.name} has requested to discuss with you.` : `${r.sender.name} has sent you a chat assignment request.`}{" "}
             <a href={`#/chats/${r.chatSession.id}`}>{r.chatSession.customerName}</a> · <Countdown expiresAt={r.expiresAt} />
+            {r.hop > 1 && <span className="hint"> · passed on (try {r.hop})</span>}
+            {r.replyWindowEndsAt && <span className="hint"> · reply window until {new Date(r.replyWindowEndsAt).toLocaleTimeString()}</span>}
+            {r.note && (
+              <>
+                <br />
+                <q className="note">{r.note}</q>
+              </>
+            )}
           </p>
-          <button onClick={() => void accept({ requestId: r.id }).then(refresh)}>Accept</button>
+          <button
+            className="primary"
+            onClick={() =>
+              void accept({ requestId: r.id }).then((res) => {
+                refresh();
+                // Accepted: the chat opens, to answer the customer.
+                if (!res.error) window.location.hash = `#/chats/${r.chatSession.id}`;
+              })
+            }
+          >
+            Accept
+          </button>
           <button onClick={() => setAnswer({ id: r.id })}>Reject</button>
         </div>
       ))}
@@ -892,8 +976,10 @@ function BulkAssignDialog({
 function Chat({ id }: { id: string }) {
   const { refresh, me } = useSession();
   const [{ data, error }, reexecute] = useLiveQuery(ChatQuery, { id });
-  const [dialog, setDialog] = useState(false);
+  const [dialog, setDialog] = useState<"any" | "Discuss" | null>(null);
   const [withdrawing, setWithdrawing] = useState(false);
+  const [closing, setClosing] = useState(false);
+  const [closed, close] = useMutation(CloseChatMutation);
   const [, withdraw] = useMutation(WithdrawMutation);
   const settings = useQuery({ query: SettingsQuery })[0].data?.assignDiscussSettings;
   const chat = data?.chatSession;
@@ -921,11 +1007,16 @@ function Chat({ id }: { id: string }) {
         <dt>Reply window</dt>
         <dd data-testid="reply-window">{replyWindowText(chat.replyWindowEndsAt, chat.replyWindowOpen)}</dd>
       </dl>
-      {chat.status === "OPEN" && !pending && (
-        <button className="primary" onClick={() => setDialog(true)}>
-          Assign/Discuss
-        </button>
-      )}
+      <div className="actions start">
+        {chat.status === "OPEN" && !pending && (
+          <button className="primary" onClick={() => setDialog("any")}>
+            Assign/Discuss
+          </button>
+        )}
+        {/* A Discuss may go out beside a pending Assign (one pending request of each kind). */}
+        {chat.status === "OPEN" && pending?.kind === "ASSIGN" && <button onClick={() => setDialog("Discuss")}>Discuss</button>}
+        {chat.status === "OPEN" && (chat.owner.id === me.id || me.role !== "USER") && <button onClick={() => setClosing(true)}>Close chat</button>}
+      </div>
       {pending && (
         <div className="pending" role="group" aria-label="Pending request">
           <p>
@@ -948,12 +1039,38 @@ function Chat({ id }: { id: string }) {
         <AssignDialog
           chatId={chat.id}
           exclude={[chat.owner.id, me.id]}
-          onClose={() => setDialog(false)}
+          only={dialog === "Discuss" ? "Discuss" : undefined}
+          onClose={() => setDialog(null)}
           onSent={() => {
-            setDialog(false);
+            setDialog(null);
             refresh();
           }}
         />
+      )}
+      {closing && (
+        <Dialog label="Close the chat" onClose={() => setClosing(false)}>
+          <h2>Close the chat</h2>
+          <p>
+            Close the chat with {chat.customerName}? {pending ? "Its pending request is cancelled." : ""}
+          </p>
+          <ErrorLine error={closed.error} />
+          <div className="actions">
+            <button onClick={() => setClosing(false)}>Cancel</button>
+            <button
+              className="primary"
+              disabled={closed.fetching}
+              onClick={() =>
+                void close({ id: chat.id }).then((res) => {
+                  if (res.error) return;
+                  setClosing(false);
+                  refresh();
+                })
+              }
+            >
+              Close chat
+            </button>
+          </div>
+        </Dialog>
       )}
       {withdrawing && pending && (
         <ReasonDialog
@@ -1067,8 +1184,22 @@ function Suggested({ chatId, kind, type, onChoose }: { chatId: string; kind: "AS
   );
 }
 
-function AssignDialog({ chatId, exclude, onClose, onSent }: { chatId: string; exclude: string[]; onClose: () => void; onSent: () => void }) {
-  const [option, setOption] = useState<"Assign" | "Discuss">("Assign");
+function AssignDialog({
+  chatId,
+  exclude,
+  only,
+  onClose,
+  onSent,
+}: {
+  chatId: string;
+  exclude: string[];
+  /** Discuss only: an Assign is pending already. */
+  only?: "Discuss";
+  onClose: () => void;
+  onSent: () => void;
+}) {
+  const [option, setOption] = useState<"Assign" | "Discuss">(only ?? "Assign");
+  const settings = useQuery({ query: SettingsQuery })[0].data?.assignDiscussSettings;
   const [type, setType] = useState<"USER" | "MANAGER">("USER");
   const [recipient, setRecipient] = useState("");
   const [note, setNote] = useState("");
@@ -1094,7 +1225,7 @@ function AssignDialog({ chatId, exclude, onClose, onSent }: { chatId: string; ex
         <h2>Assign/Discuss</h2>
         <fieldset>
           <legend>Option</legend>
-          {(["Assign", "Discuss"] as const).map((o) => (
+          {(only ? ([only] as const) : (["Assign", "Discuss"] as const)).map((o) => (
             <label key={o} className="radio">
               <input type="radio" name="option" checked={option === o} onChange={() => setOption(o)} />
               {o}
@@ -1110,6 +1241,12 @@ function AssignDialog({ chatId, exclude, onClose, onSent }: { chatId: string; ex
         </label>
         <Suggested chatId={chatId} kind={option === "Assign" ? "ASSIGN" : "DISCUSS"} type={type} onChoose={setRecipient} />
         <UserSelect role={type} value={recipient} onChange={setRecipient} exclude={exclude} />
+        {people?.users.find((u) => u.id === recipient)?.availability === "AWAY" && (
+          <p className="warning" role="status">
+            {nameOf(recipient)} is away: the request may wait until it times out
+            {settings?.requireAvailableRecipient ? ", and your organization refuses requests to people who are away" : ""}.
+          </p>
+        )}
         {option === "Assign" && (
           <fieldset>
             <legend>If nobody answers, then try (in order, up to 5)</legend>
@@ -1232,7 +1369,7 @@ function DiscussionPanel({ discussion: d }: { discussion: DiscussionNode }) {
 // ---- Notifications inbox ----
 
 function Inbox() {
-  const [{ data }] = useLiveQuery(IncomingQuery, {});
+  const [{ data }] = useLiveQuery(InboxQuery, {});
   const [, markRead] = useMutation(MarkReadMutation);
   const { refresh } = useSession();
   const list = data?.notifications.edges.map((e) => e.node) ?? [];
@@ -1246,7 +1383,19 @@ function Inbox() {
       <ul className="inbox">
         {list.map((n) => (
           <li key={n.id} className={n.readAt ? "read" : "unread"}>
-            {n.message} <time dateTime={n.createdAt}>{when(n.createdAt)}</time>
+            {n.message}{" "}
+            {n.request?.chatSession && (
+              <a
+                href={`#/chats/${n.request.chatSession.id}`}
+                onClick={() => {
+                  // Opening it reads it.
+                  if (!n.readAt) void markRead({ ids: [n.id] }).then(refresh);
+                }}
+              >
+                {n.request.chatSession.customerName}
+              </a>
+            )}{" "}
+            <time dateTime={n.createdAt}>{when(n.createdAt)}</time>
           </li>
         ))}
         {list.length === 0 && <li>Nothing yet.</li>}

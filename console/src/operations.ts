@@ -240,6 +240,9 @@ export const IncomingQuery = graphql(`
           id
           kind
           expiresAt
+          note
+          hop
+          replyWindowEndsAt
           sender {
             name
           }
@@ -290,6 +293,13 @@ export const NotificationSubscription = graphql(`
     notificationReceived {
       id
       message
+      request {
+        id
+        chatSession {
+          id
+          customerName
+        }
+      }
     }
   }
 `);
@@ -466,5 +476,37 @@ export const WebhookDeliveriesQuery = graphql(`
 export const RedeliverWebhooksMutation = graphql(`
   mutation ConsoleRedeliverWebhooks($endpointId: ID!, $afterSequence: String!) {
     redeliverWebhooks(endpointId: $endpointId, afterSequence: $afterSequence)
+  }
+`);
+
+export const CloseChatMutation = graphql(`
+  mutation ConsoleCloseChat($id: ID!) {
+    closeChatSession(id: $id) {
+      id
+      status
+    }
+  }
+`);
+
+/** The inbox: each notification with the chat it is about (to link it). */
+export const InboxQuery = graphql(`
+  query ConsoleInbox {
+    notifications(first: 20) {
+      edges {
+        node {
+          id
+          message
+          createdAt
+          readAt
+          request {
+            id
+            chatSession {
+              id
+              customerName
+            }
+          }
+        }
+      }
+    }
   }
 `);

@@ -530,6 +530,78 @@ describe.skipIf(!run)(`the agent console in Chromium (${run ? CHROMIUM : `skippe
     await expect.poll(() => maria.getByText(/\d+ selected/).textContent()).toBe("0 selected");
   }, 60_000);
 
+  it("agents: the note, the customer and the chat on the card and in a toast (dismissable); the tab title counts; Accept opens the chat; the inbox links and reads; Discuss beside a pending Assign; Close chat; a warning for someone away", async () => {
+    const free = async (): Promise<string[]> =>
+      (
+        await db.dataSource.query<Array<{ customer_name: string }>>(
+          `SELECT c.customer_name FROM chat_sessions c WHERE c.owner_id = $1 AND c.status = 'OPEN'
+              AND NOT EXISTS (SELECT 1 FROM assignment_requests r WHERE r.chat_session_id = c.id AND r.status = 'PENDING') ORDER BY c.customer_name`,
+          [cast.mark.id],
+        )
+      ).map((r) => r.customer_name);
+    const [first, second] = await free();
+    const martha = await open("martha");
+    const mark = await open("mark");
+    await mark.evaluate(`window.location.hash = ${JSON.stringify(`#/chats/${await chatIdOf(first)}`)}`);
+    await mark.getByRole("button", { name: "Assign/Discuss" }).click();
+    const dialog = mark.getByRole("dialog", { name: "Assign/Discuss" });
+    await choose(dialog.getByLabel("Select User"), "Martha");
+    await dialog.getByLabel("Note").fill("Wants a refund");
+    await dialog.getByRole("button", { name: "Assign", exact: true }).click();
+
+    // Martha: the card carries the note and links the chat; a toast names and links the customer; the title counts.
+    const card = martha.getByRole("group", { name: "Request from Mark" });
+    await expect.poll(() => card.textContent(), { timeout: 5_000 }).toContain("Wants a refund");
+    expect(await card.getByRole("link", { name: first }).getAttribute("href")).toBe(`#/chats/${await chatIdOf(first)}`);
+    await expect.poll(() => martha.title()).toBe("(1) Baton");
+    const toast = martha.locator(".toast").filter({ hasText: "assignment request" });
+    await expect.poll(() => toast.getByRole("link", { name: first }).count()).toBe(1);
+    await toast.getByRole("button", { name: "Dismiss" }).click();
+    await expect.poll(() => toast.count()).toBe(0);
+    // Accept is the primary button, and opens the chat.
+    expect(await card.getByRole("button", { name: "Accept" }).getAttribute("class")).toContain("primary");
+    await card.getByRole("button", { name: "Accept" }).click();
+    await expect.poll(() => martha.evaluate("window.location.hash")).toBe(`#/chats/${await chatIdOf(first)}`);
+    await expect.poll(() => martha.title()).toBe("Baton");
+
+    // Mark's inbox: the acceptance links to the chat, and opening it marks it read.
+    await mark.evaluate(`window.location.hash = "#/inbox"`);
+    const item = mark.locator(".inbox li.unread").filter({ hasText: "accepted" }).first();
+    await expect.poll(() => item.count(), { timeout: 5_000 }).toBe(1);
+    const unreadBefore = await mark.locator(".inbox li.unread").count();
+    await item.getByRole("link", { name: first }).click();
+    await expect.poll(() => mark.evaluate("window.location.hash")).toBe(`#/chats/${await chatIdOf(first)}`);
+    await mark.evaluate(`window.location.hash = "#/inbox"`);
+    await expect.poll(() => mark.locator(".inbox li.unread").count()).toBe(unreadBefore - 1);
+
+    // Discuss beside a pending Assign; then Close chat cancels what is pending.
+    await assignFromChat(mark, second, "Martha");
+    await mark.getByRole("button", { name: "Discuss", exact: true }).click();
+    const discuss = mark.getByRole("dialog", { name: "Assign/Discuss" });
+    expect(await discuss.getByRole("radio").count()).toBe(1);
+    await discuss.getByLabel("Assign To").selectOption("MANAGER");
+    // Someone away: a warning before sending.
+    await db.dataSource.query(`UPDATE users SET availability = 'AWAY' WHERE id = $1`, [cast.maria.id]);
+    await discuss.getByLabel("Assign To").selectOption("USER");
+    await discuss.getByLabel("Assign To").selectOption("MANAGER");
+    await choose(discuss.getByLabel("Select User"), "Maria");
+    await expect.poll(() => discuss.getByRole("status").textContent()).toContain("Maria is away");
+    await db.dataSource.query(`UPDATE users SET availability = 'AVAILABLE' WHERE id = $1`, [cast.maria.id]);
+    await discuss.getByRole("button", { name: "Discuss", exact: true }).click();
+    await expect.poll(() => discuss.count(), { timeout: 5_000 }).toBe(0);
+    const secondId = await chatIdOf(second);
+    const pendingKinds = async () =>
+      (await db.dataSource.query<Array<{ kind: string }>>(`SELECT kind FROM assignment_requests WHERE chat_session_id = $1 AND status = 'PENDING' ORDER BY kind`, [secondId])).map(
+        (r) => r.kind,
+      );
+    expect(await pendingKinds()).toEqual(["ASSIGN", "DISCUSS"]);
+    await mark.getByRole("button", { name: "Close chat" }).click();
+    const closing = mark.getByRole("dialog", { name: "Close the chat" });
+    await closing.getByRole("button", { name: "Close chat" }).click();
+    await expect.poll(() => mark.locator(".details dd").nth(2).textContent(), { timeout: 5_000 }).toBe("Closed");
+    expect(await pendingKinds()).toEqual([]);
+  }, 90_000);
+
   it("phones and keyboards: at 390 px no screen scrolls sideways, the dialog fits, the header folds into Menu; focus returns to the opener; the menu button's keys; axe-core finds no violation on any screen", async () => {
     /** axe-core (Deque) on the page as it is: every violation, named with its screen. */
     const axe = async (page: Page, screen: string) => {
