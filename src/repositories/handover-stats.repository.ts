@@ -1,5 +1,5 @@
 import type { Sql, Statement } from "../db/sql";
-import { HandoverStatsGrouping, type HandoverStatsRow } from "../modules/tracking/handover-stats.model";
+import { HandoverStatsGrouping, type HandoverStatsRow, type ReasonCount } from "../modules/tracking/handover-stats.model";
 import { TrackingKind, TrackingStatus } from "../modules/tracking/engagement-tracking-record.entity";
 
 export interface HandoverStatsQuery {
@@ -50,6 +50,18 @@ const statementFor = (g: HandoverStatsGrouping): Statement => ({
           ORDER BY ${GROUPS[g].order}`,
 });
 
+/** Rejections in [from, to), counted per reason (most given first; at most 20), with the same party filter. */
+const REJECT_REASONS: Statement = {
+  name: "handoverStats.rejectReasons",
+  text: `SELECT coalesce(t.reason, '') AS reason, count(*)::int AS n, coalesce(bool_or(t.reason_is_preset), false) AS preset
+           FROM engagement_tracking_records t
+          WHERE t.organization_id = $1 AND t.created_at >= $2 AND t.created_at < $3 AND t.status = '${TrackingStatus.REJECTED}'
+            AND ($4::uuid IS NULL OR t.initiated_by_id = $4 OR t.to_user_id = $4)
+          GROUP BY 1
+          ORDER BY n DESC, reason
+          LIMIT 20`,
+};
+
 const STATEMENTS = Object.fromEntries(Object.values(HandoverStatsGrouping).map((g) => [g, statementFor(g)])) as Record<HandoverStatsGrouping, Statement>;
 
 const num = (v: unknown): number | null => (v === null || v === undefined ? null : Math.round(Number(v) * 1000) / 1000);
@@ -57,6 +69,11 @@ const num = (v: unknown): number | null => (v === null || v === undefined ? null
 /** Handover statistics, computed from the tracking records (issue #24). */
 export class HandoverStatsRepository {
   constructor(private readonly db: Sql) {}
+
+  async rejectReasons(q: { organizationId: string; partyId: string | null; from: Date; to: Date }): Promise<ReasonCount[]> {
+    const rows = await this.db.rows<{ reason: string; n: number; preset: boolean }>(REJECT_REASONS, [q.organizationId, q.from, q.to, q.partyId]);
+    return rows.map((r) => ({ reason: r.reason, count: r.n, preset: r.preset }));
+  }
 
   async rows(q: HandoverStatsQuery): Promise<HandoverStatsRow[]> {
     const rows = await this.db.rows<{

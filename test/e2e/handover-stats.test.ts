@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { AcceptAssignmentDocument, AssignChatDocument, HandoverStatsDocument } from "../../schema/generated/graphql";
+import { AcceptAssignmentDocument, AssignChatDocument, HandoverStatsDocument, RejectAssignmentDocument, RejectReasonsDocument } from "../../schema/generated/graphql";
 import type { User } from "../../src/modules/users/user.entity";
 import { createTestDatabase, type TestDatabase } from "../support/db";
 import { assignInput, createChat, createUser, createWorld, type World } from "../support/factories";
@@ -215,5 +215,31 @@ describe("handoverStats", () => {
     expect(codeOf(anonymous)).toBe("UNAUTHENTICATED");
     const user = await createUser(db.dataSource, w.organizationId, { name: "Newcomer" });
     expect((await stats("PAIR", user)).data!.handoverStats).toEqual([]);
+  });
+
+  it("rejectReasons: each reason and how often, most given first, presets marked; a user's own only; bad periods refused", async () => {
+    const org = await createWorld(db.dataSource, "Umbrella");
+    const from = new Date(Date.now() - 60_000);
+    const to = new Date(Date.now() + 60_000);
+    const reject = async (reason: string, by = org.martha, sender = org.mark) => {
+      const chat = await createChat(db.dataSource, org.organizationId, sender.id);
+      const sent = await server.gql(AssignChatDocument, { input: assignInput(chat.id, by.id) }, org.token(sender));
+      expect(sent.errors).toBeUndefined();
+      const res = await server.gql(RejectAssignmentDocument, { requestId: sent.data!.assignChat.id, reason }, org.token(by));
+      expect(res.errors).toBeUndefined();
+    };
+    await reject("Busy with another customer");
+    await reject("Busy with another customer");
+    await reject("Wrong language");
+    await reject("Not my team", org.tom);
+    const all = (await server.gql(RejectReasonsDocument, { from: from.toISOString(), to: to.toISOString() }, org.token(org.maria))).data!.rejectReasons;
+    expect(all[0]).toEqual({ reason: "Busy with another customer", count: 2, preset: false });
+    expect(all.map((r) => r.reason).sort()).toEqual(["Busy with another customer", "Not my team", "Wrong language"]);
+    // Martha sees the rejections she made (or received), not Tom's.
+    const hers = (await server.gql(RejectReasonsDocument, { from: from.toISOString(), to: to.toISOString() }, org.token(org.martha))).data!.rejectReasons;
+    expect(hers.map((r) => r.reason).sort()).toEqual(["Busy with another customer", "Wrong language"]);
+    expect(codeOf(await server.gql(RejectReasonsDocument, { from: to.toISOString(), to: from.toISOString() }, org.token(org.maria)))).toBe("BAD_USER_INPUT");
+    // Another organization's rejections are not counted.
+    expect((await server.gql(RejectReasonsDocument, { from: from.toISOString(), to: to.toISOString() }, w.token(w.maria))).data!.rejectReasons.map((r) => r.reason)).not.toContain("Not my team");
   });
 });

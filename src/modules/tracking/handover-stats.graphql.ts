@@ -48,3 +48,15 @@ export class HandoverStatsRowObject {
   @Field(() => Float, { nullable: true })
   p90SecondsToAccept: number | null;
 }
+
+@ObjectType("ReasonCount", { description: "How often one reason was given." })
+export class ReasonCountObject {
+  @Field({ description: 'As written; "" when none was.' })
+  reason: string;
+
+  @Field(() => Int)
+  count: number;
+
+  @Field({ description: "One of the organization's quick picks." })
+  preset: boolean;
+}

@@ -27,3 +27,12 @@ export interface HandoverStatsRow {
   medianSecondsToAccept: number | null;
   p90SecondsToAccept: number | null;
 }
+
+/** How often one reason was given for rejecting a request (the supervisor's "Today"). */
+export interface ReasonCount {
+  /** As written; "" when none was. */
+  reason: string;
+  count: number;
+  /** One of the organization's quick picks. */
+  preset: boolean;
+}

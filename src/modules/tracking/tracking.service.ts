@@ -8,7 +8,7 @@ import type { User } from "../users/user.entity";
 import { partyFilter } from "../../policy/access";
 import type { EngagementTrackingRecord, TrackingKind, TrackingStatus } from "./engagement-tracking-record.entity";
 import { HandoverStatsRepository } from "../../repositories/handover-stats.repository";
-import type { HandoverStatsGrouping, HandoverStatsRow } from "./handover-stats.model";
+import type { HandoverStatsGrouping, HandoverStatsRow, ReasonCount } from "./handover-stats.model";
 
 /** The longest period handoverStats covers in one call. */
 export const MAX_STATS_DAYS = 366;
@@ -38,6 +38,13 @@ export class TrackingService {
    * organization's; a user counts only the handovers they sent or received (partyFilter), so a
    * user's SENDER rows are their own and, for others, only what those others sent them.
    */
+  /** Why requests were rejected in [from, to): each reason and how often (the same limits and party rule as handoverStats). */
+  rejectReasons(viewer: User, args: { from: Date; to: Date }): Promise<ReasonCount[]> {
+    if (!(args.from < args.to)) throw badInput("to must be after from", "to");
+    if (args.to.getTime() - args.from.getTime() > MAX_STATS_DAYS * 86_400_000) throw badInput(`A period covers at most ${MAX_STATS_DAYS} days`, "to");
+    return this.stats.rejectReasons({ organizationId: viewer.organizationId, partyId: partyFilter(viewer), from: args.from, to: args.to });
+  }
+
   handoverStats(
     viewer: User,
     args: { from: Date; to: Date; groupBy: HandoverStatsGrouping; senderId?: string | null; recipientId?: string | null },
