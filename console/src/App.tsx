@@ -9,6 +9,10 @@ import {
   AssignMutation,
   BulkAssignMutation,
   CloseChatMutation,
+  SetUserAvailabilityMutation,
+  SupervisorAgentsQuery,
+  SupervisorPendingQuery,
+  SupervisorTodayQuery,
   InboxQuery,
   ChatQuery,
   ChatSessionsQuery,
@@ -310,8 +314,9 @@ function Signed({
         <button className="menu-toggle" aria-expanded={headerOpen} aria-controls="header-menu" onClick={() => setHeaderOpen((o) => !o)}>
           Menu
           {data.unreadNotificationCount > 0 && (
-            <span className="badge" aria-label={`${data.unreadNotificationCount} unread`}>
-              {data.unreadNotificationCount}
+            <span className="badge">
+              <span aria-hidden="true">{data.unreadNotificationCount}</span>
+              <span className="visually-hidden">{data.unreadNotificationCount} unread</span>
             </span>
           )}
         </button>
@@ -329,11 +334,17 @@ function Signed({
           <a href="#/inbox" aria-current={route.page === "inbox" ? "page" : undefined}>
             Notifications{" "}
             {data.unreadNotificationCount > 0 && (
-              <span className="badge" aria-label={`${data.unreadNotificationCount} unread`}>
-                {data.unreadNotificationCount}
+              <span className="badge">
+                <span aria-hidden="true">{data.unreadNotificationCount}</span>
+                <span className="visually-hidden">{data.unreadNotificationCount} unread</span>
               </span>
             )}
           </a>
+          {me.role !== "USER" && (
+            <a href="#/supervisor" aria-current={route.page === "supervisor" ? "page" : undefined}>
+              Supervisor
+            </a>
+          )}
           {me.role === "ADMIN" && (
             <a href="#/settings" aria-current={route.page === "settings" ? "page" : undefined}>
               Settings
@@ -377,6 +388,7 @@ function Signed({
         {route.page === "tracking" && <Tracking />}
         {route.page === "inbox" && <Inbox />}
         {route.page === "settings" && <Settings />}
+        {route.page === "supervisor" && <Supervisor />}
       </main>
     </SessionContext.Provider>
   );
@@ -404,7 +416,14 @@ function AvailabilitySelect({ value, onChanged }: { value: string; onChanged: ()
 
 // ---- Routing (hash-based: the console is static files) ----
 
-type Route = { page: "chats" } | { page: "chat"; id: string } | { page: "discussions" } | { page: "tracking" } | { page: "inbox" } | { page: "settings" };
+type Route =
+  | { page: "chats" }
+  | { page: "chat"; id: string }
+  | { page: "discussions" }
+  | { page: "tracking" }
+  | { page: "inbox" }
+  | { page: "settings" }
+  | { page: "supervisor" };
 
 function parseRoute(hash: string): Route {
   const path = hash.replace(/^#/, "") || "/";
@@ -414,6 +433,7 @@ function parseRoute(hash: string): Route {
   if (path === "/discussions") return { page: "discussions" };
   if (path === "/inbox") return { page: "inbox" };
   if (path === "/settings") return { page: "settings" };
+  if (path === "/supervisor") return { page: "supervisor" };
   return { page: "chats" };
 }
 
@@ -560,7 +580,7 @@ function Countdown({ expiresAt, onZero }: { expiresAt: string; onZero?: () => vo
   }, [expiresAt, skewMs]);
   const s = Math.ceil(ms / 1000);
   return (
-    <span className="countdown" aria-label="Time left">
+    <span className="countdown" role="timer" aria-label="Time left">
       {ms === 0 ? "time is up" : `${Math.floor(s / 60)}:${String(s % 60).padStart(2, "0")} left`}
     </span>
   );
@@ -1401,6 +1421,219 @@ function Inbox() {
         {list.length === 0 && <li>Nothing yet.</li>}
       </ul>
     </section>
+  );
+}
+
+// ---- Supervisor (managers and admins): pending requests, agents, today ----
+
+/** Midnight today in `timeZone` (the organization's), as an instant. */
+function startOfDayIn(timeZone: string, now = new Date()): Date {
+  const parts = Object.fromEntries(
+    new Intl.DateTimeFormat("en-US", { timeZone, year: "numeric", month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit", second: "2-digit", hourCycle: "h23" })
+      .formatToParts(now)
+      .map((p) => [p.type, Number(p.value)]),
+  ) as Record<string, number>;
+  const wallClock = Date.UTC(parts.year, parts.month - 1, parts.day, parts.hour, parts.minute, parts.second);
+  const offset = wallClock - Math.floor(now.getTime() / 1000) * 1000;
+  return new Date(Date.UTC(parts.year, parts.month - 1, parts.day) - offset);
+}
+
+const seconds = (s: number | null | undefined): string => (s === null || s === undefined ? "—" : s < 90 ? `${Math.round(s)} s` : `${(s / 60).toFixed(1)} min`);
+
+function Supervisor() {
+  const { me, refresh } = useSession();
+  const [{ data: pendingData, error }] = useLiveQuery(SupervisorPendingQuery, {}, me.role === "USER");
+  const [{ data: agentsData }] = useLiveQuery(SupervisorAgentsQuery, {}, me.role === "USER");
+  const settings = useQuery({ query: SettingsQuery })[0].data?.assignDiscussSettings;
+  const timeZone = settings?.timeZone ?? "UTC";
+  // The organization's today, [midnight, next midnight): the period stays the same all day.
+  const from = startOfDayIn(timeZone).toISOString();
+  const to = new Date(new Date(from).getTime() + 86_400_000).toISOString();
+  const [{ data: today }] = useLiveQuery(SupervisorTodayQuery, { from, to }, me.role === "USER" || !settings);
+  const [withdrawing, setWithdrawing] = useState<string | null>(null);
+  const [, withdraw] = useMutation(WithdrawMutation);
+  const [setState, setAvailability] = useMutation(SetUserAvailabilityMutation);
+  if (me.role === "USER") return <p role="alert">The supervisor board is for managers and admins.</p>;
+  const pending = pendingData?.assignmentRequests.edges.map((e) => e.node) ?? [];
+  const incomingOf = new Map<string, number>();
+  for (const r of pending) incomingOf.set(r.recipient.id, (incomingOf.get(r.recipient.id) ?? 0) + 1);
+  const agents = agentsData?.users ?? [];
+  const day = today?.handoverStats[0];
+  const outcomes = day
+    ? [
+        { label: "Accepted", value: day.accepted },
+        { label: "Rejected", value: day.rejected },
+        { label: "Timed out", value: day.timedOut },
+        { label: "Withdrawn", value: day.withdrawn },
+      ]
+    : [];
+  const reasons = (today?.rejectReasons ?? []).map((r) => ({ label: r.reason || "(no reason)", value: r.count }));
+  return (
+    <section aria-labelledby="supervisor-title">
+      <h1 id="supervisor-title">Supervisor</h1>
+      <ErrorLine error={error ?? setState.error} />
+      <h2 id="pending-title">Pending requests</h2>
+      <div className="table-wrap" tabIndex={0} role="region" aria-label="Pending requests table">
+        <table aria-labelledby="pending-title">
+          <thead>
+            <tr>
+              <th scope="col">Customer</th>
+              <th scope="col">Kind</th>
+              <th scope="col">From</th>
+              <th scope="col">To</th>
+              <th scope="col">Time left</th>
+              <th scope="col">
+                <span className="visually-hidden">Actions</span>
+              </th>
+            </tr>
+          </thead>
+          <tbody>
+            {pending.map((r) => (
+              <tr key={r.id}>
+                <td>
+                  <a href={`#/chats/${r.chatSession.id}`}>{r.chatSession.customerName}</a>
+                </td>
+                <td>{r.kind === "DISCUSS" ? "Discuss" : r.hop > 1 ? `Assign (try ${r.hop})` : "Assign"}</td>
+                <td>{r.sender.name}</td>
+                <td>{r.recipient.name}</td>
+                <td>
+                  <Countdown expiresAt={r.expiresAt} />
+                </td>
+                <td>
+                  <button onClick={() => setWithdrawing(r.id)} aria-label={`Withdraw the request for ${r.chatSession.customerName}`}>
+                    Withdraw
+                  </button>
+                </td>
+              </tr>
+            ))}
+            {pending.length === 0 && (
+              <tr>
+                <td colSpan={6}>Nothing pending.</td>
+              </tr>
+            )}
+          </tbody>
+        </table>
+      </div>
+      <h2 id="agents-title">Agents</h2>
+      <div className="table-wrap" tabIndex={0} role="region" aria-label="Agents table">
+        <table aria-labelledby="agents-title">
+          <thead>
+            <tr>
+              <th scope="col">Name</th>
+              <th scope="col">Presence</th>
+              <th scope="col">Availability</th>
+              <th scope="col">Open chats</th>
+              <th scope="col">Pending for them</th>
+            </tr>
+          </thead>
+          <tbody>
+            {agents.map((u) => (
+              <tr key={u.id} data-testid={`agent-${u.name}`}>
+                <th scope="row">{u.name}</th>
+                <td>{u.online ? "Online" : "Offline"}</td>
+                <td>
+                  <select
+                    aria-label={`Availability of ${u.name}`}
+                    value={u.availability}
+                    onChange={(e) => void setAvailability({ userId: u.id, availability: e.target.value as "AVAILABLE" }).then(refresh)}
+                  >
+                    <option value="AVAILABLE">Available</option>
+                    <option value="BUSY">Busy</option>
+                    <option value="AWAY">Away</option>
+                  </select>
+                </td>
+                <td>
+                  {u.openChatCount}
+                  {u.maxOpenChats ? ` of ${u.maxOpenChats}` : ""}
+                </td>
+                <td>{incomingOf.get(u.id) ?? 0}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </div>
+      <h2>Today</h2>
+      <dl className="stats">
+        <div>
+          <dt>Handovers</dt>
+          <dd data-testid="today-handovers">{day?.handovers ?? 0}</dd>
+        </div>
+        <div>
+          <dt>Acceptance rate</dt>
+          <dd>{day?.acceptanceRate === null || day?.acceptanceRate === undefined ? "—" : `${Math.round(day.acceptanceRate * 100)} %`}</dd>
+        </div>
+        <div>
+          <dt>Median time to accept</dt>
+          <dd>{seconds(day?.medianSecondsToAccept)}</dd>
+        </div>
+        <div>
+          <dt>90th percentile</dt>
+          <dd>{seconds(day?.p90SecondsToAccept)}</dd>
+        </div>
+        <div>
+          <dt>Timed out</dt>
+          <dd>{day?.timedOut ?? 0}</dd>
+        </div>
+      </dl>
+      <Chart title="Outcomes today" bars={outcomes} />
+      <Chart title="Reject reasons today" bars={reasons} color="#a4281b" />
+      {withdrawing && (
+        <ReasonDialog
+          title="Withdraw the request"
+          action="Withdraw"
+          presets={settings?.withdrawReasonPresets ?? []}
+          onCancel={() => setWithdrawing(null)}
+          onConfirm={async (reason) => {
+            const res = await withdraw({ requestId: withdrawing, reason });
+            if (!res.error) setWithdrawing(null);
+            refresh();
+            return res.error;
+          }}
+        />
+      )}
+    </section>
+  );
+}
+
+/** A chart drawn by the lazily loaded chart module, with its numbers as a table for whoever prefers them. */
+function Chart({ title, bars, color }: { title: string; bars: Array<{ label: string; value: number }>; color?: string }) {
+  const ref = useRef<HTMLDivElement>(null);
+  const key = JSON.stringify(bars);
+  useEffect(() => {
+    let live = true;
+    if (bars.length === 0) {
+      ref.current?.replaceChildren();
+      return;
+    }
+    void import("./supervisor/charts").then(({ barChart }) => {
+      if (!live || !ref.current) return;
+      ref.current.replaceChildren(barChart(bars, { label: title, width: Math.min(640, ref.current.clientWidth || 640), color }));
+    });
+    return () => {
+      live = false;
+    };
+  }, [key]);
+  const id = useId();
+  return (
+    <figure className="chart" aria-labelledby={id}>
+      <figcaption id={id}>{title}</figcaption>
+      {bars.length === 0 ? <p className="hint">Nothing yet today.</p> : <div ref={ref} />}
+      {bars.length > 0 && (
+        <details>
+          <summary>The numbers</summary>
+          <table>
+            <tbody>
+              {bars.map((b) => (
+                <tr key={b.label}>
+                  <th scope="row">{b.label}</th>
+                  <td>{b.value}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </details>
+      )}
+    </figure>
   );
 }
 

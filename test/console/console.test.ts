@@ -602,13 +602,66 @@ describe.skipIf(!run)(`the agent console in Chromium (${run ? CHROMIUM : `skippe
     expect(await pendingKinds()).toEqual([]);
   }, 90_000);
 
+  it("supervisor: pending requests live with countdowns (withdrawn from the board), agents with presence, availability and load, and today's charts from real data", async () => {
+    const maria = await open("maria", "#/supervisor");
+    await expect.poll(() => maria.getByRole("heading", { name: "Supervisor" }).count()).toBe(1);
+    const pendingTable = maria.getByRole("table", { name: "Pending requests" });
+    const [{ customer_name: customer }] = await db.dataSource.query<Array<{ customer_name: string }>>(
+      `SELECT c.customer_name FROM chat_sessions c WHERE c.owner_id = $1 AND c.status = 'OPEN'
+          AND NOT EXISTS (SELECT 1 FROM assignment_requests r WHERE r.chat_session_id = c.id AND r.status = 'PENDING') ORDER BY c.customer_name LIMIT 1`,
+      [cast.mark.id],
+    );
+    // Mark, in another browser context, sends a request: the board shows it without a reload.
+    const mark = await open("mark");
+    await assignFromChat(mark, customer, "Martha");
+    const row = pendingTable.getByRole("row").filter({ hasText: customer });
+    await expect.poll(() => row.count(), { timeout: 5_000 }).toBe(1);
+    expect(await row.textContent()).toContain("Martha");
+    await expect.poll(() => row.getByLabel("Time left").textContent()).toMatch(/^\d+:\d\d left$/);
+    // The agents: Martha has one pending for her; Maria sets Tom's availability from the board.
+    const marthaRow = maria.getByTestId("agent-Martha");
+    await expect.poll(() => marthaRow.locator("td").nth(3).textContent()).toBe("1");
+    await maria.getByLabel("Availability of Mark").selectOption("BUSY");
+    await expect
+      .poll(async () => (await db.dataSource.query<Array<{ availability: string }>>(`SELECT availability FROM users WHERE id = $1`, [cast.mark.id]))[0].availability)
+      .toBe("BUSY");
+    await db.dataSource.query(`UPDATE users SET availability = 'AVAILABLE' WHERE id = $1`, [cast.mark.id]);
+    // Martha rejects with a reason: today's reject reasons chart draws it, from the API.
+    const martha = await open("martha");
+    const card = martha.getByRole("group", { name: "Request from Mark" });
+    await expect.poll(() => card.count(), { timeout: 5_000 }).toBe(1);
+    await card.getByRole("button", { name: "Reject" }).click();
+    const reject = martha.getByRole("dialog", { name: "Reject the request" });
+    await reject.getByLabel("Reason").fill("Too many chats right now");
+    await reject.getByRole("button", { name: "Reject" }).click();
+    await expect.poll(() => row.count(), { timeout: 5_000 }).toBe(0);
+    const chart = maria.getByRole("figure", { name: "Reject reasons today" });
+    await expect.poll(() => chart.locator("svg [aria-label='Too many chats right now: 1']").count(), { timeout: 5_000 }).toBe(1);
+    expect(await maria.getByRole("figure", { name: "Outcomes today" }).locator("svg").count()).toBeGreaterThan(0);
+    const handovers = Number(await maria.getByTestId("today-handovers").textContent());
+    expect(handovers).toBeGreaterThan(0);
+    // Withdrawn from the board.
+    await assignFromChat(mark, customer, "Martha");
+    await expect.poll(() => row.count(), { timeout: 5_000 }).toBe(1);
+    await row.getByRole("button", { name: /Withdraw/ }).click();
+    const dialog = maria.getByRole("dialog", { name: "Withdraw the request" });
+    await dialog.getByLabel("Reason").fill("Handled by the team lead");
+    await dialog.getByRole("button", { name: "Withdraw" }).click();
+    await expect.poll(() => row.count(), { timeout: 5_000 }).toBe(0);
+    await shot(maria, "supervisor");
+    // Agents cannot open it.
+    const user = await open("mark", "#/supervisor");
+    await expect.poll(() => user.getByRole("alert").textContent()).toBe("The supervisor board is for managers and admins.");
+    expect(await user.getByRole("link", { name: "Supervisor" }).count()).toBe(0);
+  }, 90_000);
+
   it("phones and keyboards: at 390 px no screen scrolls sideways, the dialog fits, the header folds into Menu; focus returns to the opener; the menu button's keys; axe-core finds no violation on any screen", async () => {
     /** axe-core (Deque) on the page as it is: every violation, named with its screen. */
     const axe = async (page: Page, screen: string) => {
       // Evaluated by the browser's devtools protocol: the console's Content-Security-Policy rightly refuses an injected <script>.
       if (!(await page.evaluate("typeof window.axe !== 'undefined'"))) await page.evaluate(readFileSync(path.resolve(__dirname, "../../node_modules/axe-core/axe.min.js"), "utf8"));
-      const found = await page.evaluate<{ violations: Array<{ id: string; help: string; nodes: unknown[] }> }>("window.axe.run(document, { resultTypes: ['violations'] })");
-      return found.violations.map((v) => `${screen}: ${v.id} x${v.nodes.length} (${v.help})`);
+      const found = await page.evaluate<{ violations: Array<{ id: string; help: string; nodes: Array<{ target: unknown }> }> }>("window.axe.run(document, { resultTypes: ['violations'] })");
+      return found.violations.map((v) => `${screen}: ${v.id} x${v.nodes.length} (${v.help}) at ${JSON.stringify(v.nodes.map((n) => n.target))}`);
     };
     const sideways = (page: Page) => page.evaluate<number>("document.documentElement.scrollWidth - window.innerWidth");
     const phone = { width: 390, height: 844 };
@@ -619,7 +672,7 @@ describe.skipIf(!run)(`the agent console in Chromium (${run ? CHROMIUM : `skippe
     );
     const violations: string[] = [];
     for (const [who, screens] of [
-      ["maria", ["#/", "#/discussions", "#/tracking", "#/inbox"]],
+      ["maria", ["#/", "#/discussions", "#/tracking", "#/inbox", "#/supervisor"]],
       ["admin", ["#/settings"]],
       ["mark", [`#/chats/${markChat}`]],
     ] as const) {
