@@ -200,25 +200,21 @@ export async function assign(bench: Bench): Promise<void> {
     // The rules' cost, measured apart from the rounds: in the rounds a turn's place (after which
     // other turn) weighs more than 16 µs of SQL, so on and off alternate here, in ABBA order,
     // each directly after the other.
-    for (const [k, on] of [true, false, false, true, true, false, false, true].entries()) {
-      log(`assign/accept: Baton with the loop rules ${on ? "on" : "off"}, ${k + 1} of 8`);
-      await loopRules(on);
-      const r = await closedLoop(CONC, quick ? 1_000 : 5_000, cycleAt(s1.url));
-      const into = on ? ruled : unruled;
-      into.latencies.push(...r.latencies);
-      into.elapsedMs += r.elapsedMs;
-      into.errors += r.errors;
-    }
+    /** Baton's cycles with a feature on and off, each turn directly after the other, in ABBA order. */
+    const abba = async (what: string, set: (on: boolean) => Promise<unknown>, on: typeof ruled, off: typeof ruled) => {
+      for (const [k, enabled] of [true, false, false, true, true, false, false, true].entries()) {
+        log(`assign/accept: Baton with ${what} ${enabled ? "on" : "off"}, ${k + 1} of 8`);
+        await set(enabled);
+        const r = await closedLoop(CONC, quick ? 1_000 : 5_000, cycleAt(s1.url));
+        const into = enabled ? on : off;
+        into.latencies.push(...r.latencies);
+        into.elapsedMs += r.elapsedMs;
+        into.errors += r.errors;
+      }
+    };
+    await abba("the loop rules", loopRules, ruled, unruled);
     await loopRules(true);
-    for (const [k, on] of [true, false, false, true, true, false, false, true].entries()) {
-      log(`assign/accept: Baton with the event chain ${on ? "on" : "off"}, ${k + 1} of 8`);
-      await chain(on);
-      const r = await closedLoop(CONC, quick ? 1_000 : 5_000, cycleAt(s1.url));
-      const into = on ? chained : unchained;
-      into.latencies.push(...r.latencies);
-      into.elapsedMs += r.elapsedMs;
-      into.errors += r.errors;
-    }
+    await abba("the event chain", chain, chained, unchained);
   } finally {
     clients.forEach((c) => c.release());
     await stopServer(peer);
