@@ -132,6 +132,7 @@ export const UsersQuery = graphql(`
       role
       availability
       online
+      openChatCount
     }
   }
 `);

@@ -545,7 +545,15 @@ describe.skipIf(!run)(`the agent console in Chromium (${run ? CHROMIUM : `skippe
     await mark.evaluate(`window.location.hash = ${JSON.stringify(`#/chats/${await chatIdOf(first)}`)}`);
     await mark.getByRole("button", { name: "Assign/Discuss" }).click();
     const dialog = mark.getByRole("dialog", { name: "Assign/Discuss" });
-    await choose(dialog.getByLabel("Select User"), "Martha");
+    // "Select User" is searchable: typing narrows the list, and one person left is chosen; each shows presence, availability and load.
+    await dialog.getByLabel("Find a person by name").fill("mart");
+    await expect.poll(() => dialog.getByLabel("Select User").locator("option").allTextContents()).toEqual(["Choose…", expect.stringMatching(/^Martha — (online|offline), available, \d+ open chats?$/)]);
+    expect(await dialog.getByLabel("Select User").inputValue()).toBe(cast.martha.id);
+    // A name nobody has: the list keeps only whoever is chosen.
+    await dialog.getByLabel("Find a person by name").fill("zzz");
+    await expect.poll(() => dialog.getByLabel("Select User").locator("option").count()).toBe(2);
+    expect(await dialog.getByLabel("Select User").inputValue()).toBe(cast.martha.id);
+    await dialog.getByLabel("Find a person by name").fill("");
     await dialog.getByLabel("Note").fill("Wants a refund");
     await dialog.getByRole("button", { name: "Assign", exact: true }).click();
 
