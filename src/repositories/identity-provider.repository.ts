@@ -23,7 +23,11 @@ const USER_BY_EXTERNAL_ID: Statement = {
   name: "idp.userByExternalId",
   text: "SELECT * FROM users WHERE organization_id = $1 AND external_id = $2",
 };
-/** A sign-in's new user; two first sign-ins at once create one (the second finds the first's row). */
+/**
+ * A sign-in's new user, or the row already there. Two first sign-ins at once create one; the second
+ * gets nothing when the first committed during its statement (the statement's snapshot predates
+ * that row): the service reads again in a new statement.
+ */
 const CREATE_USER: Statement = {
   name: "idp.createUser",
   text: `WITH created AS (

@@ -204,6 +204,8 @@ describe("webhook delivery", () => {
     expect(r.all).toHaveLength(2);
     expect(r.all[0].id).toBe(r.all[1].id); // the same webhook-id for every attempt
     expect(r.all[1].at - r.all[0].at).toBeGreaterThanOrEqual(1_000); // the 1 s timeout, then the retry
+    // The 2xx is recorded just after the receiver has the message (with the worker's next claim): wait for it.
+    await until(async () => (await deliveries(w, { endpointId: hook.id })).edges[0]?.node.status === "DELIVERED", 5_000, "the delivery recorded");
     const [delivery] = (await deliveries(w, { endpointId: hook.id })).edges;
     expect(delivery.node).toMatchObject({ status: "DELIVERED", attempts: 2, lastResponseStatus: 200 });
   });

@@ -238,7 +238,11 @@ export class IdentityService {
       throw unauthenticated("There is no Baton user for this sign-in, and the token has no email to create one with");
     }
     const name = typeof payload.name === "string" && payload.name.trim() !== "" ? payload.name.trim().slice(0, 200) : email;
-    const created = await this.repo.createUser(provider.organizationId, { email, name, externalId: byEmail ? null : value });
+    // A concurrent first sign-in may have created the user while this insert waited on it: its
+    // statement's snapshot cannot see that row, a new statement can.
+    const created =
+      (await this.repo.createUser(provider.organizationId, { email, name, externalId: byEmail ? null : value })) ??
+      (byEmail ? await this.repo.userByEmail(provider.organizationId, value) : await this.repo.userByExternalId(provider.organizationId, value));
     if (!created) {
       throw unauthenticated(`There is no Baton user for this sign-in, and another user has the email ${email}: an admin links them (upsertUser with externalId)`);
     }
