@@ -1,5 +1,6 @@
 import type { Logger } from "../logger";
 import type { AuditService } from "../modules/audit/audit.service";
+import { PeriodicRound } from "./periodic";
 
 /**
  * Signs the verifiable log's checkpoints (issue #25): every `everyMinutes`, one per organization
@@ -9,50 +10,41 @@ import type { AuditService } from "../modules/audit/audit.service";
  * the next round tries again; it never stops the process.
  */
 export class AuditCheckpointer {
-  private timer: NodeJS.Timeout | null = null;
-  private running: Promise<void> | null = null;
-  private failing = false;
+  private readonly rounds: PeriodicRound;
 
   constructor(
     private readonly audit: AuditService,
     private readonly everyMinutes: number,
     private readonly logger: Logger,
     /** The time checkpoints are signed at (tests move it on). */
-    private readonly clock: () => Date = () => new Date(),
-  ) {}
+    clock: () => Date = () => new Date(),
+  ) {
+    this.rounds = new PeriodicRound(
+      async () => {
+        const signed = await audit.checkpoint(everyMinutes, null, clock);
+        if (signed.length > 0) logger.debug({ checkpoints: signed.length }, "audit checkpoints signed");
+      },
+      logger,
+      "audit checkpoint round",
+    );
+  }
 
   async start(): Promise<void> {
-    if (!this.audit.signing || this.everyMinutes <= 0 || this.timer) return;
+    if (!this.audit.signing || this.everyMinutes <= 0) return;
     const key = await this.audit.putKeyInService().catch((err: unknown) => {
       this.logger.warn({ err: (err as Error).message }, "audit signing key could not be published; the checkpointer tries again each round");
       return null;
     });
     if (key && !key.active) this.logger.warn({ keyId: key.keyId }, "audit signing key was retired by a newer one: this instance signs no checkpoints");
     else if (key?.retired) this.logger.info({ keyId: key.keyId, retired: key.retired }, "audit signing key rotated: the keys before it stay published");
-    this.timer = setInterval(() => void this.round(), Math.min(this.everyMinutes, 1) * 60_000);
-    this.timer.unref();
+    this.rounds.start(Math.min(this.everyMinutes, 1) * 60_000);
   }
 
   round(): Promise<void> {
-    if (!this.audit.signing) return Promise.resolve();
-    if (this.running) return this.running;
-    this.running = (async () => {
-      try {
-        const signed = await this.audit.checkpoint(this.everyMinutes, null, this.clock);
-        if (this.failing) this.logger.info("audit checkpoints work again");
-        this.failing = false;
-        if (signed.length > 0) this.logger.debug({ checkpoints: signed.length }, "audit checkpoints signed");
-      } catch (err) {
-        if (!this.failing) this.logger.warn({ err: (err as Error).message }, "audit checkpoints failed; retrying next round");
-        this.failing = true;
-      }
-    })().finally(() => (this.running = null));
-    return this.running;
+    return this.audit.signing ? this.rounds.run() : Promise.resolve();
   }
 
-  async stop(): Promise<void> {
-    if (this.timer) clearInterval(this.timer);
-    this.timer = null;
-    await this.running;
+  stop(): Promise<void> {
+    return this.rounds.stop();
   }
 }

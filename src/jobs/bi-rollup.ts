@@ -1,5 +1,6 @@
 import type { Logger } from "../logger";
 import type { BiAccessService } from "../modules/bi/bi-access.service";
+import { PeriodicRound } from "./periodic";
 
 /**
  * Keeps `bi.handover_daily` fresh: a concurrent refresh every `everySeconds` (readers are never
@@ -7,42 +8,33 @@ import type { BiAccessService } from "../modules/bi/bi-access.service";
  * round tries again; it never stops the process.
  */
 export class RollupRefresher {
-  private timer: NodeJS.Timeout | null = null;
-  private running: Promise<void> | null = null;
-  private failing = false;
+  private readonly rounds: PeriodicRound;
 
   constructor(
-    private readonly bi: BiAccessService,
+    bi: BiAccessService,
     private readonly everySeconds: number,
-    private readonly logger: Logger,
-  ) {}
+    logger: Logger,
+  ) {
+    this.rounds = new PeriodicRound(
+      async () => {
+        const started = Date.now();
+        const done = await bi.refreshRollup();
+        logger.debug({ refreshed: done, ms: Date.now() - started }, "bi rollup refresh");
+      },
+      logger,
+      "bi rollup refresh",
+    );
+  }
 
   start(): void {
-    if (this.everySeconds <= 0 || this.timer) return;
-    this.timer = setInterval(() => void this.refresh(), this.everySeconds * 1000);
-    this.timer.unref();
+    this.rounds.start(this.everySeconds * 1000);
   }
 
-  async refresh(): Promise<void> {
-    if (this.running) return this.running;
-    this.running = (async () => {
-      const started = Date.now();
-      try {
-        const done = await this.bi.refreshRollup();
-        if (this.failing) this.logger.info("bi rollup refresh works again");
-        this.failing = false;
-        this.logger.debug({ refreshed: done, ms: Date.now() - started }, "bi rollup refresh");
-      } catch (err) {
-        if (!this.failing) this.logger.warn({ err: (err as Error).message }, "bi rollup refresh failed; retrying next round");
-        this.failing = true;
-      }
-    })().finally(() => (this.running = null));
-    return this.running;
+  refresh(): Promise<void> {
+    return this.rounds.run();
   }
 
-  async stop(): Promise<void> {
-    if (this.timer) clearInterval(this.timer);
-    this.timer = null;
-    await this.running;
+  stop(): Promise<void> {
+    return this.rounds.stop();
   }
 }

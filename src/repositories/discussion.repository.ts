@@ -63,15 +63,8 @@ const END: Statement = {
          ${appendEventsCtes(
            `SELECT d.organization_id, $7::text AS type, d.request_id, rec.id AS tracking_record_id, d.chat_session_id,
                    $3::uuid AS actor_id, d.requester_id AS from_user_id, d.consultant_id AS to_user_id, $2::timestamptz AS occurred_at, d.id AS ord,
-                   ${auditFacts(
-                     "rec",
-                     {
-                       before: "(SELECT c.owner_id FROM chat_sessions c WHERE c.id = d.chat_session_id)",
-                       after: "(SELECT c.owner_id FROM chat_sessions c WHERE c.id = d.chat_session_id)",
-                     },
-                     "rec.end_reason",
-                   )}
-              FROM d JOIN rec ON rec.request_id = d.request_id`,
+                   ${auditFacts("rec", { before: "c.owner_id", after: "c.owner_id" }, "rec.end_reason")}
+              FROM d JOIN rec ON rec.request_id = d.request_id JOIN chat_sessions c ON c.id = d.chat_session_id`,
            ["told"],
          )}
          SELECT to_json(d) AS discussion, to_json(rec) AS record, e.sequence, ${auditColumnsOf("e")},

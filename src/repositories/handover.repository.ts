@@ -463,10 +463,11 @@ const SETTLE: Statement = {
                  req.chat_session_id, $5::uuid AS actor_id, req.sender_id AS from_user_id, req.recipient_id AS to_user_id,
                  $4::timestamptz AS occurred_at, req.id AS ord,
                  ${auditFacts("rec", {
-                   before: "(SELECT c.owner_id FROM chat_sessions c WHERE c.id = req.chat_session_id)",
-                   after: "coalesce((SELECT m.owner_id FROM moved m WHERE m.id = req.chat_session_id), (SELECT c.owner_id FROM chat_sessions c WHERE c.id = req.chat_session_id))",
+                   before: "was.owner_id",
+                   after: "coalesce((SELECT m.owner_id FROM moved m WHERE m.id = req.chat_session_id), was.owner_id)",
                  })}
-            FROM req JOIN rec ON rec.request_id = req.id`,
+            -- The chat as the statement found it (its snapshot): the owner before a move.
+            FROM req JOIN rec ON rec.request_id = req.id JOIN chat_sessions was ON was.id = req.chat_session_id`,
          ["moved", "told", "jobs", "answer"],
        )}
        SELECT a.request, a.record, e.sequence, ${auditColumnsOf("e")}, a.chat, a.previous_owner_id, a.notifications

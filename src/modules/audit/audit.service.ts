@@ -65,16 +65,12 @@ export class AuditService {
    */
   async checkpoint(everyMinutes: number, organizationId: string | null = null, now = (): Date => new Date()): Promise<Checkpoint[]> {
     if (!this.key) throw new BatonError(ErrorCode.BAD_USER_INPUT, "checkpoints are off: no AUDIT_SIGNING_KEY_FILE");
-    if (organizationId !== null && (!isUuid(organizationId) || !(await this.repo.organizationExists(organizationId.toLowerCase())))) {
-      throw new BatonError(ErrorCode.NOT_FOUND, `no organization ${organizationId}`, { field: "organization" });
-    }
+    const org = organizationId === null ? null : await this.organization(organizationId);
     if (this.keyActive === null) await this.putKeyInService(now());
     if (!this.keyActive) throw new BatonError(ErrorCode.BAD_USER_INPUT, `signing key ${this.key.keyId} was retired: a newer key replaced it`);
     const stored: Checkpoint[] = [];
-    for (const head of await this.repo.due(everyMinutes, organizationId?.toLowerCase() ?? null, now())) {
-      // Milliseconds: the time as every reader of the API sees it, so the signed text is theirs too.
-      const signedAt = new Date(Math.floor(now().getTime()));
-      const c = signCheckpoint(this.key, { organizationId: head.organizationId, sequence: head.sequence, hash: head.hash, signedAt });
+    for (const head of await this.repo.due(everyMinutes, org, now())) {
+      const c = signCheckpoint(this.key, { organizationId: head.organizationId, sequence: head.sequence, hash: head.hash, signedAt: now() });
       if (await this.repo.insertCheckpoint(c)) stored.push(c);
     }
     return stored;
@@ -112,12 +108,7 @@ export class AuditService {
     const org = await this.organization(organizationId);
     const start = checkSequence(from);
     const events: ChainEvent[] = [];
-    for (let after = String(BigInt(start) - 1n); ; ) {
-      const page = await this.repo.events(org, after, PAGE);
-      events.push(...page);
-      if (page.length < PAGE) break;
-      after = (page[page.length - 1]).sequence;
-    }
+    for await (const e of this.eventsFrom(org, start)) events.push(e);
     const anchor = start === "1" ? GENESIS_HASH : ((await this.repo.hashBefore(org, start)) ?? GENESIS_HASH);
     return verifyChain(events, {
       organizationId: org,
@@ -136,13 +127,18 @@ export class AuditService {
     for (const k of await this.repo.keys()) {
       yield { kind: "key", keyId: k.keyId, publicKeyPem: k.publicKeyPem, activeFrom: k.activeFrom.toISOString(), activeUntil: k.activeUntil?.toISOString() ?? null };
     }
+    for await (const e of this.eventsFrom(org, start)) yield { kind: "event", sequence: e.sequence, auditRecord: e.auditRecord, previousHash: e.previousHash, hash: e.hash };
+    for (const c of await this.repo.checkpointsFrom(org, start)) yield { kind: "checkpoint", ...c, signedAt: c.signedAt.toISOString() };
+  }
+
+  /** The organization's events from sequence `start`, in order, read a page at a time. */
+  private async *eventsFrom(org: string, start: string): AsyncGenerator<ChainEvent> {
     for (let after = String(BigInt(start) - 1n); ; ) {
       const page = await this.repo.events(org, after, PAGE);
-      for (const e of page) yield { kind: "event", sequence: e.sequence, auditRecord: e.auditRecord, previousHash: e.previousHash, hash: e.hash };
-      if (page.length < PAGE) break;
-      after = (page[page.length - 1]).sequence;
+      yield* page;
+      if (page.length < PAGE) return;
+      after = page[page.length - 1].sequence;
     }
-    for (const c of await this.repo.checkpointsFrom(org, start)) yield { kind: "checkpoint", ...c, signedAt: c.signedAt.toISOString() };
   }
 
   private async organization(organizationId: string): Promise<string> {
