@@ -1,7 +1,7 @@
 import { StrictMode } from "react";
 import { createRoot } from "react-dom/client";
-import { chooseApi } from "./api";
-import { App } from "./App";
+import { chooseApi } from "./session/api";
+import { App } from "./session/App";
 import "./styles.css";
 
 const root = createRoot(document.getElementById("root")!);

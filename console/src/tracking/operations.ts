@@ -1,0 +1,43 @@
+// Engagement tracking records.
+// Typed by GraphQL Code Generator's client preset against schema/schema.graphql (`npm run codegen`
+// writes ../gql from every console/src/*/operations.ts).
+import { graphql } from "../gql";
+
+export const RecordFields = graphql(`
+  fragment ConsoleRecord on EngagementTrackingRecord {
+    id
+    kind
+    status
+    requestedAt
+    respondedAt
+    reason
+    chatSession {
+      customerName
+    }
+    initiatedBy {
+      name
+    }
+    fromUser {
+      name
+    }
+    toUser {
+      name
+    }
+  }
+`);
+
+export const TrackingQuery = graphql(`
+  query ConsoleTracking($filter: EngagementTrackingRecordFilter, $first: Int, $after: String) {
+    engagementTrackingRecords(filter: $filter, first: $first, after: $after) {
+      edges {
+        node {
+          ...ConsoleRecord
+        }
+      }
+      pageInfo {
+        hasNextPage
+        endCursor
+      }
+    }
+  }
+`);
