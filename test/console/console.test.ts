@@ -14,7 +14,7 @@ import { startTestServer, type TestServer } from "../support/server";
 import { testServices } from "../support/services";
 import { WebhookReceiver } from "../support/webhook-receiver";
 import { Webhook } from "standardwebhooks";
-import { AssignChatDocument } from "../../schema/generated/graphql";
+import { AcceptAssignmentDocument, AssignChatDocument } from "../../schema/generated/graphql";
 
 // Issue #15: the agent console, in real Chromium (Debian's package, driven by playwright-core),
 // against a real Baton on the public API only. The screenshots in docs/ are taken here.
@@ -195,8 +195,9 @@ describe.skipIf(!run)(`the agent console in Chromium (${run ? CHROMIUM : `skippe
     await maria.getByRole("menuitem", { name: "Assign Chat Sessions" }).click();
     const dialog = maria.getByRole("dialog", { name: "Assign Chat Sessions" });
     // Any active member may receive a bulk move, managers and admins too (the API's rule).
-    const offered = (await dialog.getByLabel("Select User").locator("option").allTextContents()).map((t) => t.split(" — ")[0]);
-    expect(offered).toEqual(expect.arrayContaining(["Martha", "Maria", "Mark"]));
+    const offeredNow = async () => (await dialog.getByLabel("Select User").locator("option").allTextContents()).map((t) => t.split(" — ")[0]);
+    await expect.poll(offeredNow).toEqual(expect.arrayContaining(["Martha", "Maria", "Mark"]));
+    const offered = await offeredNow();
     expect(offered.length).toBeGreaterThan(4);
     await choose(dialog.getByLabel("Select User"), "Martha");
     await shot(maria, "bulk-assign");
@@ -768,5 +769,50 @@ describe.skipIf(!run)(`the agent console in Chromium (${run ? CHROMIUM : `skippe
     const martha = await open("martha", "#/tracking");
     await expect.poll(() => martha.getByRole("row").count()).toBeGreaterThan(1);
     expect(await martha.getByRole("button", { name: "Download CSV" }).count()).toBe(0);
+  }, 60_000);
+
+  it("one accept costs each watching page at most one GraphQL request (#26): Mark's Chat Sessions and the chat, Maria's supervisor board and tracking records", async () => {
+    const [{ id: chatId, customer_name: customer }] = await db.dataSource.query<Array<{ id: string; customer_name: string }>>(
+      `SELECT c.id, c.customer_name FROM chat_sessions c WHERE c.owner_id = $1 AND c.status = 'OPEN'
+          AND NOT EXISTS (SELECT 1 FROM assignment_requests r WHERE r.chat_session_id = c.id AND r.status = 'PENDING') ORDER BY c.customer_name LIMIT 1`,
+      [cast.mark.id],
+    );
+    const pages: Record<string, Page> = {
+      "Mark, Chat Sessions": await open("mark"),
+      "Mark, the chat": await open("mark", `#/chats/${chatId}`),
+      "Maria, supervisor": await open("maria", "#/supervisor"),
+      "Maria, tracking records": await open("maria", "#/tracking"),
+    };
+    const sent = await server.gql(AssignChatDocument, { input: { chatSessionId: chatId, recipientId: cast.martha.id, recipientType: "USER" } }, tokens.sign(cast.mark.id));
+    const requestId = sent.data!.assignChat.id;
+    // Every page shows the request before the count starts.
+    const customerRow = (page: Page) => page.getByRole("row").filter({ has: page.getByText(customer, { exact: true }) });
+    await expect.poll(() => pages["Mark, the chat"].getByRole("group", { name: "Pending request" }).count(), { timeout: 5_000 }).toBe(1);
+    await expect.poll(() => customerRow(pages["Maria, supervisor"]).count(), { timeout: 5_000 }).toBe(1);
+    await expect.poll(() => customerRow(pages["Mark, Chat Sessions"]).textContent(), { timeout: 5_000 }).toContain("to Martha");
+    await expect.poll(() => customerRow(pages["Maria, tracking records"]).first().textContent(), { timeout: 5_000 }).toContain("pending");
+    await new Promise((r) => setTimeout(r, 1_500));
+    const counted = new Map<string, string[]>();
+    for (const [name, page] of Object.entries(pages)) {
+      counted.set(name, []);
+      page.on("request", (r) => {
+        if (!r.url().includes("/graphql")) return;
+        const body = r.postData();
+        const operation = body ? ((JSON.parse(body) as { operationName?: string }).operationName ?? "?") : (new URL(r.url()).searchParams.get("operationName") ?? "?");
+        counted.get(name)!.push(operation);
+      });
+    }
+    const accepted = await server.gql(AcceptAssignmentDocument, { requestId }, tokens.sign(cast.martha.id));
+    expect(accepted.errors).toBeUndefined();
+    // Every page shows the accept...
+    await expect.poll(() => pages["Mark, the chat"].getByTestId("chat-owner").textContent(), { timeout: 5_000 }).toBe("Martha");
+    await expect.poll(() => customerRow(pages["Mark, Chat Sessions"]).count(), { timeout: 5_000 }).toBe(0);
+    await expect.poll(() => customerRow(pages["Maria, supervisor"]).count(), { timeout: 5_000 }).toBe(0);
+    await expect.poll(() => customerRow(pages["Maria, tracking records"]).first().textContent(), { timeout: 5_000 }).toContain("accepted");
+    // ...and nothing more is asked once it settled.
+    await new Promise((r) => setTimeout(r, 2_000));
+    const summary = [...counted].map(([name, ops]) => `${name}: ${ops.length}${ops.length ? ` (${ops.join(", ")})` : ""}`);
+    console.log(`console: GraphQL requests for one accept: ${summary.join("; ")}`);
+    for (const [name, ops] of counted) expect(ops.length, `${name}: ${ops.join(", ")}`).toBeLessThanOrEqual(1);
   }, 60_000);
 });

@@ -16,7 +16,7 @@ import { replyWindowText, when } from "../ui/format";
 import { describeOutcome } from "../ui/labels";
 
 export function Chat({ id }: { id: string }) {
-  const { refresh, me } = useSession();
+  const { me } = useSession();
   const [{ data, error }, reexecute] = useLiveQuery(ChatQuery, { id });
   const [dialog, setDialog] = useState<"any" | "Discuss" | null>(null);
   const [withdrawing, setWithdrawing] = useState(false);
@@ -83,10 +83,7 @@ export function Chat({ id }: { id: string }) {
           exclude={[chat.owner.id, me.id]}
           only={dialog === "Discuss" ? "Discuss" : undefined}
           onClose={() => setDialog(null)}
-          onSent={() => {
-            setDialog(null);
-            refresh();
-          }}
+          onSent={() => setDialog(null)}
         />
       )}
       {closing && (
@@ -105,7 +102,6 @@ export function Chat({ id }: { id: string }) {
                 void close({ id: chat.id }).then((res) => {
                   if (res.error) return;
                   setClosing(false);
-                  refresh();
                 })
               }
             >
@@ -123,7 +119,6 @@ export function Chat({ id }: { id: string }) {
           onConfirm={async (reason) => {
             const res = await withdraw({ requestId: pending.id, reason });
             if (!res.error) setWithdrawing(false);
-            refresh();
             return res.error;
           }}
         />

@@ -9,7 +9,7 @@ import { when } from "../ui/format";
 import { usePager } from "../ui/usePager";
 
 export function ChatSessions() {
-  const { me, refresh } = useSession();
+  const { me } = useSession();
   const manager = me.role !== "USER";
   const [show, setShow] = useState<"mine" | "all">(manager ? "all" : "mine");
   const [status, setStatus] = useState<"OPEN" | "CLOSED">("OPEN");
@@ -28,7 +28,8 @@ export function ChatSessions() {
   useEffect(() => pager.reset(), [search, order, pager.reset]);
   const filter = { status, ownerId: show === "mine" ? me.id : null, search: search || null };
   const [{ data, error, fetching }] = useLiveQuery(ChatSessionsQuery, { filter, orderBy: order, first: 25, after: pager.after });
-  const chats = data?.chatSessions.edges.map((e) => e.node) ?? [];
+  // A chat that left this list (another owner, closed) goes at once; one that joined it is asked for by the cache.
+  const chats = data?.chatSessions.edges.map((e) => e.node).filter((c) => c.status === status && (!filter.ownerId || c.owner.id === filter.ownerId)) ?? [];
   const allSelected = chats.length > 0 && chats.every((c) => selected.has(c.id));
   const selectAll = () =>
     setSelected((s) => {
@@ -150,7 +151,6 @@ export function ChatSessions() {
             };
             const skipped = result.results.filter((r) => r.outcome !== "ASSIGNED").map((r) => `${names.get(r.chatSessionId) ?? r.chatSessionId} (${why[r.outcome] ?? r.outcome})`);
             setSummary(`${result.assignedCount} ${result.assignedCount === 1 ? "chat" : "chats"} moved.${skipped.length ? ` Not moved: ${skipped.join(", ")}.` : ""}`);
-            refresh();
           }}
         />
       )}

@@ -8,7 +8,8 @@ import { ErrorLine } from "../ui/ErrorLine";
 
 export function Discussions({ chatSessionId }: { chatSessionId?: string }) {
   const [{ data, error }] = useLiveQuery(DiscussionsQuery, { filter: { status: "ACTIVE", chatSessionId: chatSessionId ?? null } });
-  const list = data?.discussions.edges.map((e) => e.node) ?? [];
+  // An ended discussion goes at once (its end reached the cache); a new one is asked for by the cache.
+  const list = data?.discussions.edges.map((e) => e.node).filter((d) => d.status === "ACTIVE") ?? [];
   if (chatSessionId && list.length === 0) return null;
   return (
     <section aria-label="Discussions">
@@ -25,15 +26,12 @@ export function Discussions({ chatSessionId }: { chatSessionId?: string }) {
 export type DiscussionNode = ConsoleDiscussionsQuery["discussions"]["edges"][number]["node"];
 
 export function DiscussionPanel({ discussion: d }: { discussion: DiscussionNode }) {
-  const { me, refresh } = useSession();
+  const { me } = useSession();
   const [body, setBody] = useState("");
   const [posted, post] = useMutation(PostMessageMutation);
   const [ended, end] = useMutation(EndDiscussionMutation);
-  // Messages live: each one makes the panel read again.
-  useSubscription({ query: DiscussionMessagesSubscription, variables: { discussionId: d.id } }, (_, m) => {
-    refresh();
-    return m;
-  });
+  // Messages live: each one joins the log in the cache (session/cache.ts), nothing is asked again.
+  useSubscription({ query: DiscussionMessagesSubscription, variables: { discussionId: d.id } });
   const participant = me.id === d.requester.id || me.id === d.consultant.id;
   const [{ data, error: readError }] = useLiveQuery(DiscussionMessagesQuery, { id: d.id });
   const messages = data?.discussion?.messages.edges.map((e) => e.node) ?? [];
@@ -56,7 +54,6 @@ export function DiscussionPanel({ discussion: d }: { discussion: DiscussionNode 
             e.preventDefault();
             void post({ discussionId: d.id, body: body.trim() }).then((res) => {
               if (!res.error) setBody("");
-              refresh();
             });
           }}
         >
@@ -70,7 +67,7 @@ export function DiscussionPanel({ discussion: d }: { discussion: DiscussionNode 
         </form>
       )}
       <ErrorLine error={readError ?? posted.error ?? ended.error} />
-      <button onClick={() => void end({ discussionId: d.id }).then(refresh)}>End discussion</button>
+      <button onClick={() => void end({ discussionId: d.id })}>End discussion</button>
     </article>
   );
 }

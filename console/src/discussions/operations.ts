@@ -22,6 +22,7 @@ export const DiscussionsQuery = graphql(`
             name
           }
           endedBy {
+            id
             name
           }
           chatSession {
@@ -44,6 +45,7 @@ export const DiscussionMessagesQuery = graphql(`
             id
             body
             author {
+              id
               name
             }
           }
@@ -57,6 +59,11 @@ export const PostMessageMutation = graphql(`
   mutation ConsolePostMessage($discussionId: ID!, $body: String!) {
     postDiscussionMessage(discussionId: $discussionId, body: $body) {
       id
+      body
+      author {
+        id
+        name
+      }
     }
   }
 `);
@@ -74,6 +81,11 @@ export const DiscussionMessagesSubscription = graphql(`
   subscription ConsoleDiscussionMessageAdded($discussionId: ID!) {
     discussionMessageAdded(discussionId: $discussionId) {
       id
+      body
+      author {
+        id
+        name
+      }
     }
   }
 `);

@@ -1,19 +1,17 @@
 import { useMutation } from "urql";
 import { InboxQuery, MarkReadMutation } from "./operations";
-import { useSession } from "../session/session";
 import { useLiveQuery } from "../session/useLiveQuery";
 import { when } from "../ui/format";
 
 export function Inbox() {
   const [{ data }] = useLiveQuery(InboxQuery, {});
   const [, markRead] = useMutation(MarkReadMutation);
-  const { refresh } = useSession();
   const list = data?.notifications.edges.map((e) => e.node) ?? [];
   const unread = list.filter((n) => !n.readAt).map((n) => n.id);
   return (
     <section aria-labelledby="inbox-title">
       <h1 id="inbox-title">Notifications</h1>
-      <button disabled={unread.length === 0} onClick={() => void markRead({ ids: unread }).then(refresh)}>
+      <button disabled={unread.length === 0} onClick={() => void markRead({ ids: unread })}>
         Mark all read
       </button>
       <ul className="inbox">
@@ -25,7 +23,7 @@ export function Inbox() {
                 href={`#/chats/${n.request.chatSession.id}`}
                 onClick={() => {
                   // Opening it reads it.
-                  if (!n.readAt) void markRead({ ids: [n.id] }).then(refresh);
+                  if (!n.readAt) void markRead({ ids: [n.id] });
                 }}
               >
                 {n.request.chatSession.customerName}

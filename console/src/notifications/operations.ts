@@ -31,3 +31,11 @@ export const MarkReadMutation = graphql(`
     markNotificationsRead(ids: $ids)
   }
 `);
+
+/** What marking a notification read changes, written into the cache from the mutation's answer. */
+export const ReadAtFields = graphql(`
+  fragment ConsoleReadAt on Notification {
+    id
+    readAt
+  }
+`);

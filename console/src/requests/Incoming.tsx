@@ -1,7 +1,6 @@
 import { useEffect, useState } from "react";
 import { useMutation, useQuery } from "urql";
 import { AcceptMutation, IncomingQuery, RejectMutation } from "./operations";
-import { useSession } from "../session/session";
 import { useLiveQuery } from "../session/useLiveQuery";
 import { SettingsQuery } from "../settings/operations";
 import { Countdown } from "../ui/Countdown";
@@ -13,9 +12,9 @@ export function Incoming() {
   const [answer, setAnswer] = useState<{ id: string } | null>(null);
   const [accepted, accept] = useMutation(AcceptMutation);
   const [rejected, reject] = useMutation(RejectMutation);
-  const { refresh } = useSession();
   const settings = useQuery({ query: SettingsQuery })[0].data?.assignDiscussSettings;
-  const pending = data?.assignmentRequests.edges.map((e) => e.node) ?? [];
+  // Answered, withdrawn or timed out: gone at once (the event or the answer updated the request).
+  const pending = data?.assignmentRequests.edges.map((e) => e.node).filter((r) => r.status === "PENDING") ?? [];
   // The tab's title counts the requests waiting for me, so a background tab shows them.
   useEffect(() => {
     document.title = pending.length > 0 ? `(${pending.length}) Baton` : "Baton";
@@ -41,7 +40,6 @@ export function Incoming() {
             className="primary"
             onClick={() =>
               void accept({ requestId: r.id }).then((res) => {
-                refresh();
                 // Accepted: the chat opens, to answer the customer.
                 if (!res.error) window.location.hash = `#/chats/${r.chatSession.id}`;
               })
@@ -62,7 +60,6 @@ export function Incoming() {
           onConfirm={async (reason) => {
             const res = await reject({ requestId: answer.id, reason });
             if (!res.error) setAnswer(null);
-            refresh();
             return res.error;
           }}
         />

@@ -5,16 +5,22 @@ import { graphql } from "../gql";
 
 export const IncomingQuery = graphql(`
   query ConsoleIncoming {
-    assignmentRequests(filter: { direction: INCOMING, status: PENDING }, first: 50) {
+    assignmentRequests(filter: { direction: INCOMING, status: PENDING }, first: 40) {
       edges {
         node {
           id
           kind
+          status
           expiresAt
           note
           hop
           replyWindowEndsAt
           sender {
+            id
+            name
+          }
+          recipient {
+            id
             name
           }
           chatSession {
@@ -24,15 +30,44 @@ export const IncomingQuery = graphql(`
         }
       }
     }
-    notifications(first: 20) {
-      edges {
-        node {
+  }
+`);
+
+/**
+ * What a request's answer carries back into the cache: the request, its chat as the change left it
+ * (owner, pending request) and its tracking record, so the pages showing them change at once.
+ */
+export const RequestOutcomeFields = graphql(`
+  fragment ConsoleRequestOutcome on AssignmentRequest {
+    id
+    kind
+    status
+    expiresAt
+    chatSession {
+      id
+      status
+      owner {
+        id
+        name
+      }
+      pendingRequest {
+        id
+        kind
+        status
+        expiresAt
+        note
+        sender {
           id
-          message
-          createdAt
-          readAt
+          name
+        }
+        recipient {
+          id
+          name
         }
       }
+    }
+    trackingRecord {
+      ...ConsoleRecord
     }
   }
 `);
@@ -40,9 +75,7 @@ export const IncomingQuery = graphql(`
 export const AssignMutation = graphql(`
   mutation ConsoleAssign($input: AssignChatInput!) {
     assignChat(input: $input) {
-      id
-      status
-      expiresAt
+      ...ConsoleRequestOutcome
     }
   }
 `);
@@ -50,9 +83,7 @@ export const AssignMutation = graphql(`
 export const DiscussMutation = graphql(`
   mutation ConsoleDiscuss($input: DiscussChatInput!) {
     discussChat(input: $input) {
-      id
-      status
-      expiresAt
+      ...ConsoleRequestOutcome
     }
   }
 `);
@@ -60,8 +91,7 @@ export const DiscussMutation = graphql(`
 export const AcceptMutation = graphql(`
   mutation ConsoleAccept($requestId: ID!) {
     acceptAssignment(requestId: $requestId) {
-      id
-      status
+      ...ConsoleRequestOutcome
     }
   }
 `);
@@ -69,8 +99,7 @@ export const AcceptMutation = graphql(`
 export const RejectMutation = graphql(`
   mutation ConsoleReject($requestId: ID!, $reason: String!) {
     rejectAssignment(requestId: $requestId, reason: $reason) {
-      id
-      status
+      ...ConsoleRequestOutcome
     }
   }
 `);
@@ -78,8 +107,7 @@ export const RejectMutation = graphql(`
 export const WithdrawMutation = graphql(`
   mutation ConsoleWithdraw($requestId: ID!, $reason: String!) {
     withdrawAssignment(requestId: $requestId, reason: $reason) {
-      id
-      status
+      ...ConsoleRequestOutcome
     }
   }
 `);

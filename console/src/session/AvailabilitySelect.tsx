@@ -3,7 +3,7 @@ import { useMutation } from "urql";
 import { SetAvailabilityMutation } from "./operations";
 
 /** My availability, shown to the whole organization; AWAY moves my pending requests on at once. */
-export function AvailabilitySelect({ value, onChanged }: { value: string; onChanged: () => void }) {
+export function AvailabilitySelect({ value }: { value: string }) {
   const [state, set] = useMutation(SetAvailabilityMutation);
   return (
     <label className="inline">
@@ -12,7 +12,7 @@ export function AvailabilitySelect({ value, onChanged }: { value: string; onChan
         aria-label="My availability"
         value={value}
         disabled={state.fetching}
-        onChange={(e) => void set({ availability: e.target.value as "AVAILABLE" | "BUSY" | "AWAY" }).then(onChanged)}
+        onChange={(e) => void set({ availability: e.target.value as "AVAILABLE" | "BUSY" | "AWAY" })}
       >
         {AVAILABILITY.map((a) => (
           <option key={a.value} value={a.value}>

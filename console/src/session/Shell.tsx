@@ -1,6 +1,7 @@
 import { useCallback, useEffect, useMemo, useRef, useState } from "react";
 import { Provider, useClient, useQuery, useSubscription } from "urql";
 import { createApi } from "./api";
+import type { Viewer } from "./cache";
 import type { SocketState } from "./api";
 import { sentence } from "../ui/errors";
 import { Chat } from "../chats/Chat";
@@ -25,17 +26,19 @@ export function Console({ token, onSignOut }: { token: string; onSignOut: () => 
   useEffect(() => () => api.close(), [api]);
   return (
     <Provider value={api.client}>
-      <Signed socket={socket} onSignOut={onSignOut} lastSequence={lastSequence} catchUp={catchUp} />
+      <Signed viewer={api.viewer} socket={socket} onSignOut={onSignOut} lastSequence={lastSequence} catchUp={catchUp} />
     </Provider>
   );
 }
 
 export function Signed({
+  viewer,
   socket,
   onSignOut,
   lastSequence,
   catchUp,
 }: {
+  viewer: Viewer;
   socket: SocketState;
   onSignOut: () => void;
   lastSequence: React.MutableRefObject<string | null>;
@@ -43,13 +46,12 @@ export function Signed({
 }) {
   const client = useClient();
   const [{ data, error }, reexecuteMe] = useQuery({ query: MeQuery });
-  const [version, setVersion] = useState(0);
+  const [resyncs, setResyncs] = useState(0);
   const [toasts, setToasts] = useState<Array<{ id: number; text: string; chat: ToastChat | null }>>([]);
   const route = useRoute();
   // On a phone the header folds into "Menu"; going to another page folds it again.
   const [headerOpen, setHeaderOpen] = useState(false);
   useEffect(() => setHeaderOpen(false), [route]);
-  const refresh = useCallback(() => setVersion((v) => v + 1), []);
   const notify = useCallback((text: string, chat: ToastChat | null = null) => {
     const id = Date.now() + Math.random();
     // At most three at once: the newest push the oldest out.
@@ -61,15 +63,16 @@ export function Signed({
   const scope = me && me.role !== "USER" ? "ORGANIZATION" : "MINE";
   if (data?.latestEventSequence && lastSequence.current === null) lastSequence.current = data.latestEventSequence;
 
-  // Live: every committed change in scope makes the pages read again; notifications also pop up.
+  if (me) viewer.id = me.id;
+
+  // Live: every committed change in scope reaches the cache (session/cache.ts), which updates the
+  // pages that show it; notifications also pop up.
   useSubscription({ query: EventsSubscription, variables: { scope }, pause: !me }, (_, event) => {
     lastSequence.current = event.assignmentEvents.sequence;
-    refresh();
     return event;
   });
   useSubscription({ query: NotificationSubscription, pause: !me }, (_, n) => {
     notify(n.notificationReceived.message, n.notificationReceived.request?.chatSession ?? null);
-    refresh();
     return n;
   });
   // After a dropped socket: what happened meanwhile, from the last event seen.
@@ -80,12 +83,13 @@ export function Signed({
       .then((res) => {
         const events = res.data?.assignmentEventsSince ?? [];
         if (events.length > 0) lastSequence.current = events[events.length - 1].sequence;
-        refresh();
+        // The events meanwhile reached no cache: every page reads again, once.
+        setResyncs((n) => n + 1);
       });
   };
   useEffect(() => {
-    if (version > 0) reexecuteMe({ requestPolicy: "network-only" });
-  }, [version, reexecuteMe]);
+    if (resyncs > 0) reexecuteMe({ requestPolicy: "network-only" });
+  }, [resyncs, reexecuteMe]);
 
   const skewMs = useMemo(() => (data?.serverTime ? new Date(data.serverTime).getTime() - Date.now() : 0), [data?.serverTime]);
   if (error && !me) {
@@ -97,7 +101,7 @@ export function Signed({
     );
   }
   if (!me) return <p className="loading">Loading…</p>;
-  const session: Session = { me, skewMs, version, refresh, notify };
+  const session: Session = { me, skewMs, resyncs, notify };
   return (
     <SessionContext.Provider value={session}>
       <header className="top">
@@ -145,7 +149,7 @@ export function Signed({
         <span className="who">
           {me.name} · {me.role.toLowerCase()}
         </span>
-        <AvailabilitySelect value={me.availability} onChanged={refresh} />
+        <AvailabilitySelect value={me.availability} />
         <AlertsToggle />
         <button onClick={onSignOut}>Sign out</button>
         </div>

@@ -1,6 +1,7 @@
-import { cacheExchange, Client, fetchExchange, makeOperation, mapExchange, type Operation, subscriptionExchange } from "urql";
+import { Client, fetchExchange, makeOperation, mapExchange, type Operation, subscriptionExchange } from "urql";
 import { retryExchange } from "@urql/exchange-retry";
 import { createClient as createSocket, type Client as SocketClient } from "graphql-ws";
+import { createCacheExchange, type Viewer } from "./cache";
 
 /** The API this tab uses, once `chooseApi` has decided. */
 let chosen: string | null = null;
@@ -53,6 +54,8 @@ export type SocketState = "connecting" | "connected" | "reconnecting";
 export interface Api {
   client: Client;
   socket: SocketClient;
+  /** Who is signed in, for the cache's rules (set once the session knows). */
+  viewer: Viewer;
   close(): void;
 }
 
@@ -77,12 +80,14 @@ export function createApi(token: string, onSocket: (state: SocketState) => void,
       closed: () => onSocket(everConnected ? "reconnecting" : "connecting"),
     },
   });
+  const viewer: Viewer = { id: null };
   const client = new Client({
     url: `${origin}/graphql`,
     fetchOptions: () => ({ headers: { authorization: `Bearer ${token}` } }),
     requestPolicy: "cache-and-network",
     exchanges: [
-      cacheExchange,
+      // Normalized by the API's ids and kept current by the events and the mutations' answers.
+      createCacheExchange(viewer),
       // Every mutation carries an Idempotency-Key of its own, kept when a lost answer is retried:
       // a retry can never make the change twice (see the README's "Safe retries").
       mapExchange({ onOperation: withIdempotencyKey }),
@@ -102,7 +107,7 @@ export function createApi(token: string, onSocket: (state: SocketState) => void,
       }),
     ],
   });
-  return { client, socket, close: () => void socket.dispose() };
+  return { client, socket, viewer, close: () => void socket.dispose() };
 }
 
 /** 128 random bits (crypto.randomUUID exists only in secure contexts; getRandomValues everywhere). */

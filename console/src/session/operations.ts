@@ -20,8 +20,60 @@ export const MeQuery = graphql(`
 export const EventsSubscription = graphql(`
   subscription ConsoleEvents($scope: EventScope!) {
     assignmentEvents(scope: $scope) {
+      id
       sequence
       type
+      chatSession {
+        id
+        status
+        owner {
+          id
+          name
+        }
+        pendingRequest {
+          id
+          kind
+          status
+          expiresAt
+          note
+          sender {
+            id
+            name
+          }
+          recipient {
+            id
+            name
+          }
+        }
+      }
+      request {
+        id
+        kind
+        status
+        expiresAt
+        note
+        hop
+        replyWindowEndsAt
+        sender {
+          id
+          name
+        }
+        recipient {
+          id
+          name
+        }
+        chatSession {
+          id
+          customerName
+        }
+        discussion {
+          id
+          status
+        }
+      }
+      trackingRecord {
+        ...ConsoleRecord
+      }
     }
   }
 `);
@@ -29,6 +81,7 @@ export const EventsSubscription = graphql(`
 export const EventsSinceQuery = graphql(`
   query ConsoleEventsSince($after: String, $scope: EventScope!) {
     assignmentEventsSince(after: $after, scope: $scope, first: 500) {
+      id
       sequence
     }
   }
@@ -39,6 +92,8 @@ export const NotificationSubscription = graphql(`
     notificationReceived {
       id
       message
+      createdAt
+      readAt
       request {
         id
         chatSession {

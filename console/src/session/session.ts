@@ -4,9 +4,11 @@ export interface Session {
   me: { id: string; name: string; role: string };
   /** Server clock minus browser clock, in ms: countdowns use the server's time. */
   skewMs: number;
-  /** Bumped on every event that may change what is shown: pages read again. */
-  version: number;
-  refresh: () => void;
+  /**
+   * Bumped when a dropped socket came back: what happened meanwhile reached no cache, so the pages
+   * read again. Otherwise the cache follows the events and answers (session/cache.ts).
+   */
+  resyncs: number;
   notify: (text: string, chat?: ToastChat | null) => void;
 }
 

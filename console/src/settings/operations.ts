@@ -6,6 +6,7 @@ import { graphql } from "../gql";
 /** Every setting, as the Settings page reads and saves them (one list for the query and the mutation's answer). */
 export const SettingsFields = graphql(`
   fragment ConsoleSettingsFields on AssignDiscussSettings {
+    id
     assignRequestTimeoutSeconds
     discussRequestTimeoutSeconds
     fallbackOnReject

@@ -6,7 +6,7 @@ import { useSession } from "../session/session";
 import { useLiveQuery } from "../session/useLiveQuery";
 import { SettingsQuery } from "../settings/operations";
 import { Chart } from "./Chart";
-import { SetUserAvailabilityMutation, SupervisorAgentsQuery, SupervisorPendingQuery, SupervisorTodayQuery } from "./operations";
+import { SetUserAvailabilityMutation, SupervisorBoardQuery, SupervisorPendingQuery } from "./operations";
 import { startOfDayIn } from "./time";
 import { Countdown } from "../ui/Countdown";
 import { ErrorLine } from "../ui/ErrorLine";
@@ -14,24 +14,24 @@ import { ReasonDialog } from "../ui/ReasonDialog";
 import { seconds } from "../ui/format";
 
 export function Supervisor() {
-  const { me, refresh } = useSession();
+  const { me } = useSession();
   const [{ data: pendingData, error }] = useLiveQuery(SupervisorPendingQuery, {}, me.role === "USER");
-  const [{ data: agentsData }] = useLiveQuery(SupervisorAgentsQuery, {}, me.role === "USER");
   const settings = useQuery({ query: SettingsQuery })[0].data?.assignDiscussSettings;
   const timeZone = settings?.timeZone ?? "UTC";
   // The organization's today, [midnight, next midnight): the period stays the same all day.
   const from = startOfDayIn(timeZone).toISOString();
   const to = new Date(new Date(from).getTime() + 86_400_000).toISOString();
-  const [{ data: today }] = useLiveQuery(SupervisorTodayQuery, { from, to }, me.role === "USER" || !settings);
+  const [{ data: board }] = useLiveQuery(SupervisorBoardQuery, { from, to }, me.role === "USER" || !settings);
   const [withdrawing, setWithdrawing] = useState<string | null>(null);
   const [, withdraw] = useMutation(WithdrawMutation);
   const [setState, setAvailability] = useMutation(SetUserAvailabilityMutation);
   if (me.role === "USER") return <p role="alert">The supervisor board is for managers and admins.</p>;
-  const pending = pendingData?.assignmentRequests.edges.map((e) => e.node) ?? [];
+  // Answered, withdrawn or timed out: gone at once (the event updated the request in the cache).
+  const pending = pendingData?.assignmentRequests.edges.map((e) => e.node).filter((r) => r.status === "PENDING") ?? [];
   const incomingOf = new Map<string, number>();
   for (const r of pending) incomingOf.set(r.recipient.id, (incomingOf.get(r.recipient.id) ?? 0) + 1);
-  const agents = agentsData?.users ?? [];
-  const day = today?.handoverStats[0];
+  const agents = board?.users ?? [];
+  const day = board?.handoverStats[0];
   const outcomes = day
     ? [
         { label: "Accepted", value: day.accepted },
@@ -40,7 +40,7 @@ export function Supervisor() {
         { label: "Withdrawn", value: day.withdrawn },
       ]
     : [];
-  const reasons = (today?.rejectReasons ?? []).map((r) => ({ label: r.reason || "(no reason)", value: r.count }));
+  const reasons = (board?.rejectReasons ?? []).map((r) => ({ label: r.reason || "(no reason)", value: r.count }));
   return (
     <section aria-labelledby="supervisor-title">
       <h1 id="supervisor-title">Supervisor</h1>
@@ -108,7 +108,7 @@ export function Supervisor() {
                   <select
                     aria-label={`Availability of ${u.name}`}
                     value={u.availability}
-                    onChange={(e) => void setAvailability({ userId: u.id, availability: e.target.value as "AVAILABLE" }).then(refresh)}
+                    onChange={(e) => void setAvailability({ userId: u.id, availability: e.target.value as "AVAILABLE" })}
                   >
                     {AVAILABILITY.map((a) => (
                       <option key={a.value} value={a.value}>
@@ -161,7 +161,6 @@ export function Supervisor() {
           onConfirm={async (reason) => {
             const res = await withdraw({ requestId: withdrawing, reason });
             if (!res.error) setWithdrawing(null);
-            refresh();
             return res.error;
           }}
         />

@@ -1,11 +1,10 @@
 import { useEffect, useState } from "react";
 import { useQuery } from "urql";
 import { apiOrigin, tokenKey } from "../session/api";
-import { UsersQuery } from "../requests/operations";
 import { useSession } from "../session/session";
 import { useLiveQuery } from "../session/useLiveQuery";
 import { RecordsTable } from "./RecordsTable";
-import { TrackingQuery } from "./operations";
+import { PeopleQuery, TrackingQuery } from "./operations";
 import { ErrorLine } from "../ui/ErrorLine";
 import { KINDS, OUTCOMES } from "../ui/labels";
 import { usePager } from "../ui/usePager";
@@ -19,7 +18,7 @@ export function Tracking() {
   const [from, setFrom] = useState("");
   const [to, setTo] = useState("");
   const [userId, setUserId] = useState("");
-  const [{ data: people }] = useQuery({ query: UsersQuery, variables: { role: null } });
+  const [{ data: people }] = useQuery({ query: PeopleQuery });
   const [download, setDownload] = useState<string | null>(null);
   const filter = {
     userId: userId || null,

@@ -12,15 +12,19 @@ export const RecordFields = graphql(`
     respondedAt
     reason
     chatSession {
+      id
       customerName
     }
     initiatedBy {
+      id
       name
     }
     fromUser {
+      id
       name
     }
     toUser {
+      id
       name
     }
   }
@@ -38,6 +42,16 @@ export const TrackingQuery = graphql(`
         hasNextPage
         endCursor
       }
+    }
+  }
+`);
+
+/** The people the records may be filtered by: names only, so that nobody's load changing asks for them again. */
+export const PeopleQuery = graphql(`
+  query ConsolePeople {
+    users {
+      id
+      name
     }
   }
 `);
