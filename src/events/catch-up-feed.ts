@@ -21,6 +21,11 @@ export interface CatchUpOptions<E> {
   onReadFailed?: (err: unknown) => void;
   /** Called once when the feed ends (stop listening). */
   onEnd?: () => void;
+  /**
+   * Start from the table after this sequence, then go live (a subscription that moved to another
+   * class on a change of role resumes where it was: graphql/multiplex.ts).
+   */
+  startAfter?: string;
 }
 
 type Result<M, E> = IteratorResult<M | Stored<E>>;
@@ -49,6 +54,11 @@ export class CatchUpFeed<M extends Sequenced, E extends { sequence: string }> ex
   constructor(private readonly opts: CatchUpOptions<E>) {
     super(opts.onEnd);
     this.pageSize = opts.pageSize ?? 100;
+    if (opts.startAfter !== undefined) {
+      this.catchingUp = true;
+      this.last = BigInt(opts.startAfter);
+      this.tailLost = true;
+    }
   }
 
   /** Whether the feed is reading the table now (for tests and metrics). */

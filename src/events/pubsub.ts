@@ -321,9 +321,13 @@ export class BatonPubSub {
   subscribeSequenced<E extends { sequence: string }>(
     key: Topics["ASSIGNMENT_EVENT"][0],
     readAfter: (after: string, first: number) => Promise<E[]>,
-    opts: { onReadFailed?: (err: unknown) => void } = {},
+    opts: { onReadFailed?: (err: unknown) => void; startAfter?: string } = {},
   ): CatchUpFeed<AssignmentEventMessage, E> {
-    return this.attach("ASSIGNMENT_EVENT", key, (onEnd) => new CatchUpFeed<AssignmentEventMessage, E>({ maxQueued: this.maxQueued, readAfter, onReadFailed: opts.onReadFailed, onEnd }));
+    return this.attach(
+      "ASSIGNMENT_EVENT",
+      key,
+      (onEnd) => new CatchUpFeed<AssignmentEventMessage, E>({ maxQueued: this.maxQueued, readAfter, onReadFailed: opts.onReadFailed, onEnd, startAfter: opts.startAfter }),
+    );
   }
 
   /**

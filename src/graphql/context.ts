@@ -34,6 +34,15 @@ export interface Context {
   onFeedOverflow?: () => void;
   /** On a socket: a feed could not go on (the event table unreadable); the socket is closed (4503) to catch up. */
   onFeedInterrupted?: () => void;
+  /** On a socket: a sequenced subscription resumes after this sequence (it moved to another visibility class). */
+  resumeAfter?: string;
+  /** On a socket: what its subscriptions need from it (graphql/multiplex.ts). */
+  subscriber?: SubscriberHooks;
+  /**
+   * What a subscription was decided on (`revocable`): a viewer for whom one of these no longer
+   * holds loses it with FORBIDDEN (graphql/multiplex.ts asks them for each socket's viewer).
+   */
+  revocations?: Array<(viewer: User) => boolean>;
   /**
    * On a socket: the viewer as they are now, for subscriptions that outlive the operation's
    * start. A change of role (an admin's upsert, on any instance) is heard at once.
@@ -43,6 +52,19 @@ export interface Context {
   idempotencyKey?: string;
   /** A mutation sent with an idempotency key (graphql/idempotency.ts). */
   idempotency?: OperationIdempotency;
+}
+
+/** What a socket gives each of its subscriptions (graphql/multiplex.ts). */
+export interface SubscriberHooks {
+  /** The socket's reader cannot keep up (4508). */
+  tooSlow(): void;
+  /** A feed could not go on (4503). */
+  interrupted(): void;
+  /** The socket's viewer as they are now, and their changes of role. */
+  current(): User;
+  onRoleChange(listener: (viewer: User) => void): () => void;
+  /** Results a subscription may hold for its reader before the multiplexer's rules apply. */
+  maxQueued: number;
 }
 
 export interface ViewerWatch {

@@ -48,6 +48,9 @@ export function chatVisible(viewer: User, message: ChatSessionMessage): boolean 
   return can(viewer, "chat.follow", { chat, previousOwnerId });
 }
 
+/** The error a subscription ends with when its viewer's new role no longer allows it. */
+export const roleChanged = (): BatonError => new BatonError(ErrorCode.FORBIDDEN, "Your role changed: you may no longer follow this subscription");
+
 /**
  * A subscription's feed that ends, at once and with FORBIDDEN, when its viewer's role changes so
  * that `allowed` no longer holds (a demoted manager's organization-wide feed). Each message is
@@ -55,11 +58,12 @@ export function chatVisible(viewer: User, message: ChatSessionMessage): boolean 
  * thrown error into the operation's `error` message: the client's subscription ends with it.
  */
 export function revocable<T>(ctx: Context, source: AsyncIterator<T>, allowed: (viewer: User) => boolean): AsyncIterableIterator<T> {
+  (ctx.revocations ??= []).push(allowed);
   const watch = ctx.viewerWatch;
   let revoked: BatonError | null = null;
   let wake: ((error: BatonError) => void) | null = null;
   const revoke = (): BatonError => {
-    revoked ??= new BatonError(ErrorCode.FORBIDDEN, "Your role changed: you may no longer follow this subscription");
+    revoked ??= roleChanged();
     void source.return?.();
     return revoked;
   };

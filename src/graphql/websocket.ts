@@ -18,6 +18,7 @@ import { idempotencyOf, settleIdempotentAnswer } from "./idempotency";
 import { codeOf, formatError, isInternal } from "./format-error";
 import { findBadText, isTokenLimitError, type operationGuards, withoutSuggestions } from "./operation-rules";
 import { audience, type BoundedFeed, type UserChangedMessage } from "../events/pubsub";
+import { Multiplexer } from "./multiplex";
 
 /**
  * The close codes a client may see, besides graphql-ws's own (4400, 4406, 4409...). Every one but
@@ -69,6 +70,8 @@ type Extra = { session?: Session };
 export interface WebSocketEndpoint {
   /** Sockets open right now, authenticated or not. */
   connectionCount(): number;
+  /** Subscription classes (one execution per event each) and the subscriptions in them (graphql/multiplex.ts). */
+  subscriptionClasses(): Promise<{ classes: number; members: number }>;
   close(): Promise<void>;
 }
 
@@ -94,6 +97,8 @@ export function attachWebSocket(opts: {
 }): WebSocketEndpoint {
   const { services, logger, limits, guards } = opts;
   const sessions = new Map<WebSocket, Session>();
+  // Subscriptions that would resolve an event alike share one execution of it (graphql/multiplex.ts).
+  const multiplexer = new Multiplexer(services);
   const socketsPerUser = new Map<string, number>();
   let unauthenticated = 0;
   /** Takes a socket out of the unauthenticated count, once. */
@@ -276,6 +281,7 @@ export function attachWebSocket(opts: {
   const server = useServer<Record<string, unknown> | undefined, Extra>(
     {
       schema: opts.schema,
+      subscribe: (args) => multiplexer.subscribe(args),
       // Ours fires first and closes with 4403 rather than graphql-ws's 4408.
       connectionInitWaitTimeout: limits.authTimeoutMs + 5_000,
       onConnect: async (ctx) => {
@@ -400,6 +406,16 @@ export function attachWebSocket(opts: {
         if (idempotency) context.idempotency = idempotency;
         const socket = ctx.extra.socket;
         if (session) {
+          context.subscriber = {
+            tooSlow: () => closeSocket(socket, CloseCode.TOO_SLOW, `Too slow: more than ${limits.queuedEventsPerSubscription} events unread; reconnect and catch up`),
+            interrupted: () => closeSocket(socket, CloseCode.DELIVERY_INTERRUPTED, "Live delivery was interrupted: reconnect and catch up with assignmentEventsSince"),
+            current: () => session.viewer,
+            onRoleChange: (listener) => {
+              session.roleListeners.add(listener);
+              return () => void session.roleListeners.delete(listener);
+            },
+            maxQueued: limits.queuedEventsPerSubscription,
+          };
           context.viewerWatch = {
             current: () => session.viewer,
             onChange: (listener) => {
@@ -420,6 +436,7 @@ export function attachWebSocket(opts: {
 
   return {
     connectionCount: () => wss.clients.size,
+    subscriptionClasses: () => multiplexer.sizes(),
     async close() {
       clearInterval(slowReaders);
       for (const socket of wss.clients) closeSocket(socket, CloseCode.GOING_AWAY, "Going away");

@@ -187,6 +187,30 @@ export function requireAccess<P extends Permission>(viewer: Viewer, permission: 
 }
 
 /**
+ * The permissions that decide what a viewer may see (as opposed to what they may do): every field
+ * a subscription delivers is shown or hidden by one of these.
+ */
+export const SEEING_PERMISSIONS = [
+  "chat.follow",
+  "request.see",
+  "event.see",
+  "discussion.see",
+  "organization.follow",
+  "organization.list",
+  "users.manage",
+] as const satisfies readonly Permission[];
+
+/**
+ * Viewers of the same class are allowed exactly the same by every seeing permission, whatever the
+ * subject (test/unit/policy.test.ts): a manager or an admin sees by role within the organization,
+ * a user by who they are. The socket layer resolves a subscription's event once per class and
+ * sends the result to each of its sockets (graphql/multiplex.ts).
+ */
+export function visibilityClass(viewer: Viewer): string {
+  return isManager(viewer) ? `${viewer.organizationId}:${viewer.role}` : `${viewer.organizationId}:${viewer.role}:${viewer.id}`;
+}
+
+/**
  * For lists: whose rows the viewer may see, as a filter a query applies. Null: all of the
  * organization's; else only those this user took part in (sent, received, initiated).
  */

@@ -95,6 +95,47 @@ describe("slow and greedy clients", () => {
     other.socket.close();
   }, 60_000);
 
+  it("a slow reader in a shared class (two sockets, one document, one execution per event) is cut with 4508 without slowing the other, which gets every event (#27)", async () => {
+    const query = `subscription { assignmentEvents(scope: ORGANIZATION) { sequence type chatSession { id customerName customerPhone owner { id name email } } trackingRecord { id status note } } }`;
+    const logFrom = log.length;
+    const slow = await authedSocket(server.url, w.token(w.admin));
+    const reader = await authedSocket(server.url, w.token(w.admin));
+    const sequences: bigint[] = [];
+    let lastAt = 0;
+    reader.socket.on("message", (m: Buffer) => {
+      const msg = JSON.parse(m.toString()) as { type: string; payload?: { data?: { assignmentEvents?: { sequence: string } } } };
+      const e = msg.payload?.data?.assignmentEvents;
+      if (msg.type === "next" && e) {
+        sequences.push(BigInt(e.sequence));
+        lastAt = Date.now();
+      }
+    });
+    // The slow socket holds twenty of them (its buffers fill), the reader one: all in one class.
+    for (let i = 0; i < 20; i++) slow.socket.send(JSON.stringify({ id: `s${i}`, type: "subscribe", payload: { query } }));
+    reader.socket.send(JSON.stringify({ id: "1", type: "subscribe", payload: { query } }));
+    await sleep(300);
+    (slow.socket as unknown as { _socket: { pause(): void } })._socket.pause();
+
+    const rows = await db.dataSource.query<Array<{ id: string }>>(
+      `INSERT INTO chat_sessions (organization_id, customer_name, customer_phone, owner_id)
+       SELECT $1, 'Shared ' || g, '+1415666' || lpad(g::text, 4, '0'), $2 FROM generate_series(1, 1000) g RETURNING id`,
+      [w.organizationId, w.mark.id],
+    );
+    const moved = await call(server.url, BulkAssignChatsDocument, { input: { chatSessionIds: rows.map((r) => r.id), toUserId: w.tom.id } }, w.token(w.admin));
+    expect(moved.data?.bulkAssignChats.assignedCount).toBe(1000);
+    // The reader gets all of them, in order, once...
+    await until(() => sequences.length >= 1000, 30_000, 50);
+    for (let i = 1; i < sequences.length; i++) expect(sequences[i] > sequences[i - 1]).toBe(true);
+    // ...without waiting for the slow one to be cut (WS_SLOW_READER_MS 2 s after it stopped draining).
+    let cutAt = 0;
+    await until(() => (cutAt ||= /stopped reading; closed \(4508\)/.test(log.slice(logFrom)) ? Date.now() : 0) > 0, 20_000, 20);
+    expect(lastAt).toBeLessThan(cutAt);
+    (slow.socket as unknown as { _socket: { resume(): void } })._socket.resume();
+    expect([4508, 1006]).toContain((await slow.closed).code);
+    expect(server.child.exitCode).toBeNull();
+    reader.socket.close();
+  }, 60_000);
+
   it("caps: operations per socket (LIMIT_EXCEEDED), sockets per user (4429), unauthenticated sockets (upgrade refused) and their time (4403)", async () => {
     const { socket } = await authedSocket(server.url, w.token(w.martha));
     const errors: string[] = [];

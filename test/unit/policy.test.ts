@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { audienceOf, can, chatScope, type Permission, partyFilter, requestScope, requireAccess } from "../../src/policy/access";
+import { audienceOf, can, chatScope, type Permission, partyFilter, requestScope, requireAccess, SEEING_PERMISSIONS, visibilityClass } from "../../src/policy/access";
 import { UserRole } from "../../src/modules/users/user.entity";
 
 const org = "00000000-0000-4000-8000-0000000000aa";
@@ -75,4 +75,33 @@ describe("the policy", () => {
     }
     expect(checked).toBe(2 * people.length * people.length * viewers.length);
   });
+
+  // Issue #27: a subscription's event is resolved once per visibility class and sent to every
+  // socket in it; two viewers in one class must be allowed exactly the same by every seeing rule.
+  it("viewers of one visibility class see exactly the same, whatever the subject; viewers who see differently never share one", () => {
+    const pairs = people.flatMap((a) => [...people, null].map((b) => [a, b] as const));
+    const subjects: Record<(typeof SEEING_PERMISSIONS)[number], unknown[]> = {
+      "chat.follow": pairs.map(([ownerId, previousOwnerId]) => ({ chat: { ownerId, organizationId: org }, previousOwnerId })),
+      "request.see": requests,
+      "event.see": pairs.map(([fromUserId, toUserId]) => ({ fromUserId, toUserId })),
+      "discussion.see": requests.map((r) => ({ requesterId: r.senderId, consultantId: r.recipientId })),
+      "organization.follow": [undefined],
+      "organization.list": [undefined],
+      "users.manage": [undefined],
+    };
+    const answers = (v: (typeof viewers)[number]) =>
+      JSON.stringify(SEEING_PERMISSIONS.map((p) => subjects[p].map((subject) => (can as (v: unknown, p: Permission, ...s: unknown[]) => boolean)(v, p, ...(subject === undefined ? [] : [subject])))));
+    const byClass = new Map<string, Set<string>>();
+    for (const v of viewers) {
+      const set = byClass.get(visibilityClass(v)) ?? new Set<string>();
+      set.add(answers(v));
+      byClass.set(visibilityClass(v), set);
+    }
+    for (const [cls, seen] of byClass) expect(seen.size, cls).toBe(1);
+    // Managers (and admins) share a class per role; users never share one.
+    expect(byClass.size).toBe(2 + people.length);
+    const all = [...new Set(viewers.map(answers))];
+    expect(all.length).toBe(byClass.size); // and no finer than needed: each class sees differently (admins see users' external ids)
+  });
 });
+
