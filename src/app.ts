@@ -166,6 +166,7 @@ export async function createApp(opts: AppOptions): Promise<App> {
       : new Metrics({
           pendingRequests: () => services.assignmentQueries.countPending(),
           websocketConnections: () => websocket.connectionCount(),
+          subscriptionClasses: () => websocket.subscriptionClasses(),
           webhookQueueDepth: () => services.webhookDispatcher.queueDepth(),
         });
   if (metrics) pubsub.onCommittedEvent((message) => metrics.event(message));

@@ -37,6 +37,8 @@ export class Metrics {
   constructor(sources: {
     pendingRequests: () => Promise<number>;
     websocketConnections: () => number;
+    /** Subscription classes (one execution per event each) and the subscriptions in them (graphql/multiplex.ts). */
+    subscriptionClasses?: () => Promise<{ classes: number; members: number }>;
     /** Pending deliveries per endpoint id. */
     webhookQueueDepth?: () => Promise<Map<string, number>>;
   }) {
@@ -138,6 +140,28 @@ export class Metrics {
         this.set(sources.websocketConnections());
       },
     });
+    const classes = sources.subscriptionClasses;
+    if (classes) {
+      let sizes: Promise<{ classes: number; members: number }> | null = null;
+      // Both gauges from one reading per scrape.
+      const read = () => (sizes ??= classes().finally(() => setTimeout(() => (sizes = null), 0)));
+      new Gauge({
+        name: "baton_subscription_classes",
+        help: "Subscription classes on this instance: each resolves an event once for all its subscriptions",
+        registers,
+        async collect() {
+          this.set((await read()).classes);
+        },
+      });
+      new Gauge({
+        name: "baton_subscriptions",
+        help: "Live subscriptions on this instance (members of the classes above)",
+        registers,
+        async collect() {
+          this.set((await read()).members);
+        },
+      });
+    }
   }
 
   /** A bounded label for a client-chosen operation name. */

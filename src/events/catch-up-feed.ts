@@ -47,16 +47,28 @@ export class CatchUpFeed<M extends Sequenced, E extends { sequence: string }> ex
   private tailLost = false;
   private page: E[] = [];
   private goLiveAfterPage = false;
-  /** The last sequence delivered (or, before any, the one just before the first not delivered). */
+  /** The highest sequence delivered (or, before any, the one just before the first not delivered). */
   private last: bigint | null = null;
+  /**
+   * The sequences delivered lately. Events commit in sequence order (the organization's lock), but
+   * two commits' messages can be published the other way round (each after its own commit, or from
+   * two instances): a live message below `last` that was never delivered is delivered late rather
+   * than dropped; one that was (read from the table, or heard twice) is not delivered again.
+   */
+  private readonly delivered = new Set<bigint>();
+  private readonly deliveredOrder: bigint[] = [];
+  private readonly remember: number;
+  /** Nothing at or below this was ever this feed's to deliver (it resumed after it). */
+  private floor: bigint | null = null;
   private readonly pageSize: number;
 
   constructor(private readonly opts: CatchUpOptions<E>) {
     super(opts.onEnd);
     this.pageSize = opts.pageSize ?? 100;
+    this.remember = Math.max(4_096, 2 * (opts.maxQueued + this.pageSize));
     if (opts.startAfter !== undefined) {
       this.catchingUp = true;
-      this.last = BigInt(opts.startAfter);
+      this.last = this.floor = BigInt(opts.startAfter);
       this.tailLost = true;
     }
   }
@@ -66,13 +78,20 @@ export class CatchUpFeed<M extends Sequenced, E extends { sequence: string }> ex
     return this.catchingUp;
   }
 
+  /** Whether `sequence` is new to this feed's reader; if so it counts as delivered from now on. */
+  private take(sequence: bigint): boolean {
+    if (this.delivered.has(sequence) || (this.floor !== null && sequence <= this.floor)) return false;
+    this.delivered.add(sequence);
+    this.deliveredOrder.push(sequence);
+    if (this.deliveredOrder.length > this.remember) this.delivered.delete(this.deliveredOrder.shift()!);
+    if (this.last === null || sequence > this.last) this.last = sequence;
+    return true;
+  }
+
   push(message: M): void {
     if (this.done) return;
     if (this.readerWaiting && !this.catchingUp) {
-      const sequence = BigInt(message.event.sequence);
-      if (this.last !== null && sequence <= this.last) return;
-      this.last = sequence;
-      this.handOver(message);
+      if (this.take(BigInt(message.event.sequence))) this.handOver(message);
       return;
     }
     if (this.queue.length < this.opts.maxQueued) {
@@ -95,9 +114,7 @@ export class CatchUpFeed<M extends Sequenced, E extends { sequence: string }> ex
       if (!this.catchingUp) {
         const message = this.queue.shift();
         if (message === undefined) return this.waitForNext();
-        const sequence = BigInt(message.event.sequence);
-        if (this.last !== null && sequence <= this.last) continue; // read from the table already
-        this.last = sequence;
+        if (!this.take(BigInt(message.event.sequence))) continue; // read from the table already, or heard twice
         return { value: message, done: false };
       }
       if (this.page.length === 0) {
@@ -120,7 +137,7 @@ export class CatchUpFeed<M extends Sequenced, E extends { sequence: string }> ex
         continue;
       }
       const event = this.page.shift()!;
-      this.last = BigInt(event.sequence);
+      if (!this.take(BigInt(event.sequence))) continue;
       return { value: { event, stored: true }, done: false };
     }
     return { value: undefined, done: true };

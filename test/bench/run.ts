@@ -22,6 +22,7 @@ import { bulk } from "./scenarios/bulk";
 import { cross } from "./scenarios/cross";
 import { csv } from "./scenarios/csv";
 import { delivery } from "./scenarios/delivery";
+import { fanout } from "./scenarios/fanout";
 import { expiry } from "./scenarios/expiry";
 import { rollup } from "./scenarios/rollup";
 import { page } from "./scenarios/page";
@@ -31,7 +32,7 @@ import { window } from "./scenarios/window";
 import type { Bench, Row } from "./support";
 
 const quick = process.argv.includes("--quick");
-/** `--only=csv,bulk` runs just those scenarios (names: assign, delivery, cross, bulk, expiry, page, csv, rollup, webhooks, suggest, window). */
+/** `--only=csv,bulk` runs just those scenarios (names: assign, delivery, fanout, cross, bulk, expiry, page, csv, rollup, webhooks, suggest, window). */
 const only = process.argv.find((a) => a.startsWith("--only="))?.slice("--only=".length).split(",");
 const want = (name: string): boolean => !only || only.includes(name);
 const log = (msg: string) => process.stderr.write(`[bench] ${msg}\n`);
@@ -39,7 +40,7 @@ const log = (msg: string) => process.stderr.write(`[bench] ${msg}\n`);
 /** The scenarios, in the order they run (each in test/bench/scenarios/). */
 // The reply window's calls run before the scenarios that bulk-load a year of records (csv, rollup,
 // suggest): each of its calls commits, and it measured what the database was still writing out.
-const SCENARIOS: Record<string, (bench: Bench) => Promise<void>> = { assign, window, delivery, cross, bulk, expiry, page, csv, rollup, webhooks, suggest };
+const SCENARIOS: Record<string, (bench: Bench) => Promise<void>> = { assign, window, delivery, fanout, cross, bulk, expiry, page, csv, rollup, webhooks, suggest };
 
 async function main(): Promise<void> {
   const started = Date.now();

@@ -107,6 +107,45 @@ describe("CatchUpFeed", () => {
   });
 });
 
+describe("CatchUpFeed and messages published out of commit order", () => {
+  // Two commits' messages may be published the other way round (each after its own commit, or
+  // from two instances): the later one is delivered late, never dropped, and nothing twice.
+  it("a message below the last delivered that was never delivered arrives late; one heard twice once", async () => {
+    const w = world(5);
+    w.log.push({ sequence: "1" }, { sequence: "2" });
+    w.feed.push({ event: { sequence: "2" } }); // 2 published first
+    w.feed.push({ event: { sequence: "1" } });
+    w.feed.push({ event: { sequence: "2" } }); // and heard again
+    expect(await w.take(2)).toEqual(["2", "1"]);
+    const next = w.take(1);
+    w.commit(); // 3
+    expect(await next).toEqual(["3"]);
+    const waiting = w.feed.next();
+    w.feed.push({ event: { sequence: "1" } });
+    w.feed.push({ event: { sequence: "4" } });
+    expect(((await waiting) as IteratorResult<Message>).value?.event.sequence).toBe("4");
+  });
+
+  it("a feed resuming after a sequence reads the table from there, then goes live without repeating it", async () => {
+    const log: Row[] = range(1, 6).map((sequence) => ({ sequence }));
+    const feed = new CatchUpFeed<Message, Row>({
+      maxQueued: 5,
+      pageSize: 10,
+      startAfter: "3",
+      readAfter: async (after, first) => log.filter((r) => BigInt(r.sequence) > BigInt(after)).slice(0, first),
+    });
+    feed.push({ event: { sequence: "3" } }); // the previous feed's, not this one's
+    feed.push({ event: { sequence: "6" } }); // live while the table is read
+    const got: string[] = [];
+    for (let i = 0; i < 3; i++) got.push(((await feed.next()).value as Message).event.sequence);
+    expect(got).toEqual(["4", "5", "6"]);
+    const next = feed.next();
+    log.push({ sequence: "7" });
+    feed.push({ event: { sequence: "7" } });
+    expect(((await next).value as Message).event.sequence).toBe("7");
+  });
+});
+
 describe("CatchUpFeed when the table cannot be read", () => {
   it("a failed read ends the feed, says so (the socket is closed to catch up: 4503), and stops listening; nothing is delivered after a gap", async () => {
     const failures: unknown[] = [];

@@ -1,0 +1,317 @@
+import { fork, type ChildProcess } from "node:child_process";
+import { writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { freePort } from "../../../src/db/embedded-postgres";
+import { TokenService } from "../../../src/modules/auth/token.service";
+import { TEST_JWT_SECRET } from "../../support/factories";
+import { spawnServer, type ServerProcess } from "../../support/process";
+import { cpuSpent, cpuTimes, ms, percentile, rssMb } from "../stats";
+import { type Bench, gql, log, sleep } from "../support";
+
+// Issue #27: ten thousand agents on one instance. The server and the subscribers run as separate
+// processes (test/bench/socket-clients.ts holds the sockets); the load comes from the bench.
+
+const ORG_EVENTS = `subscription { assignmentEvents(scope: ORGANIZATION) { sequence type request { id } chatSession { id owner { id name } } } }`;
+const MY_EVENTS = `subscription { assignmentEvents(scope: MINE) { sequence type request { id } chatSession { id owner { id name } } } }`;
+const MY_NOTIFICATIONS = `subscription { notificationReceived { id message } }`;
+const ASSIGN = `mutation($input: AssignChatInput!) { assignChat(input: $input) { id } }`;
+const ACCEPT = `mutation($id: ID!) { acceptAssignment(requestId: $id) { id } }`;
+
+interface Clients {
+  child: ChildProcess;
+  ask<T>(message: string): Promise<T>;
+}
+
+async function startClients(url: string, sockets: Array<{ token: string; subscriptions: string[] }>): Promise<Clients> {
+  const file = path.join(tmpdir(), `baton-fanout-${process.pid}-${Date.now()}.json`);
+  writeFileSync(file, JSON.stringify({ url, sockets }));
+  const child = fork(path.join(__dirname, "..", "socket-clients.js"), [], {
+    env: { ...process.env, SPEC_FILE: file },
+    stdio: ["ignore", "inherit", "inherit", "ipc"],
+    execArgv: ["--max-old-space-size=4096"],
+  });
+  await new Promise<void>((resolve) => child.once("message", () => resolve()));
+  return {
+    child,
+    ask: <T>(message: string) =>
+      new Promise<T>((resolve) => {
+        child.once("message", (m) => resolve(m as T));
+        child.send(message);
+      }),
+  };
+}
+
+/** Waits until no event has arrived for a second (at most `maxMs`): what is late is not missing. */
+async function quiet(c: Clients, maxMs: number): Promise<void> {
+  const end = Date.now() + maxMs;
+  let last = -1;
+  for (;;) {
+    const n = await c.ask<number>("count");
+    if (n === last || Date.now() > end) return;
+    last = n;
+    await sleep(1_000);
+  }
+}
+
+async function stopClients(c: Clients): Promise<void> {
+  c.child.send("close");
+  await new Promise((resolve) => c.child.once("exit", resolve));
+}
+
+/** The server's V8 heap in use, from its metrics (the lowest of a few samples: between collections). */
+async function heapMb(metricsPort: number): Promise<number> {
+  let lowest = Infinity;
+  for (let i = 0; i < 5; i++) {
+    const text = await fetch(`http://127.0.0.1:${metricsPort}/metrics`).then((r) => r.text());
+    const used = Number(/^nodejs_heap_size_used_bytes (\S+)/m.exec(text)?.[1] ?? "NaN");
+    lowest = Math.min(lowest, used / 2 ** 20);
+    await sleep(200);
+  }
+  return lowest;
+}
+
+/** Waits until the server holds `n` live subscriptions (its metrics): every socket's subscribe has been admitted. */
+async function subscribed(metricsPort: number, n: number, maxMs: number): Promise<number> {
+  const end = Date.now() + maxMs;
+  for (;;) {
+    const text = await fetch(`http://127.0.0.1:${metricsPort}/metrics`).then((r) => r.text());
+    const live = Number(/^baton_subscriptions (\S+)/m.exec(text)?.[1] ?? "0");
+    if (live >= n || Date.now() > end) return live;
+    await sleep(500);
+  }
+}
+
+type Arrival = [number, string, number];
+interface Report {
+  arrivals: Arrival[];
+  notifications: number;
+  closes: Record<string, number>;
+}
+
+const mb = (n: number): string => `${n.toFixed(0)} MB`;
+const kb = (n: number): string => `${n.toFixed(1)} kB`;
+
+export async function fanout(bench: Bench): Promise<void> {
+  const { quick, ds, dbUrl, organizationId, rows } = bench;
+  const AGENTS = quick ? 1_000 : 10_000;
+  const MANAGERS = 50;
+  const RATE = 50;
+  const SECONDS = quick ? 10 : 60;
+  const WORST = quick ? 2_000 : 10_000;
+  const WORST_EVENTS = 20;
+  const SETTLE_MS = quick ? 10_000 : 60_000;
+
+  log(`fan-out: seeding ${AGENTS} agents and ${MANAGERS} managers`);
+  const seeded = await ds.query<Array<{ id: string; role: string }>>(
+    `INSERT INTO users (organization_id, email, name, role)
+     SELECT $1, 'fan' || g || '@bench.test', 'Fan ' || g, CASE WHEN g < $2 THEN 'MANAGER' ELSE 'USER' END
+       FROM generate_series(0, $3 - 1) g RETURNING id, role`,
+    [organizationId, MANAGERS, MANAGERS + AGENTS],
+  );
+  const managers = seeded.filter((u) => u.role === "MANAGER").map((u) => u.id);
+  const agents = seeded.filter((u) => u.role === "USER").map((u) => u.id);
+  const tokens = new TokenService(TEST_JWT_SECRET, ds);
+  const token = new Map(seeded.map((u) => [u.id, tokens.sign(u.id, 7200)]));
+  const handovers = RATE * SECONDS;
+  const senders = Array.from({ length: handovers }, (_, i) => agents[(i * 7919) % agents.length]);
+  const chats = (
+    await ds.query<Array<{ id: string }>>(
+      `INSERT INTO chat_sessions (organization_id, customer_name, customer_phone, owner_id)
+       SELECT $1, 'Fan customer ' || o, '+1415777' || lpad(o::text, 5, '0'), owner FROM unnest($2::uuid[]) WITH ORDINALITY AS t(owner, o) ORDER BY o RETURNING id`,
+      [organizationId, senders],
+    )
+  ).map((r) => r.id);
+
+  const metricsPort = await freePort();
+  const server: ServerProcess = await spawnServer(dbUrl, {
+    DB_POOL_SIZE: "20",
+    RATE_LIMIT_PER_MINUTE: "1000000",
+    RATE_LIMIT_PER_IP_PER_MINUTE: "10000000",
+    WS_MAX_SOCKETS_PER_USER: String(WORST + 10),
+    WS_MAX_UNAUTHENTICATED_SOCKETS: "5000",
+    METRICS_PORT: String(metricsPort),
+  });
+  bench.servers.push(server);
+  const pid = server.child.pid!;
+  try {
+    // ---- (a) a contact centre ----
+    const rssIdle = await rssMb(pid);
+    const heapIdle = await heapMb(metricsPort);
+    const sockets = [
+      ...agents.map((id) => ({ token: token.get(id)!, subscriptions: [MY_EVENTS, MY_NOTIFICATIONS] })),
+      ...managers.map((id) => ({ token: token.get(id)!, subscriptions: [ORG_EVENTS] })),
+    ];
+    log(`fan-out (a): opening ${sockets.length} sockets`);
+    const clients = await startClients(server.url, sockets);
+    const opened = await clients.ask<{ opened: number; failed: number }>("open");
+    const live = await subscribed(metricsPort, agents.length * 2 + managers.length, 180_000);
+    log(`fan-out (a): ${live} subscriptions live`);
+    await sleep(2_000);
+    const rssOpen = await rssMb(pid);
+    const heapOpen = await heapMb(metricsPort);
+    log(`fan-out (a): ${opened.opened} open (${opened.failed} failed); RSS ${mb(rssIdle)} -> ${mb(rssOpen)}; ${handovers} handovers at ${RATE}/s`);
+
+    const answered = new Map<string, number>(); // "requestId:TYPE" -> when the mutation's answer arrived
+    const started = new Map<string, number>();
+    const parties = new Map<string, [number, number]>(); // requestId -> [sender socket, recipient socket]
+    const agentIndex = new Map(agents.map((id, i) => [id, i]));
+    let failures = 0;
+    const cpuBefore = cpuTimes({ server: pid });
+    const t0 = performance.now();
+    const inFlight: Array<Promise<void>> = [];
+    for (let i = 0; i < handovers; i++) {
+      const due = t0 + (i * 1000) / RATE;
+      const wait = due - performance.now();
+      if (wait > 0) await sleep(wait);
+      const sender = senders[i];
+      let recipient = agents[Math.floor(Math.random() * agents.length)];
+      if (recipient === sender) recipient = agents[(agentIndex.get(sender)! + 1) % agents.length];
+      inFlight.push(
+        (async () => {
+          const began = performance.timeOrigin + performance.now();
+          const sent = (await gql(server.url, token.get(sender)!, ASSIGN, { input: { chatSessionId: chats[i], recipientType: "USER", recipientId: recipient } }).catch(
+            (err: unknown) => (log(`assign failed: ${(err as Error).message}`), {}),
+          )) as { assignChat?: { id: string } };
+          const id = sent.assignChat?.id;
+          if (!id) {
+            failures++;
+            return;
+          }
+          answered.set(`${id}:CREATED`, performance.timeOrigin + performance.now());
+          started.set(`${id}:CREATED`, began);
+          parties.set(id, [agentIndex.get(sender)!, agentIndex.get(recipient)!]);
+          const acceptBegan = performance.timeOrigin + performance.now();
+          const accepted = (await gql(server.url, token.get(recipient)!, ACCEPT, { id }).catch((err: unknown) => (log(`accept failed: ${(err as Error).message}`), {}))) as {
+            acceptAssignment?: { id: string };
+          };
+          if (!accepted.acceptAssignment) {
+            failures++;
+            return;
+          }
+          answered.set(`${id}:ACCEPTED`, performance.timeOrigin + performance.now());
+          started.set(`${id}:ACCEPTED`, acceptBegan);
+        })(),
+      );
+    }
+    await Promise.all(inFlight);
+    const elapsed = (performance.now() - t0) / 1000;
+    await quiet(clients, 120_000);
+    const cpu = cpuSpent(cpuBefore, cpuTimes({ server: pid })).server ?? 0;
+    const report = await clients.ask<Report>("report");
+    const rssAfter = await rssMb(pid);
+
+    // Every expected event once: the managers' sockets get all, the two agents' their own.
+    const firstManager = agents.length;
+    const got = new Map<string, number>();
+    for (const [socket, key] of report.arrivals) got.set(`${socket}|${key}`, (got.get(`${socket}|${key}`) ?? 0) + 1);
+    let expected = 0;
+    let missing = 0;
+    let twice = 0;
+    const missingBy = new Map<string, number>();
+    const fromAnswer: number[] = [];
+    const fromStart: number[] = [];
+    const answerOf = new Map(answered);
+    for (const [socket, key, at] of report.arrivals) {
+      const a = answerOf.get(key);
+      if (a === undefined) continue;
+      fromAnswer.push(Math.max(0, at - a));
+      fromStart.push(at - started.get(key)!);
+      void socket;
+    }
+    for (const key of answered.keys()) {
+      const [sender, recipient] = parties.get(key.split(":")[0])!;
+      const targets = [sender, recipient, ...managers.map((_, m) => firstManager + m)];
+      for (const s of targets) {
+        expected++;
+        const n = got.get(`${s}|${key}`) ?? 0;
+        if (n === 0) {
+          missing++;
+          const who = s === sender ? "sender" : s === recipient ? "recipient" : "manager";
+          missingBy.set(`${who} ${key.split(":")[1]}`, (missingBy.get(`${who} ${key.split(":")[1]}`) ?? 0) + 1);
+        }
+        if (n > 1) twice++;
+      }
+    }
+    const delivered = expected - missing;
+    if (missing > 0) log(`fan-out (a): missing ${JSON.stringify(Object.fromEntries(missingBy))}; closes ${JSON.stringify(report.closes)}`);
+    const perSocketKb = ((rssOpen - rssIdle) * 1024) / sockets.length;
+    const heapPerSocketKb = ((heapOpen - heapIdle) * 1024) / sockets.length;
+    log(`fan-out (a): waiting ${SETTLE_MS / 1000} s for memory to settle`);
+    await sleep(SETTLE_MS);
+    const rssLater = await rssMb(pid);
+    const p99 = percentile(fromAnswer, 99);
+    const flat = rssLater <= rssOpen * 1.1;
+    rows.push({
+      scenario: `fan-out, a contact centre: ${AGENTS.toLocaleString("en")} agents' sockets (assignmentEvents MINE + notificationReceived), ${MANAGERS} managers following the organization, handovers (assign + accept) between random agents at ${RATE}/s for ${SECONDS} s; clients in a process of their own`,
+      figure: `${answered.size / 2 | 0} handovers (${(handovers / elapsed).toFixed(1)}/s, ${failures} failed); ${delivered} of ${expected} expected events delivered, ${missing} missing, ${twice} twice (+ ${report.notifications} notifications); from the mutation's answer p50 ${ms(percentile(fromAnswer, 50))}, p99 ${ms(p99)} (from its start p99 ${ms(percentile(fromStart, 99))}); server CPU ${((cpu / 1000 / elapsed) * 100).toFixed(0)} % of a core (${(cpu / handovers).toFixed(2)} ms per handover); RSS idle ${mb(rssIdle)} -> ${mb(rssOpen)} with ${opened.opened} sockets (${kb(perSocketKb)} per socket; heap ${kb(heapPerSocketKb)} per socket) -> ${mb(rssAfter)} after the load -> ${mb(rssLater)} ${SETTLE_MS / 1000} s later`,
+      floor: "none",
+      ratio: "",
+      target: "p99 < 250 ms; RSS growth < 10 kB per socket; flat after the load (within 10 % of the sockets' RSS); every event once",
+      met: p99 < 250 && perSocketKb < 10 && flat && missing === 0 && twice === 0 && failures === 0 ? "yes" : "no",
+    });
+    await stopClients(clients);
+    await sleep(2_000);
+
+    // ---- (b) the worst case: every socket follows the organization ----
+    const watcher = managers[0];
+    const rssIdleB = await rssMb(pid);
+    log(`fan-out (b): opening ${WORST} sockets following the organization`);
+    const worst = await startClients(
+      server.url,
+      Array.from({ length: WORST }, () => ({ token: token.get(watcher)!, subscriptions: [ORG_EVENTS] })),
+    );
+    const openedB = await worst.ask<{ opened: number; failed: number }>("open");
+    await subscribed(metricsPort, WORST, 180_000);
+    await sleep(2_000);
+    const rssOpenB = await rssMb(pid);
+    const answeredB = new Map<string, number>();
+    const extra = (
+      await ds.query<Array<{ id: string }>>(
+        `INSERT INTO chat_sessions (organization_id, customer_name, customer_phone, owner_id)
+         SELECT $1, 'Fan worst ' || g, '+1415888' || lpad(g::text, 4, '0'), $2 FROM generate_series(1, $3) g RETURNING id`,
+        [organizationId, agents[0], WORST_EVENTS],
+      )
+    ).map((r) => r.id);
+    const cpuBeforeB = cpuTimes({ server: pid });
+    for (let i = 0; i < WORST_EVENTS; i++) {
+      const sent = (await gql(server.url, token.get(agents[0])!, ASSIGN, { input: { chatSessionId: extra[i], recipientType: "USER", recipientId: agents[1 + i] } })) as {
+        assignChat?: { id: string };
+      };
+      if (sent.assignChat) answeredB.set(`${sent.assignChat.id}:CREATED`, performance.timeOrigin + performance.now());
+      await sleep(250);
+    }
+    await quiet(worst, 120_000);
+    const cpuB = cpuSpent(cpuBeforeB, cpuTimes({ server: pid })).server ?? 0;
+    const reportB = await worst.ask<Report>("report");
+    const rssAfterB = await rssMb(pid);
+    const latB: number[] = [];
+    const perKey = new Map<string, number>();
+    for (const [socket, key, at] of reportB.arrivals) {
+      const a = answeredB.get(key);
+      if (a === undefined) continue;
+      latB.push(Math.max(0, at - a));
+      perKey.set(`${socket}|${key}`, (perKey.get(`${socket}|${key}`) ?? 0) + 1);
+    }
+    const expectedB = WORST * answeredB.size;
+    const onceB = [...perKey.values()].filter((n) => n === 1).length;
+    log(`fan-out (b): waiting ${SETTLE_MS / 1000} s for memory to settle`);
+    await sleep(SETTLE_MS);
+    const rssLaterB = await rssMb(pid);
+    const p99B = percentile(latB, 99);
+    const backB = rssLaterB <= rssOpenB * 1.1;
+    rows.push({
+      scenario: `fan-out, the worst case: ${WORST.toLocaleString("en")} sockets following the organization, ${WORST_EVENTS} events; clients in a process of their own`,
+      figure: `${onceB} of ${expectedB} deliveries once (${openedB.opened} sockets open); from the mutation's answer p50 ${ms(percentile(latB, 50))}, p99 ${ms(p99B)}; server CPU ${(cpuB / answeredB.size).toFixed(1)} ms per event; RSS ${mb(rssIdleB)} -> ${mb(rssOpenB)} with the sockets (idle) -> ${mb(rssAfterB)} after the events -> ${mb(rssLaterB)} ${SETTLE_MS / 1000} s later`,
+      floor: "none",
+      ratio: "",
+      target: "p99 < 1 s; back within 10 % of idle a minute after",
+      met: p99B < 1_000 && backB && onceB === expectedB ? "yes" : "no",
+    });
+    await stopClients(worst);
+  } finally {
+    server.child.kill("SIGTERM");
+    await server.exited;
+    bench.servers.splice(bench.servers.indexOf(server), 1);
+  }
+}
