@@ -26,6 +26,8 @@ export interface Context {
    * event renews them, so caches hold one event's rows (never stale ones, never all of them).
    */
   renewLoaders(): Loaders;
+  /** Lets the loaders go until they are used again (a subscription class between two events). */
+  forgetLoaders(): void;
   /** The HTTP request's id (X-Request-Id), or the socket's connection id: in every log line about it. */
   requestId: string | null;
   /** Over HTTP: the request's log line, which takes the operation's facts (see http/observability.ts). */
@@ -57,9 +59,9 @@ export interface Context {
 /** What a socket gives each of its subscriptions (graphql/multiplex.ts). */
 export interface SubscriberHooks {
   /** The socket's reader cannot keep up (4508). */
-  tooSlow(): void;
+  tooSlow: () => void;
   /** A feed could not go on (4503). */
-  interrupted(): void;
+  interrupted: () => void;
   /** The socket's viewer as they are now, and their changes of role. */
   current(): User;
   onRoleChange(listener: (viewer: User) => void): () => void;
@@ -102,13 +104,20 @@ export function contextFor(
 ): Context {
   // Without a viewer the loaders are never reached; an impossible org id keeps them harmless.
   const organizationId = viewer?.organizationId ?? "00000000-0000-0000-0000-000000000000";
+  const make = () => createLoaders(services.reads, organizationId, services.presence, services.users, services.settings);
+  // Made on first use: a socket's subscription context never resolves anything itself (its class
+  // does, graphql/multiplex.ts), and ten thousand idle sockets should not hold a dozen loaders each.
+  let loaders: Loaders | null = null;
   const context: Context = {
     viewer,
     authError,
     requestId,
     services,
-    loaders: createLoaders(services.reads, organizationId, services.presence, services.users, services.settings),
-    renewLoaders: () => (context.loaders = createLoaders(services.reads, organizationId, services.presence, services.users, services.settings)),
+    get loaders() {
+      return (loaders ??= make());
+    },
+    renewLoaders: () => (loaders = make()),
+    forgetLoaders: () => void (loaders = null),
   };
   return context;
 }

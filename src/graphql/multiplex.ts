@@ -63,6 +63,9 @@ const stable = (value: unknown): string =>
     v && typeof v === "object" && !Array.isArray(v) ? Object.fromEntries(Object.entries(v as Record<string, unknown>).sort(([a], [b]) => a.localeCompare(b))) : v,
   );
 
+/** Documents as text, once each (the socket layer hands the same document object to every subscription with the same text). */
+const printed = new WeakMap<DocumentNode, string>();
+
 /** The class an operation joins for `viewer`. */
 export function classKey(document: DocumentNode, operationName: string | null | undefined, variables: Record<string, unknown> | null | undefined, viewer: User): string {
   const operation = getOperationAST(document, operationName);
@@ -76,7 +79,9 @@ export function classKey(document: DocumentNode, operationName: string | null | 
       const args = Object.fromEntries((f.arguments ?? []).map((a) => [a.name.value, valueFromASTUntyped(a.value, variables ?? undefined)]));
       return rule(args);
     });
-  return [visibilityClass(viewer), shared ? "" : viewer.id, operationName ?? "", print(document), stable(variables ?? {})].join("\u0000");
+  let text = printed.get(document);
+  if (text === undefined) printed.set(document, (text = print(document)));
+  return [visibilityClass(viewer), shared ? "" : viewer.id, operationName ?? "", text, stable(variables ?? {})].join("\u0000");
 }
 
 interface Entry {
@@ -87,7 +92,8 @@ interface Entry {
 /** One socket's subscription: the class's results, in order, from its own queue. */
 class Member implements AsyncIterableIterator<ExecutionResult> {
   private queue: Entry[] = [];
-  private byKey = new Map<string, Entry>();
+  /** Only for state classes (chat changes), made when the first keyed result queues. */
+  private byKey: Map<string, Entry> | null = null;
   private waiting: { resolve: (r: IteratorResult<ExecutionResult>) => void; reject: (err: unknown) => void } | null = null;
   private failure: unknown = null;
   private done = false;
@@ -125,7 +131,7 @@ class Member implements AsyncIterableIterator<ExecutionResult> {
         void this.mux.resume(this);
         return;
       }
-      const older = key === undefined ? undefined : this.byKey.get(key);
+      const older = key === undefined ? undefined : this.byKey?.get(key);
       if (older) {
         older.result = result; // the latest state of that chat, where its first unsent change was
         return;
@@ -139,7 +145,7 @@ class Member implements AsyncIterableIterator<ExecutionResult> {
     if (sequence !== undefined) this.lastSequence = sequence;
     const entry = { result, key };
     this.queue.push(entry);
-    if (key !== undefined) this.byKey.set(key, entry);
+    if (key !== undefined) (this.byKey ??= new Map()).set(key, entry);
   }
 
   fail(err: unknown): void {
@@ -157,7 +163,7 @@ class Member implements AsyncIterableIterator<ExecutionResult> {
   next(): Promise<IteratorResult<ExecutionResult>> {
     const entry = this.queue.shift();
     if (entry) {
-      if (entry.key !== undefined && this.byKey.get(entry.key) === entry) this.byKey.delete(entry.key);
+      if (entry.key !== undefined && this.byKey?.get(entry.key) === entry) this.byKey.delete(entry.key);
       return Promise.resolve({ value: entry.result, done: false });
     }
     if (this.failure !== null) {
@@ -192,7 +198,7 @@ class Member implements AsyncIterableIterator<ExecutionResult> {
     this.cls?.leave(this);
     this.cls = null;
     this.queue = [];
-    this.byKey.clear();
+    this.byKey = null;
     const waiting = this.waiting;
     this.waiting = null;
     waiting?.resolve({ value: undefined, done: true });
@@ -248,6 +254,8 @@ class SharedClass {
         const next = await this.source.next();
         if (next.done || this.stopped) break;
         const result = await execute({ ...this.args, rootValue: next.value });
+        // Nothing of this event outlives it here: its rows go with its loaders.
+        (this.args.contextValue as Context).forgetLoaders();
         for (const member of [...this.members]) member.deliver(result, next.value);
       }
       this.stop();

@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import type { IncomingMessage, Server } from "node:http";
 import type { Duplex } from "node:stream";
-import { type ExecutionArgs, type ExecutionResult, type FormattedExecutionResult, getOperationAST, GraphQLError, type GraphQLSchema, OperationTypeNode, validate } from "graphql";
+import { type DocumentNode, type ExecutionArgs, type ExecutionResult, type FormattedExecutionResult, getOperationAST, GraphQLError, type GraphQLSchema, OperationTypeNode, validate } from "graphql";
 import { useServer } from "graphql-ws/use/ws";
 import { type WebSocket, WebSocketServer } from "ws";
 import type { SocketLimits } from "../config";
@@ -12,7 +12,7 @@ import type { RateLimits } from "../rate-limits";
 import type { Logger } from "../logger";
 import type { User } from "../modules/users/user.entity";
 import type { Services } from "../services";
-import { type Context, contextFor, type OperationIdempotency } from "./context";
+import { type Context, contextFor, type OperationIdempotency, type SubscriberHooks, type ViewerWatch } from "./context";
 import { domainErrorOf, toGraphQLError } from "./errors";
 import { idempotencyOf, settleIdempotentAnswer } from "./idempotency";
 import { codeOf, formatError, isInternal } from "./format-error";
@@ -65,7 +65,12 @@ interface Session {
   drainedAt: number;
 }
 
-type Extra = { session?: Session };
+type Extra = { session?: Session; hooks?: SocketHooks };
+
+interface SocketHooks {
+  subscriber: SubscriberHooks;
+  viewerWatch: ViewerWatch;
+}
 
 export interface WebSocketEndpoint {
   /** Sockets open right now, authenticated or not. */
@@ -185,6 +190,28 @@ export function attachWebSocket(opts: {
     if (closed > 0) logger.warn({ gap, sockets: closed }, "closed sockets that may have missed events (4503)");
   });
 
+  /** What a socket's operations need from it: made once per socket. */
+  const socketHooks = (socket: WebSocket, session: Session | undefined): SocketHooks => {
+    const onRoleChange = (listener: (viewer: User) => void): (() => void) => {
+      session?.roleListeners.add(listener);
+      return () => void session?.roleListeners.delete(listener);
+    };
+    const current = (): User => {
+      if (!session) throw new BatonError(ErrorCode.UNAUTHENTICATED, "Send Authorization: Bearer <token>");
+      return session.viewer;
+    };
+    return {
+      subscriber: {
+        tooSlow: () => closeSocket(socket, CloseCode.TOO_SLOW, `Too slow: more than ${limits.queuedEventsPerSubscription} events unread; reconnect and catch up`),
+        interrupted: () => closeSocket(socket, CloseCode.DELIVERY_INTERRUPTED, "Live delivery was interrupted: reconnect and catch up with assignmentEventsSince"),
+        current,
+        onRoleChange,
+        maxQueued: limits.queuedEventsPerSubscription,
+      },
+      viewerWatch: { current, onChange: onRoleChange },
+    };
+  };
+
   /** Takes the user as they are now; subscriptions decided on another role re-decide at once. */
   const setViewer = (session: Session, user: User): void => {
     const roleChanged = user.role !== session.viewer.role;
@@ -223,6 +250,45 @@ export function attachWebSocket(opts: {
       transport: "ws",
     });
 
+  /**
+   * Parsed and validated once per distinct query text (the last 500): ten thousand consoles send the
+   * same few documents, and each socket's subscription then holds the same document, not a copy.
+   * Neither parsing nor the rules depend on who asks or on the variables (checked below, each time).
+   */
+  const documents = new Map<string, DocumentNode | readonly GraphQLError[]>();
+  const checkedDocument = (query: string): DocumentNode | readonly GraphQLError[] => {
+    const known = documents.get(query);
+    if (known) {
+      documents.delete(query);
+      documents.set(query, known);
+      return known;
+    }
+    let result: DocumentNode | readonly GraphQLError[];
+    try {
+      const document = guards.parse(query);
+      const errors = validate(opts.schema, document);
+      const invalid = errors.length > 0 ? errors : validate(opts.schema, document, guards.validationRules);
+      result =
+        invalid.length === 0
+          ? document
+          : guards.suggestions
+            ? invalid
+            : invalid.map((e) => new GraphQLError(withoutSuggestions(e.message), { nodes: e.nodes, extensions: e.extensions }));
+    } catch (err) {
+      if (err instanceof GraphQLError && isTokenLimitError(err.message)) {
+        result = [new GraphQLError(err.message, { extensions: { code: ErrorCode.QUERY_TOO_COMPLEX } })];
+      } else {
+        result = [err instanceof GraphQLError ? err : new GraphQLError("The query does not parse")];
+      }
+    }
+    // Only small documents are kept (an attacker's megabyte of query text is checked each time).
+    if (query.length <= 20_000) {
+      documents.set(query, result);
+      if (documents.size > 500) documents.delete(documents.keys().next().value!);
+    }
+    return result;
+  };
+
   /** When each admitted operation started, until graphql-ws reports its first result. */
   const started_ = new Map<string, number>();
   /** Checks an operation before it runs: caps, syntax, limits, text, budget. Errors, or what to execute. */
@@ -235,20 +301,9 @@ export function attachWebSocket(opts: {
     if (Object.keys(ctx.subscriptions).length > limits.subscriptionsPerSocket) {
       return [limitError(`At most ${limits.subscriptionsPerSocket} operations may be open on one socket`)];
     }
-    let document;
-    try {
-      document = guards.parse(payload.query);
-    } catch (err) {
-      if (err instanceof GraphQLError && isTokenLimitError(err.message)) {
-        return [new GraphQLError(err.message, { extensions: { code: ErrorCode.QUERY_TOO_COMPLEX } })];
-      }
-      return [err instanceof GraphQLError ? err : new GraphQLError("The query does not parse")];
-    }
-    const errors = validate(opts.schema, document);
-    const invalid = errors.length > 0 ? errors : validate(opts.schema, document, guards.validationRules);
-    if (invalid.length > 0) {
-      return guards.suggestions ? invalid : invalid.map((e) => new GraphQLError(withoutSuggestions(e.message), { nodes: e.nodes, extensions: e.extensions }));
-    }
+    const checked = checkedDocument(payload.query);
+    if (Array.isArray(checked)) return checked as readonly GraphQLError[];
+    const document = checked as DocumentNode;
     const badText = findBadText(document, payload.variables);
     if (badText) return [new GraphQLError(badText.message, { extensions: { code: ErrorCode.BAD_USER_INPUT, field: badText.extensions.field } })];
     if (session && deliveryInterrupted && getOperationAST(document, payload.operationName)?.operation === OperationTypeNode.SUBSCRIPTION) {
@@ -404,30 +459,14 @@ export function attachWebSocket(opts: {
         const context = contextFor(services, session?.viewer ?? null, null, session?.connectionId ?? null);
         const idempotency = idempotencyOfPayload.get(payload);
         if (idempotency) context.idempotency = idempotency;
-        const socket = ctx.extra.socket;
+        // The socket's hooks, made once per socket and shared by its operations (lean sockets, #27).
+        const hooks = (ctx.extra.hooks ??= socketHooks(ctx.extra.socket, session));
         if (session) {
-          context.subscriber = {
-            tooSlow: () => closeSocket(socket, CloseCode.TOO_SLOW, `Too slow: more than ${limits.queuedEventsPerSubscription} events unread; reconnect and catch up`),
-            interrupted: () => closeSocket(socket, CloseCode.DELIVERY_INTERRUPTED, "Live delivery was interrupted: reconnect and catch up with assignmentEventsSince"),
-            current: () => session.viewer,
-            onRoleChange: (listener) => {
-              session.roleListeners.add(listener);
-              return () => void session.roleListeners.delete(listener);
-            },
-            maxQueued: limits.queuedEventsPerSubscription,
-          };
-          context.viewerWatch = {
-            current: () => session.viewer,
-            onChange: (listener) => {
-              session.roleListeners.add(listener);
-              return () => void session.roleListeners.delete(listener);
-            },
-          };
+          context.subscriber = hooks.subscriber;
+          context.viewerWatch = hooks.viewerWatch;
         }
-        context.onFeedOverflow = () =>
-          closeSocket(socket, CloseCode.TOO_SLOW, `Too slow: more than ${limits.queuedEventsPerSubscription} events unread; reconnect and catch up`);
-        context.onFeedInterrupted = () =>
-          closeSocket(socket, CloseCode.DELIVERY_INTERRUPTED, "Live delivery was interrupted: reconnect and catch up with assignmentEventsSince");
+        context.onFeedOverflow = hooks.subscriber.tooSlow;
+        context.onFeedInterrupted = hooks.subscriber.interrupted;
         return context;
       },
     },

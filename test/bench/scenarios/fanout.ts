@@ -136,6 +136,12 @@ export async function fanout(bench: Bench): Promise<void> {
   const pid = server.child.pid!;
   try {
     // ---- (a) a contact centre ----
+    const snapshot = async () => {
+      if (!process.env.FANOUT_SNAPSHOT) return;
+      process.kill(pid, "SIGUSR2");
+      await sleep(15_000);
+    };
+    await snapshot();
     const rssIdle = await rssMb(pid);
     const heapIdle = await heapMb(metricsPort);
     const sockets = [
@@ -148,6 +154,7 @@ export async function fanout(bench: Bench): Promise<void> {
     const live = await subscribed(metricsPort, agents.length * 2 + managers.length, 180_000);
     log(`fan-out (a): ${live} subscriptions live`);
     await sleep(2_000);
+    await snapshot();
     const rssOpen = await rssMb(pid);
     const heapOpen = await heapMb(metricsPort);
     log(`fan-out (a): ${opened.opened} open (${opened.failed} failed); RSS ${mb(rssIdle)} -> ${mb(rssOpen)}; ${handovers} handovers at ${RATE}/s`);
@@ -200,6 +207,7 @@ export async function fanout(bench: Bench): Promise<void> {
     const cpu = cpuSpent(cpuBefore, cpuTimes({ server: pid })).server ?? 0;
     const report = await clients.ask<Report>("report");
     const rssAfter = await rssMb(pid);
+    const heapAfter = await heapMb(metricsPort);
 
     // Every expected event once: the managers' sockets get all, the two agents' their own.
     const firstManager = agents.length;
@@ -240,11 +248,12 @@ export async function fanout(bench: Bench): Promise<void> {
     log(`fan-out (a): waiting ${SETTLE_MS / 1000} s for memory to settle`);
     await sleep(SETTLE_MS);
     const rssLater = await rssMb(pid);
+    const heapLater = await heapMb(metricsPort);
     const p99 = percentile(fromAnswer, 99);
     const flat = rssLater <= rssOpen * 1.1;
     rows.push({
       scenario: `fan-out, a contact centre: ${AGENTS.toLocaleString("en")} agents' sockets (assignmentEvents MINE + notificationReceived), ${MANAGERS} managers following the organization, handovers (assign + accept) between random agents at ${RATE}/s for ${SECONDS} s; clients in a process of their own`,
-      figure: `${answered.size / 2 | 0} handovers (${(handovers / elapsed).toFixed(1)}/s, ${failures} failed); ${delivered} of ${expected} expected events delivered, ${missing} missing, ${twice} twice (+ ${report.notifications} notifications); from the mutation's answer p50 ${ms(percentile(fromAnswer, 50))}, p99 ${ms(p99)} (from its start p99 ${ms(percentile(fromStart, 99))}); server CPU ${((cpu / 1000 / elapsed) * 100).toFixed(0)} % of a core (${(cpu / handovers).toFixed(2)} ms per handover); RSS idle ${mb(rssIdle)} -> ${mb(rssOpen)} with ${opened.opened} sockets (${kb(perSocketKb)} per socket; heap ${kb(heapPerSocketKb)} per socket) -> ${mb(rssAfter)} after the load -> ${mb(rssLater)} ${SETTLE_MS / 1000} s later`,
+      figure: `${answered.size / 2 | 0} handovers (${(handovers / elapsed).toFixed(1)}/s, ${failures} failed); ${delivered} of ${expected} expected events delivered, ${missing} missing, ${twice} twice (+ ${report.notifications} notifications); from the mutation's answer p50 ${ms(percentile(fromAnswer, 50))}, p99 ${ms(p99)} (from its start p99 ${ms(percentile(fromStart, 99))}); server CPU ${((cpu / 1000 / elapsed) * 100).toFixed(0)} % of a core (${(cpu / handovers).toFixed(2)} ms per handover); RSS idle ${mb(rssIdle)} -> ${mb(rssOpen)} with ${opened.opened} sockets (${kb(perSocketKb)} per socket; heap ${mb(heapIdle)} -> ${mb(heapOpen)}, ${kb(heapPerSocketKb)} per socket) -> ${mb(rssAfter)} after the load (heap ${mb(heapAfter)}) -> ${mb(rssLater)} ${SETTLE_MS / 1000} s later (heap ${mb(heapLater)})`,
       floor: "none",
       ratio: "",
       target: "p99 < 250 ms; RSS growth < 10 kB per socket; flat after the load (within 10 % of the sockets' RSS); every event once",
@@ -265,6 +274,7 @@ export async function fanout(bench: Bench): Promise<void> {
     await subscribed(metricsPort, WORST, 180_000);
     await sleep(2_000);
     const rssOpenB = await rssMb(pid);
+    const heapOpenB = await heapMb(metricsPort);
     const answeredB = new Map<string, number>();
     const extra = (
       await ds.query<Array<{ id: string }>>(
@@ -285,6 +295,7 @@ export async function fanout(bench: Bench): Promise<void> {
     const cpuB = cpuSpent(cpuBeforeB, cpuTimes({ server: pid })).server ?? 0;
     const reportB = await worst.ask<Report>("report");
     const rssAfterB = await rssMb(pid);
+    const heapAfterB = await heapMb(metricsPort);
     const latB: number[] = [];
     const perKey = new Map<string, number>();
     for (const [socket, key, at] of reportB.arrivals) {
@@ -298,11 +309,12 @@ export async function fanout(bench: Bench): Promise<void> {
     log(`fan-out (b): waiting ${SETTLE_MS / 1000} s for memory to settle`);
     await sleep(SETTLE_MS);
     const rssLaterB = await rssMb(pid);
+    const heapLaterB = await heapMb(metricsPort);
     const p99B = percentile(latB, 99);
     const backB = rssLaterB <= rssOpenB * 1.1;
     rows.push({
       scenario: `fan-out, the worst case: ${WORST.toLocaleString("en")} sockets following the organization, ${WORST_EVENTS} events; clients in a process of their own`,
-      figure: `${onceB} of ${expectedB} deliveries once (${openedB.opened} sockets open); from the mutation's answer p50 ${ms(percentile(latB, 50))}, p99 ${ms(p99B)}; server CPU ${(cpuB / answeredB.size).toFixed(1)} ms per event; RSS ${mb(rssIdleB)} -> ${mb(rssOpenB)} with the sockets (idle) -> ${mb(rssAfterB)} after the events -> ${mb(rssLaterB)} ${SETTLE_MS / 1000} s later`,
+      figure: `${onceB} of ${expectedB} deliveries once (${openedB.opened} sockets open); from the mutation's answer p50 ${ms(percentile(latB, 50))}, p99 ${ms(p99B)}; server CPU ${(cpuB / answeredB.size).toFixed(1)} ms per event; RSS ${mb(rssIdleB)} -> ${mb(rssOpenB)} with the sockets (idle; heap ${mb(heapOpenB)}) -> ${mb(rssAfterB)} after the events (heap ${mb(heapAfterB)}) -> ${mb(rssLaterB)} ${SETTLE_MS / 1000} s later (heap ${mb(heapLaterB)})`,
       floor: "none",
       ratio: "",
       target: "p99 < 1 s; back within 10 % of idle a minute after",
