@@ -3,6 +3,36 @@
 // writes ../gql from every console/src/*/operations.ts).
 import { graphql } from "../gql";
 
+/**
+ * Who holds a chat and what is pending on it: the chat page shows it, and every event and request
+ * answer carries it, so the page changes from the cache without asking (session/cache.ts).
+ */
+export const ChatHandoverFields = graphql(`
+  fragment ConsoleChatHandover on ChatSession {
+    id
+    status
+    owner {
+      id
+      name
+    }
+    pendingRequest {
+      id
+      kind
+      status
+      expiresAt
+      note
+      sender {
+        id
+        name
+      }
+      recipient {
+        id
+        name
+      }
+    }
+  }
+`);
+
 export const ChatSessionsQuery = graphql(`
   query ConsoleChatSessions($filter: ChatSessionFilter, $orderBy: ChatSessionOrder, $first: Int, $after: String) {
     chatSessions(filter: $filter, orderBy: $orderBy, first: $first, after: $after) {
@@ -40,29 +70,10 @@ export const ChatQuery = graphql(`
       id
       customerName
       customerPhone
-      status
       lastCustomerMessageAt
       replyWindowEndsAt
       replyWindowOpen
-      owner {
-        id
-        name
-      }
-      pendingRequest {
-        id
-        kind
-        status
-        expiresAt
-        note
-        sender {
-          id
-          name
-        }
-        recipient {
-          id
-          name
-        }
-      }
+      ...ConsoleChatHandover
     }
     engagementTrackingRecords(filter: { chatSessionId: $id }, first: 25) {
       edges {

@@ -3,30 +3,37 @@
 // writes ../gql from every console/src/*/operations.ts).
 import { graphql } from "../gql";
 
+/** A pending request as the incoming cards, the supervisor board and the events show it (one selection, so an event updates them all). */
+export const PendingRequestFields = graphql(`
+  fragment ConsolePendingRequest on AssignmentRequest {
+    id
+    kind
+    status
+    expiresAt
+    note
+    hop
+    replyWindowEndsAt
+    sender {
+      id
+      name
+    }
+    recipient {
+      id
+      name
+    }
+    chatSession {
+      id
+      customerName
+    }
+  }
+`);
+
 export const IncomingQuery = graphql(`
   query ConsoleIncoming {
     assignmentRequests(filter: { direction: INCOMING, status: PENDING }, first: 40) {
       edges {
         node {
-          id
-          kind
-          status
-          expiresAt
-          note
-          hop
-          replyWindowEndsAt
-          sender {
-            id
-            name
-          }
-          recipient {
-            id
-            name
-          }
-          chatSession {
-            id
-            customerName
-          }
+          ...ConsolePendingRequest
         }
       }
     }
@@ -44,27 +51,7 @@ export const RequestOutcomeFields = graphql(`
     status
     expiresAt
     chatSession {
-      id
-      status
-      owner {
-        id
-        name
-      }
-      pendingRequest {
-        id
-        kind
-        status
-        expiresAt
-        note
-        sender {
-          id
-          name
-        }
-        recipient {
-          id
-          name
-        }
-      }
+      ...ConsoleChatHandover
     }
     trackingRecord {
       ...ConsoleRecord

@@ -24,48 +24,10 @@ export const EventsSubscription = graphql(`
       sequence
       type
       chatSession {
-        id
-        status
-        owner {
-          id
-          name
-        }
-        pendingRequest {
-          id
-          kind
-          status
-          expiresAt
-          note
-          sender {
-            id
-            name
-          }
-          recipient {
-            id
-            name
-          }
-        }
+        ...ConsoleChatHandover
       }
       request {
-        id
-        kind
-        status
-        expiresAt
-        note
-        hop
-        replyWindowEndsAt
-        sender {
-          id
-          name
-        }
-        recipient {
-          id
-          name
-        }
-        chatSession {
-          id
-          customerName
-        }
+        ...ConsolePendingRequest
         discussion {
           id
           status
