@@ -40,6 +40,8 @@ export interface Context {
   resumeAfter?: string;
   /** On a socket: what its subscriptions need from it (graphql/multiplex.ts). */
   subscriber?: SubscriberHooks;
+  /** On a socket: the operation's id in graphql-transport-ws. */
+  operationId?: string;
   /**
    * What a subscription was decided on (`revocable`): a viewer for whom one of these no longer
    * holds loses it with FORBIDDEN (graphql/multiplex.ts asks them for each socket's viewer).
@@ -67,6 +69,10 @@ export interface SubscriberHooks {
   onRoleChange(listener: (viewer: User) => void): () => void;
   /** Results a subscription may hold for its reader before the multiplexer's rules apply. */
   maxQueued: number;
+  /** Writes a text frame on the socket now; `written` once it has gone to the network. */
+  send: (text: string, written?: () => void) => void;
+  /** Bytes the socket has not written yet. */
+  buffered: () => number;
 }
 
 export interface ViewerWatch {

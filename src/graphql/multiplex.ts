@@ -89,7 +89,14 @@ interface Entry {
   key: string | undefined;
 }
 
-/** One socket's subscription: the class's results, in order, from its own queue. */
+/**
+ * One socket's subscription. The class's results are written straight to the socket, serialized
+ * once per class (graphql-ws's own loop would wait for each write before the next, one message per
+ * event-loop turn: a busy manager's socket fell seconds behind). While the socket has more than
+ * `HIGH_WATER` bytes unwritten the results wait in the member's queue (references to the class's
+ * shared results), and go out as soon as it drains. graphql-ws's iterator over the member yields
+ * nothing: it ends when the member ends, or throws its error.
+ */
 class Member implements AsyncIterableIterator<ExecutionResult> {
   private queue: Entry[] = [];
   /** Only for state classes (chat changes), made when the first keyed result queues. */
@@ -97,6 +104,9 @@ class Member implements AsyncIterableIterator<ExecutionResult> {
   private waiting: { resolve: (r: IteratorResult<ExecutionResult>) => void; reject: (err: unknown) => void } | null = null;
   private failure: unknown = null;
   private done = false;
+  /** A write is in flight past the high-water mark: the queue waits for it. */
+  private paused = false;
+  private readonly idJson: string;
   /** The last event this member was given (to resume after, elsewhere). */
   lastSequence: string | undefined;
   cls: SharedClass | null = null;
@@ -106,7 +116,9 @@ class Member implements AsyncIterableIterator<ExecutionResult> {
     readonly mux: Multiplexer,
     readonly args: ExecutionArgs,
     readonly hooks: SubscriberHooks,
+    operationId: string,
   ) {
+    this.idJson = JSON.stringify(operationId);
     this.stopWatching = hooks.onRoleChange((viewer) => void mux.moved(this, viewer));
   }
 
@@ -114,14 +126,17 @@ class Member implements AsyncIterableIterator<ExecutionResult> {
     return this.done;
   }
 
+  /** Whether the member can take more without its rules (resume, coalesce, cut) applying. */
+  get hasRoom(): boolean {
+    return this.queue.length < this.hooks.maxQueued;
+  }
+
   deliver(result: ExecutionResult, value: unknown): void {
     if (this.done) return;
     const sequence = sequenceOf(value);
-    if (this.waiting) {
+    if (this.queue.length === 0 && !this.paused) {
       if (sequence !== undefined) this.lastSequence = sequence;
-      const { resolve } = this.waiting;
-      this.waiting = null;
-      resolve({ value: result, done: false });
+      this.write(result);
       return;
     }
     const key = stateKeyOf(value);
@@ -148,6 +163,29 @@ class Member implements AsyncIterableIterator<ExecutionResult> {
     if (key !== undefined) (this.byKey ??= new Map()).set(key, entry);
   }
 
+  /** One `next` message on the socket; past the high-water mark, the queue waits until it is written. */
+  private write(result: ExecutionResult): void {
+    const text = `{"id":${this.idJson},"type":"next","payload":${this.mux.serialized(result)}}`;
+    if (this.hooks.buffered() + text.length < HIGH_WATER) {
+      this.hooks.send(text);
+      return;
+    }
+    this.paused = true;
+    this.hooks.send(text, () => {
+      this.paused = false;
+      this.flush();
+    });
+  }
+
+  private flush(): void {
+    while (!this.done && !this.paused && this.queue.length > 0) {
+      const entry = this.queue.shift()!;
+      if (entry.key !== undefined && this.byKey?.get(entry.key) === entry) this.byKey.delete(entry.key);
+      this.write(entry.result);
+    }
+    if (this.hasRoom) this.cls?.roomMade();
+  }
+
   fail(err: unknown): void {
     if (this.done) return;
     if (this.waiting) {
@@ -161,11 +199,6 @@ class Member implements AsyncIterableIterator<ExecutionResult> {
   }
 
   next(): Promise<IteratorResult<ExecutionResult>> {
-    const entry = this.queue.shift();
-    if (entry) {
-      if (entry.key !== undefined && this.byKey?.get(entry.key) === entry) this.byKey.delete(entry.key);
-      return Promise.resolve({ value: entry.result, done: false });
-    }
     if (this.failure !== null) {
       const err = this.failure;
       this.failure = null;
@@ -195,8 +228,9 @@ class Member implements AsyncIterableIterator<ExecutionResult> {
     if (this.done) return;
     this.done = true;
     this.stopWatching();
-    this.cls?.leave(this);
+    const cls = this.cls;
     this.cls = null;
+    cls?.leave(this);
     this.queue = [];
     this.byKey = null;
     const waiting = this.waiting;
@@ -205,11 +239,16 @@ class Member implements AsyncIterableIterator<ExecutionResult> {
   }
 }
 
+/** Bytes a socket may have unwritten before its subscriptions' results wait in their queues. */
+const HIGH_WATER = 64 * 1024;
+
 /** One feed and one execution per event for every member. */
 class SharedClass {
   readonly members = new Set<Member>();
   stopped = false;
   private started = false;
+  /** The pump waiting for a member with room (none had any). */
+  private roomWaiter: (() => void) | null = null;
   /** Its entry in the multiplexer's map (removed when the class stops). */
   entry: Promise<SharedClass | ExecutionResult> | null = null;
 
@@ -238,11 +277,30 @@ class SharedClass {
   leave(member: Member): void {
     this.members.delete(member);
     if (this.members.size === 0) this.stop();
+    else this.roomMade();
+  }
+
+  /** A member has room again (or left): a pump waiting for one goes on. */
+  roomMade(): void {
+    const wake = this.roomWaiter;
+    this.roomWaiter = null;
+    wake?.();
+  }
+
+  /**
+   * Whether some member can take another result. When none can (a private class's one reader is
+   * behind), the pump waits: the feed then falls behind as a lone subscriber's did, and reads the
+   * table when it must. One slow member among others never holds the class.
+   */
+  private someHaveRoom(): boolean {
+    for (const member of this.members) if (member.hasRoom) return true;
+    return this.members.size === 0;
   }
 
   stop(): void {
     if (this.stopped) return;
     this.stopped = true;
+    this.roomMade();
     this.onEmpty(this);
     void this.source.return?.();
   }
@@ -251,6 +309,8 @@ class SharedClass {
   private async run(): Promise<void> {
     try {
       for (;;) {
+        while (!this.stopped && !this.someHaveRoom()) await new Promise<void>((resolve) => (this.roomWaiter = resolve));
+        if (this.stopped) break;
         const next = await this.source.next();
         if (next.done || this.stopped) break;
         const result = await execute({ ...this.args, rootValue: next.value });
@@ -275,8 +335,20 @@ class SharedClass {
 export class Multiplexer {
   private readonly classes = new Map<string, Promise<SharedClass | ExecutionResult>>();
   private resumes = 0;
+  /** Each class result as JSON, once for all its sockets. */
+  private readonly json = new WeakMap<ExecutionResult, string>();
 
-  constructor(private readonly services: Services) {}
+  /** `format`: a result as the wire carries it (errors with their stable codes, internal faults masked and logged). */
+  constructor(
+    private readonly services: Services,
+    private readonly format: (result: ExecutionResult) => unknown = (result) => result,
+  ) {}
+
+  serialized(result: ExecutionResult): string {
+    let text = this.json.get(result);
+    if (text === undefined) this.json.set(result, (text = JSON.stringify(this.format(result))));
+    return text;
+  }
 
   /** Classes and members now (metrics, tests). */
   async sizes(): Promise<{ classes: number; members: number }> {
@@ -301,7 +373,7 @@ export class Multiplexer {
     const viewer = context?.viewer;
     const hooks = context?.subscriber;
     if (!hooks || !viewer) return subscribeAlone(args);
-    const member = new Member(this, args, hooks);
+    const member = new Member(this, args, hooks, context?.operationId ?? "");
     const refused = await this.join(member, viewer, undefined);
     if (refused) {
       member.finish();

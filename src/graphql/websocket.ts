@@ -103,7 +103,13 @@ export function attachWebSocket(opts: {
   const { services, logger, limits, guards } = opts;
   const sessions = new Map<WebSocket, Session>();
   // Subscriptions that would resolve an event alike share one execution of it (graphql/multiplex.ts).
-  const multiplexer = new Multiplexer(services);
+  const multiplexer = new Multiplexer(services, (result) => {
+    if (!result.errors?.length) return result;
+    for (const error of result.errors) {
+      if (isInternal(codeOf(error)) && !isDatabaseUnavailable(error)) logger.error({ err: error.originalError ?? error }, "unexpected error");
+    }
+    return { ...result, errors: result.errors.map((e) => formatError(e.toJSON(), e)) };
+  });
   const socketsPerUser = new Map<string, number>();
   let unauthenticated = 0;
   /** Takes a socket out of the unauthenticated count, once. */
@@ -207,6 +213,11 @@ export function attachWebSocket(opts: {
         current,
         onRoleChange,
         maxQueued: limits.queuedEventsPerSubscription,
+        send: (text, written) => {
+          if (socket.readyState !== socket.OPEN) return written?.();
+          socket.send(text, () => written?.());
+        },
+        buffered: () => socket.bufferedAmount,
       },
       viewerWatch: { current, onChange: onRoleChange },
     };
@@ -454,9 +465,10 @@ export function attachWebSocket(opts: {
           logger.debug({ err }, "presence update failed");
         });
       },
-      context: (ctx, _id, payload): Context => {
+      context: (ctx, id, payload): Context => {
         const session = ctx.extra.session;
         const context = contextFor(services, session?.viewer ?? null, null, session?.connectionId ?? null);
+        context.operationId = id;
         const idempotency = idempotencyOfPayload.get(payload);
         if (idempotency) context.idempotency = idempotency;
         // The socket's hooks, made once per socket and shared by its operations (lean sockets, #27).
