@@ -30,8 +30,9 @@ import { roleChanged } from "./subscriptions";
  * A class's events are executed with loaders primed from the message as committed, as a lone
  * subscription's were: names and owners are as fresh as the commit that produced them.
  *
- * Each socket's subscription (a member) reads the class's results from its own queue, so a slow
- * reader never slows the class: past `maxQueued` results waiting, a member of a sequenced class
+ * Each result is serialized once and written to every member's socket at once; a socket with much
+ * unwritten keeps its results in its own queue, so a slow reader never slows the class: past
+ * `maxQueued` results waiting, a member of a sequenced class
  * (assignment events) moves to a private feed that reads the event table from its last event on
  * (gap-free, never cut, as a lone subscriber's did); a member of a state class (chat changes) keeps
  * only the latest result per chat; any other is closed with 4508. On a change of role a member
@@ -305,7 +306,7 @@ class SharedClass {
     void this.source.return?.();
   }
 
-  /** The pump: never waits for a member. */
+  /** The pump: waits for no member, only while none has room (see `someHaveRoom`). */
   private async run(): Promise<void> {
     try {
       for (;;) {

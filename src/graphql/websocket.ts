@@ -102,14 +102,19 @@ export function attachWebSocket(opts: {
 }): WebSocketEndpoint {
   const { services, logger, limits, guards } = opts;
   const sessions = new Map<WebSocket, Session>();
-  // Subscriptions that would resolve an event alike share one execution of it (graphql/multiplex.ts).
-  const multiplexer = new Multiplexer(services, (result) => {
-    if (!result.errors?.length) return result;
+  /**
+   * A result as a socket carries it, as over HTTP: stable codes, internal faults masked and logged
+   * (undefined: the result as it is). For graphql-ws's answers and the multiplexer's shared results.
+   */
+  const forTheWire = (result: ExecutionResult, log: Record<string, unknown>): FormattedExecutionResult | undefined => {
+    if (!result.errors?.length) return undefined;
     for (const error of result.errors) {
-      if (isInternal(codeOf(error)) && !isDatabaseUnavailable(error)) logger.error({ err: error.originalError ?? error }, "unexpected error");
+      if (isInternal(codeOf(error)) && !isDatabaseUnavailable(error)) logger.error({ ...log, err: error.originalError ?? error }, "unexpected error");
     }
     return { ...result, errors: result.errors.map((e) => formatError(e.toJSON(), e)) };
-  });
+  };
+  // Subscriptions that would resolve an event alike share one execution of it (graphql/multiplex.ts).
+  const multiplexer = new Multiplexer(services, (result) => forTheWire(result, {}) ?? result);
   const socketsPerUser = new Map<string, number>();
   let unauthenticated = 0;
   /** Takes a socket out of the unauthenticated count, once. */
@@ -215,7 +220,8 @@ export function attachWebSocket(opts: {
         maxQueued: limits.queuedEventsPerSubscription,
         send: (text, written) => {
           if (socket.readyState !== socket.OPEN) return written?.();
-          socket.send(text, () => written?.());
+          if (written) socket.send(text, () => written());
+          else socket.send(text);
         },
         buffered: () => socket.bufferedAmount,
       },
@@ -436,15 +442,7 @@ export function attachWebSocket(opts: {
       onError: (_ctx, _id, _payload, errors) => errors.map((e) => (domainErrorOf(e) ? formatError(e.toJSON(), e) : e.toJSON())),
       // Results over a socket are formatted as over HTTP: stable codes, internal faults masked (and logged).
       onNext: async (ctx, _id, payload, args, result) => {
-        let formatted: FormattedExecutionResult | undefined;
-        if (result.errors?.length) {
-          for (const error of result.errors) {
-            if (isInternal(codeOf(error)) && !isDatabaseUnavailable(error)) {
-              logger.error({ reqId: ctx.extra.session?.connectionId, operation: payload.operationName ?? null, err: error.originalError ?? error }, "unexpected error");
-            }
-          }
-          formatted = { ...result, errors: result.errors.map((e) => formatError(e.toJSON(), e)) };
-        }
+        const formatted = forTheWire(result, { reqId: ctx.extra.session?.connectionId, operation: payload.operationName ?? null });
         const context = args.contextValue as Context | undefined;
         if (context?.idempotency) {
           const sent = await settleIdempotentAnswer(context, 200, formatted ?? (result), logger);

@@ -6,7 +6,7 @@ import { UserRole } from "../../src/modules/users/user.entity";
 import { createTestDatabase, type TestDatabase } from "../support/db";
 import { assignInput, createChat, createUser, createWorld, type World } from "../support/factories";
 import { startTestServer, type TestServer } from "../support/server";
-import { connect, subscribe, type Subscribed } from "../support/ws-client";
+import { connect, rawSocket, subscribe, type Subscribed } from "../support/ws-client";
 import { sleep, until } from "../support/wait";
 
 // Issue #27: execute once, send many. Sockets whose subscriptions resolve an event alike share one
@@ -122,6 +122,37 @@ describe("one execution per class of sockets that see alike", () => {
       expect((await second.next(5_000)).data!.assignmentEvents.request!.id).toBe(r.data!.assignChat.id);
     } finally {
       for (const c of [a, b]) await c.dispose();
+    }
+  });
+
+  it("a socket killed while its class is sending (no close frame) leaves the class; the others get every event and the server lives", async () => {
+    const survivor = connect(server.url, w.token(w.maria));
+    const victim = rawSocket(server.url);
+    try {
+      const events = subscribe(survivor, AssignmentEventsDocument, { scope: "ORGANIZATION" });
+      await victim.opened;
+      const acked = new Promise<void>((resolve) => victim.socket.once("message", () => resolve()));
+      victim.socket.send(JSON.stringify({ type: "connection_init", payload: { authorization: `Bearer ${w.token(w.maria)}` } }));
+      await acked;
+      const query = `subscription { assignmentEvents(scope: ORGANIZATION) { sequence type request { id } } }`;
+      victim.socket.send(JSON.stringify({ id: "1", type: "subscribe", payload: { query } }));
+      await until(async () => (await server.app.websocket.subscriptionClasses()).members === 2);
+      const sent: string[] = [];
+      for (let i = 0; i < 6; i++) {
+        // Killed mid-stream: the TCP connection drops without a close frame.
+        if (i === 3) victim.socket.terminate();
+        const chat = await createChat(db.dataSource, w.organizationId, w.mark.id);
+        const r = await server.gql(AssignChatDocument, { input: assignInput(chat.id, w.tom.id) }, w.token(w.mark));
+        sent.push(r.data!.assignChat.id);
+      }
+      const got: string[] = [];
+      for (let i = 0; i < sent.length; i++) got.push((await events.next(5_000)).data!.assignmentEvents.request!.id);
+      expect(got).toEqual(sent);
+      await until(async () => (await server.app.websocket.subscriptionClasses()).members === 1);
+      expect((await server.gql(AssignChatDocument, { input: assignInput((await createChat(db.dataSource, w.organizationId, w.mark.id)).id, w.tom.id) }, w.token(w.mark))).errors).toBeUndefined();
+    } finally {
+      victim.socket.terminate();
+      await survivor.dispose();
     }
   });
 });

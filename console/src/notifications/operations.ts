@@ -3,23 +3,33 @@
 // writes ../gql from every console/src/*/operations.ts).
 import { graphql } from "../gql";
 
-/** The inbox: each notification with the chat it is about (to link it). */
+/**
+ * A notification with the chat it is about (to link it): the inbox reads it, and a notification
+ * heard live joins the inbox in the cache with exactly these fields (session/cache.ts).
+ */
+export const NotificationFields = graphql(`
+  fragment ConsoleNotification on Notification {
+    id
+    message
+    createdAt
+    readAt
+    request {
+      id
+      chatSession {
+        id
+        customerName
+      }
+    }
+  }
+`);
+
+/** The inbox. */
 export const InboxQuery = graphql(`
   query ConsoleInbox {
     notifications(first: 20) {
       edges {
         node {
-          id
-          message
-          createdAt
-          readAt
-          request {
-            id
-            chatSession {
-              id
-              customerName
-            }
-          }
+          ...ConsoleNotification
         }
       }
     }
@@ -32,7 +42,7 @@ export const MarkReadMutation = graphql(`
   }
 `);
 
-/** What marking a notification read changes, written into the cache from the mutation's answer. */
+/** What marking a notification read changes, written into the cache for the ids the mutation was given (it answers a count). */
 export const ReadAtFields = graphql(`
   fragment ConsoleReadAt on Notification {
     id

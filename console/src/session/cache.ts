@@ -72,7 +72,7 @@ function invalidateLists(cache: Cache, field: string, matches: (args: FilterArgs
 }
 
 /** What one committed event changes beyond the entities it carries. */
-export function applyEvent(cache: Cache, event: Event, viewer: Viewer): void {
+function applyEvent(cache: Cache, event: Event, viewer: Viewer): void {
   const chatId = event.chatSession.id;
   const request = event.request;
   const record = event.trackingRecord;
@@ -105,7 +105,7 @@ export function applyEvent(cache: Cache, event: Event, viewer: Viewer): void {
 type Notice = ConsoleNotificationsSubscription["notificationReceived"];
 
 /** A notification: the unread count goes up and the inbox gains it at the top, from the message itself. */
-export function applyNotification(cache: Cache, notice: Notice): void {
+function applyNotification(cache: Cache, notice: Notice): void {
   cache.updateQuery({ query: ConsoleMeDocument }, (data) => (data ? { ...data, unreadNotificationCount: data.unreadNotificationCount + 1 } : data));
   cache.updateQuery({ query: ConsoleInboxDocument }, (data) => {
     if (!data || data.notifications.edges.some((e) => e.node.id === notice.id)) return data;

@@ -52,17 +52,7 @@ export const EventsSinceQuery = graphql(`
 export const NotificationSubscription = graphql(`
   subscription ConsoleNotifications {
     notificationReceived {
-      id
-      message
-      createdAt
-      readAt
-      request {
-        id
-        chatSession {
-          id
-          customerName
-        }
-      }
+      ...ConsoleNotification
     }
   }
 `);

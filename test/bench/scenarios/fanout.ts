@@ -219,13 +219,11 @@ export async function fanout(bench: Bench): Promise<void> {
     const missingBy = new Map<string, number>();
     const fromAnswer: number[] = [];
     const fromStart: number[] = [];
-    const answerOf = new Map(answered);
-    for (const [socket, key, at] of report.arrivals) {
-      const a = answerOf.get(key);
+    for (const [, key, at] of report.arrivals) {
+      const a = answered.get(key);
       if (a === undefined) continue;
       fromAnswer.push(Math.max(0, at - a));
       fromStart.push(at - started.get(key)!);
-      void socket;
     }
     for (const key of answered.keys()) {
       const [sender, recipient] = parties.get(key.split(":")[0])!;
