@@ -35,6 +35,7 @@ import type { Logger } from "./logger";
 import { exportHandler } from "./http/tracking-export";
 import { LocalPresence, RedisPresence } from "./modules/presence/presence.service";
 import { RedisConnections } from "./events/redis";
+import { type ClusterAccess, RedisClusterConnections } from "./events/redis-cluster";
 import { createServices, type Services } from "./services";
 
 export interface AppOptions {
@@ -44,6 +45,8 @@ export interface AppOptions {
   auditKey?: SigningKey | null;
   /** Events and presence through Redis, shared by every instance. */
   redisUrl?: string;
+  /** Or through a Redis Cluster (REDIS_CLUSTER_NODES): sharded pub/sub for the audiences. */
+  redisCluster?: ClusterAccess;
   presenceTtlMs?: number;
   /** Scheduled timeouts; without it a deadline acts only when someone touches the request. */
   scheduler?: SchedulerOptions;
@@ -88,7 +91,11 @@ function projectRoot(): string {
 export async function createApp(opts: AppOptions): Promise<App> {
   const { config, dataSource, logger } = opts;
   const limits = config.limits ?? DEFAULT_SOCKET_LIMITS;
-  const redis = opts.redisUrl ? new RedisConnections(opts.redisUrl, logger) : undefined;
+  const redis = opts.redisCluster
+    ? new RedisClusterConnections(opts.redisCluster, logger)
+    : opts.redisUrl
+      ? new RedisConnections(opts.redisUrl, logger)
+      : undefined;
   await redis?.connect();
   const pubsub = createBatonPubSub({ redis, logger, maxQueued: limits.queuedEventsPerSubscription });
   const ttl = opts.presenceTtlMs ?? 30_000;
@@ -228,7 +235,11 @@ export async function createApp(opts: AppOptions): Promise<App> {
     // Redis degrades this instance (live delivery across instances, shared presence and rate
     // limits) but does not stop it serving GraphQL: every instance shares the outage, and taking
     // them all out of a balancer would take the whole service down. Reported, never failing.
-    if (redis) checks.redis = redis.available() ? "ok" : "degraded: not connected (live events between instances and shared rate limits are interrupted)";
+    if (redis instanceof RedisClusterConnections) {
+      checks.redis = redis.available() ? "ok" : "degraded: the Redis Cluster or one of its shards does not answer (live events on its channels are interrupted; their sockets were told to catch up)";
+    } else if (redis) {
+      checks.redis = redis.available() ? "ok" : "degraded: not connected (live events between instances and shared rate limits are interrupted)";
+    }
     return { ready, checks };
   };
 
@@ -432,6 +443,7 @@ export async function createApp(opts: AppOptions): Promise<App> {
       await closed;
       await apollo.stop();
       await presence.stop();
+      pubsub.stop();
       redis?.disconnect();
       metricsServer?.closeAllConnections();
       if (metricsServer?.listening) await new Promise<void>((resolve) => metricsServer.close(() => resolve()));

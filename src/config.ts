@@ -21,6 +21,8 @@ export interface Config {
   dbPoolIdleSeconds: number;
   /** Events and presence across instances; unset: in-process. */
   redisUrl: string | undefined;
+  /** REDIS_CLUSTER_NODES: a Redis Cluster instead of one Redis (sharded pub/sub, presence, rate limits). */
+  redisCluster: ClusterAccess | undefined;
   /** With Redis: how long a socket counts as online without its instance renewing it. */
   presenceTtlMs: number;
   /** Agenda on MongoDB instead of Baton's Postgres. */
@@ -191,6 +193,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
 
   const redisUrl = env.REDIS_URL || undefined;
   if (redisUrl !== undefined && !/^rediss?:\/\//.test(redisUrl)) problems.push("REDIS_URL must be a redis:// URL");
+  const redisCluster = parseClusterNodes(env.REDIS_CLUSTER_NODES, problems);
+  if (redisCluster && redisUrl) problems.push("set REDIS_URL (one Redis) or REDIS_CLUSTER_NODES (a Redis Cluster), not both");
 
   // true/false: the values this variable took before it had three modes.
   const introspectionWords: Record<string, IntrospectionMode> = { true: "public", false: "off" };
@@ -213,6 +217,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     dbPoolSize: int("DB_POOL_SIZE", 20, 1, 500),
     dbPoolIdleSeconds: int("DB_POOL_IDLE_SECONDS", 300, 0, 86_400),
     redisUrl,
+    redisCluster,
     presenceTtlMs: int("PRESENCE_TTL_MS", 30_000, 1_000, 3_600_000),
     agendaMongoUrl,
     agendaProcessEveryMs: int("AGENDA_PROCESS_EVERY_MS", 250, 50, 60_000),
@@ -317,3 +322,43 @@ function trustProxy(raw: string | undefined): boolean | number | string {
 }
 
 export const DEFAULT_SOCKET_LIMITS: SocketLimits = loadConfig({}).limits;
+
+/** A Redis Cluster to use (REDIS_CLUSTER_NODES): seed nodes and the credentials they share. */
+export interface ClusterAccess {
+  seeds: Array<{ host: string; port: number }>;
+  password?: string;
+  username?: string;
+  tls?: boolean;
+}
+
+/**
+ * REDIS_CLUSTER_NODES: seed nodes as `host:port` or `redis://[user:password@]host:port`
+ * (`rediss://` for TLS), comma-separated; the first URL's credentials and scheme apply to every
+ * node (a cluster shares them). The rest of the cluster is learnt from the seeds.
+ */
+export function parseClusterNodes(raw: string | undefined, problems: string[]): ClusterAccess | undefined {
+  if (!raw?.trim()) return undefined;
+  const access: ClusterAccess = { seeds: [] };
+  for (const item of raw.split(",").map((s) => s.trim()).filter(Boolean)) {
+    let url: URL;
+    try {
+      url = new URL(/^[a-z]+:\/\//i.test(item) ? item : `redis://${item}`);
+    } catch {
+      problems.push(`REDIS_CLUSTER_NODES: "${item}" is not host:port`);
+      continue;
+    }
+    const port = Number(url.port);
+    if (!/^rediss?:$/.test(url.protocol) || !url.hostname || !(port > 0 && port < 65536) || (url.pathname && url.pathname !== "/")) {
+      problems.push(`REDIS_CLUSTER_NODES: "${item.replace(/\/\/[^@]*@/, "//***@")}" is not host:port or redis://host:port`);
+      continue;
+    }
+    if (access.seeds.length === 0) {
+      if (url.password) access.password = decodeURIComponent(url.password);
+      if (url.username) access.username = decodeURIComponent(url.username);
+      if (url.protocol === "rediss:") access.tls = true;
+    }
+    access.seeds.push({ host: url.hostname.replace(/^\[|\]$/g, ""), port });
+  }
+  if (access.seeds.length === 0 && !problems.some((p) => p.startsWith("REDIS_CLUSTER_NODES"))) problems.push("REDIS_CLUSTER_NODES names no node");
+  return access.seeds.length > 0 ? access : undefined;
+}

@@ -54,6 +54,7 @@ async function main(): Promise<void> {
       jwtSecret,
       logger,
       redisUrl: config.redisUrl,
+      redisCluster: config.redisCluster,
       presenceTtlMs: config.presenceTtlMs,
       biRollupRefreshSeconds: config.biRollupRefreshSeconds,
       demo: db.embedded,

@@ -1,5 +1,5 @@
-import type { Redis } from "ioredis";
-import { type RateLimiterAbstract, RateLimiterMemory, RateLimiterRedis, RateLimiterRes } from "rate-limiter-flexible";
+import type { Cluster, Redis } from "ioredis";
+import { type RateLimiterAbstract, RateLimiterMemory, RateLimiterRedis, RateLimiterRes, RLWrapperTimeouts } from "rate-limiter-flexible";
 import { BatonError, ErrorCode } from "./errors";
 import type { Logger } from "./logger";
 
@@ -18,20 +18,25 @@ export const rateLimited = (retryAfterSeconds: number): BatonError =>
  * budgets are shared by every instance; while Redis is down each instance falls back to a budget
  * of its own in memory (`insuranceLimiter`) rather than refusing everyone or no one.
  */
+const STORE_TIMEOUT_MS = 250;
+
 export class RateLimits {
   private readonly byUser: RateLimiterAbstract | null;
   private readonly byIp: RateLimiterAbstract | null;
 
   constructor(
     settings: RateLimitSettings,
-    redis: Redis | undefined,
+    redis: Redis | Cluster | undefined,
     private readonly logger: Logger,
   ) {
     const make = (points: number, keyPrefix: string): RateLimiterAbstract | null => {
       if (points <= 0) return null;
       const memory = new RateLimiterMemory({ points, duration: 60, keyPrefix });
       if (!redis) return memory;
-      return new RateLimiterRedis({ storeClient: redis, points, duration: 60, keyPrefix: `baton:${keyPrefix}`, insuranceLimiter: memory });
+      // A Redis (or a cluster's shard) that does not answer within STORE_TIMEOUT_MS: this
+      // instance's own count decides, rather than holding the operation.
+      const shared = new RateLimiterRedis({ storeClient: redis, points, duration: 60, keyPrefix: `baton:${keyPrefix}` });
+      return new RLWrapperTimeouts({ limiter: shared, timeoutMs: STORE_TIMEOUT_MS, insuranceLimiter: memory });
     };
     this.byUser = make(settings.perUserPerMinute, "rl-user");
     this.byIp = make(settings.perIpPerMinute, "rl-ip");

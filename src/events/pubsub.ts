@@ -1,6 +1,7 @@
 import pino from "pino";
 import type { Logger } from "../logger";
 import type { RedisConnections } from "./redis";
+import { RedisClusterConnections, type ShardedChannels } from "./redis-cluster";
 import { CatchUpFeed } from "./catch-up-feed";
 import { type CoalescingOptions, CoalescingFeed } from "./coalescing-feed";
 import { Feed } from "./feed";
@@ -115,33 +116,49 @@ interface Transport {
   /** Tells every instance's sockets that events may be missing (see websocket.ts). */
   reportMissed(): void;
   /** Returns the function that stops listening. */
-  listen(channel: string, deliver: (message: unknown) => void): () => void;
+  listen(channel: string, listener: Listener): () => void;
+  /** Closes what the transport opened itself (a cluster's subscribing connections). */
+  stop?(): void;
 }
 
-class Listeners {
-  private readonly byChannel = new Map<string, Set<(message: unknown) => void>>();
+/**
+ * One feed's ear on a channel. `interrupted`: messages on this channel alone may have been
+ * lost (a Redis Cluster shard went down or came back); transports that lose everything at once
+ * say so through `BatonPubSub.onGap` instead.
+ */
+export interface Listener {
+  deliver(message: unknown): void;
+  interrupted?(): void;
+}
+
+export class Listeners {
+  private readonly byChannel = new Map<string, Set<Listener>>();
 
   /** True when this is the channel's first listener. */
-  add(channel: string, deliver: (message: unknown) => void): boolean {
+  add(channel: string, listener: Listener): boolean {
     const set = this.byChannel.get(channel);
     if (set) {
-      set.add(deliver);
+      set.add(listener);
       return false;
     }
-    this.byChannel.set(channel, new Set([deliver]));
+    this.byChannel.set(channel, new Set([listener]));
     return true;
   }
 
   /** True when that was the channel's last listener. */
-  remove(channel: string, deliver: (message: unknown) => void): boolean {
+  remove(channel: string, listener: Listener): boolean {
     const set = this.byChannel.get(channel);
-    if (!set?.delete(deliver) || set.size > 0) return false;
+    if (!set?.delete(listener) || set.size > 0) return false;
     this.byChannel.delete(channel);
     return true;
   }
 
   deliver(channel: string, message: unknown): void {
-    for (const deliver of this.byChannel.get(channel) ?? []) deliver(message);
+    for (const listener of this.byChannel.get(channel) ?? []) listener.deliver(message);
+  }
+
+  interrupt(channel: string): void {
+    for (const listener of [...(this.byChannel.get(channel) ?? [])]) listener.interrupted?.();
   }
 
   channels(): string[] {
@@ -158,14 +175,14 @@ class LocalTransport implements Transport {
   publish(channel: string, message: unknown): void {
     this.listeners.deliver(channel, message);
   }
-  listen(channel: string, deliver: (message: unknown) => void): () => void {
-    this.listeners.add(channel, deliver);
-    return () => void this.listeners.remove(channel, deliver);
+  listen(channel: string, listener: Listener): () => void {
+    this.listeners.add(channel, listener);
+    return () => void this.listeners.remove(channel, listener);
   }
 }
 
 /** The channel on which an instance that could not publish tells the others, once Redis is back. */
-const MISSED_CHANNEL = "baton:missed";
+export const MISSED_CHANNEL = "baton:missed";
 
 class RedisTransport implements Transport {
   private readonly listeners = new Listeners();
@@ -203,10 +220,10 @@ class RedisTransport implements Transport {
     this.redis.commands.publish(channel, JSON.stringify(message)).catch(() => this.dropped++);
   }
 
-  listen(channel: string, deliver: (message: unknown) => void): () => void {
-    if (this.listeners.add(channel, deliver)) this.redis.subscriber.subscribe(channel).catch(() => undefined);
+  listen(channel: string, listener: Listener): () => void {
+    if (this.listeners.add(channel, listener)) this.redis.subscriber.subscribe(channel).catch(() => undefined);
     return () => {
-      if (this.listeners.remove(channel, deliver)) this.redis.subscriber.unsubscribe(channel).catch(() => undefined);
+      if (this.listeners.remove(channel, listener)) this.redis.subscriber.unsubscribe(channel).catch(() => undefined);
     };
   }
 
@@ -222,6 +239,96 @@ class RedisTransport implements Transport {
     this.dropped = 0;
     this.logger.warn({ count }, "events could not be published; every instance's sockets are told to catch up");
     this.redis.commands.publish(MISSED_CHANNEL, "").catch(() => (this.dropped += count));
+  }
+}
+
+/**
+ * Through a Redis Cluster's sharded pub/sub: each audience's channel lives on one shard, so a
+ * shard that goes down costs only the listeners of its channels (told one by one, `interrupted`),
+ * never every socket. A publish that fails is remembered per channel and announced on that
+ * channel once it takes messages again (an empty message: "you may have missed some").
+ */
+/**
+ * A channel's name on a Redis Cluster: its audience is the hash tag (`ASSIGNMENT_EVENT:{user:…}`),
+ * so every channel of one user (events, notifications, changes to the user) lives on one shard
+ * and a shard that goes down interrupts the sockets of the users it holds, no others. (One
+ * Redis keeps the plain names, which instances of earlier versions publish and listen on.)
+ */
+export const shardChannel = (channel: string): string => {
+  const at = channel.indexOf(":");
+  return at < 0 ? `{${channel}}` : `${channel.slice(0, at)}:{${channel.slice(at + 1)}}`;
+};
+
+class ClusterTransport implements Transport {
+  private readonly listeners = new Listeners();
+  private readonly channels: ShardedChannels;
+  /** Channels whose publishes failed, to announce the loss on once their shard answers. */
+  private readonly dropped = new Set<string>();
+  private retryTimer: NodeJS.Timeout | null = null;
+
+  constructor(
+    private readonly redis: RedisClusterConnections,
+    private readonly logger: Logger,
+    private readonly onMissed: () => void,
+  ) {
+    this.channels = redis.channels({
+      message: (channel, raw) => {
+        if (channel === shardChannel(MISSED_CHANNEL)) return this.onMissed();
+        if (raw === "") return this.listeners.interrupt(channel);
+        let message: unknown;
+        try {
+          message = JSON.parse(raw);
+        } catch {
+          return this.logger.warn({ channel }, "ignored a message that is not JSON");
+        }
+        this.listeners.deliver(channel, message);
+      },
+      gap: (channel) => this.listeners.interrupt(channel),
+    });
+    this.channels.add(shardChannel(MISSED_CHANNEL));
+  }
+
+  publish(channel: string, message: unknown): void {
+    this.send(shardChannel(channel), JSON.stringify(message));
+  }
+
+  private send(channel: string, raw: string): void {
+    this.redis.commands.spublish(channel, raw).catch(() => {
+      this.dropped.add(channel);
+      this.retryDropped();
+    });
+  }
+
+  listen(name: string, listener: Listener): () => void {
+    const channel = shardChannel(name);
+    this.listeners.add(channel, listener);
+    this.channels.add(channel);
+    return () => {
+      if (this.listeners.remove(channel, listener)) this.channels.remove(channel);
+    };
+  }
+
+  reportMissed(): void {
+    this.dropped.add(shardChannel(MISSED_CHANNEL));
+    this.retryDropped();
+  }
+
+  /** Once a second, each channel that lost a publish is told so, until its shard takes it. */
+  private retryDropped(): void {
+    if (this.retryTimer) return;
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = null;
+      const channels = [...this.dropped];
+      this.dropped.clear();
+      if (channels.length > 0) this.logger.warn({ channels: channels.length }, "events could not be published on some shards; their listeners are told to catch up");
+      for (const channel of channels) this.send(channel, "");
+    }, 1_000);
+    this.retryTimer.unref();
+  }
+
+  stop(): void {
+    if (this.retryTimer) clearTimeout(this.retryTimer);
+    this.channels.stop();
   }
 }
 
@@ -267,6 +374,11 @@ export class BoundedFeed<T> extends Feed<T> {
 export interface FeedOptions {
   /** Called when the reader fell too far behind and the feed ended (the socket must be told). */
   onOverflow?: () => void;
+  /**
+   * Called when messages on this feed's channel alone may have been lost (on a Redis Cluster,
+   * its shard went down or came back); the feed goes on, and its socket must be told.
+   */
+  onInterrupted?: () => void;
 }
 
 /** What delivery across instances can lose, for the sockets to be closed and catch up (websocket.ts). */
@@ -279,11 +391,13 @@ export class BatonPubSub {
   private readonly transport: Transport;
 
   constructor(
-    redis: RedisConnections | undefined,
+    redis: RedisConnections | RedisClusterConnections | undefined,
     private readonly logger: Logger,
     private readonly maxQueued = 1_000,
   ) {
-    if (redis) {
+    if (redis instanceof RedisClusterConnections) {
+      this.transport = new ClusterTransport(redis, logger, () => this.gap("missed"));
+    } else if (redis) {
       this.transport = new RedisTransport(redis, logger, () => this.gap("missed"));
       redis.on("interrupted", () => this.gap("interrupted"));
       redis.on("resumed", () => this.gap("resumed"));
@@ -311,6 +425,7 @@ export class BatonPubSub {
         },
         onEnd,
       ),
+      opts.onInterrupted,
     );
   }
 
@@ -321,12 +436,13 @@ export class BatonPubSub {
   subscribeSequenced<E extends { sequence: string }>(
     key: Topics["ASSIGNMENT_EVENT"][0],
     readAfter: (after: string, first: number) => Promise<E[]>,
-    opts: { onReadFailed?: (err: unknown) => void; startAfter?: string } = {},
+    opts: { onReadFailed?: (err: unknown) => void; startAfter?: string; onInterrupted?: () => void } = {},
   ): CatchUpFeed<AssignmentEventMessage, E> {
     return this.attach(
       "ASSIGNMENT_EVENT",
       key,
       (onEnd) => new CatchUpFeed<AssignmentEventMessage, E>({ maxQueued: this.maxQueued, readAfter, onReadFailed: opts.onReadFailed, onEnd, startAfter: opts.startAfter }),
+      opts.onInterrupted,
     );
   }
 
@@ -337,16 +453,27 @@ export class BatonPubSub {
   subscribeCoalescing<K extends keyof Topics, C>(
     topic: K,
     key: Topics[K][0],
-    opts: Omit<CoalescingOptions<Topics[K][1], C>, "maxQueued" | "maxPending" | "onEnd">,
+    opts: Omit<CoalescingOptions<Topics[K][1], C>, "maxQueued" | "maxPending" | "onEnd"> & { onInterrupted?: () => void },
   ): CoalescingFeed<Topics[K][1], C> {
-    return this.attach(topic, key, (onEnd) => new CoalescingFeed<Topics[K][1], C>({ ...opts, maxQueued: this.maxQueued, maxPending: this.maxQueued * 100, onEnd }));
+    const { onInterrupted, ...feedOptions } = opts;
+    return this.attach(
+      topic,
+      key,
+      (onEnd) => new CoalescingFeed<Topics[K][1], C>({ ...feedOptions, maxQueued: this.maxQueued, maxPending: this.maxQueued * 100, onEnd }),
+      onInterrupted,
+    );
   }
 
   /** A feed listening on the topic's channel for `key`, which stops listening when it ends. */
-  private attach<K extends keyof Topics, F extends { push(message: Topics[K][1]): void }>(topic: K, key: Topics[K][0], make: (onEnd: () => void) => F): F {
+  private attach<K extends keyof Topics, F extends { push(message: Topics[K][1]): void }>(
+    topic: K,
+    key: Topics[K][0],
+    make: (onEnd: () => void) => F,
+    interrupted?: () => void,
+  ): F {
     let stop = () => {};
     const feed = make(() => stop());
-    stop = this.transport.listen(channelOf(topic, key), (message) => feed.push(message as Topics[K][1]));
+    stop = this.transport.listen(channelOf(topic, key), { deliver: (message) => feed.push(message as Topics[K][1]), interrupted });
     return feed;
   }
 
@@ -356,6 +483,11 @@ export class BatonPubSub {
    */
   reportMissed(): void {
     this.transport.reportMissed();
+  }
+
+  /** Closes the transport's own connections (the app stops). */
+  stop(): void {
+    this.transport.stop?.();
   }
 
   /** Listeners on every committed assignment event, once each, on the instance that committed it (metrics). */
@@ -384,7 +516,7 @@ export class BatonPubSub {
 }
 
 /** In-process, or through Redis pub/sub so that every instance hears every change. */
-export function createBatonPubSub(opts: { redis?: RedisConnections; logger?: Logger; maxQueued?: number } = {}): BatonPubSub {
+export function createBatonPubSub(opts: { redis?: RedisConnections | RedisClusterConnections; logger?: Logger; maxQueued?: number } = {}): BatonPubSub {
   return new BatonPubSub(opts.redis, opts.logger ?? silentLogger, opts.maxQueued);
 }
 

@@ -380,7 +380,11 @@ export function attachWebSocket(opts: {
         }
         socketsPerUser.set(user.id, held + 1);
         authenticatedOnce.get(socket)?.();
-        const changes = services.pubsub.subscribe("USER_CHANGED", audience.user(user.id));
+        // On a Redis Cluster, this user's channel alone may lose messages (its shard went down):
+        // a change of role or a deactivation may have been missed, so the socket starts again.
+        const changes = services.pubsub.subscribe("USER_CHANGED", audience.user(user.id), {
+          onInterrupted: () => closeSocket(socket, CloseCode.DELIVERY_INTERRUPTED, "Live delivery was interrupted: reconnect and catch up with assignmentEventsSince"),
+        });
         const session: Session = {
           viewer: user,
           authorization: header as string,

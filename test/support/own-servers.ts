@@ -87,3 +87,119 @@ export async function ownRedis(): Promise<OwnRedis> {
     start,
   };
 }
+
+/**
+ * A Redis Cluster of this test's own: `masters` redis-server processes on free loopback ports
+ * (each port + 10000 free too, for the cluster bus), joined with `redis-cli --cluster create`.
+ * A master may be killed (SIGKILL) and started again on its port with its node file: it comes
+ * back as the same master of the same slots (no replicas: the test heals the cluster this way).
+ */
+export interface OwnRedisCluster {
+  /** host:port of each master, in the order they were started. */
+  nodes: string[];
+  /** REDIS_CLUSTER_NODES for them. */
+  seeds: Array<{ host: string; port: number }>;
+  kill(i: number): Promise<void>;
+  start(i: number): Promise<void>;
+  /** Resolves once every slot is served again (cluster_state:ok on every running node). */
+  healthy(timeoutMs?: number): Promise<void>;
+  destroy(): Promise<void>;
+}
+
+function portTaken(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = connect(port, "127.0.0.1");
+    s.once("connect", () => (s.destroy(), resolve(true)));
+    s.once("error", () => resolve(false));
+  });
+}
+
+async function clusterPort(used: Set<number>): Promise<number> {
+  for (let i = 0; i < 200; i++) {
+    const port = 20_000 + Math.floor(Math.random() * 35_000);
+    if (used.has(port) || used.has(port + 10_000)) continue;
+    if ((await portTaken(port)) || (await portTaken(port + 10_000))) continue;
+    used.add(port);
+    used.add(port + 10_000);
+    return port;
+  }
+  throw new Error("no free port pair for a cluster node");
+}
+
+function run(cmd: string, args: string[]): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, args, { stdio: ["ignore", "pipe", "pipe"] });
+    let out = "";
+    child.stdout.on("data", (d: Buffer) => (out += d.toString()));
+    child.stderr.on("data", (d: Buffer) => (out += d.toString()));
+    child.once("error", reject);
+    child.once("exit", (code) => (code === 0 ? resolve(out) : reject(new Error(`${cmd} ${args.join(" ")} exited ${code}: ${out}`))));
+  });
+}
+
+export async function ownRedisCluster(masters = 3): Promise<OwnRedisCluster> {
+  const dir = await mkdtemp(path.join(os.tmpdir(), "baton-redis-cluster-"));
+  const used = new Set<number>();
+  const ports: number[] = [];
+  for (let i = 0; i < masters; i++) ports.push(await clusterPort(used));
+  const children: Array<ChildProcess | null> = ports.map(() => null);
+
+  const start = async (i: number) => {
+    const port = ports[i];
+    const child = spawn(
+      "redis-server",
+      ["--port", String(port), "--bind", "127.0.0.1", "--cluster-enabled", "yes", "--cluster-config-file", `nodes-${port}.conf`, "--cluster-node-timeout", "1000", "--cluster-require-full-coverage", "no", "--save", "", "--appendonly", "no", "--dir", dir],
+      { stdio: "ignore" },
+    );
+    children[i] = child;
+    for (let n = 0; n < 100; n++) {
+      if (await portTaken(port)) return;
+      if (child.exitCode !== null) break;
+      await sleep(50);
+    }
+    throw new Error(`cluster node on ${port} did not start`);
+  };
+  const kill = async (i: number) => {
+    const c = children[i];
+    if (!c || c.exitCode !== null) return;
+    const gone = new Promise((resolve) => c.once("exit", resolve));
+    c.kill("SIGKILL");
+    await gone;
+    children[i] = null;
+  };
+  const healthy = async (timeoutMs = 20_000) => {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      let ok = true;
+      for (let i = 0; i < ports.length; i++) {
+        if (!children[i]) continue;
+        const info = await run("redis-cli", ["-p", String(ports[i]), "cluster", "info"]).catch(() => "");
+        if (!info.includes("cluster_state:ok")) ok = false;
+      }
+      if (ok) return;
+      if (Date.now() > deadline) throw new Error("the cluster did not become healthy");
+      await sleep(100);
+    }
+  };
+
+  try {
+    for (let i = 0; i < masters; i++) await start(i);
+    await run("redis-cli", ["--cluster", "create", ...ports.map((p) => `127.0.0.1:${p}`), "--cluster-replicas", "0", "--cluster-yes"]);
+    await healthy();
+  } catch (err) {
+    for (let i = 0; i < masters; i++) await kill(i);
+    await rm(dir, { recursive: true, force: true });
+    throw err;
+  }
+  return {
+    nodes: ports.map((p) => `127.0.0.1:${p}`),
+    seeds: ports.map((port) => ({ host: "127.0.0.1", port })),
+    kill,
+    start,
+    healthy,
+    async destroy() {
+      for (let i = 0; i < masters; i++) await kill(i);
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}

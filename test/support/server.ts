@@ -1,3 +1,4 @@
+import type { ClusterAccess } from "../../src/events/redis-cluster";
 import type { TypedDocumentNode } from "@graphql-typed-document-node/core";
 import { print } from "graphql";
 import pino from "pino";
@@ -30,6 +31,8 @@ export interface TestServerOptions {
   sweepEveryMs?: number;
   name?: string;
   redisUrl?: string;
+  /** A Redis Cluster's seed nodes instead of redisUrl. */
+  redisCluster?: ClusterAccess;
   /** As the embedded demo: the console's "Sign in as" list is served. */
   demo?: boolean;
   /** Browser origins allowed to call this API (CORS_ORIGINS). */
@@ -51,6 +54,7 @@ export async function startTestServer(dataSource: DataSource, overrides: TestSer
     jwtSecret: TEST_JWT_SECRET,
     logger: pino({ level: process.env.TEST_LOG_LEVEL ?? "silent" }),
     redisUrl: overrides.redisUrl,
+    redisCluster: overrides.redisCluster,
     demo: overrides.demo,
     scheduler: overrides.schedulerUrl || overrides.mongoUrl
       ? {

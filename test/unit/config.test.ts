@@ -75,4 +75,35 @@ describe("configuration", () => {
     const problems = (err as ConfigError).problems.join("\n");
     for (const name of ["CORS_ORIGINS", "CONSOLE_API_ORIGINS", "GRAPHQL_INTROSPECTION", "RATE_LIMIT_PER_MINUTE", "WS_MAX_QUEUED_EVENTS", "WEBHOOK_SECRET_KEY", "WEBHOOK_RETRY_SCHEDULE_SECONDS", "WEBHOOK_DISABLE_AFTER_HOURS", "WEBHOOK_MAX_IN_FLIGHT", "WEBHOOK_TIMEOUT_SECONDS", "DB_POOL_IDLE_SECONDS"]) expect(problems).toContain(name);
   });
+  it("REDIS_CLUSTER_NODES: host:port or redis(s):// seeds, the first URL's credentials for all; bad nodes and REDIS_URL beside it refused", () => {
+    expect(loadConfig({}).redisCluster).toBeUndefined();
+    expect(loadConfig({ REDIS_CLUSTER_NODES: "10.0.0.1:7000, 10.0.0.2:7001" }).redisCluster).toEqual({
+      seeds: [
+        { host: "10.0.0.1", port: 7000 },
+        { host: "10.0.0.2", port: 7001 },
+      ],
+    });
+    expect(loadConfig({ REDIS_CLUSTER_NODES: "rediss://baton:s%40cret@redis-1.internal:6380,redis-2.internal:6380" }).redisCluster).toEqual({
+      seeds: [
+        { host: "redis-1.internal", port: 6380 },
+        { host: "redis-2.internal", port: 6380 },
+      ],
+      username: "baton",
+      password: "s@cret",
+      tls: true,
+    });
+    const problemsOf = (env: Record<string, string>): string => {
+      try {
+        loadConfig(env);
+      } catch (e) {
+        if (e instanceof ConfigError) return e.problems.join("\n");
+        throw e;
+      }
+      return "";
+    };
+    for (const bad of ["redis-1", "redis-1:0", "redis-1:99999", "http://redis-1:6379", "redis://redis-1:6379/2", " , "]) expect(problemsOf({ REDIS_CLUSTER_NODES: bad })).toContain("REDIS_CLUSTER_NODES");
+    // A password in a refused seed is not repeated in the error.
+    expect(problemsOf({ REDIS_CLUSTER_NODES: "redis://u:hunter2@redis-1:6379/2" })).not.toContain("hunter2");
+    expect(problemsOf({ REDIS_CLUSTER_NODES: "10.0.0.1:7000", REDIS_URL: "redis://10.0.0.9:6379" })).toMatch(/REDIS_URL.*REDIS_CLUSTER_NODES.*not both/);
+  });
 });

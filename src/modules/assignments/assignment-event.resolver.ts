@@ -37,7 +37,7 @@ export class AssignmentEventResolver {
       const sequenced = context.services.pubsub.subscribeSequenced(
         args.scope === EventScope.ORGANIZATION ? audience.organization(viewer.organizationId) : audience.user(viewer.id),
         (after, first) => context.services.events.since(viewer, args.scope, after, first),
-        { onReadFailed: (err) => err instanceof BatonError || context.onFeedInterrupted?.(), startAfter: context.resumeAfter },
+        { onReadFailed: (err) => err instanceof BatonError || context.onFeedInterrupted?.(), startAfter: context.resumeAfter, onInterrupted: context.onFeedInterrupted },
       );
       const feed = pipe(
         sequenced,

@@ -43,7 +43,7 @@ export class TokenService {
     // A provider changed or removed here: tokens verified under the old settings are checked again.
     identity?.onChange(() => this.verified.clear());
     if (pubsub) {
-      const changes = pubsub.subscribe("USER_CHANGED", audience.instances(), { onOverflow: () => this.cache.clear() });
+      const changes = pubsub.subscribe("USER_CHANGED", audience.instances(), { onOverflow: () => this.cache.clear(), onInterrupted: () => this.cache.clear() });
       void (async () => {
         for await (const change of changes) this.cache.delete(change.userId);
       })();

@@ -98,6 +98,7 @@ export class ChatSessionResolver {
           },
           onOverflow: context.onFeedOverflow,
           onReadFailed: () => context.onFeedInterrupted?.(),
+          onInterrupted: context.onFeedInterrupted,
         },
       );
       const feed = pipe(

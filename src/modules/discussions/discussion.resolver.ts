@@ -72,7 +72,7 @@ export class DiscussionResolver {
     description: "Messages of one discussion as they are written: its participants, and managers and admins of the organization.",
     subscribe: async ({ args, context }: { args: { discussionId: string }; context: Context }) => {
       const discussion = await context.services.discussions.get(viewerOf(context), args.discussionId);
-      const feed = context.services.pubsub.subscribe("DISCUSSION_MESSAGE", audience.discussion(discussion.id), { onOverflow: context.onFeedOverflow });
+      const feed = context.services.pubsub.subscribe("DISCUSSION_MESSAGE", audience.discussion(discussion.id), { onOverflow: context.onFeedOverflow, onInterrupted: context.onFeedInterrupted });
       // A manager following someone else's discussion loses it with the role (FORBIDDEN).
       return revocable(context, feed, (now) => can(now, "discussion.see", discussion));
     },

@@ -39,7 +39,7 @@ export class NotificationResolver {
     subscribe: ({ context }: { context: Context }) => {
       const viewer = viewerOf(context);
       return pipe(
-        context.services.pubsub.subscribe("NOTIFICATION", audience.user(viewer.id), { onOverflow: context.onFeedOverflow }),
+        context.services.pubsub.subscribe("NOTIFICATION", audience.user(viewer.id), { onOverflow: context.onFeedOverflow, onInterrupted: context.onFeedInterrupted }),
         filter((n: Notification) => n.userId === viewer.id),
       );
     },

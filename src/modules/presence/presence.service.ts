@@ -1,4 +1,5 @@
-import type { Redis } from "ioredis";
+import { Cluster, type Redis } from "ioredis";
+import { withTimeout } from "../../kernel/time";
 
 /** Who has an open, authenticated socket. */
 export interface Presence {
@@ -40,12 +41,14 @@ const KEY = (userId: string) => `baton:presence:${userId}`;
  * Each instance renews its own connections every `heartbeatMs`; a crashed instance's connections
  * simply lapse after `ttlMs`, so its users go offline without anyone cleaning up.
  */
+const READ_TIMEOUT_MS = 500;
+
 export class RedisPresence implements Presence {
   private readonly local = new Map<string, string>(); // connectionId -> userId
   private readonly timer: NodeJS.Timeout;
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: Redis | Cluster,
     private readonly ttlMs = 30_000,
     heartbeatMs = 10_000,
   ) {
@@ -53,19 +56,31 @@ export class RedisPresence implements Presence {
     this.timer.unref();
   }
 
+  /**
+   * Many users' keys at once: one pipeline on one Redis; on a cluster, where keys live on
+   * different masters, each command on its own (ioredis's auto-pipelining batches them per master).
+   */
+  private async batch<T>(commands: Array<[name: "zadd" | "pexpire" | "zrem" | "zcount", ...args: Array<string | number>]>): Promise<Array<T | null>> {
+    if (this.redis instanceof Cluster) {
+      const cluster = this.redis as unknown as Record<string, (...args: Array<string | number>) => Promise<T>>;
+      return Promise.all(commands.map(([name, ...args]) => cluster[name](...args).catch(() => null)));
+    }
+    const pipeline = this.redis.pipeline(commands);
+    const results = (await pipeline.exec()) ?? [];
+    return results.map(([err, value]) => (err ? null : (value as T)));
+  }
+
   private async renew(): Promise<void> {
     if (this.local.size === 0) return;
     const until = Date.now() + this.ttlMs;
-    const batch = this.redis.multi();
-    for (const [connectionId, userId] of this.local) {
-      batch.zadd(KEY(userId), until, connectionId);
-      batch.pexpire(KEY(userId), this.ttlMs * 2);
-    }
-    await batch.exec().catch(() => undefined);
+    const commands: Parameters<RedisPresence["batch"]>[0] = [];
+    for (const [connectionId, userId] of this.local) commands.push(["zadd", KEY(userId), until, connectionId], ["pexpire", KEY(userId), this.ttlMs * 2]);
+    await this.batch(commands).catch(() => undefined);
   }
 
   async connected(userId: string, connectionId: string): Promise<void> {
     this.local.set(connectionId, userId);
+    // One key: a transaction on one master, cluster or not.
     await this.redis
       .multi()
       .zadd(KEY(userId), Date.now() + this.ttlMs, connectionId)
@@ -81,11 +96,13 @@ export class RedisPresence implements Presence {
   async onlineUserIds(userIds: readonly string[]): Promise<Set<string>> {
     if (userIds.length === 0) return new Set();
     const now = Date.now();
-    const batch = this.redis.pipeline();
-    for (const id of userIds) batch.zcount(KEY(id), now, "+inf");
     try {
-      const results = (await batch.exec()) ?? [];
-      return new Set(userIds.filter((_, i) => Number(results[i]?.[1] ?? 0) > 0));
+      if (this.redis.status !== "ready") throw new Error("Redis is not connected");
+      // A slow Redis never holds a query long: past READ_TIMEOUT_MS, what this instance knows.
+      const counts = await withTimeout(this.batch<number>(userIds.map((id) => ["zcount", KEY(id), now, "+inf"])), READ_TIMEOUT_MS);
+      // A key whose master is down (a cluster's shard): what this instance knows of that user.
+      const here = counts.some((c) => c === null) ? new Set(this.local.values()) : null;
+      return new Set(userIds.filter((id, i) => (counts[i] === null ? here!.has(id) : Number(counts[i]) > 0)));
     } catch {
       // Redis is down: what this instance knows (its own sockets) rather than an error.
       const here = new Set(this.local.values());
@@ -96,9 +113,9 @@ export class RedisPresence implements Presence {
   /** This instance's sockets go offline now, not after their lease. */
   async stop(): Promise<void> {
     clearInterval(this.timer);
-    const batch = this.redis.multi();
-    for (const [connectionId, userId] of this.local) batch.zrem(KEY(userId), connectionId);
+    const commands: Parameters<RedisPresence["batch"]>[0] = [];
+    for (const [connectionId, userId] of this.local) commands.push(["zrem", KEY(userId), connectionId]);
     this.local.clear();
-    await batch.exec().catch(() => undefined);
+    if (commands.length > 0) await this.batch(commands).catch(() => undefined);
   }
 }

@@ -65,6 +65,7 @@ export class UserResolver {
       const viewer = viewerOf(context);
       return context.services.pubsub.subscribe("USER_AVAILABILITY_CHANGED", audience.organization(viewer.organizationId), {
         onOverflow: context.onFeedOverflow,
+        onInterrupted: context.onFeedInterrupted,
       });
     },
   })
