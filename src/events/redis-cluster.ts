@@ -62,7 +62,33 @@ export class ShardedChannels {
     private readonly listener: ShardedListener,
     private readonly logger: Logger,
     private readonly resyncMs = 500,
-  ) {}
+  ) {
+    // A slot moved by resharding while its master stayed up: Redis unsubscribes the slot's
+    // channels there without a word ioredis passes on, so the map is checked on every refresh
+    // (ioredis reads it every few seconds, on MOVED, and on each resync here).
+    this.onRefresh = () => this.followMoves();
+    cluster.on("refresh", this.onRefresh);
+  }
+
+  private readonly onRefresh: () => void;
+
+  /** Channels whose slot's master is no longer their shard: lost there, placed again. */
+  private followMoves(): void {
+    if (this.stopped) return;
+    for (const [channel, entry] of this.channels) {
+      const shard = entry.shard;
+      if (!shard) continue;
+      const owner = this.ownerOf(channel);
+      if (!owner || owner === shard.node) continue;
+      this.logger.info({ channel, from: shard.node, to: owner }, "a channel's slot moved to another master; its listeners are told to catch up");
+      shard.channels.delete(channel);
+      if (shard.ready) shard.redis.sunsubscribe(channel).catch(() => undefined);
+      if (shard.channels.size === 0) this.dropShard(shard);
+      entry.shard = null;
+      this.lose(channel, entry);
+      this.place(channel, entry);
+    }
+  }
 
   /** Subscribes to the channel (once, however many listen here). */
   add(channel: string): void {
@@ -112,6 +138,7 @@ export class ShardedChannels {
 
   stop(): void {
     this.stopped = true;
+    this.cluster.off("refresh", this.onRefresh);
     if (this.resyncTimer) clearTimeout(this.resyncTimer);
     for (const shard of [...this.shards.values()]) this.dropShard(shard);
     this.channels.clear();
@@ -295,6 +322,9 @@ export class RedisClusterConnections {
         lazyConnect: true,
         enableOfflineQueue: false,
         enableAutoPipelining: true,
+        // Not publishes: a batch to one master whose answers mix MOVED with others (a slot just
+        // moved) is not redirected, and the moved channel's message would be lost.
+        autoPipeliningIgnoredCommands: ["spublish"],
         clusterRetryStrategy: (times: number) => Math.min(times * 100, 1_000),
         slotsRefreshTimeout: 1_000,
         slotsRefreshInterval: 5_000,

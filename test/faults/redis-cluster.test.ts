@@ -1,6 +1,6 @@
 import { execFileSync } from "node:child_process";
 import calculateSlot from "cluster-key-slot";
-import { Cluster } from "ioredis";
+import { Cluster, Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { AssignChatDocument, AssignmentEventsDocument, AssignmentEventsSinceDocument } from "../../schema/generated/graphql";
 import type { User } from "../../src/modules/users/user.entity";
@@ -37,6 +37,17 @@ describe.skipIf(!runnable)(`Baton on a three-master Redis Cluster${runnable ? ""
 
   /** The master that holds a user's channels (their audience is the hash tag). */
   const masterOf = (user: User): string => probe.slots[calculateSlot(`user:${user.id}`)][0];
+  /** One command on one node (host:port), outside the cluster client's routing. */
+  const run = async (node: string, ...args: string[]): Promise<unknown> => {
+    const [host, port] = node.split(":");
+    const one = new Redis({ host, port: Number(port), lazyConnect: true, maxRetriesPerRequest: 0 });
+    try {
+      await one.connect();
+      return await one.call(args[0], ...args.slice(1));
+    } finally {
+      one.disconnect();
+    }
+  };
   const alive = (s: ServerProcess) => s.child.exitCode === null && s.child.signalCode === null;
   const readyz = async (s: ServerProcess) => (await (await fetch(s.url.replace(/graphql$/, "readyz"))).json()) as { checks: Record<string, string> };
 
@@ -197,4 +208,47 @@ describe.skipIf(!runnable)(`Baton on a three-master Redis Cluster${runnable ? ""
     await victimClient.dispose();
     await survivorClient.dispose();
   }, 60_000);
+  it("a slot moved by resharding, its master up: the channel's sockets close with 4503 and delivery follows the slot", async () => {
+    const mover = agents[1];
+    const slot = calculateSlot(`user:${mover.id}`);
+    const from = masterOf(mover);
+    const to = cluster.nodes.find((n) => n !== from)!;
+    const nodeIdOf = async (node: string) => (await run(node, "CLUSTER", "MYID")) as string;
+    const [fromId, toId] = [await nodeIdOf(from), await nodeIdOf(to)];
+
+    let closedWith = 0;
+    const client = connect(b.url, w.token(mover), (code) => (closedWith = code));
+    const sub = subscribe(client, AssignmentEventsDocument, {});
+    await sleep(500);
+    await handTo(mover);
+    const lastSeen = (await sub.next(3_000)).data!.assignmentEvents.sequence;
+
+    // The slot moves (it holds no keys: only the channel), as redis-cli --cluster reshard does it.
+    await run(to, "CLUSTER", "SETSLOT", String(slot), "IMPORTING", fromId);
+    await run(from, "CLUSTER", "SETSLOT", String(slot), "MIGRATING", toId);
+    for (const node of cluster.nodes) await run(node, "CLUSTER", "SETSLOT", String(slot), "NODE", toId);
+    const moved = Date.now();
+    await until(() => closedWith !== 0, 10_000, 50);
+    expect(closedWith).toBe(4503);
+    // Within ioredis's map refresh (5 s) and a resubscription.
+    expect(Date.now() - moved).toBeLessThan(9_000);
+
+    const handed: string[] = [];
+    const again = connect(b.url, w.token(mover));
+    try {
+      const next = subscribe(again, AssignmentEventsDocument, {});
+      await sleep(300);
+      handed.push(await handTo(mover));
+      expect((await next.next(3_000)).data!.assignmentEvents.request!.id).toBe(handed[0]);
+      const caught = await call(b.url, AssignmentEventsSinceDocument, { after: lastSeen, first: 100, scope: "MINE" }, w.token(mover));
+      expect(caught.data!.assignmentEventsSince.filter((e) => e.type === "CREATED").map((e) => e.request!.id)).toEqual(handed);
+      // The channel now lives on its new master.
+      const channels = (await run(to, "PUBSUB", "SHARDCHANNELS", `ASSIGNMENT_EVENT:{user:${mover.id}}`)) as string[];
+      expect(channels).toEqual([`ASSIGNMENT_EVENT:{user:${mover.id}}`]);
+    } finally {
+      sub.dispose();
+      await client.dispose();
+      await again.dispose();
+    }
+  }, 30_000);
 });

@@ -144,21 +144,6 @@ export async function ownRedisCluster(masters = 3): Promise<OwnRedisCluster> {
   for (let i = 0; i < masters; i++) ports.push(await clusterPort(used));
   const children: Array<ChildProcess | null> = ports.map(() => null);
 
-  const start = async (i: number) => {
-    const port = ports[i];
-    const child = spawn(
-      "redis-server",
-      ["--port", String(port), "--bind", "127.0.0.1", "--cluster-enabled", "yes", "--cluster-config-file", `nodes-${port}.conf`, "--cluster-node-timeout", "1000", "--cluster-require-full-coverage", "no", "--save", "", "--appendonly", "no", "--dir", dir],
-      { stdio: "ignore" },
-    );
-    children[i] = child;
-    for (let n = 0; n < 100; n++) {
-      if (await portTaken(port)) return;
-      if (child.exitCode !== null) break;
-      await sleep(50);
-    }
-    throw new Error(`cluster node on ${port} did not start`);
-  };
   const kill = async (i: number) => {
     const c = children[i];
     if (!c || c.exitCode !== null) return;
@@ -167,6 +152,37 @@ export async function ownRedisCluster(masters = 3): Promise<OwnRedisCluster> {
     await gone;
     children[i] = null;
   };
+  const start = async (i: number) => {
+    const port = ports[i];
+    const child = spawn(
+      "redis-server",
+      ["--port", String(port), "--bind", "127.0.0.1", "--cluster-enabled", "yes", "--cluster-config-file", `nodes-${port}.conf`, "--cluster-node-timeout", "1000", "--cluster-require-full-coverage", "no", "--save", "", "--appendonly", "no", "--dir", dir],
+      { stdio: ["ignore", "pipe", "pipe"] },
+    );
+    let output = "";
+    child.stdout?.on("data", (d: Buffer) => (output = (output + d.toString()).slice(-2_000)));
+    child.stderr?.on("data", (d: Buffer) => (output = (output + d.toString()).slice(-2_000)));
+    children[i] = child;
+    for (let n = 0; n < 100; n++) {
+      if (child.exitCode === null && (await portTaken(port))) return;
+      if (child.exitCode !== null) break;
+      await sleep(50);
+    }
+    await kill(i);
+    throw new Error(`cluster node on ${port} did not start: ${output}`);
+  };
+  /** The first start of node i: on another free pair of ports if its own was taken meanwhile. */
+  const firstStart = async (i: number) => {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await start(i);
+      } catch (err) {
+        if (attempt >= 5) throw err;
+        ports[i] = await clusterPort(used);
+      }
+    }
+  };
+
   const healthy = async (timeoutMs = 20_000) => {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
@@ -183,7 +199,7 @@ export async function ownRedisCluster(masters = 3): Promise<OwnRedisCluster> {
   };
 
   try {
-    for (let i = 0; i < masters; i++) await start(i);
+    for (let i = 0; i < masters; i++) await firstStart(i);
     await run("redis-cli", ["--cluster", "create", ...ports.map((p) => `127.0.0.1:${p}`), "--cluster-replicas", "0", "--cluster-yes"]);
     await healthy();
   } catch (err) {
