@@ -56,8 +56,13 @@ export class CatchUpFeed<M extends Sequenced, E extends { sequence: string }> ex
    * than dropped; one that was (read from the table, or heard twice) is not delivered again.
    */
   private readonly delivered = new Set<bigint>();
-  /** The same sequences in the order delivered, a ring: the oldest is forgotten when it is full. */
-  private readonly deliveredOrder: bigint[];
+  /**
+   * The same sequences in the order delivered, a ring of `remembered` entries: the oldest is
+   * forgotten when it is full. It grows as events are delivered (most feeds deliver a few: a
+   * ring allocated whole cost every idle subscription 32 kB).
+   */
+  private readonly deliveredOrder: bigint[] = [];
+  private readonly remembered: number;
   private oldest = 0;
   /** Nothing at or below this was ever this feed's to deliver (it resumed after it). */
   private floor: bigint | null = null;
@@ -66,7 +71,7 @@ export class CatchUpFeed<M extends Sequenced, E extends { sequence: string }> ex
   constructor(private readonly opts: CatchUpOptions<E>) {
     super(opts.onEnd);
     this.pageSize = opts.pageSize ?? 100;
-    this.deliveredOrder = new Array<bigint>(Math.max(4_096, 2 * (opts.maxQueued + this.pageSize)));
+    this.remembered = Math.max(4_096, 2 * (opts.maxQueued + this.pageSize));
     if (opts.startAfter !== undefined) {
       this.catchingUp = true;
       this.last = this.floor = BigInt(opts.startAfter);
@@ -82,10 +87,13 @@ export class CatchUpFeed<M extends Sequenced, E extends { sequence: string }> ex
   /** Whether `sequence` is new to this feed's reader; if so it counts as delivered from now on. */
   private take(sequence: bigint): boolean {
     if (this.delivered.has(sequence) || (this.floor !== null && sequence <= this.floor)) return false;
-    const forgotten = this.deliveredOrder[this.oldest];
-    if (forgotten !== undefined) this.delivered.delete(forgotten);
-    this.deliveredOrder[this.oldest] = sequence;
-    this.oldest = (this.oldest + 1) % this.deliveredOrder.length;
+    if (this.deliveredOrder.length < this.remembered) {
+      this.deliveredOrder.push(sequence);
+    } else {
+      this.delivered.delete(this.deliveredOrder[this.oldest]);
+      this.deliveredOrder[this.oldest] = sequence;
+      this.oldest = (this.oldest + 1) % this.remembered;
+    }
     this.delivered.add(sequence);
     if (this.last === null || sequence > this.last) this.last = sequence;
     return true;

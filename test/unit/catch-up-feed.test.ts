@@ -126,6 +126,21 @@ describe("CatchUpFeed and messages published out of commit order", () => {
     expect(((await waiting) as IteratorResult<Message>).value?.event.sequence).toBe("4");
   });
 
+  it("remembers the last 4,096 sequences delivered, no more: a repeat among them is dropped, the memory stays bounded", async () => {
+    const w = world(5);
+    for (let i = 0; i < 10_000; i++) {
+      w.commit();
+      expect(await w.take(1)).toEqual([String(i + 1)]);
+    }
+    const remembered = (w.feed as unknown as { delivered: Set<bigint>; deliveredOrder: bigint[] });
+    expect(remembered.delivered.size).toBe(4_096);
+    expect(remembered.deliveredOrder.length).toBe(4_096);
+    const waiting = w.feed.next();
+    w.feed.push({ event: { sequence: "9990" } }); // heard twice, still remembered: dropped
+    w.commit(); // 10001
+    expect(((await waiting) as IteratorResult<Message>).value?.event.sequence).toBe("10001");
+  });
+
   it("a feed resuming after a sequence reads the table from there, then goes live without repeating it", async () => {
     const log: Row[] = range(1, 6).map((sequence) => ({ sequence }));
     const feed = new CatchUpFeed<Message, Row>({
