@@ -464,6 +464,15 @@ export class BatonPubSub {
     );
   }
 
+  /**
+   * A plain listener on the topic's channel for `key`, without a feed: for what must hear a
+   * message as it arrives and holds nothing while idle (each socket's watch on its own account).
+   * Returns the function that stops listening.
+   */
+  listen<K extends keyof Topics>(topic: K, key: Topics[K][0], listener: { deliver(message: Topics[K][1]): void; interrupted?(): void }): () => void {
+    return this.transport.listen(channelOf(topic, key), { deliver: (message) => listener.deliver(message as Topics[K][1]), interrupted: listener.interrupted && (() => listener.interrupted!()) });
+  }
+
   /** A feed listening on the topic's channel for `key`, which stops listening when it ends. */
   private attach<K extends keyof Topics, F extends { push(message: Topics[K][1]): void }>(
     topic: K,

@@ -17,7 +17,7 @@ import { domainErrorOf, toGraphQLError } from "./errors";
 import { idempotencyOf, settleIdempotentAnswer } from "./idempotency";
 import { codeOf, formatError, isInternal } from "./format-error";
 import { findBadText, isTokenLimitError, type operationGuards, withoutSuggestions } from "./operation-rules";
-import { audience, type BoundedFeed, type UserChangedMessage } from "../events/pubsub";
+import { audience, type UserChangedMessage } from "../events/pubsub";
 import { Multiplexer } from "./multiplex";
 
 /**
@@ -55,8 +55,10 @@ interface Session {
   roleListeners: Set<(viewer: User) => void>;
   connectionId: string;
   expiry: NodeJS.Timeout | null;
-  /** Changes to the viewer's account, until the socket closes. */
-  changes: BoundedFeed<UserChangedMessage>;
+  /** Stops listening to changes to the viewer's account (the socket closed). */
+  stopWatching: () => void;
+  /** The change being acted on now: changes are acted on one after another, in order. */
+  changing: Promise<void> | null;
   /** Subscribed while live delivery was interrupted: to be closed once it resumes. */
   subscribedDuringGap: boolean;
   /** Operations (mostly subscriptions) open on the socket now, as graphql-ws keeps them. */
@@ -380,18 +382,14 @@ export function attachWebSocket(opts: {
         }
         socketsPerUser.set(user.id, held + 1);
         authenticatedOnce.get(socket)?.();
-        // On a Redis Cluster, this user's channel alone may lose messages (its shard went down):
-        // a change of role or a deactivation may have been missed, so the socket starts again.
-        const changes = services.pubsub.subscribe("USER_CHANGED", audience.user(user.id), {
-          onInterrupted: () => closeSocket(socket, CloseCode.DELIVERY_INTERRUPTED, "Live delivery was interrupted: reconnect and catch up with assignmentEventsSince"),
-        });
         const session: Session = {
           viewer: user,
           authorization: header as string,
           roleListeners: new Set(),
           connectionId: randomUUID(),
           expiry: null,
-          changes,
+          stopWatching: () => {},
+          changing: null,
           subscribedDuringGap: false,
           openOperations: () => Object.keys(ctx.subscriptions).length,
           drainedAt: Date.now(),
@@ -403,20 +401,35 @@ export function attachWebSocket(opts: {
         // Deactivated (on any instance): the socket closes as an expired token's would. Another
         // role: the user is read again now (not in 5 s, at the next operation) and the open
         // subscriptions re-decide; if the database cannot say who they are now, the socket closes
-        // (1013) rather than go on with rights they may have lost.
-        void (async () => {
-          for await (const change of changes) {
-            if (!change.active) {
-              closeSocket(socket, CloseCode.FORBIDDEN, "Forbidden: user deactivated");
-            } else if (change.role !== (session.viewer.role as string)) {
-              services.tokens.forget(change.userId);
-              const refused = await reauthenticate(session, socket);
-              if (refused?.[0]?.extensions.code === ErrorCode.SERVICE_UNAVAILABLE) {
-                closeSocket(socket, CloseCode.TRY_AGAIN_LATER, "Your account changed and could not be read again: reconnect shortly");
-              }
+        // (1013) rather than go on with rights they may have lost. A listener, not a feed and a
+        // loop: an idle socket holds no promise for it.
+        const acted = async (change: UserChangedMessage): Promise<void> => {
+          if (socket.readyState !== socket.OPEN) return;
+          if (!change.active) {
+            closeSocket(socket, CloseCode.FORBIDDEN, "Forbidden: user deactivated");
+          } else if (change.role !== (session.viewer.role as string)) {
+            services.tokens.forget(change.userId);
+            const refused = await reauthenticate(session, socket);
+            if (refused?.[0]?.extensions.code === ErrorCode.SERVICE_UNAVAILABLE) {
+              closeSocket(socket, CloseCode.TRY_AGAIN_LATER, "Your account changed and could not be read again: reconnect shortly");
             }
           }
-        })();
+        };
+        session.stopWatching = services.pubsub.listen("USER_CHANGED", audience.user(user.id), {
+          deliver: (change) => {
+            const previous = session.changing ?? Promise.resolve();
+            const current: Promise<void> = previous
+              .then(() => acted(change))
+              .catch((err: unknown) => logger.warn({ err }, "acting on an account change failed"))
+              .finally(() => {
+                if (session.changing === current) session.changing = null;
+              });
+            session.changing = current;
+          },
+          // On a Redis Cluster, this user's channel alone may lose messages (its shard went down):
+          // a change of role or a deactivation may have been missed, so the socket starts again.
+          interrupted: () => closeSocket(socket, CloseCode.DELIVERY_INTERRUPTED, "Live delivery was interrupted: reconnect and catch up with assignmentEventsSince"),
+        });
         sessions.set(socket, session);
         ctx.extra.session = session;
         await services.presence.connected(user.id, session.connectionId).catch((err: unknown) => {
@@ -462,7 +475,7 @@ export function attachWebSocket(opts: {
         if (held > 0) socketsPerUser.set(session.viewer.id, held);
         else socketsPerUser.delete(session.viewer.id);
         if (session.expiry) clearTimeout(session.expiry);
-        await session.changes.return();
+        session.stopWatching();
         await services.presence.disconnected(session.viewer.id, session.connectionId).catch((err: unknown) => {
           logger.debug({ err }, "presence update failed");
         });
