@@ -157,6 +157,17 @@ export class Listeners {
     for (const listener of this.byChannel.get(channel) ?? []) listener.deliver(message);
   }
 
+  /** A message as Redis carried it (JSON): parsed once for every listener on the channel. */
+  deliverRaw(channel: string, raw: string, logger: Logger): void {
+    let message: unknown;
+    try {
+      message = JSON.parse(raw);
+    } catch {
+      return logger.warn({ channel }, "ignored a message that is not JSON");
+    }
+    this.deliver(channel, message);
+  }
+
   interrupt(channel: string): void {
     for (const listener of [...(this.byChannel.get(channel) ?? [])]) listener.interrupted?.();
   }
@@ -196,13 +207,7 @@ class RedisTransport implements Transport {
   ) {
     redis.subscriber.on("message", (channel: string, raw: string) => {
       if (channel === MISSED_CHANNEL) return this.onMissed();
-      let message: unknown;
-      try {
-        message = JSON.parse(raw);
-      } catch {
-        return this.logger.warn({ channel }, "ignored a message that is not JSON");
-      }
-      this.listeners.deliver(channel, message);
+      this.listeners.deliverRaw(channel, raw, this.logger);
     });
     // Channels whose SUBSCRIBE failed during an outage are subscribed again (repeating one is harmless).
     redis.subscriber.on("ready", () => {
@@ -275,13 +280,7 @@ class ClusterTransport implements Transport {
       message: (channel, raw) => {
         if (channel === shardChannel(MISSED_CHANNEL)) return this.onMissed();
         if (raw === "") return this.listeners.interrupt(channel);
-        let message: unknown;
-        try {
-          message = JSON.parse(raw);
-        } catch {
-          return this.logger.warn({ channel }, "ignored a message that is not JSON");
-        }
-        this.listeners.deliver(channel, message);
+        this.listeners.deliverRaw(channel, raw, this.logger);
       },
       gap: (channel) => this.listeners.interrupt(channel),
     });

@@ -8,7 +8,7 @@ import { createTestDatabase, type TestDatabase } from "../support/db";
 import { assignInput, createChat, createUser, createWorld, loopRulesOff, type World } from "../support/factories";
 import { call } from "../support/http-client";
 import { ownRedisCluster, type OwnRedisCluster } from "../support/own-servers";
-import { type ServerProcess, spawnServer } from "../support/process";
+import { type ServerPair, type ServerProcess, spawnPair } from "../support/process";
 import { sleep, until } from "../support/wait";
 import { connect, subscribe } from "../support/ws-client";
 
@@ -33,7 +33,8 @@ describe.skipIf(!runnable)(`Baton on a three-master Redis Cluster${runnable ? ""
   let agents: User[];
   let a: ServerProcess;
   let b: ServerProcess;
-  const logs = { a: "", b: "" };
+  let logs = { a: "", b: "" };
+  let pair: ServerPair | undefined;
 
   /** The master that holds a user's channels (their audience is the hash tag). */
   const masterOf = (user: User): string => probe.slots[calculateSlot(`user:${user.id}`)][0];
@@ -62,15 +63,12 @@ describe.skipIf(!runnable)(`Baton on a three-master Redis Cluster${runnable ? ""
     for (let i = 0; i < 12; i++) agents.push(await createUser(db.dataSource, w.organizationId, { name: `Agent ${i}` }));
     // Rate limits on (generous): their budgets live on the cluster too.
     const env = { REDIS_CLUSTER_NODES: cluster.nodes.join(","), RATE_LIMIT_PER_MINUTE: "100000", RATE_LIMIT_PER_IP_PER_MINUTE: "100000" };
-    a = await spawnServer(db.url, env);
-    b = await spawnServer(db.url, env);
-    a.child.stdout?.on("data", (c: Buffer) => (logs.a += c.toString()));
-    b.child.stdout?.on("data", (c: Buffer) => (logs.b += c.toString()));
+    pair = await spawnPair(db.url, env);
+    ({ a, b, logs } = pair);
   }, 60_000);
 
   afterAll(async () => {
-    for (const s of [a, b]) s?.child.kill("SIGTERM");
-    await Promise.all([a?.exited, b?.exited]);
+    await pair?.stop();
     probe?.disconnect();
     await cluster?.destroy();
     await db?.drop();

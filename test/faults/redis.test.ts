@@ -12,7 +12,7 @@ import { createTestDatabase, type TestDatabase } from "../support/db";
 import { assignInput, createChat, createWorld, type World } from "../support/factories";
 import { call } from "../support/http-client";
 import { ownRedis, type OwnRedis } from "../support/own-servers";
-import { type ServerProcess, spawnServer } from "../support/process";
+import { type ServerPair, type ServerProcess, spawnPair } from "../support/process";
 import { sleep, until } from "../support/wait";
 import { connect, subscribe } from "../support/ws-client";
 
@@ -34,7 +34,8 @@ describe.skipIf(!runnable)(`a Redis outage under two instances${runnable ? "" : 
   let redis: OwnRedis;
   let a: ServerProcess;
   let b: ServerProcess;
-  const logs = { a: "", b: "" };
+  let logs = { a: "", b: "" };
+  let pair: ServerPair | undefined;
 
   beforeAll(async () => {
     db = await createTestDatabase();
@@ -42,15 +43,12 @@ describe.skipIf(!runnable)(`a Redis outage under two instances${runnable ? "" : 
     redis = await ownRedis();
     // Rate limits on (generous): their budgets live in Redis, so the outage must not refuse operations.
     const env = { REDIS_URL: redis.url, RATE_LIMIT_PER_MINUTE: "100000", RATE_LIMIT_PER_IP_PER_MINUTE: "100000" };
-    a = await spawnServer(db.url, env);
-    b = await spawnServer(db.url, env);
-    a.child.stdout?.on("data", (c: Buffer) => (logs.a += c.toString()));
-    b.child.stdout?.on("data", (c: Buffer) => (logs.b += c.toString()));
+    pair = await spawnPair(db.url, env);
+    ({ a, b, logs } = pair);
   }, 60_000);
 
   afterAll(async () => {
-    for (const s of [a, b]) s?.child.kill("SIGTERM");
-    await Promise.all([a?.exited, b?.exited]);
+    await pair?.stop();
     await redis?.kill();
     await db?.drop();
   });

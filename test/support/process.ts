@@ -80,3 +80,29 @@ export async function stopServer(s: ServerProcess | undefined): Promise<void> {
   s.child.kill("SIGTERM");
   await s.exited;
 }
+
+/** Two instances of the compiled server on one database, their log lines kept (fault tests read them). */
+export interface ServerPair {
+  a: ServerProcess;
+  b: ServerProcess;
+  logs: { a: string; b: string };
+  /** SIGTERM to both; resolves once both are gone. */
+  stop(): Promise<void>;
+}
+
+export async function spawnPair(databaseUrl: string, env: Record<string, string>): Promise<ServerPair> {
+  const a = await spawnServer(databaseUrl, env);
+  const b = await spawnServer(databaseUrl, env);
+  const logs = { a: "", b: "" };
+  a.child.stdout?.on("data", (c: Buffer) => (logs.a += c.toString()));
+  b.child.stdout?.on("data", (c: Buffer) => (logs.b += c.toString()));
+  return {
+    a,
+    b,
+    logs,
+    async stop() {
+      for (const s of [a, b]) s.child.kill("SIGTERM");
+      await Promise.all([a.exited, b.exited]);
+    },
+  };
+}
