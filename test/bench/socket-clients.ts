@@ -4,10 +4,12 @@
  * [query] }] }. Each socket speaks graphql-transport-ws with the `ws` package (no client library's
  * cost on top), subscribes, and records every assignment event it receives as
  * [socket, "requestId:TYPE", arrival (ms since the epoch, sub-millisecond)]. The parent drives it
- * over IPC: "open" (answers { opened, failed }), "count" (the arrivals so far), "report" (answers the arrivals and the counts of
- * other messages and of closes, by code), "close".
+ * over IPC: "open" (answers { opened, failed }), "load" (the load starts: this process's event-loop
+ * delay is measured from here), "count" (the arrivals so far), "report" (answers the arrivals, the
+ * counts of other messages and of closes, by code, and the event-loop delay), "close".
  */
 import { readFileSync } from "node:fs";
+import { monitorEventLoopDelay } from "node:perf_hooks";
 import WebSocket from "ws";
 
 interface Spec {
@@ -24,6 +26,9 @@ let arrivals: Arrival[] = [];
 let notifications = 0;
 const closes = new Map<number, number>();
 const now = (): number => performance.timeOrigin + performance.now();
+/** This process's own stalls: an arrival is stamped late by as much (reported with the arrivals). */
+const loopDelay = monitorEventLoopDelay({ resolution: 10 });
+loopDelay.enable();
 
 function open(index: number, token: string, subscriptions: string[]): Promise<boolean> {
   return new Promise((resolve) => {
@@ -76,8 +81,12 @@ process.on("message", (m: string) => {
     void openAll().then((r) => process.send?.(r));
   } else if (m === "count") {
     process.send?.(arrivals.length);
+  } else if (m === "load") {
+    loopDelay.reset();
+    process.send?.("ok");
   } else if (m === "report") {
-    process.send?.({ arrivals, notifications, closes: Object.fromEntries(closes) });
+    const loop = { maxMs: loopDelay.max / 1e6, p99Ms: loopDelay.percentile(99) / 1e6 };
+    process.send?.({ arrivals, notifications, closes: Object.fromEntries(closes), loop });
     arrivals = [];
     notifications = 0;
   } else if (m === "close") {
