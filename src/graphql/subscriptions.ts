@@ -6,6 +6,7 @@ import { Notification } from "../modules/notifications/notification.entity";
 import type { User } from "../modules/users/user.entity";
 import { can } from "../policy/access";
 import type { Context } from "./context";
+import type { Loaders } from "./loaders";
 import type { AssignmentEventMessage, ChatSessionMessage } from "../events/pubsub";
 import type { Stored } from "../events/catch-up-feed";
 
@@ -14,6 +15,9 @@ import type { Stored } from "../events/catch-up-feed";
  * loaders, fresh for this event, with the rows as committed: nested fields resolve without
  * queries, never from a stale cache, and a long-lived subscription does not accumulate rows.
  */
+/** An event's people, loaded for the first class that resolved it (see receiveAssignmentEvent). */
+const peopleOf = new WeakMap<object, Loaders["user"]>();
+
 export function receiveAssignmentEvent(ctx: Context, message: AssignmentEventMessage | Stored<AssignmentEvent>): AssignmentEvent {
   if ("stored" in message) {
     // Read back from the event table (the reader had fallen behind): its rows load as they are now.
@@ -22,6 +26,11 @@ export function receiveAssignmentEvent(ctx: Context, message: AssignmentEventMes
   }
   const { event, trackingRecord: record, chat, request } = received.assignmentEvent(message);
   const loaders = ctx.renewLoaders();
+  // The people an event names are read once per instance, after its commit, for every class
+  // that resolves it (in process, every class gets the very message published).
+  const people = peopleOf.get(message);
+  if (people) loaders.user = people;
+  else peopleOf.set(message, loaders.user);
   loaders.trackingRecord.prime(record.id, record);
   loaders.chatSession.prime(chat.id, chat);
   if (request) {

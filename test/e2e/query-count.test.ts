@@ -1,9 +1,13 @@
+import type { TypedDocumentNode } from "@graphql-typed-document-node/core";
+import { parse } from "graphql";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { AssignmentRequestsDocument, MeDocument, RequestInboxDocument } from "../../schema/generated/graphql";
 import { createTestDatabase, type TestDatabase } from "../support/db";
 import { assignInput, createChat, createUser, createWorld, type World } from "../support/factories";
 import { startTestServer, type TestServer } from "../support/server";
 import { testServices } from "../support/services";
+import { sleep } from "../support/wait";
+import { connect, subscribe } from "../support/ws-client";
 
 let db: TestDatabase;
 let server: TestServer;
@@ -115,6 +119,32 @@ describe("the hot path's statement budget", () => {
     });
     expect(assign).toBe(1);
     expect(accept).toBe(1);
+  });
+
+  it("live deliveries read an event's people once, not once per subscription class: an assign and an accept heard by both agents and a manager cost the two writes and one read each", async () => {
+    const chat = await createChat(db.dataSource, w.organizationId, w.mark.id);
+    for (const u of [w.mark, w.martha, w.maria]) await server.gql(MeDocument, {}, w.token(u));
+    type Heard = { assignmentEvents: { type: string; actor: { name: string } | null; chatSession: { owner: { id: string; name: string } } } };
+    const doc = (scope: string) => parse(`subscription { assignmentEvents(scope: ${scope}) { sequence type actor { id name } request { id } chatSession { id owner { id name } } } }`) as TypedDocumentNode<Heard, Record<string, never>>;
+    const clients = [connect(server.url, w.token(w.mark)), connect(server.url, w.token(w.martha)), connect(server.url, w.token(w.maria))];
+    try {
+      const subs = [subscribe(clients[0], doc("MINE"), {}), subscribe(clients[1], doc("MINE"), {}), subscribe(clients[2], doc("ORGANIZATION"), {})];
+      await sleep(300); // subscribed
+      const heard: Heard["assignmentEvents"][] = [];
+      const n = await statementsFor(async () => {
+        const sent = await post(w.token(w.mark), `mutation($input: AssignChatInput!) { assignChat(input: $input) { id } }`, { input: assignInput(chat.id, w.martha.id) });
+        for (const sub of subs) heard.push((await sub.next(3_000)).data!.assignmentEvents);
+        await post(w.token(w.martha), `mutation($id: ID!) { acceptAssignment(requestId: $id) { id status } }`, { id: sent.assignChat.id });
+        for (const sub of subs) heard.push((await sub.next(3_000)).data!.assignmentEvents);
+      });
+      expect(heard.map((e) => `${e.type} by ${e.actor?.name}: ${e.chatSession.owner.name}`)).toEqual([
+        ...Array(3).fill("CREATED by Mark: Mark"),
+        ...Array(3).fill("ACCEPTED by Martha: Martha"),
+      ]);
+      expect(n).toBe(4); // the assign, the accept, and each event's people once; read by each class, it was 8
+    } finally {
+      for (const c of clients) await c.dispose();
+    }
   });
 
   it("a write decided before reading that finds its guards broken reads and decides again: the precise error, nothing written", async () => {
