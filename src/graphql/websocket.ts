@@ -65,6 +65,8 @@ interface Session {
   openOperations: () => number;
   /** When the socket's send buffer was last seen empty (its reader keeping up). */
   drainedAt: number;
+  /** The client's address for rate limits, kept instead of the upgrade request (see onConnect). */
+  clientIp: string | undefined;
 }
 
 type Extra = { session?: Session; hooks?: SocketHooks };
@@ -333,7 +335,7 @@ export function attachWebSocket(opts: {
       if (refused) return refused;
       try {
         await opts.rateLimits?.user(session.viewer.id);
-        await opts.rateLimits?.ip(opts.clientIp?.(ctx.extra.request));
+        await opts.rateLimits?.ip(session.clientIp);
       } catch (err) {
         if (err instanceof BatonError) return [toGraphQLError(err)];
         throw err;
@@ -393,7 +395,11 @@ export function attachWebSocket(opts: {
           subscribedDuringGap: false,
           openOperations: () => Object.keys(ctx.subscriptions).length,
           drainedAt: Date.now(),
+          clientIp: opts.clientIp?.(ctx.extra.request),
         };
+        // graphql-ws keeps the upgrade request for the socket's life (its headers, its parser's
+        // leftovers): what is needed of it is kept above, and the rest let go.
+        (ctx.extra as { request?: IncomingMessage }).request = undefined;
         session.expiry = setTimeout(
           () => closeSocket(socket, CloseCode.UNAUTHORIZED, "Unauthorized: token expired"),
           Math.max(0, expiresAt.getTime() - Date.now()),

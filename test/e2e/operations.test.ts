@@ -23,7 +23,7 @@ import { call, codeOfAnswer } from "../support/http-client";
 import { type ServerProcess, spawnServer, stopServer } from "../support/process";
 import { testServices } from "../support/services";
 import { sleep, until } from "../support/wait";
-import { rawSocket } from "../support/ws-client";
+import { connect, rawSocket } from "../support/ws-client";
 
 const run = promisify(execFile);
 let db: TestDatabase;
@@ -238,14 +238,25 @@ describe("rate limits", () => {
     }
   });
 
-  it("per IP: the 6th request from one address is refused, authenticated or not", async () => {
+  it("per IP: the 6th request from one address is refused, authenticated or not, over HTTP or on a socket", async () => {
     const server = await spawnServer(db.url, { RATE_LIMIT_PER_MINUTE: "0", RATE_LIMIT_PER_IP_PER_MINUTE: "5" });
+    const client = connect(server.url, w.token(w.mark));
+    /** One query on the socket: its result, or the errors it was refused with. */
+    const onSocket = () =>
+      new Promise<{ data?: unknown; errors?: ReadonlyArray<{ extensions?: { code?: string } }> }>((resolve) => {
+        let result: { data?: unknown } = {};
+        client.subscribe({ query: "{ me { id } }" }, { next: (v) => (result = v), error: (e) => resolve({ errors: e as ReadonlyArray<{ extensions?: { code?: string } }> }), complete: () => resolve(result) });
+      });
     try {
-      for (let i = 0; i < 5; i++) expect((await call(server.url, MeDocument, {}, w.token(i % 2 ? w.mark : w.martha))).status).toBe(200);
+      for (let i = 0; i < 3; i++) expect((await call(server.url, MeDocument, {}, w.token(i % 2 ? w.mark : w.martha))).status).toBe(200);
+      // The socket's operations take from the same address's budget (its address kept from the upgrade).
+      for (let i = 0; i < 2; i++) expect((await onSocket()).data).toEqual({ me: { id: w.mark.id } });
+      expect((await onSocket()).errors?.[0]?.extensions?.code).toBe("RATE_LIMITED");
       const res = await fetch(server.url, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ query: "{ __typename }" }) });
       expect(res.status).toBe(429);
       expect(((await res.json()) as { errors: Array<{ extensions: { code: string } }> }).errors[0]?.extensions.code).toBe("RATE_LIMITED");
     } finally {
+      await client.dispose();
       await stopServer(server);
     }
   });
