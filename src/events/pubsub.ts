@@ -131,7 +131,7 @@ export interface Listener {
   interrupted?(): void;
 }
 
-export class Listeners {
+class Listeners {
   private readonly byChannel = new Map<string, Set<Listener>>();
 
   /** True when this is the channel's first listener. */
@@ -193,7 +193,7 @@ class LocalTransport implements Transport {
 }
 
 /** The channel on which an instance that could not publish tells the others, once Redis is back. */
-export const MISSED_CHANNEL = "baton:missed";
+const MISSED_CHANNEL = "baton:missed";
 
 class RedisTransport implements Transport {
   private readonly listeners = new Listeners();
@@ -259,7 +259,7 @@ class RedisTransport implements Transport {
  * and a shard that goes down interrupts the sockets of the users it holds, no others. (One
  * Redis keeps the plain names, which instances of earlier versions publish and listen on.)
  */
-export const shardChannel = (channel: string): string => {
+const shardChannel = (channel: string): string => {
   const at = channel.indexOf(":");
   return at < 0 ? `{${channel}}` : `${channel.slice(0, at)}:{${channel.slice(at + 1)}}`;
 };

@@ -109,16 +109,6 @@ export class ShardedChannels {
     else if (shard.ready) shard.redis.sunsubscribe(channel).catch(() => undefined);
   }
 
-  /** True when the channel's subscription is confirmed and its shard is up. */
-  isLive(channel: string): boolean {
-    return this.channels.get(channel)?.state === "live";
-  }
-
-  /** True when a listener joining the channel now may miss messages (its shard is down). */
-  isLost(channel: string): boolean {
-    return this.channels.get(channel)?.state === "lost";
-  }
-
   /** Channels whose shard is down now, for /readyz. */
   lostCount(): number {
     let n = 0;
@@ -129,11 +119,6 @@ export class ShardedChannels {
   /** Masters this instance found down and has not reached since (for /readyz). */
   downCount(): number {
     return this.down.size;
-  }
-
-  /** Masters with subscribing connections, up or not (for tests and metrics). */
-  nodes(): string[] {
-    return [...this.shards.keys()];
   }
 
   stop(): void {
