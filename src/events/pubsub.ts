@@ -132,29 +132,37 @@ export interface Listener {
 }
 
 class Listeners {
-  private readonly byChannel = new Map<string, Set<Listener>>();
+  /** A channel's one listener, or its set when it has several (most channels have one: a Set costs ~130 bytes). */
+  private readonly byChannel = new Map<string, Listener | Set<Listener>>();
 
   /** True when this is the channel's first listener. */
   add(channel: string, listener: Listener): boolean {
-    const set = this.byChannel.get(channel);
-    if (set) {
-      set.add(listener);
-      return false;
+    const held = this.byChannel.get(channel);
+    if (held === undefined) {
+      this.byChannel.set(channel, listener);
+      return true;
     }
-    this.byChannel.set(channel, new Set([listener]));
-    return true;
+    if (held instanceof Set) held.add(listener);
+    else if (held !== listener) this.byChannel.set(channel, new Set([held, listener]));
+    return false;
   }
 
   /** True when that was the channel's last listener. */
   remove(channel: string, listener: Listener): boolean {
-    const set = this.byChannel.get(channel);
-    if (!set?.delete(listener) || set.size > 0) return false;
+    const held = this.byChannel.get(channel);
+    if (held === listener) {
+      this.byChannel.delete(channel);
+      return true;
+    }
+    if (!(held instanceof Set) || !held.delete(listener) || held.size > 0) return false;
     this.byChannel.delete(channel);
     return true;
   }
 
   deliver(channel: string, message: unknown): void {
-    for (const listener of this.byChannel.get(channel) ?? []) listener.deliver(message);
+    const held = this.byChannel.get(channel);
+    if (held instanceof Set) for (const listener of held) listener.deliver(message);
+    else held?.deliver(message);
   }
 
   /** A message as Redis carried it (JSON): parsed once for every listener on the channel. */
@@ -169,7 +177,8 @@ class Listeners {
   }
 
   interrupt(channel: string): void {
-    for (const listener of [...(this.byChannel.get(channel) ?? [])]) listener.interrupted?.();
+    const held = this.byChannel.get(channel);
+    for (const listener of held instanceof Set ? [...held] : held ? [held] : []) listener.interrupted?.();
   }
 
   channels(): string[] {

@@ -108,24 +108,42 @@ export function contextFor(
   authError: BatonError | null = null,
   requestId: string | null = null,
 ): Context {
-  // Without a viewer the loaders are never reached; an impossible org id keeps them harmless.
-  const organizationId = viewer?.organizationId ?? "00000000-0000-0000-0000-000000000000";
-  const make = () => createLoaders(services.reads, organizationId, services.presence, services.users, services.settings);
-  // Made on first use: a socket's subscription context never resolves anything itself (its class
-  // does, graphql/multiplex.ts), and ten thousand idle sockets should not hold a dozen loaders each.
-  let loaders: Loaders | null = null;
-  const context: Context = {
-    viewer,
-    authError,
-    requestId,
-    services,
-    get loaders() {
-      return (loaders ??= make());
-    },
-    renewLoaders: () => (loaders = make()),
-    forgetLoaders: () => void (loaders = null),
-  };
-  return context;
+  return new OperationContext(services, viewer, authError, requestId);
+}
+
+/**
+ * A class, its methods on the prototype: a socket holds a few of these for its life (its
+ * subscriptions' classes), and each closure an object literal made for them cost it memory.
+ */
+class OperationContext implements Context {
+  /** Made on first use: a socket's subscription context never resolves anything itself (its class does, graphql/multiplex.ts). */
+  private made: Loaders | null = null;
+
+  constructor(
+    readonly services: Services,
+    readonly viewer: User | null,
+    readonly authError: BatonError | null,
+    readonly requestId: string | null,
+  ) {}
+
+  get loaders(): Loaders {
+    return (this.made ??= this.make());
+  }
+
+  renewLoaders(): Loaders {
+    return (this.made = this.make());
+  }
+
+  forgetLoaders(): void {
+    this.made = null;
+  }
+
+  private make(): Loaders {
+    const { services } = this;
+    // Without a viewer the loaders are never reached; an impossible org id keeps them harmless.
+    const organizationId = this.viewer?.organizationId ?? "00000000-0000-0000-0000-000000000000";
+    return createLoaders(services.reads, organizationId, services.presence, services.users, services.settings);
+  }
 }
 
 export function viewerOf(ctx: Context): User {

@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import {
   createSourceEventStream,
   type DocumentNode,
@@ -64,7 +65,11 @@ const stable = (value: unknown): string =>
     v && typeof v === "object" && !Array.isArray(v) ? Object.fromEntries(Object.entries(v as Record<string, unknown>).sort(([a], [b]) => a.localeCompare(b))) : v,
   );
 
-/** Documents as text, once each (the socket layer hands the same document object to every subscription with the same text). */
+/**
+ * Documents as a digest of their printed text, once each (the socket layer hands the same document
+ * object to every subscription with the same text): a class's key stays short (ten thousand
+ * personal classes each kept a copy of the whole text in theirs).
+ */
 const printed = new WeakMap<DocumentNode, string>();
 
 /** The class an operation joins for `viewer`. */
@@ -81,7 +86,7 @@ export function classKey(document: DocumentNode, operationName: string | null | 
       return rule(args);
     });
   let text = printed.get(document);
-  if (text === undefined) printed.set(document, (text = print(document)));
+  if (text === undefined) printed.set(document, (text = createHash("sha256").update(print(document)).digest("base64url")));
   return [visibilityClass(viewer), shared ? "" : viewer.id, operationName ?? "", text, stable(variables ?? {})].join("\u0000");
 }
 
@@ -271,7 +276,7 @@ class SharedClass {
     // The pump starts with its first member: nothing is resolved for nobody.
     if (!this.started) {
       this.started = true;
-      void this.run();
+      this.run();
     }
   }
 
@@ -306,24 +311,36 @@ class SharedClass {
     void this.source.return?.();
   }
 
-  /** The pump: waits for no member, only while none has room (see `someHaveRoom`). */
-  private async run(): Promise<void> {
-    try {
-      for (;;) {
-        while (!this.stopped && !this.someHaveRoom()) await new Promise<void>((resolve) => (this.roomWaiter = resolve));
-        if (this.stopped) break;
-        const next = await this.source.next();
-        if (next.done || this.stopped) break;
+  /**
+   * The pump: waits for no member, only while none has room (see `someHaveRoom`). Promise
+   * callbacks rather than an async loop: an idle class then holds one pending read, not a
+   * suspended frame (ten thousand personal classes on an instance).
+   */
+  private run(): void {
+    if (this.stopped) return this.ended(null);
+    if (!this.someHaveRoom()) {
+      this.roomWaiter = () => this.run();
+      return;
+    }
+    this.source
+      .next()
+      .then(async (next) => {
+        if (next.done || this.stopped) return this.ended(null);
         const result = await execute({ ...this.args, rootValue: next.value });
         // Nothing of this event outlives it here: its rows go with its loaders.
         (this.args.contextValue as Context).forgetLoaders();
         for (const member of [...this.members]) member.deliver(result, next.value);
-      }
-      this.stop();
-      for (const member of [...this.members]) member.finish();
-    } catch (err) {
-      this.stop();
-      for (const member of [...this.members]) member.fail(err);
+        this.run();
+      })
+      .catch((err: unknown) => this.ended(err));
+  }
+
+  /** The feed ended (or failed, `err`): so does every member. */
+  private ended(err: unknown): void {
+    this.stop();
+    for (const member of [...this.members]) {
+      if (err === null) member.finish();
+      else member.fail(err);
     }
   }
 
@@ -380,6 +397,9 @@ export class Multiplexer {
       member.finish();
       return refused;
     }
+    // The operation's own context resolves nothing (its class does): let it go, rather than keep
+    // it for the socket's life in these arguments, which graphql-ws holds until the operation ends.
+    args.contextValue = undefined;
     return member;
   }
 

@@ -155,13 +155,14 @@ export function attachWebSocket(opts: {
   wss.on("connection", (socket) => {
     unauthenticated++;
     let counted = true;
-    const authenticated = () => {
-      if (counted) unauthenticated--;
-      counted = false;
-    };
     const timer = setTimeout(() => {
       if (!sessions.has(socket)) closeSocket(socket, CloseCode.FORBIDDEN, "Forbidden: no connection_init with credentials");
     }, limits.authTimeoutMs);
+    const authenticated = () => {
+      clearTimeout(timer); // an authenticated socket holds no timer for it
+      if (counted) unauthenticated--;
+      counted = false;
+    };
     authenticatedOnce.set(socket, authenticated);
     socket.once("close", () => {
       clearTimeout(timer);
@@ -276,13 +277,16 @@ export function attachWebSocket(opts: {
    * same few documents, and each socket's subscription then holds the same document, not a copy.
    * Neither parsing nor the rules depend on who asks or on the variables (checked below, each time).
    */
-  const documents = new Map<string, DocumentNode | readonly GraphQLError[]>();
-  const checkedDocument = (query: string): DocumentNode | readonly GraphQLError[] => {
+  const documents = new Map<string, { text: string; result: DocumentNode | readonly GraphQLError[] }>();
+  const checkedDocument = (payload: { query: string }): DocumentNode | readonly GraphQLError[] => {
+    const query = payload.query;
     const known = documents.get(query);
     if (known) {
       documents.delete(query);
       documents.set(query, known);
-      return known;
+      // graphql-ws keeps each operation's message until it ends: one copy of the text for all.
+      payload.query = known.text;
+      return known.result;
     }
     let result: DocumentNode | readonly GraphQLError[];
     try {
@@ -304,7 +308,7 @@ export function attachWebSocket(opts: {
     }
     // Only small documents are kept (an attacker's megabyte of query text is checked each time).
     if (query.length <= 20_000) {
-      documents.set(query, result);
+      documents.set(query, { text: query, result });
       if (documents.size > 500) documents.delete(documents.keys().next().value!);
     }
     return result;
@@ -322,7 +326,7 @@ export function attachWebSocket(opts: {
     if (Object.keys(ctx.subscriptions).length > limits.subscriptionsPerSocket) {
       return [limitError(`At most ${limits.subscriptionsPerSocket} operations may be open on one socket`)];
     }
-    const checked = checkedDocument(payload.query);
+    const checked = checkedDocument(payload);
     if (Array.isArray(checked)) return checked as readonly GraphQLError[];
     const document = checked as DocumentNode;
     const badText = findBadText(document, payload.variables);
@@ -384,6 +388,7 @@ export function attachWebSocket(opts: {
         }
         socketsPerUser.set(user.id, held + 1);
         authenticatedOnce.get(socket)?.();
+        authenticatedOnce.delete(socket);
         const session: Session = {
           viewer: user,
           authorization: header as string,

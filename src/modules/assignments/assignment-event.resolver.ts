@@ -1,8 +1,8 @@
-import { filter, pipe } from "@graphql-yoga/subscription";
 import { Arg, Ctx, FieldResolver, ID, Int, Query, registerEnumType, Resolver, Root, Subscription } from "type-graphql";
 import { type Context, viewerOf } from "../../graphql/context";
 import { type AssignmentEventMessage, audience } from "../../events/pubsub";
 import type { Stored } from "../../events/catch-up-feed";
+import { Filtered } from "../../events/feed";
 import { BatonError } from "../../errors";
 import { receiveAssignmentEvent, revocable } from "../../graphql/subscriptions";
 import { assertScope, EventScope, mayFollow, maySee } from "./event-visibility";
@@ -39,12 +39,10 @@ export class AssignmentEventResolver {
         (after, first) => context.services.events.since(viewer, args.scope, after, first),
         { onReadFailed: (err) => err instanceof BatonError || context.onFeedInterrupted?.(), startAfter: context.resumeAfter, onInterrupted: context.onFeedInterrupted },
       );
-      const feed = pipe(
-        sequenced,
-        filter((m: AssignmentEventMessage | Stored<AssignmentEvent>) => maySee(viewer, args.scope, m.event)),
-      );
-      // Decided on the role: a change of role that takes the scope away ends it (FORBIDDEN).
-      return revocable(context, feed, (now) => mayFollow(now, args.scope));
+      const feed = new Filtered(sequenced, (m: AssignmentEventMessage | Stored<AssignmentEvent>) => maySee(viewer, args.scope, m.event));
+      // Decided on the role: a change of role that takes the scope away ends it (FORBIDDEN). Every
+      // role may follow its own events (mayFollow), so MINE needs no watch.
+      return args.scope === EventScope.ORGANIZATION ? revocable(context, feed, (now) => mayFollow(now, args.scope)) : feed;
     },
   })
   assignmentEvents(

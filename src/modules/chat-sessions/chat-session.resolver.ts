@@ -1,7 +1,7 @@
-import { filter, pipe } from "@graphql-yoga/subscription";
 import { Arg, Ctx, Field, FieldResolver, ID, InputType, Int, Mutation, Query, Resolver, Root, Subscription } from "type-graphql";
 import { replyWindow } from "../../engine/reply-window";
 import { audience, type ChatSessionMessage } from "../../events/pubsub";
+import { Filtered } from "../../events/feed";
 import { chatVisible, receiveChatSession, revocable } from "../../graphql/subscriptions";
 import { notFound } from "../../errors";
 import { type Context, viewerOf } from "../../graphql/context";
@@ -101,10 +101,7 @@ export class ChatSessionResolver {
           onInterrupted: context.onFeedInterrupted,
         },
       );
-      const feed = pipe(
-        states,
-        filter((m: ChatSessionMessage) => chatVisible(viewer, m)),
-      );
+      const feed = new Filtered(states, (m: ChatSessionMessage) => chatVisible(viewer, m));
       // An organization-wide feed ends (FORBIDDEN) when its viewer loses the role it was decided on.
       return revocable(context, feed, (now) => !organizationWide || can(now, "organization.follow"));
     },

@@ -1,6 +1,6 @@
-import { filter, pipe } from "@graphql-yoga/subscription";
 import { Arg, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root, Subscription } from "type-graphql";
 import { audience } from "../../events/pubsub";
+import { Filtered } from "../../events/feed";
 import { receiveNotification } from "../../graphql/subscriptions";
 import { type Context, viewerOf } from "../../graphql/context";
 import { ConnectionType, pageArgs, toConnection } from "../../graphql/pagination";
@@ -38,9 +38,9 @@ export class NotificationResolver {
     description: "My notifications, live, as they are stored.",
     subscribe: ({ context }: { context: Context }) => {
       const viewer = viewerOf(context);
-      return pipe(
+      return new Filtered(
         context.services.pubsub.subscribe("NOTIFICATION", audience.user(viewer.id), { onOverflow: context.onFeedOverflow, onInterrupted: context.onFeedInterrupted }),
-        filter((n: Notification) => n.userId === viewer.id),
+        (n: Notification) => n.userId === viewer.id,
       );
     },
   })
