@@ -16,6 +16,7 @@ import type { User } from "../modules/users/user.entity";
 import { visibilityClass } from "../policy/access";
 import type { Services } from "../services";
 import { type Context, contextFor, type SubscriberHooks } from "./context";
+import { listenPersonal, type PersonalFeed, personalFeedOf } from "./personal-feeds";
 import { roleChanged } from "./subscriptions";
 
 /**
@@ -72,22 +73,31 @@ const stable = (value: unknown): string =>
  */
 const printed = new WeakMap<DocumentNode, string>();
 
-/** The class an operation joins for `viewer`. */
-export function classKey(document: DocumentNode, operationName: string | null | undefined, variables: Record<string, unknown> | null | undefined, viewer: User): string {
+/** The operation's root fields with their arguments as written (null: not only fields). */
+function rootFields(document: DocumentNode, operationName: string | null | undefined, variables: Record<string, unknown> | null | undefined): Array<[string, Record<string, unknown>]> | null {
   const operation = getOperationAST(document, operationName);
   const fields = operation?.selectionSet.selections.filter((s) => s.kind === Kind.FIELD) ?? [];
-  const shared =
-    fields.length > 0 &&
-    fields.length === operation?.selectionSet.selections.length &&
-    fields.every((f) => {
-      const rule = SHARED_BY_CLASS[f.name.value];
-      if (!rule) return false;
-      const args = Object.fromEntries((f.arguments ?? []).map((a) => [a.name.value, valueFromASTUntyped(a.value, variables ?? undefined)]));
-      return rule(args);
-    });
+  if (fields.length === 0 || fields.length !== operation?.selectionSet.selections.length) return null;
+  return fields.map((f) => [f.name.value, Object.fromEntries((f.arguments ?? []).map((a) => [a.name.value, valueFromASTUntyped(a.value, variables ?? undefined)]))]);
+}
+
+/** The operation as a key: its name, a digest of its document, its variables. */
+function operationKey(document: DocumentNode, operationName: string | null | undefined, variables: Record<string, unknown> | null | undefined): string {
   let text = printed.get(document);
   if (text === undefined) printed.set(document, (text = createHash("sha256").update(print(document)).digest("base64url")));
-  return [visibilityClass(viewer), shared ? "" : viewer.id, operationName ?? "", text, stable(variables ?? {})].join("\u0000");
+  return [operationName ?? "", text, stable(variables ?? {})].join("\u0000");
+}
+
+/** The class an operation joins for `viewer`. */
+export function classKey(document: DocumentNode, operationName: string | null | undefined, variables: Record<string, unknown> | null | undefined, viewer: User): string {
+  const shared = rootFields(document, operationName, variables)?.every(([field, args]) => SHARED_BY_CLASS[field]?.(args) ?? false) ?? false;
+  return [visibilityClass(viewer), shared ? "" : viewer.id, operationKey(document, operationName, variables)].join("\u0000");
+}
+
+/** The personal feed of an operation of one root field that is one (see personal-feeds.ts). */
+function personalOf(document: DocumentNode, operationName: string | null | undefined, variables: Record<string, unknown> | null | undefined): PersonalFeed | undefined {
+  const fields = rootFields(document, operationName, variables);
+  return fields?.length === 1 ? personalFeedOf(fields[0][0], fields[0][1]) : undefined;
 }
 
 interface Entry {
@@ -115,8 +125,11 @@ class Member implements AsyncIterableIterator<ExecutionResult> {
   private readonly idJson: string;
   /** The last event this member was given (to resume after, elsewhere). */
   lastSequence: string | undefined;
-  cls: SharedClass | null = null;
-  private stopWatching: () => void = () => {};
+  cls: Room | null = null;
+  /** Its user's lane, in a personal class. */
+  lane: Lane | null = null;
+  /** Stops its watch on its viewer's role (made when it first joins a shared class). */
+  private stopWatching: (() => void) | null = null;
 
   constructor(
     readonly mux: Multiplexer,
@@ -125,7 +138,11 @@ class Member implements AsyncIterableIterator<ExecutionResult> {
     operationId: string,
   ) {
     this.idJson = JSON.stringify(operationId);
-    this.stopWatching = hooks.onRoleChange((viewer) => void mux.moved(this, viewer));
+  }
+
+  /** Hears its viewer's changes of role: a shared class was decided on the role (a personal one resolves each event for the viewer as they are then). */
+  watchRole(): void {
+    this.stopWatching ??= this.hooks.onRoleChange((viewer) => void this.mux.moved(this, viewer));
   }
 
   get ended(): boolean {
@@ -192,6 +209,13 @@ class Member implements AsyncIterableIterator<ExecutionResult> {
     if (this.hasRoom) this.cls?.roomMade();
   }
 
+  /** Ends the member and closes its socket (4508): the server cannot keep up with its feed. */
+  cut(): void {
+    if (this.done) return;
+    this.finish();
+    this.hooks.tooSlow();
+  }
+
   fail(err: unknown): void {
     if (this.done) return;
     if (this.waiting) {
@@ -233,7 +257,7 @@ class Member implements AsyncIterableIterator<ExecutionResult> {
   finish(): void {
     if (this.done) return;
     this.done = true;
-    this.stopWatching();
+    this.stopWatching?.();
     const cls = this.cls;
     this.cls = null;
     cls?.leave(this);
@@ -272,6 +296,7 @@ class SharedClass {
 
   join(member: Member): void {
     member.cls = this;
+    member.watchRole();
     this.members.add(member);
     // The pump starts with its first member: nothing is resolved for nobody.
     if (!this.started) {
@@ -350,17 +375,172 @@ class SharedClass {
   }
 }
 
+/** What a member asks of the class it is in. */
+interface Room {
+  leave(member: Member): void;
+  /** The member has room again for results. */
+  roomMade(): void;
+  /** Whether `viewer` may still follow what the member's class was decided on. */
+  allows(viewer: User): boolean;
+}
+
+/**
+ * Every socket's subscription of one operation on a personal feed (`assignmentEvents(scope:
+ * MINE)`, `notificationReceived`: what every agent holds open all shift). Each user with members
+ * here has one lane: one listener on their own channel. An event on it is resolved for the viewer
+ * as they are now (once per visibility class among the user's sockets, normally once) with a
+ * context made for it and dropped after, and handed to their members, whose own queues and rules
+ * (resume from the table, 4508) apply as in any class. Nothing is held per subscription but its
+ * member, and nothing per user but the lane: no feed, no context, no pending read.
+ */
+class PersonalClass implements Room {
+  private readonly lanes = new Map<string, Lane>();
+
+  constructor(
+    readonly key: string,
+    readonly feed: PersonalFeed,
+    /** The operation (without a context): executed for each event. */
+    readonly args: ExecutionArgs,
+    private readonly mux: Multiplexer,
+    private readonly onEmpty: (cls: PersonalClass) => void,
+  ) {}
+
+  get laneCount(): number {
+    return this.lanes.size;
+  }
+
+  get memberCount(): number {
+    let n = 0;
+    for (const lane of this.lanes.values()) n += lane.members.length;
+    return n;
+  }
+
+  join(member: Member, viewer: User): void {
+    let lane = this.lanes.get(viewer.id);
+    if (!lane) {
+      lane = new Lane(this, viewer.id);
+      this.lanes.set(viewer.id, lane);
+      lane.stop = listenPersonal(this.mux.pubsub, this.feed, viewer, lane);
+    }
+    if (!lane.members.includes(member)) lane.members.push(member);
+    member.cls = this;
+    member.lane = lane;
+  }
+
+  leave(member: Member): void {
+    const lane = member.lane;
+    member.lane = null;
+    const at = lane ? lane.members.indexOf(member) : -1;
+    if (!lane || at < 0) return;
+    lane.members.splice(at, 1);
+    if (lane.members.length > 0) return;
+    lane.stop();
+    if (this.lanes.get(lane.userId) === lane) this.lanes.delete(lane.userId);
+    if (this.lanes.size === 0) this.onEmpty(this);
+  }
+
+  roomMade(): void {
+    // Nothing waits for room: each member queues what it is handed.
+  }
+
+  allows(): boolean {
+    return true; // a personal feed is every role's own; who sees what is decided per event
+  }
+
+  /** One event of a lane: resolved once per visibility class among its members, then handed to them. */
+  async resolve(lane: Lane, message: unknown): Promise<void> {
+    const groups = new Map<string, { viewer: User; members: Member[] }>();
+    for (const member of lane.members) {
+      const viewer = member.hooks.current();
+      if (!this.feed.keep(viewer, message as never)) continue;
+      const visibility = visibilityClass(viewer);
+      const group = groups.get(visibility);
+      if (group) group.members.push(member);
+      else groups.set(visibility, { viewer, members: [member] });
+    }
+    for (const { viewer, members } of groups.values()) {
+      let result: ExecutionResult;
+      try {
+        result = await execute({ ...this.args, rootValue: message, contextValue: contextFor(this.mux.services, viewer) });
+      } catch (err) {
+        for (const member of members) if (member.lane === lane) member.fail(err);
+        continue;
+      }
+      // A member that left the lane meanwhile (resumed elsewhere, ended) is not handed it.
+      for (const member of members) if (member.lane === lane) member.deliver(result, message);
+    }
+  }
+}
+
+/** One user's listener in a personal class: its events are resolved one after another, in the order they arrive. */
+class Lane {
+  /** Normally one or two (a console and a phone): an array, not a Set. */
+  readonly members: Member[] = [];
+  stop: () => void = () => {};
+  /** Events that arrived while one was being resolved (null: none is). */
+  private backlog: unknown[] | null = null;
+
+  constructor(
+    private readonly cls: PersonalClass,
+    readonly userId: string,
+  ) {}
+
+  deliver(message: unknown): void {
+    if (this.backlog) {
+      this.backlog.push(message);
+      if (this.backlog.length > this.maxBacklog()) this.behind();
+      return;
+    }
+    this.backlog = [];
+    void this.drain(message);
+  }
+
+  /** A shard of a Redis Cluster lost this channel's messages: the members' sockets are told to catch up. */
+  interrupted(): void {
+    for (const member of [...this.members]) member.hooks.interrupted();
+  }
+
+  private async drain(first: unknown): Promise<void> {
+    let message: unknown = first;
+    while (this.backlog) {
+      await this.cls.resolve(this, message);
+      if (!this.backlog || this.backlog.length === 0) break;
+      message = this.backlog.shift();
+    }
+    this.backlog = null;
+  }
+
+  private maxBacklog(): number {
+    for (const member of this.members) return member.hooks.maxQueued;
+    return 0;
+  }
+
+  /**
+   * Events arrive faster than this instance resolves them (its database slow): the lane's sockets
+   * are closed (4508) to reconnect and catch up, rather than hold an unbounded backlog.
+   */
+  private behind(): void {
+    this.backlog = null;
+    for (const member of [...this.members]) member.cut();
+  }
+}
+
 export class Multiplexer {
   private readonly classes = new Map<string, Promise<SharedClass | ExecutionResult>>();
+  private readonly personal = new Map<string, PersonalClass>();
   private resumes = 0;
   /** Each class result as JSON, once for all its sockets. */
   private readonly json = new WeakMap<ExecutionResult, string>();
 
   /** `format`: a result as the wire carries it (errors with their stable codes, internal faults masked and logged). */
   constructor(
-    private readonly services: Services,
+    readonly services: Services,
     private readonly format: (result: ExecutionResult) => unknown = (result) => result,
   ) {}
+
+  get pubsub(): Services["pubsub"] {
+    return this.services.pubsub;
+  }
 
   serialized(result: ExecutionResult): string {
     let text = this.json.get(result);
@@ -372,6 +552,10 @@ export class Multiplexer {
   async sizes(): Promise<{ classes: number; members: number }> {
     let members = 0;
     let classes = 0;
+    for (const cls of this.personal.values()) {
+      classes += cls.laneCount; // one execution per event each
+      members += cls.memberCount;
+    }
     for (const pending of this.classes.values()) {
       const cls = await pending;
       if (cls instanceof SharedClass) {
@@ -406,6 +590,20 @@ export class Multiplexer {
   /** Puts `member` into the class of its operation for `viewer` (a private one when resuming after a sequence); the errors when refused. */
   private async join(member: Member, viewer: User, resumeAfter: string | undefined): Promise<ExecutionResult | null> {
     const { document, operationName, variableValues } = member.args;
+    const feed = resumeAfter === undefined ? personalOf(document, operationName, variableValues) : undefined;
+    if (feed) {
+      if (member.ended) return null;
+      const key = operationKey(document, operationName, variableValues);
+      let cls = this.personal.get(key);
+      if (!cls) {
+        cls = new PersonalClass(key, feed, { ...member.args, contextValue: undefined }, this, (done) => {
+          if (this.personal.get(done.key) === done) this.personal.delete(done.key);
+        });
+        this.personal.set(key, cls);
+      }
+      cls.join(member, viewer);
+      return null;
+    }
     let key = classKey(document, operationName, variableValues, viewer);
     if (resumeAfter !== undefined) key += `\u0000resume:${++this.resumes}`;
     for (;;) {
@@ -461,6 +659,8 @@ export class Multiplexer {
   async moved(member: Member, viewer: User): Promise<void> {
     const from = member.cls;
     if (!from || member.ended) return;
+    // A personal class resolves each event for the viewer as they are then: nothing to move.
+    if (from instanceof PersonalClass) return;
     if (!from.allows(viewer)) {
       member.fail(roleChanged());
       return;

@@ -52,7 +52,8 @@ interface Session {
   /** The credentials of connection_init, checked again for every operation. */
   authorization: string;
   /** Open subscriptions that re-decide themselves when the viewer's role changes. */
-  roleListeners: Set<(viewer: User) => void>;
+  /** Made when a subscription first watches the role (a socket of personal feeds only has none). */
+  roleListeners: Set<(viewer: User) => void> | null;
   connectionId: string;
   expiry: NodeJS.Timeout | null;
   /** Stops listening to changes to the viewer's account (the socket closed). */
@@ -69,11 +70,54 @@ interface Session {
   clientIp: string | undefined;
 }
 
-type Extra = { session?: Session; hooks?: SocketHooks };
+type Extra = { session?: Session; hooks?: SocketLink };
 
-interface SocketHooks {
-  subscriber: SubscriberHooks;
-  viewerWatch: ViewerWatch;
+/**
+ * What a socket's operations need from it (graphql/multiplex.ts, `revocable`): made once per
+ * socket, its methods on the prototype (ten thousand sockets held a dozen closures each).
+ */
+class SocketLink implements SubscriberHooks, ViewerWatch {
+  constructor(
+    private readonly socket: WebSocket,
+    private readonly session: Session | undefined,
+    private readonly closeSocket: (socket: WebSocket, code: number, reason: string) => void,
+    readonly maxQueued: number,
+  ) {}
+
+  tooSlow(): void {
+    this.closeSocket(this.socket, CloseCode.TOO_SLOW, `Too slow: more than ${this.maxQueued} events unread; reconnect and catch up`);
+  }
+
+  interrupted(): void {
+    this.closeSocket(this.socket, CloseCode.DELIVERY_INTERRUPTED, "Live delivery was interrupted: reconnect and catch up with assignmentEventsSince");
+  }
+
+  current(): User {
+    if (!this.session) throw new BatonError(ErrorCode.UNAUTHENTICATED, "Send Authorization: Bearer <token>");
+    return this.session.viewer;
+  }
+
+  onRoleChange(listener: (viewer: User) => void): () => void {
+    const session = this.session;
+    if (!session) return () => {};
+    (session.roleListeners ??= new Set()).add(listener);
+    return () => void session.roleListeners?.delete(listener);
+  }
+
+  onChange(listener: (viewer: User) => void): () => void {
+    return this.onRoleChange(listener);
+  }
+
+  send(text: string, written?: () => void): void {
+    const socket = this.socket;
+    if (socket.readyState !== socket.OPEN) return written?.();
+    if (written) socket.send(text, () => written());
+    else socket.send(text);
+  }
+
+  buffered(): number {
+    return this.socket.bufferedAmount;
+  }
 }
 
 export interface WebSocketEndpoint {
@@ -206,41 +250,13 @@ export function attachWebSocket(opts: {
     if (closed > 0) logger.warn({ gap, sockets: closed }, "closed sockets that may have missed events (4503)");
   });
 
-  /** What a socket's operations need from it: made once per socket. */
-  const socketHooks = (socket: WebSocket, session: Session | undefined): SocketHooks => {
-    const onRoleChange = (listener: (viewer: User) => void): (() => void) => {
-      session?.roleListeners.add(listener);
-      return () => void session?.roleListeners.delete(listener);
-    };
-    const current = (): User => {
-      if (!session) throw new BatonError(ErrorCode.UNAUTHENTICATED, "Send Authorization: Bearer <token>");
-      return session.viewer;
-    };
-    return {
-      subscriber: {
-        tooSlow: () => closeSocket(socket, CloseCode.TOO_SLOW, `Too slow: more than ${limits.queuedEventsPerSubscription} events unread; reconnect and catch up`),
-        interrupted: () => closeSocket(socket, CloseCode.DELIVERY_INTERRUPTED, "Live delivery was interrupted: reconnect and catch up with assignmentEventsSince"),
-        current,
-        onRoleChange,
-        maxQueued: limits.queuedEventsPerSubscription,
-        send: (text, written) => {
-          if (socket.readyState !== socket.OPEN) return written?.();
-          if (written) socket.send(text, () => written());
-          else socket.send(text);
-        },
-        buffered: () => socket.bufferedAmount,
-      },
-      viewerWatch: { current, onChange: onRoleChange },
-    };
-  };
-
   /** Takes the user as they are now; subscriptions decided on another role re-decide at once. */
   const setViewer = (session: Session, user: User): void => {
     const roleChanged = user.role !== session.viewer.role;
     session.viewer = user;
     if (!roleChanged) return;
     logger.info({ userId: user.id, role: user.role, reqId: session.connectionId }, "a socket's user changed role; its subscriptions re-decided");
-    for (const listener of [...session.roleListeners]) listener(user);
+    for (const listener of [...(session.roleListeners ?? [])]) listener(user);
   };
 
   /**
@@ -392,7 +408,7 @@ export function attachWebSocket(opts: {
         const session: Session = {
           viewer: user,
           authorization: header as string,
-          roleListeners: new Set(),
+          roleListeners: null,
           connectionId: randomUUID(),
           expiry: null,
           stopWatching: () => {},
@@ -498,13 +514,13 @@ export function attachWebSocket(opts: {
         const idempotency = idempotencyOfPayload.get(payload);
         if (idempotency) context.idempotency = idempotency;
         // The socket's hooks, made once per socket and shared by its operations (lean sockets, #27).
-        const hooks = (ctx.extra.hooks ??= socketHooks(ctx.extra.socket, session));
+        const hooks = (ctx.extra.hooks ??= new SocketLink(ctx.extra.socket, session, closeSocket, limits.queuedEventsPerSubscription));
         if (session) {
-          context.subscriber = hooks.subscriber;
-          context.viewerWatch = hooks.viewerWatch;
+          context.subscriber = hooks;
+          context.viewerWatch = hooks;
         }
-        context.onFeedOverflow = hooks.subscriber.tooSlow;
-        context.onFeedInterrupted = hooks.subscriber.interrupted;
+        context.onFeedOverflow = () => hooks.tooSlow();
+        context.onFeedInterrupted = () => hooks.interrupted();
         return context;
       },
     },

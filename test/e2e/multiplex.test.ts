@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { AssignChatDocument, AssignmentEventsDocument, BulkAssignChatsDocument } from "../../schema/generated/graphql";
+import { AssignChatDocument, AssignmentEventsDocument, BulkAssignChatsDocument, UpsertUserDocument, WithdrawAssignmentDocument } from "../../schema/generated/graphql";
 import type { TypedDocumentNode } from "@graphql-typed-document-node/core";
 import { parse } from "graphql";
 import { UserRole } from "../../src/modules/users/user.entity";
@@ -41,6 +41,74 @@ const ChatChanges = parse(`
 `) as TypedDocumentNode<Change, Record<string, never>>;
 
 type Change = { chatSessionUpdated: { id: string; owner: { id: string; name: string; externalId: string | null } } };
+
+const MineWithExternalIds = parse(`
+  subscription MultiplexMine {
+    assignmentEvents(scope: MINE) {
+      type
+      request {
+        id
+        sender {
+          name
+          externalId
+        }
+      }
+    }
+  }
+`) as TypedDocumentNode<Mine, Record<string, never>>;
+
+type Mine = { assignmentEvents: { type: string; request: { id: string; sender: { name: string; externalId: string | null } } | null } };
+
+describe("personal feeds: one listener per user, each event resolved for the viewer as they are then", () => {
+  it("a user's console and phone share one lane; promoted to admin, the next event shows what admins see, on the same sockets, and demoted, no longer", async () => {
+    const pat = await createUser(db.dataSource, w.organizationId, { name: "Pat" });
+    const consoleSocket = connect(server.url, w.token(pat));
+    const phone = connect(server.url, w.token(pat));
+    try {
+      const onConsole = subscribe(consoleSocket, MineWithExternalIds, {});
+      const onPhone = subscribe(phone, MineWithExternalIds, {});
+      await until(async () => (await server.app.websocket.subscriptionClasses()).members === 2);
+      // One lane: one listener on Pat's channel and one execution per event for both sockets.
+      expect(await server.app.websocket.subscriptionClasses()).toEqual({ classes: 1, members: 2 });
+
+      const first = await server.gql(AssignChatDocument, { input: assignInput((await createChat(db.dataSource, w.organizationId, w.mark.id)).id, pat.id) }, w.token(w.mark));
+      expect(first.errors).toBeUndefined();
+      for (const s of [onConsole, onPhone]) {
+        const got = (await s.next(5_000)).data!.assignmentEvents;
+        expect(got.request!.id).toBe(first.data!.assignChat.id);
+        expect(got.request!.sender).toEqual({ name: "Mark", externalId: null }); // a user does not see external ids
+      }
+
+      // Promoted to admin: the next event about their request shows what admins see.
+      const promoted = await server.gql(UpsertUserDocument, { input: { email: pat.email, name: "Pat", role: "ADMIN" } }, w.token(w.admin));
+      expect(promoted.errors).toBeUndefined();
+      await sleep(200); // the account change reaches the sockets (in process: at once)
+      const withdrawn = await server.gql(WithdrawAssignmentDocument, { requestId: first.data!.assignChat.id, reason: "changed my mind" }, w.token(w.mark));
+      expect(withdrawn.errors).toBeUndefined();
+      for (const s of [onConsole, onPhone]) {
+        const got = (await s.next(5_000)).data!.assignmentEvents;
+        expect(got.type).toBe("WITHDRAWN");
+        expect(got.request!.sender).toEqual({ name: "Mark", externalId: "crm-Mark" });
+      }
+      expect(await server.app.websocket.subscriptionClasses()).toEqual({ classes: 1, members: 2 });
+
+      // The phone leaves, Pat is a user again: the console's lane goes on, resolved as a user's.
+      onPhone.dispose();
+      await until(async () => (await server.app.websocket.subscriptionClasses()).members === 1);
+      expect((await server.gql(UpsertUserDocument, { input: { email: pat.email, name: "Pat", role: "USER" } }, w.token(w.admin))).errors).toBeUndefined();
+      await sleep(200);
+      const third = await server.gql(AssignChatDocument, { input: assignInput((await createChat(db.dataSource, w.organizationId, w.mark.id)).id, pat.id) }, w.token(w.mark));
+      expect(third.errors).toBeUndefined();
+      const got = (await onConsole.next(5_000)).data!.assignmentEvents;
+      expect(got.request).toEqual({ id: third.data!.assignChat.id, sender: { name: "Mark", externalId: null } });
+      expect(await onPhone.nothingWithin(200)).toBe(true);
+    } finally {
+      await consoleSocket.dispose();
+      await phone.dispose();
+    }
+    await until(async () => (await server.app.websocket.subscriptionClasses()).classes === 0);
+  });
+});
 
 describe("one execution per class of sockets that see alike", () => {
   it("a manager, an admin and two users on one document get different classes, and each only what they may see", async () => {

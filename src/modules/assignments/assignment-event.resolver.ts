@@ -4,6 +4,7 @@ import { type AssignmentEventMessage, audience } from "../../events/pubsub";
 import type { Stored } from "../../events/catch-up-feed";
 import { Filtered } from "../../events/feed";
 import { BatonError } from "../../errors";
+import { personalFeed } from "../../graphql/personal-feeds";
 import { receiveAssignmentEvent, revocable } from "../../graphql/subscriptions";
 import { assertScope, EventScope, mayFollow, maySee } from "./event-visibility";
 import { ChatSession } from "../chat-sessions/chat-session.entity";
@@ -26,6 +27,14 @@ interface ScopeArgs {
   scope: EventScope;
 }
 
+/** MINE (the default): the viewer's own channel, and of it what they may see. */
+const mine = personalFeed("assignmentEvents", {
+  applies: (args) => (args.scope ?? EventScope.MINE) === EventScope.MINE,
+  topic: "ASSIGNMENT_EVENT",
+  audience: (viewer) => audience.user(viewer.id),
+  keep: (viewer, message) => maySee(viewer, EventScope.MINE, message.event),
+});
+
 @Resolver(() => AssignmentEventObject)
 export class AssignmentEventResolver {
   @Subscription(() => AssignmentEventObject, {
@@ -35,7 +44,7 @@ export class AssignmentEventResolver {
       assertScope(viewer, args.scope);
       // Falls back to the event table when the reader falls behind (a bulk move): never cut, never unbounded.
       const sequenced = context.services.pubsub.subscribeSequenced(
-        args.scope === EventScope.ORGANIZATION ? audience.organization(viewer.organizationId) : audience.user(viewer.id),
+        args.scope === EventScope.ORGANIZATION ? audience.organization(viewer.organizationId) : mine.audience(viewer),
         (after, first) => context.services.events.since(viewer, args.scope, after, first),
         { onReadFailed: (err) => err instanceof BatonError || context.onFeedInterrupted?.(), startAfter: context.resumeAfter, onInterrupted: context.onFeedInterrupted },
       );

@@ -1,6 +1,7 @@
 import { Arg, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root, Subscription } from "type-graphql";
 import { audience } from "../../events/pubsub";
 import { Filtered } from "../../events/feed";
+import { personalFeed } from "../../graphql/personal-feeds";
 import { receiveNotification } from "../../graphql/subscriptions";
 import { type Context, viewerOf } from "../../graphql/context";
 import { ConnectionType, pageArgs, toConnection } from "../../graphql/pagination";
@@ -10,6 +11,14 @@ import { AssignmentRequestObject } from "../assignments/assignment-request.graph
 import { NotificationObject } from "./notification.graphql";
 
 const NotificationConnection = ConnectionType(NotificationObject, "Notification");
+
+/** My notifications: my own channel, and of it what is addressed to me. */
+const mine = personalFeed("notificationReceived", {
+  applies: () => true,
+  topic: "NOTIFICATION",
+  audience: (viewer) => audience.user(viewer.id),
+  keep: (viewer, n) => n.userId === viewer.id,
+});
 
 @Resolver(() => NotificationObject)
 export class NotificationResolver {
@@ -39,8 +48,8 @@ export class NotificationResolver {
     subscribe: ({ context }: { context: Context }) => {
       const viewer = viewerOf(context);
       return new Filtered(
-        context.services.pubsub.subscribe("NOTIFICATION", audience.user(viewer.id), { onOverflow: context.onFeedOverflow, onInterrupted: context.onFeedInterrupted }),
-        (n: Notification) => n.userId === viewer.id,
+        context.services.pubsub.subscribe(mine.topic, mine.audience(viewer), { onOverflow: context.onFeedOverflow, onInterrupted: context.onFeedInterrupted }),
+        (n: Notification) => mine.keep(viewer, n),
       );
     },
   })
