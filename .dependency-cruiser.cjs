@@ -18,7 +18,7 @@
 const transport = ["^src/(graphql|http)/", "^src/(app|main|cli)\\.ts$", "^src/modules/.+\\.(resolver|inputs|graphql)\\.ts$"];
 const services = ["^src/(engine|policy|jobs)/", "^src/modules/.+\\.service\\.ts$", "^src/modules/.+/(messages|event-visibility)\\.ts$", "^src/services\\.ts$"];
 const repositories = ["^src/repositories/"];
-const kernel = "^src/(events|db|kernel)/|^src/(errors|validation|config|logger|startup-error|metrics|rate-limits)\\.ts$";
+const kernel = "^src/(events|db|kernel)/|^src/(errors|validation|config|logger|startup-error|metrics|rate-limits|memory-trim)\\.ts$";
 const model = "^src/modules/.+\\.(entity|model)\\.ts$";
 
 module.exports = {

@@ -44,6 +44,8 @@ export interface Config {
   introspection: IntrospectionMode;
   /** "Did you mean ...?" in validation errors (they name fields a client did not ask about). */
   suggestions: boolean;
+  /** One full garbage collection when the event loop turns idle after a busy spell (memory-trim.ts). */
+  memoryTrim: boolean;
   limits: SocketLimits;
   /**
    * Prometheus metrics at /metrics: on a listener of their own (`port`, 0 for any free one, on
@@ -134,6 +136,8 @@ export interface SocketLimits {
   queuedEventsPerSubscription: number;
   /** How long a socket's send buffer may stay undrained (its reader not reading) before it is closed with 4508. */
   slowReaderMs: number;
+  /** How often each socket is pinged; one that has not answered by the next ping is cut. */
+  keepAliveMs: number;
 }
 
 export class ConfigError extends Error {
@@ -228,6 +232,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     shutdownGraceMs: int("SHUTDOWN_GRACE_MS", 10_000, 0, 600_000),
     introspection: INTROSPECTION_MODES.includes(introspection) ? introspection : "authenticated",
     suggestions: bool("GRAPHQL_SUGGESTIONS", false),
+    memoryTrim: bool("MEMORY_TRIM", true),
     metrics: {
       enabled: bool("METRICS_ENABLED", true),
       port: int("METRICS_PORT", 9464, 0, 65535),
@@ -264,6 +269,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       authTimeoutMs: int("WS_AUTH_TIMEOUT_MS", 5_000, 100, 600_000),
       queuedEventsPerSubscription: int("WS_MAX_QUEUED_EVENTS", 1_000, 10, 1_000_000),
       slowReaderMs: int("WS_SLOW_READER_MS", 15_000, 100, 3_600_000),
+      keepAliveMs: int("WS_KEEP_ALIVE_MS", 12_000, 100, 3_600_000),
     },
   };
 

@@ -7,6 +7,7 @@ import { ConfigError, loadConfig } from "./config";
 import { StartupError } from "./startup-error";
 import { openDatabase } from "./db/database";
 import { createLogger } from "./logger";
+import { startMemoryTrim } from "./memory-trim";
 import { OrganizationService } from "./modules/organizations/organization.service";
 import { TokenService } from "./modules/auth/token.service";
 import { loadAuditSigningKey } from "./kernel/audit-key-file";
@@ -87,6 +88,7 @@ async function main(): Promise<void> {
     throw err;
   }
   logger.info({ metricsUrl: app.metricsUrl(), url }, "Baton is listening");
+  const stopTrim = config.memoryTrim ? startMemoryTrim(logger) : () => {};
 
   if (db.embedded) {
     const tokens = new TokenService(jwtSecret, db.dataSource);
@@ -107,6 +109,7 @@ async function main(): Promise<void> {
     }
     stoppingSince = Date.now();
     logger.info({ signal, graceMs: config.shutdownGraceMs }, "stopping: readiness fails, requests in flight finish");
+    stopTrim();
     try {
       await app.stop();
       await db.close();

@@ -208,11 +208,39 @@ export function attachWebSocket(opts: {
       counted = false;
     };
     authenticatedOnce.set(socket, authenticated);
+    socket.on("pong", answered);
     socket.once("close", () => {
       clearTimeout(timer);
       authenticated();
+      unanswered.delete(socket);
     });
   });
+
+  // Keep-alive: every WS_KEEP_ALIVE_MS (12 s, graphql-ws's default) each socket is pinged, and one that has not answered the
+  // previous ping is cut (as graphql-ws's own keep-alive does, whose per-socket interval, timer
+  // and listener for each ping are switched off below): one round for all sockets, a few hundred
+  // at a time, with one shared pong listener. Ten thousand idle sockets then allocate so little
+  // that V8's memory reducer can tell the process is idle and give back what a busy spell grew.
+  const unanswered = new Set<WebSocket>();
+  function answered(this: WebSocket): void {
+    unanswered.delete(this);
+  }
+  const pingRound = async (): Promise<void> => {
+    let pinged = 0;
+    for (const socket of [...wss.clients]) {
+      if (socket.readyState !== socket.OPEN) continue;
+      if (unanswered.has(socket)) {
+        unanswered.delete(socket);
+        socket.terminate();
+        continue;
+      }
+      unanswered.add(socket);
+      socket.ping();
+      if (++pinged % 500 === 0) await new Promise((resolve) => setImmediate(resolve));
+    }
+  };
+  const keepAlive = setInterval(() => void pingRound().catch((err: unknown) => logger.warn({ err }, "keep-alive round failed")), limits.keepAliveMs);
+  keepAlive.unref();
 
   // A reader that stops reading: what is sent to it stays in its socket's buffer (and, since
   // graphql-ws waits for each send, its feeds stop being read). Only a socket whose buffer has
@@ -525,6 +553,7 @@ export function attachWebSocket(opts: {
       },
     },
     wss,
+    0, // keep-alive is ours (above)
   );
 
   return {
@@ -532,6 +561,7 @@ export function attachWebSocket(opts: {
     subscriptionClasses: () => multiplexer.sizes(),
     async close() {
       clearInterval(slowReaders);
+      clearInterval(keepAlive);
       for (const socket of wss.clients) closeSocket(socket, CloseCode.GOING_AWAY, "Going away");
       await server.dispose();
       await new Promise<void>((resolve) => wss.close(() => resolve()));

@@ -462,3 +462,45 @@ describe("start-up failures: one line naming the cause and the remedy, exit 1", 
     }
   });
 });
+
+describe("peers that vanish", () => {
+  let server: ServerProcess;
+  beforeAll(async () => {
+    server = await spawnServer(db.url, { WS_KEEP_ALIVE_MS: "300" });
+  });
+  afterAll(() => stopServer(server));
+
+  it("a socket whose peer stops answering pings (gone without a FIN) is cut after the next keep-alive round; one that answers stays, and still hears its events", async () => {
+    // The vanished peer: connected and subscribed, then it answers no ping (as a phone that lost its network).
+    const vanished = new WebSocket(wsUrl(server.url), "graphql-transport-ws", { autoPong: false });
+    const vanishedClosed = new Promise<number>((resolve) => vanished.once("close", (code) => resolve(code)));
+    await new Promise((resolve) => vanished.once("open", resolve));
+    const acked = new Promise<void>((resolve) => vanished.once("message", () => resolve()));
+    vanished.send(JSON.stringify({ type: "connection_init", payload: { authorization: `Bearer ${w.token(w.martha)}` } }));
+    await acked;
+    vanished.send(JSON.stringify({ id: "1", type: "subscribe", payload: { query: "subscription { assignmentEvents { sequence } }" } }));
+    let pinged = 0;
+    vanished.on("ping", () => pinged++);
+
+    const alive = connect(server.url, w.token(w.mark));
+    const events: string[] = [];
+    alive.subscribe({ query: print(AssignmentEventsDocument), variables: {} }, { next: (r) => events.push(JSON.stringify(r)), error: () => undefined, complete: () => undefined });
+    try {
+      const started = Date.now();
+      // Cut with no close handshake (1006 at this end) after one unanswered ping and the next round.
+      expect(await vanishedClosed).toBe(1006);
+      expect(pinged).toBeGreaterThanOrEqual(1);
+      expect(Date.now() - started).toBeLessThan(3_000);
+
+      // The answering socket lived through the same rounds and still hears its events.
+      await sleep(700);
+      const sent = await call(server.url, AssignChatDocument, { input: assignInput((await createChat(db.dataSource, w.organizationId, w.mark.id)).id, w.tom.id) }, w.token(w.mark));
+      expect(sent.errors).toBeUndefined();
+      await until(() => events.length > 0, 3_000);
+      expect(events[0]).toContain(sent.data!.assignChat.id);
+    } finally {
+      vanished.terminate();
+      await alive.dispose();
+    }
+  });
+});

@@ -8,6 +8,7 @@ describe("configuration", () => {
     expect(c.metrics).toEqual({ enabled: true, port: 9464, host: "127.0.0.1", onApiPort: false });
     expect(c.introspection).toBe("authenticated");
     expect(c.suggestions).toBe(false);
+    expect(c.memoryTrim).toBe(true);
     expect(c.host).toBe("127.0.0.1"); // no DATABASE_URL: the embedded demo
     expect(loadConfig({ DATABASE_URL: "postgres://x/y", JWT_SECRET: "0123456789abcdef" }).host).toBe("0.0.0.0");
     expect(c.corsOrigins).toEqual([]);
@@ -17,7 +18,7 @@ describe("configuration", () => {
     expect(c.shutdownGraceMs).toBe(10_000);
     expect(c.dbPoolIdleSeconds).toBe(300);
     expect(c.shutdownDelayMs).toBe(0);
-    expect(c.limits).toEqual({ subscriptionsPerSocket: 50, socketsPerUser: 20, unauthenticatedSockets: 1_000, authTimeoutMs: 5_000, queuedEventsPerSubscription: 1_000, slowReaderMs: 15_000 });
+    expect(c.limits).toEqual({ subscriptionsPerSocket: 50, socketsPerUser: 20, unauthenticatedSockets: 1_000, authTimeoutMs: 5_000, queuedEventsPerSubscription: 1_000, slowReaderMs: 15_000, keepAliveMs: 12_000 });
   });
 
   it("reads every variable it documents", () => {
@@ -42,7 +43,11 @@ describe("configuration", () => {
       WEBHOOK_MAX_IN_FLIGHT: "8",
       WEBHOOK_TIMEOUT_SECONDS: "3",
       DB_POOL_IDLE_SECONDS: "0",
+      MEMORY_TRIM: "false",
+      WS_KEEP_ALIVE_MS: "30000",
     });
+    expect(c.memoryTrim).toBe(false);
+    expect(c.limits.keepAliveMs).toBe(30_000);
     expect(c.dbPoolIdleSeconds).toBe(0);
     expect(c.rateLimits).toEqual({ perUserPerMinute: 0, perIpPerMinute: 100 });
     expect(c.metrics).toEqual({ enabled: false, port: 9100, host: "0.0.0.0", onApiPort: true });

@@ -60,6 +60,14 @@ async function stopClients(c: Clients): Promise<void> {
 }
 
 /** The server's V8 heap in use, from its metrics (the lowest of a few samples: between collections). */
+/** The server's memory beyond RSS, for the log: V8's heap as committed (by space) and memory outside it. */
+async function memoryNote(metricsPort: number): Promise<string> {
+  const text = await fetch(`http://127.0.0.1:${metricsPort}/metrics`).then((r) => r.text());
+  const mbOf = (re: RegExp) => (Number(re.exec(text)?.[1] ?? "NaN") / 2 ** 20).toFixed(0);
+  const spaces = ["new", "old", "code", "large_object"].map((space) => `${space} ${mbOf(new RegExp(`^nodejs_heap_space_size_total_bytes\\{space="${space}"\\} (\\S+)`, "m"))}`);
+  return `heap committed ${mbOf(/^nodejs_heap_size_total_bytes (\S+)/m)} MB (${spaces.join(", ")}), external ${mbOf(/^nodejs_external_memory_bytes (\S+)/m)} MB`;
+}
+
 async function heapMb(metricsPort: number): Promise<number> {
   let lowest = Infinity;
   for (let i = 0; i < 5; i++) {
@@ -145,6 +153,19 @@ export async function fanout(bench: Bench): Promise<void> {
   });
   bench.servers.push(server);
   const pid = server.child.pid!;
+  // The server's memory trims (MEMORY_TRIM), for the figures: when, how long, what they gave back.
+  const trims: Array<{ ms: number }> = [];
+  let serverLog = "";
+  server.child.stdout?.on("data", (chunk: Buffer) => {
+    serverLog += chunk.toString();
+    const lines = serverLog.split("\n");
+    serverLog = lines.pop() ?? "";
+    for (const line of lines) if (line.includes("memory trimmed")) trims.push(JSON.parse(line) as { ms: number });
+  });
+  const trimNote = (since: number): string => {
+    const these = trims.slice(since);
+    return these.length === 0 ? "no memory trim" : `memory trimmed ${these.length}x: ${these.map((t) => `a ${t.ms} ms pause`).join(", ")}`;
+  };
   try {
     // ---- (a) a contact centre ----
     const snapshot = async () => {
@@ -153,6 +174,7 @@ export async function fanout(bench: Bench): Promise<void> {
       await sleep(15_000);
     };
     await snapshot();
+    const trimsA = trims.length;
     const rssIdle = await rssMb(pid);
     const heapIdle = await heapMb(metricsPort);
     const sockets = [
@@ -168,6 +190,7 @@ export async function fanout(bench: Bench): Promise<void> {
     await snapshot();
     const rssOpen = await rssMb(pid);
     const heapOpen = await heapMb(metricsPort);
+    log(`fan-out (a): with the sockets open, ${await memoryNote(metricsPort)}`);
     log(`fan-out (a): ${opened.opened} open (${opened.failed} failed); RSS ${mb(rssIdle)} -> ${mb(rssOpen)}; ${handovers} handovers at ${RATE}/s`);
 
     const answered = new Map<string, number>(); // "requestId:TYPE" -> when the mutation's answer arrived
@@ -222,6 +245,7 @@ export async function fanout(bench: Bench): Promise<void> {
     const report = await clients.ask<Report>("report");
     const rssAfter = await rssMb(pid);
     const heapAfter = await heapMb(metricsPort);
+    log(`fan-out (a): after the load, ${await memoryNote(metricsPort)}`);
 
     // Every expected event once: the managers' sockets get all, the two agents' their own.
     const firstManager = agents.length;
@@ -261,6 +285,7 @@ export async function fanout(bench: Bench): Promise<void> {
     await sleep(SETTLE_MS);
     const rssLater = await rssMb(pid);
     const heapLater = await heapMb(metricsPort);
+    log(`fan-out (a): ${SETTLE_MS / 1000} s later, ${await memoryNote(metricsPort)}`);
     const p99 = percentile(fromAnswer, 99);
     const flat = rssLater <= rssOpen * 1.1;
     // Where the tail comes from: the seconds of the load whose arrivals were late, and each
@@ -281,7 +306,7 @@ export async function fanout(bench: Bench): Promise<void> {
     const diagnosis = `p99 of the handovers after the first 5 s ${ms(percentile(warm, 99))}, not judged; arrivals over 250 ms in ${slowSeconds.size} of ${SECONDS} seconds${slowList.length === 0 ? "" : ` (at ${shown} s)`}; longest event-loop stall during the load: server ${ms(serverLoop.maxMs)} (p99 ${ms(serverLoop.p99Ms)}), clients ${ms(report.loop.maxMs)} (p99 ${ms(report.loop.p99Ms)})`;
     rows.push({
       scenario: `fan-out, a contact centre: ${AGENTS.toLocaleString("en")} agents' sockets (assignmentEvents MINE + notificationReceived), ${MANAGERS} managers following the organization, handovers (assign + accept) between random agents at ${RATE}/s for ${SECONDS} s; clients in a process of their own`,
-      figure: `${answered.size / 2 | 0} handovers (${(handovers / elapsed).toFixed(1)}/s, ${failures} failed); ${delivered} of ${expected} expected events delivered, ${missing} missing, ${twice} twice (+ ${report.notifications} notifications); from the mutation's answer p50 ${ms(percentile(fromAnswer, 50))}, p99 ${ms(p99)} (from its start p99 ${ms(percentile(fromStart, 99))}; ${diagnosis}); server CPU ${((cpu / 1000 / elapsed) * 100).toFixed(0)} % of a core (${(cpu / handovers).toFixed(2)} ms per handover); RSS idle ${mb(rssIdle)} -> ${mb(rssOpen)} with ${opened.opened} sockets (${kb(perSocketKb)} per socket; heap ${mb(heapIdle)} -> ${mb(heapOpen)}, ${kb(heapPerSocketKb)} per socket) -> ${mb(rssAfter)} after the load (heap ${mb(heapAfter)}) -> ${mb(rssLater)} ${SETTLE_MS / 1000} s later (heap ${mb(heapLater)})`,
+      figure: `${answered.size / 2 | 0} handovers (${(handovers / elapsed).toFixed(1)}/s, ${failures} failed); ${delivered} of ${expected} expected events delivered, ${missing} missing, ${twice} twice (+ ${report.notifications} notifications); from the mutation's answer p50 ${ms(percentile(fromAnswer, 50))}, p99 ${ms(p99)} (from its start p99 ${ms(percentile(fromStart, 99))}; ${diagnosis}); server CPU ${((cpu / 1000 / elapsed) * 100).toFixed(0)} % of a core (${(cpu / handovers).toFixed(2)} ms per handover); RSS idle ${mb(rssIdle)} -> ${mb(rssOpen)} with ${opened.opened} sockets (${kb(perSocketKb)} per socket; heap ${mb(heapIdle)} -> ${mb(heapOpen)}, ${kb(heapPerSocketKb)} per socket) -> ${mb(rssAfter)} after the load (heap ${mb(heapAfter)}) -> ${mb(rssLater)} ${SETTLE_MS / 1000} s later (heap ${mb(heapLater)}; ${trimNote(trimsA)})`,
       floor: "none",
       ratio: "",
       target: "p99 < 250 ms; RSS growth < 10 kB per socket; flat after the load (within 10 % of the sockets' RSS); every event once",
@@ -293,6 +318,7 @@ export async function fanout(bench: Bench): Promise<void> {
 
     // ---- (b) the worst case: every socket follows the organization ----
     const watcher = managers[0];
+    const trimsB = trims.length;
     const rssIdleB = await rssMb(pid);
     log(`fan-out (b): opening ${WORST} sockets following the organization`);
     const worst = await startClients(
@@ -343,7 +369,7 @@ export async function fanout(bench: Bench): Promise<void> {
     const backB = rssLaterB <= rssOpenB * 1.1;
     rows.push({
       scenario: `fan-out, the worst case: ${WORST.toLocaleString("en")} sockets following the organization, ${WORST_EVENTS} events; clients in a process of their own`,
-      figure: `${onceB} of ${expectedB} deliveries once (${openedB.opened} sockets open); from the mutation's answer p50 ${ms(percentile(latB, 50))}, p99 ${ms(p99B)}; server CPU ${(cpuB / answeredB.size).toFixed(1)} ms per event; RSS ${mb(rssIdleB)} -> ${mb(rssOpenB)} with the sockets (idle; heap ${mb(heapOpenB)}) -> ${mb(rssAfterB)} after the events (heap ${mb(heapAfterB)}) -> ${mb(rssLaterB)} ${SETTLE_MS / 1000} s later (heap ${mb(heapLaterB)})`,
+      figure: `${onceB} of ${expectedB} deliveries once (${openedB.opened} sockets open); from the mutation's answer p50 ${ms(percentile(latB, 50))}, p99 ${ms(p99B)}; server CPU ${(cpuB / answeredB.size).toFixed(1)} ms per event; RSS ${mb(rssIdleB)} -> ${mb(rssOpenB)} with the sockets (idle; heap ${mb(heapOpenB)}) -> ${mb(rssAfterB)} after the events (heap ${mb(heapAfterB)}) -> ${mb(rssLaterB)} ${SETTLE_MS / 1000} s later (heap ${mb(heapLaterB)}; ${trimNote(trimsB)})`,
       floor: "none",
       ratio: "",
       target: "p99 < 1 s; back within 10 % of idle a minute after",

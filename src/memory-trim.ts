@@ -1,0 +1,99 @@
+import { performance } from "node:perf_hooks";
+import { setFlagsFromString } from "node:v8";
+import { runInNewContext } from "node:vm";
+import type { Logger } from "./logger";
+
+export interface MemoryTrimOptions {
+  /** How often the event loop's use is sampled (ms). */
+  everyMs: number;
+  /** A sample at least this busy (share of the loop's time) marks a busy spell. */
+  busy: number;
+  /** A sample at most this busy, after a busy spell, counts as idle. */
+  idle: number;
+  /** Idle samples in a row before the trim. */
+  idleSamples: number;
+}
+
+export const DEFAULT_MEMORY_TRIM: MemoryTrimOptions = { everyMs: 5_000, busy: 0.15, idle: 0.05, idleSamples: 2 };
+
+/**
+ * Gives memory back once a busy spell is over. Under load V8 lets garbage pile up to a limit it
+ * raises with the live heap (a contact centre's 10,000 sockets and a minute of handovers took
+ * the committed heap from 236 to 326-516 MB), and its own memory reducer, which would collect
+ * it once the process idles, never decided it did: ten thousand idle sockets keep allocating a
+ * little (keep-alive pings, the slow-reader sweep). So when the event loop, busy a moment ago,
+ * has been idle for `idleSamples` samples, one full collection is run, on a loop with nothing
+ * else to do, compacting as it goes (see `compactingGc`). Never while busy, and at most once per
+ * busy spell. Returns the function that stops it.
+ */
+export function startMemoryTrim(logger: Logger, opts: MemoryTrimOptions = DEFAULT_MEMORY_TRIM, onTrim?: (freedBytes: number) => void): () => void {
+  const gc = exposedGc();
+  if (!gc) {
+    logger.warn("memory trim off: the garbage collector could not be reached");
+    return () => {};
+  }
+  let last = performance.eventLoopUtilization();
+  let busySpell = false;
+  let idleInARow = 0;
+  const timer = setInterval(() => {
+    const now = performance.eventLoopUtilization();
+    const used = performance.eventLoopUtilization(now, last).utilization;
+    last = now;
+    if (used >= opts.busy) {
+      busySpell = true;
+      idleInARow = 0;
+      return;
+    }
+    if (!busySpell) return;
+    idleInARow = used <= opts.idle ? idleInARow + 1 : 0;
+    if (idleInARow < opts.idleSamples) return;
+    busySpell = false;
+    idleInARow = 0;
+    const before = process.memoryUsage();
+    const started = performance.now();
+    compactingGc(gc);
+    const after = process.memoryUsage();
+    // The collection's own time is not the next sample's load.
+    last = performance.eventLoopUtilization();
+    const freed = before.rss - after.rss;
+    logger.info(
+      { ms: Math.round(performance.now() - started), rssMb: mb(after.rss), freedRssMb: mb(freed), heapCommittedMb: mb(after.heapTotal), heapUsedMb: mb(after.heapUsed) },
+      "memory trimmed after a busy spell",
+    );
+    onTrim?.(freed);
+  }, opts.everyMs);
+  timer.unref();
+  return () => clearInterval(timer);
+}
+
+const mb = (bytes: number): number => Math.round(bytes / 2 ** 20);
+
+/**
+ * One full collection that also compacts the old generation. A plain one frees the garbage but
+ * keeps the pages it was spread over (measured: 173 MB used in 273 MB committed after the
+ * contact centre's load); V8 moves at most a few megabytes per collection on its own. For this one
+ * collection every page may be evacuated (V8's --stress-compaction, switched off again at once,
+ * with what it implies); the emptied pages go back to the system within a second.
+ */
+function compactingGc(gc: () => void): void {
+  setFlagsFromString("--stress-compaction");
+  try {
+    gc();
+  } finally {
+    setFlagsFromString("--no-stress-compaction");
+    setFlagsFromString("--no-force-marking-deque-overflows");
+  }
+}
+
+/** V8's `gc()`, reached without starting Node with --expose-gc (null if it cannot be). */
+function exposedGc(): (() => void) | null {
+  const existing = (globalThis as { gc?: () => void }).gc;
+  if (typeof existing === "function") return existing;
+  try {
+    setFlagsFromString("--expose-gc");
+    const gc = runInNewContext("gc") as unknown;
+    return typeof gc === "function" ? (gc as () => void) : null;
+  } catch {
+    return null;
+  }
+}

@@ -1,0 +1,65 @@
+import pino from "pino";
+import { describe, expect, it } from "vitest";
+import { startMemoryTrim } from "../../src/memory-trim";
+
+const logger = pino({ level: "silent" });
+const OPTS = { everyMs: 50, busy: 0.5, idle: 0.2, idleSamples: 2 };
+
+/** Keeps the event loop busy for `ms`, a few milliseconds at a time (timers still fire between). */
+async function busyFor(ms: number): Promise<void> {
+  const until = Date.now() + ms;
+  while (Date.now() < until) {
+    const slice = Date.now() + 8;
+    while (Date.now() < slice) {
+      /* busy */
+    }
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+}
+
+describe("memory trim", () => {
+  it("collects once when the loop turns idle after a busy spell, never while busy, and not again until the next spell", async () => {
+    const trims: number[] = [];
+    const stop = startMemoryTrim(logger, OPTS, (freed) => trims.push(freed));
+    try {
+      await new Promise((resolve) => setTimeout(resolve, 300)); // idle from the start: nothing to give back
+      expect(trims).toHaveLength(0);
+      await busyFor(400);
+      expect(trims).toHaveLength(0); // busy: never
+      await new Promise((resolve) => setTimeout(resolve, 400)); // idle after the spell: once
+      expect(trims).toHaveLength(1);
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      expect(trims).toHaveLength(1); // still idle: not again
+      await busyFor(300);
+      await new Promise((resolve) => setTimeout(resolve, 400));
+      expect(trims).toHaveLength(2); // the next spell's end
+    } finally {
+      stop();
+    }
+  });
+
+  it("gives back what a spell's garbage left committed: the heap is compacted, not only collected", async () => {
+    // Long-lived objects spread over pages full of garbage, as sockets among a load's results.
+    const keep: object[] = [];
+    let junk: object[] = [];
+    for (let i = 0; i < 1_500_000; i++) {
+      const o = { i, s: `x${i}`, a: [i] };
+      if (i % 10 === 0) keep.push(o);
+      else junk.push(o);
+      if (junk.length > 100_000) junk = [];
+    }
+    junk = [];
+    const committedBefore = process.memoryUsage().heapTotal;
+    const stop = startMemoryTrim(logger, OPTS);
+    try {
+      await busyFor(300);
+      await new Promise((resolve) => setTimeout(resolve, 400));
+      const committedAfter = process.memoryUsage().heapTotal;
+      // Most of the committed heap was garbage: at least a third of it goes.
+      expect(committedAfter).toBeLessThan(committedBefore * 0.67);
+      expect(keep).toHaveLength(150_000);
+    } finally {
+      stop();
+    }
+  });
+});
