@@ -401,7 +401,7 @@ class PersonalClass implements Room {
     readonly feed: PersonalFeed,
     /** The operation (without a context): executed for each event. */
     readonly args: ExecutionArgs,
-    private readonly mux: Multiplexer,
+    readonly mux: Multiplexer,
     private readonly onEmpty: (cls: PersonalClass) => void,
   ) {}
 
@@ -479,9 +479,11 @@ class Lane {
   stop: () => void = () => {};
   /** Events that arrived while one was being resolved (null: none is). */
   private backlog: unknown[] | null = null;
+  /** The event being resolved. */
+  private current: unknown = undefined;
 
   constructor(
-    private readonly cls: PersonalClass,
+    readonly cls: PersonalClass,
     readonly userId: string,
   ) {}
 
@@ -503,10 +505,12 @@ class Lane {
   private async drain(first: unknown): Promise<void> {
     let message: unknown = first;
     while (this.backlog) {
+      this.current = message;
       await this.cls.resolve(this, message);
       if (!this.backlog || this.backlog.length === 0) break;
       message = this.backlog.shift();
     }
+    this.current = undefined;
     this.backlog = null;
   }
 
@@ -516,12 +520,21 @@ class Lane {
   }
 
   /**
-   * Events arrive faster than this instance resolves them (its database slow): the lane's sockets
-   * are closed (4508) to reconnect and catch up, rather than hold an unbounded backlog.
+   * Events arrive faster than this instance resolves them (a bulk move of thousands of chats to
+   * one agent, or the database slow): the backlog is dropped. A member of a sequenced feed (its
+   * events) goes on alone from the event table after the last event it was given, or before the
+   * earliest one dropped: never cut, nothing lost or repeated, as any member behind. Any other
+   * (notifications) is closed with 4508 to reconnect and catch up, as a bounded feed's was.
    */
   private behind(): void {
+    const dropped = [this.current, ...(this.backlog ?? [])].map(sequenceOf).filter((q): q is string => q !== undefined);
     this.backlog = null;
-    for (const member of [...this.members]) member.cut();
+    const earliest = dropped.reduce<bigint | null>((min, q) => (min === null || BigInt(q) < min ? BigInt(q) : min), null);
+    for (const member of [...this.members]) {
+      const after = member.lastSequence ?? (earliest === null ? undefined : String(earliest - 1n));
+      if (after !== undefined) void this.cls.mux.resume(member, after);
+      else member.cut();
+    }
   }
 }
 
@@ -646,9 +659,9 @@ export class Multiplexer {
     return cls;
   }
 
-  /** A member fell too far behind in a sequenced class: on alone, from the table after its last event. */
-  async resume(member: Member): Promise<void> {
-    await this.rejoin(member, member.hooks.current());
+  /** A member fell too far behind in a sequenced class: on alone, from the table after its last event (or after `after`, when it has had none). */
+  async resume(member: Member, after = member.lastSequence): Promise<void> {
+    await this.rejoin(member, member.hooks.current(), after);
   }
 
   /**
@@ -668,12 +681,12 @@ export class Multiplexer {
     await this.rejoin(member, viewer);
   }
 
-  private async rejoin(member: Member, viewer: User): Promise<void> {
+  private async rejoin(member: Member, viewer: User, after = member.lastSequence): Promise<void> {
     const from = member.cls;
     if (!from || member.ended) return;
     from.leave(member);
     member.cls = null;
-    const refused = await this.join(member, viewer, member.lastSequence);
+    const refused = await this.join(member, viewer, after);
     if (refused) member.fail(errorOf(refused));
   }
 }

@@ -219,6 +219,22 @@ describe("a reader that keeps reading is never cut", () => {
           complete: () => (ended = "complete"),
         },
       );
+      // And Tom's own feed (a personal feed: one lane for his sockets), who receives every chat.
+      const toms: string[] = [];
+      let tomClosedWith = 0;
+      let tomEnded: unknown = null;
+      const tom = connect(server.url, org.token(org.tom), (code) => (tomClosedWith = code));
+      tom.subscribe<{ assignmentEvents: { sequence: string; type: string } }>(
+        { query: print(AssignmentEventsDocument), variables: { scope: "MINE" } },
+        {
+          next: (r) => {
+            if (r.data?.assignmentEvents) toms.push(r.data.assignmentEvents.sequence);
+            if (r.errors) tomEnded = r.errors;
+          },
+          error: (err) => (tomEnded = err),
+          complete: () => (tomEnded = "complete"),
+        },
+      );
       await sleep(500); // subscribed
       const rows = await db.dataSource.query<Array<{ id: string }>>(
         `INSERT INTO chat_sessions (organization_id, customer_name, customer_phone, owner_id)
@@ -241,6 +257,12 @@ describe("a reader that keeps reading is never cut", () => {
       expect(stored[0].n).toBe(10_000);
       expect([...chats.values()].every((owner) => owner === org.tom.id)).toBe(true);
       expect(rows.every((r) => chats.has(r.id))).toBe(true);
+      // Tom's lane fell far behind at once: his feed went on from the table, never cut, each event once and in order.
+      await until(() => toms.length >= 10_000 || tomEnded !== null || tomClosedWith !== 0, 60_000, 200);
+      expect(tomEnded).toBeNull();
+      expect(tomClosedWith).toBe(0);
+      expect(toms).toEqual(seen.map((e) => e.sequence));
+      await tom.dispose();
       // And live again afterwards.
       const chat = await createChat(db.dataSource, org.organizationId, org.mark.id);
       await call(server.url, AssignChatDocument, { input: assignInput(chat.id, org.martha.id) }, org.token(org.mark));
