@@ -506,7 +506,13 @@ class Lane {
     let message: unknown = first;
     while (this.backlog) {
       this.current = message;
-      await this.cls.resolve(this, message);
+      try {
+        await this.cls.resolve(this, message);
+      } catch (err) {
+        // A message that cannot be resolved at all (not one whose fields failed: those are in its
+        // result): the lane's subscriptions end with the error rather than the lane stall.
+        for (const member of [...this.members]) member.fail(err);
+      }
       if (!this.backlog || this.backlog.length === 0) break;
       message = this.backlog.shift();
     }
