@@ -16,7 +16,7 @@ import type { User } from "../modules/users/user.entity";
 import { visibilityClass } from "../policy/access";
 import type { Services } from "../services";
 import { type Context, contextFor, type SubscriberHooks } from "./context";
-import { listenPersonal, type PersonalFeed, personalFeedOf } from "./personal-feeds";
+import { type PersonalFeed, personalFeedOf } from "./personal-feeds";
 import { roleChanged } from "./subscriptions";
 
 /**
@@ -175,8 +175,7 @@ class Member implements AsyncIterableIterator<ExecutionResult> {
         return;
       }
       if (key === undefined || this.queue.length >= this.hooks.maxQueued * 100) {
-        this.finish();
-        this.hooks.tooSlow();
+        this.cut();
         return;
       }
     }
@@ -420,7 +419,7 @@ class PersonalClass implements Room {
     if (!lane) {
       lane = new Lane(this, viewer.id);
       this.lanes.set(viewer.id, lane);
-      lane.stop = listenPersonal(this.mux.pubsub, this.feed, viewer, lane);
+      lane.stop = this.mux.services.pubsub.listen(this.feed.topic, this.feed.audience(viewer), lane);
     }
     if (!lane.members.includes(member)) lane.members.push(member);
     member.cls = this;
@@ -459,13 +458,8 @@ class PersonalClass implements Room {
       else groups.set(visibility, { viewer, members: [member] });
     }
     for (const { viewer, members } of groups.values()) {
-      let result: ExecutionResult;
-      try {
-        result = await execute({ ...this.args, rootValue: message, contextValue: contextFor(this.mux.services, viewer) });
-      } catch (err) {
-        for (const member of members) if (member.lane === lane) member.fail(err);
-        continue;
-      }
+      // Throws only for a message that cannot be resolved at all (Lane.drain ends the lane's subscriptions).
+      const result = await execute({ ...this.args, rootValue: message, contextValue: contextFor(this.mux.services, viewer) });
       // A member that left the lane meanwhile (resumed elsewhere, ended) is not handed it.
       for (const member of members) if (member.lane === lane) member.deliver(result, message);
     }
@@ -521,8 +515,7 @@ class Lane {
   }
 
   private maxBacklog(): number {
-    for (const member of this.members) return member.hooks.maxQueued;
-    return 0;
+    return this.members[0]?.hooks.maxQueued ?? 0;
   }
 
   /**
@@ -556,10 +549,6 @@ export class Multiplexer {
     readonly services: Services,
     private readonly format: (result: ExecutionResult) => unknown = (result) => result,
   ) {}
-
-  get pubsub(): Services["pubsub"] {
-    return this.services.pubsub;
-  }
 
   serialized(result: ExecutionResult): string {
     let text = this.json.get(result);

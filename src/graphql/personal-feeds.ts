@@ -1,4 +1,4 @@
-import type { BatonPubSub, Topics } from "../events/pubsub";
+import type { Topics } from "../events/pubsub";
 import type { User } from "../modules/users/user.entity";
 
 /**
@@ -30,9 +30,4 @@ export function personalFeed<K extends keyof Topics>(field: string, feed: Person
 export function personalFeedOf(field: string, args: Record<string, unknown>): PersonalFeed | undefined {
   const feed = feeds.get(field);
   return feed?.applies(args) ? feed : undefined;
-}
-
-/** Listens on the viewer's channel of the feed; returns the function that stops listening. */
-export function listenPersonal(pubsub: BatonPubSub, feed: PersonalFeed, viewer: User, listener: { deliver(message: unknown): void; interrupted?(): void }): () => void {
-  return pubsub.listen(feed.topic, feed.audience(viewer), listener);
 }

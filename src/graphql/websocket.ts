@@ -72,6 +72,9 @@ interface Session {
 
 type Extra = { session?: Session; hooks?: SocketLink };
 
+/** The reason sent with 4503, whatever interrupted live delivery. */
+const INTERRUPTED_REASON = "Live delivery was interrupted: reconnect and catch up with assignmentEventsSince";
+
 /**
  * What a socket's operations need from it (graphql/multiplex.ts, `revocable`): made once per
  * socket, its methods on the prototype (ten thousand sockets held a dozen closures each).
@@ -89,7 +92,7 @@ class SocketLink implements SubscriberHooks, ViewerWatch {
   }
 
   interrupted(): void {
-    this.closeSocket(this.socket, CloseCode.DELIVERY_INTERRUPTED, "Live delivery was interrupted: reconnect and catch up with assignmentEventsSince");
+    this.closeSocket(this.socket, CloseCode.DELIVERY_INTERRUPTED, INTERRUPTED_REASON);
   }
 
   current(): User {
@@ -273,7 +276,7 @@ export function attachWebSocket(opts: {
       const close = gap === "resumed" ? session.subscribedDuringGap : live;
       if (!close) continue;
       closed++;
-      closeSocket(socket, CloseCode.DELIVERY_INTERRUPTED, "Live delivery was interrupted: reconnect and catch up with assignmentEventsSince");
+      closeSocket(socket, CloseCode.DELIVERY_INTERRUPTED, INTERRUPTED_REASON);
     }
     if (closed > 0) logger.warn({ gap, sockets: closed }, "closed sockets that may have missed events (4503)");
   });
@@ -483,7 +486,7 @@ export function attachWebSocket(opts: {
           },
           // On a Redis Cluster, this user's channel alone may lose messages (its shard went down):
           // a change of role or a deactivation may have been missed, so the socket starts again.
-          interrupted: () => closeSocket(socket, CloseCode.DELIVERY_INTERRUPTED, "Live delivery was interrupted: reconnect and catch up with assignmentEventsSince"),
+          interrupted: () => closeSocket(socket, CloseCode.DELIVERY_INTERRUPTED, INTERRUPTED_REASON),
         });
         sessions.set(socket, session);
         ctx.extra.session = session;
