@@ -129,6 +129,42 @@ export async function webhooks(bench: Bench): Promise<void> {
   const paced = rateWithout / 2;
   const pacedN = HANDOVERS / 2;
   const pacedRun = await withEndpoints(pacedN, paced);
+  // An extra row, not judged: the messages alone. A process of its own posts messages of a real
+  // delivery's size to the same receivers at the rate the target implies (four messages per
+  // handover at 0.9 of the rate without endpoints), with no database work at all, beside
+  // handovers without endpoints, in alternating passes as above: what sending the messages costs
+  // the machine's shared cores, before any of a delivery's own work.
+  const [{ body: sample }] = await ds.query<Array<{ body: string }>>(`SELECT body FROM webhook_payloads ORDER BY event_sequence DESC LIMIT 1`);
+  const sender = fork(path.join(__dirname, "..", "sender-process.js"), [], { stdio: ["ignore", "inherit", "inherit", "ipc"] });
+  const aloneCpu = { with: {} as Record<string, number>, without: {} as Record<string, number> };
+  const alonePids = () => ({ server: s1.child.pid, receivers: child.pid, sender: sender.pid, clients: process.pid });
+  const aloneOf = async <T>(into: Record<string, number>, run: () => Promise<T>): Promise<T> => {
+    const before = cpuTimes(alonePids());
+    const out = await run();
+    for (const [k, v] of Object.entries(cpuSpent(before, cpuTimes(alonePids())))) into[k] = (into[k] ?? 0) + v;
+    return out;
+  };
+  const targetMessages = rateWithout * 0.9 * 4;
+  const alone: number[] = [];
+  const plain: number[] = [];
+  let answeredAlone = 0;
+  for (let round = 0; round < rounds; round++) {
+    plain.push(await aloneOf(aloneCpu.without, () => pass(HANDOVERS / rounds)));
+    sender.send({ urls, perSecond: targetMessages, body: sample });
+    await sleep(200);
+    alone.push(await aloneOf(aloneCpu.with, () => pass(HANDOVERS / rounds)));
+    answeredAlone += await new Promise<number>((resolve) => {
+      sender.once("message", (m) => resolve(m as number));
+      sender.send("stop");
+    });
+    await report(); // the receivers' records of these are not the judged row's
+  }
+  sender.kill();
+  const rateAlone = alone.reduce((a, b) => a + b, 0) / rounds;
+  const ratePlain = plain.reduce((a, b) => a + b, 0) / rounds;
+  const cpuPer = (spent: Record<string, number>) =>
+    ["server", "postgres", "sender", "receivers"].map((k) => `${k} ${((spent[k] ?? 0) / HANDOVERS).toFixed(2)}`).join(", ");
+  log(`webhooks, the messages alone: ${rateAlone.toFixed(1)} handovers/s beside ${targetMessages.toFixed(0)} messages/s (${answeredAlone} answered), ${ratePlain.toFixed(1)} without`);
   child.kill();
   const pacedRate = pacedRun.rate;
   const pacedLatencies = pacedRun.latencies;
@@ -147,6 +183,14 @@ export async function webhooks(bench: Bench): Promise<void> {
     ratio: ratio.toFixed(2),
     target: "throughput >= 0.9 of no endpoints; p99 < 250 ms; all delivered",
     met: ratio >= 0.9 && p99 < 250 && delivered === expectedAll ? "yes" : "no",
+  });
+  rows.push({
+    scenario: `webhooks, extra row (not judged): the messages alone. Handovers without endpoints while another process posts signed messages of a delivery's size (${sample.length} bytes) to the same receivers at the rate the target implies (4 per handover at 0.9 of the rate without endpoints), with no database work`,
+    figure: `${rateAlone.toFixed(1)} handovers/s beside ${targetMessages.toFixed(0)} messages/s (${answeredAlone} answered); CPU ms per handover: ${cpuPer(aloneCpu.with)}`,
+    floor: `${ratePlain.toFixed(1)} handovers/s in the passes between; CPU ms per handover: ${cpuPer(aloneCpu.without)}`,
+    ratio: (rateAlone / ratePlain).toFixed(2),
+    target: "none: what the messages alone cost the shared cores",
+    met: "",
   });
   rows.push({
     scenario: `webhooks, extra row (not judged): ${pacedN} handovers paced at half the rate without endpoints, to 2 endpoints`,
