@@ -107,11 +107,12 @@ interface Entry {
 
 /**
  * One socket's subscription. The class's results are written straight to the socket, serialized
- * once per class (graphql-ws's own loop would wait for each write before the next, one message per
+ * once per class (a loop over an iterator would wait for each write before the next, one message per
  * event-loop turn: a busy manager's socket fell seconds behind). While the socket has more than
  * `HIGH_WATER` bytes unwritten the results wait in the member's queue (references to the class's
- * shared results), and go out as soon as it drains. graphql-ws's iterator over the member yields
- * nothing: it ends when the member ends, or throws its error.
+ * shared results), and go out as soon as it drains. The protocol server hears its end (or error)
+ * through `whenEnded`; as an iterator (for any other reader) it yields nothing and ends when the
+ * member ends, or throws its error.
  */
 class Member implements AsyncIterableIterator<ExecutionResult> {
   private queue: Entry[] = [];
@@ -119,6 +120,8 @@ class Member implements AsyncIterableIterator<ExecutionResult> {
   private byKey: Map<string, Entry> | null = null;
   private waiting: { resolve: (r: IteratorResult<ExecutionResult>) => void; reject: (err: unknown) => void } | null = null;
   private failure: unknown = null;
+  /** Hears the member's end (ws-protocol.ts), set instead of a pending read. */
+  private endListener: ((error: unknown) => void) | null = null;
   private done = false;
   /** A write is in flight past the high-water mark: the queue waits for it. */
   private paused = false;
@@ -217,6 +220,13 @@ class Member implements AsyncIterableIterator<ExecutionResult> {
 
   fail(err: unknown): void {
     if (this.done) return;
+    const ended = this.endListener;
+    if (ended) {
+      this.endListener = null;
+      this.finish();
+      ended(err);
+      return;
+    }
     if (this.waiting) {
       const { reject } = this.waiting;
       this.waiting = null;
@@ -252,6 +262,22 @@ class Member implements AsyncIterableIterator<ExecutionResult> {
     return this;
   }
 
+  /** The socket's protocol server hears the end here (an error, or undefined) instead of holding a read open. */
+  whenEnded(listener: (error: unknown) => void): void {
+    if (this.done) {
+      listener(undefined);
+      return;
+    }
+    if (this.failure !== null) {
+      const err = this.failure;
+      this.failure = null;
+      this.finish();
+      listener(err);
+      return;
+    }
+    this.endListener = listener;
+  }
+
   /** Ends the member: it leaves its class, and a waiting reader is told it is done. */
   finish(): void {
     if (this.done) return;
@@ -265,6 +291,9 @@ class Member implements AsyncIterableIterator<ExecutionResult> {
     const waiting = this.waiting;
     this.waiting = null;
     waiting?.resolve({ value: undefined, done: true });
+    const ended = this.endListener;
+    this.endListener = null;
+    ended?.(undefined);
   }
 }
 
@@ -575,7 +604,7 @@ export class Multiplexer {
   }
 
   /**
-   * graphql-ws's `subscribe`: a member of the operation's class, or the operation's errors.
+   * The socket's `subscribe` (ws-protocol.ts): a member of the operation's class, or the operation's errors.
    * Operations without a signed-in viewer or hooks (none over this socket layer) run alone.
    */
   async subscribe(args: ExecutionArgs): Promise<AsyncIterableIterator<ExecutionResult> | ExecutionResult> {
@@ -590,7 +619,7 @@ export class Multiplexer {
       return refused;
     }
     // The operation's own context resolves nothing (its class does): let it go, rather than keep
-    // it for the socket's life in these arguments, which graphql-ws holds until the operation ends.
+    // it for the socket's life in these arguments, which the member holds until the operation ends.
     args.contextValue = undefined;
     return member;
   }

@@ -1,8 +1,8 @@
 import { randomUUID } from "node:crypto";
 import type { IncomingMessage, Server } from "node:http";
 import type { Duplex } from "node:stream";
-import { type DocumentNode, type ExecutionArgs, type ExecutionResult, type FormattedExecutionResult, getOperationAST, GraphQLError, type GraphQLSchema, OperationTypeNode, validate } from "graphql";
-import { useServer } from "graphql-ws/use/ws";
+import { type DocumentNode, type ExecutionArgs, type ExecutionResult, execute, type FormattedExecutionResult, getOperationAST, GraphQLError, type GraphQLSchema, OperationTypeNode, validate } from "graphql";
+import type { SubscribePayload } from "graphql-ws";
 import { type WebSocket, WebSocketServer } from "ws";
 import type { SocketLimits } from "../config";
 import { isDatabaseUnavailable } from "../db/faults";
@@ -19,9 +19,10 @@ import { codeOf, formatError, isInternal } from "./format-error";
 import { findBadText, isTokenLimitError, type operationGuards, withoutSuggestions } from "./operation-rules";
 import { audience, type UserChangedMessage } from "../events/pubsub";
 import { Multiplexer } from "./multiplex";
+import { type WsConnection, WsProtocolServer } from "./ws-protocol";
 
 /**
- * The close codes a client may see, besides graphql-ws's own (4400, 4406, 4409...). Every one but
+ * The close codes a client may see, besides the protocol's own (4400, 4401, 4406, 4409, 4500: ws-protocol.ts). Every one but
  * 4401, 4403 and 4429 means: reconnect, then catch up with `assignmentEventsSince` from the last
  * sequence seen; after 4401, reconnect with a fresh token (and catch up).
  */
@@ -62,15 +63,17 @@ interface Session {
   changing: Promise<void> | null;
   /** Subscribed while live delivery was interrupted: to be closed once it resumes. */
   subscribedDuringGap: boolean;
-  /** Operations (mostly subscriptions) open on the socket now, as graphql-ws keeps them. */
-  openOperations: () => number;
+  /** Operations (mostly subscriptions) open on the socket now, as its protocol server keeps them. */
+  operations: ReadonlyMap<string, unknown>;
   /** When the socket's send buffer was last seen empty (its reader keeping up). */
   drainedAt: number;
   /** The client's address for rate limits, kept instead of the upgrade request (see onConnect). */
   clientIp: string | undefined;
 }
 
-type Extra = { session?: Session; hooks?: SocketLink };
+/** What a socket keeps: its client's address until it authenticates, then its session and hooks. */
+type Extra = { clientIp: string | undefined; session?: Session; hooks?: SocketLink };
+type Connection = WsConnection<Extra>;
 
 /** The reason sent with 4503, whatever interrupted live delivery. */
 const INTERRUPTED_REASON = "Live delivery was interrupted: reconnect and catch up with assignmentEventsSince";
@@ -155,7 +158,7 @@ export function attachWebSocket(opts: {
   const sessions = new Map<WebSocket, Session>();
   /**
    * A result as a socket carries it, as over HTTP: stable codes, internal faults masked and logged
-   * (undefined: the result as it is). For graphql-ws's answers and the multiplexer's shared results.
+   * (undefined: the result as it is). For the protocol server's answers and the multiplexer's shared results.
    */
   const forTheWire = (result: ExecutionResult, log: Record<string, unknown>): FormattedExecutionResult | undefined => {
     if (!result.errors?.length) return undefined;
@@ -169,7 +172,6 @@ export function attachWebSocket(opts: {
   const socketsPerUser = new Map<string, number>();
   let unauthenticated = 0;
   /** Takes a socket out of the unauthenticated count, once. */
-  const authenticatedOnce = new WeakMap<WebSocket, () => void>();
   let deliveryInterrupted = false;
 
   // noServer: the upgrade is routed below, so the HTTP server's own errors (a port taken at
@@ -184,12 +186,17 @@ export function attachWebSocket(opts: {
     },
   });
 
+  /** The client's address, read from the upgrade request, which is not kept. */
+  const clientIps = new WeakMap<WebSocket, string | undefined>();
   opts.httpServer.on("upgrade", (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     if (new URL(req.url ?? "/", "http://x").pathname !== "/graphql") {
       socket.destroy();
       return;
     }
-    wss.handleUpgrade(req, socket, head, (ws) => wss.emit("connection", ws, req));
+    wss.handleUpgrade(req, socket, head, (ws) => {
+      clientIps.set(ws, opts.clientIp?.(req));
+      wss.emit("connection", ws, req);
+    });
   });
 
   /** Closes with `code`; a peer that does not read the close frame is cut off soon after. */
@@ -199,29 +206,33 @@ export function attachWebSocket(opts: {
     setTimeout(() => socket.terminate(), 2_000).unref();
   };
 
-  wss.on("connection", (socket) => {
+  /** Sockets not authenticated yet, with the timer that closes them if they do not in time. */
+  const waitingForAuth = new Map<WebSocket, NodeJS.Timeout>();
+  /** Authenticated (or closed): out of the unauthenticated count, its timer gone, once. */
+  const authenticated = (socket: WebSocket): void => {
+    const timer = waitingForAuth.get(socket);
+    if (timer === undefined) return;
+    clearTimeout(timer);
+    waitingForAuth.delete(socket);
+    unauthenticated--;
+  };
+  const opened = (conn: Connection): void => {
+    const socket = conn.socket;
     unauthenticated++;
-    let counted = true;
-    const timer = setTimeout(() => {
-      if (!sessions.has(socket)) closeSocket(socket, CloseCode.FORBIDDEN, "Forbidden: no connection_init with credentials");
-    }, limits.authTimeoutMs);
-    const authenticated = () => {
-      clearTimeout(timer); // an authenticated socket holds no timer for it
-      if (counted) unauthenticated--;
-      counted = false;
-    };
-    authenticatedOnce.set(socket, authenticated);
+    conn.data = { clientIp: clientIps.get(socket) };
+    clientIps.delete(socket);
+    waitingForAuth.set(
+      socket,
+      setTimeout(() => {
+        if (!sessions.has(socket)) closeSocket(socket, CloseCode.FORBIDDEN, "Forbidden: no connection_init with credentials");
+      }, limits.authTimeoutMs),
+    );
     socket.on("pong", answered);
-    socket.once("close", () => {
-      clearTimeout(timer);
-      authenticated();
-      unanswered.delete(socket);
-    });
-  });
+  };
 
   // Keep-alive: every WS_KEEP_ALIVE_MS (12 s, graphql-ws's default) each socket is pinged, and one that has not answered the
-  // previous ping is cut (as graphql-ws's own keep-alive does, whose per-socket interval, timer
-  // and listener for each ping are switched off below): one round for all sockets, a few hundred
+  // previous ping is cut (as graphql-ws's own keep-alive did, whose per-socket interval, timer
+  // and listener for each ping Baton does without): one round for all sockets, a few hundred
   // at a time, with one shared pong listener. Ten thousand idle sockets then allocate so little
   // that V8's memory reducer can tell the process is idle and give back what a busy spell grew.
   const unanswered = new Set<WebSocket>();
@@ -246,7 +257,7 @@ export function attachWebSocket(opts: {
   keepAlive.unref();
 
   // A reader that stops reading: what is sent to it stays in its socket's buffer (and, since
-  // graphql-ws waits for each send, its feeds stop being read). Only a socket whose buffer has
+  // a stream waits for each send, its feeds stop being read). Only a socket whose buffer has
   // not drained for WS_SLOW_READER_MS is closed; a reader that keeps reading, however much
   // arrives at once (a bulk move), is never cut.
   const slowReaders = setInterval(
@@ -271,7 +282,7 @@ export function attachWebSocket(opts: {
     if (gap === "resumed") deliveryInterrupted = false;
     let closed = 0;
     for (const [socket, session] of sessions) {
-      const live = session.openOperations() > 0;
+      const live = session.operations.size > 0;
       // interrupted: those with live subscriptions now; resumed: those that subscribed meanwhile; missed: all live ones.
       const close = gap === "resumed" ? session.subscribedDuringGap : live;
       if (!close) continue;
@@ -331,7 +342,7 @@ export function attachWebSocket(opts: {
     if (known) {
       documents.delete(query);
       documents.set(query, known);
-      // graphql-ws keeps each operation's message until it ends: one copy of the text for all.
+      // The operation's message may be kept while it runs: one copy of the text for all.
       payload.query = known.text;
       return known.result;
     }
@@ -361,16 +372,13 @@ export function attachWebSocket(opts: {
     return result;
   };
 
-  /** When each admitted operation started, until graphql-ws reports its first result. */
+  /** When each admitted operation started, until the protocol server reports its first result. */
   const started_ = new Map<string, number>();
   /** Checks an operation before it runs: caps, syntax, limits, text, budget. Errors, or what to execute. */
-  const admit = async (
-    ctx: { subscriptions: Record<string, unknown>; extra: Extra & { request: IncomingMessage; socket: WebSocket } },
-    payload: { query: string; operationName?: string | null; variables?: Record<string, unknown> | null; extensions?: Record<string, unknown> | null },
-  ): Promise<readonly GraphQLError[] | ExecutionArgs> => {
-    const session = ctx.extra.session;
-    // Counted with this one: graphql-ws registers the id before asking us.
-    if (Object.keys(ctx.subscriptions).length > limits.subscriptionsPerSocket) {
+  const admit = async (conn: Connection, payload: SubscribePayload): Promise<readonly GraphQLError[] | ExecutionArgs> => {
+    const session = conn.data?.session;
+    // Counted with this one: the protocol server registers the id before asking us.
+    if (conn.operations.size > limits.subscriptionsPerSocket) {
       return [limitError(`At most ${limits.subscriptionsPerSocket} operations may be open on one socket`)];
     }
     const checked = checkedDocument(payload);
@@ -382,7 +390,7 @@ export function attachWebSocket(opts: {
       session.subscribedDuringGap = true;
     }
     if (session) {
-      const refused = await reauthenticate(session, ctx.extra.socket);
+      const refused = await reauthenticate(session, conn.socket);
       if (refused) return refused;
       try {
         await opts.rateLimits?.user(session.viewer.id);
@@ -402,18 +410,17 @@ export function attachWebSocket(opts: {
     }
     return { schema: opts.schema, document, operationName: payload.operationName, variableValues: payload.variables };
   };
-  /** An operation's idempotency, from its admission to its context (graphql-ws hands both the same payload). */
+  /** An operation's idempotency, from its admission to its context (the protocol server hands both the same payload). */
   const idempotencyOfPayload = new WeakMap<object, OperationIdempotency>();
 
-  const server = useServer<Record<string, unknown> | undefined, Extra>(
-    {
-      schema: opts.schema,
+  const server = new WsProtocolServer<Extra>(wss, {
+      opened,
       subscribe: (args) => multiplexer.subscribe(args),
-      // Ours fires first and closes with 4403 rather than graphql-ws's 4408.
-      connectionInitWaitTimeout: limits.authTimeoutMs + 5_000,
-      onConnect: async (ctx) => {
-        const socket = ctx.extra.socket;
-        const params = ctx.connectionParams ?? {};
+      execute: (args) => execute(args),
+      internalError: (err, conn) => logger.error({ err, reqId: conn.data?.session?.connectionId }, "websocket: internal error; closed (4500)"),
+      onConnect: async (conn) => {
+        const socket = conn.socket;
+        const params = conn.connectionParams ?? {};
         const header = params.authorization ?? params.Authorization;
         let user: User;
         let expiresAt: Date;
@@ -426,7 +433,7 @@ export function attachWebSocket(opts: {
           } else {
             logger.debug({ err }, "websocket refused");
           }
-          return false; // graphql-ws closes with 4403 Forbidden (unless closed above)
+          return false; // closed with 4403 Forbidden (unless closed above)
         }
         const held = socketsPerUser.get(user.id) ?? 0;
         if (held >= limits.socketsPerUser) {
@@ -434,8 +441,7 @@ export function attachWebSocket(opts: {
           return false;
         }
         socketsPerUser.set(user.id, held + 1);
-        authenticatedOnce.get(socket)?.();
-        authenticatedOnce.delete(socket);
+        authenticated(socket);
         const session: Session = {
           viewer: user,
           authorization: header as string,
@@ -445,13 +451,10 @@ export function attachWebSocket(opts: {
           stopWatching: () => {},
           changing: null,
           subscribedDuringGap: false,
-          openOperations: () => Object.keys(ctx.subscriptions).length,
+          operations: conn.operations,
           drainedAt: Date.now(),
-          clientIp: opts.clientIp?.(ctx.extra.request),
+          clientIp: conn.data?.clientIp,
         };
-        // graphql-ws keeps the upgrade request for the socket's life (its headers, its parser's
-        // leftovers): what is needed of it is kept above, and the rest let go.
-        (ctx.extra as { request?: IncomingMessage }).request = undefined;
         session.expiry = setTimeout(
           () => closeSocket(socket, CloseCode.UNAUTHORIZED, "Unauthorized: token expired"),
           Math.max(0, expiresAt.getTime() - Date.now()),
@@ -489,35 +492,35 @@ export function attachWebSocket(opts: {
           interrupted: () => closeSocket(socket, CloseCode.DELIVERY_INTERRUPTED, INTERRUPTED_REASON),
         });
         sessions.set(socket, session);
-        ctx.extra.session = session;
+        conn.data = { clientIp: session.clientIp, session };
         await services.presence.connected(user.id, session.connectionId).catch((err: unknown) => {
           logger.debug({ err }, "presence update failed");
         });
         return true;
       },
-      onSubscribe: async (ctx, id, payload) => {
+      onSubscribe: async (conn, id, payload) => {
         const started = performance.now();
-        const admitted = await admit(ctx, payload);
+        const admitted = await admit(conn, payload);
         if (!Array.isArray(admitted)) {
-          started_.set(`${ctx.extra.session?.connectionId}:${id}`, started);
+          started_.set(`${conn.data?.session?.connectionId}:${id}`, started);
           return admitted;
         }
         const errors = [...(admitted as readonly GraphQLError[])];
-        observe(ctx.extra.session, payload.operationName, errors, started);
+        observe(conn.data?.session, payload.operationName, errors, started);
         return errors;
       },
-      onOperation: (ctx, id, payload, _args, result) => {
-        const key = `${ctx.extra.session?.connectionId}:${id}`;
+      onOperation: (conn, id, payload, result) => {
+        const key = `${conn.data?.session?.connectionId}:${id}`;
         const started = started_.get(key) ?? performance.now();
         started_.delete(key);
-        observe(ctx.extra.session, payload.operationName, Symbol.asyncIterator in result ? undefined : (result as ExecutionResult).errors, started);
-        return undefined;
+        const errors = result !== null && typeof result === "object" && "errors" in result ? (result as ExecutionResult).errors : undefined;
+        observe(conn.data?.session, payload.operationName, errors, started);
       },
       // A subscription that ended with a domain error (FORBIDDEN after a change of role) keeps its code.
-      onError: (_ctx, _id, _payload, errors) => errors.map((e) => (domainErrorOf(e) ? formatError(e.toJSON(), e) : e.toJSON())),
+      onError: (_conn, _id, errors) => errors.map((e) => (domainErrorOf(e) ? formatError(e.toJSON(), e) : e.toJSON())),
       // Results over a socket are formatted as over HTTP: stable codes, internal faults masked (and logged).
-      onNext: async (ctx, _id, payload, args, result) => {
-        const formatted = forTheWire(result, { reqId: ctx.extra.session?.connectionId, operation: payload.operationName ?? null });
+      onNext: async (conn, _id, payload, args, result) => {
+        const formatted = forTheWire(result, { reqId: conn.data?.session?.connectionId, operation: payload.operationName ?? null });
         const context = args.contextValue as Context | undefined;
         if (context?.idempotency) {
           const sent = await settleIdempotentAnswer(context, 200, formatted ?? (result), logger);
@@ -525,10 +528,12 @@ export function attachWebSocket(opts: {
         }
         return formatted;
       },
-      onClose: async (ctx) => {
-        const session = ctx.extra.session;
+      onClose: async (conn) => {
+        authenticated(conn.socket);
+        unanswered.delete(conn.socket);
+        const session = conn.data?.session;
         if (!session) return;
-        sessions.delete(ctx.extra.socket);
+        sessions.delete(conn.socket);
         const held = (socketsPerUser.get(session.viewer.id) ?? 1) - 1;
         if (held > 0) socketsPerUser.set(session.viewer.id, held);
         else socketsPerUser.delete(session.viewer.id);
@@ -538,14 +543,15 @@ export function attachWebSocket(opts: {
           logger.debug({ err }, "presence update failed");
         });
       },
-      context: (ctx, id, payload): Context => {
-        const session = ctx.extra.session;
+      context: (conn, id, payload): Context => {
+        const session = conn.data?.session;
         const context = contextFor(services, session?.viewer ?? null, null, session?.connectionId ?? null);
         context.operationId = id;
         const idempotency = idempotencyOfPayload.get(payload);
         if (idempotency) context.idempotency = idempotency;
         // The socket's hooks, made once per socket and shared by its operations (lean sockets, #27).
-        const hooks = (ctx.extra.hooks ??= new SocketLink(ctx.extra.socket, session, closeSocket, limits.queuedEventsPerSubscription));
+        const data = (conn.data ??= { clientIp: undefined });
+        const hooks = (data.hooks ??= new SocketLink(conn.socket, session, closeSocket, limits.queuedEventsPerSubscription));
         if (session) {
           context.subscriber = hooks;
           context.viewerWatch = hooks;
@@ -554,10 +560,7 @@ export function attachWebSocket(opts: {
         context.onFeedInterrupted = () => hooks.interrupted();
         return context;
       },
-    },
-    wss,
-    0, // keep-alive is ours (above)
-  );
+  });
 
   return {
     connectionCount: () => wss.clients.size,
@@ -566,7 +569,7 @@ export function attachWebSocket(opts: {
       clearInterval(slowReaders);
       clearInterval(keepAlive);
       for (const socket of wss.clients) closeSocket(socket, CloseCode.GOING_AWAY, "Going away");
-      await server.dispose();
+      server.dispose();
       await new Promise<void>((resolve) => wss.close(() => resolve()));
     },
   };
