@@ -78,22 +78,82 @@ type Connection = WsConnection<Extra>;
 /** The reason sent with 4503, whatever interrupted live delivery. */
 const INTERRUPTED_REASON = "Live delivery was interrupted: reconnect and catch up with assignmentEventsSince";
 
+/** What every socket's link shares. */
+interface LinkEnv {
+  services: Services;
+  logger: Logger;
+  closeSocket(socket: WebSocket, code: number, reason: string): void;
+  /** Errors to answer an operation with when the socket's credentials no longer hold, or null. */
+  reauthenticate(session: Session, socket: WebSocket): Promise<readonly GraphQLError[] | null>;
+}
+
+const noWatch = (): void => {};
+
 /**
- * What a socket's operations need from it (graphql/multiplex.ts, `revocable`): made once per
- * socket, its methods on the prototype (ten thousand sockets held a dozen closures each).
+ * What a socket's operations need from it (graphql/multiplex.ts, `revocable`), and its watch on its
+ * user's account (it is the USER_CHANGED listener): made once per socket at authentication, its
+ * methods on the prototype (ten thousand sockets held a dozen closures each).
  */
 class SocketLink implements SubscriberHooks, ViewerWatch {
   constructor(
     private readonly socket: WebSocket,
     private readonly session: Session | undefined,
-    private readonly closeSocket: (socket: WebSocket, code: number, reason: string) => void,
+    private readonly env: LinkEnv,
     readonly maxQueued: number,
   ) {}
+
+  private closeSocket(socket: WebSocket, code: number, reason: string): void {
+    this.env.closeSocket(socket, code, reason);
+  }
+
+  /** The token's expiry (its timer's callback). */
+  expired(): void {
+    this.closeSocket(this.socket, CloseCode.UNAUTHORIZED, "Unauthorized: token expired");
+  }
+
+  /**
+   * A change to the user's account (on any instance), acted on one after another, in order.
+   * Deactivated: the socket closes as an expired token's would. Another role: the user is read
+   * again now (not in 5 s, at the next operation) and the open subscriptions re-decide; if the
+   * database cannot say who they are now, the socket closes (1013) rather than go on with rights
+   * they may have lost. A listener, not a feed and a loop: an idle socket holds no promise for it.
+   */
+  deliver(change: UserChangedMessage): void {
+    const session = this.session;
+    if (!session) return;
+    const previous = session.changing ?? Promise.resolve();
+    const current: Promise<void> = previous
+      .then(() => this.acted(session, change))
+      .catch((err: unknown) => this.env.logger.warn({ err }, "acting on an account change failed"))
+      .finally(() => {
+        if (session.changing === current) session.changing = null;
+      });
+    session.changing = current;
+  }
+
+  private async acted(session: Session, change: UserChangedMessage): Promise<void> {
+    const socket = this.socket;
+    if (socket.readyState !== socket.OPEN) return;
+    if (!change.active) {
+      this.closeSocket(socket, CloseCode.FORBIDDEN, "Forbidden: user deactivated");
+    } else if (change.role !== (session.viewer.role as string)) {
+      this.env.services.tokens.forget(change.userId);
+      const refused = await this.env.reauthenticate(session, socket);
+      if (refused?.[0]?.extensions.code === ErrorCode.SERVICE_UNAVAILABLE) {
+        this.closeSocket(socket, CloseCode.TRY_AGAIN_LATER, "Your account changed and could not be read again: reconnect shortly");
+      }
+    }
+  }
 
   tooSlow(): void {
     this.closeSocket(this.socket, CloseCode.TOO_SLOW, `Too slow: more than ${this.maxQueued} events unread; reconnect and catch up`);
   }
 
+  /**
+   * Live delivery to this socket was interrupted. Also its account watch's: on a Redis Cluster, this
+   * user's channel alone may lose messages (its shard went down), so a change of role or a
+   * deactivation may have been missed, and the socket starts again.
+   */
   interrupted(): void {
     this.closeSocket(this.socket, CloseCode.DELIVERY_INTERRUPTED, INTERRUPTED_REASON);
   }
@@ -318,6 +378,8 @@ export function attachWebSocket(opts: {
     }
   };
 
+  const linkEnv: LinkEnv = { services, logger, closeSocket, reauthenticate };
+
   /** One log line and metric sample per operation on a socket: refused, answered, or subscribed. */
   const observe = (session: Session | undefined, operation: string | null | undefined, errors: readonly GraphQLError[] | undefined, started: number) =>
     opts.observe?.({
@@ -448,51 +510,18 @@ export function attachWebSocket(opts: {
           roleListeners: null,
           connectionId: randomUUID(),
           expiry: null,
-          stopWatching: () => {},
+          stopWatching: noWatch,
           changing: null,
           subscribedDuringGap: false,
           operations: conn.operations,
           drainedAt: Date.now(),
           clientIp: conn.data?.clientIp,
         };
-        session.expiry = setTimeout(
-          () => closeSocket(socket, CloseCode.UNAUTHORIZED, "Unauthorized: token expired"),
-          Math.max(0, expiresAt.getTime() - Date.now()),
-        );
-        // Deactivated (on any instance): the socket closes as an expired token's would. Another
-        // role: the user is read again now (not in 5 s, at the next operation) and the open
-        // subscriptions re-decide; if the database cannot say who they are now, the socket closes
-        // (1013) rather than go on with rights they may have lost. A listener, not a feed and a
-        // loop: an idle socket holds no promise for it.
-        const acted = async (change: UserChangedMessage): Promise<void> => {
-          if (socket.readyState !== socket.OPEN) return;
-          if (!change.active) {
-            closeSocket(socket, CloseCode.FORBIDDEN, "Forbidden: user deactivated");
-          } else if (change.role !== (session.viewer.role as string)) {
-            services.tokens.forget(change.userId);
-            const refused = await reauthenticate(session, socket);
-            if (refused?.[0]?.extensions.code === ErrorCode.SERVICE_UNAVAILABLE) {
-              closeSocket(socket, CloseCode.TRY_AGAIN_LATER, "Your account changed and could not be read again: reconnect shortly");
-            }
-          }
-        };
-        session.stopWatching = services.pubsub.listen("USER_CHANGED", audience.user(user.id), {
-          deliver: (change) => {
-            const previous = session.changing ?? Promise.resolve();
-            const current: Promise<void> = previous
-              .then(() => acted(change))
-              .catch((err: unknown) => logger.warn({ err }, "acting on an account change failed"))
-              .finally(() => {
-                if (session.changing === current) session.changing = null;
-              });
-            session.changing = current;
-          },
-          // On a Redis Cluster, this user's channel alone may lose messages (its shard went down):
-          // a change of role or a deactivation may have been missed, so the socket starts again.
-          interrupted: () => closeSocket(socket, CloseCode.DELIVERY_INTERRUPTED, INTERRUPTED_REASON),
-        });
+        const link = new SocketLink(socket, session, linkEnv, limits.queuedEventsPerSubscription);
+        session.expiry = setTimeout(expire, Math.max(0, expiresAt.getTime() - Date.now()), link);
+        session.stopWatching = services.pubsub.listen("USER_CHANGED", audience.user(user.id), link);
         sessions.set(socket, session);
-        conn.data = { clientIp: session.clientIp, session };
+        conn.data = { clientIp: session.clientIp, session, hooks: link };
         await services.presence.connected(user.id, session.connectionId).catch((err: unknown) => {
           logger.debug({ err }, "presence update failed");
         });
@@ -551,7 +580,7 @@ export function attachWebSocket(opts: {
         if (idempotency) context.idempotency = idempotency;
         // The socket's hooks, made once per socket and shared by its operations (lean sockets, #27).
         const data = (conn.data ??= { clientIp: undefined });
-        const hooks = (data.hooks ??= new SocketLink(conn.socket, session, closeSocket, limits.queuedEventsPerSubscription));
+        const hooks = (data.hooks ??= new SocketLink(conn.socket, session, linkEnv, limits.queuedEventsPerSubscription));
         if (session) {
           context.subscriber = hooks;
           context.viewerWatch = hooks;
@@ -573,6 +602,11 @@ export function attachWebSocket(opts: {
       await new Promise<void>((resolve) => wss.close(() => resolve()));
     },
   };
+}
+
+/** A token's expiry timer's callback, shared by every socket (its argument is the socket's link). */
+function expire(link: SocketLink): void {
+  link.expired();
 }
 
 function limitError(message: string): GraphQLError {

@@ -234,8 +234,7 @@ export class WsProtocolServer<D> {
         }
         conn.operations.set(id, result);
         keep = true;
-        // Its end is heard by one small closure; the subscribe message is not kept.
-        result.whenEnded((error) => this.ended(conn, id, result, error));
+        this.listen(conn, id, result);
         return;
       }
       if (isAsyncIterable(result)) {
@@ -254,6 +253,11 @@ export class WsProtocolServer<D> {
     } finally {
       if (!keep) conn.operations.delete(id);
     }
+  }
+
+  /** Its end is heard by one small closure (made here, so that it holds nothing of the subscribe message). */
+  private listen(conn: WsConnection<D>, id: string, stream: EndingStream): void {
+    stream.whenEnded((error) => this.ended(conn, id, stream, error));
   }
 
   /** A stream read with promise callbacks (no suspended loop): each result sent before the next read. */
