@@ -12,9 +12,17 @@ export interface MemoryTrimOptions {
   idle: number;
   /** Idle samples in a row before the trim. */
   idleSamples: number;
+  /**
+   * After the collection, the first sample at least this long after it (and idle) runs a young-
+   * generation collection: V8 gives the young generation's pages back (32 MB once grown) only at a
+   * collection after several seconds of little allocation, which the first was not.
+   */
+  shrinkAfterMs: number;
 }
 
-export const DEFAULT_MEMORY_TRIM: MemoryTrimOptions = { everyMs: 5_000, busy: 0.15, idle: 0.05, idleSamples: 2 };
+export const DEFAULT_MEMORY_TRIM: MemoryTrimOptions = { everyMs: 5_000, busy: 0.15, idle: 0.05, idleSamples: 2, shrinkAfterMs: 6_000 };
+
+type Gc = (options?: { type?: "major" | "minor" }) => void;
 
 /**
  * Gives memory back once a busy spell is over. Under load V8 lets garbage pile up to a limit it
@@ -23,8 +31,11 @@ export const DEFAULT_MEMORY_TRIM: MemoryTrimOptions = { everyMs: 5_000, busy: 0.
  * it once the process idles, never decided it did: ten thousand idle sockets keep allocating a
  * little (keep-alive pings, the slow-reader sweep). So when the event loop, busy a moment ago,
  * has been idle for `idleSamples` samples, one full collection is run, on a loop with nothing
- * else to do, compacting as it goes (see `compactingGc`). Never while busy, and at most once per
- * busy spell. Returns the function that stops it.
+ * else to do, compacting as it goes (see `compactingGc`), and once the loop has stayed idle
+ * `shrinkAfterMs` longer, a young-generation collection, which gives back what the young
+ * generation grew to (V8 keeps it at its largest until a collection sees the allocation rate low).
+ * Never while busy, and at most once per busy spell; one log line per trim, after both steps.
+ * Returns the function that stops it.
  */
 export function startMemoryTrim(logger: Logger, opts: MemoryTrimOptions = DEFAULT_MEMORY_TRIM, onTrim?: (freedBytes: number) => void): () => void {
   const gc = exposedGc();
@@ -35,10 +46,35 @@ export function startMemoryTrim(logger: Logger, opts: MemoryTrimOptions = DEFAUL
   let last = performance.eventLoopUtilization();
   let busySpell = false;
   let idleInARow = 0;
+  /** A trim whose young-generation step is still to come. */
+  let pending: { before: NodeJS.MemoryUsage; ms: number; at: number } | null = null;
+  const finish = (trim: { before: NodeJS.MemoryUsage; ms: number }, shrunk: boolean): void => {
+    const after = process.memoryUsage();
+    const freed = trim.before.rss - after.rss;
+    logger.info(
+      { ms: Math.round(trim.ms), youngGenerationShrunk: shrunk, rssMb: mb(after.rss), freedRssMb: mb(freed), heapCommittedMb: mb(after.heapTotal), heapUsedMb: mb(after.heapUsed) },
+      "memory trimmed after a busy spell",
+    );
+    onTrim?.(freed);
+  };
   const timer = setInterval(() => {
     const now = performance.eventLoopUtilization();
     const used = performance.eventLoopUtilization(now, last).utilization;
     last = now;
+    if (pending) {
+      const trim = pending;
+      if (used <= opts.idle && performance.now() - trim.at < opts.shrinkAfterMs) return; // idle, not long enough yet
+      pending = null;
+      if (used <= opts.idle) {
+        const started = performance.now();
+        gc({ type: "minor" });
+        trim.ms += performance.now() - started;
+        last = performance.eventLoopUtilization();
+        finish(trim, true);
+        return;
+      }
+      finish(trim, false); // busy again: the next spell's trim will do
+    }
     if (used >= opts.busy) {
       busySpell = true;
       idleInARow = 0;
@@ -52,15 +88,9 @@ export function startMemoryTrim(logger: Logger, opts: MemoryTrimOptions = DEFAUL
     const before = process.memoryUsage();
     const started = performance.now();
     compactingGc(gc);
-    const after = process.memoryUsage();
     // The collection's own time is not the next sample's load.
     last = performance.eventLoopUtilization();
-    const freed = before.rss - after.rss;
-    logger.info(
-      { ms: Math.round(performance.now() - started), rssMb: mb(after.rss), freedRssMb: mb(freed), heapCommittedMb: mb(after.heapTotal), heapUsedMb: mb(after.heapUsed) },
-      "memory trimmed after a busy spell",
-    );
-    onTrim?.(freed);
+    pending = { before, ms: performance.now() - started, at: performance.now() };
   }, opts.everyMs);
   timer.unref();
   return () => clearInterval(timer);
@@ -75,7 +105,7 @@ const mb = (bytes: number): number => Math.round(bytes / 2 ** 20);
  * collection every page may be evacuated (V8's --stress-compaction, switched off again at once,
  * with what it implies); the emptied pages go back to the system within a second.
  */
-function compactingGc(gc: () => void): void {
+function compactingGc(gc: Gc): void {
   setFlagsFromString("--stress-compaction");
   try {
     gc();
@@ -86,13 +116,13 @@ function compactingGc(gc: () => void): void {
 }
 
 /** V8's `gc()`, reached without starting Node with --expose-gc (null if it cannot be). */
-function exposedGc(): (() => void) | null {
-  const existing = (globalThis as { gc?: () => void }).gc;
+function exposedGc(): Gc | null {
+  const existing = (globalThis as { gc?: Gc }).gc;
   if (typeof existing === "function") return existing;
   try {
     setFlagsFromString("--expose-gc");
     const gc = runInNewContext("gc") as unknown;
-    return typeof gc === "function" ? (gc as () => void) : null;
+    return typeof gc === "function" ? (gc as Gc) : null;
   } catch {
     return null;
   }

@@ -1,9 +1,10 @@
 import pino from "pino";
+import { getHeapSpaceStatistics } from "node:v8";
 import { describe, expect, it } from "vitest";
 import { startMemoryTrim } from "../../src/memory-trim";
 
 const logger = pino({ level: "silent" });
-const OPTS = { everyMs: 50, busy: 0.5, idle: 0.2, idleSamples: 2 };
+const OPTS = { everyMs: 50, busy: 0.5, idle: 0.2, idleSamples: 2, shrinkAfterMs: 0 };
 
 /** Keeps the event loop busy for `ms`, a few milliseconds at a time (timers still fire between). */
 async function busyFor(ms: number): Promise<void> {
@@ -62,4 +63,30 @@ describe("memory trim", () => {
       stop();
     }
   });
+
+  it("gives back the young generation a spell grew, once the loop has stayed idle a few seconds after the collection", async () => {
+    const young = () => getHeapSpaceStatistics().find((space) => space.space_name === "new_space")!.space_size;
+    // Survivors among much garbage grow the young generation (to 32 MB on 64-bit Node 20).
+    let survivors: object[] = [];
+    for (let i = 0; i < 3_000_000; i++) {
+      survivors.push({ i, s: `x${i}` });
+      if (survivors.length > 200_000) survivors = [];
+    }
+    survivors = [];
+    const grown = young();
+    expect(grown).toBeGreaterThanOrEqual(16 * 2 ** 20);
+    const trims: number[] = [];
+    const stop = startMemoryTrim(logger, { everyMs: 250, busy: 0.5, idle: 0.2, idleSamples: 1, shrinkAfterMs: 6_000 }, (freed) => trims.push(freed));
+    try {
+      await busyFor(600);
+      await new Promise((resolve) => setTimeout(resolve, 1_500));
+      expect(trims).toHaveLength(0); // collected, its young-generation step still to come
+      expect(young()).toBe(grown);
+      await new Promise((resolve) => setTimeout(resolve, 6_500));
+      expect(trims).toHaveLength(1);
+      expect(young()).toBeLessThanOrEqual(grown / 4);
+    } finally {
+      stop();
+    }
+  }, 20_000);
 });
