@@ -173,6 +173,16 @@ export async function fanout(bench: Bench): Promise<void> {
       process.kill(pid, "SIGUSR2");
       await sleep(15_000);
     };
+    // Memory per idle socket is read at rest: once the server has trimmed after the busy spell
+    // (starting, then opening 10,000 sockets), or after `maxMs` if it has none. Read sooner, the
+    // opening's garbage and its grown young generation (32 MB) counted as the sockets'.
+    const atRest = async (maxMs: number): Promise<string> => {
+      const since = trims.length;
+      const began = Date.now();
+      while (trims.length <= since && Date.now() - began < maxMs) await sleep(250);
+      return trims.length > since ? `at rest after a memory trim ${((Date.now() - began) / 1000).toFixed(0)} s later` : `no memory trim within ${maxMs / 1000} s`;
+    };
+    const restIdle = await atRest(20_000);
     await snapshot();
     const trimsA = trims.length;
     const rssIdle = await rssMb(pid);
@@ -187,6 +197,8 @@ export async function fanout(bench: Bench): Promise<void> {
     const live = await subscribed(metricsPort, agents.length * 2 + managers.length, 180_000);
     log(`fan-out (a): ${live} subscriptions live`);
     await sleep(2_000);
+    const restOpen = await atRest(30_000);
+    log(`fan-out (a): idle ${restIdle}; with the sockets open ${restOpen}`);
     await snapshot();
     const rssOpen = await rssMb(pid);
     const heapOpen = await heapMb(metricsPort);
@@ -306,7 +318,7 @@ export async function fanout(bench: Bench): Promise<void> {
     const diagnosis = `p99 of the handovers after the first 5 s ${ms(percentile(warm, 99))}, not judged; arrivals over 250 ms in ${slowSeconds.size} of ${SECONDS} seconds${slowList.length === 0 ? "" : ` (at ${shown} s)`}; longest event-loop stall during the load: server ${ms(serverLoop.maxMs)} (p99 ${ms(serverLoop.p99Ms)}), clients ${ms(report.loop.maxMs)} (p99 ${ms(report.loop.p99Ms)})`;
     rows.push({
       scenario: `fan-out, a contact centre: ${AGENTS.toLocaleString("en")} agents' sockets (assignmentEvents MINE + notificationReceived), ${MANAGERS} managers following the organization, handovers (assign + accept) between random agents at ${RATE}/s for ${SECONDS} s; clients in a process of their own`,
-      figure: `${answered.size / 2 | 0} handovers (${(handovers / elapsed).toFixed(1)}/s, ${failures} failed); ${delivered} of ${expected} expected events delivered, ${missing} missing, ${twice} twice (+ ${report.notifications} notifications); from the mutation's answer p50 ${ms(percentile(fromAnswer, 50))}, p99 ${ms(p99)} (from its start p99 ${ms(percentile(fromStart, 99))}; ${diagnosis}); server CPU ${((cpu / 1000 / elapsed) * 100).toFixed(0)} % of a core (${(cpu / handovers).toFixed(2)} ms per handover); RSS idle ${mb(rssIdle)} -> ${mb(rssOpen)} with ${opened.opened} sockets (${kb(perSocketKb)} per socket; heap ${mb(heapIdle)} -> ${mb(heapOpen)}, ${kb(heapPerSocketKb)} per socket) -> ${mb(rssAfter)} after the load (heap ${mb(heapAfter)}) -> ${mb(rssLater)} ${SETTLE_MS / 1000} s later (heap ${mb(heapLater)}; ${trimNote(trimsA)})`,
+      figure: `${answered.size / 2 | 0} handovers (${(handovers / elapsed).toFixed(1)}/s, ${failures} failed); ${delivered} of ${expected} expected events delivered, ${missing} missing, ${twice} twice (+ ${report.notifications} notifications); from the mutation's answer p50 ${ms(percentile(fromAnswer, 50))}, p99 ${ms(p99)} (from its start p99 ${ms(percentile(fromStart, 99))}; ${diagnosis}); server CPU ${((cpu / 1000 / elapsed) * 100).toFixed(0)} % of a core (${(cpu / handovers).toFixed(2)} ms per handover); RSS idle ${mb(rssIdle)} -> ${mb(rssOpen)} with ${opened.opened} sockets, both read at rest (${restIdle}; ${restOpen}) (${kb(perSocketKb)} per socket; heap ${mb(heapIdle)} -> ${mb(heapOpen)}, ${kb(heapPerSocketKb)} per socket) -> ${mb(rssAfter)} after the load (heap ${mb(heapAfter)}) -> ${mb(rssLater)} ${SETTLE_MS / 1000} s later (heap ${mb(heapLater)}; ${trimNote(trimsA)})`,
       floor: "none",
       ratio: "",
       target: "p99 < 250 ms; RSS growth < 10 kB per socket; flat after the load (within 10 % of the sockets' RSS); every event once",
