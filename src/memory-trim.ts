@@ -1,5 +1,5 @@
 import { performance } from "node:perf_hooks";
-import { setFlagsFromString } from "node:v8";
+import { getHeapSpaceStatistics, setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
 import type { Logger } from "./logger";
 
@@ -34,7 +34,7 @@ type Gc = (options?: { type?: "major" | "minor" }) => void;
  * else to do, compacting as it goes (see `compactingGc`), and once the loop has stayed idle
  * `shrinkAfterMs` longer, a young-generation collection, which gives back what the young
  * generation grew to (V8 keeps it at its largest until a collection sees the allocation rate low).
- * Never while busy, and at most once per busy spell; one log line per trim, after both steps.
+ * Never while busy, and at most once per busy spell; a log line for each step.
  * Returns the function that stops it.
  */
 export function startMemoryTrim(logger: Logger, opts: MemoryTrimOptions = DEFAULT_MEMORY_TRIM, onTrim?: (freedBytes: number) => void): () => void {
@@ -46,34 +46,25 @@ export function startMemoryTrim(logger: Logger, opts: MemoryTrimOptions = DEFAUL
   let last = performance.eventLoopUtilization();
   let busySpell = false;
   let idleInARow = 0;
-  /** A trim whose young-generation step is still to come. */
-  let pending: { before: NodeJS.MemoryUsage; ms: number; at: number } | null = null;
-  const finish = (trim: { before: NodeJS.MemoryUsage; ms: number }, shrunk: boolean): void => {
-    const after = process.memoryUsage();
-    const freed = trim.before.rss - after.rss;
-    logger.info(
-      { ms: Math.round(trim.ms), youngGenerationShrunk: shrunk, rssMb: mb(after.rss), freedRssMb: mb(freed), heapCommittedMb: mb(after.heapTotal), heapUsedMb: mb(after.heapUsed) },
-      "memory trimmed after a busy spell",
-    );
-    onTrim?.(freed);
-  };
+  /** When the last trim's collection ran, while its young-generation step is still to come. */
+  let pending: number | null = null;
   const timer = setInterval(() => {
     const now = performance.eventLoopUtilization();
     const used = performance.eventLoopUtilization(now, last).utilization;
     last = now;
-    if (pending) {
-      const trim = pending;
-      if (used <= opts.idle && performance.now() - trim.at < opts.shrinkAfterMs) return; // idle, not long enough yet
+    if (pending !== null) {
+      if (used <= opts.idle && performance.now() - pending < opts.shrinkAfterMs) return; // idle, not long enough yet
       pending = null;
       if (used <= opts.idle) {
+        const before = process.memoryUsage().rss;
         const started = performance.now();
         gc({ type: "minor" });
-        trim.ms += performance.now() - started;
         last = performance.eventLoopUtilization();
-        finish(trim, true);
+        const young = getHeapSpaceStatistics().find((space) => space.space_name === "new_space")?.space_size ?? 0;
+        logger.info({ ms: Math.round(performance.now() - started), youngGenerationMb: mb(young), freedRssMb: mb(before - process.memoryUsage().rss) }, "young generation collected after a trim");
         return;
       }
-      finish(trim, false); // busy again: the next spell's trim will do
+      // Busy again: the next spell's trim will do.
     }
     if (used >= opts.busy) {
       busySpell = true;
@@ -88,9 +79,16 @@ export function startMemoryTrim(logger: Logger, opts: MemoryTrimOptions = DEFAUL
     const before = process.memoryUsage();
     const started = performance.now();
     compactingGc(gc);
+    const after = process.memoryUsage();
     // The collection's own time is not the next sample's load.
     last = performance.eventLoopUtilization();
-    pending = { before, ms: performance.now() - started, at: performance.now() };
+    const freed = before.rss - after.rss;
+    logger.info(
+      { ms: Math.round(performance.now() - started), rssMb: mb(after.rss), freedRssMb: mb(freed), heapCommittedMb: mb(after.heapTotal), heapUsedMb: mb(after.heapUsed) },
+      "memory trimmed after a busy spell",
+    );
+    onTrim?.(freed);
+    pending = performance.now();
   }, opts.everyMs);
   timer.unref();
   return () => clearInterval(timer);

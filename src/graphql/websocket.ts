@@ -323,14 +323,16 @@ export function attachWebSocket(opts: {
   const slowReaders = setInterval(
     () => {
       const now = Date.now();
-      for (const [socket, session] of sessions) {
+      // forEach, not for-of: no entry allocated per socket every sweep (an idle instance then
+      // allocates little enough for V8 to give its young generation back, memory-trim.ts).
+      sessions.forEach((session, socket) => {
         if (socket.bufferedAmount === 0) session.drainedAt = now;
         else if (now - session.drainedAt > limits.slowReaderMs) {
           session.drainedAt = now; // once
           logger.warn({ reqId: session.connectionId, bufferedBytes: socket.bufferedAmount }, "a socket's reader stopped reading; closed (4508)");
           closeSocket(socket, CloseCode.TOO_SLOW, `Too slow: nothing read for ${limits.slowReaderMs} ms; reconnect and catch up`);
         }
-      }
+      });
     },
     Math.max(50, Math.min(1_000, Math.floor(limits.slowReaderMs / 10))),
   );
