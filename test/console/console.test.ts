@@ -772,6 +772,9 @@ describe.skipIf(!run)(`the agent console in Chromium (${run ? CHROMIUM : `skippe
   }, 60_000);
 
   it("one accept costs each watching page at most one GraphQL request (#26): Mark's Chat Sessions and the chat, Maria's supervisor board and tracking records", async () => {
+    // The settings test above left requests expiring after 5 s; this one's polls on a loaded
+    // machine took longer once, and the accept found the request TIMED_OUT.
+    await db.dataSource.query(`UPDATE assign_discuss_settings SET assign_request_timeout_seconds = 600`);
     const [{ id: chatId, customer_name: customer }] = await db.dataSource.query<Array<{ id: string; customer_name: string }>>(
       `SELECT c.id, c.customer_name FROM chat_sessions c WHERE c.owner_id = $1 AND c.status = 'OPEN'
           AND NOT EXISTS (SELECT 1 FROM assignment_requests r WHERE r.chat_session_id = c.id AND r.status = 'PENDING') ORDER BY c.customer_name LIMIT 1`,
