@@ -230,8 +230,6 @@ export function attachWebSocket(opts: {
   // Subscriptions that would resolve an event alike share one execution of it (graphql/multiplex.ts).
   const multiplexer = new Multiplexer(services, (result) => forTheWire(result, {}) ?? result);
   const socketsPerUser = new Map<string, number>();
-  let unauthenticated = 0;
-  /** Takes a socket out of the unauthenticated count, once. */
   let deliveryInterrupted = false;
 
   // noServer: the upgrade is routed below, so the HTTP server's own errors (a port taken at
@@ -241,22 +239,17 @@ export function attachWebSocket(opts: {
     maxPayload: opts.maxPayloadBytes,
     // Unauthenticated sockets cost memory and a timer each: past the cap, the upgrade is refused.
     verifyClient: (_info, callback) => {
-      if (unauthenticated >= limits.unauthenticatedSockets) callback(false, 503, "Too many connections waiting to authenticate");
+      if (waitingForAuth.size >= limits.unauthenticatedSockets) callback(false, 503, "Too many connections waiting to authenticate");
       else callback(true);
     },
   });
 
-  /** The client's address, read from the upgrade request, which is not kept. */
-  const clientIps = new WeakMap<WebSocket, string | undefined>();
   opts.httpServer.on("upgrade", (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     if (new URL(req.url ?? "/", "http://x").pathname !== "/graphql") {
       socket.destroy();
       return;
     }
-    wss.handleUpgrade(req, socket, head, (ws) => {
-      clientIps.set(ws, opts.clientIp?.(req));
-      wss.emit("connection", ws, req);
-    });
+    wss.handleUpgrade(req, socket, head, (ws) => wss.emit("connection", ws, req));
   });
 
   /** Closes with `code`; a peer that does not read the close frame is cut off soon after. */
@@ -266,7 +259,7 @@ export function attachWebSocket(opts: {
     setTimeout(() => socket.terminate(), 2_000).unref();
   };
 
-  /** Sockets not authenticated yet, with the timer that closes them if they do not in time. */
+  /** Sockets not authenticated yet (their number is capped), with the timer that closes them if they do not in time. */
   const waitingForAuth = new Map<WebSocket, NodeJS.Timeout>();
   /** Authenticated (or closed): out of the unauthenticated count, its timer gone, once. */
   const authenticated = (socket: WebSocket): void => {
@@ -274,13 +267,11 @@ export function attachWebSocket(opts: {
     if (timer === undefined) return;
     clearTimeout(timer);
     waitingForAuth.delete(socket);
-    unauthenticated--;
   };
-  const opened = (conn: Connection): void => {
+  const opened = (conn: Connection, req: IncomingMessage): void => {
     const socket = conn.socket;
-    unauthenticated++;
-    conn.data = { clientIp: clientIps.get(socket) };
-    clientIps.delete(socket);
+    // The client's address is all that is kept of the upgrade request.
+    conn.data = { clientIp: opts.clientIp?.(req) };
     waitingForAuth.set(
       socket,
       setTimeout(() => {

@@ -8,6 +8,7 @@ import {
   OperationTypeNode,
 } from "graphql";
 import { areGraphQLErrors, CloseCode, GRAPHQL_TRANSPORT_WS_PROTOCOL, handleProtocols, MessageType, parseMessage, type SubscribePayload } from "graphql-ws";
+import type { IncomingMessage } from "node:http";
 import type { WebSocket, WebSocketServer } from "ws";
 
 /**
@@ -63,7 +64,7 @@ export class WsConnection<D> {
 /** What the application decides; the protocol's steps and answers are the server's. */
 export interface WsProtocolHooks<D> {
   /** A socket opened (authenticated or not, before connection_init). */
-  opened?(conn: WsConnection<D>): void;
+  opened?(conn: WsConnection<D>, request: IncomingMessage): void;
   /** connection_init: true to acknowledge, false to close with 4403 (unless the hook closed the socket itself). */
   onConnect(conn: WsConnection<D>): Promise<boolean>;
   /** An operation arrives: what to execute, or the errors to answer with. */
@@ -129,10 +130,11 @@ export class WsProtocolServer<D> {
     readonly hooks: WsProtocolHooks<D>,
   ) {
     wss.options.handleProtocols = handleProtocols;
-    wss.on("connection", (socket: WebSocket) => this.opened(socket));
+    wss.on("connection", (socket: WebSocket, request: IncomingMessage) => this.opened(socket, request));
   }
 
-  private opened(socket: WebSocket): void {
+  /** The upgrade request is handed to the application's hook and not kept. */
+  private opened(socket: WebSocket, request: IncomingMessage): void {
     const conn = new WsConnection<D>(socket, this);
     connections.set(socket, conn);
     socket.on("error", onSocketError);
@@ -142,7 +144,7 @@ export class WsProtocolServer<D> {
       return;
     }
     socket.on("message", onMessage);
-    this.hooks.opened?.(conn);
+    this.hooks.opened?.(conn, request);
   }
 
   /** One message from the client. */
