@@ -2,7 +2,7 @@ import { RecipientType } from "../../../src/modules/assignments/assignment-reque
 import { type Bench, gql, listenForCreated, log, sleep, minimalAssign } from "../support";
 import { ms, percentile, rssMb } from "../stats";
 
-const WITHDRAW = `mutation($id: ID!) { withdrawAssignment(requestId: $id) { id } }`;
+const WITHDRAW = `mutation($id: ID!) { withdrawAssignment(requestId: $id, reason: "The bench measured its delivery") { id } }`;
 
 /** Subscription delivery, 1,000 open sockets. */
 export async function delivery(bench: Bench): Promise<void> {
