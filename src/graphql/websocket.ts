@@ -473,6 +473,11 @@ export function attachWebSocket(opts: {
       subscribe: (args) => multiplexer.subscribe(args),
       execute: (args) => execute(args),
       internalError: (err, conn) => logger.error({ err, reqId: conn.data?.session?.connectionId }, "websocket: internal error; closed (4500)"),
+      brokenFrame: (err, conn) =>
+        logger.warn(
+          { reason: err.message, wsCode: (err as { code?: string }).code, reqId: conn.data?.session?.connectionId },
+          "websocket: the client sent a frame that breaks the WebSocket protocol; closed",
+        ),
       onConnect: async (conn) => {
         const socket = conn.socket;
         const params = conn.connectionParams ?? {};

@@ -83,6 +83,8 @@ export interface WsProtocolHooks<D> {
   onClose?(conn: WsConnection<D>, code: number, reason: string): Promise<void> | void;
   /** An exception in the server's own handling (the socket is closed with 4500). */
   internalError(err: unknown, conn: WsConnection<D>): void;
+  /** The client sent a frame that breaks the WebSocket protocol; ws is closing the socket (1002, 1007, 1009). */
+  brokenFrame(err: Error, conn: WsConnection<D>): void;
 }
 
 const connections = new WeakMap<WebSocket, WsConnection<unknown>>();
@@ -96,12 +98,18 @@ function onClose(this: WebSocket, code: number, reason: Buffer): void {
   const conn = connections.get(this);
   if (conn) void conn.server.closed(conn, code, String(reason));
 }
+/**
+ * ws emits `error` for a frame that breaks the WebSocket protocol (larger than maxPayload, text
+ * that is not UTF-8, a reserved opcode, an unmasked frame), once it has begun closing the socket
+ * with that frame's close code (1009, 1007, 1002): the client's fault, not the server's. The close
+ * then ends the socket's operations as any close does.
+ */
 function onSocketError(this: WebSocket, err: Error): void {
   const conn = connections.get(this);
-  if (conn) {
-    conn.server.hooks.internalError(err, conn);
-    conn.close(CloseCode.InternalServerError, "Internal server error");
-  }
+  if (!conn) return;
+  conn.server.hooks.brokenFrame(err, conn);
+  // Should ws ever report an error without closing, the socket is not left open.
+  if (this.readyState === this.OPEN) conn.close(CloseCode.InternalServerError, "Internal server error");
 }
 
 function isAsyncIterable(value: unknown): value is AsyncIterable<ExecutionResult> {

@@ -1,3 +1,4 @@
+import pino from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import WebSocket from "ws";
 import { AssignChatDocument, UpsertUserDocument } from "../../schema/generated/graphql";
@@ -17,10 +18,12 @@ import { rawSocket, wsUrl } from "../support/ws-client";
 let db: TestDatabase;
 let server: TestServer;
 let w: World;
+/** What the server logged at warn and above. */
+const logged: Array<{ level: number; msg: string; wsCode?: string }> = [];
 
 beforeAll(async () => {
   db = await createTestDatabase();
-  server = await startTestServer(db.dataSource);
+  server = await startTestServer(db.dataSource, { logger: pino({ level: "warn" }, { write: (line: string) => logged.push(JSON.parse(line) as (typeof logged)[number]) }) });
   w = await createWorld(db.dataSource, "Acme");
 });
 afterAll(async () => {
@@ -171,5 +174,45 @@ describe("graphql-transport-ws, as graphql-ws's server answers it", () => {
     const none = new WebSocket(wsUrl(server.url));
     const plain = await new Promise<number>((resolve) => none.once("close", (code) => resolve(code)));
     expect(plain).toBe(4406);
+  });
+});
+
+describe("frames that break the WebSocket protocol itself", () => {
+  /** A query on a fresh socket: the server still serves. */
+  async function stillServes(): Promise<void> {
+    const c = await raw();
+    c.send({ id: "q", type: "subscribe", payload: { query: "{ me { id } }" } });
+    expect(await c.next()).toEqual({ id: "q", type: "next", payload: { data: { me: { id: w.mark.id } } } });
+    c.socket.close();
+  }
+
+  it("a message over the size limit is closed with 1009, logged as the client's fault (a warning, not an internal error); a subscription on another socket goes on", async () => {
+    const watcher = await raw();
+    watcher.send({ id: "mine", type: "subscribe", payload: { query: "subscription { assignmentEvents(scope: MINE) { type } }" } });
+    await sleep(100);
+    const c = await raw();
+    c.send({ id: "s", type: "subscribe", payload: { query: "subscription { assignmentEvents(scope: MINE) { type } }" } });
+    const from = logged.length;
+    c.send(JSON.stringify({ type: "ping", payload: { pad: "x".repeat(1_100_000) } })); // the test server's limit: 1,000,000 bytes
+    expect((await c.closed).code).toBe(1009);
+    await sleep(50);
+    const lines = logged.slice(from);
+    expect(lines.map((l) => [l.level, l.msg, l.wsCode])).toEqual([[40, "websocket: the client sent a frame that breaks the WebSocket protocol; closed", "WS_ERR_UNSUPPORTED_MESSAGE_LENGTH"]]);
+    const chat = await createChat(db.dataSource, w.organizationId, w.martha.id);
+    const assigned = await call(server.url, AssignChatDocument, { input: assignInput(chat.id, w.mark.id) }, w.token(w.martha));
+    expect(assigned.errors).toBeUndefined();
+    expect(await watcher.next(5_000)).toEqual({ id: "mine", type: "next", payload: { data: { assignmentEvents: { type: "CREATED" } } } });
+    watcher.socket.close();
+    await stillServes();
+  });
+
+  it("a text frame that is not UTF-8 is closed with 1007, logged as the client's fault", async () => {
+    const c = await raw();
+    const from = logged.length;
+    c.socket.send(Buffer.from([0x7b, 0xff, 0xfe, 0x7d]), { binary: false });
+    expect((await c.closed).code).toBe(1007);
+    await sleep(50);
+    expect(logged.slice(from).map((l) => [l.level, l.wsCode])).toEqual([[40, "WS_ERR_INVALID_UTF8"]]);
+    await stillServes();
   });
 });

@@ -45,6 +45,8 @@ export interface TestServerOptions {
   webhooks?: Partial<WebhookConfig>;
   /** The OIDC_* variables, and the key cache's timings (unset ones: their defaults). */
   identity?: Partial<IdentityConfig>;
+  /** The server's logger (default: silent, or TEST_LOG_LEVEL's), for a test that reads what it logs. */
+  logger?: pino.Logger;
 }
 
 export async function startTestServer(dataSource: DataSource, overrides: TestServerOptions = {}): Promise<TestServer> {
@@ -52,7 +54,7 @@ export async function startTestServer(dataSource: DataSource, overrides: TestSer
     config: { port: overrides.port ?? 0, host: "127.0.0.1", bodyLimitBytes: overrides.bodyLimitBytes ?? 1_000_000, maxQueryDepth: 10, corsOrigins: overrides.corsOrigins, consoleApiOrigins: overrides.consoleApiOrigins, webhooks: overrides.webhooks ? { ...DEFAULT_WEBHOOK_CONFIG, ...overrides.webhooks } : undefined, identity: overrides.identity ? { ...DEFAULT_IDENTITY_CONFIG, ...overrides.identity } : undefined },
     dataSource,
     jwtSecret: TEST_JWT_SECRET,
-    logger: pino({ level: process.env.TEST_LOG_LEVEL ?? "silent" }),
+    logger: overrides.logger ?? pino({ level: process.env.TEST_LOG_LEVEL ?? "silent" }),
     redisUrl: overrides.redisUrl,
     redisCluster: overrides.redisCluster,
     demo: overrides.demo,
