@@ -13,9 +13,9 @@ export interface MemoryTrimOptions {
   /** Idle samples in a row before the trim. */
   idleSamples: number;
   /**
-   * After the collection, the first sample at least this long after it (and idle) runs a young-
-   * generation collection: V8 gives the young generation's pages back (32 MB once grown) only at a
-   * collection after several seconds of little allocation, which the first was not.
+   * Once the loop has been idle this long after the collection, a young-generation collection
+   * runs: V8 gives the young generation's pages back (32 MB once grown) only at a collection after
+   * several seconds of little allocation, which the first was not.
    */
   shrinkAfterMs: number;
 }
@@ -32,7 +32,7 @@ type Gc = (options?: { type?: "major" | "minor" }) => void;
  * little (keep-alive pings, the slow-reader sweep). So when the event loop, busy a moment ago,
  * has been idle for `idleSamples` samples, one full collection is run, on a loop with nothing
  * else to do, compacting as it goes (see `compactingGc`), and once the loop has stayed idle
- * `shrinkAfterMs` longer, a young-generation collection, which gives back what the young
+ * idle `shrinkAfterMs` more (a sample neither idle nor busy only delays it), a young-generation collection, which gives back what the young
  * generation grew to (V8 keeps it at its largest until a collection sees the allocation rate low).
  * Never while busy, and at most once per busy spell; a log line for each step.
  * Returns the function that stops it.
@@ -46,26 +46,28 @@ export function startMemoryTrim(logger: Logger, opts: MemoryTrimOptions = DEFAUL
   let last = performance.eventLoopUtilization();
   let busySpell = false;
   let idleInARow = 0;
-  /** When the last trim's collection ran, while its young-generation step is still to come. */
+  /** Since when the loop has been idle after the last trim's collection, while its young-generation step is still to come. */
   let pending: number | null = null;
   const timer = setInterval(() => {
     const now = performance.eventLoopUtilization();
     const used = performance.eventLoopUtilization(now, last).utilization;
     last = now;
-    if (pending !== null) {
-      if (used <= opts.idle && performance.now() - pending < opts.shrinkAfterMs) return; // idle, not long enough yet
+    if (pending !== null && used < opts.busy) {
+      // A sample neither idle nor busy (a keep-alive round, a scrape) starts the wait again: V8
+      // shrinks the young generation only after seconds of little allocation.
+      if (used > opts.idle) pending = performance.now();
+      if (performance.now() - pending < opts.shrinkAfterMs) return;
       pending = null;
-      if (used <= opts.idle) {
-        const before = process.memoryUsage().rss;
-        const started = performance.now();
-        gc({ type: "minor" });
-        last = performance.eventLoopUtilization();
-        const young = getHeapSpaceStatistics().find((space) => space.space_name === "new_space")?.space_size ?? 0;
-        logger.info({ ms: Math.round(performance.now() - started), youngGenerationMb: mb(young), freedRssMb: mb(before - process.memoryUsage().rss) }, "young generation collected after a trim");
-        return;
-      }
-      // Busy again: the next spell's trim will do.
+      const before = process.memoryUsage().rss;
+      const started = performance.now();
+      gc({ type: "minor" });
+      last = performance.eventLoopUtilization();
+      const young = getHeapSpaceStatistics().find((space) => space.space_name === "new_space")?.space_size ?? 0;
+      logger.info({ ms: Math.round(performance.now() - started), youngGenerationMb: mb(young), freedRssMb: mb(before - process.memoryUsage().rss) }, "young generation collected after a trim");
+      return;
     }
+    // Busy again before the young-generation step: the next spell's trim will do.
+    pending = null;
     if (used >= opts.busy) {
       busySpell = true;
       idleInARow = 0;

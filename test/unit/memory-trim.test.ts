@@ -18,6 +18,18 @@ async function busyFor(ms: number): Promise<void> {
   }
 }
 
+/** Keeps the event loop about a third busy for `ms`: 3 ms of work, then 6 ms of nothing. */
+async function partlyBusyFor(ms: number): Promise<void> {
+  const until = Date.now() + ms;
+  while (Date.now() < until) {
+    const slice = Date.now() + 3;
+    while (Date.now() < slice) {
+      /* busy */
+    }
+    await new Promise((resolve) => setTimeout(resolve, 6));
+  }
+}
+
 describe("memory trim", () => {
   it("collects once when the loop turns idle after a busy spell, never while busy, and not again until the next spell", async () => {
     const trims: number[] = [];
@@ -88,4 +100,30 @@ describe("memory trim", () => {
       stop();
     }
   }, 20_000);
+
+  it("a sample neither idle nor busy after the collection (a keep-alive round, a scrape) delays the young generation's step, and does not call it off", async () => {
+    const young = () => getHeapSpaceStatistics().find((space) => space.space_name === "new_space")!.space_size;
+    let survivors: object[] = [];
+    for (let i = 0; i < 3_000_000; i++) {
+      survivors.push({ i, s: `x${i}` });
+      if (survivors.length > 200_000) survivors = [];
+    }
+    survivors = [];
+    const grown = young();
+    expect(grown).toBeGreaterThanOrEqual(16 * 2 ** 20);
+    const trims: number[] = [];
+    const stop = startMemoryTrim(logger, { everyMs: 250, busy: 0.6, idle: 0.1, idleSamples: 1, shrinkAfterMs: 6_000 }, (freed) => trims.push(freed));
+    try {
+      await busyFor(600);
+      await new Promise((resolve) => setTimeout(resolve, 1_000));
+      expect(trims).toHaveLength(1);
+      await partlyBusyFor(5_500); // about a third of the loop, between idle and busy, past the 6 s after the collection
+      expect(young()).toBe(grown); // not while the loop is that busy
+      await new Promise((resolve) => setTimeout(resolve, 7_000));
+      expect(trims).toHaveLength(1);
+      expect(young()).toBeLessThanOrEqual(grown / 4);
+    } finally {
+      stop();
+    }
+  }, 25_000);
 });
