@@ -281,18 +281,35 @@ export function attachWebSocket(opts: {
     socket.on("pong", answered);
   };
 
-  // Keep-alive: every WS_KEEP_ALIVE_MS (12 s, graphql-ws's default) each socket is pinged, and one that has not answered the
-  // previous ping is cut (as graphql-ws's own keep-alive did, whose per-socket interval, timer
-  // and listener for each ping Baton does without): one round for all sockets, a few hundred
-  // at a time, with one shared pong listener. Ten thousand idle sockets then allocate so little
-  // that V8's memory reducer can tell the process is idle and give back what a busy spell grew.
+  // Keep-alive: every WS_KEEP_ALIVE_MS (12 s, graphql-ws's default) each socket is pinged, and one
+  // that has not answered the previous ping is cut (as graphql-ws's own keep-alive did, whose
+  // per-socket interval, timer and listener for each ping Baton does without), with one shared
+  // pong listener. A round is spread over the interval, a twelfth of the sockets at a time: ten
+  // thousand pings at once stalled the loop for deliveries, and made the seconds that held a
+  // round look busier than an idle instance is (memory-trim.ts waits for idle seconds). Ten thousand idle sockets
+  // then allocate so little that V8 can tell the process is idle and give back what a busy spell grew.
+  const SLICES = 12;
   const unanswered = new Set<WebSocket>();
   function answered(this: WebSocket): void {
     unanswered.delete(this);
   }
-  const pingRound = async (): Promise<void> => {
-    let pinged = 0;
-    for (const socket of [...wss.clients]) {
+  let round: Iterator<WebSocket> | null = null;
+  let perSlice = 0;
+  let roundStarted = Date.now();
+  const pingSlice = (): void => {
+    if (!round) {
+      if (Date.now() - roundStarted < limits.keepAliveMs) return;
+      roundStarted = Date.now();
+      round = wss.clients.values();
+      perSlice = Math.ceil(wss.clients.size / SLICES);
+    }
+    for (let i = 0; i < perSlice; i++) {
+      const next = round.next();
+      if (next.done) {
+        round = null;
+        return;
+      }
+      const socket = next.value;
       if (socket.readyState !== socket.OPEN) continue;
       if (unanswered.has(socket)) {
         unanswered.delete(socket);
@@ -301,10 +318,16 @@ export function attachWebSocket(opts: {
       }
       unanswered.add(socket);
       socket.ping();
-      if (++pinged % 500 === 0) await new Promise((resolve) => setImmediate(resolve));
     }
   };
-  const keepAlive = setInterval(() => void pingRound().catch((err: unknown) => logger.warn({ err }, "keep-alive round failed")), limits.keepAliveMs);
+  const keepAlive = setInterval(() => {
+    try {
+      pingSlice();
+    } catch (err) {
+      round = null;
+      logger.warn({ err }, "keep-alive round failed");
+    }
+  }, Math.max(1, Math.floor(limits.keepAliveMs / SLICES)));
   keepAlive.unref();
 
   // A reader that stops reading: what is sent to it stays in its socket's buffer (and, since
