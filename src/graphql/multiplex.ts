@@ -56,6 +56,10 @@ function sequenceOf(value: unknown): string | undefined {
   const sequence = (value as { event?: { sequence?: unknown } } | null)?.event?.sequence;
   return typeof sequence === "string" ? sequence : undefined;
 }
+/** Whether event sequence `a` comes after `b` (decimal strings of bigints, no leading zeros; `b` undefined: none yet). */
+export function laterSequence(a: string, b: string | undefined): boolean {
+  return b === undefined || a.length > b.length || (a.length === b.length && a > b);
+}
 function stateKeyOf(value: unknown): string | undefined {
   const id = (value as { chat?: { id?: unknown } } | null)?.chat?.id;
   return typeof id === "string" ? id : undefined;
@@ -114,7 +118,7 @@ interface Entry {
  * through `whenEnded`; as an iterator (for any other reader) it yields nothing and ends when the
  * member ends, or throws its error.
  */
-class Member implements AsyncIterableIterator<ExecutionResult> {
+export class Member implements AsyncIterableIterator<ExecutionResult> {
   private queue: Entry[] = [];
   /** Only for state classes (chat changes), made when the first keyed result queues. */
   private byKey: Map<string, Entry> | null = null;
@@ -126,7 +130,11 @@ class Member implements AsyncIterableIterator<ExecutionResult> {
   /** A write is in flight past the high-water mark: the queue waits for it. */
   private paused = false;
   private readonly idJson: string;
-  /** The last event this member was given (to resume after, elsewhere). */
+  /**
+   * The latest event this member was given, by sequence (to resume after, elsewhere). Not the
+   * last to arrive: two commits' events can be published the other way round, and resuming after
+   * the earlier one would read the later one from the table again.
+   */
   lastSequence: string | undefined;
   cls: Room | null = null;
   /** Its user's lane, in a personal class. */
@@ -161,7 +169,7 @@ class Member implements AsyncIterableIterator<ExecutionResult> {
     if (this.done) return;
     const sequence = sequenceOf(value);
     if (this.queue.length === 0 && !this.paused) {
-      if (sequence !== undefined) this.lastSequence = sequence;
+      if (sequence !== undefined && laterSequence(sequence, this.lastSequence)) this.lastSequence = sequence;
       this.write(result);
       return;
     }
@@ -182,7 +190,7 @@ class Member implements AsyncIterableIterator<ExecutionResult> {
         return;
       }
     }
-    if (sequence !== undefined) this.lastSequence = sequence;
+    if (sequence !== undefined && laterSequence(sequence, this.lastSequence)) this.lastSequence = sequence;
     const entry = { result, key };
     this.queue.push(entry);
     if (key !== undefined) (this.byKey ??= new Map()).set(key, entry);
