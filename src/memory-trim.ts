@@ -48,6 +48,8 @@ export function startMemoryTrim(logger: Logger, opts: MemoryTrimOptions = DEFAUL
   let idleInARow = 0;
   /** Since when the loop has been idle after the last trim's collection, while its young-generation step is still to come. */
   let pending: number | null = null;
+  /** Young-generation collections run since that trim that left the young generation as it was. */
+  let tries = 0;
   const timer = setInterval(() => {
     const now = performance.eventLoopUtilization();
     const used = performance.eventLoopUtilization(now, last).utilization;
@@ -57,17 +59,24 @@ export function startMemoryTrim(logger: Logger, opts: MemoryTrimOptions = DEFAUL
       // shrinks the young generation only after seconds of little allocation.
       if (used > opts.idle) pending = performance.now();
       if (performance.now() - pending < opts.shrinkAfterMs) return;
-      pending = null;
       const before = process.memoryUsage().rss;
       const started = performance.now();
       gc({ type: "minor" });
       last = performance.eventLoopUtilization();
       const young = getHeapSpaceStatistics().find((space) => space.space_name === "new_space")?.space_size ?? 0;
-      logger.info({ ms: Math.round(performance.now() - started), youngGenerationMb: mb(young), freedRssMb: mb(before - process.memoryUsage().rss) }, "young generation collected after a trim");
+      tries++;
+      // V8 gives the pages back only when it judges the recent allocation rate low, which a
+      // collection soon after a spike of allocation may not: the next idle samples try again, for
+      // up to SHRINK_TRIES of them.
+      if (young > SHRUNK_BYTES && tries < SHRINK_TRIES) return;
+      logger.info({ ms: Math.round(performance.now() - started), youngGenerationMb: mb(young), freedRssMb: mb(before - process.memoryUsage().rss), tries }, "young generation collected after a trim");
+      pending = null;
+      tries = 0;
       return;
     }
     // Busy again before the young-generation step: the next spell's trim will do.
     pending = null;
+    tries = 0;
     if (used >= opts.busy) {
       busySpell = true;
       idleInARow = 0;
@@ -97,6 +106,10 @@ export function startMemoryTrim(logger: Logger, opts: MemoryTrimOptions = DEFAUL
 }
 
 const mb = (bytes: number): number => Math.round(bytes / 2 ** 20);
+/** The young generation counts as given back at this size or less (V8 starts it at 1 MB; it grows to 32 MB). */
+const SHRUNK_BYTES = 8 * 2 ** 20;
+/** Idle samples that try the young-generation collection before it is left at the size it is. */
+const SHRINK_TRIES = 12;
 
 /**
  * One full collection that also compacts the old generation. A plain one frees the garbage but
