@@ -4,7 +4,8 @@ import { describe, expect, it } from "vitest";
 import { startMemoryTrim } from "../../src/memory-trim";
 
 const logger = pino({ level: process.env.TRIM_LOG ? "info" : "silent" });
-const OPTS = { everyMs: 50, busy: 0.5, idle: 0.2, idleSamples: 2, shrinkAfterMs: 0 };
+// Samples every 100 ms: a shorter window is too easily made busy by another process on a loaded machine.
+const OPTS = { everyMs: 100, busy: 0.5, idle: 0.2, idleSamples: 2, shrinkAfterMs: 0 };
 
 /** Keeps the event loop busy for `ms`, a few milliseconds at a time (timers still fire between). */
 async function busyFor(ms: number): Promise<void> {
@@ -18,16 +19,37 @@ async function busyFor(ms: number): Promise<void> {
   }
 }
 
-/** Keeps the event loop about a third busy for `ms`: 3 ms of work, then 6 ms of nothing. */
+/** Keeps the event loop about a fifth busy for `ms`: 2 ms of work, then 8 ms of nothing. */
 async function partlyBusyFor(ms: number): Promise<void> {
   const until = Date.now() + ms;
   while (Date.now() < until) {
-    const slice = Date.now() + 3;
+    const slice = Date.now() + 2;
     while (Date.now() < slice) {
       /* busy */
     }
-    await new Promise((resolve) => setTimeout(resolve, 6));
+    await new Promise((resolve) => setTimeout(resolve, 8));
   }
+}
+
+const young = (): number => getHeapSpaceStatistics().find((space) => space.space_name === "new_space")!.space_size;
+
+/** Survivors among much garbage grow the young generation (to 32 MB on 64-bit Node 20); its size then. */
+function growYoungGeneration(): number {
+  let survivors: object[] = [];
+  for (let i = 0; i < 3_000_000; i++) {
+    survivors.push({ i, s: `x${i}` });
+    if (survivors.length > 200_000) survivors = [];
+  }
+  survivors = [];
+  const grown = young();
+  expect(grown).toBeGreaterThanOrEqual(16 * 2 ** 20);
+  return grown;
+}
+
+/** Waits up to `ms` for the young generation to be a quarter of `grown` or less (on a loaded machine the samples come late). */
+async function shrunk(grown: number, ms: number): Promise<void> {
+  const until = Date.now() + ms;
+  while (young() > grown / 4 && Date.now() < until) await new Promise((resolve) => setTimeout(resolve, 250));
 }
 
 describe("memory trim", () => {
@@ -35,16 +57,16 @@ describe("memory trim", () => {
     const trims: number[] = [];
     const stop = startMemoryTrim(logger, OPTS, (freed) => trims.push(freed));
     try {
-      await new Promise((resolve) => setTimeout(resolve, 300)); // idle from the start: nothing to give back
+      await new Promise((resolve) => setTimeout(resolve, 600)); // idle from the start: nothing to give back
       expect(trims).toHaveLength(0);
-      await busyFor(400);
+      await busyFor(800);
       expect(trims).toHaveLength(0); // busy: never
-      await new Promise((resolve) => setTimeout(resolve, 400)); // idle after the spell: once
+      await new Promise((resolve) => setTimeout(resolve, 800)); // idle after the spell: once
       expect(trims).toHaveLength(1);
-      await new Promise((resolve) => setTimeout(resolve, 300));
+      await new Promise((resolve) => setTimeout(resolve, 600));
       expect(trims).toHaveLength(1); // still idle: not again
-      await busyFor(300);
-      await new Promise((resolve) => setTimeout(resolve, 400));
+      await busyFor(600);
+      await new Promise((resolve) => setTimeout(resolve, 800));
       expect(trims).toHaveLength(2); // the next spell's end
     } finally {
       stop();
@@ -66,7 +88,7 @@ describe("memory trim", () => {
     const stop = startMemoryTrim(logger, OPTS);
     try {
       await busyFor(300);
-      await new Promise((resolve) => setTimeout(resolve, 400));
+      await new Promise((resolve) => setTimeout(resolve, 500));
       const committedAfter = process.memoryUsage().heapTotal;
       // Most of the committed heap was garbage: at least a third of it goes.
       expect(committedAfter).toBeLessThan(committedBefore * 0.67);
@@ -77,16 +99,7 @@ describe("memory trim", () => {
   });
 
   it("gives back the young generation a spell grew, once the loop has stayed idle a few seconds after the collection", async () => {
-    const young = () => getHeapSpaceStatistics().find((space) => space.space_name === "new_space")!.space_size;
-    // Survivors among much garbage grow the young generation (to 32 MB on 64-bit Node 20).
-    let survivors: object[] = [];
-    for (let i = 0; i < 3_000_000; i++) {
-      survivors.push({ i, s: `x${i}` });
-      if (survivors.length > 200_000) survivors = [];
-    }
-    survivors = [];
-    const grown = young();
-    expect(grown).toBeGreaterThanOrEqual(16 * 2 ** 20);
+    const grown = growYoungGeneration();
     const trims: number[] = [];
     const stop = startMemoryTrim(logger, { everyMs: 250, busy: 0.5, idle: 0.2, idleSamples: 1, shrinkAfterMs: 6_000 }, (freed) => trims.push(freed));
     try {
@@ -94,35 +107,24 @@ describe("memory trim", () => {
       await new Promise((resolve) => setTimeout(resolve, 1_500));
       expect(trims).toHaveLength(1); // collected and compacted; the young generation kept its size
       expect(young()).toBe(grown);
-      await new Promise((resolve) => setTimeout(resolve, 6_500));
+      await shrunk(grown, 12_000);
       expect(young()).toBeLessThanOrEqual(grown / 4);
     } finally {
       stop();
     }
-  }, 20_000);
+  }, 25_000);
 
   it("a sample neither idle nor busy after the collection (a keep-alive round, a scrape) delays the young generation's step, and does not call it off", async () => {
-    const young = () => getHeapSpaceStatistics().find((space) => space.space_name === "new_space")!.space_size;
-    let survivors: object[] = [];
-    for (let i = 0; i < 3_000_000; i++) {
-      survivors.push({ i, s: `x${i}` });
-      if (survivors.length > 200_000) survivors = [];
-    }
-    survivors = [];
-    const grown = young();
-    expect(grown).toBeGreaterThanOrEqual(16 * 2 ** 20);
+    const grown = growYoungGeneration();
     const trims: number[] = [];
     const stop = startMemoryTrim(logger, { everyMs: 250, busy: 0.6, idle: 0.1, idleSamples: 1, shrinkAfterMs: 6_000 }, (freed) => trims.push(freed));
     try {
       await busyFor(600);
       await new Promise((resolve) => setTimeout(resolve, 1_000));
       expect(trims).toHaveLength(1);
-      await partlyBusyFor(5_500); // about a third of the loop, between idle and busy, past the 6 s after the collection
+      await partlyBusyFor(5_500); // about a fifth of the loop, between idle and busy, past the 6 s after the collection
       expect(young()).toBe(grown); // not while the loop is that busy
-      // Idle now: the step comes once 6 s have passed without a busier sample (waited for, up to
-      // 12 s: on a loaded machine the samples come late).
-      const until = Date.now() + 12_000;
-      while (young() > grown / 4 && Date.now() < until) await new Promise((resolve) => setTimeout(resolve, 250));
+      await shrunk(grown, 12_000); // idle now: the step comes once 6 s have passed without a busier sample
       expect(trims).toHaveLength(1);
       expect(young()).toBeLessThanOrEqual(grown / 4);
     } finally {
