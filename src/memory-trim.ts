@@ -32,8 +32,9 @@ type Gc = (options?: { type?: "major" | "minor" }) => void;
  * little (keep-alive pings, the slow-reader sweep). So when the event loop, busy a moment ago,
  * has been idle for `idleSamples` samples, one full collection is run, on a loop with nothing
  * else to do, compacting as it goes (see `compactingGc`), and once the loop has stayed idle
- * idle `shrinkAfterMs` more (a sample neither idle nor busy only delays it), a young-generation collection, which gives back what the young
- * generation grew to (V8 keeps it at its largest until a collection sees the allocation rate low).
+ * idle `shrinkAfterMs` more (a sample neither idle nor busy only delays it), a young-generation
+ * collection, which gives back what the young generation grew to (V8 keeps it at its largest
+ * until a collection sees the allocation rate low; tried again at later idle samples until it does).
  * Never while busy, and at most once per busy spell; a log line for each step.
  * Returns the function that stops it.
  */

@@ -286,8 +286,9 @@ export function attachWebSocket(opts: {
   // per-socket interval, timer and listener for each ping Baton does without), with one shared
   // pong listener. A round is spread over the interval, a twelfth of the sockets at a time: ten
   // thousand pings at once stalled the loop for deliveries, and made the seconds that held a
-  // round look busier than an idle instance is (memory-trim.ts waits for idle seconds). Ten thousand idle sockets
-  // then allocate so little that V8 can tell the process is idle and give back what a busy spell grew.
+  // round look busier than an idle instance is (memory-trim.ts waits for idle seconds). Ten
+  // thousand idle sockets then allocate so little that V8 can tell the process is idle and give
+  // back what a busy spell grew.
   const SLICES = 12;
   const unanswered = new Set<WebSocket>();
   function answered(this: WebSocket): void {
